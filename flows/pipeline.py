@@ -1,0 +1,219 @@
+"""The nightly job's steps, as plain functions (the Prefect flow wraps them as tasks).
+
+discover -> stage each new file -> build every table from all staged files -> publish.
+Keeping them free of Prefect lets tests and benchmarks call them directly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+
+from flows.ingest import StagedFile, response_columns, stage_export, staged_files
+from flows.read import EXPORT_SUFFIXES, file_sha256
+from flows.settings import Settings
+from schemas.codebook import Codebook, codebook
+from schemas.tables import warehouse_schemas
+from transforms.claims import check_claims
+from transforms.crosstab import build_crosstab
+from transforms.quarantine import QUARANTINE_SCHEMA
+from transforms.responses import build_answers, build_responses, mark_superseded
+from warehouse.publish import publish_warehouse
+
+_WAVE_FOLDER = re.compile(r"^(?:wave[=_-]?)?(\d{4})$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class NewFile:
+    path: Path
+    sha256: str
+    wave: int
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    started_at: datetime
+    files_new: int = 0
+    files_failed: int = 0
+    rows_read: int = 0
+    published: bool = False
+    tables: dict[str, pl.DataFrame] | None = None
+
+
+def new_run_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def wave_of(path: Path, inbox: Path, default: int) -> int:
+    """The wave a file belongs to: a folder named for a year (2024, wave=2024) under the inbox."""
+    for part in reversed(path.relative_to(inbox).parts[:-1]):
+        match = _WAVE_FOLDER.match(part)
+        if match:
+            return int(match.group(1))
+    return default
+
+
+def discover_files(settings: Settings, *, book: Codebook) -> list[NewFile]:
+    """Export files in the landing folder that no run has ingested yet (by content)."""
+    if not settings.inbox.is_dir():
+        raise FileNotFoundError(f"the landing folder {settings.inbox} does not exist")
+    known = {staged.sha256 for staged in staged_files(settings.staged_dir)}
+    found: dict[str, NewFile] = {}
+    for path in sorted(settings.inbox.rglob("*")):
+        if not path.is_file() or path.name.startswith((".", "~$")) or path.suffix.lower() not in EXPORT_SUFFIXES:
+            continue
+        sha = file_sha256(path)
+        if sha not in known and sha not in found:
+            found[sha] = NewFile(path, sha, wave_of(path, settings.inbox, book.wave))
+    return list(found.values())
+
+
+def stage_file(new: NewFile, *, settings: Settings, run_id: str, file_order: int, book: Codebook) -> StagedFile:
+    return stage_export(
+        new.path,
+        staged_dir=settings.staged_dir,
+        archive_dir=settings.archive_dir,
+        run_id=run_id,
+        file_order=file_order,
+        wave=new.wave,
+        book=book,
+        key=settings.hashing_key(),
+    )
+
+
+def next_file_order(settings: Settings) -> int:
+    staged = staged_files(settings.staged_dir)
+    return max((s.record["file_order"] for s in staged), default=0) + 1
+
+
+def published_figures() -> pl.DataFrame:
+    text = resources.files("schemas").joinpath("data/published_figures.csv").read_text(encoding="utf-8")
+    return pl.read_csv(text.encode("utf-8"), schema_overrides={"published_pct": pl.Float64, "note": pl.Utf8})
+
+
+def previous_runs(settings: Settings) -> list[dict]:
+    if not settings.runs_log.exists():
+        return []
+    return [json.loads(line) for line in settings.runs_log.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def last_published_settings(settings: Settings) -> str | None:
+    runs = previous_runs(settings)
+    return runs[-1]["settings"] if runs else None
+
+
+def build_tables(settings: Settings, run: RunSummary, *, book: Codebook) -> dict[str, pl.DataFrame]:
+    """Every warehouse table, from every staged file, validated against its schema."""
+    staged = staged_files(settings.staged_dir)
+    loaded = [s for s in staged if s.record["status"] == "loaded"]
+    columns = response_columns(book)
+    if loaded:
+        all_rows = pl.scan_parquet([s.responses for s in loaded]).select(columns)
+    else:
+        all_rows = pl.LazyFrame(schema={c: pl.Utf8 for c in columns})
+    versions = mark_superseded(all_rows).collect()
+    current = versions.filter(~pl.col("is_superseded")).drop("is_superseded", "file_order").lazy()
+    responses = (
+        build_responses(current, book=book, policy=settings.screening)
+        .with_columns(weight=pl.lit(None, pl.Float64))
+        .sort("wave", "source_tool", "submitted_at", "response_id")
+        .collect()
+    )
+    answers = build_answers(responses.lazy(), book=book).collect()
+    crosstab = build_crosstab(responses.lazy(), answers.lazy(), book=book, settings=settings.crosstab).collect()
+    waves = sorted(set(responses["wave"].to_list())) or [book.wave]
+    figures_wave = book.wave if book.wave in waves else waves[0]
+    claims = check_claims(
+        crosstab.lazy(), published_figures(), book=book, wave=figures_wave, tolerance_pts=settings.claim_tolerance_pts
+    ).collect()
+    quarantine = (
+        pl.concat([pl.read_parquet(s.quarantine) for s in staged], how="vertical")
+        if staged
+        else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    )
+    superseded = versions.filter(pl.col("is_superseded")).group_by("source_file", "file_order").len()
+    kept = responses.group_by("source_file").len()
+    files = (
+        pl.DataFrame([s.record for s in staged], infer_schema_length=None)
+        .join(kept.rename({"len": "accepted"}), on="source_file", how="left")
+        .join(superseded.select("file_order", superseded="len"), on="file_order", how="left")
+        .with_columns(pl.col("accepted", "superseded").fill_null(0).cast(pl.Int64))
+        .with_columns(pl.col("rows_read", "quarantined", "file_order").cast(pl.Int64), pl.col("wave").cast(pl.Int32))
+        .sort("file_order")
+    )
+    finished = datetime.now(UTC)
+    this_run = {
+        "run_id": run.run_id,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": finished.isoformat(),
+        "files_new": run.files_new,
+        "files_failed": run.files_failed,
+        "rows_read": run.rows_read,
+        "responses": responses.height,
+        "responses_excluded": int(responses["is_excluded"].sum()),
+        "quarantined_rows": int(quarantine.filter(pl.col("source_row").is_not_null())["source_row"].len()),
+        "claims_reproduced": int((claims["status"] == "reproduced").sum()),
+        "claims_total": claims.height,
+        "settings": settings.recorded(),
+    }
+    runs = pl.DataFrame(previous_runs(settings) + [this_run]).with_columns(
+        pl.col("started_at", "finished_at").str.to_datetime(time_zone="UTC").dt.cast_time_unit("us")
+    )
+    tables = {
+        "responses": responses,
+        "answers": answers,
+        "crosstab": crosstab,
+        "claims": claims,
+        "quarantine": quarantine,
+        "files": files,
+        "runs": runs,
+    }
+    schemas = warehouse_schemas(book)
+    return {name: schemas[name].validate(frame.select(list(schemas[name].columns)), lazy=True) for name, frame in tables.items()} | {
+        "_run": pl.DataFrame([this_run])
+    }
+
+
+def publish(settings: Settings, tables: dict[str, pl.DataFrame], *, book: Codebook) -> None:
+    """Swap the new warehouse in, then record the run in the state's run log."""
+    schemas = warehouse_schemas(book)
+    publish_warehouse(settings.warehouse, {name: tables[name] for name in schemas}, schemas)
+    settings.runs_log.parent.mkdir(parents=True, exist_ok=True)
+    with settings.runs_log.open("a", encoding="utf-8") as log:
+        log.write(json.dumps(tables["_run"].row(0, named=True), default=str) + "\n")
+
+
+def run_once(settings: Settings, *, book: Codebook | None = None) -> RunSummary:
+    """The whole nightly job without Prefect: what the flow does, step for step."""
+    book = book or codebook()
+    now = datetime.now(UTC)
+    run = RunSummary(run_id=new_run_id(now), started_at=now)
+    new_files = discover_files(settings, book=book)
+    order = next_file_order(settings)
+    for offset, new in enumerate(new_files):
+        staged = stage_file(new, settings=settings, run_id=run.run_id, file_order=order + offset, book=book)
+        account(run, staged)
+    if needs_publish(settings, run):
+        tables = build_tables(settings, run, book=book)
+        publish(settings, tables, book=book)
+        run.published, run.tables = True, tables
+    return run
+
+
+def account(run: RunSummary, staged: StagedFile) -> None:
+    run.files_new += 1
+    run.files_failed += staged.record["status"] == "failed"
+    run.rows_read += staged.record["rows_read"]
+
+
+def needs_publish(settings: Settings, run: RunSummary) -> bool:
+    """Publish when something new arrived, the settings changed, or there is no warehouse."""
+    return run.files_new > 0 or not settings.warehouse.exists() or last_published_settings(settings) != settings.recorded()

@@ -1,0 +1,117 @@
+"""Settings: the one place that reads the environment.
+
+Precedence: command-line flags, then ``SURVEYHOUSE_*`` environment variables, then
+defaults. The state folder (archive of raw files, staged results, the run log, the
+hashing key, Prefect's home) sits beside the warehouse: ``<warehouse dir>/.surveyhouse``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from transforms.crosstab import CrosstabSettings
+from transforms.screening import ScreeningPolicy
+
+ENV_PREFIX = "SURVEYHOUSE_"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(ENV_PREFIX + name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    inbox: Path
+    warehouse: Path
+    screening: ScreeningPolicy = field(default_factory=ScreeningPolicy)
+    crosstab: CrosstabSettings = field(default_factory=CrosstabSettings)
+    claim_tolerance_pts: float = 3.0
+    secret: str | None = None  # HMAC key for personal data; generated locally when absent
+
+    @property
+    def state_dir(self) -> Path:
+        return self.warehouse.parent / ".surveyhouse"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.state_dir / "archive"
+
+    @property
+    def staged_dir(self) -> Path:
+        return self.state_dir / "staged" / self.warehouse.stem
+
+    @property
+    def runs_log(self) -> Path:
+        return self.state_dir / f"{self.warehouse.stem}.runs.jsonl"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.state_dir / "prefect"
+
+    def hashing_key(self) -> bytes:
+        """The deployment's key, or a local one generated on first use (never committed)."""
+        if self.secret:
+            return self.secret.encode("utf-8")
+        key_file = self.state_dir / "secret.key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return key_file.read_text().strip().encode("utf-8")
+
+    def recorded(self) -> str:
+        """What a run records of its settings (JSON; never the secret)."""
+        return json.dumps(
+            {
+                "screening": asdict(self.screening),
+                "crosstab": asdict(self.crosstab),
+                "claim_tolerance_pts": self.claim_tolerance_pts,
+            },
+            sort_keys=True,
+        )
+
+
+def load_settings(*, inbox: str | None = None, warehouse: str | None = None) -> Settings:
+    """Settings from flags, then the environment, then defaults."""
+    speeder_share = float(_env("SPEEDER_SHARE", str(1 / 3)))
+    exclude = _env("EXCLUDE", "is_attention_failed,is_speeder,is_duplicate")
+    return Settings(
+        inbox=Path(inbox or _env("INBOX", "landing")).expanduser().absolute(),
+        warehouse=Path(warehouse or _env("WAREHOUSE", "surveyhouse.duckdb")).expanduser().absolute(),
+        screening=ScreeningPolicy(
+            speeder_share=speeder_share, exclude=tuple(flag for flag in exclude.split(",") if flag.strip())
+        ),
+        crosstab=CrosstabSettings(
+            confidence=float(_env("CONFIDENCE", "0.95")),
+            alpha=float(_env("ALPHA", "0.05")),
+            adjust=_env("ADJUST", "bh"),
+            minimum_base=int(_env("MINIMUM_BASE", "30")),
+        ),
+        claim_tolerance_pts=float(_env("CLAIM_TOLERANCE_PTS", "3")),
+        secret=_env("SECRET"),
+    )
+
+
+def configure_prefect(settings: Settings) -> None:
+    """Prefect's environment for an offline, project-local run; call before importing prefect.
+
+    A project-local home, no analytics or telemetry (there is no network), and a long
+    enough start-up timeout for the temporary server on a fresh machine. Values a user
+    set in the environment win.
+    """
+    settings.prefect_home.mkdir(parents=True, exist_ok=True)
+    defaults = {
+        "PREFECT_HOME": str(settings.prefect_home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+        "PREFECT_LOGGING_TO_API_ENABLED": "false",
+        "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+    }
+    for name, value in defaults.items():
+        os.environ.setdefault(name, value)

@@ -1,0 +1,251 @@
+"""The questionnaire as the project's codebook.
+
+The questionnaire (``schemas/data/questionnaire.yaml``, the study's input contract) is
+loaded once into frozen dataclasses. Answer codes become ``pl.Enum`` types whose
+category order is the questionnaire order, which is also report order.
+
+Nothing here reads anything but the packaged questionnaire file it was handed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+LANGUAGES = ("en", "fr")
+
+
+def normalize_label(text: str) -> str:
+    """Fold a label for matching: Unicode NFKC, straight quotes, single spaces, lower case.
+
+    Survey tools and Excel re-saves change typographic details (curly apostrophes,
+    non-breaking spaces before French punctuation, doubled spaces); none of them
+    changes which option a respondent chose.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    for curly, straight in (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"'), ("\u00ab", '"'), ("\u00bb", '"')):
+        text = text.replace(curly, straight)
+    return " ".join(text.split()).lower()
+
+
+@dataclass(frozen=True)
+class Option:
+    code: str
+    position: int  # 1-based, as numeric exports code it
+    labels: dict[str, str]  # language -> label
+    exclusive: bool = False
+    other_text: bool = False
+
+
+@dataclass(frozen=True)
+class Question:
+    code: str
+    type: str  # single | multi | text
+    required: bool
+    text: dict[str, str]
+    options: tuple[Option, ...] = ()
+    segment: bool = False
+    ordered: bool = False
+    grid: str | None = None
+    expected: str | None = None  # quality check: the answer an attentive respondent gives
+    nets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.type in ("single", "multi")
+
+    @property
+    def option_codes(self) -> list[str]:
+        return [option.code for option in self.options]
+
+    @property
+    def answer_codes(self) -> list[str]:
+        """Option codes then NET names: every value the crosstab's `answer` takes."""
+        return self.option_codes + list(self.nets)
+
+    @property
+    def dtype(self) -> pl.Enum:
+        return pl.Enum(self.option_codes)
+
+    def option(self, code: str) -> Option:
+        for option in self.options:
+            if option.code == code:
+                return option
+        raise KeyError(f"{self.code} has no option {code!r}")
+
+    @property
+    def exclusive_codes(self) -> list[str]:
+        return [option.code for option in self.options if option.exclusive]
+
+    @property
+    def other_option(self) -> Option | None:
+        return next((option for option in self.options if option.other_text), None)
+
+
+@dataclass(frozen=True)
+class DerivedSegment:
+    code: str
+    source: str  # the segment question it groups
+    groups: dict[str, tuple[str, ...]]  # group -> option codes
+
+    @property
+    def dtype(self) -> pl.Enum:
+        return pl.Enum(list(self.groups))
+
+
+@dataclass(frozen=True)
+class Codebook:
+    study: str
+    wave: int
+    questions: tuple[Question, ...]
+    grids: dict[str, dict[str, str]]
+    derived_segments: tuple[DerivedSegment, ...]
+
+    def question(self, code: str) -> Question:
+        for question in self.questions:
+            if question.code == code:
+                return question
+        raise KeyError(f"the questionnaire has no question {code!r}")
+
+    @property
+    def closed(self) -> list[Question]:
+        return [question for question in self.questions if question.is_closed]
+
+    @property
+    def single(self) -> list[Question]:
+        return [question for question in self.questions if question.type == "single"]
+
+    @property
+    def multi(self) -> list[Question]:
+        return [question for question in self.questions if question.type == "multi"]
+
+    @property
+    def text(self) -> list[Question]:
+        return [question for question in self.questions if question.type == "text"]
+
+    @property
+    def segment_questions(self) -> list[Question]:
+        return [question for question in self.questions if question.segment]
+
+    @property
+    def segments(self) -> list[str]:
+        """Every segment name of the crosstab, questions then derived groupings."""
+        return [q.code for q in self.segment_questions] + [d.code for d in self.derived_segments]
+
+    def derived(self, code: str) -> DerivedSegment:
+        for derived in self.derived_segments:
+            if derived.code == code:
+                return derived
+        raise KeyError(f"the questionnaire has no derived segment {code!r}")
+
+    @property
+    def attention_check(self) -> Question | None:
+        return next((q for q in self.questions if q.expected is not None), None)
+
+    def grid_items(self, grid: str) -> list[Question]:
+        return [question for question in self.questions if question.grid == grid]
+
+    @property
+    def answer_dtype(self) -> pl.Enum:
+        """Every option code and NET name of every closed question, in questionnaire order."""
+        seen: dict[str, None] = {}
+        for question in self.closed:
+            for code in question.answer_codes:
+                seen.setdefault(code, None)
+        return pl.Enum(list(seen))
+
+    @property
+    def question_dtype(self) -> pl.Enum:
+        return pl.Enum([question.code for question in self.questions])
+
+    @property
+    def segment_dtype(self) -> pl.Enum:
+        return pl.Enum(["all", *self.segments, "language", "source_tool"])
+
+    def label_table(self) -> pl.DataFrame:
+        """One row per closed question and accepted spelling of an option.
+
+        Spellings: the label in each language, the code itself and the 1-based
+        position (numeric exports), each folded with :func:`normalize_label`.
+        `language` is null where the spelling does not tell the language (codes,
+        positions, labels identical in both languages).
+        """
+        rows: list[tuple[str, str, str, str | None]] = []
+        for question in self.closed:
+            for option in question.options:
+                languages: dict[str, set[str]] = {}
+                for language, label in option.labels.items():
+                    languages.setdefault(normalize_label(label), set()).add(language)
+                for key in (normalize_label(option.code), str(option.position)):
+                    languages.setdefault(key, set(LANGUAGES))
+                spellings = {key: next(iter(langs)) if len(langs) == 1 else None for key, langs in languages.items()}
+                rows.extend((question.code, key, option.code, language) for key, language in spellings.items())
+        return pl.DataFrame(
+            rows,
+            schema={"question": pl.Utf8, "spelling": pl.Utf8, "answer": pl.Utf8, "spelling_language": pl.Utf8},
+            orient="row",
+        )
+
+
+def _parse(raw: dict) -> Codebook:
+    nets = raw.get("nets") or {}
+    questions = []
+    for q in raw["questions"]:
+        options = tuple(
+            Option(
+                code=str(o["code"]),
+                position=i,
+                labels={lang: o[lang] for lang in LANGUAGES},
+                exclusive=bool(o.get("exclusive", False)),
+                other_text=bool(o.get("other_text", False)),
+            )
+            for i, o in enumerate(q.get("options") or [], start=1)
+        )
+        question_nets = {name: tuple(map(str, members)) for name, members in (nets.get(q["code"]) or {}).items()}
+        codes = {option.code for option in options}
+        for name, members in question_nets.items():
+            if name in codes or not set(members) <= codes:
+                raise ValueError(f"NET {q['code']}.{name} must have a new name and existing members")
+        questions.append(
+            Question(
+                code=q["code"],
+                type=q["type"],
+                required=bool(q.get("required", False)),
+                text=dict(q["text"]),
+                options=options,
+                segment=bool(q.get("segment", False)),
+                ordered=bool(q.get("ordered", False)),
+                grid=q.get("grid"),
+                expected=(q.get("quality_check") or {}).get("expected"),
+                nets=question_nets,
+            )
+        )
+    derived = tuple(
+        DerivedSegment(code=code, source=spec["from"], groups={g: tuple(map(str, m)) for g, m in spec["groups"].items()})
+        for code, spec in (raw.get("derived_segments") or {}).items()
+    )
+    return Codebook(
+        study=raw["study"],
+        wave=int(raw["wave"]),
+        questions=tuple(questions),
+        grids={name: dict(text) for name, text in (raw.get("grids") or {}).items()},
+        derived_segments=derived,
+    )
+
+
+def load_codebook(path: Path) -> Codebook:
+    """Parse a questionnaire file into a codebook."""
+    return _parse(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+@cache
+def codebook() -> Codebook:
+    """The study's codebook, parsed once per process from the packaged questionnaire."""
+    text = resources.files("schemas").joinpath("data/questionnaire.yaml").read_text(encoding="utf-8")
+    return _parse(yaml.safe_load(text))

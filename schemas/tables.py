@@ -1,0 +1,223 @@
+"""One pandera schema per warehouse table: the contract, the DDL and the data dictionary.
+
+Every column carries a description (with its unit) that becomes a DuckDB column
+comment, a row of the `dictionary` view and a line of the README's dictionary.
+Personal-data columns say so in their metadata.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pandera.polars as pa
+
+from schemas.codebook import Codebook
+
+UTC = pl.Datetime("us", "UTC")
+
+
+def _col(dtype, description: str, *, nullable: bool = True, checks=None, personal: bool = False, unique: bool = False) -> pa.Column:
+    return pa.Column(
+        dtype,
+        nullable=nullable,
+        checks=checks,
+        unique=unique,
+        description=description,
+        metadata={"personal_data": personal},
+    )
+
+
+def _between(low: float, high: float) -> pa.Check:
+    return pa.Check(lambda d: d.lazyframe.select(pl.col(d.key).is_null() | pl.col(d.key).is_between(low, high)), name=f"between_{low:g}_{high:g}")
+
+
+FLAG_DESCRIPTIONS = {
+    "is_speeder": "Completed in under the speeder share (default one third) of the wave's median duration.",
+    "is_straightliner": "Gave the same answer to every item of the opinions grid.",
+    "is_attention_failed": "Did not answer the attention-check item as instructed.",
+    "is_duplicate": "A later response of a respondent already seen (same email hash, or same IP hash with identical answers).",
+    "is_gibberish": "A free-text answer is keyboard noise.",
+    "is_excluded": "Left out of every base by the run's exclusion policy (runs.settings); kept here for inspection.",
+}
+
+
+def responses_schema(book: Codebook) -> pa.DataFrameSchema:
+    columns = {
+        "wave": _col(pl.Int32, "Survey wave (year of fieldwork).", nullable=False),
+        "source_tool": _col(pl.Utf8, "Survey tool that exported the response (qualtrics, surveymonkey, google_forms, typeform).", nullable=False),
+        "response_id": _col(pl.Utf8, "The tool's response id (synthetic and stable for Google Forms); unique within a source tool.", nullable=False),
+        "language": _col(pl.Enum(["en", "fr"]), "Language the respondent answered in (en or fr).", nullable=False),
+        "started_at": _col(UTC, "When the respondent started, UTC timestamp; null where the tool does not record it."),
+        "submitted_at": _col(UTC, "When the response was submitted, UTC timestamp."),
+        "duration_s": _col(pl.Float64, "Time to complete, seconds; null where unknown.", checks=[_between(0, 1e9)]),
+    }
+    for q in book.single:
+        columns[q.code] = _col(q.dtype, f"Answer to '{q.text['en']}' (option code).", nullable=not q.required)
+    for d in book.derived_segments:
+        columns[d.code] = _col(d.dtype, f"Derived segment: {d.source} grouped as " + "; ".join(f"{g} = {', '.join(m)}" for g, m in d.groups.items()) + ".")
+    for flag, description in FLAG_DESCRIPTIONS.items():
+        columns[flag] = _col(pl.Boolean, description, nullable=False)
+    columns.update(
+        {
+            "email_hash": _col(pl.Utf8, "Keyed hash (HMAC-SHA256, hex) of the respondent's email; never the email.", personal=True),
+            "ip_hash": _col(pl.Utf8, "Keyed hash (HMAC-SHA256, hex) of the respondent's IP address; never the address.", personal=True),
+            **{q.code: _col(pl.Utf8, f"Free text: '{q.text['en']}', with emails and phone numbers masked.", personal=True) for q in book.text},
+            **{
+                f"{q.code}_other": _col(pl.Utf8, f"Free text of '{q.other_option.labels['en']}' for {q.code}, masked.", personal=True)
+                for q in book.closed
+                if q.other_option is not None
+            },
+            "weight": _col(pl.Float64, "Raking weight (mean 1 over non-excluded responses); null when no weighting targets are set."),
+            "source_file": _col(pl.Utf8, "Export file the response was taken from (name in the archive).", nullable=False),
+            "source_row": _col(pl.Int64, "Row of that file as a spreadsheet shows it (1-based, header rows included).", nullable=False),
+        }
+    )
+    return pa.DataFrameSchema(columns, strict=True, unique=["source_tool", "response_id", "wave"], name="responses",
+                              description="One row per accepted response (its latest version): answers to single-choice questions, derived segments, quality flags.")
+
+
+def answers_schema(book: Codebook) -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(
+        {
+            "wave": _col(pl.Int32, "Survey wave (year of fieldwork).", nullable=False),
+            "source_tool": _col(pl.Utf8, "Survey tool that exported the response.", nullable=False),
+            "response_id": _col(pl.Utf8, "The tool's response id; joins to responses.", nullable=False),
+            "question": _col(book.question_dtype, "Question code.", nullable=False),
+            "answer": _col(book.answer_dtype, "Option code chosen (multi-select questions give one row per option).", nullable=False),
+        },
+        strict=True,
+        unique=["wave", "source_tool", "response_id", "question", "answer"],
+        name="answers",
+        description="One row per response, closed question and chosen option.",
+    )
+
+
+def crosstab_schema(book: Codebook) -> pa.DataFrameSchema:
+    pct = lambda text: _col(pl.Float64, text, checks=[_between(0, 100)])  # noqa: E731
+    return pa.DataFrameSchema(
+        {
+            "wave": _col(pl.Int32, "Survey wave.", nullable=False),
+            "question": _col(pl.Utf8, "Question code.", nullable=False),
+            "answer": _col(pl.Utf8, "Option code, or NET name (answer_kind = 'net').", nullable=False),
+            "answer_kind": _col(pl.Utf8, "'option' or 'net' (answers counted together, once per respondent).", nullable=False, checks=[pa.Check.isin(["option", "net"])]),
+            "answer_order": _col(pl.Int32, "Position of the answer in the questionnaire (report order); NETs after options.", nullable=False),
+            "segment": _col(pl.Utf8, "Segment the row splits by ('all' for the whole sample).", nullable=False),
+            "segment_value": _col(pl.Utf8, "Value of the segment ('all' for the whole sample).", nullable=False),
+            "base_n": _col(pl.Int64, "Base: respondents in the segment value who answered the question and are not excluded.", nullable=False, checks=[pa.Check.ge(0)]),
+            "n": _col(pl.Int64, "Count: respondents of the base who gave the answer (a NET counts a respondent once).", nullable=False, checks=[pa.Check.ge(0)]),
+            "pct": pct("Percentage, 0-100: 100 n / base_n (multi-select: share of respondents)."),
+            "ci_low": pct("Lower bound of the confidence interval of pct (Wilson score), percent 0-100."),
+            "ci_high": pct("Upper bound of the confidence interval of pct (Wilson score), percent 0-100."),
+            "p_value": _col(pl.Float64, "Two-sided p-value, two-proportion z-test of the segment value against the rest of the sample; null for 'all'.", checks=[_between(0, 1)]),
+            "p_adjusted": _col(pl.Float64, "p_value corrected for the table's many comparisons (Benjamini-Hochberg by default, per wave).", checks=[_between(0, 1)]),
+            "is_significant": _col(pl.Boolean, "p_adjusted below alpha (default 0.05).", nullable=False),
+            "is_suppressed": _col(pl.Boolean, "Base under the minimum (default 30): do not publish pct.", nullable=False),
+            "weighted_pct": pct("Weighted percentage, 0-100; null without weighting targets."),
+            "weighted_ci_low": pct("Lower bound of the weighted interval (Wilson on the effective base), percent 0-100."),
+            "weighted_ci_high": pct("Upper bound of the weighted interval, percent 0-100."),
+            "effective_base": _col(pl.Float64, "Kish effective base of the weighted base: (sum w)^2 / sum w^2."),
+        },
+        strict=True,
+        unique=["wave", "question", "answer", "segment", "segment_value"],
+        name="crosstab",
+        description="One row per wave, question, answer (option or NET), segment and segment value.",
+    )
+
+
+QUARANTINE = pa.DataFrameSchema(
+    {
+        "run_id": _col(pl.Utf8, "Run that read the row.", nullable=False),
+        "source_file": _col(pl.Utf8, "Export file the row came from.", nullable=False),
+        "source_row": _col(pl.Int64, "Row of that file as a spreadsheet shows it (1-based, header rows included); null for a whole-file failure."),
+        "response_id": _col(pl.Utf8, "The tool's response id, where the row has one."),
+        "column": _col(pl.Utf8, "Question code or field that failed; null for a whole-file failure."),
+        "check": _col(pl.Utf8, "Name of the failed check (e.g. valid_option, required_answered, exclusive_alone).", nullable=False),
+        "failure_case": _col(pl.Utf8, "The offending value as read.", personal=True),
+        "message": _col(pl.Utf8, "What is wrong, in plain language.", nullable=False),
+    },
+    strict=True,
+    name="quarantine",
+    description="One row per rejected input row and failed check.",
+)
+
+FILES = pa.DataFrameSchema(
+    {
+        "file_sha256": _col(pl.Utf8, "SHA-256 of the file's bytes: its identity (a file is ingested once).", nullable=False, unique=True),
+        "source_file": _col(pl.Utf8, "File name as it landed.", nullable=False),
+        "run_id": _col(pl.Utf8, "Run that ingested the file.", nullable=False),
+        "wave": _col(pl.Int32, "Wave the file belongs to."),
+        "file_order": _col(pl.Int64, "Ingestion order (later files supersede earlier versions of a response).", nullable=False),
+        "source_tool": _col(pl.Utf8, "Tool recognised from the file's layout; null when unrecognised."),
+        "layout": _col(pl.Utf8, "Layout recognised (e.g. qualtrics, qualtrics_legacy)."),
+        "language": _col(pl.Utf8, "Language of the file's headers (en, fr), where they tell."),
+        "encoding": _col(pl.Utf8, "Text encoding read (utf-8, utf-8-sig, cp1252...)."),
+        "rows_read": _col(pl.Int64, "Data rows in the file (header rows not counted).", nullable=False),
+        "accepted": _col(pl.Int64, "Rows that passed every check and are the current version of their response.", nullable=False),
+        "quarantined": _col(pl.Int64, "Rows rejected by a check (see quarantine).", nullable=False),
+        "superseded": _col(pl.Int64, "Rows replaced by a newer version of the same response from a later file.", nullable=False),
+        "columns_ignored": _col(pl.Utf8, "Columns that are no question of the questionnaire (comma-separated)."),
+        "status": _col(pl.Utf8, "'loaded', or 'failed' (whole file rejected: see message).", nullable=False),
+        "message": _col(pl.Utf8, "Why a file failed, in plain language."),
+    },
+    strict=True,
+    name="files",
+    description="One row per export file ever ingested; rows_read = accepted + quarantined + superseded.",
+)
+
+RUNS = pa.DataFrameSchema(
+    {
+        "run_id": _col(pl.Utf8, "Run identifier (UTC start time and a random suffix).", nullable=False, unique=True),
+        "started_at": _col(UTC, "When the run started, UTC.", nullable=False),
+        "finished_at": _col(UTC, "When the run published, UTC.", nullable=False),
+        "files_new": _col(pl.Int64, "Files ingested by this run.", nullable=False),
+        "files_failed": _col(pl.Int64, "Of those, files rejected whole.", nullable=False),
+        "rows_read": _col(pl.Int64, "Data rows read by this run.", nullable=False),
+        "responses": _col(pl.Int64, "Responses in the warehouse after the run.", nullable=False),
+        "responses_excluded": _col(pl.Int64, "Of those, excluded from bases by screening.", nullable=False),
+        "quarantined_rows": _col(pl.Int64, "Input rows in quarantine after the run.", nullable=False),
+        "claims_reproduced": _col(pl.Int64, "Published figures reproduced within tolerance.", nullable=False),
+        "claims_total": _col(pl.Int64, "Published figures checked.", nullable=False),
+        "settings": _col(pl.Utf8, "The run's settings as JSON (screening policy, statistics, tolerance).", nullable=False),
+    },
+    strict=True,
+    name="runs",
+    description="One row per run that published the warehouse.",
+)
+
+CLAIMS = pa.DataFrameSchema(
+    {
+        "wave": _col(pl.Int32, "Wave the figure is about.", nullable=False),
+        "id": _col(pl.Utf8, "Figure id in the published report's list.", nullable=False),
+        "question": _col(pl.Utf8, "Question code.", nullable=False),
+        "answers": _col(pl.Utf8, "Option codes as published ('|' = counted together).", nullable=False),
+        "segment": _col(pl.Utf8, "Segment as published ('all', 'question=code', 'question=code|code').", nullable=False),
+        "answer": _col(pl.Utf8, "Crosstab answer (option code or NET name).", nullable=False),
+        "segment_name": _col(pl.Utf8, "Crosstab segment.", nullable=False),
+        "segment_value": _col(pl.Utf8, "Crosstab segment value.", nullable=False),
+        "published_pct": _col(pl.Float64, "Figure printed in the report, percent 0-100.", nullable=False),
+        "computed_pct": _col(pl.Float64, "Figure recomputed from the warehouse, percent 0-100."),
+        "diff_pts": _col(pl.Float64, "computed_pct - published_pct, percentage points."),
+        "base_n": _col(pl.Int64, "Base of the recomputed figure."),
+        "ci_low": _col(pl.Float64, "Lower bound of the recomputed figure's interval, percent."),
+        "ci_high": _col(pl.Float64, "Upper bound of the recomputed figure's interval, percent."),
+        "is_within_ci": _col(pl.Boolean, "The published figure lies inside the recomputed interval."),
+        "status": _col(pl.Utf8, "reproduced, not_reproduced, contradicted (the report contradicts itself here) or no_data.", nullable=False),
+        "contradiction": _col(pl.Utf8, "Which other published figure this one contradicts, and why."),
+        "note": _col(pl.Utf8, "Note from the list of published figures."),
+    },
+    strict=True,
+    name="claims",
+    description="One row per published figure: published against recomputed.",
+)
+
+
+def warehouse_schemas(book: Codebook) -> dict[str, pa.DataFrameSchema]:
+    """Every warehouse table's schema, in load order."""
+    return {
+        "responses": responses_schema(book),
+        "answers": answers_schema(book),
+        "crosstab": crosstab_schema(book),
+        "claims": CLAIMS,
+        "quarantine": QUARANTINE,
+        "files": FILES,
+        "runs": RUNS,
+    }

@@ -1,0 +1,123 @@
+"""The report's published figures, recomputed from the crosstab and held against it."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.codebook import Codebook
+
+#: Rounding in the report: two complementary published figures may miss 100 by this.
+COMPLEMENT_SLACK_PTS = 2.0
+
+
+def figure_address(question: str, answers: str, segment: str, *, book: Codebook) -> tuple[str, str, str]:
+    """(answer, segment, segment_value) of a published figure in crosstab terms.
+
+    `answers` is an option code, or codes joined by "|" naming the NET with exactly
+    those members; `segment` is "all", "question=code", or "question=code|code" naming
+    the derived segment group with exactly those members.
+    """
+    q = book.question(question)
+    members = answers.split("|")
+    if len(members) == 1:
+        answer = members[0]
+        q.option(answer)
+    else:
+        answer = next((name for name, codes in q.nets.items() if set(codes) == set(members)), None)
+        if answer is None:
+            raise ValueError(f"{question}: no NET of the questionnaire has exactly {members}")
+    if segment == "all":
+        return answer, "all", "all"
+    source, _, values = segment.partition("=")
+    codes = values.split("|")
+    if len(codes) == 1:
+        book.question(source).option(codes[0])
+        return answer, source, codes[0]
+    for derived in book.derived_segments:
+        for group, group_members in derived.groups.items():
+            if derived.source == source and set(group_members) == set(codes):
+                return answer, derived.code, group
+    raise ValueError(f"segment {segment!r} is no derived segment group of the questionnaire")
+
+
+def published_figures_frame(figures: pl.DataFrame, *, book: Codebook) -> pl.DataFrame:
+    """The published figures with their crosstab address (answer, segment, segment_value)."""
+    addresses = [
+        figure_address(row["question"], row["answers"], row["segment"], book=book) for row in figures.iter_rows(named=True)
+    ]
+    return figures.with_columns(
+        answer=pl.Series([a[0] for a in addresses]),
+        segment_name=pl.Series([a[1] for a in addresses]),
+        segment_value=pl.Series([a[2] for a in addresses]),
+        published_pct=pl.col("published_pct").cast(pl.Float64),
+    )
+
+
+def internal_contradictions(figures: pl.DataFrame, *, book: Codebook) -> pl.DataFrame:
+    """Pairs of published figures that cannot both be true, whatever the data.
+
+    Two figures of the same single-choice question and segment whose answer sets are
+    disjoint cannot add up to more than 100; if together they cover every option they
+    must add up to 100 (within rounding).
+    """
+    rows = []
+    single = {q.code for q in book.single}
+    records = [r for r in figures.iter_rows(named=True) if r["question"] in single]
+    for i, first in enumerate(records):
+        for second in records[i + 1 :]:
+            if (first["question"], first["segment"]) != (second["question"], second["segment"]):
+                continue
+            a, b = set(first["answers"].split("|")), set(second["answers"].split("|"))
+            if a & b:
+                continue
+            total = first["published_pct"] + second["published_pct"]
+            covers = a | b == set(book.question(first["question"]).option_codes)
+            if total > 100 + COMPLEMENT_SLACK_PTS or (covers and abs(total - 100) > COMPLEMENT_SLACK_PTS):
+                rows.append((first["id"], second["id"], f"{first['id']} ({first['published_pct']:g}%) and "
+                             f"{second['id']} ({second['published_pct']:g}%) are {'complements' if covers else 'disjoint'} "
+                             f"and add up to {total:g}%"))
+    return pl.DataFrame(rows, schema={"id": pl.Utf8, "contradicts": pl.Utf8, "reason": pl.Utf8}, orient="row")
+
+
+def check_claims(
+    crosstab: pl.LazyFrame, figures: pl.DataFrame, *, book: Codebook, wave: int, tolerance_pts: float
+) -> pl.LazyFrame:
+    """One row per published figure: published, recomputed, interval and status.
+
+    status: `reproduced` (within the tolerance), `not_reproduced`, `contradicted` (the
+    report contradicts itself on this figure and the data side with the other one),
+    `no_data` (the segment has no base).
+    """
+    located = published_figures_frame(figures, book=book)
+    conflicts = internal_contradictions(figures, book=book)
+    conflict_ids = set(conflicts["id"].to_list()) | set(conflicts["contradicts"].to_list())
+    reasons = {row["id"]: row["reason"] for row in conflicts.iter_rows(named=True)}
+    reasons.update({row["contradicts"]: row["reason"] for row in conflicts.iter_rows(named=True)})
+    recomputed = crosstab.filter(pl.col("wave") == wave).select(
+        "question", "answer", segment_name="segment", segment_value="segment_value",
+        base_n="base_n", computed_pct="pct", ci_low="ci_low", ci_high="ci_high",
+    )
+    diff = pl.col("computed_pct") - pl.col("published_pct")
+    within = diff.abs() <= tolerance_pts
+    return (
+        located.lazy()
+        .join(recomputed, on=["question", "answer", "segment_name", "segment_value"], how="left")
+        .with_columns(diff_pts=diff, is_within_ci=(pl.col("published_pct") >= pl.col("ci_low")) & (pl.col("published_pct") <= pl.col("ci_high")))
+        .with_columns(
+            status=pl.when(pl.col("computed_pct").is_null())
+            .then(pl.lit("no_data"))
+            .when(within)
+            .then(pl.lit("reproduced"))
+            .when(pl.col("id").is_in(list(conflict_ids)))
+            .then(pl.lit("contradicted"))
+            .otherwise(pl.lit("not_reproduced")),
+            contradiction=pl.col("id").replace_strict(reasons, default=None),
+            wave=pl.lit(wave, pl.Int32),
+        )
+        .select(
+            "wave", "id", "question", "answers", pl.col("segment"), "answer", "segment_name", "segment_value",
+            "published_pct", "computed_pct", "diff_pts", "base_n", "ci_low", "ci_high", "is_within_ci",
+            "status", "contradiction", "note",
+        )
+        .sort("id")
+    )

@@ -1,0 +1,175 @@
+"""The segmented table: every closed question, option and NET, in every segment.
+
+Counted once over a small cube (one row per combination of segment values, question
+and answer), then summed per segment: the cost follows the number of distinct
+combinations, not responses times segments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from schemas.codebook import Codebook
+from transforms.statistics import (
+    adjusted_p_value,
+    is_suppressed,
+    two_proportion_p_value,
+    wilson_interval,
+    wilson_interval_from_pct,
+    z_for_level,
+)
+
+KEY = ["wave", "source_tool", "response_id"]
+EXTRA_SEGMENTS = ("language", "source_tool")
+
+
+@dataclass(frozen=True)
+class CrosstabSettings:
+    confidence: float = 0.95
+    alpha: float = 0.05
+    adjust: str = "bh"  # bh | bonferroni | none
+    minimum_base: int = 30
+
+
+def answer_catalog(book: Codebook) -> pl.LazyFrame:
+    """One row per closed question and answer (options, then NETs) in report order."""
+    rows = []
+    for question in book.closed:
+        for order, code in enumerate(question.option_codes):
+            rows.append((question.code, code, "option", order))
+        for order, name in enumerate(question.nets, start=len(question.options)):
+            rows.append((question.code, name, "net", order))
+    return pl.LazyFrame(
+        rows, schema={"question": pl.Utf8, "answer": pl.Utf8, "answer_kind": pl.Utf8, "answer_order": pl.Int32}, orient="row"
+    )
+
+
+def with_nets(answers: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
+    """Answers plus one row per response and NET it belongs to (counted once)."""
+    rows = [
+        (question.code, member, name)
+        for question in book.closed
+        for name, members in question.nets.items()
+        for member in members
+    ]
+    members = pl.LazyFrame(rows, schema={"question": pl.Utf8, "answer": pl.Utf8, "net": pl.Utf8}, orient="row")
+    nets = (
+        answers.join(members, on=["question", "answer"], how="inner")
+        .select(*KEY, "question", answer=pl.col("net"))
+        .unique()
+    )
+    return pl.concat([answers.select(*KEY, "question", "answer"), nets], how="vertical")
+
+
+def build_crosstab(
+    responses: pl.LazyFrame, answers: pl.LazyFrame, *, book: Codebook, settings: CrosstabSettings
+) -> pl.LazyFrame:
+    """One row per wave, question, answer, segment and segment value."""
+    segments = [*book.segments, *EXTRA_SEGMENTS]
+    weighted = "weight" in responses.collect_schema().names()
+    base_people = responses.filter(~pl.col("is_excluded")).select(
+        *KEY,
+        *[pl.col(s).cast(pl.Utf8).alias(f"seg_{s}") for s in segments if s != "source_tool"],
+        pl.col("source_tool").alias("seg_source_tool"),
+        w=pl.col("weight").cast(pl.Float64) if weighted else pl.lit(None, pl.Float64),
+    )
+    seg_cols = [f"seg_{s}" for s in segments]
+    typed_answers = answers.select(*KEY, pl.col("question").cast(pl.Utf8), pl.col("answer").cast(pl.Utf8))
+    answered = typed_answers.select(*KEY, "question").unique()
+    weight_sums = [pl.len().alias("n"), pl.col("w").sum().alias("w"), (pl.col("w") ** 2).sum().alias("w2")]
+    base_cube = answered.join(base_people, on=KEY).group_by("wave", "question", *seg_cols).agg(weight_sums)
+    count_cube = (
+        with_nets(typed_answers, book=book)
+        .join(base_people, on=KEY)
+        .group_by("wave", "question", "answer", *seg_cols)
+        .agg(weight_sums)
+    )
+
+    def per_segment(cube: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+        parts = [
+            cube.group_by(*keys).agg(pl.col("n", "w", "w2").sum()).with_columns(segment=pl.lit("all"), segment_value=pl.lit("all"))
+        ]
+        for segment in segments:
+            parts.append(
+                cube.drop_nulls(f"seg_{segment}")
+                .group_by(*keys, f"seg_{segment}")
+                .agg(pl.col("n", "w", "w2").sum())
+                .select(*keys, "n", "w", "w2", segment=pl.lit(segment), segment_value=pl.col(f"seg_{segment}"))
+            )
+        return pl.concat(parts, how="vertical")
+
+    bases = per_segment(base_cube, ["wave", "question"]).rename({"n": "base_n", "w": "base_w", "w2": "base_w2"})
+    counts = per_segment(count_cube, ["wave", "question", "answer"]).select(
+        "wave", "question", "answer", "segment", "segment_value", "n", n_w="w"
+    )
+    cells = (
+        bases.join(answer_catalog(book), on="question")
+        .join(counts, on=["wave", "question", "answer", "segment", "segment_value"], how="left")
+        .with_columns(pl.col("n").fill_null(0), pl.col("n_w").fill_null(0.0))
+    )
+    return cells.pipe(_with_statistics, settings=settings, weighted=weighted).pipe(_ordered, book=book)
+
+
+def _with_statistics(cells: pl.LazyFrame, *, settings: CrosstabSettings, weighted: bool) -> pl.LazyFrame:
+    z = z_for_level(settings.confidence)
+    total = ["wave", "question", "answer"]
+    whole = pl.col("segment") == "all"
+    total_n = pl.col("n").filter(whole).first().over(total)
+    total_base = pl.col("base_n").filter(whole).first().over(total)
+    low, high = wilson_interval("n", "base_n", z=z)
+    with_p = cells.with_columns(
+        pct=pl.when(pl.col("base_n") > 0).then(100.0 * pl.col("n") / pl.col("base_n")),
+        ci_low=low,
+        ci_high=high,
+        p_value=pl.when(~whole).then(
+            two_proportion_p_value(pl.col("n"), pl.col("base_n"), total_n - pl.col("n"), total_base - pl.col("base_n"))
+        ),
+        is_suppressed=is_suppressed(pl.col("base_n"), minimum=settings.minimum_base),
+    )
+    adjusted = with_p.with_columns(p_adjusted=adjusted_p_value(pl.col("p_value"), method=settings.adjust, over=["wave"]))
+    if weighted:
+        effective = pl.col("base_w") ** 2 / pl.col("base_w2")
+        weighted_pct = pl.when(pl.col("base_w") > 0).then(100.0 * pl.col("n_w") / pl.col("base_w"))
+        adjusted = adjusted.with_columns(weighted_pct=weighted_pct, effective_base=effective)
+        w_low, w_high = wilson_interval_from_pct(pl.col("weighted_pct"), pl.col("effective_base"), z=z)
+        adjusted = adjusted.with_columns(weighted_ci_low=w_low, weighted_ci_high=w_high)
+    else:
+        adjusted = adjusted.with_columns(
+            [pl.lit(None, pl.Float64).alias(c) for c in ("weighted_pct", "weighted_ci_low", "weighted_ci_high", "effective_base")]
+        )
+    return adjusted.with_columns(is_significant=(pl.col("p_adjusted") < settings.alpha).fill_null(False))
+
+
+def _ordered(cells: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
+    segment_order = {name: i for i, name in enumerate(["all", *book.segments, *EXTRA_SEGMENTS])}
+    question_order = {q.code: i for i, q in enumerate(book.questions)}
+    return cells.sort(
+        "wave",
+        pl.col("question").replace_strict(question_order),
+        "answer_order",
+        pl.col("segment").replace_strict(segment_order),
+        "segment_value",
+    ).select(
+        "wave",
+        "question",
+        "answer",
+        "answer_kind",
+        "answer_order",
+        "segment",
+        "segment_value",
+        "base_n",
+        "n",
+        "pct",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "p_adjusted",
+        "is_significant",
+        "is_suppressed",
+        "weighted_pct",
+        "weighted_ci_low",
+        "weighted_ci_high",
+        "effective_base",
+    )

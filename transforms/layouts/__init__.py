@@ -1,0 +1,111 @@
+"""Survey-tool layouts: one module per layout, one registry line per module.
+
+A layout turns a raw frame (``flows.read``: columns ``c0..cN`` of text, header rows
+included, ``source_row`` 1-based) into a :class:`ParsedExport`, without knowing the
+questionnaire: it knows only its tool's conventions (how many header rows, which
+columns are the tool's metadata, how it writes dates, where a column's question text
+and its sub-label live). Matching columns to questions is shared by every layout
+(``transforms.headers``), and so is turning values into option codes
+(``transforms.mapping``).
+
+Contract of ``ParsedExport``:
+
+``meta`` (LazyFrame, one row per data row of the file)
+    source_row    Int64                  1-based spreadsheet row
+    response_id   Utf8                   the tool's id; a stable synthetic one where the tool has none
+    started_at    Datetime(us, UTC)      null where the tool does not say
+    submitted_at  Datetime(us, UTC)      null where the tool does not say
+    duration_s    Float64                the tool's duration, else submitted - started, else null
+    is_finished   Boolean                false for in-progress / partial responses
+    language      Utf8                   'en' / 'fr' where the tool records it, else null
+    email         Utf8                   null where absent
+    ip_address    Utf8                   null where absent
+
+``columns`` (tuple of SourceColumn): every non-metadata column of the file, with what the
+    tool shows as its question text and its sub-label (option, statement or None).
+
+``cells`` (LazyFrame, one row per data row and answer column with a non-empty value)
+    source_row Int64, column Int32 (SourceColumn.index), value Utf8 (as exported)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import polars as pl
+
+META_SCHEMA = {
+    "source_row": pl.Int64,
+    "response_id": pl.Utf8,
+    "started_at": pl.Datetime("us", "UTC"),
+    "submitted_at": pl.Datetime("us", "UTC"),
+    "duration_s": pl.Float64,
+    "is_finished": pl.Boolean,
+    "language": pl.Utf8,
+    "email": pl.Utf8,
+    "ip_address": pl.Utf8,
+}
+CELLS_SCHEMA = {"source_row": pl.Int64, "column": pl.Int32, "value": pl.Utf8}
+
+
+@dataclass(frozen=True)
+class SourceColumn:
+    index: int  # position in the raw frame: column c{index}
+    header: str  # the question text as the tool shows it (may embed the sub-label: "Q - option", "Q [item]")
+    sub_label: str | None = None  # option or statement where the tool puts it in its own header cell
+
+
+class ParsedExport(NamedTuple):
+    meta: pl.LazyFrame
+    columns: tuple[SourceColumn, ...]
+    cells: pl.LazyFrame
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str  # e.g. "qualtrics", "qualtrics_legacy"
+    source_tool: str  # qualtrics | surveymonkey | google_forms | typeform | spss
+    detect: Callable[[list[list[str | None]]], bool]  # on the first three raw rows
+    parse: Callable[[pl.LazyFrame, list[list[str | None]]], ParsedExport]  # (raw frame, header rows)
+    #: The tool writes an "Other" free text in place of the option (Google Forms).
+    other_in_place: bool = False
+
+
+class UnknownLayout(ValueError):
+    """No registered layout recognises the file."""
+
+
+def cells_from_columns(frame: pl.LazyFrame, columns: tuple[SourceColumn, ...], *, data_from_row: int) -> pl.LazyFrame:
+    """One row per data row and answer column with a non-empty value (the ``cells`` contract)."""
+    if not columns:
+        return pl.LazyFrame(schema=CELLS_SCHEMA)
+    data = frame.filter(pl.col("source_row") >= data_from_row)
+    long = data.select(
+        "source_row",
+        *[pl.col(f"c{column.index}").alias(str(column.index)) for column in columns],
+    ).unpivot(index="source_row", variable_name="column", value_name="value")
+    return long.filter(pl.col("value").str.strip_chars() != "").select(
+        pl.col("source_row").cast(pl.Int64),
+        pl.col("column").cast(pl.Int32),
+        pl.col("value"),
+    )
+
+
+def registry() -> tuple[Layout, ...]:
+    """Every known layout, most specific first (detection takes the first that matches)."""
+    from transforms.layouts import google_forms, qualtrics, surveymonkey, typeform
+
+    return (*qualtrics.LAYOUTS, *surveymonkey.LAYOUTS, *typeform.LAYOUTS, *google_forms.LAYOUTS)
+
+
+def detect_layout(header: list[list[str | None]]) -> Layout:
+    """The layout that recognises these first rows, or UnknownLayout saying what was seen."""
+    for layout in registry():
+        if layout.detect(header):
+            return layout
+    first = [cell for cell in (header[0] if header else []) if cell][:6]
+    raise UnknownLayout(
+        "no known survey-tool layout matches; first header cells: " + ", ".join(repr(cell) for cell in first)
+    )

@@ -1,0 +1,216 @@
+"""From an export's cells to the canonical response frame, in option codes.
+
+Every layout ends here: cells (one per row and column) are matched, through the
+columns the resolver recognised, to option codes. Labels in either language, codes and
+1-based positions (numeric exports) are all accepted spellings; a multi-select joined
+in one cell is split by matching the question's known labels (labels may themselves
+contain the separator). A value that matches nothing is kept as it was written, so
+that validation can quarantine it with the offending text.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.codebook import Codebook, Question
+from transforms.headers import ResolvedColumn
+
+_TRUTHY = ["1", "true", "yes", "oui", "x", "selected", "checked", "coché"]
+_FALSY = ["0", "false", "-99", "-98", "no", "non"]
+RESOLVED_SCHEMA = {"column": pl.Int32, "question": pl.Utf8, "option": pl.Utf8, "role": pl.Utf8}
+
+
+def normalized_label(expr: pl.Expr) -> pl.Expr:
+    """The expression twin of ``schemas.codebook.normalize_label``."""
+    return (
+        expr.str.normalize("NFKC")
+        .str.replace_many(["\u2019", "\u2018", "\u201c", "\u201d", "\u00ab", "\u00bb"], ["'", "'", '"', '"', '"', '"'])
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+        .str.to_lowercase()
+    )
+
+
+def resolved_frame(resolved: list[ResolvedColumn]) -> pl.LazyFrame:
+    """The resolver's decisions as a frame to join cells on."""
+    rows = [(r.index, r.question, r.option, r.role) for r in resolved]
+    return pl.LazyFrame(rows, schema=RESOLVED_SCHEMA, orient="row")
+
+
+def _regex_escape(text: str) -> str:
+    return "".join("\\" + char if char in r"\.+*?()|[]{}^$#&-~" else char for char in text)
+
+
+def _label_pattern(question: Question, labels: pl.DataFrame) -> str:
+    """Alternation of a question's spellings, longest first (leftmost-first regex semantics)."""
+    spellings = labels.filter(pl.col("question") == question.code)["spelling"].to_list()
+    words = sorted((s for s in spellings if not s.isdigit()), key=len, reverse=True)
+    numbers = sorted((s for s in spellings if s.isdigit()), key=len, reverse=True)
+    parts = [_regex_escape(word) for word in words] + [rf"\b{number}\b" for number in numbers]
+    return "(?:" + "|".join(parts) + ")"
+
+
+def _split_multi(tokens: pl.LazyFrame, book: Codebook, labels: pl.DataFrame) -> pl.LazyFrame:
+    """Split joined multi-select cells into one token per known label plus the leftover text."""
+    pieces = []
+    for question in book.multi:
+        pattern = _label_pattern(question, labels)
+        part = tokens.filter(pl.col("question") == question.code).with_columns(
+            matched=pl.col("norm").str.extract_all(pattern),
+            leftover=pl.col("norm").str.replace_all(pattern, "").str.strip_chars(" ,;|\t"),
+        )
+        matched = part.select("source_row", "question", pl.col("matched").alias("token")).explode("token")
+        leftover = part.filter(pl.col("leftover") != "").select(
+            "source_row",
+            "question",
+            # The leftover as written: cut the known labels out of the original text.
+            pl.col("value").alias("token"),
+        )
+        pieces += [matched.drop_nulls("token"), leftover]
+    return pl.concat(pieces, how="vertical") if pieces else tokens.select("source_row", "question", token="value")
+
+
+def map_cells(
+    cells: pl.LazyFrame,
+    resolved: pl.LazyFrame,
+    *,
+    book: Codebook,
+    other_in_place: bool,
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Cells to (answers, texts).
+
+    answers: one row per source row, closed question and token: ``answer`` the option
+    code (null where the token matches no option), ``raw`` the token as written,
+    ``spelling_language`` where the spelling tells the language.
+    texts: one row per source row and free-text field (``comment``, ``<question>_other``).
+    """
+    labels = book.label_table()
+    label_lf = labels.lazy()
+    joined = cells.join(resolved, on="column", how="inner").with_columns(norm=normalized_label(pl.col("value")))
+    multi_codes = [q.code for q in book.multi]
+    other_codes = {q.code: q.other_option.code for q in book.closed if q.other_option is not None}
+
+    # Split columns: one per option; the cell says whether that option was chosen.
+    split = (
+        joined.filter((pl.col("role") == "answer") & pl.col("option").is_not_null() & ~pl.col("norm").is_in(_FALSY))
+        .join(label_lf, left_on=["question", "norm"], right_on=["question", "spelling"], how="left")
+        .with_columns(
+            is_known=(pl.col("answer") == pl.col("option")) | pl.col("norm").is_in(_TRUTHY),
+            is_other=pl.col("option") == pl.col("question").replace_strict(other_codes, default=None),
+        )
+        .select(
+            "source_row",
+            "question",
+            answer=pl.when(pl.col("is_known") | pl.col("is_other")).then(pl.col("option")),
+            raw=pl.col("value"),
+            spelling_language=pl.when(pl.col("is_known")).then(pl.col("spelling_language")),
+            other_text=pl.when(~pl.col("is_known") & pl.col("is_other")).then(pl.col("value")),
+        )
+    )
+
+    # Whole columns: the cell holds the answer (or a joined multi-select).
+    whole = joined.filter((pl.col("role") == "answer") & pl.col("option").is_null())
+    tokens = pl.concat(
+        [
+            whole.filter(~pl.col("question").is_in(multi_codes)).select("source_row", "question", token="value"),
+            _split_multi(whole.filter(pl.col("question").is_in(multi_codes)), book, labels),
+        ]
+    )
+    has_other = pl.col("question").is_in(list(other_codes))
+    whole_answers = (
+        tokens.with_columns(norm=normalized_label(pl.col("token")))
+        .join(label_lf, left_on=["question", "norm"], right_on=["question", "spelling"], how="left")
+        .with_columns(is_other=pl.col("answer").is_null() & has_other & pl.lit(other_in_place))
+        .select(
+            "source_row",
+            "question",
+            answer=pl.when(pl.col("is_other"))
+            .then(pl.col("question").replace_strict(other_codes, default=None))
+            .otherwise(pl.col("answer")),
+            raw=pl.col("token"),
+            spelling_language=pl.col("spelling_language"),
+            other_text=pl.when(pl.col("is_other")).then(pl.col("token")),
+        )
+    )
+
+    # "Other" boxes that follow a multi-select's options imply the option itself.
+    boxes = joined.filter(pl.col("role") == "other_text")
+    implied = boxes.filter(pl.col("question").is_in(multi_codes)).select(
+        "source_row",
+        "question",
+        answer=pl.col("option"),
+        raw=pl.col("value"),
+        spelling_language=pl.lit(None, pl.Utf8),
+        other_text=pl.lit(None, pl.Utf8),
+    )
+    answers = pl.concat([split, whole_answers, implied], how="vertical")
+
+    texts = pl.concat(
+        [
+            joined.filter(pl.col("role") == "text").select("source_row", "question", text=pl.col("value")),
+            boxes.select("source_row", question=pl.col("question") + "_other", text=pl.col("value")),
+            answers.filter(pl.col("other_text").is_not_null()).select(
+                "source_row", question=pl.col("question") + "_other", text=pl.col("other_text")
+            ),
+        ]
+    ).unique(["source_row", "question", "text"], maintain_order=True)
+    return answers.drop("other_text"), texts
+
+
+def canonical_responses(
+    meta: pl.LazyFrame,
+    answers: pl.LazyFrame,
+    texts: pl.LazyFrame,
+    *,
+    book: Codebook,
+    header_language: str | None,
+) -> pl.LazyFrame:
+    """One row per source row: the tool's metadata, the language, and every question's answer.
+
+    Single-choice questions hold the option code, or the text as written where it is
+    not a valid option (several different answers are joined with " | "); multi-select
+    questions hold the list of option codes and unmatched texts; free-text fields hold
+    the text. Language: the one the answer labels are written in, else the tool's, else
+    the header's.
+    """
+    value = pl.coalesce(pl.col("answer"), pl.col("raw"))
+    per_question = answers.group_by("source_row", "question").agg(
+        values=value.unique(maintain_order=True),
+        is_valid=pl.col("answer").is_not_null().all(),
+    )
+    aggregations: list[pl.Expr] = []
+    for question in book.closed:
+        mine = pl.col("question") == question.code
+        if question.type == "single":
+            aggregations.append(
+                pl.col("values").filter(mine).first().list.join(" | ").alias(question.code)
+            )
+        else:
+            aggregations.append(pl.col("values").filter(mine).first().alias(question.code))
+    wide = per_question.group_by("source_row").agg(aggregations)
+
+    text_fields = [q.code for q in book.text] + [f"{q.code}_other" for q in book.closed if q.other_option is not None]
+    text_wide = texts.group_by("source_row").agg(
+        [pl.col("text").filter(pl.col("question") == field).str.join(" ").alias(field) for field in text_fields]
+    ).with_columns([pl.col(field).replace("", None) for field in text_fields])
+
+    spoken = (
+        answers.drop_nulls("spelling_language")
+        .group_by("source_row", "spelling_language")
+        .len()
+        .sort(["source_row", "len", "spelling_language"], descending=[False, True, False])
+        .group_by("source_row", maintain_order=True)
+        .agg(answer_language=pl.col("spelling_language").first())
+    )
+    multi_codes = [q.code for q in book.multi]
+    return (
+        meta.join(wide, on="source_row", how="left")
+        .join(text_wide, on="source_row", how="left")
+        .join(spoken, on="source_row", how="left")
+        .with_columns(
+            language=pl.coalesce(pl.col("answer_language"), pl.col("language"), pl.lit(header_language, pl.Utf8)),
+            **{code: pl.col(code).fill_null(pl.lit([], pl.List(pl.Utf8))) for code in multi_codes},
+        )
+        .drop("answer_language")
+        .sort("source_row")
+    )

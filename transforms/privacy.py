@@ -1,0 +1,41 @@
+"""Personal data: keyed hashes for identifiers, masks for what people type into free text."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import polars as pl
+
+EMAIL_PATTERN = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
+#: International or national phone numbers: 8+ digits with optional separators.
+PHONE_PATTERN = r"\+?\d[\d .\-()]{6,}\d"
+
+
+def keyed_hash(values: pl.Series, *, key: bytes) -> pl.Series:
+    """HMAC-SHA256 (hex) of each value, after trimming and lower-casing; null stays null.
+
+    The same email or IP address always gives the same hash under one key, so
+    duplicates are still found, but nobody without the deployment's key can test a
+    guess against it.
+    """
+    def digest(value: str) -> str:
+        return hmac.new(key, value.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()
+
+    uniques = values.drop_nulls().unique()
+    table = pl.DataFrame({"value": uniques, "hash": [digest(v) for v in uniques.to_list()]}, schema={"value": pl.Utf8, "hash": pl.Utf8})
+    return values.to_frame("value").join(table, on="value", how="left", maintain_order="left")["hash"]
+
+
+def masked_text(expr: pl.Expr) -> pl.Expr:
+    """Free text with emails and phone numbers replaced by [email] and [phone]."""
+    return expr.str.replace_all(EMAIL_PATTERN, "[email]").str.replace_all(PHONE_PATTERN, "[phone]")
+
+
+def hash_personal_data(frame: pl.DataFrame, *, key: bytes, text_columns: list[str]) -> pl.DataFrame:
+    """Replace email and ip_address by keyed hashes and mask personal data in free text."""
+    return frame.with_columns(
+        email_hash=keyed_hash(frame["email"], key=key),
+        ip_hash=keyed_hash(frame["ip_address"], key=key),
+        *[masked_text(pl.col(column)) for column in text_columns if column in frame.columns],
+    ).drop("email", "ip_address")

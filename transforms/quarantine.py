@@ -1,0 +1,77 @@
+"""Turning contract failures into quarantine rows, and keeping the rows that passed.
+
+pandera reports every failed check of every row at once (``validate(lazy=True)``);
+each becomes one quarantine row naming the file, the spreadsheet row, the response, the
+column, the check, the offending value and a sentence a person can act on.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.canonical import MESSAGES, PANDERA_CHECKS
+from schemas.codebook import Codebook
+
+QUARANTINE_COLUMNS = ["run_id", "source_file", "source_row", "response_id", "column", "check", "failure_case", "message"]
+#: Checks pandera runs on the whole frame report no column; name the one they are about.
+_FRAME_CHECK_COLUMN = {"started_before_submitted": "started_at"}
+
+
+def quarantine_rows(
+    failures: pl.DataFrame, canonical: pl.DataFrame, *, run_id: str, source_file: str
+) -> pl.DataFrame:
+    """One row per rejected input row and failed check (the quarantine table's grain)."""
+    if failures.is_empty():
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    rows = canonical.select("source_row", "response_id").with_row_index("index")
+    check = pl.col("check").replace(PANDERA_CHECKS)
+    named = failures.with_columns(
+        check=check,
+        column=pl.coalesce(pl.col("column"), check.replace_strict(_FRAME_CHECK_COLUMN, default=None)),
+        index=pl.col("index").cast(pl.UInt32),
+    ).with_columns(
+        # A required question left empty fails both "not null" and its own check: say it once.
+        failure_case=pl.when(pl.col("failure_case") == "null").then(None).otherwise(pl.col("failure_case")),
+    )
+    message = (
+        pl.col("check")
+        .replace_strict(MESSAGES, default=pl.concat_str(pl.lit("failed check "), pl.col("check")))
+        .str.replace("{column}", pl.col("column").fill_null(""), literal=True)
+        .str.replace("{value}", pl.col("failure_case").fill_null(""), literal=True)
+    )
+    return (
+        named.join(rows, on="index", how="left")
+        .select(
+            run_id=pl.lit(run_id),
+            source_file=pl.lit(source_file),
+            source_row=pl.col("source_row"),
+            response_id=pl.col("response_id"),
+            column=pl.col("column"),
+            check=pl.col("check"),
+            failure_case=pl.col("failure_case"),
+            message=message,
+        )
+        .unique(["source_row", "column", "check"], maintain_order=True)
+        .sort("source_row", "column", "check")
+        .cast(QUARANTINE_SCHEMA)
+    )
+
+
+QUARANTINE_SCHEMA = {
+    "run_id": pl.Utf8,
+    "source_file": pl.Utf8,
+    "source_row": pl.Int64,
+    "response_id": pl.Utf8,
+    "column": pl.Utf8,
+    "check": pl.Utf8,
+    "failure_case": pl.Utf8,
+    "message": pl.Utf8,
+}
+
+
+def typed_responses(accepted: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
+    """Valid rows with answers as ``pl.Enum`` codes (questionnaire order is report order)."""
+    return accepted.with_columns(
+        *[pl.col(q.code).cast(q.dtype) for q in book.single],
+        *[pl.col(q.code).cast(pl.List(q.dtype)) for q in book.multi],
+    )

@@ -1,0 +1,77 @@
+"""Survey-quality screening: flags kept on each response, never rows dropped.
+
+Excluded responses stay in ``responses`` (analysts can see and question them) but
+never enter a base.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from schemas.codebook import Codebook
+
+FLAGS = ("is_speeder", "is_straightliner", "is_attention_failed", "is_duplicate", "is_gibberish")
+#: Runs of neighbouring keys on a QWERTY/AZERTY keyboard: what keyboard noise is made of.
+_KEYBOARD_RUNS = r"(asdf|sdfg|dfgh|fghj|ghjk|hjkl|qwer|wert|erty|rtyu|tyui|yuio|uiop|zxcv|xcvb|cvbn|vbnm|azer|qsdf|wxcv|jklm)"
+
+
+@dataclass(frozen=True)
+class ScreeningPolicy:
+    speeder_share: float = 1 / 3  # speeder: duration under this share of the wave's median
+    exclude: tuple[str, ...] = ("is_attention_failed", "is_speeder", "is_duplicate")
+
+    def __post_init__(self) -> None:
+        unknown = set(self.exclude) - set(FLAGS)
+        if unknown:
+            raise ValueError(f"unknown screening flags {sorted(unknown)}; known: {', '.join(FLAGS)}")
+        if not 0 < self.speeder_share < 1:
+            raise ValueError("speeder_share must be between 0 and 1")
+
+
+def gibberish(text: pl.Expr) -> pl.Expr:
+    """True where a comment is keyboard noise: key runs, or letters with almost no vowels."""
+    lower = text.str.to_lowercase()
+    letters = lower.str.count_matches(r"\p{L}")
+    vowels = lower.str.count_matches(r"[aeiouyàâäéèêëîïôöùûü]")
+    return (
+        lower.str.contains(_KEYBOARD_RUNS) | ((letters >= 6) & (vowels.cast(pl.Float64) / letters < 0.12))
+    ).fill_null(False)
+
+
+def flag_responses(frame: pl.LazyFrame, *, book: Codebook, policy: ScreeningPolicy) -> pl.LazyFrame:
+    """One row per response, with the screening flags and ``is_excluded`` added.
+
+    Duplicates: the same respondent twice (same email hash, or same IP hash with
+    identical answers); the earliest submission is kept, later ones are flagged.
+    """
+    grid_items = [q.code for grid in book.grids for q in book.grid_items(grid)]
+    check = book.attention_check
+    text_columns = [q.code for q in book.text]
+    order = pl.col("submitted_at").rank("ordinal").over("wave")  # earliest first, ties by row order
+    first_of = lambda *keys: order == order.min().over("wave", *keys)  # noqa: E731
+    same_person = pl.col("email_hash").is_not_null() & ~first_of("email_hash")
+    answers_key = pl.concat_str(
+        [pl.col(q.code).cast(pl.Utf8).fill_null("") for q in book.single]
+        + [pl.col(q.code).cast(pl.List(pl.Utf8)).list.join(",").fill_null("") for q in book.multi],
+        separator="|",
+    )
+    same_machine = pl.col("ip_hash").is_not_null() & ~first_of("ip_hash", "_answers_key")
+    flags = frame.with_columns(_answers_key=answers_key).with_columns(
+        is_speeder=(
+            pl.col("duration_s") < policy.speeder_share * pl.col("duration_s").median().over("wave")
+        ).fill_null(False),
+        is_straightliner=(
+            pl.all_horizontal([pl.col(c).cast(pl.Utf8) == pl.col(grid_items[0]).cast(pl.Utf8) for c in grid_items])
+            if len(grid_items) > 1
+            else pl.lit(False)
+        ).fill_null(False),
+        is_attention_failed=(
+            (pl.col(check.code).cast(pl.Utf8) != check.expected).fill_null(True) if check else pl.lit(False)
+        ),
+        is_duplicate=(same_person | same_machine).fill_null(False),
+        is_gibberish=pl.any_horizontal([gibberish(pl.col(code)) for code in text_columns]) if text_columns else pl.lit(False),
+    )
+    excluded = pl.any_horizontal([pl.col(flag) for flag in policy.exclude]) if policy.exclude else pl.lit(False)
+    return flags.with_columns(is_excluded=excluded).drop("_answers_key")

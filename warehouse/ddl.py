@@ -1,0 +1,52 @@
+"""DDL and column comments generated from the pandera schemas (never written by hand)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pandera.polars as pa
+
+
+def _quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def duckdb_type(dtype: pl.DataType) -> str:
+    """The DuckDB type of a polars dtype (enums keep their questionnaire order)."""
+    if isinstance(dtype, pl.Enum):
+        return "ENUM(" + ", ".join(_quote_literal(c) for c in dtype.categories.to_list()) + ")"
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMPTZ" if dtype.time_zone else "TIMESTAMP"
+    if isinstance(dtype, pl.List):
+        return duckdb_type(dtype.inner) + "[]"
+    simple = {
+        pl.Utf8: "VARCHAR", pl.Int32: "INTEGER", pl.Int64: "BIGINT", pl.Float64: "DOUBLE",
+        pl.Boolean: "BOOLEAN", pl.Date: "DATE", pl.UInt32: "UINTEGER",
+    }
+    for polars_type, sql in simple.items():
+        if dtype == polars_type:
+            return sql
+    raise TypeError(f"no DuckDB type for {dtype}")
+
+
+def polars_dtype(column: pa.Column) -> pl.DataType:
+    return column.dtype.type
+
+
+def create_table_sql(name: str, schema: pa.DataFrameSchema) -> list[str]:
+    """CREATE TABLE and COMMENT ON statements for one table."""
+    columns = ",\n  ".join(
+        f"{_quote_identifier(col)} {duckdb_type(polars_dtype(spec))}{'' if spec.nullable else ' NOT NULL'}"
+        for col, spec in schema.columns.items()
+    )
+    statements = [f"CREATE TABLE {_quote_identifier(name)} (\n  {columns}\n)"]
+    if schema.description:
+        statements.append(f"COMMENT ON TABLE {_quote_identifier(name)} IS {_quote_literal(schema.description)}")
+    for col, spec in schema.columns.items():
+        statements.append(
+            f"COMMENT ON COLUMN {_quote_identifier(name)}.{_quote_identifier(col)} IS {_quote_literal(spec.description or '')}"
+        )
+    return statements
