@@ -95,8 +95,8 @@ def map_cells(
         joined.filter((pl.col("role") == "answer") & pl.col("option").is_not_null() & ~pl.col("norm").is_in(_FALSY))
         .join(label_lf, left_on=["question", "norm"], right_on=["question", "spelling"], how="left")
         .with_columns(
-            is_known=(pl.col("answer") == pl.col("option")) | pl.col("norm").is_in(_TRUTHY),
-            is_other=pl.col("option") == pl.col("question").replace_strict(other_codes, default=None),
+            is_known=((pl.col("answer") == pl.col("option")) | pl.col("norm").is_in(_TRUTHY)).fill_null(False),
+            is_other=(pl.col("option") == pl.col("question").replace_strict(other_codes, default=None)).fill_null(False),
         )
         .select(
             "source_row",
@@ -174,9 +174,16 @@ def canonical_responses(
     the header's.
     """
     value = pl.coalesce(pl.col("answer"), pl.col("raw"))
-    per_question = answers.group_by("source_row", "question").agg(
-        values=value.unique(maintain_order=True),
-        is_valid=pl.col("answer").is_not_null().all(),
+    positions = pl.LazyFrame(
+        [(q.code, o.code, o.position) for q in book.closed for o in q.options],
+        schema={"question": pl.Utf8, "answer": pl.Utf8, "position": pl.Int32},
+        orient="row",
+    )
+    per_question = (
+        answers.join(positions, on=["question", "answer"], how="left")
+        .sort("source_row", "question", pl.col("position").fill_null(1_000_000), "raw")
+        .group_by("source_row", "question", maintain_order=True)
+        .agg(values=value.unique(maintain_order=True))
     )
     aggregations: list[pl.Expr] = []
     for question in book.closed:

@@ -1,0 +1,53 @@
+"""Imports point inward: flows -> transforms, schemas, warehouse; warehouse -> schemas;
+transforms -> schemas; schemas -> nothing of ours. And the pure core does no I/O."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ALLOWED = {
+    "flows": {"flows", "transforms", "schemas", "warehouse"},
+    "transforms": {"transforms", "schemas"},
+    "warehouse": {"warehouse", "schemas"},
+    "schemas": {"schemas"},
+}
+#: Modules the pure core must not import (I/O, clock, environment, orchestration).
+IMPURE = {"os", "duckdb", "prefect", "logging", "time", "datetime", "requests", "shutil", "subprocess"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_imports_point_inward(package):
+    ours = set(ALLOWED)
+    for path in (ROOT / package).rglob("*.py"):
+        wrong = (_imports(path) & ours) - ALLOWED[package]
+        assert not wrong, f"{path.relative_to(ROOT)} imports {sorted(wrong)}"
+
+
+@pytest.mark.parametrize("package", ["transforms", "schemas"])
+def test_the_pure_core_does_no_io(package):
+    for path in (ROOT / package).rglob("*.py"):
+        impure = _imports(path) & IMPURE
+        assert not impure, f"{path.relative_to(ROOT)} imports {sorted(impure)}"
+        assert "open(" not in path.read_text(encoding="utf-8").replace("is_open(", ""), f"{path} opens files"
+
+
+def test_the_sql_command_does_not_import_prefect():
+    import subprocess
+    import sys
+
+    code = "import sys, flows.cli; flows.cli._parser(); import warehouse.publish; print('prefect' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,109 @@
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transforms.crosstab import CrosstabSettings, build_crosstab
+from transforms.responses import build_answers, with_derived_segments
+
+
+def random_responses(book, n: int, seed: int, excluded_share: float = 0.1) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    data = {
+        "wave": [2023] * n,
+        "source_tool": rng.choice(["qualtrics", "typeform"], n).tolist(),
+        "response_id": [f"R{i}" for i in range(n)],
+        "language": rng.choice(["en", "fr"], n).tolist(),
+        "is_excluded": (rng.random(n) < excluded_share).tolist(),
+    }
+    for q in book.single:
+        data[q.code] = rng.choice(q.option_codes, n).tolist()
+    for q in book.multi:
+        plain = [c for c in q.option_codes if c not in q.exclusive_codes]
+        lists = []
+        for _ in range(n):
+            if rng.random() < 0.1 and q.exclusive_codes:
+                lists.append([q.exclusive_codes[0]])
+            else:
+                picked = [c for c in plain if rng.random() < 0.35]
+                lists.append(picked or [plain[0]])
+        data[q.code] = lists
+    frame = pl.DataFrame(data).with_columns(
+        *[pl.col(q.code).cast(q.dtype) for q in book.single], *[pl.col(q.code).cast(pl.List(q.dtype)) for q in book.multi]
+    )
+    return with_derived_segments(frame.lazy(), book=book).collect()
+
+
+def crosstab_of(book, responses, **kwargs):
+    answers = build_answers(responses.lazy(), book=book)
+    return build_crosstab(responses.lazy(), answers, book=book, settings=CrosstabSettings(**kwargs)).collect()
+
+
+@pytest.fixture(scope="module")
+def table(book):
+    responses = random_responses(book, 600, seed=1)
+    return responses, crosstab_of(book, responses)
+
+
+def test_every_question_answer_and_net_appears_in_every_segment_value(book, table):
+    responses, crosstab = table
+    expected_answers = sum(len(q.answer_codes) for q in book.closed)
+    whole = crosstab.filter(pl.col("segment") == "all")
+    assert whole.height == expected_answers
+    roles = crosstab.filter(pl.col("segment") == "role")
+    assert roles.height == expected_answers * responses["role"].n_unique()
+
+
+def test_base_excludes_screened_out_responses(table):
+    responses, crosstab = table
+    base = crosstab.filter(pl.col("segment") == "all", pl.col("question") == "role")["base_n"].unique().to_list()
+    assert base == [int((~responses["is_excluded"]).sum())]
+
+
+def test_multi_select_pct_is_share_of_respondents(book, table):
+    responses, crosstab = table
+    kept = responses.filter(~pl.col("is_excluded"))
+    expected = 100 * kept["ai_uses"].list.contains("visuals").sum() / kept.height
+    row = crosstab.filter(pl.col("segment") == "all", pl.col("question") == "ai_uses", pl.col("answer") == "visuals")
+    assert row["pct"].item() == pytest.approx(expected)
+    total = crosstab.filter(pl.col("segment") == "all", pl.col("question") == "ai_uses", pl.col("answer_kind") == "option")["pct"].sum()
+    assert total > 100
+
+
+def test_net_counts_a_respondent_once_between_its_largest_member_and_their_sum(book, table):
+    _, crosstab = table
+    for question in book.closed:
+        for net, members in question.nets.items():
+            rows = crosstab.filter(pl.col("question") == question.code)
+            net_n = rows.filter(pl.col("answer") == net).select("segment", "segment_value", "n")
+            member_n = (
+                rows.filter(pl.col("answer").is_in(members))
+                .group_by("segment", "segment_value")
+                .agg(largest=pl.col("n").max(), total=pl.col("n").sum())
+            )
+            both = net_n.join(member_n, on=["segment", "segment_value"])
+            assert ((both["n"] >= both["largest"]) & (both["n"] <= both["total"])).all()
+
+
+def test_single_choice_segment_bases_add_up_to_the_total(table):
+    _, crosstab = table
+    q = crosstab.filter(pl.col("question") == "ai_interest", pl.col("answer") == "very")
+    total = q.filter(pl.col("segment") == "all")["base_n"].item()
+    for segment in ["role", "industry", "team_size", "followers", "ai_frequency", "account_size", "usage_band", "language", "source_tool"]:
+        assert q.filter(pl.col("segment") == segment)["base_n"].sum() == total, segment
+
+
+def test_counts_within_bases_and_suppressed_exactly_below_minimum(table):
+    _, crosstab = table
+    assert ((crosstab["n"] >= 0) & (crosstab["n"] <= crosstab["base_n"])).all()
+    assert (crosstab["is_suppressed"] == (crosstab["base_n"] < 30)).all()
+    assert crosstab.filter(pl.col("segment") == "all")["p_value"].null_count() == crosstab.filter(pl.col("segment") == "all").height
+
+
+@settings(max_examples=5, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_row_order_never_changes_the_output(book, seed):
+    responses = random_responses(book, 120, seed=seed)
+    shuffled = responses.sample(fraction=1.0, shuffle=True, seed=seed)
+    assert crosstab_of(book, responses).equals(crosstab_of(book, shuffled))

@@ -1,0 +1,64 @@
+import polars as pl
+
+from transforms.headers import resolve_columns
+from transforms.layouts import SourceColumn
+from transforms.mapping import canonical_responses, map_cells, resolved_frame
+
+
+def _map(book, columns, rows, *, other_in_place=False):
+    """rows: {source_row: {column index: value}} -> canonical frame."""
+    resolved, _ = resolve_columns(tuple(columns), book=book)
+    cells = pl.LazyFrame(
+        [(row, col, value) for row, values in rows.items() for col, value in values.items()],
+        schema={"source_row": pl.Int64, "column": pl.Int32, "value": pl.Utf8},
+        orient="row",
+    )
+    meta = pl.LazyFrame({"source_row": list(rows), "language": [None] * len(rows)}, schema={"source_row": pl.Int64, "language": pl.Utf8})
+    answers, texts = map_cells(cells, resolved_frame(resolved), book=book, other_in_place=other_in_place)
+    return canonical_responses(meta, answers, texts, book=book, header_language=None).collect()
+
+
+USES = "What do you use AI for in your social media work? (select all that apply)"
+
+
+def test_joined_multi_select_is_split_by_known_labels_in_either_language(book):
+    frame = _map(book, [SourceColumn(0, USES)], {2: {0: "Creating visuals,Post ideas"}, 3: {0: "Création de visuels, Rédaction"}})
+    assert frame["ai_uses"].to_list() == [["visuals", "post_ideas"], ["visuals", "copywriting"]]
+    assert frame["language"].to_list() == ["en", "fr"]
+
+
+def test_numeric_positions_map_to_codes(book):
+    columns = [SourceColumn(0, "What is your current role level?"), SourceColumn(1, USES)]
+    frame = _map(book, columns, {2: {0: "2", 1: "1,3,10"}})
+    assert frame["role"].to_list() == ["senior_director"]
+    assert frame["ai_uses"].to_list() == [["visuals", "copywriting", "none"]]
+
+
+def test_unknown_label_is_kept_as_written_for_validation(book):
+    frame = _map(book, [SourceColumn(0, "How often do you use AI tools for your social media work?")], {2: {0: "Sometimes"}})
+    assert frame["ai_frequency"].to_list() == ["Sometimes"]
+
+
+def test_other_written_in_place_becomes_other_with_its_text(book):
+    columns = [SourceColumn(0, "Which industry does your company work in?"), SourceColumn(1, USES)]
+    frame = _map(book, columns, {2: {0: "Space tourism", 1: "Creating visuals, Writing haiku"}}, other_in_place=True)
+    assert frame["industry"].to_list() == ["other"]
+    assert frame["industry_other"].to_list() == ["Space tourism"]
+    assert frame["ai_uses"].to_list() == [["visuals", "other"]]
+
+
+def test_split_columns_read_labels_ones_and_zeros(book):
+    columns = [
+        SourceColumn(0, USES, "Creating visuals"),
+        SourceColumn(1, USES, "Post ideas"),
+        SourceColumn(2, USES, "Other (please specify)"),
+    ]
+    frame = _map(book, columns, {2: {0: "Creating visuals", 2: "Making memes"}, 3: {0: "1", 1: "0"}})
+    assert frame["ai_uses"].to_list() == [["visuals", "other"], ["visuals"]]
+    assert frame["ai_uses_other"].to_list() == ["Making memes", None]
+
+
+def test_a_row_without_answers_keeps_its_place_with_empty_answers(book):
+    frame = _map(book, [SourceColumn(0, "What is your current role level?")], {2: {0: "Manager"}, 3: {}})
+    assert frame.height == 2
+    assert frame["role"].to_list() == ["manager", None]
