@@ -64,11 +64,14 @@ def with_nets(answers: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
 
 
 def build_crosstab(
-    responses: pl.LazyFrame, answers: pl.LazyFrame, *, book: Codebook, settings: CrosstabSettings
+    responses: pl.LazyFrame, answers: pl.LazyFrame, *, book: Codebook, settings: CrosstabSettings, weighted: bool = False
 ) -> pl.LazyFrame:
-    """One row per wave, question, answer, segment and segment value."""
+    """One row per wave, question, answer, segment and segment value.
+
+    With ``weighted``, responses carry a ``weight`` column and the weighted columns
+    (percentage, interval on the Kish effective base) are filled; else they are null.
+    """
     segments = [*book.segments, *EXTRA_SEGMENTS]
-    weighted = "weight" in responses.collect_schema().names()
     base_people = responses.filter(~pl.col("is_excluded")).select(
         *KEY,
         *[pl.col(s).cast(pl.Utf8).alias(f"seg_{s}") for s in segments if s != "source_tool"],

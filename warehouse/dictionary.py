@@ -1,0 +1,53 @@
+"""The data dictionary in Markdown, generated from the schemas and the views' headers.
+
+`python -m warehouse.dictionary --write README.md` rewrites the README's dictionary
+section; a test fails when the README and the schemas disagree.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from schemas.codebook import codebook
+from schemas.tables import warehouse_schemas
+from warehouse.ddl import duckdb_type, polars_dtype
+from warehouse.publish import view_sql
+
+START, END = "<!-- dictionary:start -->", "<!-- dictionary:end -->"
+
+
+def view_purpose(sql: str) -> str:
+    """A view's header comment: its grain and purpose."""
+    lines = [line[2:].strip() for line in sql.splitlines() if line.startswith("--")]
+    return " ".join(lines)
+
+
+def dictionary_markdown() -> str:
+    parts = []
+    for name, schema in warehouse_schemas(codebook()).items():
+        parts.append(f"### `{name}`\n\n{schema.description}\n\n| column | type | description |\n| --- | --- | --- |")
+        for column, spec in schema.columns.items():
+            kind = duckdb_type(polars_dtype(spec))
+            kind = "ENUM" if kind.startswith("ENUM(") else kind
+            personal = " *Personal data (hashed or masked).*" if spec.metadata and spec.metadata.get("personal_data") else ""
+            parts.append(f"| `{column}` | {kind} | {spec.description}{personal} |")
+        parts.append("")
+    parts.append("### Views\n\n| view | grain and purpose |\n| --- | --- |")
+    for name, sql in view_sql().items():
+        parts.append(f"| `{name}` | {view_purpose(sql).removeprefix(name + ':').strip()} |")
+    return "\n".join(parts) + "\n"
+
+
+def with_dictionary(readme: str) -> str:
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), flags=re.S)
+    return pattern.sub(lambda _: f"{START}\n{dictionary_markdown()}{END}", readme)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--write":
+        path = Path(sys.argv[2])
+        path.write_text(with_dictionary(path.read_text(encoding="utf-8")), encoding="utf-8")
+    else:
+        print(dictionary_markdown())
