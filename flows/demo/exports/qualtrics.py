@@ -1,0 +1,216 @@
+"""Writing demo respondents as a Qualtrics CSV export (current format, as the API writes it).
+
+Three header rows: column ids, what the account shows (question text, metadata names in
+the account's language), an ImportId JSON per column. Then one row per response: the
+metadata block Qualtrics always exports, then the questionnaire in order:
+
+single choice     ``Qn``; with an "Other (please specify)" option the row-2 text ends
+                  `` - Selected Choice`` and its free text goes to ``Qn_<pos>_TEXT``
+grid (opinions)   ``Qn_1, Qn_2, Qn_3``, row 2 ``<grid prompt> - <statement>``
+multi-select      ``joined``: ``Qn``, the chosen labels joined by ``,``; ``split``: one
+                  ``Qn_<pos>`` per option headed ``<question> - <option label>`` holding the
+                  label (``1`` when numeric); the "Other" text in ``Qn_<pos>_TEXT`` after them
+text              ``Qn`` (ImportId ``QIDn_TEXT``)
+
+``numeric=True`` writes 1-based option positions instead of labels (Qualtrics' "numeric
+values"). An answer starting with ``!`` is written verbatim without the ``!`` (an invalid
+answer); in a split multi-select, such an element fills the first option column the
+respondent left empty. Timestamps are written in the export's zone, named in row 3
+(Europe/Paris for French exports, America/New_York for English ones). A respondent without
+``submitted_at`` is a response in progress: Finished false, no RecordedDate, EndDate = start.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from schemas.codebook import Question, codebook
+
+TIME_ZONES = {"en": "America/New_York", "fr": "Europe/Paris"}
+_WORDS = {
+    "en": {"selected": "Selected Choice", "text": "Text", "status": "IP Address"},
+    "fr": {"selected": "Choix sélectionné", "text": "Texte", "status": "Adresse IP"},
+}
+#: column id, ImportId, row-2 label (en, fr): the metadata block of every Qualtrics export.
+_META = (
+    ("StartDate", "startDate", "Start Date", "Date de début"),
+    ("EndDate", "endDate", "End Date", "Date de fin"),
+    ("Status", "status", "Response Type", "Type de réponse"),
+    ("IPAddress", "ipAddress", "IP Address", "Adresse IP"),
+    ("Progress", "progress", "Progress", "Progression"),
+    ("Duration (in seconds)", "duration", "Duration (in seconds)", "Durée (en secondes)"),
+    ("Finished", "finished", "Finished", "Terminé"),
+    ("RecordedDate", "recordedDate", "Recorded Date", "Date d'enregistrement"),
+    ("ResponseId", "_recordId", "Response ID", "ID de réponse"),
+    ("RecipientLastName", "recipientLastName", "Recipient Last Name", "Nom du destinataire"),
+    ("RecipientFirstName", "recipientFirstName", "Recipient First Name", "Prénom du destinataire"),
+    ("RecipientEmail", "recipientEmail", "Recipient Email", "E-mail du destinataire"),
+    ("ExternalReference", "externalDataReference", "External Data Reference", "Référence de données externe"),
+    ("LocationLatitude", "locationLatitude", "Location Latitude", "Latitude de l'emplacement"),
+    ("LocationLongitude", "locationLongitude", "Location Longitude", "Longitude de l'emplacement"),
+    ("DistributionChannel", "distributionChannel", "Distribution Channel", "Canal de distribution"),
+    ("UserLanguage", "userLanguage", "User Language", "Langue de l'utilisateur"),
+)
+_TIMESTAMPED = {"startDate", "endDate", "recordedDate"}
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+@dataclass(frozen=True)
+class _Out:
+    column_id: str
+    label: str
+    import_id: str
+    value: pl.Expr  # Utf8, null = empty cell
+
+
+def _verbatim(value: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
+    """An option code as its label/position; ``!text`` as ``text``."""
+    invalid = value.str.starts_with("!")
+    return pl.when(invalid).then(value.str.slice(1)).otherwise(value.replace_strict(mapping, default=None))
+
+
+def _mapping(question: Question, *, language: str, numeric: bool) -> dict[str, str]:
+    return {o.code: str(o.position) if numeric else o.labels[language] for o in question.options}
+
+
+def _random_text(seed: int, length: int) -> pl.Expr:
+    """Seeded alphanumerics, one string per row (8 characters per 64-bit hash)."""
+    chars = []
+    for block in range(0, length, 8):
+        hashed = pl.int_range(pl.len(), dtype=pl.UInt64).hash(seed * 1_000 + block)
+        for k in range(min(8, length - block)):
+            chars.append(pl.lit(_ALPHABET).str.slice((hashed // 62**k % 62).cast(pl.Int64), 1))
+    return pl.concat_str(chars)
+
+
+def _question_columns(frame: pl.DataFrame, *, language: str, numeric: bool, multi: str) -> list[_Out]:
+    book, words = codebook(), _WORDS[language]
+    outs: list[_Out] = []
+    number, grid_numbers, grid_items = 0, {}, {}
+    for question in book.questions:
+        if question.grid and question.grid in grid_numbers:
+            n = grid_numbers[question.grid]
+        else:
+            number += 1
+            n = grid_numbers.setdefault(question.grid, number) if question.grid else number
+        text, value = question.text[language], pl.col(question.code)
+        if question.type == "text":
+            outs.append(_Out(f"Q{n}", text, f"QID{n}_TEXT", value.cast(pl.Utf8)))
+            continue
+        mapping = _mapping(question, language=language, numeric=numeric)
+        other = question.other_option
+        chosen_label = f"{text} - {words['selected']}" if other else text
+        if question.grid:
+            k = grid_items[question.grid] = grid_items.get(question.grid, 0) + 1
+            prompt = book.grids[question.grid][language]
+            outs.append(_Out(f"Q{n}_{k}", f"{prompt} - {text}", f"QID{n}_{k}", _verbatim(value.cast(pl.Utf8), mapping)))
+        elif question.type == "single":
+            outs.append(_Out(f"Q{n}", chosen_label, f"QID{n}", _verbatim(value.cast(pl.Utf8), mapping)))
+        elif multi == "joined":
+            joined = value.cast(pl.List(pl.Utf8)).list.eval(_verbatim(pl.element(), mapping)).list.join(",")
+            outs.append(_Out(f"Q{n}", chosen_label, f"QID{n}", pl.when(joined != "").then(joined)))
+        else:
+            outs.extend(_split_columns(question, n, language=language, numeric=numeric))
+        if other:
+            other_text = pl.col(f"{question.code}_other") if f"{question.code}_other" in frame.columns else pl.lit(None)
+            label = f"{text} - {other.labels[language]} - {words['text']}"
+            outs.append(_Out(f"Q{n}_{other.position}_TEXT", label, f"QID{n}_{other.position}_TEXT", other_text.cast(pl.Utf8)))
+    return outs
+
+
+def _split_columns(question: Question, n: int, *, language: str, numeric: bool) -> list[_Out]:
+    """One column per option; ``!`` elements fill the columns left empty, in order."""
+    chosen = pl.col(question.code).cast(pl.List(pl.Utf8))
+    invalid = chosen.list.eval(pl.element().filter(pl.element().str.starts_with("!")).str.slice(1))
+    outs, free_before = [], pl.lit(0, dtype=pl.UInt32)
+    for option in question.options:
+        selected = chosen.list.contains(option.code).fill_null(False)
+        mark = "1" if numeric else option.labels[language]
+        value = pl.when(selected).then(pl.lit(mark)).otherwise(invalid.list.get(free_before, null_on_oob=True))
+        label = f"{question.text[language]} - {option.labels[language]}"
+        outs.append(_Out(f"Q{n}_{option.position}", label, f"QID{n}_{option.position}", value))
+        free_before = free_before + (~selected).cast(pl.UInt32)
+    return outs
+
+
+def _utc(frame: pl.DataFrame, name: str) -> pl.Expr:
+    column = pl.col(name)
+    return column.dt.replace_time_zone("UTC") if frame.schema[name].time_zone is None else column.dt.convert_time_zone("UTC")
+
+
+def _meta_columns(frame: pl.DataFrame, *, language: str, numeric: bool, seed: int, progress: pl.Expr) -> list[pl.Expr]:
+    zone = TIME_ZONES[language]
+    started, submitted = _utc(frame, "started_at"), _utc(frame, "submitted_at")
+    local = lambda ts: ts.dt.convert_time_zone(zone).dt.strftime("%Y-%m-%d %H:%M:%S")  # noqa: E731
+    finished = submitted.is_not_null()
+    email = pl.col("email").cast(pl.Utf8)
+    coordinate = lambda s, low, span: (pl.int_range(pl.len(), dtype=pl.UInt64).hash(s) % 10**9 / 1e9 * span + low)  # noqa: E731
+    values = {
+        "startDate": local(started),
+        "endDate": local(pl.coalesce(submitted, started)),
+        "status": pl.lit("0" if numeric else _WORDS[language]["status"]),
+        "ipAddress": pl.col("ip_address").cast(pl.Utf8),
+        "progress": pl.when(finished).then(pl.lit("100")).otherwise(progress),
+        "duration": (submitted - started).dt.total_seconds().cast(pl.Utf8),
+        "finished": pl.when(finished).then(pl.lit("1" if numeric else "True")).otherwise(pl.lit("0" if numeric else "False")),
+        "recordedDate": local(submitted),
+        "_recordId": pl.concat_str(pl.lit("R_"), _random_text(seed, 15)),
+        "recipientEmail": email,
+        "locationLatitude": coordinate(seed + 1, 43.0, 6.0 if language == "fr" else 10.0).round(4).cast(pl.Utf8),
+        "locationLongitude": coordinate(seed + 2, -1.0 if language == "fr" else -95.0, 8.0 if language == "fr" else 20.0)
+        .round(4)
+        .cast(pl.Utf8),
+        "distributionChannel": pl.when(email.is_not_null()).then(pl.lit("email")).otherwise(pl.lit("anonymous")),
+        "userLanguage": pl.col("language").cast(pl.Utf8).fill_null(language).str.to_uppercase(),
+    }
+    return [values.get(import_id, pl.lit(None, pl.Utf8)).cast(pl.Utf8) for _, import_id, _, _ in _META]
+
+
+def _progress(frame: pl.DataFrame) -> pl.Expr:
+    """Share (percent) of the closed questions answered: the Progress of a partial response."""
+    closed = codebook().closed
+    answered = [
+        (pl.col(q.code).list.len() > 0) if q.type == "multi" else pl.col(q.code).is_not_null() for q in closed if q.code in frame.columns
+    ]
+    return (pl.sum_horizontal([a.fill_null(False).cast(pl.Int32) for a in answered]) * 100 // len(closed)).cast(pl.Utf8)
+
+
+def _check_codes(frame: pl.DataFrame) -> None:
+    """Fail on an answer code the questionnaire does not have (``!`` answers are meant)."""
+    for question in codebook().closed:
+        values = frame.get_column(question.code).cast(pl.List(pl.Utf8) if question.type == "multi" else pl.Utf8)
+        values = values.explode() if question.type == "multi" else values
+        unknown = values.filter(~values.str.starts_with("!") & ~values.is_in(question.option_codes)).unique()
+        if unknown.len():
+            raise ValueError(f"{question.code}: unknown option codes {sorted(unknown.to_list())}")
+
+
+def write_qualtrics(
+    frame: pl.DataFrame, path: Path, *, language: str = "en", numeric: bool = False, multi: str = "joined", seed: int = 0
+) -> None:
+    """Write one Qualtrics export (UTF-8, CRLF) of these respondents, one row each."""
+    if language not in TIME_ZONES or multi not in ("joined", "split"):
+        raise ValueError(f"language must be en or fr and multi joined or split, not {language!r}, {multi!r}")
+    _check_codes(frame)
+    questions = _question_columns(frame, language=language, numeric=numeric, multi=multi)
+    meta = _meta_columns(frame, language=language, numeric=numeric, seed=seed, progress=_progress(frame))
+    names = [f"c{i}" for i in range(len(_META) + len(questions))]
+    data = frame.select([expr.alias(name) for expr, name in zip([*meta, *(q.value for q in questions)], names)])
+    label_at = 2 if language == "en" else 3
+    zone = TIME_ZONES[language]
+
+    def import_cell(import_id: str) -> str:
+        content = {"ImportId": import_id, **({"timeZone": zone} if import_id in _TIMESTAMPED else {})}
+        return json.dumps(content, separators=(",", ":"), ensure_ascii=False)
+
+    header = [
+        [m[0] for m in _META] + [q.column_id for q in questions],
+        [m[label_at] for m in _META] + [q.label for q in questions],
+        [import_cell(m[1]) for m in _META] + [import_cell(q.import_id) for q in questions],
+    ]
+    head = pl.DataFrame(header, schema={name: pl.Utf8 for name in names}, orient="row")
+    pl.concat([head, data.cast(pl.Utf8)]).write_csv(path, include_header=False, line_terminator="\r\n")
