@@ -177,9 +177,16 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook) -> dict
         "runs": runs,
     }
     schemas = warehouse_schemas(book)
-    return {name: schemas[name].validate(frame.select(list(schemas[name].columns)), lazy=True) for name, frame in tables.items()} | {
-        "_run": pl.DataFrame([this_run])
-    }
+    validated = {name: schemas[name].validate(_conform(frame, schemas[name]), lazy=True) for name, frame in tables.items()}
+    return validated | {"_run": pl.DataFrame([this_run])}
+
+
+def _conform(frame: pl.DataFrame, schema) -> pl.DataFrame:
+    """The schema's columns in its order; all-null columns typed as the schema says."""
+    frame = frame.select(list(schema.columns))
+    return frame.with_columns(
+        [pl.col(c).cast(schema.columns[c].dtype.type) for c, t in frame.schema.items() if t == pl.Null]
+    )
 
 
 def publish(settings: Settings, tables: dict[str, pl.DataFrame], *, book: Codebook) -> None:

@@ -49,16 +49,20 @@ def flag_responses(frame: pl.LazyFrame, *, book: Codebook, policy: ScreeningPoli
     grid_items = [q.code for grid in book.grids for q in book.grid_items(grid)]
     check = book.attention_check
     text_columns = [q.code for q in book.text]
-    order = pl.col("submitted_at").rank("ordinal").over("wave")  # earliest first, ties by row order
-    first_of = lambda *keys: order == order.min().over("wave", *keys)  # noqa: E731
-    same_person = pl.col("email_hash").is_not_null() & ~first_of("email_hash")
     answers_key = pl.concat_str(
         [pl.col(q.code).cast(pl.Utf8).fill_null("") for q in book.single]
         + [pl.col(q.code).cast(pl.List(pl.Utf8)).list.join(",").fill_null("") for q in book.multi],
         separator="|",
     )
+    # Earliest submission first; ties broken by tool and id so the flag never depends on row order.
+    first_of = lambda *keys: pl.col("_order") == pl.col("_order").min().over("wave", *keys)  # noqa: E731
+    same_person = pl.col("email_hash").is_not_null() & ~first_of("email_hash")
     same_machine = pl.col("ip_hash").is_not_null() & ~first_of("ip_hash", "_answers_key")
-    flags = frame.with_columns(_answers_key=answers_key).with_columns(
+    ordered = frame.with_columns(
+        _answers_key=answers_key,
+        _order=pl.struct("submitted_at", "source_tool", "response_id").rank("ordinal").over("wave"),
+    )
+    flags = ordered.with_columns(
         is_speeder=(
             pl.col("duration_s") < policy.speeder_share * pl.col("duration_s").median().over("wave")
         ).fill_null(False),
@@ -74,4 +78,4 @@ def flag_responses(frame: pl.LazyFrame, *, book: Codebook, policy: ScreeningPoli
         is_gibberish=pl.any_horizontal([gibberish(pl.col(code)) for code in text_columns]) if text_columns else pl.lit(False),
     )
     excluded = pl.any_horizontal([pl.col(flag) for flag in policy.exclude]) if policy.exclude else pl.lit(False)
-    return flags.with_columns(is_excluded=excluded).drop("_answers_key")
+    return flags.with_columns(is_excluded=excluded).drop("_answers_key", "_order")
