@@ -25,7 +25,7 @@ from transforms.claims import check_claims
 from transforms.crosstab import build_crosstab
 from transforms.quarantine import QUARANTINE_SCHEMA
 from transforms.responses import build_answers, build_responses, mark_superseded
-from warehouse.publish import publish_warehouse
+from warehouse.publish import publish_warehouse, view_sql
 
 _WAVE_FOLDER = re.compile(r"^(?:wave[=_-]?)?(\d{4})$", re.IGNORECASE)
 
@@ -139,12 +139,12 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook) -> dict
         if staged
         else pl.DataFrame(schema=QUARANTINE_SCHEMA)
     )
-    superseded = versions.filter(pl.col("is_superseded")).group_by("source_file", "file_order").len()
-    kept = responses.group_by("source_file").len()
+    per_file = versions.group_by("file_order").agg(
+        accepted=(~pl.col("is_superseded")).sum(), superseded=pl.col("is_superseded").sum()
+    )
     files = (
         pl.DataFrame([s.record for s in staged], infer_schema_length=None)
-        .join(kept.rename({"len": "accepted"}), on="source_file", how="left")
-        .join(superseded.select("file_order", superseded="len"), on="file_order", how="left")
+        .join(per_file, on="file_order", how="left")
         .with_columns(pl.col("accepted", "superseded").fill_null(0).cast(pl.Int64))
         .with_columns(pl.col("rows_read", "quarantined", "file_order").cast(pl.Int64), pl.col("wave").cast(pl.Int32))
         .sort("file_order")
@@ -192,7 +192,7 @@ def _conform(frame: pl.DataFrame, schema) -> pl.DataFrame:
 def publish(settings: Settings, tables: dict[str, pl.DataFrame], *, book: Codebook) -> None:
     """Swap the new warehouse in, then record the run in the state's run log."""
     schemas = warehouse_schemas(book)
-    publish_warehouse(settings.warehouse, {name: tables[name] for name in schemas}, schemas)
+    publish_warehouse(settings.warehouse, {name: tables[name] for name in schemas}, schemas, view_sql())
     settings.runs_log.parent.mkdir(parents=True, exist_ok=True)
     with settings.runs_log.open("a", encoding="utf-8") as log:
         log.write(json.dumps(tables["_run"].row(0, named=True), default=str) + "\n")

@@ -44,7 +44,12 @@ def _arrow_ready(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFram
     )
 
 
-def publish_warehouse(path: Path, tables: dict[str, pl.DataFrame], schemas: dict[str, pa.DataFrameSchema]) -> None:
+def publish_warehouse(
+    path: Path,
+    tables: dict[str, pl.DataFrame],
+    schemas: dict[str, pa.DataFrameSchema],
+    views: dict[str, str] | None = None,
+) -> None:
     """Write every table (and the views) into a new file and swap it in over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in building_files(path):
@@ -61,7 +66,7 @@ def publish_warehouse(path: Path, tables: dict[str, pl.DataFrame], schemas: dict
             connection.register("incoming", arrow)
             connection.execute(f'INSERT INTO "{name}" SELECT * FROM incoming')
             connection.unregister("incoming")
-        for name, sql in view_sql().items():
+        for name, sql in (views or {}).items():
             connection.execute(f'CREATE VIEW "{name}" AS {sql}')
         connection.execute("CHECKPOINT")
     finally:

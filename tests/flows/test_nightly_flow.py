@@ -1,0 +1,52 @@
+"""The real Prefect flow, run the way a user runs it: the `surveyhouse` command, offline."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+NOISE = ("telemetry", "database is locked", "Traceback", "Timed out while attempting to connect")
+
+
+def surveyhouse(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    command = shutil.which("surveyhouse") or ""
+    argv = [command, *args] if command else [sys.executable, "-m", "flows.cli", *args]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))}
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("flow")
+    result = surveyhouse("demo", "--inbox", "landing", "--warehouse", "surveyhouse.duckdb", cwd=root)
+    return root, result
+
+
+def test_demo_runs_the_prefect_flow_offline_on_a_fresh_home_without_warnings(demo_run):
+    root, result = demo_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    assert "Flow run" in output and "Finished in state Completed()" in output
+    for noise in NOISE:
+        assert noise not in output, noise
+    assert "WARNING" not in result.stderr
+    assert "Published figures reproduced within 3 points: 70 of 71" in result.stdout
+    with duckdb.connect(str(root / "surveyhouse.duckdb"), read_only=True) as connection:
+        assert connection.execute("select count(*) from runs").fetchone()[0] == 1
+        assert connection.execute("select count(*) from files").fetchone()[0] == 5
+
+
+def test_a_second_run_with_nothing_new_publishes_nothing(demo_run):
+    root, first = demo_run
+    assert first.returncode == 0
+    before = (root / "surveyhouse.duckdb").read_bytes()
+    result = surveyhouse("run", "--inbox", "landing", "--warehouse", "surveyhouse.duckdb", cwd=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "nothing new: warehouse unchanged" in result.stdout
+    assert (root / "surveyhouse.duckdb").read_bytes() == before

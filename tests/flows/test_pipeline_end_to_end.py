@@ -1,0 +1,127 @@
+"""The nightly job on the demo study, end to end (without Prefect: the flow test runs it with)."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import polars as pl
+import pytest
+
+from flows.demo.study import demo_respondents, write_demo_study
+from flows.pipeline import published_figures, run_once
+from flows.settings import load_settings
+
+SEED = 2023
+#: Defects that keep a response in the bases (flagged at most); the others are
+#: quarantined (invalid, missing, exclusive conflict) or excluded (speeder, attention, duplicate).
+IN_BASES = [None, "pii_in_comment", "gibberish"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    inbox = root / "landing"
+    write_demo_study(inbox, seed=SEED)
+    settings = load_settings(inbox=str(inbox), warehouse=str(root / "surveyhouse.duckdb"))
+    run = run_once(settings)
+    return settings, run
+
+
+def query(settings, sql, *params):
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        return connection.execute(sql, params).pl()
+
+
+def test_every_published_figure_is_reproduced_within_3_points_except_the_contradiction(demo):
+    settings, _ = demo
+    claims = query(settings, "select id, published_pct, computed_pct, status from claims order by id")
+    assert claims.height == published_figures().height
+    off = claims.filter(pl.col("id") != "F28", (pl.col("computed_pct") - pl.col("published_pct")).abs() > 3)
+    assert off.is_empty(), off
+    f28 = claims.filter(pl.col("id") == "F28").row(0, named=True)
+    assert f28["status"] == "contradicted" and f28["computed_pct"] == pytest.approx(89, abs=3)
+
+
+def test_crosstab_counts_equal_an_independent_count_of_the_model_respondents(demo, book):
+    settings, _ = demo
+    truth, _ = demo_respondents(seed=SEED)
+    kept = truth.filter(pl.col("defect").is_null() | pl.col("defect").is_in(IN_BASES[1:]))
+    kept = kept.filter(pl.col("attention_check") == "disagree")  # straight-liners on 'agree' fail the check
+    straight = truth.filter(pl.col("defect") == "straightliner", pl.col("attention_check") == "disagree")
+    kept = pl.concat([kept, straight])
+    crosstab = query(settings, "select question, answer, n, base_n from crosstab where segment = 'all' and answer_kind = 'option'")
+    for question in book.single:
+        expected = kept.group_by(question.code).len().rename({question.code: "answer", "len": "expected"})
+        got = crosstab.filter(pl.col("question") == question.code).join(expected, on="answer", how="left")
+        assert (got["n"] == got["expected"].fill_null(0)).all(), (question.code, got)
+    for question in book.multi:
+        expected = kept.select(pl.col(question.code).explode().alias("answer")).group_by("answer").len()
+        got = crosstab.filter(pl.col("question") == question.code).join(expected, on="answer", how="left")
+        assert (got["n"] == got["len"].fill_null(0)).all(), (question.code, got)
+
+
+def test_rows_read_equal_accepted_plus_quarantined_plus_superseded_for_every_file(demo):
+    settings, _ = demo
+    files = query(settings, "select * from files")
+    assert files.height == 5
+    assert (files["rows_read"] == files["accepted"] + files["quarantined"] + files["superseded"]).all()
+    assert files["rows_read"].sum() == 2334
+    quarantined_rows = query(settings, "select count(distinct (source_file, source_row)) as n from quarantine")["n"][0]
+    assert quarantined_rows == files["quarantined"].sum()
+
+
+def test_known_defects_are_quarantined_or_flagged(demo):
+    settings, _ = demo
+    _, counts = demo_respondents(seed=SEED)
+    checks = query(settings, 'select "check", count(distinct (source_file, source_row)) as n from quarantine group by all')
+    by_check = dict(zip(checks["check"], checks["n"]))
+    assert by_check.get("valid_option", 0) >= counts["invalid_answer"]
+    assert by_check.get("exclusive_alone", 0) == counts["exclusive_conflict"]
+    flags = query(settings, "select sum(is_speeder::int) s, sum(is_attention_failed::int) a, sum(is_duplicate::int) d, "
+                            "sum(is_straightliner::int) l, sum(is_gibberish::int) g from responses").row(0, named=True)
+    assert flags["s"] >= counts["speeder"] * 0.9
+    assert flags["d"] == counts["duplicate"]
+    assert flags["l"] >= counts["straightliner"]
+    assert flags["g"] >= counts["gibberish"]
+
+
+def test_no_email_or_ip_of_the_input_reaches_the_warehouse(demo):
+    settings, _ = demo
+    truth, _ = demo_respondents(seed=SEED)
+    secrets_in = [v for v in truth["email"].drop_nulls().to_list() + truth["ip_address"].drop_nulls().to_list()]
+    comments = truth["comment"].drop_nulls().str.extract_all(r"[\w.+-]+@[\w-]+\.[\w.]+").explode().drop_nulls().to_list()
+    blob = settings.warehouse.read_bytes()
+    leaked = [value for value in secrets_in + comments if value.encode("utf-8") in blob]
+    assert not leaked, leaked[:5]
+    masked = query(settings, "select count(*) n from responses where comment like '%[email]%'")["n"][0]
+    assert masked >= 1
+
+
+def test_a_second_run_with_nothing_new_leaves_the_warehouse_identical(demo):
+    settings, _ = demo
+    before = settings.warehouse.read_bytes()
+    tables = {t: query(settings, f"select * from {t}") for t in ("responses", "answers", "crosstab", "quarantine", "files")}
+    run = run_once(settings)
+    assert run.files_new == 0 and not run.published
+    assert settings.warehouse.read_bytes() == before
+    for table, frame in tables.items():
+        assert query(settings, f"select * from {table}").equals(frame), table
+
+
+def test_a_cumulative_export_supersedes_instead_of_counting_twice(demo, tmp_path):
+    settings, _ = demo
+    copy_root = tmp_path / "copy"
+    shutil.copytree(settings.warehouse.parent, copy_root)
+    inbox = copy_root / "landing"
+    cumulative = inbox / "AI+in+social+media+2023_cumulative.csv"
+    original = next(inbox.glob("AI+in+social+media+2023_November*"))
+    cumulative.write_bytes(original.read_bytes().replace(b"\r\n", b"\n"))  # same responses, re-exported
+    again = load_settings(inbox=str(inbox), warehouse=str(copy_root / "surveyhouse.duckdb"))
+    before = query(settings, "select count(*) n from responses")["n"][0]
+    run = run_once(again)
+    assert run.files_new == 1 and run.published
+    assert query(again, "select count(*) n from responses")["n"][0] == before
+    files = query(again, "select * from files order by file_order")
+    assert (files["rows_read"] == files["accepted"] + files["quarantined"] + files["superseded"]).all()
+    assert files.filter(pl.col("source_file") == original.name)["superseded"][0] > 0

@@ -1,0 +1,83 @@
+import threading
+
+import duckdb
+import polars as pl
+import pandera.polars as pa
+import pytest
+
+from warehouse.ddl import create_table_sql
+from warehouse.publish import building_files, connect_read_only, publish_warehouse
+
+SCHEMA = {
+    "numbers": pa.DataFrameSchema(
+        {
+            "k": pa.Column(pl.Int64, nullable=False, description="Key."),
+            "v": pa.Column(pl.Enum(["low", "high"]), description="Level, in questionnaire order."),
+        },
+        description="One row per number.",
+    )
+}
+
+
+def publish(path, values):
+    frame = pl.DataFrame({"k": list(range(len(values))), "v": values}, schema={"k": pl.Int64, "v": pl.Enum(["low", "high"])})
+    publish_warehouse(path, {"numbers": frame}, SCHEMA)
+
+
+def test_ddl_and_comments_come_from_the_schema():
+    sql = create_table_sql("numbers", SCHEMA["numbers"])
+    assert sql[0].startswith('CREATE TABLE "numbers"') and "ENUM('low', 'high')" in sql[0] and '"k" BIGINT NOT NULL' in sql[0]
+    assert "COMMENT ON COLUMN \"numbers\".\"v\" IS 'Level, in questionnaire order.'" in sql
+
+
+def test_a_reader_keeps_its_snapshot_while_a_publish_swaps_the_file(tmp_path):
+    path = tmp_path / "w.duckdb"
+    publish(path, ["low"] * 3)
+    reader = connect_read_only(path)
+    publish(path, ["high"] * 5)
+    assert reader.execute("select count(*) from numbers").fetchone()[0] == 3
+    reader.close()
+    with connect_read_only(path) as fresh:
+        assert fresh.execute("select count(*), min(v) from numbers").fetchone() == (5, "high")
+        comments = fresh.execute("select comment from duckdb_columns() where table_name = 'numbers' order by column_index").fetchall()
+        assert comments == [("Key.",), ("Level, in questionnaire order.",)]
+
+
+def test_readers_during_many_publishes_never_fail_nor_see_a_partial_state(tmp_path):
+    path = tmp_path / "w.duckdb"
+    publish(path, ["low"] * 10)
+    errors, seen = [], set()
+    stop = threading.Event()
+
+    def read():
+        while not stop.is_set():
+            try:
+                with duckdb.connect(str(path), read_only=True) as connection:
+                    seen.add(connection.execute("select count(*), count(distinct v) from numbers").fetchone())
+            except Exception as error:  # noqa: BLE001 - any error is a failure here
+                errors.append(error)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    for i in range(15):
+        publish(path, ["low" if i % 2 else "high"] * (10 + i))
+    stop.set()
+    thread.join()
+    assert not errors
+    assert all(distinct == 1 for _, distinct in seen)
+
+
+def test_an_interrupted_publish_leaves_the_live_file_and_is_cleaned_next_time(tmp_path):
+    path = tmp_path / "w.duckdb"
+    publish(path, ["low"])
+    leftover = tmp_path / ".w.duckdb.building-deadbeef"
+    leftover.write_bytes(b"half a database")
+    with connect_read_only(path) as connection:
+        assert connection.execute("select count(*) from numbers").fetchone()[0] == 1
+    publish(path, ["high", "high"])
+    assert building_files(path) == []
+
+
+def test_opening_a_missing_warehouse_says_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match="surveyhouse run"):
+        connect_read_only(tmp_path / "nope.duckdb")
