@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from flows.lock import RunInProgress
+
 COMMANDS = {
     "demo": "write the built-in demo study into the landing folder and run the nightly flow on it",
     "run": "run the nightly flow once: ingest new exports, validate, transform, publish the warehouse",
@@ -167,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 2
+    except RunInProgress as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 3
     except Exception as error:  # a broken run: say what and where, not a traceback
         if args.debug:
             raise

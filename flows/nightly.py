@@ -24,6 +24,7 @@ from flows.pipeline import (
     publish,
     stage_file,
 )
+from flows.lock import run_lock
 from flows.settings import Settings, load_settings
 from schemas.codebook import codebook
 
@@ -80,6 +81,11 @@ def publish_tables(settings: Settings, tables) -> None:
 def nightly(inbox: str | None = None, warehouse: str | None = None) -> RunSummary:
     """Ingest every new export of the landing folder and publish the warehouse."""
     settings = load_settings(inbox=inbox, warehouse=warehouse)
+    with run_lock(settings.lock_file):
+        return _nightly(settings)
+
+
+def _nightly(settings: Settings) -> RunSummary:
     logger = get_run_logger()
     now = datetime.now(UTC)
     run = RunSummary(run_id=new_run_id(now), started_at=now)

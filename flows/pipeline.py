@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from flows.ingest import StagedFile, response_columns, stage_export, staged_files
+from flows.lock import run_lock
 from flows.read import EXPORT_SUFFIXES, file_sha256
 from flows.settings import Settings
 from schemas.codebook import Codebook, codebook
@@ -203,15 +204,16 @@ def run_once(settings: Settings, *, book: Codebook | None = None) -> RunSummary:
     book = book or codebook()
     now = datetime.now(UTC)
     run = RunSummary(run_id=new_run_id(now), started_at=now)
-    new_files = discover_files(settings, book=book)
-    order = next_file_order(settings)
-    for offset, new in enumerate(new_files):
-        staged = stage_file(new, settings=settings, run_id=run.run_id, file_order=order + offset, book=book)
-        account(run, staged)
-    if needs_publish(settings, run):
-        tables = build_tables(settings, run, book=book)
-        publish(settings, tables, book=book)
-        run.published, run.tables = True, tables
+    with run_lock(settings.lock_file):
+        new_files = discover_files(settings, book=book)
+        order = next_file_order(settings)
+        for offset, new in enumerate(new_files):
+            staged = stage_file(new, settings=settings, run_id=run.run_id, file_order=order + offset, book=book)
+            account(run, staged)
+        if needs_publish(settings, run):
+            tables = build_tables(settings, run, book=book)
+            publish(settings, tables, book=book)
+            run.published, run.tables = True, tables
     return run
 
 

@@ -49,6 +49,10 @@ class Settings:
         return self.state_dir / f"{self.warehouse.stem}.runs.jsonl"
 
     @property
+    def lock_file(self) -> Path:
+        return self.state_dir / f"{self.warehouse.stem}.lock"
+
+    @property
     def prefect_home(self) -> Path:
         return self.state_dir / "prefect"
 
