@@ -57,15 +57,14 @@ def _split_multi(tokens: pl.LazyFrame, book: Codebook, labels: pl.DataFrame) -> 
         pattern = _label_pattern(question, labels)
         part = tokens.filter(pl.col("question") == question.code).with_columns(
             matched=pl.col("norm").str.extract_all(pattern),
-            leftover=pl.col("norm").str.replace_all(pattern, "").str.strip_chars(" ,;|\t"),
+            # What is left once the known labels are cut out, in the respondent's own case.
+            leftover=pl.col("value")
+            .str.normalize("NFKC")
+            .str.replace_all("(?i)" + pattern, "")
+            .str.strip_chars(" ,;|\t\n"),
         )
         matched = part.select("source_row", "question", pl.col("matched").alias("token")).explode("token")
-        leftover = part.filter(pl.col("leftover") != "").select(
-            "source_row",
-            "question",
-            # The leftover as written: cut the known labels out of the original text.
-            pl.col("value").alias("token"),
-        )
+        leftover = part.filter(pl.col("leftover") != "").select("source_row", "question", token=pl.col("leftover"))
         pieces += [matched.drop_nulls("token"), leftover]
     return pl.concat(pieces, how="vertical") if pieces else tokens.select("source_row", "question", token="value")
 
@@ -81,7 +80,8 @@ def map_cells(
 
     answers: one row per source row, closed question and token: ``answer`` the option
     code (null where the token matches no option), ``raw`` the token as written,
-    ``spelling_language`` where the spelling tells the language.
+    ``spelling_language`` where the spelling tells the language, ``is_implied`` where
+    the answer is implied by a filled "Other" box rather than chosen in the cell.
     texts: one row per source row and free-text field (``comment``, ``<question>_other``).
     """
     labels = book.label_table()
@@ -133,17 +133,20 @@ def map_cells(
         )
     )
 
-    # "Other" boxes that follow a multi-select's options imply the option itself.
+    # A filled "Other" box implies the option itself (Typeform leaves the question's own
+    # column empty then); for a single choice, only where no other answer was given.
     boxes = joined.filter(pl.col("role") == "other_text")
-    implied = boxes.filter(pl.col("question").is_in(multi_codes)).select(
+    implied = boxes.select(
         "source_row",
         "question",
         answer=pl.col("option"),
         raw=pl.col("value"),
         spelling_language=pl.lit(None, pl.Utf8),
         other_text=pl.lit(None, pl.Utf8),
+        is_implied=pl.lit(True),
     )
-    answers = pl.concat([split, whole_answers, implied], how="vertical")
+    explicit = pl.concat([split, whole_answers], how="vertical").with_columns(is_implied=pl.lit(False))
+    answers = pl.concat([explicit, implied], how="vertical")
 
     texts = pl.concat(
         [
@@ -183,15 +186,17 @@ def canonical_responses(
         answers.join(positions, on=["question", "answer"], how="left")
         .sort("source_row", "question", pl.col("position").fill_null(1_000_000), "raw")
         .group_by("source_row", "question", maintain_order=True)
-        .agg(values=value.unique(maintain_order=True))
+        .agg(
+            values=value.unique(maintain_order=True),
+            explicit=value.filter(~pl.col("is_implied")).unique(maintain_order=True),
+        )
     )
     aggregations: list[pl.Expr] = []
     for question in book.closed:
         mine = pl.col("question") == question.code
         if question.type == "single":
-            aggregations.append(
-                pl.col("values").filter(mine).first().list.join(" | ").alias(question.code)
-            )
+            chosen = pl.when(pl.col("explicit").list.len() > 0).then(pl.col("explicit")).otherwise(pl.col("values"))
+            aggregations.append(chosen.filter(mine).first().list.join(" | ").alias(question.code))
         else:
             aggregations.append(pl.col("values").filter(mine).first().alias(question.code))
     wide = per_question.group_by("source_row").agg(aggregations)

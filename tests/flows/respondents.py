@@ -48,7 +48,9 @@ def small_respondents(*, language: str = "en") -> pl.DataFrame:
     """The twelve respondents, every one answering in ``language``."""
     rows: list[dict] = []
     for i, changes in enumerate(CHANGES):
-        submitted = rows[-1]["submitted_at"] if changes.get("same_second") else START + timedelta(days=2 * i, hours=i, seconds=37 * i)
+        submitted = START + timedelta(days=2 * i, hours=i, seconds=37 * i)
+        if changes.get("same_second"):
+            submitted = rows[-1]["submitted_at"]
         started = submitted - timedelta(seconds=300 + 29 * i, microseconds=changes.get("started_micro", 0))
         row = {
             "respondent": i + 1,

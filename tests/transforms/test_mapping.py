@@ -62,3 +62,17 @@ def test_a_row_without_answers_keeps_its_place_with_empty_answers(book):
     frame = _map(book, [SourceColumn(0, "What is your current role level?")], {2: {0: "Manager"}, 3: {}})
     assert frame.height == 2
     assert frame["role"].to_list() == ["manager", None]
+
+
+def test_a_filled_other_box_implies_other_for_a_single_choice_left_empty(book):
+    # Typeform: the question's column is empty, the text sits in the box that follows it.
+    columns = [SourceColumn(0, "Which industry does your company work in?"), SourceColumn(1, "Which industry does your company work in? - Other (please specify) - Text")]
+    frame = _map(book, columns, {2: {1: "Space tourism"}, 3: {0: "Retail", 1: "stale text"}})
+    assert frame["industry"].to_list() == ["other", "retail"]
+    assert frame["industry_other"].to_list() == ["Space tourism", "stale text"]
+
+
+def test_the_other_text_of_a_joined_cell_is_only_what_is_left_after_known_labels(book):
+    frame = _map(book, [SourceColumn(0, USES)], {2: {0: "Scheduling, Hashtag research"}}, other_in_place=True)
+    assert frame["ai_uses"].to_list() == [["scheduling", "other"]]
+    assert frame["ai_uses_other"].to_list() == ["Hashtag research"]

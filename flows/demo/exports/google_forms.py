@@ -1,0 +1,107 @@
+"""Writing demo respondents as a Google Forms response sheet downloaded as CSV, as
+``transforms.layouts.google_forms`` reads it.
+
+One header row: ``Timestamp`` (the submission, ``M/D/YYYY H:MM:SS``, no zone: the form
+owner's; UTC here), ``Email Address`` when any respondent has an email (a form that
+collects them), then one column per question headed by its text:
+
+single choice     the label; a chosen "Other (please specify)" is replaced by the text the
+                  respondent typed (the label itself when there is none)
+grid (opinions)   ``<prompt> [<statement>]``, the scale label
+checkboxes        the chosen labels in option order joined by ", ", the "Other" text last
+text              the text
+
+Google Forms only records submitted responses: a respondent without ``submitted_at``
+is left out. The file's language is the first respondent's (English by default). An
+answer starting with ``!`` is written verbatim without the ``!`` (an invalid answer),
+appended last in a checkbox cell. UTF-8, no BOM, CRLF, as Google Sheets downloads it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from schemas.codebook import Question, codebook
+
+_TIMESTAMP_FORMAT = "%-m/%-d/%Y %-H:%M:%S"
+
+
+def _language(frame: pl.DataFrame) -> str:
+    first = frame.get_column("language").head(1).to_list() if "language" in frame.columns and frame.height else []
+    return "fr" if first and first[0] == "fr" else "en"
+
+
+def _label(value: pl.Expr, question: Question, language: str) -> pl.Expr:
+    """An option code as its label; ``!text`` as ``text``."""
+    mapping = {option.code: option.labels[language] for option in question.options}
+    return pl.when(value.str.starts_with("!")).then(value.str.slice(1)).otherwise(value.replace_strict(mapping, default=None))
+
+
+def _utc(frame: pl.DataFrame, name: str) -> pl.Expr:
+    column = pl.col(name)
+    return column.dt.replace_time_zone("UTC") if frame.schema[name].time_zone is None else column.dt.convert_time_zone("UTC")
+
+
+def _check_codes(frame: pl.DataFrame) -> None:
+    """Fail on an answer code the questionnaire does not have (``!`` answers are meant)."""
+    for question in codebook().closed:
+        values = frame.get_column(question.code).cast(pl.List(pl.Utf8) if question.type == "multi" else pl.Utf8)
+        values = (values.explode() if question.type == "multi" else values).drop_nulls()
+        unknown = values.filter(~values.str.starts_with("!") & ~values.is_in(question.option_codes))
+        if unknown.len():
+            raise ValueError(f"{question.code}: unknown option codes {sorted(unknown.unique().to_list())}")
+
+
+def _other_text(frame: pl.DataFrame, question: Question) -> pl.Expr:
+    name = f"{question.code}_other"
+    return pl.col(name).cast(pl.Utf8) if name in frame.columns else pl.lit(None, pl.Utf8)
+
+
+def _question_columns(frame: pl.DataFrame, language: str) -> list[tuple[str, pl.Expr]]:
+    """(header, cell) for every question, in questionnaire order."""
+    book = codebook()
+    columns: list[tuple[str, pl.Expr]] = []
+    for question in book.questions:
+        text, value = question.text[language], pl.col(question.code)
+        other = question.other_option
+        if question.type == "text":
+            columns.append((text, value.cast(pl.Utf8)))
+        elif question.grid:
+            columns.append((f"{book.grids[question.grid][language]} [{text}]", _label(value.cast(pl.Utf8), question, language)))
+        elif question.type == "single":
+            code = value.cast(pl.Utf8)
+            cell = _label(code, question, language)
+            if other:
+                cell = pl.when(code == other.code).then(pl.coalesce(_other_text(frame, question), cell)).otherwise(cell)
+            columns.append((text, cell))
+        else:
+            chosen = value.cast(pl.List(pl.Utf8))
+            parts = [
+                pl.when(chosen.list.contains(option.code)).then(pl.lit(option.labels[language]))
+                for option in question.options
+                if not option.other_text
+            ]
+            if other:
+                typed = pl.coalesce(_other_text(frame, question), pl.lit(other.labels[language]))
+                parts.append(pl.when(chosen.list.contains(other.code)).then(typed))
+            invalid = chosen.list.eval(pl.element().filter(pl.element().str.starts_with("!")).str.slice(1))
+            joined = pl.concat_list([*parts, invalid]).list.drop_nulls().list.join(", ")
+            columns.append((text, pl.when(joined != "").then(joined)))
+    return columns
+
+
+def write_google_forms(frame: pl.DataFrame, path: Path) -> None:
+    """Write one Google Forms response sheet (CSV) of these respondents' submitted responses."""
+    _check_codes(frame)
+    language = _language(frame)
+    submitted = frame.filter(pl.col("submitted_at").is_not_null())
+    columns = [("Timestamp", _utc(frame, "submitted_at").dt.strftime(_TIMESTAMP_FORMAT))]
+    if submitted.get_column("email").is_not_null().any():
+        columns.append(("Email Address", pl.col("email").cast(pl.Utf8)))
+    columns += _question_columns(frame, language)
+    names = [f"c{i}" for i in range(len(columns))]
+    data = submitted.select([cell.cast(pl.Utf8).alias(name) for (_, cell), name in zip(columns, names)])
+    head = pl.DataFrame([[header for header, _ in columns]], schema={name: pl.Utf8 for name in names}, orient="row")
+    pl.concat([head, data]).write_csv(path, include_header=False, line_terminator="\r\n")

@@ -1,0 +1,121 @@
+"""SurveyMonkey CSV exports ("All responses data", actual answer text, expanded columns).
+
+Two header rows. Row 1: the metadata block, then each question's text once, over its
+first column (blank over the columns that continue it: it is forward-filled here). Row 2:
+blank under the metadata, then ``Response`` (single choice), ``Open-Ended Response``
+(text), an option label (multi-select, "expanded" single choice: one column per option,
+the cell holds the option text or is empty), a grid row label (matrix: the cell holds
+the scale label), or the "Other (please specify)" box.
+
+Metadata block of current exports: ``Respondent ID, Collector ID, Start Date, End Date,
+IP Address, Email Address, First Name, Last Name, Custom Data 1``; older files (the
+FiveThirtyEight ones) keep ``RespondentID`` alone. The block is every leading column
+with nothing in row 2, whatever its name, so custom-data columns never pass for questions.
+
+Dates are US ``10/02/2023 02:03:04 PM`` in the time zone of the exporting account, which
+the file does not name: they are read as UTC. SurveyMonkey exports completed responses
+by default: ``is_finished`` is true for a row with an End Date or, in files without an
+End Date column (FiveThirtyEight's), for a row that answers anything.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.layouts import META_SCHEMA, Layout, ParsedExport, SourceColumn, cells_from_columns
+from transforms.timestamps import parse_timestamp
+
+_RESPONDENT_ID = {"respondent id", "respondentid"}
+#: Metadata names (lower-cased, single spaces) -> the meta field they feed.
+_META_FIELDS = {
+    "respondent id": "response_id",
+    "respondentid": "response_id",
+    "start date": "started_at",
+    "startdate": "started_at",
+    "end date": "submitted_at",
+    "enddate": "submitted_at",
+    "ip address": "ip_address",
+    "ipaddress": "ip_address",
+    "email address": "email",
+    "email": "email",
+}
+#: Row-2 labels that mean "the answer itself", not an option or a statement.
+_WHOLE_ANSWER = {"response", "open-ended response", "réponse", "réponse ouverte"}
+_DATA_FROM_ROW = 3
+
+
+def _norm(cell: str | None) -> str:
+    return " ".join((cell or "").split()).lower()
+
+
+def _cell(row: list[str | None], index: int) -> str | None:
+    return row[index] if index < len(row) else None
+
+
+def detect(header: list[list[str | None]]) -> bool:
+    """``Respondent ID`` first, over a second header row that is blank under it."""
+    if len(header) < 2 or not header[0]:
+        return False
+    if _norm(header[0][0]) not in _RESPONDENT_ID or _norm(_cell(header[1], 0)):
+        return False
+    # Row 2 labels the answer columns: at least one non-empty cell.
+    return any(_norm(cell) for cell in header[1])
+
+
+def _split_header(header: list[list[str | None]]) -> tuple[dict[str, int], tuple[SourceColumn, ...]]:
+    """(meta field -> column index, answer columns with their forward-filled question text)."""
+    top, sub = header[0], header[1]
+    meta: dict[str, int] = {}
+    columns: list[SourceColumn] = []
+    in_block = True
+    question: str | None = None
+    for index, name in enumerate(top):
+        label = _cell(sub, index)
+        if in_block and not _norm(label):
+            field = _META_FIELDS.get(_norm(name))
+            if field and field not in meta:
+                meta[field] = index
+            continue
+        in_block = False
+        if _norm(name):
+            question = name
+        if question is None or not _norm(label) and not _norm(name):
+            continue  # an empty column before any question, or with no header at all
+        sub_label = None if _norm(label) in _WHOLE_ANSWER or not _norm(label) else label
+        columns.append(SourceColumn(index=index, header=question, sub_label=sub_label))
+    return meta, tuple(columns)
+
+
+def parse(frame: pl.LazyFrame, header: list[list[str | None]]) -> ParsedExport:
+    meta_index, columns = _split_header(header)
+    data = frame.filter(pl.col("source_row") >= _DATA_FROM_ROW)
+
+    def text(field: str) -> pl.Expr:
+        if field not in meta_index:
+            return pl.lit(None, pl.Utf8)
+        return pl.col(f"c{meta_index[field]}").str.strip_chars().replace("", None)
+
+    non_empty = [pl.col(f"c{c.index}").str.strip_chars() != "" for c in columns]
+    answered = pl.any_horizontal(non_empty).fill_null(False) if columns else pl.lit(False)
+    meta = (
+        data.select(
+            pl.col("source_row").cast(pl.Int64),
+            text("response_id").alias("response_id"),
+            parse_timestamp(text("started_at"), time_zone="UTC").alias("started_at"),
+            parse_timestamp(text("submitted_at"), time_zone="UTC").alias("submitted_at"),
+            answered.alias("answered"),
+            text("email").alias("email"),
+            text("ip_address").alias("ip_address"),
+        )
+        .with_columns(
+            duration_s=(pl.col("submitted_at") - pl.col("started_at")).dt.total_microseconds() / 1_000_000,
+            is_finished=pl.col("submitted_at").is_not_null() if "submitted_at" in meta_index else pl.col("answered"),
+            language=pl.lit(None, pl.Utf8),
+        )
+        .select(list(META_SCHEMA))
+        .cast(META_SCHEMA)
+    )
+    return ParsedExport(meta=meta, columns=columns, cells=cells_from_columns(frame, columns, data_from_row=_DATA_FROM_ROW))
+
+
+LAYOUTS = (Layout(name="surveymonkey", source_tool="surveymonkey", detect=detect, parse=parse),)
