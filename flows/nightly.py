@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.runtime import flow_run
 from prefect.cache_policies import NO_CACHE
 
 from flows.pipeline import (
@@ -88,7 +89,7 @@ def nightly(inbox: str | None = None, warehouse: str | None = None) -> RunSummar
 def _nightly(settings: Settings) -> RunSummary:
     logger = get_run_logger()
     now = datetime.now(UTC)
-    run = RunSummary(run_id=new_run_id(now), started_at=now)
+    run = RunSummary(run_id=new_run_id(now), started_at=now, flow_run_id=str(flow_run.id) if flow_run.id else None)
     new_files = discover(settings)
     order = next_file_order(settings)
     for offset, new in enumerate(new_files):

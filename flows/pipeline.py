@@ -47,6 +47,7 @@ class RunSummary:
     rows_read: int = 0
     published: bool = False
     tables: dict[str, pl.DataFrame] | None = None
+    flow_run_id: str | None = None  # the Prefect flow run, when the flow ran it
 
 
 def new_run_id(now: datetime) -> str:
@@ -153,6 +154,7 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook) -> dict
     finished = datetime.now(UTC)
     this_run = {
         "run_id": run.run_id,
+        "flow_run_id": run.flow_run_id,
         "started_at": run.started_at.isoformat(),
         "finished_at": finished.isoformat(),
         "files_new": run.files_new,

@@ -166,6 +166,7 @@ FILES = pa.DataFrameSchema(
 RUNS = pa.DataFrameSchema(
     {
         "run_id": _col(pl.Utf8, "Run identifier (UTC start time and a random suffix).", nullable=False, unique=True),
+        "flow_run_id": _col(pl.Utf8, "Prefect flow run id; null when the pipeline ran without Prefect (tests, benchmarks)."),
         "started_at": _col(UTC, "When the run started, UTC.", nullable=False),
         "finished_at": _col(UTC, "When the run published, UTC.", nullable=False),
         "files_new": _col(pl.Int64, "Files ingested by this run.", nullable=False),
