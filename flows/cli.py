@@ -19,6 +19,8 @@ COMMANDS = {
     "demo": "write the built-in demo study into the landing folder and run the nightly flow on it",
     "run": "run the nightly flow once: ingest new exports, validate, transform, publish the warehouse",
     "sql": "query the published warehouse read-only (table, CSV or JSON output)",
+    "claims": "print the report's published figures next to the recomputed ones, with intervals and status",
+    "quality": "show the data-quality summary: files, failed checks with examples, screening, and its effect on the figures",
 }
 
 
@@ -41,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--inbox", help="landing folder of raw exports (default: landing, or $SURVEYHOUSE_INBOX)")
         sub.add_argument("--warehouse", help="warehouse file (default: surveyhouse.duckdb, or $SURVEYHOUSE_WAREHOUSE)")
     commands.choices["demo"].add_argument("--seed", type=int, default=2023, help="seed of the demo study's model")
+    for name in ("claims", "quality"):
+        add(name).add_argument("--warehouse", help="warehouse file (default: surveyhouse.duckdb, or $SURVEYHOUSE_WAREHOUSE)")
     sql = add("sql")
     sql.add_argument("query", nargs="?", help="SQL query (read from stdin when absent)")
     sql.add_argument("--warehouse", help="warehouse file (default: surveyhouse.duckdb, or $SURVEYHOUSE_WAREHOUSE)")
@@ -62,28 +66,54 @@ def _print_summary(run, settings, elapsed: float) -> None:
 
     with connect_read_only(settings.warehouse) as connection:
         files = connection.execute(
-            "select count(*), count(*) filter (where status = 'failed'), sum(rows_read), sum(accepted), "
+            "select count(*), count(*) filter (where status <> 'loaded'), sum(rows_read), sum(accepted), "
             "sum(quarantined), sum(superseded) from files"
         ).fetchone()
         flags = connection.execute(
             "select sum(is_excluded::int), sum(is_speeder::int), sum(is_straightliner::int), "
             "sum(is_attention_failed::int), sum(is_duplicate::int), sum(is_gibberish::int) from responses"
         ).fetchone()
-        claims = connection.execute(
-            "select id, question, answers, segment, published_pct, computed_pct, base_n, status from claims order by id"
-        ).fetchall()
     print(f"\nRun {run.run_id}: {run.files_new} new file(s), {'published' if run.published else 'nothing new: warehouse unchanged'} "
           f"in {elapsed:.1f} s -> {settings.warehouse}")
-    print(f"Files: {files[0]} ({files[1]} failed); rows read {files[2]}: accepted {files[3]}, quarantined {files[4]}, superseded {files[5]}")
+    print(f"Files: {files[0]} ({files[1]} not loaded); rows read {files[2]}: accepted {files[3]}, quarantined {files[4]}, superseded {files[5]}")
     print(f"Responses flagged: excluded {flags[0]} (speeders {flags[1]}, attention failed {flags[3]}, duplicates {flags[4]}); "
           f"also flagged, kept in bases: straight-liners {flags[2]}, gibberish {flags[5]}")
-    reproduced = sum(1 for c in claims if c[7] == "reproduced")
-    print(f"\nPublished figures reproduced within {settings.claim_tolerance_pts:g} points: {reproduced} of {len(claims)}")
-    print(f"{'id':<5} {'figure':<58} {'published':>9} {'computed':>9} {'base':>5}  status")
-    for fid, question, answers, segment, published, computed, base, status in claims:
+    print()
+    print_claims(settings.warehouse, tolerance=settings.claim_tolerance_pts)
+
+
+def print_claims(warehouse: Path, *, tolerance: float) -> None:
+    """The published figures next to the recomputed ones, with their status."""
+    from warehouse.publish import connect_read_only
+
+    with connect_read_only(warehouse) as connection:
+        claims = connection.execute(
+            "select id, question, answers, segment, published_pct, computed_pct, ci_low, ci_high, base_n, status, contradiction "
+            "from claims order by id"
+        ).fetchall()
+    consistent = sum(1 for c in claims if c[9] == "consistent")
+    print(f"Published figures consistent with the data (within {tolerance:g} points or inside the 95% interval): "
+          f"{consistent} of {len(claims)}")
+    print(f"{'id':<5} {'figure':<52} {'published':>9} {'computed':>9} {'95% interval':>13} {'base':>5}  status")
+    for fid, question, answers, segment, published, computed, low, high, base, status, _ in claims:
         label = f"{question}={answers}" + ("" if segment == "all" else f" | {segment}")
         computed_text = "-" if computed is None else f"{computed:.1f}"
-        print(f"{fid:<5} {label[:58]:<58} {published:>9.0f} {computed_text:>9} {base or 0:>5}  {status}")
+        interval = "-" if low is None else f"{low:.1f}-{high:.1f}"
+        print(f"{fid:<5} {label[:52]:<52} {published:>9.0f} {computed_text:>9} {interval:>13} {base or 0:>5}  {status}")
+    for fid, *_, status, contradiction in claims:
+        if contradiction and status == "contradicted":
+            print(f"The report contradicts itself: {contradiction}; the data side with the other figure.")
+
+
+def _verdict(run) -> int:
+    """Exit status of a run: 0 when every file loaded, 4 when a file was rejected or failed."""
+    if not run.problems:
+        return 0
+    print(f"\nWarning: {len(run.problems)} file(s) were not loaded; the other files were published.", file=sys.stderr)
+    for problem in run.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    print("See `surveyhouse quality` for the rows and checks.", file=sys.stderr)
+    return 4
 
 
 def cmd_run(args) -> int:
@@ -95,7 +125,46 @@ def cmd_run(args) -> int:
     started = time.perf_counter()
     run = _run_flow(settings)
     _print_summary(run, settings, time.perf_counter() - started)
+    return _verdict(run)
+
+
+def _open(warehouse: str | None):
+    from flows.settings import load_settings
+    from warehouse.publish import connect_read_only
+
+    settings = load_settings(warehouse=warehouse)
+    try:
+        return settings, connect_read_only(settings.warehouse)
+    except FileNotFoundError as error:
+        raise UserError(str(error)) from error
+
+
+def cmd_claims(args) -> int:
+    settings, connection = _open(args.warehouse)
+    connection.close()
+    print_claims(settings.warehouse, tolerance=settings.claim_tolerance_pts)
     return 0
+
+
+def cmd_quality(args) -> int:
+    _, connection = _open(args.warehouse)
+    with connection:
+        last = connection.execute("select run_id, finished_at, status from runs order by finished_at desc limit 1").fetchone()
+        print(f"Last run {last[0]} ({last[2]}), published {last[1]:%Y-%m-%d %H:%M} UTC\n")
+        print("Files")
+        _print_relation(connection, "select source_file, source_tool, layout, status, rows_read, accepted, quarantined, superseded, message from files order by file_order")
+        print("\nFailed checks (rows quarantined, with examples)")
+        _print_relation(connection, "select * from quality_examples")
+        print("\nScreening (flagged responses; excluded ones are left out of every base)")
+        _print_relation(connection, "select * from screening")
+        print("\nHow the published figures would move if the excluded responses were counted (largest first)")
+        _print_relation(connection, "select id, question, answers, segment, computed_pct, unscreened_pct, screening_effect_pts from screening_effect limit 10")
+    return 0
+
+
+def _print_relation(connection, sql: str) -> None:
+    relation = connection.sql(sql)
+    _print_table(relation.columns, relation.fetchall())
 
 
 def cmd_demo(args) -> int:
@@ -110,7 +179,7 @@ def cmd_demo(args) -> int:
         print(f"  {path.relative_to(settings.inbox)}")
     run = _run_flow(settings)
     _print_summary(run, settings, time.perf_counter() - started)
-    return 0
+    return _verdict(run)
 
 
 def cmd_sql(args) -> int:
@@ -163,7 +232,7 @@ def _print_table(columns: list[str], rows: list[tuple]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"demo": cmd_demo, "run": cmd_run, "sql": cmd_sql}[args.command]
+    handler = globals()["cmd_" + args.command]  # every command `x` has its handler `cmd_x`
     try:
         return handler(args)
     except UserError as error:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -48,6 +48,7 @@ class RunSummary:
     published: bool = False
     tables: dict[str, pl.DataFrame] | None = None
     flow_run_id: str | None = None  # the Prefect flow run, when the flow ran it
+    problems: list[str] = field(default_factory=list)  # what went wrong with files, in plain language
 
 
 def new_run_id(now: datetime) -> str:
@@ -133,8 +134,17 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook) -> dict
     crosstab = build_crosstab(responses.lazy(), answers.lazy(), book=book, settings=settings.crosstab).collect()
     waves = sorted(set(responses["wave"].to_list())) or [book.wave]
     figures_wave = book.wave if book.wave in waves else waves[0]
+    unscreened = build_crosstab(
+        responses.lazy().with_columns(is_excluded=pl.lit(False)), answers.lazy(), book=book, settings=settings.crosstab
+    )
     claims = check_claims(
-        crosstab.lazy(), published_figures(), book=book, wave=figures_wave, tolerance_pts=settings.claim_tolerance_pts
+        crosstab.lazy(),
+        published_figures(),
+        book=book,
+        wave=figures_wave,
+        tolerance_pts=settings.claim_tolerance_pts,
+        minimum_base=settings.crosstab.minimum_base,
+        unscreened=unscreened,
     ).collect()
     quarantine = (
         pl.concat([pl.read_parquet(s.quarantine) for s in staged], how="vertical")
@@ -163,7 +173,8 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook) -> dict
         "responses": responses.height,
         "responses_excluded": int(responses["is_excluded"].sum()),
         "quarantined_rows": int(quarantine.filter(pl.col("source_row").is_not_null())["source_row"].len()),
-        "claims_reproduced": int((claims["status"] == "reproduced").sum()),
+        "status": "warning" if run.files_failed else "ok",
+        "claims_consistent": int((claims["status"] == "consistent").sum()),
         "claims_total": claims.height,
         "settings": settings.recorded(),
     }
@@ -221,7 +232,9 @@ def run_once(settings: Settings, *, book: Codebook | None = None) -> RunSummary:
 
 def account(run: RunSummary, staged: StagedFile) -> None:
     run.files_new += 1
-    run.files_failed += staged.record["status"] == "failed"
+    run.files_failed += staged.record["status"] != "loaded"
+    if staged.record["status"] != "loaded":
+        run.problems.append(staged.record["message"] or f"{staged.record['source_file']}: {staged.record['status']}")
     run.rows_read += staged.record["rows_read"]
 
 

@@ -80,44 +80,72 @@ def internal_contradictions(figures: pl.DataFrame, *, book: Codebook) -> pl.Data
 
 
 def check_claims(
-    crosstab: pl.LazyFrame, figures: pl.DataFrame, *, book: Codebook, wave: int, tolerance_pts: float
+    crosstab: pl.LazyFrame,
+    figures: pl.DataFrame,
+    *,
+    book: Codebook,
+    wave: int,
+    tolerance_pts: float,
+    minimum_base: int,
+    unscreened: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """One row per published figure: published, recomputed, interval and status.
 
-    status: `reproduced` (within the tolerance), `not_reproduced`, `contradicted` (the
-    report contradicts itself on this figure and the data side with the other one),
-    `no_data` (the segment has no base).
+    status:
+    - `consistent`: the recomputed figure is within the tolerance of the published one
+      (the report rounds to whole points) or the published one lies inside its interval;
+    - `outside_interval`: neither;
+    - `contradicted`: the report contradicts itself on this figure (see `contradiction`)
+      and the data do not bear it out;
+    - `not_computable`: the question or segment has no base, or a base under the minimum.
+    `unscreened` is the crosstab computed with no exclusions: how the figure would move if
+    the screened-out responses were counted.
     """
     located = published_figures_frame(figures, book=book)
     conflicts = internal_contradictions(figures, book=book)
-    conflict_ids = set(conflicts["id"].to_list()) | set(conflicts["contradicts"].to_list())
-    reasons = {row["id"]: row["reason"] for row in conflicts.iter_rows(named=True)}
-    reasons.update({row["contradicts"]: row["reason"] for row in conflicts.iter_rows(named=True)})
-    recomputed = crosstab.filter(pl.col("wave") == wave).select(
-        "question", "answer", segment_name="segment", segment_value="segment_value",
-        base_n="base_n", computed_pct="pct", ci_low="ci_low", ci_high="ci_high",
+    reasons: dict[str, str] = {}
+    for row in conflicts.iter_rows(named=True):
+        reasons[row["id"]] = reasons[row["contradicts"]] = row["reason"]
+    keys = ["question", "answer", "segment_name", "segment_value"]
+
+    def recomputed(table: pl.LazyFrame, **names: str) -> pl.LazyFrame:
+        return table.filter(pl.col("wave") == wave).select(
+            "question", "answer", segment_name="segment", segment_value="segment_value",
+            **{alias: column for alias, column in names.items()},
+        )
+
+    joined = located.lazy().join(
+        recomputed(crosstab, base_n="base_n", computed_pct="pct", ci_low="ci_low", ci_high="ci_high"), on=keys, how="left"
     )
+    if unscreened is not None:
+        joined = joined.join(recomputed(unscreened, unscreened_pct="pct"), on=keys, how="left")
+    else:
+        joined = joined.with_columns(unscreened_pct=pl.lit(None, pl.Float64))
     diff = pl.col("computed_pct") - pl.col("published_pct")
-    within = diff.abs() <= tolerance_pts
+    within_ci = (pl.col("published_pct") >= pl.col("ci_low")) & (pl.col("published_pct") <= pl.col("ci_high"))
     return (
-        located.lazy()
-        .join(recomputed, on=["question", "answer", "segment_name", "segment_value"], how="left")
-        .with_columns(diff_pts=diff, is_within_ci=(pl.col("published_pct") >= pl.col("ci_low")) & (pl.col("published_pct") <= pl.col("ci_high")))
+        joined.with_columns(
+            diff_pts=diff,
+            is_within_tolerance=diff.abs() <= tolerance_pts,
+            is_within_ci=within_ci,
+        )
         .with_columns(
-            status=pl.when(pl.col("computed_pct").is_null())
-            .then(pl.lit("no_data"))
-            .when(within)
-            .then(pl.lit("reproduced"))
-            .when(pl.col("id").is_in(list(conflict_ids)))
+            status=pl.when(pl.col("computed_pct").is_null() | (pl.col("base_n") < minimum_base))
+            .then(pl.lit("not_computable"))
+            .when(pl.col("is_within_tolerance") | pl.col("is_within_ci"))
+            .then(pl.lit("consistent"))
+            .when(pl.col("id").is_in(list(reasons)))
             .then(pl.lit("contradicted"))
-            .otherwise(pl.lit("not_reproduced")),
+            .otherwise(pl.lit("outside_interval")),
             contradiction=pl.col("id").replace_strict(reasons, default=None),
+            screening_effect_pts=pl.col("unscreened_pct") - pl.col("computed_pct"),
             wave=pl.lit(wave, pl.Int32),
         )
         .select(
-            "wave", "id", "question", "answers", pl.col("segment"), "answer", "segment_name", "segment_value",
-            "published_pct", "computed_pct", "diff_pts", "base_n", "ci_low", "ci_high", "is_within_ci",
-            "status", "contradiction", "note",
+            "wave", "id", "question", "answers", "segment", "answer", "segment_name", "segment_value",
+            "published_pct", "computed_pct", "diff_pts", "base_n", "ci_low", "ci_high",
+            "is_within_tolerance", "is_within_ci", "status", "contradiction",
+            "unscreened_pct", "screening_effect_pts", "note",
         )
         .sort("id")
     )

@@ -36,7 +36,8 @@ def test_demo_runs_the_prefect_flow_offline_on_a_fresh_home_without_warnings(dem
     for noise in NOISE:
         assert noise not in output, noise
     assert "WARNING" not in result.stderr
-    assert "Published figures reproduced within 3 points: 70 of 71" in result.stdout
+    assert "Published figures consistent with the data (within 3 points or inside the 95% interval): 70 of 71" in result.stdout
+    assert "The report contradicts itself: F08c (11%) and F28 (71%)" in result.stdout
     with duckdb.connect(str(root / "surveyhouse.duckdb"), read_only=True) as connection:
         assert connection.execute("select count(*) from runs").fetchone()[0] == 1
         assert connection.execute("select count(*) from files").fetchone()[0] == 5

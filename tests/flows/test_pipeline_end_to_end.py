@@ -41,6 +41,7 @@ def test_every_published_figure_is_reproduced_within_3_points_except_the_contrad
     assert off.is_empty(), off
     f28 = claims.filter(pl.col("id") == "F28").row(0, named=True)
     assert f28["status"] == "contradicted" and f28["computed_pct"] == pytest.approx(89, abs=3)
+    assert set(claims.filter(pl.col("id") != "F28")["status"]) == {"consistent"}
 
 
 def test_crosstab_counts_equal_an_independent_count_of_the_model_respondents(demo, book):
