@@ -238,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error
+        sys.stderr.close()
+        return 0
     except RunInProgress as error:
         print(f"Error: {error}", file=sys.stderr)
         return 3

@@ -25,7 +25,9 @@ from schemas.tables import warehouse_schemas
 from transforms.claims import check_claims
 from transforms.crosstab import build_crosstab
 from transforms.quarantine import QUARANTINE_SCHEMA
+from transforms.trend import build_trend
 from transforms.responses import build_answers, build_responses, mark_superseded
+from transforms.weighting import weight_responses
 from warehouse.publish import publish_warehouse, view_sql
 
 _WAVE_FOLDER = re.compile(r"^(?:wave[=_-]?)?(\d{4})$", re.IGNORECASE)
@@ -124,14 +126,17 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook) -> dict
         all_rows = pl.LazyFrame(schema={c: pl.Utf8 for c in columns})
     versions = mark_superseded(all_rows).collect()
     current = versions.filter(~pl.col("is_superseded")).drop("is_superseded", "file_order").lazy()
+    targets = settings.weighting_targets()
     responses = (
         build_responses(current, book=book, policy=settings.screening)
-        .with_columns(weight=pl.lit(None, pl.Float64))
         .sort("wave", "source_tool", "submitted_at", "response_id")
         .collect()
+        .pipe(weight_responses, targets=targets, key=["wave", "source_tool", "response_id"])
     )
     answers = build_answers(responses.lazy(), book=book).collect()
-    crosstab = build_crosstab(responses.lazy(), answers.lazy(), book=book, settings=settings.crosstab).collect()
+    crosstab = build_crosstab(
+        responses.lazy(), answers.lazy(), book=book, settings=settings.crosstab, weighted=bool(targets)
+    ).collect()
     waves = sorted(set(responses["wave"].to_list())) or [book.wave]
     figures_wave = book.wave if book.wave in waves else waves[0]
     unscreened = build_crosstab(
@@ -181,10 +186,12 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook) -> dict
     runs = pl.DataFrame(previous_runs(settings) + [this_run]).with_columns(
         pl.col("started_at", "finished_at").str.to_datetime(time_zone="UTC").dt.cast_time_unit("us")
     )
+    trend = build_trend(crosstab.lazy(), alpha=settings.crosstab.alpha, adjust=settings.crosstab.adjust).collect()
     tables = {
         "responses": responses,
         "answers": answers,
         "crosstab": crosstab,
+        "trend": trend,
         "claims": claims,
         "quarantine": quarantine,
         "files": files,

@@ -31,6 +31,21 @@ class Settings:
     crosstab: CrosstabSettings = field(default_factory=CrosstabSettings)
     claim_tolerance_pts: float = 3.0
     secret: str | None = None  # HMAC key for personal data; generated locally when absent
+    weights_file: Path | None = None  # population targets for raking (YAML: segment -> {value: share})
+
+    def weighting_targets(self) -> dict[str, dict[str, float]] | None:
+        """The raking targets, or None: the weights file when set, else none."""
+        if self.weights_file is None:
+            return None
+        import yaml
+
+        try:
+            raw = yaml.safe_load(self.weights_file.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise ValueError(f"cannot read the weighting targets {self.weights_file}: {error}") from error
+        if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+            raise ValueError(f"{self.weights_file}: expected `segment: {{value: share, ...}}` entries")
+        return {str(segment): {str(k): float(v) for k, v in shares.items()} for segment, shares in raw.items()}
 
     @property
     def state_dir(self) -> Path:
@@ -75,6 +90,7 @@ class Settings:
                 "screening": asdict(self.screening),
                 "crosstab": asdict(self.crosstab),
                 "claim_tolerance_pts": self.claim_tolerance_pts,
+                "weighting_targets": self.weighting_targets(),
             },
             sort_keys=True,
         )
@@ -98,6 +114,7 @@ def load_settings(*, inbox: str | None = None, warehouse: str | None = None) -> 
         ),
         claim_tolerance_pts=float(_env("CLAIM_TOLERANCE_PTS", "3")),
         secret=_env("SECRET"),
+        weights_file=Path(_env("WEIGHTS")).expanduser().absolute() if _env("WEIGHTS") else None,
     )
 
 

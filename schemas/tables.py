@@ -123,6 +123,31 @@ def crosstab_schema(book: Codebook) -> pa.DataFrameSchema:
     )
 
 
+TREND = pa.DataFrameSchema(
+    {
+        "wave": _col(pl.Int32, "Survey wave.", nullable=False),
+        "question": _col(pl.Utf8, "Question code.", nullable=False),
+        "answer": _col(pl.Utf8, "Option code or NET name.", nullable=False),
+        "segment": _col(pl.Utf8, "Segment ('all' for the whole sample).", nullable=False),
+        "segment_value": _col(pl.Utf8, "Segment value.", nullable=False),
+        "base_n": _col(pl.Int64, "Base in this wave.", nullable=False),
+        "n": _col(pl.Int64, "Count in this wave.", nullable=False),
+        "pct": _col(pl.Float64, "Percentage in this wave, 0-100."),
+        "previous_wave": _col(pl.Int32, "The latest earlier wave with the same row.", nullable=False),
+        "previous_base_n": _col(pl.Int64, "Base in the previous wave.", nullable=False),
+        "previous_n": _col(pl.Int64, "Count in the previous wave.", nullable=False),
+        "previous_pct": _col(pl.Float64, "Percentage in the previous wave, 0-100."),
+        "change_pts": _col(pl.Float64, "pct - previous_pct, percentage points."),
+        "p_value": _col(pl.Float64, "Two-sided p-value of the change (two-proportion z-test, independent samples).", checks=[_between(0, 1)]),
+        "p_adjusted": _col(pl.Float64, "p_value corrected for the table's comparisons (same method as the crosstab).", checks=[_between(0, 1)]),
+        "is_significant": _col(pl.Boolean, "p_adjusted below alpha.", nullable=False),
+    },
+    strict=True,
+    unique=["wave", "question", "answer", "segment", "segment_value"],
+    name="trend",
+    description="One row per crosstab row of a wave with an earlier wave: the previous percentage, the change and its significance.",
+)
+
 QUARANTINE = pa.DataFrameSchema(
     {
         "run_id": _col(pl.Utf8, "Run that read the row.", nullable=False),
@@ -223,6 +248,7 @@ def warehouse_schemas(book: Codebook) -> dict[str, pa.DataFrameSchema]:
         "responses": responses_schema(book),
         "answers": answers_schema(book),
         "crosstab": crosstab_schema(book),
+        "trend": TREND,
         "claims": CLAIMS,
         "quarantine": QUARANTINE,
         "files": FILES,

@@ -134,7 +134,8 @@ def _with_statistics(cells: pl.LazyFrame, *, settings: CrosstabSettings, weighte
     adjusted = with_p.with_columns(p_adjusted=adjusted_p_value(pl.col("p_value"), method=settings.adjust, over=["wave"]))
     if weighted:
         effective = pl.col("base_w") ** 2 / pl.col("base_w2")
-        weighted_pct = pl.when(pl.col("base_w") > 0).then(100.0 * pl.col("n_w") / pl.col("base_w"))
+        # Sums of float weights can overshoot by a few ulps: a share of respondents is 0-100.
+        weighted_pct = pl.when(pl.col("base_w") > 0).then((100.0 * pl.col("n_w") / pl.col("base_w")).clip(0.0, 100.0))
         adjusted = adjusted.with_columns(weighted_pct=weighted_pct, effective_base=effective)
         w_low, w_high = wilson_interval_from_pct(pl.col("weighted_pct"), pl.col("effective_base"), z=z)
         adjusted = adjusted.with_columns(weighted_ci_low=w_low, weighted_ci_high=w_high)

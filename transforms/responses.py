@@ -7,7 +7,7 @@ import polars as pl
 from schemas.codebook import Codebook
 from transforms.screening import ScreeningPolicy, flag_responses
 
-KEY = ["source_tool", "response_id"]
+KEY = ["wave", "source_tool", "response_id"]
 
 
 def mark_superseded(staged: pl.LazyFrame) -> pl.LazyFrame:

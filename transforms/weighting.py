@@ -154,3 +154,25 @@ def rake_weights(
 
     weights = work.select(w / w.mean()).to_series().alias(weight_col)
     return frame.with_columns(weights)
+
+
+def weight_responses(
+    responses: pl.DataFrame, *, targets: Mapping[str, Mapping[str, float]] | None, key: list[str]
+) -> pl.DataFrame:
+    """One row per response with ``weight``: raked within each wave over the responses in bases.
+
+    Excluded responses get no weight (they enter no base); without targets every weight
+    is null and the crosstab's weighted columns stay empty.
+    """
+    if not targets:
+        return responses.with_columns(weight=pl.lit(None, pl.Float64))
+    weighted = []
+    for (wave,), part in responses.filter(~pl.col("is_excluded")).group_by(["wave"], maintain_order=True):
+        try:
+            raked = rake_weights(part.select(*key, *targets), targets={k: dict(v) for k, v in targets.items()})
+        except ValueError as error:
+            raise ValueError(f"weighting wave {wave}: {error}") from error
+        weighted.append(raked.select(*key, "weight"))
+    if not weighted:
+        return responses.with_columns(weight=pl.lit(None, pl.Float64))
+    return responses.join(pl.concat(weighted), on=key, how="left", maintain_order="left")

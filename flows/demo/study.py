@@ -32,16 +32,28 @@ def demo_respondents(*, seed: int, n: int = 2334, wave: int = 2023) -> tuple[pl.
     return inject_defects(simulate_respondents(n=n, seed=seed, wave=wave), seed=seed)
 
 
-def write_demo_study(inbox: Path, *, seed: int = 2023, n: int = 2334, wave: int = 2023) -> list[Path]:
-    """Write one export per channel into the landing folder; returns the paths written."""
+#: The demo's waves: (wave, respondents). 2023 is the published study; 2024 is drawn from
+#: the same model, shifted where the report's 2024 plans point (more daily use).
+WAVES = ((2023, 2334), (2024, 2412))
+
+
+def write_demo_study(inbox: Path, *, seed: int = 2023, waves: tuple[tuple[int, int], ...] = WAVES) -> list[Path]:
+    """Write one export per channel and wave into the landing folder; returns the paths written.
+
+    The published wave lands at the top of the folder, later waves in a folder named for
+    their year (the flow reads the wave from it).
+    """
     inbox.mkdir(parents=True, exist_ok=True)
-    frame, _ = demo_respondents(seed=seed, n=n, wave=wave)
     written = []
-    for index, (channel, (name, write)) in enumerate(EXPORTS.items()):
-        part = frame.filter(pl.col("channel") == channel).sort("submitted_at")
-        if part.is_empty():
-            continue
-        path = inbox / name
-        write(part, path, seed + index)
-        written.append(path)
+    for wave_index, (wave, n) in enumerate(waves):
+        folder = inbox if wave_index == 0 else inbox / str(wave)
+        folder.mkdir(parents=True, exist_ok=True)
+        frame, _ = demo_respondents(seed=seed + wave_index, n=n, wave=wave)
+        for index, (channel, (name, write)) in enumerate(EXPORTS.items()):
+            part = frame.filter(pl.col("channel") == channel).sort("submitted_at")
+            if part.is_empty():
+                continue
+            path = folder / name.replace("2023", str(wave)).replace("231116", f"{wave % 100}1116")
+            write(part, path, seed + 100 * wave_index + index)
+            written.append(path)
     return written

@@ -40,7 +40,7 @@ def test_demo_runs_the_prefect_flow_offline_on_a_fresh_home_without_warnings(dem
     assert "The report contradicts itself: F08c (11%) and F28 (71%)" in result.stdout
     with duckdb.connect(str(root / "surveyhouse.duckdb"), read_only=True) as connection:
         assert connection.execute("select count(*) from runs").fetchone()[0] == 1
-        assert connection.execute("select count(*) from files").fetchone()[0] == 5
+        assert connection.execute("select count(*) from files").fetchone()[0] == 10
 
 
 def test_a_second_run_with_nothing_new_publishes_nothing(demo_run):

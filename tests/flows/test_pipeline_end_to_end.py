@@ -52,7 +52,7 @@ def test_crosstab_counts_equal_an_independent_count_of_the_model_respondents(dem
     straight = truth.filter(pl.col("defect") == "straightliner", pl.col("attention_check") == "disagree")
     untimed = truth.filter(pl.col("defect") == "speeder", pl.col("channel") == "google_forms")  # Forms records no duration
     kept = pl.concat([kept, straight, untimed])
-    crosstab = query(settings, "select question, answer, n, base_n from crosstab where segment = 'all' and answer_kind = 'option'")
+    crosstab = query(settings, "select question, answer, n, base_n from crosstab where wave = 2023 and segment = 'all' and answer_kind = 'option'")
     for question in book.single:
         expected = kept.group_by(question.code).len().rename({question.code: "answer", "len": "expected"})
         got = crosstab.filter(pl.col("question") == question.code).join(expected, on="answer", how="left")
@@ -66,9 +66,9 @@ def test_crosstab_counts_equal_an_independent_count_of_the_model_respondents(dem
 def test_rows_read_equal_accepted_plus_quarantined_plus_superseded_for_every_file(demo):
     settings, _ = demo
     files = query(settings, "select * from files")
-    assert files.height == 5
+    assert files.height == 10 and files.filter(pl.col("wave") == 2023).height == 5
     assert (files["rows_read"] == files["accepted"] + files["quarantined"] + files["superseded"]).all()
-    assert files["rows_read"].sum() == 2334
+    assert files.filter(pl.col("wave") == 2023)["rows_read"].sum() == 2334
     quarantined_rows = query(settings, "select count(distinct (source_file, source_row)) as n from quarantine")["n"][0]
     assert quarantined_rows == files["quarantined"].sum()
 
@@ -76,12 +76,13 @@ def test_rows_read_equal_accepted_plus_quarantined_plus_superseded_for_every_fil
 def test_known_defects_are_quarantined_or_flagged(demo):
     settings, _ = demo
     _, counts = demo_respondents(seed=SEED)
-    checks = query(settings, 'select "check", count(distinct (source_file, source_row)) as n from quarantine group by all')
+    checks = query(settings, 'select "check", count(distinct (source_file, source_row)) as n from quarantine '
+                             "where source_file in (select source_file from files where wave = 2023) group by all")
     by_check = dict(zip(checks["check"], checks["n"]))
     assert by_check.get("valid_option", 0) >= counts["invalid_answer"]
     assert by_check.get("exclusive_alone", 0) == counts["exclusive_conflict"]
     flags = query(settings, "select sum(is_speeder::int) s, sum(is_attention_failed::int) a, sum(is_duplicate::int) d, "
-                            "sum(is_straightliner::int) l, sum(is_gibberish::int) g from responses").row(0, named=True)
+                            "sum(is_straightliner::int) l, sum(is_gibberish::int) g from responses where wave = 2023").row(0, named=True)
     truth, _ = demo_respondents(seed=SEED)
     timed = truth.filter(pl.col("defect") == "speeder", pl.col("channel") != "google_forms").height  # Forms records no duration
     assert flags["s"] >= timed
@@ -93,7 +94,9 @@ def test_known_defects_are_quarantined_or_flagged(demo):
 def test_no_email_or_ip_of_the_input_reaches_the_warehouse(demo):
     settings, _ = demo
     truth, _ = demo_respondents(seed=SEED)
-    secrets_in = [v for v in truth["email"].drop_nulls().to_list() + truth["ip_address"].drop_nulls().to_list()]
+    wave_2024, _ = demo_respondents(seed=SEED + 1, n=2412, wave=2024)
+    truth = pl.concat([truth, wave_2024])
+    secrets_in = truth["email"].drop_nulls().to_list() + truth["ip_address"].drop_nulls().to_list()
     comments = truth["comment"].drop_nulls().str.extract_all(r"[\w.+-]+@[\w-]+\.[\w.]+").explode().drop_nulls().to_list()
     blob = settings.warehouse.read_bytes()
     leaked = [value for value in secrets_in + comments if value.encode("utf-8") in blob]
@@ -105,7 +108,7 @@ def test_no_email_or_ip_of_the_input_reaches_the_warehouse(demo):
 def test_a_second_run_with_nothing_new_leaves_the_warehouse_identical(demo):
     settings, _ = demo
     before = settings.warehouse.read_bytes()
-    tables = {t: query(settings, f"select * from {t}") for t in ("responses", "answers", "crosstab", "quarantine", "files")}
+    tables = {t: query(settings, f"select * from {t}") for t in ("responses", "answers", "crosstab", "trend", "quarantine", "files")}
     run = run_once(settings)
     assert run.files_new == 0 and not run.published
     assert settings.warehouse.read_bytes() == before
@@ -129,3 +132,35 @@ def test_a_cumulative_export_supersedes_instead_of_counting_twice(demo, tmp_path
     files = query(again, "select * from files order by file_order")
     assert (files["rows_read"] == files["accepted"] + files["quarantined"] + files["superseded"]).all()
     assert files.filter(pl.col("source_file") == original.name)["superseded"][0] > 0
+
+
+def test_the_second_wave_shows_the_trend_the_model_was_shifted_towards(demo):
+    settings, _ = demo
+    daily = query(settings, "select * from trend where question = 'ai_frequency' and answer = 'daily' and segment = 'all'")
+    row = daily.row(0, named=True)
+    assert (row["wave"], row["previous_wave"]) == (2024, 2023)
+    assert row["change_pts"] > 3 and row["is_significant"]
+    assert row["pct"] == pytest.approx(100 * row["n"] / row["base_n"])
+
+
+def test_weighting_targets_rake_the_bases_to_the_population(demo, tmp_path):
+    import dataclasses
+
+    settings, _ = demo
+    targets = tmp_path / "weights.yaml"
+    targets.write_text("role: {vp: 0.1, senior_director: 0.3, manager: 0.4, entry: 0.2}\n", encoding="utf-8")
+    copy = tmp_path / "copy"
+    shutil.copytree(settings.warehouse.parent, copy)
+    weighted = dataclasses.replace(
+        settings, inbox=copy / "landing", warehouse=copy / "surveyhouse.duckdb", weights_file=targets
+    )
+    run = run_once(weighted)
+    assert run.published  # new settings, same files: the warehouse is rebuilt
+    rows = query(weighted, "select segment, answer, pct, weighted_pct, effective_base, base_n from crosstab "
+                           "where wave = 2023 and question = 'role' and segment = 'all'")
+    shares = dict(zip(rows["answer"], rows["weighted_pct"]))
+    assert shares == pytest.approx({"vp": 10, "senior_director": 30, "manager": 40, "entry": 20}, abs=1e-6)
+    assert (rows["effective_base"] < rows["base_n"]).all()
+    weights = query(weighted, "select avg(weight) m, count(weight) n, count(*) filter (where is_excluded and weight is not null) x "
+                              "from responses where wave = 2023").row(0, named=True)
+    assert weights["m"] == pytest.approx(1) and weights["x"] == 0
