@@ -11,7 +11,6 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
 import polars as pl
@@ -21,6 +20,7 @@ from flows.lock import run_lock
 from flows.read import EXPORT_SUFFIXES, file_sha256
 from flows.settings import Settings
 from schemas.codebook import Codebook, codebook
+from schemas.figures import published_figures, published_figures_frame
 from schemas.tables import warehouse_schemas
 from transforms.claims import check_claims
 from transforms.crosstab import build_crosstab
@@ -28,6 +28,7 @@ from transforms.quarantine import QUARANTINE_SCHEMA
 from transforms.trend import build_trend
 from transforms.responses import build_answers, build_responses, mark_superseded
 from transforms.weighting import weight_responses
+from warehouse.generated_views import generated_views
 from warehouse.publish import publish_warehouse, view_sql
 
 _WAVE_FOLDER = re.compile(r"^(?:wave[=_-]?)?(\d{4})$", re.IGNORECASE)
@@ -97,11 +98,6 @@ def stage_file(new: NewFile, *, settings: Settings, run_id: str, file_order: int
 def next_file_order(settings: Settings) -> int:
     staged = staged_files(settings.staged_dir)
     return max((s.record["file_order"] for s in staged), default=0) + 1
-
-
-def published_figures() -> pl.DataFrame:
-    text = resources.files("schemas").joinpath("data/published_figures.csv").read_text(encoding="utf-8")
-    return pl.read_csv(text.encode("utf-8"), schema_overrides={"published_pct": pl.Float64, "note": pl.Utf8})
 
 
 def previous_runs(settings: Settings) -> list[dict]:
@@ -213,7 +209,8 @@ def _conform(frame: pl.DataFrame, schema) -> pl.DataFrame:
 def publish(settings: Settings, tables: dict[str, pl.DataFrame], *, book: Codebook) -> None:
     """Swap the new warehouse in, then record the run in the state's run log."""
     schemas = warehouse_schemas(book)
-    publish_warehouse(settings.warehouse, {name: tables[name] for name in schemas}, schemas, view_sql())
+    views = view_sql() | generated_views(book, published_figures_frame(published_figures(), book=book))
+    publish_warehouse(settings.warehouse, {name: tables[name] for name in schemas}, schemas, views)
     settings.runs_log.parent.mkdir(parents=True, exist_ok=True)
     with settings.runs_log.open("a", encoding="utf-8") as log:
         log.write(json.dumps(tables["_run"].row(0, named=True), default=str) + "\n")

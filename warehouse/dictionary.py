@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 
 from schemas.codebook import codebook
+from schemas.figures import published_figures, published_figures_frame
 from schemas.tables import warehouse_schemas
 from warehouse.ddl import duckdb_type, polars_dtype
+from warehouse.generated_views import generated_views
 from warehouse.publish import view_sql
 
 START, END = "<!-- dictionary:start -->", "<!-- dictionary:end -->"
@@ -35,7 +37,9 @@ def dictionary_markdown() -> str:
             parts.append(f"| `{column}` | {kind} | {spec.description}{personal} |")
         parts.append("")
     parts.append("### Views\n\n| view | grain and purpose |\n| --- | --- |")
-    for name, sql in view_sql().items():
+    book = codebook()
+    views = view_sql() | generated_views(book, published_figures_frame(published_figures(), book=book))
+    for name, sql in views.items():
         parts.append(f"| `{name}` | {view_purpose(sql).removeprefix(name + ':').strip()} |")
     return "\n".join(parts) + "\n"
 

@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from flows.demo.study import demo_respondents, write_demo_study
-from flows.pipeline import published_figures, run_once
+from flows.pipeline import run_once
+from schemas.figures import published_figures
 from flows.settings import load_settings
 
 SEED = 2023

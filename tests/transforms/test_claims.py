@@ -1,8 +1,9 @@
 import polars as pl
 import pytest
 
-from flows.pipeline import published_figures
-from transforms.claims import figure_address, internal_contradictions
+from schemas.figures import published_figures
+from schemas.figures import figure_address
+from transforms.claims import internal_contradictions
 
 
 def test_every_published_figure_has_a_crosstab_address(book):
