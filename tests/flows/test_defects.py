@@ -118,7 +118,7 @@ def outcome(tmp_path, files: list[pl.DataFrame]):
     inbox = tmp_path / "landing"
     inbox.mkdir(parents=True)
     for i, frame in enumerate(files):
-        write_qualtrics(frame, inbox / f"export_{i}.csv", language="en", seed=1)
+        write_qualtrics(frame, inbox / f"export_{i}.csv", language="en", seed=1 + i)  # ids differ per export
     settings = load_settings(inbox=str(inbox), warehouse=str(tmp_path / "w.duckdb"))
     run_once(dataclasses.replace(settings, secret="one deployment key"))  # same key: comparable hashes
     with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
