@@ -23,6 +23,7 @@ from flows.pipeline import (
     new_run_id,
     next_file_order,
     publish,
+    record_failed_run,
     stage_file,
 )
 from flows.lock import run_lock
@@ -97,8 +98,12 @@ def _nightly(settings: Settings) -> RunSummary:
     if not needs_publish(settings, run):
         logger.info("Nothing new in %s; the warehouse %s is unchanged.", settings.inbox, settings.warehouse)
         return run
-    tables = build(settings, run)
-    publish_tables(settings, tables)
+    try:
+        tables = build(settings, run)
+        publish_tables(settings, tables)
+    except Exception as error:
+        record_failed_run(settings, run, error)
+        raise
     run.published, run.tables = True, tables
     logger.info("Published %s (%d responses).", settings.warehouse, tables["responses"].height)
     return run

@@ -107,8 +107,27 @@ def previous_runs(settings: Settings) -> list[dict]:
 
 
 def last_published_settings(settings: Settings) -> str | None:
-    runs = previous_runs(settings)
-    return runs[-1]["settings"] if runs else None
+    published = [run for run in previous_runs(settings) if run.get("status") != "failed"]
+    return published[-1]["settings"] if published else None
+
+
+def record_failed_run(settings: Settings, run: RunSummary, error: BaseException) -> None:
+    """Keep a failed run in the run log: the next published warehouse lists it in `runs`."""
+    record = {
+        "run_id": run.run_id,
+        "flow_run_id": run.flow_run_id,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "files_new": run.files_new,
+        "files_failed": run.files_failed,
+        "rows_read": run.rows_read,
+        "status": "failed",
+        "message": f"{type(error).__name__}: {error}. Nothing was published; the previous warehouse stayed live.",
+        "settings": settings.recorded(),
+    }
+    settings.runs_log.parent.mkdir(parents=True, exist_ok=True)
+    with settings.runs_log.open("a", encoding="utf-8") as log:
+        log.write(json.dumps(record) + "\n")
 
 
 def build_tables(settings: Settings, run: RunSummary, *, book: Codebook) -> dict[str, pl.DataFrame]:
@@ -175,6 +194,7 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook) -> dict
         "responses_excluded": int(responses["is_excluded"].sum()),
         "quarantined_rows": int(quarantine.filter(pl.col("source_row").is_not_null())["source_row"].len()),
         "status": "warning" if run.files_failed else "ok",
+        "message": "; ".join(run.problems) or None,
         "claims_consistent": int((claims["status"] == "consistent").sum()),
         "claims_total": claims.height,
         "settings": settings.recorded(),
@@ -228,8 +248,12 @@ def run_once(settings: Settings, *, book: Codebook | None = None) -> RunSummary:
             staged = stage_file(new, settings=settings, run_id=run.run_id, file_order=order + offset, book=book)
             account(run, staged)
         if needs_publish(settings, run):
-            tables = build_tables(settings, run, book=book)
-            publish(settings, tables, book=book)
+            try:
+                tables = build_tables(settings, run, book=book)
+                publish(settings, tables, book=book)
+            except Exception as error:
+                record_failed_run(settings, run, error)
+                raise
             run.published, run.tables = True, tables
     return run
 

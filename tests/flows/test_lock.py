@@ -22,3 +22,28 @@ def test_the_lock_dies_with_its_process(tmp_path):
     assert subprocess.run([sys.executable, "-c", code]).returncode == 9
     with run_lock(lock):
         pass
+
+
+def test_a_failed_run_publishes_nothing_and_is_listed_by_the_next_run(tmp_path, monkeypatch):
+    import duckdb
+
+    import flows.pipeline as pipeline
+    from flows.demo.study import write_demo_study
+
+    inbox = tmp_path / "landing"
+    write_demo_study(inbox, waves=((2023, 300),))
+    settings = load_settings(inbox=str(inbox), warehouse=str(tmp_path / "w.duckdb"))
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pipeline, "publish", broken)
+    with pytest.raises(OSError):
+        run_once(settings)
+    assert not settings.warehouse.exists()
+    monkeypatch.undo()
+    run_once(settings)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        runs = connection.execute("select status, message from runs order by started_at").fetchall()
+    assert [status for status, _ in runs] == ["failed", "ok"]
+    assert "disk full" in runs[0][1] and "previous warehouse stayed live" in runs[0][1]
