@@ -149,11 +149,18 @@ def _with_statistics(cells: pl.LazyFrame, *, settings: CrosstabSettings, weighte
 def _ordered(cells: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
     segment_order = {name: i for i, name in enumerate(["all", *book.segments, *EXTRA_SEGMENTS])}
     question_order = {q.code: i for i, q in enumerate(book.questions)}
-    return cells.sort(
+    value_rows = [(q.code, o.code, o.position) for q in book.segment_questions for o in q.options] + [
+        (d.code, group, i) for d in book.derived_segments for i, group in enumerate(d.groups, start=1)
+    ]
+    value_order = pl.LazyFrame(
+        value_rows, schema={"segment": pl.Utf8, "segment_value": pl.Utf8, "value_order": pl.Int64}, orient="row"
+    )
+    return cells.join(value_order, on=["segment", "segment_value"], how="left").sort(
         "wave",
         pl.col("question").replace_strict(question_order),
         "answer_order",
         pl.col("segment").replace_strict(segment_order),
+        pl.col("value_order").fill_null(0),
         "segment_value",
     ).select(
         "wave",
