@@ -1,4 +1,3 @@
-import polars as pl
 import pytest
 
 from schemas.figures import published_figures

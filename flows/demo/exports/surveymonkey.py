@@ -26,7 +26,8 @@ from pathlib import Path
 
 import polars as pl
 
-from schemas.codebook import Question, codebook
+from flows.demo.exports.common import check_codes as _check_codes, label as _label, language as _language, other_text as _other_text, utc as _utc
+from schemas.codebook import codebook
 from transforms.layouts.google_forms import stable_hash
 
 _META = (
@@ -36,35 +37,9 @@ _META = (
 _DATE_FORMAT = "%m/%d/%Y %I:%M:%S %p"
 
 
-def _language(frame: pl.DataFrame) -> str:
-    first = frame.get_column("language").head(1).to_list() if "language" in frame.columns and frame.height else []
-    return "fr" if first and first[0] == "fr" else "en"
 
 
-def _label(value: pl.Expr, question: Question, language: str) -> pl.Expr:
-    """An option code as its label; ``!text`` as ``text``."""
-    mapping = {option.code: option.labels[language] for option in question.options}
-    return pl.when(value.str.starts_with("!")).then(value.str.slice(1)).otherwise(value.replace_strict(mapping, default=None))
 
-
-def _utc(frame: pl.DataFrame, name: str) -> pl.Expr:
-    column = pl.col(name)
-    return column.dt.replace_time_zone("UTC") if frame.schema[name].time_zone is None else column.dt.convert_time_zone("UTC")
-
-
-def _check_codes(frame: pl.DataFrame) -> None:
-    """Fail on an answer code the questionnaire does not have (``!`` answers are meant)."""
-    for question in codebook().closed:
-        values = frame.get_column(question.code).cast(pl.List(pl.Utf8) if question.type == "multi" else pl.Utf8)
-        values = (values.explode() if question.type == "multi" else values).drop_nulls()
-        unknown = values.filter(~values.str.starts_with("!") & ~values.is_in(question.option_codes))
-        if unknown.len():
-            raise ValueError(f"{question.code}: unknown option codes {sorted(unknown.unique().to_list())}")
-
-
-def _other_text(frame: pl.DataFrame, question: Question) -> pl.Expr:
-    name = f"{question.code}_other"
-    return pl.col(name).cast(pl.Utf8) if name in frame.columns else pl.lit(None, pl.Utf8)
 
 
 def _question_columns(frame: pl.DataFrame, language: str) -> list[tuple[str | None, str | None, pl.Expr]]:

@@ -1,0 +1,38 @@
+"""What every demo writer shares: the file's language, labels for codes, UTC times, input checks."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.codebook import Question, codebook
+
+
+def language(frame: pl.DataFrame) -> str:
+    first = frame.get_column("language").head(1).to_list() if "language" in frame.columns and frame.height else []
+    return "fr" if first and first[0] == "fr" else "en"
+
+
+def label(value: pl.Expr, question: Question, language: str) -> pl.Expr:
+    """An option code as its label; ``!text`` as ``text``."""
+    mapping = {option.code: option.labels[language] for option in question.options}
+    return pl.when(value.str.starts_with("!")).then(value.str.slice(1)).otherwise(value.replace_strict(mapping, default=None))
+
+
+def utc(frame: pl.DataFrame, name: str) -> pl.Expr:
+    column = pl.col(name)
+    return column.dt.replace_time_zone("UTC") if frame.schema[name].time_zone is None else column.dt.convert_time_zone("UTC")
+
+
+def check_codes(frame: pl.DataFrame) -> None:
+    """Fail on an answer code the questionnaire does not have (``!`` answers are meant)."""
+    for question in codebook().closed:
+        values = frame.get_column(question.code).cast(pl.List(pl.Utf8) if question.type == "multi" else pl.Utf8)
+        values = (values.explode() if question.type == "multi" else values).drop_nulls()
+        unknown = values.filter(~values.str.starts_with("!") & ~values.is_in(question.option_codes))
+        if unknown.len():
+            raise ValueError(f"{question.code}: unknown option codes {sorted(unknown.unique().to_list())}")
+
+
+def other_text(frame: pl.DataFrame, question: Question) -> pl.Expr:
+    name = f"{question.code}_other"
+    return pl.col(name).cast(pl.Utf8) if name in frame.columns else pl.lit(None, pl.Utf8)
