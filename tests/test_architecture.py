@@ -51,3 +51,12 @@ def test_the_sql_command_does_not_import_prefect():
     code = "import sys, flows.cli; flows.cli._parser(); import warehouse.publish; print('prefect' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_sql_command_does_not_import_pandera_or_pandas():
+    import subprocess
+    import sys
+
+    code = "import sys, flows.cli, flows.settings, warehouse.publish; print(sorted(m for m in ('pandera', 'pandas', 'prefect') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 import polars as pl
-import pandera.polars as pa
+
+if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
+    import pandera.polars as pa
 
 
 def _quote_identifier(name: str) -> str:

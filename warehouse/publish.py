@@ -9,6 +9,7 @@ the new one. A run killed at any moment leaves the live file untouched (and a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 import os
 import uuid
 from importlib import resources
@@ -16,9 +17,11 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import pandera.polars as pa
 
 from warehouse.ddl import create_table_sql
+
+if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
+    import pandera.polars as pa
 
 
 def building_files(path: Path) -> list[Path]:
