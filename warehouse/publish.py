@@ -9,11 +9,11 @@ the new one. A run killed at any moment leaves the live file untouched (and a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 import os
 import uuid
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
