@@ -1,9 +1,22 @@
-"""One export file in: read, recognise, map, validate, stage.
+"""One export file in: read, recognise, map, validate, judge, stage.
 
 Each file is processed once, identified by the SHA-256 of its bytes: its result (the
 accepted responses, its quarantine rows and its `files` record) is staged as Parquet
 under the state folder and never recomputed. A file's stage is complete only when its
 record is written, last, so a run killed half-way reprocesses the file next time.
+
+A file ends in one of three states (``files.status``):
+
+loaded    its responses are in; rows that failed a check are in quarantine.
+failed    it could not be used at all: unreadable (empty, truncated, binary, corrupt),
+          no known tool layout, not this questionnaire (the message names the closest
+          wordings it has), or a required question missing (named). Nothing of it is
+          loaded; one quarantine row without a source row says why.
+rejected  it was read and checked, but more than ``max_quarantined_share`` of its rows
+          failed: too broken to trust the rest. None of its responses are loaded; its
+          quarantine rows stay (plus one for the file saying why), so nothing is lost.
+
+For a failed or rejected file ``rows_read = quarantined`` (accepted and superseded are 0).
 """
 
 from __future__ import annotations
@@ -16,20 +29,44 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 
-from flows.read import UnreadableExport, file_sha256, read_export
+from flows.read import RawExport, UnreadableExport, file_sha256, read_export
 from schemas.canonical import canonical_schema
 from schemas.codebook import Codebook
-from transforms.headers import resolve_columns
-from transforms.layouts import UnknownLayout, detect_layout
+from transforms.headers import closest_questions, column_text, questions_found, resolve_columns
+from transforms.layouts import Layout, ParsedExport, UnknownLayout, detect_layout
 from transforms.mapping import canonical_responses, map_cells, resolved_frame
 from transforms.privacy import hash_personal_data
 from transforms.quarantine import QUARANTINE_SCHEMA, quarantine_rows, typed_responses
 
 RECORD = "file.json"
+#: Default share of a file's rows that may fail the checks before the file is rejected whole.
+MAX_QUARANTINED_SHARE = 0.2
+DEFAULT_TIME_ZONE = "UTC"
+
+#: What a person can do next, by the whole-file check that failed.
+_NEXT_STEP = {
+    "file_readable": "Export the file again from the survey tool (or copy it again) and drop it in the landing folder.",
+    "layout_known": (
+        "Export it again from the survey tool as CSV, Excel or SPSS without editing its header rows, "
+        "and drop it in the landing folder."
+    ),
+    "questionnaire_matched": (
+        "If it belongs to another survey, take it out of the landing folder; if it is this survey's, export it "
+        "with the question wording (not only question ids or numbers) and drop it in the landing folder again."
+    ),
+    "required_question_present": (
+        "Export it again with every question of the survey (check the export's column selection) "
+        "and drop it in the landing folder."
+    ),
+}
 
 
 class FileRejected(ValueError):
-    """The whole file is unusable (and why, in plain language)."""
+    """The whole file is unusable, why in plain language, and the whole-file check it failed."""
+
+    def __init__(self, reason: str, *, check: str) -> None:
+        super().__init__(reason)
+        self.check = check
 
 
 @dataclass(frozen=True)
@@ -75,34 +112,134 @@ def _validate(canonical: pl.DataFrame, book: Codebook) -> pl.DataFrame:
     return pl.DataFrame()
 
 
-def process_export(path: Path, *, run_id: str, file_order: int, wave: int, book: Codebook, key: bytes) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
-    """(files record, accepted responses, quarantine rows) of one export file."""
+def _empty_responses(book: Codebook) -> pl.DataFrame:
+    return pl.DataFrame(schema={c: pl.Utf8 for c in response_columns(book)})
+
+
+def _file_quarantine(record: dict, *, check: str, message: str) -> pl.DataFrame:
+    """The one quarantine row of a whole-file verdict (no source row, no column)."""
+    row = {"run_id": record["run_id"], "source_file": record["source_file"], "source_row": None, "response_id": None,
+           "column": None, "check": check, "failure_case": None, "message": message}  # fmt: skip
+    return pl.DataFrame([row], schema=QUARANTINE_SCHEMA)
+
+
+def _not_loaded(record: dict, *, check: str, reason: str) -> str:
+    name = record["source_file"]
+    if reason.startswith(f"{name} "):
+        reason = "the file " + reason[len(name) + 1 :]
+    return (
+        f"{name} was not loaded: {reason}. The file is kept in the archive and the rest of the run "
+        f"went on. {_NEXT_STEP.get(check, _NEXT_STEP['file_readable'])}"
+    )
+
+
+def _recognise(raw: RawExport, *, time_zones: dict[str, str] | None) -> tuple[Layout, ParsedExport]:
+    layout = detect_layout(raw.header, kind=raw.kind)
+    zone = (time_zones or {}).get(layout.source_tool, DEFAULT_TIME_ZONE)
+    return layout, layout.parse(raw.frame.lazy(), raw.header, time_zone=zone)
+
+
+def _check_questionnaire(parsed: ParsedExport, resolved: list, *, book: Codebook) -> None:
+    """Raise FileRejected when the file is another questionnaire or lacks a required question."""
+    found = questions_found(resolved)
+    if len(found) * 2 < len(book.questions):
+        closest = closest_questions(parsed.columns, book=book)
+        near = "; ".join(f"{header!r} ~ {wording!r} ({ratio:.0%} alike)" for header, wording, ratio in closest)
+        raise FileRejected(
+            f"it is not an export of this questionnaire ({book.study}): {len(found)} of its {len(book.questions)} "
+            f"questions were found among the file's {len(parsed.columns)} columns"
+            + (f"; the file's closest wordings: {near}" if near else "")
+            + " (all its columns are listed in files.columns_ignored)",
+            check="questionnaire_matched",
+        )
+    missing = [q for q in book.questions if q.required and q.code not in found]
+    if missing:
+        named = ", ".join(f"{q.code} ({q.text['en']!r} / {q.text['fr']!r})" for q in missing)
+        plural = "s" if len(missing) > 1 else ""
+        raise FileRejected(
+            f"required question{plural} missing: {named}; every response would fail for lack of it",
+            check="required_question_present",
+        )
+
+
+def _verdict_message(record: dict, quarantine: pl.DataFrame, *, max_share: float) -> str:
+    """Why a file with too many failed rows was rejected, and what to do."""
+    rows = quarantine.filter(pl.col("source_row").is_not_null())
+    by_check = (
+        rows.group_by("check")
+        .agg(n=pl.col("source_row").n_unique(), columns=pl.col("column").drop_nulls().unique().sort())
+        .sort(["n", "check"], descending=[True, False])
+    )
+    details = ", ".join(
+        f"{check} {n} row{'s' if n > 1 else ''}" + (f" ({', '.join(columns)})" if columns else "")
+        for check, n, columns in by_check.iter_rows()
+    )
+    failed, total = record["quarantined"], record["rows_read"]
+    return (
+        f"{record['source_file']} was rejected: {failed} of its {total} rows ({failed / total:.0%}) failed the checks, "
+        f"more than the {max_share:.0%} a file may have ({details}). None of its responses were loaded; each failed "
+        "row is in the quarantine table with its reason. Look at them (surveyhouse quality), correct the survey or its "
+        "export, and drop the corrected file in the landing folder; if so many failures are expected, raise "
+        "max_quarantined_share."
+    )
+
+
+def process_export(
+    path: Path,
+    *,
+    run_id: str,
+    file_order: int,
+    wave: int,
+    book: Codebook,
+    key: bytes,
+    time_zones: dict[str, str] | None = None,
+    max_quarantined_share: float = MAX_QUARANTINED_SHARE,
+) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
+    """(files record, accepted responses, quarantine rows) of one export file.
+
+    Never raises for a bad file: its record says ``failed`` or ``rejected`` and why.
+    ``time_zones`` maps a source tool to the IANA zone of the local times its files do
+    not zone (default UTC); ``max_quarantined_share`` is the share of failed rows above
+    which the whole file is rejected.
+    """
     record = {
         "source_file": path.name, "run_id": run_id, "wave": wave, "file_order": file_order,
         "source_tool": None, "layout": None, "language": None, "encoding": None,
         "rows_read": 0, "quarantined": 0, "columns_ignored": None, "status": "loaded", "message": None,
-    }
-    raw = read_export(path)
+    }  # fmt: skip
+    try:
+        raw = read_export(path)
+    except UnreadableExport as error:
+        return _failed(record, book=book, check="file_readable", reason=str(error))
     record["encoding"] = raw.encoding
-    layout = detect_layout(raw.header)
+    try:
+        layout, parsed = _recognise(raw, time_zones=time_zones)
+    except UnknownLayout as error:
+        record["rows_read"] = max(raw.frame.height - 1, 0)
+        return _failed(record, book=book, check="layout_known", reason=str(error))
     record.update(source_tool=layout.source_tool, layout=layout.name)
-    parsed = layout.parse(raw.frame.lazy(), raw.header)
     meta = parsed.meta.collect()
     record["rows_read"] = meta.height
     resolved, ignored = resolve_columns(parsed.columns, book=book)
-    record["columns_ignored"] = ", ".join(column.header for column in ignored) or None
-    if not resolved:
-        raise FileRejected(
-            f"none of the columns of {path.name} is a question of the questionnaire "
-            f"(first columns: {', '.join(c.header for c in parsed.columns[:4])})"
-        )
+    record["columns_ignored"] = ", ".join(dict.fromkeys(column_text(column) for column in ignored)) or None
     languages = [r.language for r in resolved if r.language]
     header_language = max(set(languages), key=languages.count) if languages else None
     record["language"] = header_language
+    try:
+        _check_questionnaire(parsed, resolved, book=book)
+    except FileRejected as error:
+        return _failed(record, book=book, check=error.check, reason=str(error))
+
     answers, texts = map_cells(parsed.cells, resolved_frame(resolved), book=book, other_in_place=layout.other_in_place)
     canonical = canonical_responses(meta.lazy(), answers, texts, book=book, header_language=header_language).collect()
     quarantine = quarantine_rows(_validate(canonical, book), canonical, run_id=run_id, source_file=path.name)
     record["quarantined"] = quarantine["source_row"].n_unique()
+    if record["rows_read"] and record["quarantined"] > max_quarantined_share * record["rows_read"]:
+        message = _verdict_message(record, quarantine, max_share=max_quarantined_share)
+        record.update(status="rejected", message=message, quarantined=record["rows_read"])
+        verdict = _file_quarantine(record, check="file_quarantined_share", message=message)
+        return record, _empty_responses(book), pl.concat([quarantine, verdict], how="vertical")
+
     accepted = canonical.filter(~pl.col("source_row").is_in(quarantine["source_row"].implode()))
     text_columns = [c for c in response_columns(book) if c.endswith("_other") or c in {q.code for q in book.text}]
     for column in text_columns:
@@ -124,26 +261,26 @@ def process_export(path: Path, *, run_id: str, file_order: int, wave: int, book:
     return record, accepted, quarantine
 
 
-def failed_record(path: Path, *, run_id: str, file_order: int, wave: int, error: Exception, rows_read: int) -> tuple[dict, pl.DataFrame]:
-    check = {UnreadableExport: "file_readable", UnknownLayout: "layout_known"}.get(type(error), "file_usable")
-    message = (
-        f"{path.name} was not loaded: {error}. The file is kept in the archive and the rest of the run went on; "
-        "fix or re-export it and drop it in the landing folder again."
-    )
-    record = {
-        "source_file": path.name, "run_id": run_id, "wave": wave, "file_order": file_order,
-        "source_tool": None, "layout": None, "language": None, "encoding": None,
-        "rows_read": rows_read, "quarantined": rows_read, "columns_ignored": None, "status": "failed", "message": message,
-    }
-    quarantine = pl.DataFrame(
-        [{"run_id": run_id, "source_file": path.name, "source_row": None, "response_id": None, "column": None,
-          "check": check, "failure_case": None, "message": message}],
-        schema=QUARANTINE_SCHEMA,
-    )
-    return record, quarantine
+def _failed(record: dict, *, book: Codebook, check: str, reason: str) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
+    """A file that could not be used at all: its record, no responses, one quarantine row."""
+    message = _not_loaded(record, check=check, reason=reason)
+    record.update(status="failed", message=message, quarantined=record["rows_read"])
+    return record, _empty_responses(book), _file_quarantine(record, check=check, message=message)
 
 
-def stage_export(path: Path, *, staged_dir: Path, archive_dir: Path, run_id: str, file_order: int, wave: int, book: Codebook, key: bytes) -> StagedFile:
+def stage_export(
+    path: Path,
+    *,
+    staged_dir: Path,
+    archive_dir: Path,
+    run_id: str,
+    file_order: int,
+    wave: int,
+    book: Codebook,
+    key: bytes,
+    time_zones: dict[str, str] | None = None,
+    max_quarantined_share: float = MAX_QUARANTINED_SHARE,
+) -> StagedFile:
     """Process one export and stage its result; the raw file goes to the archive."""
     sha = file_sha256(path)
     archive_dir.mkdir(parents=True, exist_ok=True)
@@ -151,12 +288,10 @@ def stage_export(path: Path, *, staged_dir: Path, archive_dir: Path, run_id: str
     if not archived.exists():
         shutil.copyfile(path, archived.with_suffix(archived.suffix + ".part"))
         archived.with_suffix(archived.suffix + ".part").replace(archived)
-    try:
-        record, accepted, quarantine = process_export(path, run_id=run_id, file_order=file_order, wave=wave, book=book, key=key)
-    except (UnreadableExport, UnknownLayout, FileRejected) as error:
-        rows = _data_rows(path)
-        record, quarantine = failed_record(path, run_id=run_id, file_order=file_order, wave=wave, error=error, rows_read=rows)
-        accepted = pl.DataFrame(schema={c: pl.Utf8 for c in response_columns(book)})
+    record, accepted, quarantine = process_export(
+        path, run_id=run_id, file_order=file_order, wave=wave, book=book, key=key,
+        time_zones=time_zones, max_quarantined_share=max_quarantined_share,
+    )  # fmt: skip
     record["file_sha256"] = sha
     record["archived_as"] = archived.name
     folder = staged_dir / sha
@@ -169,11 +304,3 @@ def stage_export(path: Path, *, staged_dir: Path, archive_dir: Path, run_id: str
     partial.write_text(json.dumps(record, indent=1), encoding="utf-8")
     partial.replace(folder / RECORD)
     return staged
-
-
-def _data_rows(path: Path) -> int:
-    """Rows of an unusable file, as far as it can be read (0 if not at all)."""
-    try:
-        return max(read_export(path).frame.height - 1, 0)
-    except UnreadableExport:
-        return 0

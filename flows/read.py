@@ -6,26 +6,47 @@ header rows included, one column ``c0 .. cN`` per spreadsheet column and
 inside quoted cells is still one row). Nothing is interpreted here: which tool made
 the file, which rows are headers and what the columns mean is the job of
 ``transforms.layouts``.
+
+Three kinds of file, told apart by their first bytes, never by their name:
+
+delimited  text (CSV, TSV, an Excel re-save with ``;``): UTF-8 with or without BOM, else
+           Windows-1252; the delimiter is sniffed from the first record.
+workbook   an Excel workbook (``PK`` zip signature holding ``xl/workbook.xml``: a
+           SurveyMonkey XLSX export, or any CSV re-saved as .xlsx): the first sheet, every
+           cell as the text calamine gives it (dates as ``2023-10-02 14:03:04``).
+spss       an SPSS data file (``$FL2``, ``$FL3`` for .zsav): row 1 the variable names,
+           row 2 the variable labels (the question text), then the data as text, value
+           labels applied where the file has them (``1`` -> ``Manager``), datetime
+           variables as ``2023-10-02 14:03:04``, system-missing as empty. In a multiple
+           dichotomy set the file declares (MRSETS), a value other than the counted one
+           means "not chosen" and is empty.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
+import zipfile
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 #: Extensions the landing folder is scanned for.
-EXPORT_SUFFIXES = (".csv", ".tsv", ".txt")
+EXPORT_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".sav", ".zsav")
 #: A file that is valid UTF-8 but for this share of bytes is read as UTF-8 with
 #: replacement characters (a stray byte in a header), not re-decoded as Windows-1252.
 _STRAY_BYTES_SHARE = 0.001
+_SPSS_MAGIC = (b"$FL2", b"$FL3")
+_ZIP_MAGIC = b"PK\x03\x04"
+#: SPSS stores a datetime as float seconds since 1582: digits below the millisecond are noise.
+_SPSS_TIME_PRECISION = "1ms"
 
 
 class UnreadableExport(Exception):
-    """The file could not be parsed as a delimited text export."""
+    """The file could not be read as an export (empty, truncated, binary, corrupt)."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +54,8 @@ class RawExport:
     path: Path
     frame: pl.DataFrame  # c0..cN (Utf8, null where empty) + source_row (Int64, 1-based)
     encoding: str
-    delimiter: str
+    delimiter: str | None  # None for a workbook or an SPSS file
+    kind: str = "delimited"  # delimited | workbook | spss: which layouts may read it
 
     @property
     def header(self) -> list[list[str | None]]:
@@ -87,17 +109,49 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
+def truncation(text: str, delimiter: str) -> str | None:
+    """Why a delimited text looks cut short (a download or copy stopped mid-row), else None.
+
+    A file that ends without a line break inside a quoted cell, or whose last record has
+    fewer cells than its first, was cut. Tools that omit the final line break (Google
+    Sheets) still write whole records, so those pass.
+    """
+    if text.endswith(("\n", "\r")):
+        return None
+    if text.count('"') % 2:
+        return "it ends inside a quoted cell"
+    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        first = next(records, [])
+        tail = deque(enumerate(records, start=2), maxlen=1)  # the last record, read at C speed
+    except csv.Error:  # a cell past the csv module's size limit: let the CSV parser judge the file
+        return None
+    count, last = tail[0] if tail else (1, first)
+    if count > 1 and len(last) < len(first):
+        return f"its last row (row {count}) has {len(last)} of the {len(first)} cells of the first"
+    return None
+
+
 def read_export(path: Path) -> RawExport:
     """Read one export file into a raw frame, every cell as text."""
     data = path.read_bytes()
     if not data.strip():
         raise UnreadableExport(f"{path.name} is empty")
-    if data[:4] == b"PK\x03\x04":
-        raise UnreadableExport(f"{path.name} is a zip or Excel workbook, not a delimited text export")
+    if data.startswith(_SPSS_MAGIC):
+        return _read_spss(path)
+    if data.startswith(_ZIP_MAGIC):
+        return _read_workbook(path, data)
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise UnreadableExport(f"{path.name} is a binary file, not a delimited text export")
+        raise UnreadableExport(f"{path.name} is a binary file, not a survey export (CSV, Excel workbook or SPSS file)")
+    return _read_delimited(path, data)
+
+
+def _read_delimited(path: Path, data: bytes) -> RawExport:
     text, encoding = decode_export(data)
     delimiter = sniff_delimiter(text)
+    cut = truncation(text, delimiter)
+    if cut:
+        raise UnreadableExport(f"{path.name} is truncated: {cut} (was the download or copy interrupted?)")
     try:
         frame = pl.read_csv(
             io.BytesIO(text.encode("utf-8")),
@@ -109,7 +163,105 @@ def read_export(path: Path) -> RawExport:
         )
     except pl.exceptions.PolarsError as error:
         raise UnreadableExport(f"{path.name} could not be parsed as CSV: {error}") from error
+    return RawExport(path=path, frame=_raw_frame(frame), encoding=encoding, delimiter=delimiter)
+
+
+def _raw_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Columns renamed c0..cN, empty cells null, source_row 1-based."""
     frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns)})
-    frame = frame.with_columns(pl.all().replace("", None)).with_row_index("source_row", offset=1)
-    frame = frame.with_columns(pl.col("source_row").cast(pl.Int64))
-    return RawExport(path=path, frame=frame, encoding=encoding, delimiter=delimiter)
+    frame = frame.with_columns(pl.all().cast(pl.Utf8).replace("", None)).with_row_index("source_row", offset=1)
+    return frame.with_columns(pl.col("source_row").cast(pl.Int64))
+
+
+def _read_workbook(path: Path, data: bytes) -> RawExport:
+    """The first sheet of an Excel workbook, every cell as text, rows as the sheet numbers them."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile as error:
+        raise UnreadableExport(f"{path.name} is a damaged zip or Excel workbook: {error}") from error
+    if "xl/workbook.xml" not in names:
+        raise UnreadableExport(f"{path.name} is a zip archive, not an Excel workbook: unzip it and drop the export inside")
+    import fastexcel  # a Rust reader (calamine): imported only when a workbook arrives
+
+    try:
+        reader = fastexcel.read_excel(data)
+        if not reader.sheet_names:
+            raise UnreadableExport(f"{path.name} is a workbook without a sheet")
+        sheet = reader.load_sheet(0, header_row=None, dtypes="string", skip_rows=0)
+        frame = pl.DataFrame(sheet)
+    except fastexcel.FastExcelError as error:
+        raise UnreadableExport(f"{path.name} could not be read as an Excel workbook: {error}") from error
+    if frame.height == 0 or frame.width == 0:
+        raise UnreadableExport(f"{path.name} is an empty workbook (its first sheet has no cells)")
+    return RawExport(path=path, frame=_raw_frame(frame), encoding="utf-8", delimiter=None, kind="workbook")
+
+
+def _read_spss(path: Path) -> RawExport:
+    """An SPSS file as a raw frame: names, labels, then the data with value labels applied."""
+    import pyreadstat  # C library (ReadStat): imported only when an SPSS file arrives
+
+    try:
+        data, meta = pyreadstat.read_sav(str(path), output_format="polars", user_missing=False)
+    except Exception as error:  # pyreadstat raises its own ReadstatError and plain exceptions alike
+        raise UnreadableExport(f"{path.name} could not be read as an SPSS file: {error}") from error
+    names = list(meta.column_names)
+    if not names:
+        raise UnreadableExport(f"{path.name} is an SPSS file without variables")
+    labels = dict(zip(names, meta.column_labels or [None] * len(names)))
+    value_labels = meta.variable_value_labels or {}
+    counted = _dichotomy_counted_values(meta)
+    cells = [_spss_text(data.get_column(name), value_labels.get(name), counted.get(name)).alias(f"c{i}") for i, name in enumerate(names)]
+    body = data.select(cells) if data.height else pl.DataFrame(schema={f"c{i}": pl.Utf8 for i in range(len(names))})
+    head = pl.DataFrame([names, [labels.get(name) for name in names]], schema=list(body.columns), orient="row")
+    frame = _raw_frame(pl.concat([head, body], how="vertical"))
+    return RawExport(path=path, frame=frame, encoding=meta.file_encoding or "unknown", delimiter=None, kind="spss")
+
+
+def _dichotomy_counted_values(meta) -> dict[str, float]:
+    """Variable -> counted value, for the multiple dichotomy sets the file declares."""
+    counted: dict[str, float] = {}
+    for spec in (getattr(meta, "mr_sets", None) or {}).values():
+        if spec.get("is_dichotomy") or spec.get("type") == "D":
+            try:
+                value = float(spec.get("counted_value"))
+            except (TypeError, ValueError):
+                continue
+            counted.update({name: value for name in spec.get("variable_list", [])})
+    return counted
+
+
+def _spss_text(series: pl.Series, value_labels: dict | None, counted: float | None) -> pl.Expr:
+    """One SPSS variable as text: value labels applied, integers without '.0'."""
+    column = pl.col(series.name)
+    dtype = series.dtype
+    if dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
+        return column.dt.round(_SPSS_TIME_PRECISION).dt.strftime("%Y-%m-%d %H:%M:%S%.f").str.replace(r"\.0+$", "")
+    if dtype == pl.Date:
+        return column.dt.strftime("%Y-%m-%d")
+    if dtype == pl.Time:
+        return column.dt.strftime("%H:%M:%S")
+    if dtype.is_numeric():
+        number = column.cast(pl.Float64)
+        if counted is not None:
+            number = pl.when(number == counted).then(number)
+        number = pl.when(number.is_nan()).then(None).otherwise(number)
+        is_integer = (number == number.round(0)) & (number.abs() < 1e15)
+        text = pl.when(is_integer).then(number.cast(pl.Int64).cast(pl.Utf8)).otherwise(number.cast(pl.Utf8))
+        if value_labels:
+            keys = {_number_text(key): str(label) for key, label in value_labels.items() if _number_text(key) is not None}
+            text = text.replace(keys)
+        return text
+    text = column.cast(pl.Utf8)
+    if value_labels:
+        text = text.replace({str(key): str(label) for key, label in value_labels.items()})
+    return text
+
+
+def _number_text(value) -> str | None:
+    """A value label's key as the data text shows it (1.0 -> '1')."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return str(int(number)) if number.is_integer() else str(number)

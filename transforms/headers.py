@@ -7,10 +7,19 @@ puts the question in row 1 and the option or statement in row 2, Google Forms wr
 alone. Layouts hand over what the tool shows (``SourceColumn``); this module decides,
 in either language, which question (and for split multi-selects which option) each
 column holds.
+
+Questions are matched on their wording, forgiving of what tools and people do to it
+(:func:`header_key`): HTML tags and entities (SurveyMonkey's ``<br>``, ``<strong>``),
+spacing, curly quotes, case, a question number in front (``Q3.``, ``3)``), and a grid
+item under any prompt (``<prompt> - <statement>`` where the prompt was reworded). A file
+whose columns are not this questionnaire's gets the closest wordings it has
+(:func:`closest_questions`), for a person to see what was exported instead.
 """
 
 from __future__ import annotations
 
+import difflib
+import html
 import re
 from dataclasses import dataclass
 
@@ -23,6 +32,18 @@ _WHOLE_ANSWER = {"selected choice", "choix sélectionné", "response", "réponse
 _TEXT_SUFFIX = re.compile(r"\s*-\s*(text|texte)$")
 #: Headers some tools give the free-text box that follows a multi-select's options.
 _OTHER_WORDS = {"other", "autre", "other (please specify)", "autre (veuillez préciser)"}
+#: Tags that break a line (a space where they stood); any other tag is removed.
+_BREAK_TAG = re.compile(r"<\s*/?\s*(?:br|p|div|li|ul|ol|tr|td|h[1-6])\b[^<>]{0,200}>", re.IGNORECASE)
+_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
+#: A question number in front of the wording: "Q3. ", "3) ", "Q12: ".
+_NUMBERING = re.compile(r"^(?:q\s*)?\d{1,3}[a-z]?\s*[.):]\s+")
+
+
+def header_key(text: str) -> str:
+    """A header folded for matching: :func:`normalize_label` once HTML tags and entities
+    and a leading question number are gone."""
+    text = _TAG.sub("", _BREAK_TAG.sub(" ", text))
+    return _NUMBERING.sub("", normalize_label(html.unescape(text)))
 
 
 @dataclass(frozen=True)
@@ -41,19 +62,19 @@ class _Lookups:
         self.question_text: dict[str, tuple[Question, str | None]] = {}
         for question in book.questions:
             for language, text in question.text.items():
-                key = normalize_label(text)
+                key = header_key(text)
                 known = self.question_text.get(key)
                 self.question_text[key] = (question, None if known and known[1] != language else language)
         self.prompt: dict[str, str] = {
-            normalize_label(text): grid for grid, texts in book.grids.items() for text in texts.values()
+            header_key(text): grid for grid, texts in book.grids.items() for text in texts.values()
         }
         self.option_label: dict[str, dict[str, str]] = {
-            q.code: {normalize_label(label): option.code for option in q.options for label in option.labels.values()}
+            q.code: {header_key(label): option.code for option in q.options for label in option.labels.values()}
             for q in book.closed
         }
 
     def option_of(self, question: Question, label: str) -> str | None:
-        return self.option_label.get(question.code, {}).get(normalize_label(label))
+        return self.option_label.get(question.code, {}).get(header_key(label))
 
 
 def _pairs(column: SourceColumn) -> list[tuple[str, str | None]]:
@@ -72,7 +93,7 @@ def _pairs(column: SourceColumn) -> list[tuple[str, str | None]]:
 
 def _resolve_one(column: SourceColumn, lookups: _Lookups) -> ResolvedColumn | None:
     for left, right in _pairs(column):
-        left_key = normalize_label(left)
+        left_key = header_key(left)
         if right is None:
             found = lookups.question_text.get(left_key)
             if found:
@@ -80,7 +101,7 @@ def _resolve_one(column: SourceColumn, lookups: _Lookups) -> ResolvedColumn | No
                 role = "text" if question.type == "text" else "answer"
                 return ResolvedColumn(column.index, question.code, None, role, language)
             continue
-        right_key = normalize_label(right)
+        right_key = header_key(right)
         grid = lookups.prompt.get(left_key)
         if grid is not None:
             found = lookups.question_text.get(right_key)
@@ -89,6 +110,10 @@ def _resolve_one(column: SourceColumn, lookups: _Lookups) -> ResolvedColumn | No
             continue
         found = lookups.question_text.get(left_key)
         if not found:
+            # A grid item under a prompt worded otherwise ("Opinions - <statement>").
+            item = lookups.question_text.get(right_key)
+            if item and item[0].grid is not None:
+                return ResolvedColumn(column.index, item[0].code, None, "answer", item[1])
             continue
         question, language = found
         if right_key in _WHOLE_ANSWER:
@@ -137,7 +162,7 @@ def resolve_columns(
 def _resolve_bare_label(
     column: SourceColumn, lookups: _Lookups, current: Question | None, taken: set[str]
 ) -> ResolvedColumn | None:
-    key = normalize_label(column.header)
+    key = header_key(column.header)
     if key in _OTHER_WORDS and current is not None and current.other_option is not None:
         return ResolvedColumn(column.index, current.code, current.other_option.code, "other_text", None)
     candidates = [q for q in lookups.book.multi if key in lookups.option_label[q.code]]
@@ -150,3 +175,44 @@ def _resolve_bare_label(
         later = [q for q in candidates if lookups.position[q.code] > after]
         chosen = later[0] if later else candidates[0]
     return ResolvedColumn(column.index, chosen.code, lookups.option_of(chosen, key), "answer", None)
+
+
+def column_text(column: SourceColumn) -> str:
+    """What a person reads as the column's header: ``question - sub-label`` where the tool
+    splits them over two header cells, HTML removed."""
+    text = column.header if column.sub_label is None else f"{column.header} - {column.sub_label}"
+    return " ".join(html.unescape(_TAG.sub("", _BREAK_TAG.sub(" ", text))).split())
+
+
+def questions_found(resolved: list[ResolvedColumn]) -> set[str]:
+    """Question codes that at least one column of the file answers."""
+    return {column.question for column in resolved}
+
+
+def closest_questions(
+    columns: tuple[SourceColumn, ...], *, book: Codebook, limit: int = 3
+) -> list[tuple[str, str, float]]:
+    """(the file's header, the questionnaire's closest wording, similarity 0-1), best first.
+
+    One pair per distinct question text (SurveyMonkey repeats a question over its option
+    columns, whose sub-labels are options, not wordings), compared with every question's
+    wording in every language.
+    """
+    wordings = {header_key(text): text for q in book.questions for text in q.text.values()}
+    pairs: dict[str, tuple[str, str, float]] = {}
+    for column in columns:
+        key = header_key(column.header)
+        if not key or key in pairs:
+            continue
+        shown = column_text(SourceColumn(column.index, column.header))
+        matcher = difflib.SequenceMatcher(autojunk=False)
+        matcher.set_seq2(key)
+        best: tuple[str, float] = ("", 0.0)
+        for wording_key, wording in wordings.items():
+            matcher.set_seq1(wording_key)
+            if matcher.real_quick_ratio() > best[1] and matcher.quick_ratio() > best[1]:
+                ratio = matcher.ratio()
+                if ratio > best[1]:
+                    best = (wording, ratio)
+        pairs[key] = (shown, best[0], best[1])
+    return sorted(pairs.values(), key=lambda pair: (-pair[2], pair[0]))[:limit]

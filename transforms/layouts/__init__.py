@@ -26,13 +26,21 @@ Contract of ``ParsedExport``:
 
 ``cells`` (LazyFrame, one row per data row and answer column with a non-empty value)
     source_row Int64, column Int32 (SourceColumn.index), value Utf8 (as exported)
+
+``parse(frame, header, *, time_zone="UTC")``: ``time_zone`` (an IANA name) is the zone of
+the local times of a file whose tool does not write one (SurveyMonkey, Google Forms, SPSS,
+a Qualtrics export without ``timeZone``): the per-source setting. A zone the file names
+always wins.
+
+A layout reads one kind of raw file (``flows.read``: ``delimited`` text and Excel
+``workbook``s hold the same cells; an ``spss`` file has its own shape): ``reads``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import polars as pl
 
@@ -63,14 +71,24 @@ class ParsedExport(NamedTuple):
     cells: pl.LazyFrame
 
 
+class Parse(Protocol):
+    def __call__(self, frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC") -> ParsedExport: ...
+
+
+#: The kinds of raw file (``flows.read.RawExport.kind``) a text layout reads.
+TEXT_KINDS = ("delimited", "workbook")
+
+
 @dataclass(frozen=True)
 class Layout:
     name: str  # e.g. "qualtrics", "qualtrics_legacy"
     source_tool: str  # qualtrics | surveymonkey | google_forms | typeform | spss
     detect: Callable[[list[list[str | None]]], bool]  # on the first three raw rows
-    parse: Callable[[pl.LazyFrame, list[list[str | None]]], ParsedExport]  # (raw frame, header rows)
+    parse: Parse  # (raw frame, header rows, *, time_zone for local times the file does not zone)
     #: The tool writes an "Other" free text in place of the option (Google Forms).
     other_in_place: bool = False
+    #: Kinds of raw file this layout reads.
+    reads: tuple[str, ...] = TEXT_KINDS
 
 
 class UnknownLayout(ValueError):
@@ -95,17 +113,19 @@ def cells_from_columns(frame: pl.LazyFrame, columns: tuple[SourceColumn, ...], *
 
 def registry() -> tuple[Layout, ...]:
     """Every known layout, most specific first (detection takes the first that matches)."""
-    from transforms.layouts import google_forms, qualtrics, surveymonkey, typeform
+    from transforms.layouts import google_forms, qualtrics, spss, surveymonkey, typeform
 
-    return (*qualtrics.LAYOUTS, *surveymonkey.LAYOUTS, *typeform.LAYOUTS, *google_forms.LAYOUTS)
+    return (*qualtrics.LAYOUTS, *surveymonkey.LAYOUTS, *typeform.LAYOUTS, *google_forms.LAYOUTS, *spss.LAYOUTS)
 
 
-def detect_layout(header: list[list[str | None]]) -> Layout:
-    """The layout that recognises these first rows, or UnknownLayout saying what was seen."""
+def detect_layout(header: list[list[str | None]], *, kind: str = "delimited") -> Layout:
+    """The layout that recognises these first rows of a raw file of this kind, or
+    UnknownLayout saying what was seen."""
     for layout in registry():
-        if layout.detect(header):
+        if kind in layout.reads and layout.detect(header):
             return layout
     first = [cell for cell in (header[0] if header else []) if cell][:6]
     raise UnknownLayout(
-        "no known survey-tool layout matches; first header cells: " + ", ".join(repr(cell) for cell in first)
+        "no known survey-tool layout matches (Qualtrics, SurveyMonkey, Google Forms, Typeform, SPSS); "
+        "first header cells: " + ", ".join(repr(cell) for cell in first)
     )

@@ -9,7 +9,8 @@ splits it), and an "Other" free text is written in place of the option
 (``other_in_place``).
 
 Timestamps: ``M/D/YYYY H:MM:SS`` with no zone. The sheet writes them in the form owner's
-time zone; nothing in the file says which, so they are read as UTC (a sheet in a
+time zone; nothing in the file says which, so they are read in the ``time_zone`` the
+caller gives for Google Forms (the per-source setting, UTC by default; a sheet in a
 day-first locale is recognised per column by ``transforms.timestamps``).
 Google Forms has no response id, no start time, no duration and no language:
 ``started_at`` and ``duration_s`` are null, ``language`` is derived later from the labels.
@@ -102,7 +103,7 @@ def detect(header: list[list[str | None]]) -> bool:
     return len(header) < 2 or header[1][0] is None or bool(_DATE_LIKE.match(header[1][0]))
 
 
-def parse(frame: pl.LazyFrame, header: list[list[str | None]]) -> ParsedExport:
+def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC") -> ParsedExport:
     names = header[0]
     meta_index = {"timestamp": 0}
     columns: list[SourceColumn] = []
@@ -123,7 +124,7 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]]) -> ParsedExport:
     meta = (
         frame.filter(pl.col("source_row") >= _DATA_FROM_ROW)
         .select("source_row", pl.col("c0").alias("timestamp"), email.alias("email"))
-        .with_columns(submitted_at=parse_timestamp(pl.col("timestamp"), time_zone="UTC"))
+        .with_columns(submitted_at=parse_timestamp(pl.col("timestamp"), time_zone=time_zone))
         .select(
             pl.col("source_row").cast(pl.Int64),
             response_ids(pl.col("timestamp"), pl.col("submitted_at"), pl.col("email")).alias("response_id"),

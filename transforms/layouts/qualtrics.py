@@ -19,8 +19,9 @@ is a :class:`SourceColumn` headed by its row-2 text.
 
 Time zones: a timestamp column's zone is the ``timeZone`` of its ImportId; ``Z``/``UTC``
 mean UTC. Without a ``timeZone`` key (exports before 2019, the insights and legacy
-formats) the times are read as UTC: the export API writes UTC unless asked for another
-zone (qualtRics' ``useLocalTime = FALSE`` default), and the file does not say otherwise.
+formats) the times are read in the ``time_zone`` the caller gives for Qualtrics (UTC by
+default: the export API writes UTC unless asked for another zone, qualtRics'
+``useLocalTime = FALSE`` default), as the file does not say otherwise.
 
 Dates are read as Qualtrics writes them (``2020-02-19 18:16:42``) and, after an Excel
 re-save, as ``2023-10-02 14:03``, ``10/2/2023 2:03 PM`` or ``02/10/2023 14:03``
@@ -105,7 +106,7 @@ class _Column:
     column_id: str  # row 1
     label: str  # row 2 (row 1 where empty)
     key: str  # lower-cased ImportId (column id where there is none): what metadata is found by
-    time_zone: str
+    time_zone: str | None  # the ImportId's timeZone; None where the file names none
 
 
 def _cell(row: list[str | None], index: int) -> str:
@@ -116,9 +117,11 @@ def _import_ids(row: list[str | None]) -> list[str | None]:
     return [m.group("id") if (m := _IMPORT_ID.match(cell or "")) else None for cell in row]
 
 
-def _time_zone(cell: str) -> str:
+def _time_zone(cell: str) -> str | None:
     found = _TIME_ZONE.search(cell)
-    zone = found.group("tz") if found else ""
+    if not found:
+        return None
+    zone = found.group("tz")
     return "UTC" if zone.lower() in _UTC_NAMES else zone
 
 
@@ -149,7 +152,7 @@ def _text(column: _Column) -> pl.Expr:
     return pl.when(value != "").then(value)
 
 
-def _meta(data: pl.LazyFrame, by_field: dict[str, list[_Column]]) -> pl.LazyFrame:
+def _meta(data: pl.LazyFrame, by_field: dict[str, list[_Column]], *, time_zone: str) -> pl.LazyFrame:
     def first(field: str) -> _Column | None:
         return by_field.get(field, [None])[0]
 
@@ -162,7 +165,7 @@ def _meta(data: pl.LazyFrame, by_field: dict[str, list[_Column]]) -> pl.LazyFram
         column = first(field)
         if column is None:
             return pl.lit(None, dtype=META_SCHEMA["started_at"])
-        return parse_timestamp(_text(column), time_zone=column.time_zone, day_first=day_first)
+        return parse_timestamp(_text(column), time_zone=column.time_zone or time_zone, day_first=day_first)
 
     response = first("response_id")
     response_id = _text(response) if response else pl.col("source_row").cast(pl.Utf8)
@@ -237,7 +240,9 @@ def _common_prefix(texts: set[str]) -> str:
     return low[:size]
 
 
-def parse_qualtrics(frame: pl.LazyFrame, header: list[list[str | None]], *, variant: str) -> ParsedExport:
+def parse_qualtrics(
+    frame: pl.LazyFrame, header: list[list[str | None]], *, variant: str, time_zone: str = "UTC"
+) -> ParsedExport:
     """One meta row per response; one cell per response and non-empty answer column."""
     rows = 2 if variant == "legacy" else 3
     columns = _header_columns(header, rows=rows)
@@ -258,7 +263,7 @@ def parse_qualtrics(frame: pl.LazyFrame, header: list[list[str | None]], *, vari
     data = frame.filter(pl.col("source_row") > rows)
     cells = cells_from_columns(frame, sources, data_from_row=rows + 1)
     cells = cells.filter(pl.col("value").str.strip_chars() != SEEN_UNANSWERED)
-    return ParsedExport(meta=_meta(data, by_field), columns=sources, cells=cells)
+    return ParsedExport(meta=_meta(data, by_field, time_zone=time_zone), columns=sources, cells=cells)
 
 
 def _import_id_share(row: list[str | None], *, quote: str) -> bool:

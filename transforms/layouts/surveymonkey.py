@@ -13,7 +13,8 @@ FiveThirtyEight ones) keep ``RespondentID`` alone. The block is every leading co
 with nothing in row 2, whatever its name, so custom-data columns never pass for questions.
 
 Dates are US ``10/02/2023 02:03:04 PM`` in the time zone of the exporting account, which
-the file does not name: they are read as UTC. SurveyMonkey exports completed responses
+the file does not name: they are read in the ``time_zone`` the caller gives for
+SurveyMonkey (the per-source setting, UTC by default). SurveyMonkey exports completed responses
 by default: ``is_finished`` is true for a row with an End Date or, in files without an
 End Date column (FiveThirtyEight's), for a row that answers anything.
 """
@@ -86,7 +87,7 @@ def _split_header(header: list[list[str | None]]) -> tuple[dict[str, int], tuple
     return meta, tuple(columns)
 
 
-def parse(frame: pl.LazyFrame, header: list[list[str | None]]) -> ParsedExport:
+def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC") -> ParsedExport:
     meta_index, columns = _split_header(header)
     data = frame.filter(pl.col("source_row") >= _DATA_FROM_ROW)
 
@@ -101,8 +102,8 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]]) -> ParsedExport:
         data.select(
             pl.col("source_row").cast(pl.Int64),
             text("response_id").alias("response_id"),
-            parse_timestamp(text("started_at"), time_zone="UTC").alias("started_at"),
-            parse_timestamp(text("submitted_at"), time_zone="UTC").alias("submitted_at"),
+            parse_timestamp(text("started_at"), time_zone=time_zone).alias("started_at"),
+            parse_timestamp(text("submitted_at"), time_zone=time_zone).alias("submitted_at"),
             answered.alias("answered"),
             text("email").alias("email"),
             text("ip_address").alias("ip_address"),

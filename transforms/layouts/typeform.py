@@ -9,8 +9,8 @@ Values are kept as exported: the resolver (``transforms.headers``) attaches opti
 columns to their question from the run of labels.
 
 Metadata, never questions: ``Start Date (UTC)``, ``Submit Date (UTC)`` (``2016-03-29
-21:21:23``, UTC as the header says), ``Network ID`` (a hash of the respondent's network,
-not an address); newer exports add ``Response Type`` (``completed`` / ``partial``),
+21:21:23``, UTC as the header says, whatever ``time_zone`` the caller gives), ``Network
+ID`` (a hash of the respondent's network, not an address); newer exports add ``Response Type`` (``completed`` / ``partial``),
 ``Stage Date (UTC)``, ``Tags``, ``Score``, ``Ending``, and the form's hidden fields: the
 run of lower-case identifiers (``email``, ``utm_source``, as Typeform names hidden fields)
 just before ``Response Type``. A hidden field named ``email`` feeds ``meta.email``.
@@ -70,7 +70,7 @@ def _split_header(names: list[str | None]) -> tuple[dict[str, int], tuple[Source
     return meta, columns
 
 
-def parse(frame: pl.LazyFrame, header: list[list[str | None]]) -> ParsedExport:
+def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC") -> ParsedExport:  # noqa: ARG001
     meta_index, columns = _split_header(header[0])
     data = frame.filter(pl.col("source_row") >= _DATA_FROM_ROW)
 
