@@ -1,0 +1,8 @@
+"""The report page: one self-contained HTML file (inline SVG charts) built from the warehouse.
+
+`surveyhouse report` and the nightly flow call `write_report`; nothing here imports Prefect.
+"""
+
+from flows.report.page import ReportError, build_report, write_report
+
+__all__ = ["ReportError", "build_report", "write_report"]

@@ -1,0 +1,290 @@
+"""The report page: one self-contained HTML file built from a small real warehouse.
+
+The warehouse is the demo study's 2023 wave at 400 respondents: small enough that the
+follower segments fall under the minimum base (suppressed), large enough for
+significant differences by role and frequency of use.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.cli import main
+from flows.demo.study import write_demo_study
+from flows.pipeline import run_once
+from flows.report import build_report, write_report
+from flows.report.sections import SECTIONS
+from flows.report.strings import GROUPS, NETS, SEGMENTS, UI
+from flows.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+CHARTS = sum(len(section.charts) for section in SECTIONS)
+SECTION_IDS = [section.key for section in SECTIONS] + ["claims", "quality"]
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("report")
+    write_demo_study(root / "landing", seed=2023, waves=((2023, 400),))
+    settings = load_settings(inbox=str(root / "landing"), warehouse=str(root / "surveyhouse.duckdb"))
+    run_once(settings)
+    return settings.warehouse
+
+
+@pytest.fixture(scope="module")
+def page_en(warehouse) -> Path:
+    return write_report(warehouse, warehouse.parent / "report-en.html", lang="en")
+
+
+@pytest.fixture(scope="module")
+def html_en(page_en) -> str:
+    return page_en.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def html_fr(warehouse) -> str:
+    return build_report(warehouse, lang="fr")
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def test_the_page_has_every_section_of_the_report_in_order(html_en):
+    positions = [html_en.index(f'<section id="{key}">') for key in SECTION_IDS]
+    assert positions == sorted(positions)
+    for title in ("Who answered", "Interest in AI", "How often AI is used", "Wished-for uses in 2025", "Obstacles", "Data quality"):
+        assert f">{title}</h2>" in html_en
+
+
+def test_every_chart_is_an_inline_svg_with_text_as_text(html_en):
+    assert html_en.count('<svg class="chart-svg"') == CHARTS
+    assert html_en.count('<figure class="chart" ') == CHARTS  # none came out empty
+    assert "<text" in html_en and "<img" not in html_en
+
+
+def test_the_page_loads_nothing_from_outside(html_en, html_fr):
+    for html in (html_en, html_fr):
+        outside = re.sub(r'xmlns(:\w+)?="http://www\.w3\.org/[^"]*"', "", html)
+        assert "http://" not in outside and "https://" not in outside
+        assert "<script" not in html and " src=" not in html and "<link rel=\"stylesheet\"" not in html
+        assert "default-src 'none'" in html  # the browser itself refuses any outside resource
+
+
+def test_ids_are_unique_across_the_inline_svgs(html_en):
+    ids = re.findall(r' id="([^"]+)"', html_en)
+    assert len(ids) == len(set(ids))
+
+
+def test_french_labels_come_from_the_questionnaire(html_fr):
+    assert '<html lang="fr">' in html_fr
+    for label in ("Débutant", "Tous les jours", "Vice-président ou plus", "Création de visuels", "Qui a répondu", "Les obstacles"):
+        assert label in html_fr, label
+    for english in ("Entry level", "Every day", "Who answered", "Published in the report"):
+        assert english not in html_fr, english
+
+
+def test_the_base_is_printed_on_every_chart(html_en):
+    figures = re.findall(r'<figure class="chart" .*?</figure>', html_en, flags=re.DOTALL)
+    assert len(figures) == CHARTS
+    for figure in figures:
+        assert "n = " in figure or "n=" in figure
+
+
+def test_suppressed_values_are_shown_as_such_not_as_bars(warehouse, html_en):
+    suppressed = query(warehouse, "select count(*) from crosstab where segment = 'followers' and is_suppressed")[0][0]
+    assert suppressed, "the small warehouse should have follower groups under the minimum base"
+    assert "base &lt; 30, not shown" in html_en  # the note on the chart, in the SVG's text
+    assert "Base &lt; 30: not shown" in html_en  # and its legend entry
+    assert sum(map(int, re.findall(r'data-suppressed="(\d+)"', html_en))) > 0
+    figure = re.search(r'<figure class="chart" id="chart-want_more_ai-yes-by-followers".*?</figure>', html_en, flags=re.DOTALL)[0]
+    base, pct = query(warehouse, "select base_n, pct from crosstab where question = 'want_more_ai' and answer = 'yes' "
+                                 "and segment = 'followers' and segment_value = 'f1m_plus'")[0]
+    assert base < 30 and f"n = {base}: base &lt; 30" in figure
+    assert f">{pct:.0f}%<" not in figure
+
+
+def test_significant_differences_are_marked_with_a_legend(html_en):
+    assert sum(map(int, re.findall(r'data-significant="(\d+)"', html_en))) > 0
+    assert "▲" in html_en and "▼" in html_en
+    assert "Significantly higher / lower than the rest" in html_en
+
+
+def test_published_figures_are_drawn_beside_the_recomputed_ones(warehouse, html_en):
+    drawn = sum(map(int, re.findall(r'data-published="(\d+)"', html_en)))
+    printed = query(warehouse, "select count(*) from claims where computed_pct is not null and status <> 'not_computable'")[0][0]
+    assert drawn >= printed > 0
+    assert "Published in the report" in html_en
+
+
+def test_the_claims_table_lists_every_figure_and_explains_the_contradiction(warehouse, html_en):
+    claims = html_en[html_en.index('<section id="claims">') : html_en.index('<section id="quality">')]
+    for (fid,) in query(warehouse, "select id from claims"):
+        assert f"<td>{fid}</td>" in claims, fid
+    assert '<span class="status bad">contradicted</span>' in claims
+    assert "The report contradicts itself: F08c (11%) and F28 (71%)" in claims
+    assert "not computable" in claims
+
+
+def test_the_quality_section_shows_files_checks_flags_and_the_run_date(warehouse, html_en):
+    quality = html_en[html_en.index('<section id="quality">') :]
+    for (name,) in query(warehouse, "select source_file from files"):
+        assert name.replace("&", "&amp;") in quality, name
+    for (check,) in query(warehouse, 'select distinct "check" from quarantine'):
+        assert f"<code>{check}</code>" in quality
+    finished = query(warehouse, "select max(finished_at) from runs")[0][0]
+    assert f"{finished:%Y-%m-%d %H:%M} UTC" in quality
+    assert "Failed the attention check" in quality and "Speeders" in quality
+
+
+def test_the_same_warehouse_gives_the_same_page(warehouse, html_en):
+    assert build_report(warehouse, lang="en") == html_en
+
+
+def test_every_ui_string_exists_in_both_languages():
+    for table in (UI, SEGMENTS, NETS, GROUPS):
+        assert set(table["en"]) == set(table["fr"])
+
+
+def test_the_report_command_writes_beside_the_warehouse_without_prefect(warehouse):
+    code = (
+        "import sys, flows.cli; rc = flows.cli.main(['report', '--warehouse', sys.argv[1], '--lang', 'fr']); "
+        "print(rc, 'prefect' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(warehouse)], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0 False"
+    assert "Report written to" in out.stdout
+    assert 'lang="fr"' in (warehouse.parent / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_report_command_says_which_waves_exist(warehouse, capsys):
+    assert main(["report", "--warehouse", str(warehouse), "--wave", "1999"]) == 2
+    assert capsys.readouterr().err.strip() == "Error: wave 1999 is not in the warehouse (waves: 2023)"
+
+
+def test_the_report_command_says_when_there_is_no_warehouse(tmp_path, capsys):
+    assert main(["report", "--warehouse", str(tmp_path / "none.duckdb")]) == 2
+    assert capsys.readouterr().err.startswith("Error: no warehouse at")
+
+
+# ---------------------------------------------------------------- in a browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--hide-scrollbars", "--window-size=1280,900", "--remote-debugging-port=0",
+]  # fmt: skip
+
+
+class DevTools:
+    """A minimal Chrome DevTools Protocol client over one page's websocket."""
+
+    def __init__(self, url: str):
+        from websockets.sync.client import connect
+
+        self.socket = connect(url, max_size=None, open_timeout=30)
+        self.events: list[dict] = []
+        self.last_id = 0
+
+    def send(self, method: str, **params) -> dict:
+        self.last_id += 1
+        self.socket.send(json.dumps({"id": self.last_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv(timeout=60))
+            if message.get("id") == self.last_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message["result"]
+            self.events.append(message)
+
+    def wait_for(self, method: str, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while not any(e.get("method") == method for e in self.events):
+            self.events.append(json.loads(self.socket.recv(timeout=max(deadline - time.monotonic(), 0.01))))
+        return next(e for e in self.events if e.get("method") == method)
+
+    def evaluate(self, expression: str):
+        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True)
+        assert "exceptionDetails" not in result, result
+        return result["result"]["value"]
+
+    def of(self, method: str) -> list[dict]:
+        return [e["params"] for e in self.events if e.get("method") == method]
+
+
+@pytest.fixture
+def chromium(tmp_path):
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium (.ci/run does)")
+        pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium); CI runs this test")
+    profile = tmp_path / "profile"
+    process = subprocess.Popen(
+        [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        port_file, deadline = profile / "DevToolsActivePort", time.monotonic() + 60
+        while not (port_file.exists() and port_file.read_text().strip()):
+            assert process.poll() is None, "chromium exited at start"
+            assert time.monotonic() < deadline, "chromium did not open its DevTools port"
+            time.sleep(0.05)
+        port = int(port_file.read_text().split()[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as response:
+            target = next(t for t in json.load(response) if t["type"] == "page")
+        devtools = DevTools(target["webSocketDebuggerUrl"])
+        yield devtools
+        devtools.socket.close()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_the_page_renders_offline_in_headless_chromium(chromium, page_en):
+    for domain in ("Page", "Runtime", "Log", "Network"):
+        chromium.send(f"{domain}.enable")
+    chromium.send("Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1, mobile=False)
+    url = page_en.resolve().as_uri()
+    chromium.send("Page.navigate", url=url)
+    chromium.wait_for("Page.loadEventFired")
+    time.sleep(0.3)  # let late console messages arrive
+    boxes = chromium.evaluate(
+        "[...document.querySelectorAll('svg.chart-svg')].map(s => {const r = s.getBoundingClientRect();"
+        " return [s.dataset.chart, r.width, r.height, s.querySelectorAll('text').length]})"
+    )
+    assert len(boxes) == CHARTS
+    for chart, width, height, texts in boxes:
+        assert width > 300 and height > 100 and texts > 5, (chart, width, height, texts)
+    assert chromium.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
+
+    shot = chromium.send("Page.captureScreenshot", format="png")
+    artifact = ROOT / "test-artifacts" / "report-first-screen.png"
+    artifact.parent.mkdir(exist_ok=True)
+    artifact.write_bytes(base64.b64decode(shot["data"]))
+
+    errors = [e for e in chromium.of("Runtime.consoleAPICalled") if e["type"] in ("error", "assert")]
+    errors += [e for e in chromium.of("Log.entryAdded") if e["entry"]["level"] == "error"]
+    errors += chromium.of("Runtime.exceptionThrown")
+    assert not errors, errors
+    requested = {e["request"]["url"] for e in chromium.of("Network.requestWillBeSent")}
+    assert requested == {url}, requested
