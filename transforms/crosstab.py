@@ -64,31 +64,27 @@ def with_nets(answers: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
 
 
 def build_crosstab(
-    responses: pl.LazyFrame, answers: pl.LazyFrame, *, book: Codebook, settings: CrosstabSettings, weighted: bool = False
+    responses: pl.LazyFrame,
+    answers: pl.LazyFrame | None = None,
+    *,
+    book: Codebook,
+    settings: CrosstabSettings,
+    weighted: bool = False,
 ) -> pl.LazyFrame:
     """One row per wave, question, answer, segment and segment value.
 
     With ``weighted``, responses carry a ``weight`` column and the weighted columns
     (percentage, interval on the Kish effective base) are filled; else they are null.
+    ``answers`` (the answers table of these responses) is what was chosen; without it,
+    the choices are read from the responses' own answer columns, which hold the same
+    (``build_answers`` is their long form) and are counted without a join on the
+    response key: the way the nightly build counts a million responses in seconds.
     """
     segments = [*book.segments, *EXTRA_SEGMENTS]
-    base_people = responses.filter(~pl.col("is_excluded")).select(
-        *KEY,
-        *[pl.col(s).cast(pl.Utf8).alias(f"seg_{s}") for s in segments if s != "source_tool"],
-        pl.col("source_tool").alias("seg_source_tool"),
-        w=pl.col("weight").cast(pl.Float64) if weighted else pl.lit(None, pl.Float64),
-    )
-    seg_cols = [f"seg_{s}" for s in segments]
-    typed_answers = answers.select(*KEY, pl.col("question").cast(pl.Utf8), pl.col("answer").cast(pl.Utf8))
-    answered = typed_answers.select(*KEY, "question").unique()
-    weight_sums = [pl.len().alias("n"), pl.col("w").sum().alias("w"), (pl.col("w") ** 2).sum().alias("w2")]
-    base_cube = answered.join(base_people, on=KEY).group_by("wave", "question", *seg_cols).agg(weight_sums)
-    count_cube = (
-        with_nets(typed_answers, book=book)
-        .join(base_people, on=KEY)
-        .group_by("wave", "question", "answer", *seg_cols)
-        .agg(weight_sums)
-    )
+    if answers is None:
+        base_cube, count_cube = _cubes_from_responses(responses, book=book, segments=segments, weighted=weighted)
+    else:
+        base_cube, count_cube = _cubes_from_answers(responses, answers, book=book, segments=segments, weighted=weighted)
 
     def per_segment(cube: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
         parts = [
@@ -113,6 +109,119 @@ def build_crosstab(
         .with_columns(pl.col("n").fill_null(0), pl.col("n_w").fill_null(0.0))
     )
     return cells.pipe(_with_statistics, settings=settings, weighted=weighted).pipe(_ordered, book=book)
+
+
+def _people(responses: pl.LazyFrame, *, segments: list[str], weighted: bool, keep: list[str]) -> pl.LazyFrame:
+    """Responses that enter bases: their segment values as text, weight, and ``keep``."""
+    return responses.filter(~pl.col("is_excluded")).select(
+        *keep,
+        *[pl.col(s).cast(pl.Utf8).alias(f"seg_{s}") for s in segments if s != "source_tool"],
+        pl.col("source_tool").alias("seg_source_tool"),
+        w=pl.col("weight").cast(pl.Float64) if weighted else pl.lit(None, pl.Float64),
+    )
+
+
+_WEIGHT_SUMS = [pl.len().alias("n"), pl.col("w").sum().alias("w"), (pl.col("w") ** 2).sum().alias("w2")]
+
+
+def _cubes_from_answers(
+    responses: pl.LazyFrame, answers: pl.LazyFrame, *, book: Codebook, segments: list[str], weighted: bool
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(bases, counts) per wave, question, [answer] and combination of segment values."""
+    seg_cols = [f"seg_{s}" for s in segments]
+    base_people = _people(responses, segments=segments, weighted=weighted, keep=KEY)
+    typed_answers = answers.select(*KEY, pl.col("question").cast(pl.Utf8), pl.col("answer").cast(pl.Utf8))
+    answered = typed_answers.select(*KEY, "question").unique()
+    base_cube = answered.join(base_people, on=KEY).group_by("wave", "question", *seg_cols).agg(_WEIGHT_SUMS)
+    count_cube = (
+        with_nets(typed_answers, book=book)
+        .join(base_people, on=KEY)
+        .group_by("wave", "question", "answer", *seg_cols)
+        .agg(_WEIGHT_SUMS)
+    )
+    return base_cube, count_cube
+
+
+def _cubes_from_responses(
+    responses: pl.LazyFrame, *, book: Codebook, segments: list[str], weighted: bool
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The same cubes as ``_cubes_from_answers``, from the responses' answer columns.
+
+    Each response gets the id of its combination of wave and segment values (the row
+    number of the combination's first response); one pass over the responses then sums,
+    per combination, every question's "answered", each option and each NET (a NET counts
+    a response once), and the few thousand combinations get their values back at the end.
+    """
+    seg_cols = [f"seg_{s}" for s in segments]
+    codes = [q.code for q in book.closed]
+    people = (
+        _people(responses, segments=segments, weighted=weighted, keep=["wave", *[pl.col(c) for c in codes]])
+        .with_row_index("_combo")
+        .with_columns(pl.col("_combo").min().over("wave", *seg_cols))
+    )
+    cells: list[tuple[str, str | None, pl.Expr]] = []  # (question, answer or None for its base, who counts)
+    masks: list[pl.Expr] = []
+    for question in book.closed:
+        column = pl.col(question.code)
+        if question.type == "multi" and len(question.options) < 63:
+            # The options chosen as the bits of one integer: a test per option is then a bitwise and.
+            masks.append(
+                column.cast(pl.List(question.dtype))
+                .list.eval(pl.lit(2, pl.Int64).pow(pl.element().to_physical().cast(pl.Int64)).bitwise_or())
+                .list.first()
+                .alias(f"_mask_{question.code}")
+            )
+            chosen = pl.col(f"_mask_{question.code}")
+            bit = {code: 2**position for position, code in enumerate(question.option_codes)}
+            cells.append((question.code, None, column.list.len() > 0))
+            cells += [(question.code, code, (chosen & bit[code]) > 0) for code in question.option_codes]
+            chose_any = lambda members: (chosen & sum(bit[m] for m in members)) > 0  # noqa: B023,E731
+        elif question.type == "multi":
+            cells.append((question.code, None, column.list.len() > 0))
+            cells += [(question.code, code, column.list.contains(code)) for code in question.option_codes]
+            chose_any = lambda members: column.list.eval(pl.element().is_in(members)).list.any()  # noqa: B023,E731
+        else:
+            cells.append((question.code, None, column.is_not_null()))
+            cells += [(question.code, code, column == code) for code in question.option_codes]
+            chose_any = lambda members: column.is_in(members)  # noqa: B023,E731
+        cells += [(question.code, name, chose_any(list(members))) for name, members in question.nets.items()]
+
+    # Conditions are evaluated on whole columns first: list operations inside a group are slow.
+    flags = people.with_columns(masks).select(
+        "_combo", "wave", *seg_cols, "w", *[condition.alias(f"c:{i}") for i, (_, _, condition) in enumerate(cells)]
+    )
+    sums = {"n": lambda who: who.sum()}  # a null condition (no answer) counts no one
+    if weighted:
+        sums |= {"w": lambda who: pl.col("w").filter(who).sum(), "w2": lambda who: (pl.col("w") ** 2).filter(who).sum()}
+    wide = flags.group_by("_combo").agg(
+        pl.col("wave", *seg_cols).first(),
+        *[total(pl.col(f"c:{i}")).alias(f"{name}:{i}") for name, total in sums.items() for i in range(len(cells))],
+    )
+    catalog = pl.LazyFrame(
+        [(str(i), question, answer) for i, (question, answer, _) in enumerate(cells)],
+        schema={"cell": pl.Utf8, "question": pl.Utf8, "answer": pl.Utf8},
+        orient="row",
+    )
+
+    def long(name: str) -> pl.LazyFrame:
+        """One row per combination and cell: the sum ``name``."""
+        return (
+            wide.unpivot(index=["_combo", "wave", *seg_cols], on=[f"{name}:{i}" for i in range(len(cells))], value_name=name)
+            .with_columns(cell=pl.col("variable").str.strip_prefix(f"{name}:"))
+            .drop("variable")
+        )
+
+    cube = long("n")
+    if weighted:
+        cube = cube.join(long("w").select("_combo", "cell", "w"), on=["_combo", "cell"]).join(
+            long("w2").select("_combo", "cell", "w2"), on=["_combo", "cell"]
+        )
+    else:  # as the sums of null weights: zero
+        cube = cube.with_columns(w=pl.lit(0.0), w2=pl.lit(0.0))
+    cube = cube.filter(pl.col("n") > 0).join(catalog, on="cell")
+    base_cube = cube.filter(pl.col("answer").is_null()).select("wave", "question", *seg_cols, "n", "w", "w2")
+    count_cube = cube.filter(pl.col("answer").is_not_null()).select("wave", "question", "answer", *seg_cols, "n", "w", "w2")
+    return base_cube, count_cube
 
 
 def _with_statistics(cells: pl.LazyFrame, *, settings: CrosstabSettings, weighted: bool) -> pl.LazyFrame:

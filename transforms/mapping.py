@@ -83,10 +83,47 @@ def map_cells(
     ``spelling_language`` where the spelling tells the language, ``is_implied`` where
     the answer is implied by a filled "Other" box rather than chosen in the cell.
     texts: one row per source row and free-text field (``comment``, ``<question>_other``).
+
+    What a cell means depends on its column and its text alone, and a column holds few
+    distinct texts (its options' labels): each distinct (column, value) is mapped once,
+    and the cells take its meaning through a join, so the cost of matching labels does
+    not grow with the number of responses.
+    """
+    joined = cells.join(resolved, on="column", how="inner")
+    values = (
+        joined.select("column", "question", "option", "role", "value")
+        .unique(["column", "value"])
+        .sort("column", "value")  # the ids must not depend on the order the plan meets the cells in
+        .with_row_index("_value")
+        .with_columns(pl.col("_value").cast(pl.Int64))
+    )
+    value_answers, value_texts = _map_values(values, book=book, other_in_place=other_in_place)
+    occurrences = joined.join(values.select("column", "value", "_value"), on=["column", "value"], how="inner").select(
+        "source_row", "column", "_value"
+    )
+    answers = occurrences.join(value_answers, on="_value", how="inner").select(
+        "source_row", "question", "answer", "raw", "spelling_language", "is_implied"
+    )
+    # A field filled from several cells joins their texts in the order of the file's
+    # columns, boxes after text columns, and texts left over by answers last.
+    texts = (
+        occurrences.join(value_texts, on="_value", how="inner")
+        .sort("source_row", "part", "column")
+        .select("source_row", "question", "text")
+        .unique(["source_row", "question", "text"], maintain_order=True)
+    )
+    return answers, texts
+
+
+def _map_values(values: pl.LazyFrame, *, book: Codebook, other_in_place: bool) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """One distinct (column, value) per ``_value`` to its answers and its texts.
+
+    answers: one row per ``_value`` and token (see ``map_cells``). texts: one row per
+    ``_value`` and free-text field it fills, ``part`` ordering the fields' sources.
     """
     labels = book.label_table()
     label_lf = labels.lazy()
-    joined = cells.join(resolved, on="column", how="inner").with_columns(norm=normalized_label(pl.col("value")))
+    joined = values.rename({"_value": "source_row"}).with_columns(norm=normalized_label(pl.col("value")))
     multi_codes = [q.code for q in book.multi]
     other_codes = {q.code: q.other_option.code for q in book.closed if q.other_option is not None}
 
@@ -150,14 +187,17 @@ def map_cells(
 
     texts = pl.concat(
         [
-            joined.filter(pl.col("role") == "text").select("source_row", "question", text=pl.col("value")),
-            boxes.select("source_row", question=pl.col("question") + "_other", text=pl.col("value")),
-            answers.filter(pl.col("other_text").is_not_null()).select(
-                "source_row", question=pl.col("question") + "_other", text=pl.col("other_text")
-            ),
+            joined.filter(pl.col("role") == "text").select("source_row", "question", text=pl.col("value"), part=pl.lit(0)),
+            boxes.select("source_row", question=pl.col("question") + "_other", text=pl.col("value"), part=pl.lit(1)),
+            *[
+                chosen.filter(pl.col("other_text").is_not_null()).select(
+                    "source_row", question=pl.col("question") + "_other", text=pl.col("other_text"), part=pl.lit(part)
+                )
+                for part, chosen in ((2, split), (3, whole_answers))
+            ],
         ]
-    ).unique(["source_row", "question", "text"], maintain_order=True)
-    return answers.drop("other_text"), texts
+    )
+    return answers.drop("other_text").rename({"source_row": "_value"}), texts.rename({"source_row": "_value"})
 
 
 def canonical_responses(

@@ -39,18 +39,38 @@ def build_responses(current: pl.LazyFrame, *, book: Codebook, policy: ScreeningP
 
 
 def build_answers(responses: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
-    """One row per response, closed question and chosen option."""
+    """One row per response, closed question and chosen option.
+
+    Rows are in response key order, then questionnaire order of questions and answers.
+    Each choice is coded as one integer (question position x answers + answer position):
+    a response's choices are one list of integers, sorted and exploded in one pass, and
+    named (as ``pl.Enum``) at the end, so no text is sorted or joined per answer.
+    """
     ids = ["wave", "source_tool", "response_id"]
-    single = responses.select(*ids, *[pl.col(q.code).cast(pl.Utf8) for q in book.single]).unpivot(
-        index=ids, variable_name="question", value_name="answer"
-    )
-    multi = [
-        responses.select(*ids, question=pl.lit(q.code), answer=pl.col(q.code).cast(pl.List(pl.Utf8))).explode("answer")
-        for q in book.multi
-    ]
+    questions = book.question_dtype.categories.to_list()
+    answers = book.answer_dtype.categories.to_list()
+    width = len(answers)
+
+    def coded(question) -> pl.Expr:
+        numbers = {
+            position: questions.index(question.code) * width + answers.index(code)
+            for position, code in enumerate(question.option_codes)
+        }
+        if question.type == "single":  # null where unanswered: dropped after the explode
+            return pl.col(question.code).cast(question.dtype).to_physical().replace_strict(numbers, return_dtype=pl.UInt32)
+        chosen = pl.col(question.code).cast(pl.List(question.dtype)).fill_null([])
+        return chosen.list.eval(pl.element().to_physical().replace_strict(numbers, return_dtype=pl.UInt32)).list.sort()
+
+    choice = pl.col("choice")
     return (
-        pl.concat([single, *multi], how="vertical")
-        .drop_nulls("answer")
-        .with_columns(pl.col("question").cast(book.question_dtype), pl.col("answer").cast(book.answer_dtype))
-        .sort(*ids, "question", "answer")
+        # Questions are concatenated in questionnaire order, each list sorted: the codes come out sorted.
+        responses.select(*ids, choice=pl.concat_list([coded(q) for q in book.closed]))
+        .sort(*ids)
+        .explode("choice")
+        .drop_nulls("choice")
+        .select(
+            *ids,
+            question=(choice // width).replace_strict(dict(enumerate(questions)), return_dtype=book.question_dtype),
+            answer=(choice % width).replace_strict(dict(enumerate(answers)), return_dtype=book.answer_dtype),
+        )
     )

@@ -44,6 +44,8 @@ from typing import NamedTuple, Protocol
 
 import polars as pl
 
+from transforms.timestamps import parse_timestamp, reads_day_first
+
 META_SCHEMA = {
     "source_row": pl.Int64,
     "response_id": pl.Utf8,
@@ -108,6 +110,66 @@ def cells_from_columns(frame: pl.LazyFrame, columns: tuple[SourceColumn, ...], *
         pl.col("source_row").cast(pl.Int64),
         pl.col("column").cast(pl.Int32),
         pl.col("value"),
+    )
+
+
+#: The local time the tools write themselves (Qualtrics, Typeform, SPSS): ``2023-10-02 14:03:04``.
+_PLAIN_TIME = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+_NAIVE = pl.Datetime("us")
+
+
+def with_timestamps(
+    frame: pl.LazyFrame, texts: dict[str, tuple[pl.Expr, str]], *, one_date_order: bool = False
+) -> pl.LazyFrame:
+    """``frame`` plus one Datetime(us, UTC) column per name in ``texts`` (name -> (text, time zone)).
+
+    The values of ``transforms.timestamps.parse_timestamp(text, time_zone=zone)``; with
+    ``one_date_order`` the columns share one day/month order, day first when one of them
+    reads only day first (``day_first=`` that vote): an Excel re-save writes every date of
+    a file in one order, so an EndDate ``13/10/2023`` settles a StartDate ``02/10/2023``.
+
+    Read in two passes: a value in the tools' plain form (``2023-10-02 14:03:04``) with
+    that one format; only the others (Excel re-saves, slash dates, offsets) through the
+    cascade of formats, which then sees a column that is null where the first pass read
+    it, and costs next to nothing on a tool's own export. A plain value holds no slash,
+    so no day/month vote changes.
+    """
+    if not texts:
+        return frame
+    text_columns = {name: f"_{name}_text" for name in texts}
+    day_first = (
+        pl.any_horizontal([reads_day_first(pl.col(f"_{name}_slash")) for name in texts])
+        if one_date_order
+        else pl.lit(False)
+    )
+    plain, rest, read = [day_first.alias("_day_first")], [], []
+    for name, (_, zone) in texts.items():
+        text = pl.col(text_columns[name])
+        stripped = text.str.strip_chars()
+        plain.append(
+            pl.when(stripped.str.contains(_PLAIN_TIME))
+            .then(stripped)
+            .str.strptime(_NAIVE, "%Y-%m-%d %H:%M:%S", strict=False)
+            .dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+            .dt.convert_time_zone("UTC")
+            .alias(f"_{name}_plain")
+        )
+        rest.append(pl.when(pl.col(f"_{name}_plain").is_null()).then(text).alias(f"_{name}_rest"))
+        cascade = parse_timestamp(pl.col(f"_{name}_rest"), time_zone=zone, day_first=pl.col("_day_first").first())
+        read.append(pl.coalesce(pl.col(f"_{name}_plain"), cascade).alias(name))
+    temporary = ["_day_first", *[f"_{name}_{part}" for name in texts for part in ("text", "slash", "plain", "rest")]]
+    # Each step is materialised as columns: an expression repeated inside the cascade's
+    # thirty-odd formats would otherwise be evaluated once per format.
+    return (
+        frame.with_columns([text.cast(pl.Utf8).alias(text_columns[name]) for name, (text, _) in texts.items()])
+        .with_columns(
+            # Only a value with a slash can be a slash date: the day/month vote reads those alone.
+            [pl.when(pl.col(c).str.contains("/", literal=True)).then(pl.col(c)).alias(f"_{n}_slash") for n, c in text_columns.items()]
+        )
+        .with_columns(plain)
+        .with_columns(rest)
+        .with_columns(read)
+        .drop(temporary)
     )
 
 

@@ -52,8 +52,14 @@ from functools import partial
 
 import polars as pl
 
-from transforms.layouts import META_SCHEMA, Layout, ParsedExport, SourceColumn, cells_from_columns
-from transforms.timestamps import parse_timestamp, reads_day_first
+from transforms.layouts import (
+    META_SCHEMA,
+    Layout,
+    ParsedExport,
+    SourceColumn,
+    cells_from_columns,
+    with_timestamps,
+)
 
 _IMPORT_ID = re.compile(r"""^\s*\{\s*(["'])ImportId\1\s*:\s*(["'])(?P<id>[^"']*)\2""")
 _TIME_ZONE = re.compile(r"""(["'])timeZone\1\s*:\s*(["'])(?P<tz>[^"']*)\2""")
@@ -158,14 +164,16 @@ def _meta(data: pl.LazyFrame, by_field: dict[str, list[_Column]], *, time_zone: 
 
     # An Excel re-save writes every date of the file in one order: a date column that
     # reads only day-first (13/10/2023) settles the others (02/10/2023) too.
-    dated = [by_field[f][0] for f in ("started_at", "submitted_at", "recorded_at") if f in by_field]
-    day_first = pl.any_horizontal([reads_day_first(_text(c)) for c in dated]) if dated else False
+    times = ("started_at", "submitted_at", "recorded_at")
+    dated = {field: by_field[field][0] for field in times if field in by_field}
+    timed = with_timestamps(
+        data,
+        {f"_{field}": (_text(column), column.time_zone or time_zone) for field, column in dated.items()},
+        one_date_order=True,
+    )
 
     def timestamp(field: str) -> pl.Expr:
-        column = first(field)
-        if column is None:
-            return pl.lit(None, dtype=META_SCHEMA["started_at"])
-        return parse_timestamp(_text(column), time_zone=column.time_zone or time_zone, day_first=day_first)
+        return pl.col(f"_{field}") if field in dated else pl.lit(None, dtype=META_SCHEMA["started_at"])
 
     response = first("response_id")
     response_id = _text(response) if response else pl.col("source_row").cast(pl.Utf8)
@@ -184,7 +192,7 @@ def _meta(data: pl.LazyFrame, by_field: dict[str, list[_Column]], *, time_zone: 
     ip_address = first("ip_address")
     emails = by_field.get("email", [])
     return (
-        data.select(
+        timed.select(
             pl.col("source_row").cast(pl.Int64),
             response_id.alias("response_id"),
             timestamp("started_at").alias("started_at"),

@@ -22,8 +22,7 @@ import re
 
 import polars as pl
 
-from transforms.layouts import META_SCHEMA, Layout, ParsedExport, SourceColumn, cells_from_columns
-from transforms.timestamps import parse_timestamp
+from transforms.layouts import META_SCHEMA, Layout, ParsedExport, SourceColumn, cells_from_columns, with_timestamps
 
 #: Typeform's own columns (lower-cased).
 _SYSTEM = {
@@ -81,12 +80,15 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str
 
     submitted = pl.col("submitted_at")
     response_type = pl.col("response_type").str.to_lowercase()
+    timed = with_timestamps(
+        data, {"started_at": (text("start date (utc)"), "UTC"), "submitted_at": (text("submit date (utc)"), "UTC")}
+    )
     meta = (
-        data.select(
+        timed.select(
             pl.col("source_row").cast(pl.Int64),
             text("#").alias("response_id"),
-            parse_timestamp(text("start date (utc)"), time_zone="UTC").alias("started_at"),
-            parse_timestamp(text("submit date (utc)"), time_zone="UTC").alias("submitted_at"),
+            "started_at",
+            "submitted_at",
             text("response type").alias("response_type"),
             text("email").alias("email"),
         )

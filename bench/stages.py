@@ -1,0 +1,127 @@
+"""Wall time of each stage of the pipeline, by calling the stage functions directly.
+
+Run in its own process: ``python -m bench.stages WAREHOUSE FILE [FILE...]`` prints one
+JSON object. The per-file stages repeat what ``flows.ingest.process_export`` does, step
+by step; the build stages repeat ``flows.pipeline.build_tables`` on the files that a
+``run_once`` of the same inbox staged beside WAREHOUSE, then time ``build_tables`` and
+``publish`` themselves (into a scratch copy of the warehouse path). Production code has
+no timers: the totals come from the whole runs (bench/run.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from flows import pipeline
+from flows.ingest import _validate, response_columns, staged_files
+from flows.read import read_export
+from flows.settings import load_settings
+from schemas.codebook import codebook
+from schemas.figures import published_figures
+from schemas.tables import warehouse_schemas
+from transforms.claims import check_claims
+from transforms.crosstab import build_crosstab
+from transforms.headers import resolve_columns
+from transforms.layouts import detect_layout
+from transforms.mapping import canonical_responses, map_cells, resolved_frame
+from transforms.privacy import hash_personal_data
+from transforms.quarantine import quarantine_rows, typed_responses
+from transforms.responses import build_answers, build_responses, mark_superseded
+from transforms.trend import build_trend
+from transforms.weighting import weight_responses
+
+TIMES: dict[str, float] = {}
+
+
+@contextmanager
+def timed(stage: str):
+    start = time.perf_counter()
+    yield
+    TIMES[stage] = TIMES.get(stage, 0.0) + time.perf_counter() - start
+
+
+def file_stages(path: Path, *, book, key: bytes) -> None:
+    """The per-file path of flows.ingest.process_export, one timer per stage."""
+    with timed("read"):
+        raw = read_export(path)
+    with timed("parse"):
+        layout = detect_layout(raw.header, kind=raw.kind)
+        parsed = layout.parse(raw.frame.lazy(), raw.header, time_zone="UTC")
+        meta = parsed.meta.collect()
+        resolved, _ = resolve_columns(parsed.columns, book=book)
+    languages = [r.language for r in resolved if r.language]
+    language = max(set(languages), key=languages.count) if languages else None
+    with timed("map"):
+        answers, texts = map_cells(parsed.cells, resolved_frame(resolved), book=book, other_in_place=layout.other_in_place)
+        canonical = canonical_responses(meta.lazy(), answers, texts, book=book, header_language=language).collect()
+    with timed("validate"):
+        quarantine = quarantine_rows(_validate(canonical, book), canonical, run_id="bench", source_file=path.name)
+    with timed("type_hash_write"):
+        accepted = canonical.filter(~pl.col("source_row").is_in(quarantine["source_row"].implode()))
+        text_columns = [c for c in response_columns(book) if c.endswith("_other") or c in {q.code for q in book.text}]
+        accepted = accepted.with_columns(
+            [pl.lit(None, pl.Utf8).alias(c) for c in text_columns if c not in accepted.columns]
+        )
+        typed = typed_responses(accepted.lazy(), book=book).collect().pipe(hash_personal_data, key=key, text_columns=text_columns)
+        typed.write_parquet(Path("/dev/null"))
+
+
+def build_stages(settings, *, book) -> None:
+    """flows.pipeline.build_tables, one timer per stage, on the staged files of a run."""
+    staged = [s for s in staged_files(settings.staged_dir) if s.record["status"] == "loaded"]
+    with timed("screen"):
+        rows = pl.scan_parquet([s.responses for s in staged]).select(response_columns(book))
+        versions = mark_superseded(rows).collect()
+        current = versions.filter(~pl.col("is_superseded")).drop("is_superseded", "file_order").lazy()
+        responses = (
+            build_responses(current, book=book, policy=settings.screening)
+            .sort("wave", "source_tool", "submitted_at", "response_id")
+            .collect()
+            .pipe(weight_responses, targets=None, key=["wave", "source_tool", "response_id"])
+        )
+    with timed("answers"):
+        answers = build_answers(responses.lazy(), book=book).collect()
+    with timed("crosstab"):
+        crosstab = build_crosstab(responses.lazy(), book=book, settings=settings.crosstab).collect()
+    with timed("claims_trend"):
+        unscreened = build_crosstab(responses.lazy().with_columns(is_excluded=pl.lit(False)), book=book, settings=settings.crosstab)
+        check_claims(
+            crosstab.lazy(), published_figures(), book=book, wave=book.wave, tolerance_pts=settings.claim_tolerance_pts,
+            minimum_base=settings.crosstab.minimum_base, unscreened=unscreened,
+        ).collect()  # fmt: skip
+        build_trend(crosstab.lazy(), alpha=settings.crosstab.alpha, adjust=settings.crosstab.adjust).collect()
+    schemas = warehouse_schemas(book)
+    with timed("validate_tables"):
+        for name, frame in {"responses": responses, "answers": answers, "crosstab": crosstab}.items():
+            schemas[name].validate(pipeline._conform(frame, schemas[name]), lazy=True)
+
+
+def main(argv: list[str]) -> int:
+    warehouse, files = Path(argv[0]), [Path(a) for a in argv[1:]]
+    settings = load_settings(inbox=str(files[0].parent), warehouse=str(warehouse))
+    book = codebook()
+    for path in files:
+        file_stages(path, book=book, key=b"bench-key")
+    build_stages(settings, book=book)
+    now = datetime.now(UTC)
+    run = pipeline.RunSummary(run_id=pipeline.new_run_id(now), started_at=now)
+    with timed("build_tables"):
+        tables = pipeline.build_tables(settings, run, book=book)
+    scratch = dataclasses.replace(settings, warehouse=warehouse.with_name("scratch-" + warehouse.name))
+    with timed("publish"):
+        pipeline.publish(scratch, tables, book=book)
+    rows = {name: frame.height for name, frame in tables.items() if not name.startswith("_")}
+    print(json.dumps({"stages": TIMES, "rows": rows}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
