@@ -21,11 +21,23 @@ COMMANDS = {
     "sql": "query the published warehouse read-only (table, CSV or JSON output)",
     "claims": "print the report's published figures next to the recomputed ones, with intervals and status",
     "quality": "show the data-quality summary: files, failed checks with examples, screening, and its effect on the figures",
+    "serve": "serve the nightly flow on a cron schedule (a Prefect deployment; starts a local Prefect server unless PREFECT_API_URL is set)",
+    "rebuild": "rebuild the whole warehouse from the archive of raw files (re-stage every ingested file in its original order, then publish)",
+    "export": "export every table and view of the warehouse to a folder as Parquet, CSV or XLSX (spreadsheet formulas neutralised)",
+    "dictionary": "print the data dictionary: every table's and view's columns, types and descriptions",
+    "report": "build the survey report as one self-contained HTML page (inline SVG charts) from the warehouse",
 }
 
 
 class UserError(Exception):
     """An error the user can fix; shown as `Error: ...` without a traceback."""
+
+
+WAREHOUSE_HELP = (
+    "warehouse file (default: surveyhouse.duckdb, or $SURVEYHOUSE_WAREHOUSE), or a DuckLake: "
+    "'ducklake:postgres:dbname=... host=... user=...'"
+)
+LAKE_DATA_HELP = "a DuckLake warehouse's data folder, where its Parquet files go (or $SURVEYHOUSE_LAKE_DATA)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,30 +53,58 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("demo", "run"):
         sub = add(name)
         sub.add_argument("--inbox", help="landing folder of raw exports (default: landing, or $SURVEYHOUSE_INBOX)")
-        sub.add_argument("--warehouse", help="warehouse file (default: surveyhouse.duckdb, or $SURVEYHOUSE_WAREHOUSE)")
+        sub.add_argument("--warehouse", help=WAREHOUSE_HELP)
+        sub.add_argument("--lake-data", help=LAKE_DATA_HELP)
     commands.choices["demo"].add_argument("--seed", type=int, default=2023, help="seed of the demo study's model")
     for name in ("claims", "quality"):
-        add(name).add_argument("--warehouse", help="warehouse file (default: surveyhouse.duckdb, or $SURVEYHOUSE_WAREHOUSE)")
+        add(name).add_argument("--warehouse", help=WAREHOUSE_HELP)
     sql = add("sql")
     sql.add_argument("query", nargs="?", help="SQL query (read from stdin when absent)")
-    sql.add_argument("--warehouse", help="warehouse file (default: surveyhouse.duckdb, or $SURVEYHOUSE_WAREHOUSE)")
+    sql.add_argument("--warehouse", help=WAREHOUSE_HELP)
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    serve = add("serve")
+    serve.add_argument("--inbox", help="landing folder of raw exports (default: landing, or $SURVEYHOUSE_INBOX)")
+    serve.add_argument("--warehouse", help=WAREHOUSE_HELP)
+    serve.add_argument("--cron", help="when to run, cron syntax (default: '0 2 * * *', or $SURVEYHOUSE_CRON)")
+    serve.add_argument("--timezone", help="time zone of the cron, IANA name (default: UTC, or $SURVEYHOUSE_TIMEZONE)")
+    add("rebuild").add_argument("--warehouse", help=WAREHOUSE_HELP)
+    export = add("export")
+    export.add_argument("folder", metavar="DIR", help="folder to write into (one file per table and view)")
+    export.add_argument("--warehouse", help=WAREHOUSE_HELP)
+    export.add_argument("--format", choices=("parquet", "csv", "xlsx"), default="parquet", help="file format (default: parquet)")
+    add("dictionary").add_argument("--warehouse", help=WAREHOUSE_HELP)
+    report = add("report")
+    report.add_argument("--warehouse", help=WAREHOUSE_HELP)
+    report.add_argument("--out", help="HTML file to write (default: report.html beside the warehouse)")
+    report.add_argument("--lang", choices=("en", "fr"), default="en", help="language of the page (default: en)")
+    report.add_argument("--wave", type=int, help="survey wave (default: the latest wave in the warehouse)")
     return parser
 
 
 def _run_flow(settings):
+    import os
+
     from flows.settings import configure_prefect
 
     configure_prefect(settings)
+    if settings.dask_address and not os.environ.get("PREFECT_API_URL"):
+        # Dask workers are other processes: they report their task runs to a real
+        # server, not to this process's temporary one (each would start its own).
+        from flows.serve import prefect_api
+
+        with prefect_api(settings):
+            from flows.nightly import run_nightly
+
+            return run_nightly(settings)
     from flows.nightly import run_nightly
 
     return run_nightly(settings)
 
 
 def _print_summary(run, settings, elapsed: float) -> None:
-    from warehouse.publish import connect_read_only
+    from warehouse.backend import open_reader
 
-    with connect_read_only(settings.warehouse) as connection:
+    with open_reader(settings.store()) as connection:
         files = connection.execute(
             "select count(*), count(*) filter (where status <> 'loaded'), sum(rows_read), sum(accepted), "
             "sum(quarantined), sum(superseded) from files"
@@ -74,19 +114,19 @@ def _print_summary(run, settings, elapsed: float) -> None:
             "sum(is_attention_failed::int), sum(is_duplicate::int), sum(is_gibberish::int) from responses"
         ).fetchone()
     print(f"\nRun {run.run_id}: {run.files_new} new file(s), {'published' if run.published else 'nothing new: warehouse unchanged'} "
-          f"in {elapsed:.1f} s -> {settings.warehouse}")
+          f"in {elapsed:.1f} s -> {settings.store()}")
     print(f"Files: {files[0]} ({files[1]} not loaded); rows read {files[2]}: accepted {files[3]}, quarantined {files[4]}, superseded {files[5]}")
     print(f"Responses flagged: excluded {flags[0]} (speeders {flags[1]}, attention failed {flags[3]}, duplicates {flags[4]}); "
           f"also flagged, kept in bases: straight-liners {flags[2]}, gibberish {flags[5]}")
     print()
-    print_claims(settings.warehouse, tolerance=settings.claim_tolerance_pts)
+    print_claims(settings.store(), tolerance=settings.claim_tolerance_pts)
 
 
-def print_claims(warehouse: Path, *, tolerance: float) -> None:
+def print_claims(warehouse, *, tolerance: float) -> None:
     """The published figures next to the recomputed ones, with their status."""
-    from warehouse.publish import connect_read_only
+    from warehouse.backend import open_reader
 
-    with connect_read_only(warehouse) as connection:
+    with open_reader(warehouse) as connection:
         claims = connection.execute(
             "select id, question, answers, segment, published_pct, computed_pct, ci_low, ci_high, base_n, status, contradiction "
             "from claims order by id"
@@ -119,7 +159,7 @@ def _verdict(run) -> int:
 def cmd_run(args) -> int:
     from flows.settings import load_settings
 
-    settings = load_settings(inbox=args.inbox, warehouse=args.warehouse)
+    settings = load_settings(inbox=args.inbox, warehouse=args.warehouse, lake_data=args.lake_data)
     if not settings.inbox.is_dir():
         raise UserError(f"the landing folder {settings.inbox} does not exist (give --inbox or set SURVEYHOUSE_INBOX)")
     started = time.perf_counter()
@@ -130,11 +170,11 @@ def cmd_run(args) -> int:
 
 def _open(warehouse: str | None):
     from flows.settings import load_settings
-    from warehouse.publish import connect_read_only
+    from warehouse.backend import open_reader
 
     settings = load_settings(warehouse=warehouse)
     try:
-        return settings, connect_read_only(settings.warehouse)
+        return settings, open_reader(settings.store())
     except FileNotFoundError as error:
         raise UserError(str(error)) from error
 
@@ -142,7 +182,7 @@ def _open(warehouse: str | None):
 def cmd_claims(args) -> int:
     settings, connection = _open(args.warehouse)
     connection.close()
-    print_claims(settings.warehouse, tolerance=settings.claim_tolerance_pts)
+    print_claims(settings.store(), tolerance=settings.claim_tolerance_pts)
     return 0
 
 
@@ -171,7 +211,7 @@ def cmd_demo(args) -> int:
     from flows.demo.study import write_demo_study
     from flows.settings import load_settings
 
-    settings = load_settings(inbox=args.inbox, warehouse=args.warehouse)
+    settings = load_settings(inbox=args.inbox, warehouse=args.warehouse, lake_data=args.lake_data)
     started = time.perf_counter()
     written = write_demo_study(settings.inbox, seed=args.seed)
     print(f"Demo study written to {settings.inbox}:")
@@ -186,14 +226,14 @@ def cmd_sql(args) -> int:
     import duckdb
 
     from flows.settings import load_settings
-    from warehouse.publish import connect_read_only
+    from warehouse.backend import open_reader
 
     query = args.query if args.query is not None else sys.stdin.read()
     if not query.strip():
         raise UserError("no query given (pass it as an argument or on stdin)")
     settings = load_settings(warehouse=args.warehouse)
     try:
-        connection = connect_read_only(settings.warehouse)
+        connection = open_reader(settings.store())
     except FileNotFoundError as error:
         raise UserError(str(error)) from error
     try:
@@ -217,6 +257,93 @@ def cmd_sql(args) -> int:
         print()
     else:
         _print_table(columns, rows)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from flows.serve import ServeError, serve_nightly
+    from flows.settings import load_settings
+
+    settings = load_settings(inbox=args.inbox, warehouse=args.warehouse, cron=args.cron, timezone=args.timezone)
+    if not settings.inbox.is_dir():
+        raise UserError(f"the landing folder {settings.inbox} does not exist (give --inbox or set SURVEYHOUSE_INBOX)")
+    try:
+        serve_nightly(settings, say=lambda line: print(line, flush=True))
+    except ServeError as error:
+        raise UserError(str(error)) from error
+    print("Stopped serving.", flush=True)
+    return 0
+
+
+def cmd_rebuild(args) -> int:
+    from flows.rebuild import RebuildError, rebuild_warehouse
+    from flows.settings import load_settings
+
+    settings = load_settings(warehouse=args.warehouse)
+    started = time.perf_counter()
+    try:
+        run = rebuild_warehouse(settings)
+    except RebuildError as error:
+        raise UserError(str(error)) from error
+    files = run.tables["files"]
+    print(f"Rebuilt {settings.warehouse} from the archive in {time.perf_counter() - started:.1f} s: "
+          f"{files.height} file(s) re-staged in their original order, {run.rows_read} rows read, "
+          f"{run.tables['responses'].height} responses (run {run.run_id}).")
+    return _verdict(run)
+
+
+def cmd_export(args) -> int:
+    from flows.settings import load_settings
+    from warehouse.backend import exists
+    from warehouse.export import export_warehouse
+
+    settings = load_settings(warehouse=args.warehouse)
+    if not exists(settings.store()):
+        raise UserError(f"no warehouse at {settings.store()}: run `surveyhouse run` (or `surveyhouse demo`) first")
+    folder = Path(args.folder)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{folder} is a file, not a folder")
+    try:
+        written = export_warehouse(settings.store(), folder, fmt=args.format)
+    except ValueError as error:
+        raise UserError(str(error)) from error
+    print(f"Exported {len(written)} tables and views from {settings.store()} to {folder} ({args.format}).")
+    return 0
+
+
+def cmd_dictionary(args) -> int:
+    from flows.settings import load_settings
+    from warehouse.backend import exists
+
+    settings = load_settings(warehouse=args.warehouse)
+    if exists(settings.store()):
+        from warehouse.backend import open_reader
+        from warehouse.dictionary import dictionary_from_warehouse
+
+        with open_reader(settings.store()) as connection:
+            print(f"# Data dictionary of {settings.store()}\n")
+            print(dictionary_from_warehouse(connection), end="")
+    else:
+        from warehouse.dictionary import dictionary_markdown
+
+        print(f"# Data dictionary (no warehouse at {settings.store()} yet: from the schemas)\n")
+        print(dictionary_markdown(), end="")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from flows.report import ReportError, write_report
+    from flows.settings import load_settings
+
+    settings = load_settings(warehouse=args.warehouse)
+    beside = Path.cwd() if settings.is_lake else settings.warehouse.parent
+    out = Path(args.out) if args.out else beside / "report.html"
+    started = time.perf_counter()
+    try:
+        written = write_report(settings.store(), out, lang=args.lang, wave=args.wave)
+    except (FileNotFoundError, ReportError) as error:
+        raise UserError(str(error)) from error
+    print(f"Report written to {written} ({written.stat().st_size:,} bytes, {args.lang}) in {time.perf_counter() - started:.1f} s.")
     return 0
 
 

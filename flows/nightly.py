@@ -7,7 +7,6 @@ Prefect reads its settings at import time.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
@@ -24,10 +23,12 @@ from flows.pipeline import (
     next_file_order,
     publish,
     record_failed_run,
+    recover_state,
     stage_file,
 )
 from flows.lock import run_lock
-from flows.settings import Settings, load_settings
+from flows.failure import report_failure
+from flows.settings import Settings, dask_address, load_settings, run_timeout_s
 from schemas.codebook import codebook
 
 
@@ -79,10 +80,27 @@ def publish_tables(settings: Settings, tables) -> None:
     publish(settings, tables, book=codebook())
 
 
-@flow(name="surveyhouse-nightly", log_prints=False, validate_parameters=False)
-def nightly(inbox: str | None = None, warehouse: str | None = None) -> RunSummary:
+def task_runner():
+    """Where the per-file steps run: the Dask cluster at $SURVEYHOUSE_DASK_ADDRESS, else Prefect's default (threads)."""
+    address = dask_address()
+    if not address:
+        return None
+    from prefect_dask import DaskTaskRunner
+
+    return DaskTaskRunner(address=address)
+
+
+@flow(
+    name="surveyhouse-nightly",
+    task_runner=task_runner(),  # SURVEYHOUSE_DASK_ADDRESS, read when this module is imported
+    log_prints=False,
+    validate_parameters=False,
+    timeout_seconds=run_timeout_s(),  # SURVEYHOUSE_RUN_TIMEOUT_S, read when this module is imported
+    on_failure=[report_failure],
+)
+def nightly(inbox: str | None = None, warehouse: str | None = None, lake_data: str | None = None) -> RunSummary:
     """Ingest every new export of the landing folder and publish the warehouse."""
-    settings = load_settings(inbox=inbox, warehouse=warehouse)
+    settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data)
     with run_lock(settings.lock_file):
         return _nightly(settings)
 
@@ -91,10 +109,12 @@ def _nightly(settings: Settings) -> RunSummary:
     logger = get_run_logger()
     now = datetime.now(UTC)
     run = RunSummary(run_id=new_run_id(now), started_at=now, flow_run_id=str(flow_run.id) if flow_run.id else None)
+    recover_state(settings)
     new_files = discover(settings)
     order = next_file_order(settings)
-    for offset, new in enumerate(new_files):
-        account(run, ingest(new, settings, run.run_id, order + offset))
+    staging = [ingest.submit(new, settings, run.run_id, order + offset) for offset, new in enumerate(new_files)]
+    for future in staging:  # in file order, whichever finished first
+        account(run, future.result())
     if not needs_publish(settings, run):
         logger.info("Nothing new in %s; the warehouse %s is unchanged.", settings.inbox, settings.warehouse)
         return run
@@ -111,4 +131,5 @@ def _nightly(settings: Settings) -> RunSummary:
 
 def run_nightly(settings: Settings) -> RunSummary:
     """Run the flow once, in this process."""
-    return nightly(inbox=str(settings.inbox), warehouse=str(Path(settings.warehouse)))
+    lake_data = str(settings.lake_data) if settings.lake_data else None
+    return nightly(inbox=str(settings.inbox), warehouse=str(settings.warehouse), lake_data=lake_data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from flows.ingest import StagedFile, response_columns, stage_export, staged_files
+from flows.lake import publish_shared, pull_from_lake
 from flows.lock import run_lock
 from flows.read import EXPORT_SUFFIXES, file_sha256
 from flows.settings import Settings
@@ -28,8 +30,11 @@ from transforms.quarantine import QUARANTINE_SCHEMA
 from transforms.trend import build_trend
 from transforms.responses import build_answers, build_responses, mark_superseded
 from transforms.weighting import weight_responses
+from warehouse.backend import exists as warehouse_exists
+from warehouse.backend import open_reader
+from warehouse.backend import publish as publish_warehouse
 from warehouse.generated_views import generated_views
-from warehouse.publish import publish_warehouse, view_sql
+from warehouse.publish import view_sql
 
 _WAVE_FOLDER = re.compile(r"^(?:wave[=_-]?)?(\d{4})$", re.IGNORECASE)
 
@@ -82,10 +87,10 @@ def discover_files(settings: Settings, *, book: Codebook) -> list[NewFile]:
     return list(found.values())
 
 
-def stage_file(new: NewFile, *, settings: Settings, run_id: str, file_order: int, book: Codebook) -> StagedFile:
+def stage_file(new: NewFile, *, settings: Settings, run_id: str, file_order: int, book: Codebook, staged_dir: Path | None = None) -> StagedFile:
     return stage_export(
         new.path,
-        staged_dir=settings.staged_dir,
+        staged_dir=staged_dir or settings.staged_dir,
         archive_dir=settings.archive_dir,
         run_id=run_id,
         file_order=file_order,
@@ -101,9 +106,70 @@ def next_file_order(settings: Settings) -> int:
 
 
 def previous_runs(settings: Settings) -> list[dict]:
+    """Every run in the run log (a last line cut short by a killed run is not one)."""
     if not settings.runs_log.exists():
         return []
-    return [json.loads(line) for line in settings.runs_log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    text = settings.runs_log.read_text(encoding="utf-8")
+    lines = text.splitlines() if text.endswith("\n") else text.splitlines()[:-1]
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def repair_run_log(settings: Settings) -> None:
+    """Make the run log agree with the live warehouse; call under the run lock, first.
+
+    A run killed while appending leaves a line cut short: it is dropped. A run killed
+    between its publish and its log line leaves a warehouse whose `runs` table names a
+    run that the log lacks: the line is added from the warehouse, so the next run
+    neither republishes for nothing nor forgets that run.
+    """
+    log = settings.runs_log
+    if log.exists():
+        text = log.read_bytes()
+        if text and not text.endswith(b"\n"):
+            with log.open("r+b") as handle:
+                handle.truncate(text.rfind(b"\n") + 1)
+    if not warehouse_exists(settings.store()):
+        return
+    known = {run["run_id"] for run in previous_runs(settings)}
+    with open_reader(settings.store()) as connection:
+        published = connection.table("runs").pl().sort("started_at")
+    missing = published.filter(~pl.col("run_id").is_in(list(known)))
+    if missing.is_empty():
+        return
+    missing = missing.with_columns(
+        pl.col("started_at", "finished_at").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
+    )
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(run) + "\n" for run in missing.to_dicts())
+
+
+def rebuild_dir(settings: Settings, run_id: str) -> Path:
+    """Where a rebuild stages every archived file before it publishes (flows/rebuild.py)."""
+    return settings.staged_dir.with_name(f".{settings.staged_dir.name}.rebuild-{run_id}")
+
+
+def finish_rebuild(settings: Settings) -> None:
+    """A rebuild killed after its publish gets its staged folder swapped in; one killed before is dropped."""
+    published = {run["run_id"] for run in previous_runs(settings) if run.get("status") != "failed"}
+    for leftover in sorted(settings.staged_dir.parent.glob(f".{settings.staged_dir.name}.rebuild-*")):
+        run_id = leftover.name.rsplit(".rebuild-", 1)[1]
+        if run_id in published:
+            if settings.staged_dir.exists():
+                settings.staged_dir.rename(settings.staged_dir.with_name(f".{settings.staged_dir.name}.old-{run_id}"))
+            leftover.rename(settings.staged_dir)
+        else:
+            shutil.rmtree(leftover, ignore_errors=True)
+    for old in settings.staged_dir.parent.glob(f".{settings.staged_dir.name}.old-*"):
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_state(settings: Settings) -> None:
+    """Put the state folder right after a run or rebuild that was killed; call first, under the run lock."""
+    if settings.is_lake:
+        pull_from_lake(settings)  # what other writers staged and published
+    repair_run_log(settings)
+    finish_rebuild(settings)
 
 
 def last_published_settings(settings: Settings) -> str | None:
@@ -130,9 +196,9 @@ def record_failed_run(settings: Settings, run: RunSummary, error: BaseException)
         log.write(json.dumps(record) + "\n")
 
 
-def build_tables(settings: Settings, run: RunSummary, *, book: Codebook) -> dict[str, pl.DataFrame]:
+def build_tables(settings: Settings, run: RunSummary, *, book: Codebook, staged_dir: Path | None = None) -> dict[str, pl.DataFrame]:
     """Every warehouse table, from every staged file, validated against its schema."""
-    staged = staged_files(settings.staged_dir)
+    staged = staged_files(staged_dir or settings.staged_dir)
     loaded = [s for s in staged if s.record["status"] == "loaded"]
     columns = response_columns(book)
     if loaded:
@@ -149,13 +215,12 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook) -> dict
         .pipe(weight_responses, targets=targets, key=["wave", "source_tool", "response_id"])
     )
     answers = build_answers(responses.lazy(), book=book).collect()
-    crosstab = build_crosstab(
-        responses.lazy(), answers.lazy(), book=book, settings=settings.crosstab, weighted=bool(targets)
-    ).collect()
+    # Counted from the responses' own answer columns (the same choices as `answers`, without a join).
+    crosstab = build_crosstab(responses.lazy(), book=book, settings=settings.crosstab, weighted=bool(targets)).collect()
     waves = sorted(set(responses["wave"].to_list())) or [book.wave]
     figures_wave = book.wave if book.wave in waves else waves[0]
     unscreened = build_crosstab(
-        responses.lazy().with_columns(is_excluded=pl.lit(False)), answers.lazy(), book=book, settings=settings.crosstab
+        responses.lazy().with_columns(is_excluded=pl.lit(False)), book=book, settings=settings.crosstab
     )
     claims = check_claims(
         crosstab.lazy(),
@@ -226,14 +291,32 @@ def _conform(frame: pl.DataFrame, schema) -> pl.DataFrame:
     )
 
 
-def publish(settings: Settings, tables: dict[str, pl.DataFrame], *, book: Codebook) -> None:
-    """Swap the new warehouse in, then record the run in the state's run log."""
+def publish(settings: Settings, tables: dict[str, pl.DataFrame], *, book: Codebook) -> dict[str, pl.DataFrame]:
+    """Swap the new warehouse in, then record the run in the state's run log; the tables published.
+
+    Into a DuckLake, the tables are built again when other writers published meanwhile
+    (flows/lake.py): the published ones are returned.
+    """
     schemas = warehouse_schemas(book)
     views = view_sql() | generated_views(book, published_figures_frame(published_figures(), book=book))
-    publish_warehouse(settings.warehouse, {name: tables[name] for name in schemas}, schemas, views)
+    if settings.is_lake:
+        tables = publish_shared(settings, tables, schemas, views, rebuild=lambda: build_tables(settings, run_of(tables), book=book))
+    else:
+        publish_warehouse(settings.store(), {name: tables[name] for name in schemas}, schemas, views)
     settings.runs_log.parent.mkdir(parents=True, exist_ok=True)
     with settings.runs_log.open("a", encoding="utf-8") as log:
         log.write(json.dumps(tables["_run"].row(0, named=True), default=str) + "\n")
+    return tables
+
+
+def run_of(tables: dict[str, pl.DataFrame]) -> RunSummary:
+    """The run that built ``tables`` (from its `_run` row), to build them again."""
+    row = tables["_run"].row(0, named=True)
+    return RunSummary(
+        run_id=row["run_id"], started_at=datetime.fromisoformat(row["started_at"]), files_new=row["files_new"],
+        files_failed=row["files_failed"], rows_read=row["rows_read"], flow_run_id=row["flow_run_id"],
+        problems=[row["message"]] if row["message"] else [],
+    )  # fmt: skip
 
 
 def run_once(settings: Settings, *, book: Codebook | None = None) -> RunSummary:
@@ -242,6 +325,7 @@ def run_once(settings: Settings, *, book: Codebook | None = None) -> RunSummary:
     now = datetime.now(UTC)
     run = RunSummary(run_id=new_run_id(now), started_at=now)
     with run_lock(settings.lock_file):
+        recover_state(settings)
         new_files = discover_files(settings, book=book)
         order = next_file_order(settings)
         for offset, new in enumerate(new_files):
@@ -250,7 +334,7 @@ def run_once(settings: Settings, *, book: Codebook | None = None) -> RunSummary:
         if needs_publish(settings, run):
             try:
                 tables = build_tables(settings, run, book=book)
-                publish(settings, tables, book=book)
+                tables = publish(settings, tables, book=book)
             except Exception as error:
                 record_failed_run(settings, run, error)
                 raise
@@ -267,5 +351,17 @@ def account(run: RunSummary, staged: StagedFile) -> None:
 
 
 def needs_publish(settings: Settings, run: RunSummary) -> bool:
-    """Publish when something new arrived, the settings changed, or there is no warehouse."""
-    return run.files_new > 0 or not settings.warehouse.exists() or last_published_settings(settings) != settings.recorded()
+    """Publish when something new arrived, the settings changed, there is no warehouse, or
+    the warehouse lacks staged files (a run killed between staging and publishing)."""
+    return (
+        run.files_new > 0
+        or not warehouse_exists(settings.store())
+        or last_published_settings(settings) != settings.recorded()
+        or published_files(settings) != {staged.sha256 for staged in staged_files(settings.staged_dir)}
+    )
+
+
+def published_files(settings: Settings) -> set[str]:
+    """The files (by SHA-256) that the live warehouse was built from."""
+    with open_reader(settings.store()) as connection:
+        return set(connection.table("files").select("file_sha256").pl()["file_sha256"].to_list())

@@ -2,7 +2,11 @@
 
 Precedence: command-line flags, then ``SURVEYHOUSE_*`` environment variables, then
 defaults. The state folder (archive of raw files, staged results, the run log, the
-hashing key, Prefect's home) sits beside the warehouse: ``<warehouse dir>/.surveyhouse``.
+hashing key, Prefect's home) sits beside the warehouse: ``<warehouse dir>/.surveyhouse``
+(``$SURVEYHOUSE_STATE`` when set; for a DuckLake warehouse, beside its data folder).
+
+The warehouse is a file path, or a DuckLake spec ``ducklake:postgres:<libpq conninfo>``
+with its data folder in ``lake_data`` (``--lake-data``, ``$SURVEYHOUSE_LAKE_DATA``).
 """
 
 from __future__ import annotations
@@ -12,11 +16,16 @@ import os
 import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from transforms.crosstab import CrosstabSettings
 from transforms.screening import ScreeningPolicy
 
+if TYPE_CHECKING:
+    from warehouse.backend import Warehouse
+
 ENV_PREFIX = "SURVEYHOUSE_"
+LAKE_PREFIX = "ducklake:"
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -26,12 +35,19 @@ def _env(name: str, default: str | None = None) -> str | None:
 @dataclass(frozen=True)
 class Settings:
     inbox: Path
-    warehouse: Path
+    warehouse: Path | str  # a DuckDB file, or a DuckLake spec "ducklake:postgres:<conninfo>"
     screening: ScreeningPolicy = field(default_factory=ScreeningPolicy)
     crosstab: CrosstabSettings = field(default_factory=CrosstabSettings)
     claim_tolerance_pts: float = 3.0
     secret: str | None = None  # HMAC key for personal data; generated locally when absent
     weights_file: Path | None = None  # population targets for raking (YAML: segment -> {value: share})
+    cron: str = "0 2 * * *"  # when the served deployment runs (cron, in `timezone`)
+    timezone: str = "UTC"  # IANA time zone of the cron (Europe/Paris...)
+    run_timeout_s: float = 3600.0  # a run that takes longer fails (flow timeout)
+    failure_webhook: str | None = None  # URL that gets a JSON POST when a run fails
+    lake_data: Path | None = None  # a DuckLake warehouse's Parquet folder (writers need it)
+    state: Path | None = None  # the state folder, when not the default beside the warehouse
+    dask_address: str | None = None  # a Dask scheduler (tcp://host:port) for the per-file steps
 
     def weighting_targets(self) -> dict[str, dict[str, float]] | None:
         """The raking targets, or None: the weights file when set, else none."""
@@ -48,7 +64,32 @@ class Settings:
         return {str(segment): {str(k): float(v) for k, v in shares.items()} for segment, shares in raw.items()}
 
     @property
+    def is_lake(self) -> bool:
+        return isinstance(self.warehouse, str) and self.warehouse.startswith(LAKE_PREFIX)
+
+    @property
+    def warehouse_name(self) -> str:
+        """The warehouse's short name, for its files in the state folder (file stem, or the lake's dbname)."""
+        if self.is_lake:
+            from warehouse.lake import catalog_name
+
+            return catalog_name(self.warehouse)
+        return self.warehouse.stem
+
+    def store(self) -> Warehouse:
+        """The warehouse for ``warehouse.backend``: the file path, or the DuckLake."""
+        if self.is_lake:
+            from warehouse.lake import Lake
+
+            return Lake(self.warehouse.removeprefix(LAKE_PREFIX), self.lake_data, self.state_dir / "extensions")
+        return self.warehouse
+
+    @property
     def state_dir(self) -> Path:
+        if self.state is not None:
+            return self.state
+        if self.is_lake:
+            return (self.lake_data.parent if self.lake_data else Path.cwd()) / ".surveyhouse"
         return self.warehouse.parent / ".surveyhouse"
 
     @property
@@ -57,15 +98,15 @@ class Settings:
 
     @property
     def staged_dir(self) -> Path:
-        return self.state_dir / "staged" / self.warehouse.stem
+        return self.state_dir / "staged" / self.warehouse_name
 
     @property
     def runs_log(self) -> Path:
-        return self.state_dir / f"{self.warehouse.stem}.runs.jsonl"
+        return self.state_dir / f"{self.warehouse_name}.runs.jsonl"
 
     @property
     def lock_file(self) -> Path:
-        return self.state_dir / f"{self.warehouse.stem}.lock"
+        return self.state_dir / f"{self.warehouse_name}.lock"
 
     @property
     def prefect_home(self) -> Path:
@@ -77,10 +118,21 @@ class Settings:
             return self.secret.encode("utf-8")
         key_file = self.state_dir / "secret.key"
         if not key_file.exists():
+            # Written aside, then linked into place: a run killed here never leaves an
+            # empty key behind, and of two racing runs the first key wins.
             key_file.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            partial = key_file.with_name(f".secret.key.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32))
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(partial, key_file)
+            except FileExistsError:
+                pass
+            finally:
+                partial.unlink()
         return key_file.read_text().strip().encode("utf-8")
 
     def recorded(self) -> str:
@@ -96,13 +148,32 @@ class Settings:
         )
 
 
-def load_settings(*, inbox: str | None = None, warehouse: str | None = None) -> Settings:
+def run_timeout_s() -> float:
+    """The time limit of one run, seconds (read when the flow is defined)."""
+    return float(_env("RUN_TIMEOUT_S", "3600"))
+
+
+def dask_address() -> str | None:
+    """The Dask scheduler that runs the per-file steps (tcp://host:port), or None (read when the flow is defined)."""
+    return _env("DASK_ADDRESS") or None
+
+
+def load_settings(
+    *,
+    inbox: str | None = None,
+    warehouse: str | None = None,
+    cron: str | None = None,
+    timezone: str | None = None,
+    lake_data: str | None = None,
+) -> Settings:
     """Settings from flags, then the environment, then defaults."""
+    warehouse = warehouse or _env("WAREHOUSE", "surveyhouse.duckdb")
+    lake_data = lake_data or _env("LAKE_DATA")
     speeder_share = float(_env("SPEEDER_SHARE", str(1 / 3)))
     exclude = _env("EXCLUDE", "is_attention_failed,is_speeder,is_duplicate")
     return Settings(
         inbox=Path(inbox or _env("INBOX", "landing")).expanduser().absolute(),
-        warehouse=Path(warehouse or _env("WAREHOUSE", "surveyhouse.duckdb")).expanduser().absolute(),
+        warehouse=warehouse if warehouse.startswith(LAKE_PREFIX) else Path(warehouse).expanduser().absolute(),
         screening=ScreeningPolicy(
             speeder_share=speeder_share, exclude=tuple(flag for flag in exclude.split(",") if flag.strip())
         ),
@@ -115,6 +186,13 @@ def load_settings(*, inbox: str | None = None, warehouse: str | None = None) -> 
         claim_tolerance_pts=float(_env("CLAIM_TOLERANCE_PTS", "3")),
         secret=_env("SECRET"),
         weights_file=Path(_env("WEIGHTS")).expanduser().absolute() if _env("WEIGHTS") else None,
+        cron=cron or _env("CRON", "0 2 * * *"),
+        timezone=timezone or _env("TIMEZONE", "UTC"),
+        run_timeout_s=run_timeout_s(),
+        failure_webhook=_env("FAILURE_WEBHOOK") or None,
+        lake_data=Path(lake_data).expanduser().absolute() if lake_data else None,
+        state=Path(_env("STATE")).expanduser().absolute() if _env("STATE") else None,
+        dask_address=dask_address(),
     )
 
 

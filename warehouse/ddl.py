@@ -18,14 +18,19 @@ def _quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def duckdb_type(dtype: pl.DataType) -> str:
-    """The DuckDB type of a polars dtype (enums keep their questionnaire order)."""
+def duckdb_type(dtype: pl.DataType, *, enums: bool = True) -> str:
+    """The DuckDB type of a polars dtype (enums keep their questionnaire order).
+
+    ``enums=False`` gives VARCHAR for enums: DuckLake has no ENUM type.
+    """
     if isinstance(dtype, pl.Enum):
+        if not enums:
+            return "VARCHAR"
         return "ENUM(" + ", ".join(_quote_literal(c) for c in dtype.categories.to_list()) + ")"
     if isinstance(dtype, pl.Datetime):
         return "TIMESTAMPTZ" if dtype.time_zone else "TIMESTAMP"
     if isinstance(dtype, pl.List):
-        return duckdb_type(dtype.inner) + "[]"
+        return duckdb_type(dtype.inner, enums=enums) + "[]"
     simple = {
         pl.Utf8: "VARCHAR", pl.Int32: "INTEGER", pl.Int64: "BIGINT", pl.Float64: "DOUBLE",
         pl.Boolean: "BOOLEAN", pl.Date: "DATE", pl.UInt32: "UINTEGER",
@@ -40,10 +45,10 @@ def polars_dtype(column: pa.Column) -> pl.DataType:
     return column.dtype.type
 
 
-def create_table_sql(name: str, schema: pa.DataFrameSchema) -> list[str]:
-    """CREATE TABLE and COMMENT ON statements for one table."""
+def create_table_sql(name: str, schema: pa.DataFrameSchema, *, enums: bool = True) -> list[str]:
+    """CREATE TABLE and COMMENT ON statements for one table (``enums=False``: enums as VARCHAR)."""
     columns = ",\n  ".join(
-        f"{_quote_identifier(col)} {duckdb_type(polars_dtype(spec))}{'' if spec.nullable else ' NOT NULL'}"
+        f"{_quote_identifier(col)} {duckdb_type(polars_dtype(spec), enums=enums)}{'' if spec.nullable else ' NOT NULL'}"
         for col, spec in schema.columns.items()
     )
     statements = [f"CREATE TABLE {_quote_identifier(name)} (\n  {columns}\n)"]

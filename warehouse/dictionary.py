@@ -44,6 +44,30 @@ def dictionary_markdown() -> str:
     return "\n".join(parts) + "\n"
 
 
+def dictionary_from_warehouse(connection) -> str:
+    """The data dictionary of a published warehouse, from its `dictionary` view, in Markdown."""
+    rows = connection.execute(
+        "select d.table_name, d.column_name, d.data_type, d.description, d.table_description, "
+        "coalesce(t.table_type, 'BASE TABLE') = 'VIEW' as is_view "
+        "from dictionary d left join information_schema.tables t "
+        "on t.table_name = d.table_name and t.table_schema = 'main' and t.table_catalog = current_database() "
+        "order by is_view, d.table_name, d.column_index"
+    ).fetchall()
+    parts: list[str] = []
+    current = None
+    for table, column, kind, description, table_description, is_view in rows:
+        if table != current:
+            current = table
+            heading = f"### `{table}`" + (" (view)" if is_view else "")
+            parts.append(("\n" if parts else "") + heading + "\n")
+            if table_description:
+                parts.append(f"{table_description}\n")
+            parts.append("| column | type | description |\n| --- | --- | --- |")
+        kind = "ENUM" if kind.startswith("ENUM(") else kind
+        parts.append(f"| `{column}` | {kind} | {description or ''} |")
+    return "\n".join(parts) + "\n"
+
+
 def with_dictionary(readme: str) -> str:
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), flags=re.S)
     return pattern.sub(lambda _: f"{START}\n{dictionary_markdown()}{END}", readme)

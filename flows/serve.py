@@ -1,0 +1,209 @@
+"""Serving the nightly flow on a schedule, without Prefect Cloud.
+
+Schedules need a real Prefect server: a temporary one refuses them ("Cannot schedule
+flows on an ephemeral server") and nothing runs. `serve_nightly` uses the server that
+``PREFECT_API_URL`` points to; without one it starts a local server (``prefect server
+start``, SQLite under the state folder's Prefect home), waits until it answers, serves
+the deployment ``surveyhouse-nightly/nightly`` on the cron in its time zone, and stops
+the server when serving ends (Ctrl-C or SIGTERM). The server runs in its own process
+group and dies with this process (Linux: parent-death signal), so a killed serve never
+leaves a server behind.
+
+Import nothing of Prefect here at module level: its settings are read when it is first
+imported, after `configure_prefect` and after the API URL is known.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flows.settings import Settings, configure_prefect
+
+DEPLOYMENT = "nightly"
+FLOW = "surveyhouse-nightly"
+SERVER_STARTUP_TIMEOUT_S = 180.0
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?#LW]+$")
+
+
+class ServeError(RuntimeError):
+    """Serving could not start (and why, in plain language)."""
+
+
+def check_schedule(cron: str, timezone: str) -> None:
+    """Refuse a cron or time zone that Prefect would refuse, before starting anything."""
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ServeError(f"unknown time zone {timezone!r}: give an IANA name such as UTC or Europe/Paris") from None
+    fields = cron.split()
+    if not (cron.startswith("@") and len(fields) == 1) and (len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields)):
+        raise ServeError(f"not a cron schedule: {cron!r} (five fields: minute hour day-of-month month day-of-week, e.g. '0 2 * * *')")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def is_healthy(api_url: str, *, timeout_s: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout_s) as response:
+            return response.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def _die_with_parent() -> None:
+    """In the server's process (before exec): own process group; SIGTERM when serve dies."""
+    os.setsid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Ask the server to stop (SIGINT, like Ctrl-C), then insist."""
+    for sig, wait_s in ((signal.SIGINT, 30), (signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        if process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+@contextmanager
+def local_prefect_server(settings: Settings, *, startup_timeout_s: float = SERVER_STARTUP_TIMEOUT_S) -> Iterator[str]:
+    """A Prefect server on loopback for as long as the context lasts; yields its API URL."""
+    configure_prefect(settings)
+    log_path = settings.prefect_home / "server.log"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    prefect = [sys.executable, "-m", "prefect"]
+    for attempt in range(3):
+        port = free_port()
+        api_url = f"http://127.0.0.1:{port}/api"
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                [*prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui", "--analytics-off", "--no-prompt"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads yet: Prefect is not imported
+            )
+        try:
+            deadline = time.monotonic() + startup_timeout_s
+            while not is_healthy(api_url):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.25)
+            else:
+                yield api_url
+                return
+            if process.poll() is not None and "already in use" in _tail(log_path, 5) and attempt < 2:
+                continue  # another program took the port between our probe and the server's bind
+            state = f"exited with status {process.returncode}" if process.poll() is not None else f"did not answer within {startup_timeout_s:.0f} s"
+            raise ServeError(f"the local Prefect server {state}. Its log ({log_path}) ends with:\n{_tail(log_path)}")
+        finally:
+            _stop(process)
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def prefect_api(settings: Settings, *, say: Callable[[str], None] = print) -> Iterator[str]:
+    """The API URL to serve against: PREFECT_API_URL when set, else a local server's."""
+    configure_prefect(settings)
+    given = os.environ.get("PREFECT_API_URL")
+    if given:
+        if not is_healthy(given, timeout_s=10):
+            raise ServeError(f"the Prefect server at PREFECT_API_URL={given} does not answer (GET {given}/health)")
+        say(f"Using the Prefect server at {given}")
+        yield given
+        return
+    say(f"Starting a local Prefect server (database and log under {settings.prefect_home}) ...")
+    started = time.monotonic()
+    with local_prefect_server(settings) as api_url:
+        os.environ["PREFECT_API_URL"] = api_url
+        say(f"Prefect server: {api_url} (healthy after {time.monotonic() - started:.1f} s)")
+        try:
+            yield api_url
+        finally:
+            os.environ.pop("PREFECT_API_URL", None)
+            say("Stopping the local Prefect server ...")
+
+
+@contextmanager
+def serving_lock(settings: Settings) -> Iterator[None]:
+    """One serve per warehouse: a second one would run every night twice."""
+    path = settings.state_dir / f"{settings.warehouse.stem}.serve.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise ServeError(f"the warehouse {settings.warehouse} is already served ({handle.read().strip() or 'another process'})") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+
+
+def _interrupt(signum, frame) -> None:
+    """Ctrl-C: once Prefect's runner handles SIGTERM (it pauses the schedule, then stops), do as SIGTERM."""
+    if callable(signal.getsignal(signal.SIGTERM)):
+        os.kill(os.getpid(), signal.SIGTERM)
+    else:
+        raise KeyboardInterrupt
+
+
+def serve_nightly(settings: Settings, *, say: Callable[[str], None] = print) -> None:
+    """Serve the nightly flow as the deployment surveyhouse-nightly/nightly until stopped."""
+    check_schedule(settings.cron, settings.timezone)
+    signal.signal(signal.SIGINT, _interrupt)  # even when a shell started us in the background (SIGINT ignored)
+    with serving_lock(settings), prefect_api(settings, say=say):
+        from prefect.schedules import Cron
+        from prefect.types.entrypoint import EntrypointType
+
+        from flows.nightly import nightly
+
+        say(
+            f"Serving {FLOW}/{DEPLOYMENT}: cron {settings.cron!r} in {settings.timezone}, at most one run at a time, "
+            f"time limit {settings.run_timeout_s:g} s; landing folder {settings.inbox}, warehouse {settings.warehouse}."
+        )
+        nightly.serve(
+            name=DEPLOYMENT,
+            schedules=[Cron(settings.cron, timezone=settings.timezone)],
+            parameters={"inbox": str(settings.inbox), "warehouse": str(settings.warehouse)},
+            global_limit=1,  # the deployment's concurrency limit: never two runs at once
+            limit=1,  # and this process starts one at a time
+            description="Ingest every new export of the landing folder and publish the warehouse.",
+            tags=["surveyhouse"],
+            entrypoint_type=EntrypointType.MODULE_PATH,  # the installed package, whatever the working folder
+            pause_on_shutdown=True,
+        )

@@ -1,0 +1,104 @@
+"""With a Dask cluster configured, the per-file steps run on its workers; the warehouse is the same.
+
+The cluster is started the way a team starts one: a `dask scheduler` process and two
+`dask worker` processes pointed at it (separate processes need no `__main__` guard,
+unlike a LocalCluster made inside the flow's process). `surveyhouse run` with
+SURVEYHOUSE_DASK_ADDRESS sends each file's ingestion to the workers through
+prefect-dask's DaskTaskRunner; without it, Prefect's default runner.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from polars.testing import assert_frame_equal
+
+from flows.demo.study import write_demo_study
+from flows.pipeline import run_once
+from flows.settings import load_settings
+
+SECRET = "dask-test-secret"
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _dask(*args: str) -> list[str]:
+    script = BIN / "dask"
+    return [str(script), *args] if script.exists() else [sys.executable, "-m", "dask", *args]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A scheduler and two single-threaded workers on loopback: (address, worker log files)."""
+    pytest.importorskip("prefect_dask")
+    from distributed import Client
+
+    folder = tmp_path_factory.mktemp("dask")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    env = os.environ | {"PREFECT_HOME": str(folder / "prefect"), "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {k: v for k, v in env.items() if k not in ("PREFECT_API_URL", "SURVEYHOUSE_DASK_ADDRESS")}
+    logs = [folder / "scheduler.log", folder / "worker-1.log", folder / "worker-2.log"]
+    commands = [
+        _dask("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"),
+        *[_dask("worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1", "--name", f"w{i}") for i in (1, 2)],
+    ]
+    processes = []
+    try:
+        for command, log in zip(commands, logs):
+            with open(log, "wb") as handle:
+                processes.append(subprocess.Popen(command, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT))
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=90)
+        yield address, logs[1:]
+    finally:
+        for process in reversed(processes):
+            process.send_signal(signal.SIGTERM)
+        for process in reversed(processes):
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _surveyhouse(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    command = shutil.which("surveyhouse") or ""
+    argv = [command, *args] if command else [sys.executable, "-m", "flows.cli", *args]
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_the_per_file_steps_run_on_the_dask_workers_and_give_the_same_warehouse(cluster, tmp_path):
+    address, worker_logs = cluster
+    inbox = tmp_path / "landing"
+    written = write_demo_study(inbox, seed=2023, waves=((2023, 600),))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))}
+    env |= {"SURVEYHOUSE_DASK_ADDRESS": address, "SURVEYHOUSE_SECRET": SECRET}
+    result = _surveyhouse("run", "--inbox", "landing", "--warehouse", "dask.duckdb", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"Connecting to an existing Dask cluster at {address}" in result.stdout + result.stderr
+
+    ran = [log.read_text(errors="replace").count("Task run 'ingest ") for log in worker_logs]
+    finished = [log.read_text(errors="replace").count("Finished in state Completed()") for log in worker_logs]
+    assert sum(finished) == len(written) and all(n > 0 for n in finished), (ran, finished)  # both workers took files
+    assert "Starting temporary server" not in "".join(log.read_text(errors="replace") for log in worker_logs)
+
+    local = dataclasses.replace(load_settings(inbox=str(inbox), warehouse=str(tmp_path / "local" / "w.duckdb")), secret=SECRET)
+    run_once(local)
+    with duckdb.connect(str(tmp_path / "dask.duckdb"), read_only=True) as dask, duckdb.connect(str(local.warehouse), read_only=True) as plain:
+        for table in ("responses", "answers", "crosstab", "claims", "quarantine", "files"):
+            columns = ", ".join(f'"{c}"' for c in dask.table(table).columns if c not in ("run_id", "flow_run_id"))
+            query = f"select {columns} from {table} order by all"
+            assert_frame_equal(dask.execute(query).pl(), plain.execute(query).pl(), check_exact=False, rel_tol=1e-12)

@@ -1,0 +1,141 @@
+"""`surveyhouse serve` end to end: its own local Prefect server, the deployment on a cron
+in a time zone with a concurrency limit of 1, runs triggered the way the scheduler
+triggers them (`prefect deployment run`), the failure hook, and a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+
+from flows.demo.study import write_demo_study
+from flows.lock import run_lock
+from flows.settings import load_settings
+
+BIN = Path(sys.executable).parent
+DEPLOYMENT = "surveyhouse-nightly/nightly"
+
+
+def _command(name: str, module: str) -> list[str]:
+    script = BIN / name
+    return [str(script)] if script.exists() else [sys.executable, "-m", module]
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _healthy(api: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api}/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+class Serving:
+    """`surveyhouse serve` in a subprocess, its output in a file."""
+
+    def __init__(self, root: Path, env: dict[str, str]):
+        self.log_path = root / "serve.log"
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [*_command("surveyhouse", "flows.cli"), "serve", "--inbox", "landing", "--warehouse", "w.duckdb",
+                 "--cron", "30 3 * * *", "--timezone", "Europe/Paris"],
+                cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            )
+
+    @property
+    def output(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for(self, text: str, timeout_s: float) -> str:
+        deadline = time.monotonic() + timeout_s
+        while text not in self.output:
+            assert self.process.poll() is None, f"serve exited ({self.process.returncode}) before {text!r}:\n{self.output[-4000:]}"
+            assert time.monotonic() < deadline, f"serve did not print {text!r} within {timeout_s} s:\n{self.output[-4000:]}"
+            time.sleep(0.2)
+        return self.output
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # what a service manager sends
+        try:
+            return self.process.wait(90)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise AssertionError(f"serve did not stop within 90 s of SIGTERM:\n{self.output[-4000:]}") from None
+
+
+def deployment_run(api: str, root: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess, str]:
+    """`prefect deployment run ... --watch`, as an operator (or the scheduler) starts a run."""
+    result = subprocess.run(
+        [*_command("prefect", "prefect"), "deployment", "run", DEPLOYMENT, "--watch", "--watch-interval", "1", "--watch-timeout", "240"],
+        cwd=root, env=env | {"PREFECT_API_URL": api, "PREFECT_HOME": str(root / "operator-prefect-home")},
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300, check=False,
+    )
+    match = re.search(r"UUID: ([0-9a-f-]{36})", result.stdout)
+    assert match, f"no flow run was created:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result, match.group(1)
+
+
+def test_serve_runs_the_deployment_on_its_own_server_and_stops_cleanly(tmp_path, webhook):
+    hook_url, received = webhook
+    write_demo_study(tmp_path / "landing", waves=((2023, 300),))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))}
+    env |= {"SURVEYHOUSE_FAILURE_WEBHOOK": f"{hook_url}/nightly", "DO_NOT_TRACK": "1",
+            "PREFECT_RUNNER_POLL_FREQUENCY": "1"}  # the runner looks for due runs every second (default 10)
+    started = time.monotonic()
+    serving = Serving(tmp_path, env)
+    try:
+        output = serving.wait_for("is being served", timeout_s=240)
+        api = re.search(r"Prefect server: (http://127\.0\.0\.1:\d+/api)", output).group(1)
+        deployment = _get(f"{api}/deployments/name/{DEPLOYMENT}")
+        [schedule] = deployment["schedules"]
+        assert schedule["schedule"]["cron"] == "30 3 * * *" and schedule["schedule"]["timezone"] == "Europe/Paris"
+        assert schedule["active"] and not deployment["paused"]
+        assert deployment["global_concurrency_limit"]["limit"] == 1, "never two runs at once"
+        assert deployment["parameters"] == {"inbox": str(tmp_path / "landing"), "warehouse": str(tmp_path / "w.duckdb")}
+
+        phases = {"serving": time.monotonic() - started}
+        result, flow_run_id = deployment_run(api, tmp_path, env)
+        assert result.returncode == 0 and "Completed" in result.stdout, f"{result.stdout[-3000:]}\n{serving.output[-4000:]}"
+        phases["first run"] = time.monotonic() - started
+        clean = serving.output
+        with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
+            assert connection.execute("select count(*) from responses").fetchone()[0] == 297
+            assert connection.execute("select flow_run_id, status from runs").fetchall() == [(flow_run_id, "ok")]
+
+        # While another process holds the warehouse, a run fails at once; the hook reports it.
+        with run_lock(load_settings(warehouse=str(tmp_path / "w.duckdb")).lock_file):
+            _, failed_id = deployment_run(api, tmp_path, env)
+            assert _get(f"{api}/flow_runs/{failed_id}")["state"]["type"] == "FAILED"
+        deadline = time.monotonic() + 60
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert received, f"the failure hook posted nothing:\n{serving.output[-4000:]}"
+        payload = received[0]["json"]
+        assert payload["flow_run_id"] == failed_id and payload["state"] == "Failed"
+        assert "another run is in progress" in payload["message"] and payload["warehouse_unchanged"] is True
+        assert "failed (Failed)" in serving.output and "is unchanged; readers keep querying it" in serving.output
+        phases["failed run"] = time.monotonic() - started
+    finally:
+        status = serving.stop()
+    output = serving.output
+    assert status == 0 and "Stopped serving." in output, output[-4000:]
+    assert "Pausing all deployments" in output
+    assert not _healthy(api), "the local Prefect server stopped with serve"
+    assert "Traceback" not in clean, f"until the deliberately failed run:\n{clean[-4000:]}"
+    for noise in ("database is locked", "telemetry"):
+        assert noise not in output, f"{noise!r} in serve's output:\n{output[-4000:]}"
+    phases["stopped"] = time.monotonic() - started
+    print("\nserve test, seconds from start: " + ", ".join(f"{k} {v:.1f}" for k, v in phases.items()))
