@@ -75,8 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     add("dictionary").add_argument("--warehouse", help=WAREHOUSE_HELP)
     report = add("report")
     report.add_argument("--warehouse", help=WAREHOUSE_HELP)
-    report.add_argument("--out", help="HTML file to write (default: report.html beside the warehouse)")
-    report.add_argument("--lang", choices=("en", "fr"), default="en", help="language of the page (default: en)")
+    report.add_argument("--out", help="HTML file to write (default: <warehouse name>.report.html beside the warehouse, the page each publish rewrites)")
+    report.add_argument("--lang", choices=("en", "fr"), help="language of the page (default: $SURVEYHOUSE_REPORT_LANG, else en)")
     report.add_argument("--wave", type=int, help="survey wave (default: the latest wave in the warehouse)")
     return parser
 
@@ -118,6 +118,8 @@ def _print_summary(run, settings, elapsed: float) -> None:
     print(f"Files: {files[0]} ({files[1]} not loaded); rows read {files[2]}: accepted {files[3]}, quarantined {files[4]}, superseded {files[5]}")
     print(f"Responses flagged: excluded {flags[0]} (speeders {flags[1]}, attention failed {flags[3]}, duplicates {flags[4]}); "
           f"also flagged, kept in bases: straight-liners {flags[2]}, gibberish {flags[5]}")
+    if run.report:
+        print(f"Report page: {run.report}")
     print()
     print_claims(settings.store(), tolerance=settings.claim_tolerance_pts)
 
@@ -336,14 +338,14 @@ def cmd_report(args) -> int:
     from flows.settings import load_settings
 
     settings = load_settings(warehouse=args.warehouse)
-    beside = Path.cwd() if settings.is_lake else settings.warehouse.parent
-    out = Path(args.out) if args.out else beside / "report.html"
+    out = Path(args.out) if args.out else settings.report_file
     started = time.perf_counter()
     try:
-        written = write_report(settings.store(), out, lang=args.lang, wave=args.wave)
+        lang = args.lang or settings.report_lang
+        written = write_report(settings.store(), out, lang=lang, wave=args.wave)
     except (FileNotFoundError, ReportError) as error:
         raise UserError(str(error)) from error
-    print(f"Report written to {written} ({written.stat().st_size:,} bytes, {args.lang}) in {time.perf_counter() - started:.1f} s.")
+    print(f"Report written to {written} ({written.stat().st_size:,} bytes, {lang}) in {time.perf_counter() - started:.1f} s.")
     return 0
 
 

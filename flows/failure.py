@@ -28,15 +28,34 @@ class NightlyRunFailed(RuntimeError):
     """A run failed without an exception this process can show (e.g. its time limit)."""
 
 
-def warehouse_state(warehouse: Path, *, started_at: datetime | None) -> tuple[str, str | None, bool]:
-    """(sentence, publish time ISO or None, unchanged by this run) for the warehouse file."""
-    if not warehouse.exists():
+def warehouse_state(warehouse, *, started_at: datetime | None) -> tuple[str, str | None, bool]:
+    """(sentence, publish time ISO or None, unchanged by this run) for the warehouse file or lake."""
+    if not isinstance(warehouse, Path):  # a DuckLake: its last snapshot
+        published = _last_snapshot(warehouse)
+        if isinstance(published, str):
+            return published, None, True
+    elif not warehouse.exists():
         return f"No warehouse has been published yet at {warehouse}.", None, True
-    published = datetime.fromtimestamp(warehouse.stat().st_mtime, UTC)
+    else:
+        published = datetime.fromtimestamp(warehouse.stat().st_mtime, UTC)
     when = f"{published:%Y-%m-%d %H:%M:%S} UTC"
     if started_at is not None and published >= started_at:
         return f"This run published {warehouse} at {when} before it failed; readers see that warehouse.", published.isoformat(), False
     return f"The last published warehouse {warehouse} (published {when}) is unchanged; readers keep querying it.", published.isoformat(), True
+
+
+def _last_snapshot(lake) -> datetime | str:
+    """When the lake's last snapshot was committed, or a sentence saying why that is unknown."""
+    from warehouse.backend import open_reader
+
+    try:
+        with open_reader(lake) as connection:
+            committed = connection.execute("select max(snapshot_time) from lake.snapshots()").fetchone()[0]
+    except FileNotFoundError:
+        return f"No warehouse has been published yet in the lake {lake}."
+    except OSError as error:
+        return f"The lake {lake} could not be reached to check what readers see ({error})."
+    return committed.astimezone(UTC)
 
 
 def failure_report(
@@ -50,7 +69,7 @@ def failure_report(
     started_at: datetime | None,
 ) -> dict[str, Any]:
     """What failed, where, the state left behind and what to do next (the webhook's JSON)."""
-    state_sentence, published_at, unchanged = warehouse_state(settings.warehouse, started_at=started_at)
+    state_sentence, published_at, unchanged = warehouse_state(settings.store(), started_at=started_at)
     what = message or f"the run ended in state {state_name}"
     timed_out = state_name == "TimedOut" or "timeout" in what.lower()
     next_step = (
@@ -136,7 +155,7 @@ def report_failure(flow, flow_run, state) -> None:
     logger = _logger(flow, flow_run)
     try:
         parameters = dict(getattr(flow_run, "parameters", None) or {})
-        settings = load_settings(inbox=parameters.get("inbox"), warehouse=parameters.get("warehouse"))
+        settings = load_settings(inbox=parameters.get("inbox"), warehouse=parameters.get("warehouse"), lake_data=parameters.get("lake_data"))
         flow_run_id = str(flow_run.id) if getattr(flow_run, "id", None) else None
         started_at = getattr(flow_run, "start_time", None)
         report = failure_report(

@@ -7,6 +7,7 @@ Prefect reads its settings at import time.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
@@ -126,7 +127,23 @@ def _nightly(settings: Settings) -> RunSummary:
         raise
     run.published, run.tables = True, tables
     logger.info("Published %s (%d responses).", settings.warehouse, tables["responses"].height)
+    run.report = report(settings)
     return run
+
+
+@task(name="report")
+def report(settings: Settings) -> Path | None:
+    """Write the report page from the warehouse just published; a page that fails is logged, the publish stands."""
+    from flows.report import write_report
+
+    logger = get_run_logger()
+    try:
+        written = write_report(settings.store(), settings.report_file, lang=settings.report_lang)
+    except Exception as error:  # the warehouse is published and live: a broken page must not undo that
+        logger.error("The report page was not written (%s: %s); the warehouse %s is published.", type(error).__name__, error, settings.warehouse)
+        return None
+    logger.info("Report page written to %s.", written)
+    return written
 
 
 def run_nightly(settings: Settings) -> RunSummary:

@@ -57,6 +57,7 @@ class RunSummary:
     tables: dict[str, pl.DataFrame] | None = None
     flow_run_id: str | None = None  # the Prefect flow run, when the flow ran it
     problems: list[str] = field(default_factory=list)  # what went wrong with files, in plain language
+    report: Path | None = None  # the report page this run wrote after its publish
 
 
 def new_run_id(now: datetime) -> str:
@@ -97,6 +98,8 @@ def stage_file(new: NewFile, *, settings: Settings, run_id: str, file_order: int
         wave=new.wave,
         book=book,
         key=settings.hashing_key(),
+        time_zones=settings.time_zones,
+        max_quarantined_share=settings.max_quarantined_share,
     )
 
 

@@ -48,6 +48,10 @@ class Settings:
     lake_data: Path | None = None  # a DuckLake warehouse's Parquet folder (writers need it)
     state: Path | None = None  # the state folder, when not the default beside the warehouse
     dask_address: str | None = None  # a Dask scheduler (tcp://host:port) for the per-file steps
+    # The IANA zone of the local times a tool writes without one (source_tool -> zone; default UTC).
+    time_zones: dict[str, str] = field(default_factory=dict)
+    max_quarantined_share: float = 0.2  # a file with more of its rows quarantined is rejected whole
+    report_lang: str = "en"  # the language of the report page each publish writes (en or fr)
 
     def weighting_targets(self) -> dict[str, dict[str, float]] | None:
         """The raking targets, or None: the weights file when set, else none."""
@@ -97,6 +101,12 @@ class Settings:
         return self.state_dir / "archive"
 
     @property
+    def report_file(self) -> Path:
+        """The report page each publish writes: beside the warehouse file (a lake: beside its state folder)."""
+        folder = self.state_dir.parent if self.is_lake else self.warehouse.parent
+        return folder / f"{self.warehouse_name}.report.html"
+
+    @property
     def staged_dir(self) -> Path:
         return self.state_dir / "staged" / self.warehouse_name
 
@@ -143,6 +153,9 @@ class Settings:
                 "crosstab": asdict(self.crosstab),
                 "claim_tolerance_pts": self.claim_tolerance_pts,
                 "weighting_targets": self.weighting_targets(),
+                # Apply to files ingested from then on (a file is staged once; `rebuild` re-reads all).
+                "time_zones": self.time_zones,
+                "max_quarantined_share": self.max_quarantined_share,
             },
             sort_keys=True,
         )
@@ -193,7 +206,33 @@ def load_settings(
         lake_data=Path(lake_data).expanduser().absolute() if lake_data else None,
         state=Path(_env("STATE")).expanduser().absolute() if _env("STATE") else None,
         dask_address=dask_address(),
+        time_zones=_time_zones(_env("TIME_ZONES", "")),
+        max_quarantined_share=float(_env("MAX_QUARANTINED_SHARE", "0.2")),
+        report_lang=_report_lang(_env("REPORT_LANG", "en")),
     )
+
+
+def _report_lang(text: str) -> str:
+    if text not in ("en", "fr"):
+        raise ValueError(f"SURVEYHOUSE_REPORT_LANG: expected en or fr, got {text!r}")
+    return text
+
+
+def _time_zones(text: str) -> dict[str, str]:
+    """``surveymonkey=Europe/Paris,google_forms=Europe/Paris`` as a dict, each zone checked."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    zones: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        tool, sep, zone = (piece.strip() for piece in item.partition("="))
+        if not sep or not tool or not zone:
+            raise ValueError(f"SURVEYHOUSE_TIME_ZONES: expected `tool=Area/City` items separated by commas, got {item!r}")
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"SURVEYHOUSE_TIME_ZONES: {zone!r} (for {tool}) is not an IANA time zone") from error
+        zones[tool] = zone
+    return zones
 
 
 def configure_prefect(settings: Settings) -> None:

@@ -1,12 +1,17 @@
-"""Shared fixtures: the codebook, and where the real exports live (read in place, never copied)."""
+"""Shared fixtures: the codebook, where the real exports live (read in place, never copied),
+and a throwaway PostgreSQL for DuckLake catalogs and the Prefect server (one per session)."""
 
 from __future__ import annotations
 
+import importlib.util
+import itertools
+import os
 from pathlib import Path
 
 import pytest
 
 from schemas.codebook import codebook
+from tests.warehouse.postgres import postgres_bin, start_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_FIXTURES = ROOT.parent / "shared" / "fixtures" / "real"
@@ -22,3 +27,40 @@ def real_fixtures() -> Path:
     if not REAL_FIXTURES.is_dir():
         pytest.skip(f"real survey exports not available here ({REAL_FIXTURES} is absent)")
     return REAL_FIXTURES
+
+
+_names = itertools.count(1)
+
+
+def _unavailable(reason: str):
+    """Skip on a developer's machine; fail in CI (CI=true), where .ci/run installs what is needed."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run the DuckLake tests (.ci/run installs Debian's postgresql)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server on loopback in a temporary folder (tests/warehouse/postgres.py)."""
+    if postgres_bin() is None:
+        _unavailable(
+            "no PostgreSQL server binaries (initdb, pg_ctl, postgres) on PATH or under /usr/lib/postgresql/*/bin: "
+            "install Debian's `postgresql` package to run the DuckLake tests"
+        )
+    for package in ("duckdb_extension_ducklake", "duckdb_extension_postgres"):
+        if importlib.util.find_spec(package) is None:
+            _unavailable(f"the Python package {package.replace('_', '-')} is not installed (pip install -e .)")
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def new_lake(postgres):
+    """Makes a fresh database for a lake: returns its spec ``ducklake:postgres:<conninfo>``."""
+
+    def make(label: str) -> str:
+        name = "".join(ch if ch.isalnum() else "_" for ch in f"lake_{next(_names)}_{label[:40]}".lower())
+        return "ducklake:postgres:" + postgres.create_database(name)
+
+    return make

@@ -8,6 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.flows.dask_cluster import dask_cluster
+
 
 @pytest.fixture()
 def webhook():
@@ -34,3 +36,11 @@ def webhook():
     yield f"http://127.0.0.1:{server.server_address[1]}", received
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A Dask scheduler and two single-threaded workers, as processes: (address, worker log files)."""
+    pytest.importorskip("prefect_dask")
+    with dask_cluster(tmp_path_factory.mktemp("dask"), workers=2) as running:
+        yield running

@@ -8,12 +8,16 @@ import duckdb
 import polars as pl
 from polars.testing import assert_frame_equal
 
+from warehouse.backend import open_reader
+from warehouse.lake import Lake
+
 COMPARED = ("responses", "answers", "crosstab", "trend", "claims", "quarantine", "files")
 
 
-def snapshot(warehouse: Path, *, drop: tuple[str, ...] = ("run_id",)) -> dict[str, pl.DataFrame]:
-    """The compared tables (without the dropped columns) in a canonical row order."""
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+def snapshot(warehouse: Path | Lake, *, drop: tuple[str, ...] = ("run_id",)) -> dict[str, pl.DataFrame]:
+    """The compared tables (without the dropped columns) in a canonical row order; of a file or a lake."""
+    reader = open_reader(warehouse) if isinstance(warehouse, Lake) else duckdb.connect(str(warehouse), read_only=True)
+    with reader as connection:
         frames = {name: connection.table(name).pl() for name in COMPARED}
     out = {}
     for name, frame in frames.items():

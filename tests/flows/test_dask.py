@@ -12,14 +12,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
-import pytest
 from polars.testing import assert_frame_equal
 
 from flows.demo.study import write_demo_study
@@ -27,51 +24,6 @@ from flows.pipeline import run_once
 from flows.settings import load_settings
 
 SECRET = "dask-test-secret"
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _dask(*args: str) -> list[str]:
-    script = BIN / "dask"
-    return [str(script), *args] if script.exists() else [sys.executable, "-m", "dask", *args]
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """A scheduler and two single-threaded workers on loopback: (address, worker log files)."""
-    pytest.importorskip("prefect_dask")
-    from distributed import Client
-
-    folder = tmp_path_factory.mktemp("dask")
-    address = f"tcp://127.0.0.1:{_free_port()}"
-    env = os.environ | {"PREFECT_HOME": str(folder / "prefect"), "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    env = {k: v for k, v in env.items() if k not in ("PREFECT_API_URL", "SURVEYHOUSE_DASK_ADDRESS")}
-    logs = [folder / "scheduler.log", folder / "worker-1.log", folder / "worker-2.log"]
-    commands = [
-        _dask("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"),
-        *[_dask("worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1", "--name", f"w{i}") for i in (1, 2)],
-    ]
-    processes = []
-    try:
-        for command, log in zip(commands, logs):
-            with open(log, "wb") as handle:
-                processes.append(subprocess.Popen(command, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT))
-        with Client(address, timeout=60) as client:
-            client.wait_for_workers(2, timeout=90)
-        yield address, logs[1:]
-    finally:
-        for process in reversed(processes):
-            process.send_signal(signal.SIGTERM)
-        for process in reversed(processes):
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def _surveyhouse(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:

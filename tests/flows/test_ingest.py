@@ -82,7 +82,7 @@ def test_html_around_surveymonkey_question_texts_changes_nothing(tmp_path):
     write_surveymonkey(clean_respondents(), plain, seed=1)
     write_surveymonkey(clean_respondents(), wrapped, seed=1)
     edit_csv(wrapped, lambda rows: [[f"<strong>{cell}</strong><br>" if cell and i > 8 else cell for i, cell in enumerate(rows[0])], *rows[1:]])
-    (record_plain, responses_plain, _), (record, responses, _) = process(plain), process(wrapped)
+    (_, responses_plain, _), (record, responses, _) = process(plain), process(wrapped)
     assert record["status"] == "loaded" and record["columns_ignored"] is None
     assert responses.drop("source_file").equals(responses_plain.drop("source_file"))
 

@@ -35,7 +35,7 @@ RUN = """
 import sys
 from flows.pipeline import run_once
 from flows.settings import load_settings
-settings = load_settings(inbox=sys.argv[1], warehouse=sys.argv[2])
+settings = load_settings(inbox=sys.argv[1], warehouse=sys.argv[2], lake_data=(sys.argv[3:] or [None])[0])
 print("ready", flush=True)
 sys.stdin.readline()
 run_once(settings)
@@ -46,9 +46,9 @@ print("done", flush=True)
 class Killable:
     """A pipeline process started ahead of time (imports done), run on demand."""
 
-    def __init__(self, inbox: Path, warehouse: Path):
+    def __init__(self, inbox: Path, warehouse: Path | str, lake_data: Path | None = None):
         self.process = subprocess.Popen(
-            [sys.executable, "-c", RUN, str(inbox), str(warehouse)],
+            [sys.executable, "-c", RUN, str(inbox), str(warehouse), *([str(lake_data)] if lake_data else [])],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
 

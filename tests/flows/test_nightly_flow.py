@@ -43,6 +43,14 @@ def test_demo_runs_the_prefect_flow_offline_on_a_fresh_home_without_warnings(dem
         assert connection.execute("select count(*) from files").fetchone()[0] == 10
 
 
+def test_the_flow_writes_the_report_page_beside_the_warehouse_and_the_demo_says_where(demo_run):
+    root, result = demo_run
+    page = root / "surveyhouse.report.html"
+    assert f"Report page: {page}" in result.stdout
+    html = page.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and html.count("<svg") >= 20
+
+
 def test_a_second_run_with_nothing_new_publishes_nothing(demo_run):
     root, first = demo_run
     assert first.returncode == 0

@@ -167,7 +167,7 @@ def test_the_report_command_writes_beside_the_warehouse_without_prefect(warehous
     out = subprocess.run([sys.executable, "-c", code, str(warehouse)], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip().splitlines()[-1] == "0 False"
     assert "Report written to" in out.stdout
-    assert 'lang="fr"' in (warehouse.parent / "report.html").read_text(encoding="utf-8")
+    assert 'lang="fr"' in (warehouse.parent / f"{warehouse.stem}.report.html").read_text(encoding="utf-8")
 
 
 def test_the_report_command_says_which_waves_exist(warehouse, capsys):

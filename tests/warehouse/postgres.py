@@ -84,12 +84,24 @@ class Postgres:
     def conninfo(self, dbname: str) -> str:
         return f"dbname={dbname} host=127.0.0.1 port={self.port} user={USER}"
 
-    def create_database(self, name: str) -> str:
-        """A new empty database; its libpq conninfo."""
-        createdb = self.bin / "createdb"
-        command = [str(createdb)] if createdb.exists() else ["createdb"]
-        subprocess.run([*command, "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, name], check=True, capture_output=True)
+    def _client(self, name: str) -> list[str]:
+        program = self.bin / name
+        return [str(program) if program.exists() else name, "-h", "127.0.0.1", "-p", str(self.port), "-U", USER]
+
+    def create_database(self, name: str, *, template: str | None = None) -> str:
+        """A new database, empty or a copy of ``template`` (which nobody may be connected to); its libpq conninfo."""
+        subprocess.run([*self._client("createdb"), *(["-T", template] if template else []), name], check=True, capture_output=True)
         return self.conninfo(name)
+
+    def execute(self, dbname: str, sql: str) -> str:
+        """Run SQL with psql; its output (unaligned, tuples only)."""
+        result = subprocess.run([*self._client("psql"), "-d", dbname, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                                check=True, capture_output=True, text=True)  # fmt: skip
+        return result.stdout.strip()
+
+    def sqlalchemy_url(self, dbname: str) -> str:
+        """The database as Prefect's server wants it (PREFECT_API_DATABASE_CONNECTION_URL)."""
+        return f"postgresql+asyncpg://{USER}@127.0.0.1:{self.port}/{dbname}"
 
 
 def start_postgres() -> Postgres:

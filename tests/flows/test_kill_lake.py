@@ -1,0 +1,134 @@
+"""Crash safety on the lake writer: the kill test of tests/flows/test_kill.py, repeated on
+a DuckLake warehouse (catalog in a throwaway PostgreSQL, data as Parquet in a folder).
+
+A run into the lake is killed (SIGKILL) at points spread over its measured duration.
+Each scenario starts from the same published lake A (the 2023 exports): its catalog is a
+copy of A's database (``createdb -T``), its data and state folders copies of A's, as a
+restore from backup would make them. The 2024 exports are newly landed. After each kill
+the lake's live snapshot is A or the new warehouse, whole; the next complete run makes
+it exactly what an uninterrupted run makes, with one more snapshot and one more run in
+all (nothing published twice), and every file staged into the lake once.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from flows.demo.study import write_demo_study
+from flows.pipeline import previous_runs, run_once
+from flows.settings import Settings, load_settings
+from tests.flows.snapshots import assert_same, same, snapshot
+from tests.flows.test_kill import Killable
+from warehouse.backend import open_reader
+
+KILL_POINTS = 7  # fewer than the embedded test's 20: each lake run costs more (extensions, catalog round trips)
+
+
+@dataclass
+class LakeCopy:
+    """One scenario's lake: its catalog database, its folder (data/ and the state .surveyhouse/)."""
+
+    spec: str
+    folder: Path
+
+    @property
+    def data(self) -> Path:
+        return self.folder / "data"
+
+    def settings(self, inbox: Path) -> Settings:
+        return load_settings(inbox=str(inbox), warehouse=self.spec, lake_data=str(self.data))
+
+
+def _counts(lake: LakeCopy) -> dict[str, int]:
+    """Snapshots, published runs, and staged files (rows, distinct) of the lake."""
+    with open_reader(lake.settings(Path(".")).store()) as connection:
+        snapshots = connection.execute("select count(*) from lake.snapshots()").fetchone()[0]
+        runs = connection.execute("select count(*) from runs").fetchone()[0]
+        staged, distinct = connection.execute("select count(*), count(distinct file_sha256) from staging.files").fetchone()
+    return {"snapshots": snapshots, "runs": runs, "staged": staged, "staged_distinct": distinct}
+
+
+@pytest.fixture(scope="module")
+def study(postgres, tmp_path_factory):
+    """Lake A (2023 published), the full landing folder, and the uninterrupted run's result."""
+    root = tmp_path_factory.mktemp("kill-lake")
+    full = root / "landing"
+    written = write_demo_study(full, waves=((2023, 300), (2024, 300)))
+    first = root / "landing_2023"
+    first.mkdir()
+    for path in full.glob("*.csv"):  # the 2023 exports sit at the top, 2024's in landing/2024
+        shutil.copy(path, first / path.name)
+    lake_a = LakeCopy("ducklake:postgres:" + postgres.create_database("kill_lake_a"), root / "A")
+    run_once(lake_a.settings(first))
+
+    def copy(name: str) -> LakeCopy:
+        """A's lake restored under another name: catalog database, data folder, state folder."""
+        dbname = f"kill_lake_{name.replace('-', '_')}"
+        copied = LakeCopy("ducklake:postgres:" + postgres.create_database(dbname, template="kill_lake_a"), root / name)
+        shutil.copytree(lake_a.folder, copied.folder)
+        postgres.execute(dbname, f"update ducklake_metadata set value = '{copied.data}/' where key = 'data_path'")
+        return copied
+
+    reference = copy("reference")
+    run_once(reference.settings(full))
+    return {
+        "root": root, "full": full, "files": len(written), "copy": copy,
+        "snapshot_A": snapshot(lake_a.settings(full).store()), "expected": snapshot(reference.settings(full).store()),
+        "counts_A": _counts(lake_a), "runs_A": len(previous_runs(lake_a.settings(full))),
+    }  # fmt: skip
+
+
+def check_and_complete(study, lake: LakeCopy, context: str) -> str:
+    """After a kill: the live snapshot is A or the new one, whole; the next run completes it, once."""
+    settings = lake.settings(study["full"])
+    published = snapshot(settings.store())  # opens and reads every compared table: intact and readable
+    if same(published, study["snapshot_A"]):
+        state = "A"
+    else:
+        assert_same(published, study["expected"], f"{context}: the live lake is neither the last publish nor the new one (compared with the new one)")
+        state = "new"
+    run_once(settings)
+    assert_same(snapshot(settings.store()), study["expected"], context)
+    counts, before = _counts(lake), study["counts_A"]
+    assert counts["snapshots"] == before["snapshots"] + 1, f"{context}: expected one more snapshot than A: {counts} vs {before}"
+    assert counts["runs"] == before["runs"] + 1 == study["runs_A"] + 1, f"{context}: expected one more run than A: {counts}"
+    assert counts["staged"] == counts["staged_distinct"] == study["files"], f"{context}: every file staged into the lake once: {counts}"
+    with open_reader(settings.store()) as connection:
+        published_runs = {row[0] for row in connection.execute("select run_id from runs").fetchall()}
+    assert published_runs == {run["run_id"] for run in previous_runs(settings)}, f"{context}: the run log and the lake's runs disagree"
+    return state
+
+
+def test_a_lake_run_killed_at_any_point_leaves_the_lake_whole_and_the_next_run_completes_it(study):
+    calibration = study["copy"]("calibration")
+    process = Killable(study["full"], calibration.spec, calibration.data)
+    started = process.go()
+    process.finish()
+    duration = time.perf_counter() - started
+    check_and_complete(study, calibration, "uninterrupted process")
+
+    outcomes = []
+    lake = study["copy"]("kill-1")
+    waiting = Killable(study["full"], lake.spec, lake.data)
+    for k in range(1, KILL_POINTS + 1):
+        current, this_lake = waiting, lake
+        delay = 0.95 * duration * (k - 0.5) / KILL_POINTS
+        started = current.go()
+        time.sleep(max(0.0, started + delay - time.perf_counter()))
+        finished = current.kill()
+        if k < KILL_POINTS:  # the next process imports while this one is checked
+            lake = study["copy"](f"kill-{k + 1}")
+            waiting = Killable(study["full"], lake.spec, lake.data)
+        state = check_and_complete(study, this_lake, f"killed after {delay:.2f} s of {duration:.2f} s")
+        outcomes.append({"delay_s": round(delay, 2), "live": state, "finished": finished})
+        shutil.rmtree(this_lake.folder)
+    mid_run = sum(not o["finished"] for o in outcomes)
+    print(f"\nlake run duration {duration:.2f} s; {mid_run} of {KILL_POINTS} kills hit a running process "
+          f"({sum(o['live'] == 'A' for o in outcomes)} before its commit); " + json.dumps(outcomes))
+    assert mid_run >= KILL_POINTS // 2, "most kills should land while the run is running"
