@@ -60,3 +60,16 @@ def test_the_sql_command_does_not_import_pandera_or_pandas():
     code = "import sys, flows.cli, flows.settings, warehouse.publish; print(sorted(m for m in ('pandera', 'pandas', 'prefect') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_package_is_in_the_wheel():
+    """A package missing from pyproject.toml works in the editable install and breaks a real one."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for top in ALLOWED
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    assert listed == found
