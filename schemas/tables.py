@@ -66,7 +66,7 @@ def responses_schema(book: Codebook) -> pa.DataFrameSchema:
                 for q in book.closed
                 if q.other_option is not None
             },
-            "weight": _col(pl.Float64, "Raking weight (mean 1 over non-excluded responses); null when no weighting targets are set."),
+            "weight": _col(pl.Float64, "Raking weight: iterative proportional fitting of the wave's non-excluded responses to the target margins (as R survey::rake), normalised to mean 1; null when no weighting targets are set."),
             "source_file": _col(pl.Utf8, "Export file the response was taken from (name in the archive).", nullable=False),
             "source_row": _col(pl.Int64, "Row of that file as a spreadsheet shows it (1-based, header rows included).", nullable=False),
         }
@@ -111,10 +111,18 @@ def crosstab_schema(book: Codebook) -> pa.DataFrameSchema:
             "p_adjusted": _col(pl.Float64, "p_value corrected for the table's many comparisons (Benjamini-Hochberg by default, per wave).", checks=[_between(0, 1)]),
             "is_significant": _col(pl.Boolean, "p_adjusted below alpha (default 0.05).", nullable=False),
             "is_suppressed": _col(pl.Boolean, "Base under the minimum (default 30): do not publish pct.", nullable=False),
-            "weighted_pct": pct("Weighted percentage, 0-100; null without weighting targets."),
-            "weighted_ci_low": pct("Lower bound of the weighted interval (Wilson on the effective base), percent 0-100."),
-            "weighted_ci_high": pct("Upper bound of the weighted interval, percent 0-100."),
-            "effective_base": _col(pl.Float64, "Kish effective base of the weighted base: (sum w)^2 / sum w^2."),
+            "weighted_pct": pct("Weighted percentage, 0-100: 100 sum(w over n) / sum(w over the base), as R survey::svymean of the answer's 0/1 indicator; null without weighting targets."),
+            "weighted_ci_low": pct(
+                "Lower bound of the weighted interval, percent 0-100: Wilson score interval of weighted_pct with effective_base as its sample size "
+                "(as R prop.test(p n_eff, n_eff, correct = FALSE)). R survey::svyciprop (beta, logit) uses the design variance of the answer "
+                "instead and differs by a point or two."
+            ),
+            "weighted_ci_high": pct("Upper bound of the weighted interval (Wilson on effective_base, as weighted_ci_low), percent 0-100."),
+            "effective_base": _col(
+                pl.Float64,
+                "Kish effective base of the weighted base, in respondents: (sum w)^2 / sum w^2. Depends on the weights only, not on the answer "
+                "(unlike the design effective size p(1-p)/var(p) of R survey::svyciprop).",
+            ),
         },
         strict=True,
         unique=["wave", "question", "answer", "segment", "segment_value"],
