@@ -32,9 +32,19 @@ import polars as pl
 from flows.read import RawExport, UnreadableExport, file_sha256, read_export
 from schemas.canonical import canonical_schema
 from schemas.codebook import Codebook
-from transforms.headers import closest_questions, column_text, questions_found, resolve_columns
+from transforms.headers import (
+    closest_questions,
+    column_text,
+    questions_found,
+    resolve_columns,
+)
 from transforms.layouts import Layout, ParsedExport, UnknownLayout, detect_layout
-from transforms.mapping import canonical_responses, map_cells, resolved_frame
+from transforms.mapping import (
+    canonical_from_wide,
+    canonical_responses,
+    map_cells,
+    resolved_frame,
+)
 from transforms.privacy import hash_personal_data
 from transforms.quarantine import QUARANTINE_SCHEMA, quarantine_rows, typed_responses
 
@@ -103,6 +113,16 @@ def response_columns(book: Codebook) -> list[str]:
     ]
 
 
+def staged_schema(book: Codebook) -> dict[str, pl.DataType]:
+    """The types of a staged responses file (``response_columns`` order)."""
+    types: dict[str, pl.DataType] = {
+        "wave": pl.Int32, "language": pl.Enum(["en", "fr"]), "started_at": pl.Datetime("us", "UTC"),
+        "submitted_at": pl.Datetime("us", "UTC"), "duration_s": pl.Float64, "source_row": pl.Int64, "file_order": pl.Int64,
+    }  # fmt: skip
+    types |= {q.code: q.dtype for q in book.single} | {q.code: pl.List(q.dtype) for q in book.multi}
+    return {column: types.get(column, pl.Utf8) for column in response_columns(book)}
+
+
 def _validate(canonical: pl.DataFrame, book: Codebook) -> pl.DataFrame:
     """Every failed check of every row at once (pandera, lazy, on materialised data)."""
     try:
@@ -136,7 +156,15 @@ def _not_loaded(record: dict, *, check: str, reason: str) -> str:
 def _recognise(raw: RawExport, *, time_zones: dict[str, str] | None) -> tuple[Layout, ParsedExport]:
     layout = detect_layout(raw.header, kind=raw.kind)
     zone = (time_zones or {}).get(layout.source_tool, DEFAULT_TIME_ZONE)
-    return layout, layout.parse(raw.frame.lazy(), raw.header, time_zone=zone)
+    return layout, layout.parse(_filled_rows(raw.frame), raw.header, time_zone=zone)
+
+
+def _filled_rows(frame: pl.DataFrame) -> pl.LazyFrame:
+    """The raw rows with something in a cell: a row with none (the blank lines, and the
+    lines of delimiters alone, that editors leave after the last row) is no response. The
+    others keep their spreadsheet row numbers, which is how layouts find their data rows."""
+    cells = [name for name in frame.columns if name != "source_row"]
+    return frame.lazy().filter(~pl.all_horizontal(pl.col(cells).is_null())) if cells else frame.lazy()
 
 
 def _check_questionnaire(parsed: ParsedExport, resolved: list, *, book: Codebook) -> None:
@@ -230,8 +258,8 @@ def process_export(
     except FileRejected as error:
         return _failed(record, book=book, check=error.check, reason=str(error))
 
-    answers, texts = map_cells(parsed.cells, resolved_frame(resolved), book=book, other_in_place=layout.other_in_place)
-    canonical = canonical_responses(meta.lazy(), answers, texts, book=book, header_language=header_language).collect()
+    canonical = canonical_frame(parsed, meta, resolved, book=book, layout=layout, header_language=header_language)
+    del raw, parsed, meta  # the file's raw cells are no longer needed: their memory goes back before the checks
     quarantine = quarantine_rows(_validate(canonical, book), canonical, run_id=run_id, source_file=path.name)
     record["quarantined"] = quarantine["source_row"].n_unique()
     if record["rows_read"] and record["quarantined"] > max_quarantined_share * record["rows_read"]:
@@ -261,6 +289,19 @@ def process_export(
     return record, accepted, quarantine
 
 
+def canonical_frame(
+    parsed: ParsedExport, meta: pl.DataFrame, resolved: list, *, book: Codebook, layout: Layout, header_language: str | None
+) -> pl.DataFrame:
+    """The file's canonical responses: from its columns as they are (``wide``) when the
+    layout gives them, else from its cells (the same frame either way)."""
+    if parsed.wide is not None:
+        return canonical_from_wide(
+            meta.lazy(), parsed.wide, resolved, book=book, other_in_place=layout.other_in_place, header_language=header_language
+        ).collect()
+    answers, texts = map_cells(parsed.cells, resolved_frame(resolved), book=book, other_in_place=layout.other_in_place)
+    return canonical_responses(meta.lazy(), answers, texts, book=book, header_language=header_language).collect()
+
+
 def _failed(record: dict, *, book: Codebook, check: str, reason: str) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
     """A file that could not be used at all: its record, no responses, one quarantine row."""
     message = _not_loaded(record, check=check, reason=reason)
@@ -280,9 +321,13 @@ def stage_export(
     key: bytes,
     time_zones: dict[str, str] | None = None,
     max_quarantined_share: float = MAX_QUARANTINED_SHARE,
+    sha256: str | None = None,
 ) -> StagedFile:
-    """Process one export and stage its result; the raw file goes to the archive."""
-    sha = file_sha256(path)
+    """Process one export and stage its result; the raw file goes to the archive.
+
+    ``sha256``: the file's, when the caller has just computed it (discovery does).
+    """
+    sha = sha256 or file_sha256(path)
     archive_dir.mkdir(parents=True, exist_ok=True)
     archived = archive_dir / f"{sha}{path.suffix.lower()}"
     if not archived.exists():

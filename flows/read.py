@@ -24,6 +24,7 @@ spss       an SPSS data file (``$FL2``, ``$FL3`` for .zsav): row 1 the variable 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -146,15 +147,40 @@ def read_export(path: Path) -> RawExport:
     return _read_delimited(path, data)
 
 
+def _is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8 without a BOM, checked a block at a time (no copy of the file as text)."""
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return False
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(view), 1 << 24):
+            decoder.decode(view[start : start + (1 << 24)])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _read_delimited(path: Path, data: bytes) -> RawExport:
-    text, encoding = decode_export(data)
-    delimiter = sniff_delimiter(text)
-    cut = truncation(text, delimiter)
+    if _is_utf8(data):
+        # What survey tools write: parsed from the file's own bytes (``decode_export`` would
+        # give these very characters), with the text of its head only for the delimiter.
+        encoding, payload = "utf-8", data
+        delimiter = sniff_delimiter(data[:800_000].decode("utf-8", errors="ignore"))
+        cut = None
+        if not data.endswith((b"\n", b"\r")):
+            cut = truncation(data.decode("utf-8"), delimiter)
+    else:
+        text, encoding = decode_export(data)
+        delimiter = sniff_delimiter(text)
+        cut = truncation(text, delimiter)
+        payload = text.encode("utf-8")
     if cut:
         raise UnreadableExport(f"{path.name} is truncated: {cut} (was the download or copy interrupted?)")
     try:
         frame = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(payload),
             has_header=False,
             infer_schema=False,
             separator=delimiter,

@@ -10,8 +10,11 @@ column holds.
 
 Questions are matched on their wording, forgiving of what tools and people do to it
 (:func:`header_key`): HTML tags and entities (SurveyMonkey's ``<br>``, ``<strong>``),
-spacing, curly quotes, case, a question number in front (``Q3.``, ``3)``), and a grid
-item under any prompt (``<prompt> - <statement>`` where the prompt was reworded). A file
+spacing, curly quotes, case, a question number in front (``Q3.``, ``3)``), a grid
+item under any prompt (``<prompt> - <statement>`` where the prompt was reworded), a
+question and its sub-label joined by a bare ``-`` (Qualtrics' 2017 and legacy exports:
+``<question>-<option>``, ``<question>-TEXT``), and a long wording cut short with ``...``
+(those exports keep 97 characters of it) when what is left starts one wording only. A file
 whose columns are not this questionnaire's gets the closest wordings it has
 (:func:`closest_questions`), for a person to see what was exported instead.
 """
@@ -30,6 +33,12 @@ from transforms.layouts import SourceColumn
 _WHOLE_ANSWER = {"selected choice", "choix sélectionné", "response", "réponse", "open-ended response", "réponse ouverte"}
 #: Suffixes that mark the free-text box of an option ("Other (please specify) - Text").
 _TEXT_SUFFIX = re.compile(r"\s*-\s*(text|texte)$")
+#: A sub-label that is the text box alone: a text question's answer, or the box of a single
+#: choice's "Other" option (Qualtrics 2017 ``QID2-TEXT``, legacy ``<question>-TEXT``).
+_TEXT_BOX = {"text", "texte"}
+#: The mark of a wording cut short, and how much of it must be left to recognise it.
+_CUT = "..."
+_CUT_KEPT = 40
 #: Headers some tools give the free-text box that follows a multi-select's options.
 _OTHER_WORDS = {"other", "autre", "other (please specify)", "autre (veuillez préciser)"}
 #: Tags that break a line (a space where they stood); any other tag is removed.
@@ -76,18 +85,54 @@ class _Lookups:
     def option_of(self, question: Question, label: str) -> str | None:
         return self.option_label.get(question.code, {}).get(header_key(label))
 
+    def question_of(self, key: str) -> tuple[Question, str | None] | None:
+        """The question a header key words, whole or cut short (``...``)."""
+        found = self.question_text.get(key)
+        if found is not None:
+            return found
+        cut = _cut_matches(self.question_text, key)
+        if len({question.code for question, _ in cut}) != 1:
+            return None
+        languages = {language for _, language in cut}
+        return cut[0][0], languages.pop() if len(languages) == 1 else None
+
+    def prompt_of(self, key: str) -> str | None:
+        """The grid a header key is the prompt of, whole or cut short."""
+        found = self.prompt.get(key)
+        if found is not None:
+            return found
+        grids = set(_cut_matches(self.prompt, key))
+        return grids.pop() if len(grids) == 1 else None
+
+
+def _cut_matches(table: dict, key: str) -> list:
+    """For a key cut short with ``...``, the entries whose key starts with what is left
+    of it (none when too little is left to tell)."""
+    if not key.endswith(_CUT):
+        return []
+    kept = key[: -len(_CUT)].rstrip()
+    if len(kept) < _CUT_KEPT:
+        return []
+    return [value for wording, value in table.items() if wording.startswith(kept)]
+
 
 def _pairs(column: SourceColumn) -> list[tuple[str, str | None]]:
     """Ways to read a column as (question part, sub-label part), most literal first."""
     if column.sub_label is not None:
         return [(column.header, column.sub_label)]
-    header = column.header
+    # Tags come off first: one around the whole cell would hide a "[statement]" at its end.
+    header = _TAG.sub("", _BREAK_TAG.sub(" ", column.header))
     pairs: list[tuple[str, str | None]] = [(header, None)]
     bracket = re.fullmatch(r"(.*\S)\s*\[(.+)\]\s*", header, flags=re.S)
     if bracket:
         pairs.append((bracket.group(1), bracket.group(2)))
     for match in re.finditer(r"\s+-\s+", header):
         pairs.append((header[: match.start()], header[match.end() :]))
+    # A bare "-" (Qualtrics' 2017 and legacy exports), tried once the spaced ones failed.
+    for match in re.finditer(r"\s*-\s*", header):
+        pair = (header[: match.start()], header[match.end() :])
+        if pair[0] and pair[1] and pair not in pairs:
+            pairs.append(pair)
     return pairs
 
 
@@ -95,20 +140,20 @@ def _resolve_one(column: SourceColumn, lookups: _Lookups) -> ResolvedColumn | No
     for left, right in _pairs(column):
         left_key = header_key(left)
         if right is None:
-            found = lookups.question_text.get(left_key)
+            found = lookups.question_of(left_key)
             if found:
                 question, language = found
                 role = "text" if question.type == "text" else "answer"
                 return ResolvedColumn(column.index, question.code, None, role, language)
             continue
         right_key = header_key(right)
-        grid = lookups.prompt.get(left_key)
+        grid = lookups.prompt_of(left_key)
         if grid is not None:
             found = lookups.question_text.get(right_key)
             if found and found[0].grid == grid:
                 return ResolvedColumn(column.index, found[0].code, None, "answer", found[1])
             continue
-        found = lookups.question_text.get(left_key)
+        found = lookups.question_of(left_key)
         if not found:
             # A grid item under a prompt worded otherwise ("Opinions - <statement>").
             item = lookups.question_text.get(right_key)
@@ -119,6 +164,12 @@ def _resolve_one(column: SourceColumn, lookups: _Lookups) -> ResolvedColumn | No
         if right_key in _WHOLE_ANSWER:
             role = "text" if question.type == "text" else "answer"
             return ResolvedColumn(column.index, question.code, None, role, language)
+        if right_key in _TEXT_BOX:
+            if question.type == "text":
+                return ResolvedColumn(column.index, question.code, None, "text", language)
+            if question.other_option is not None:
+                return ResolvedColumn(column.index, question.code, question.other_option.code, "other_text", language)
+            continue
         text_entry = _TEXT_SUFFIX.search(right_key)
         option = lookups.option_of(question, _TEXT_SUFFIX.sub("", right_key))
         if option is not None:
@@ -135,8 +186,9 @@ def resolve_columns(
     """Match every column to a question; returns (resolved, not part of the questionnaire).
 
     Columns headed by an option label alone (Typeform) are read in file order: a run of
-    option labels belongs to the multi-select whose options they are; where two
-    questions share labels, the run continues the current question until one of its
+    option labels (side by side, a new run where a label repeats) belongs to the
+    multi-select whose options they all are, wherever it stands; where the labels of a
+    run fit several questions, the run continues the current question until one of its
     options repeats, else goes to the next such question in questionnaire order.
     """
     lookups = _Lookups(book)
@@ -144,10 +196,12 @@ def resolve_columns(
     ignored: list[SourceColumn] = []
     current: Question | None = None  # the question the previous column belonged to
     taken: set[str] = set()  # options already seen in the current run
-    for column in sorted(columns, key=lambda c: c.index):
-        result = _resolve_one(column, lookups)
+    ordered = sorted(columns, key=lambda c: c.index)
+    literal = [_resolve_one(column, lookups) for column in ordered]
+    owners = _run_owners(ordered, literal, lookups)
+    for column, result in zip(ordered, literal):
         if result is None and column.sub_label is None:
-            result = _resolve_bare_label(column, lookups, current, taken)
+            result = _resolve_bare_label(column, lookups, current, taken, owners.get(column.index))
         if result is None:
             ignored.append(column)
             continue
@@ -159,12 +213,46 @@ def resolve_columns(
     return resolved, ignored
 
 
+def _run_owners(ordered: list[SourceColumn], literal: list, lookups: _Lookups) -> dict[int, Question]:
+    """Column index -> the one multi-select whose options hold every label of the column's
+    run, where exactly one does. A run: option-label columns side by side, as long as some
+    multi-select holds all their labels and none repeats (else the next run starts)."""
+    owners: dict[int, Question] = {}
+    run: list[tuple[int, str]] = []
+
+    def fitting(labels: set[str]) -> list[Question]:
+        return [q for q in lookups.book.multi if labels <= lookups.option_label[q.code].keys()]
+
+    def close() -> None:
+        owner = fitting({key for _, key in run})
+        if run and len(owner) == 1:
+            owners.update({index: owner[0] for index, _ in run})
+        run.clear()
+
+    for column, result in zip(ordered, literal):
+        key = header_key(column.header)
+        is_label = (
+            result is None
+            and column.sub_label is None
+            and any(key in lookups.option_label[q.code] for q in lookups.book.multi)
+        )
+        labels = {k for _, k in run}
+        if not is_label or (run and (column.index != run[-1][0] + 1 or key in labels or not fitting(labels | {key}))):
+            close()
+        if is_label:
+            run.append((column.index, key))
+    close()
+    return owners
+
+
 def _resolve_bare_label(
-    column: SourceColumn, lookups: _Lookups, current: Question | None, taken: set[str]
+    column: SourceColumn, lookups: _Lookups, current: Question | None, taken: set[str], owner: Question | None = None
 ) -> ResolvedColumn | None:
     key = header_key(column.header)
     if key in _OTHER_WORDS and current is not None and current.other_option is not None:
         return ResolvedColumn(column.index, current.code, current.other_option.code, "other_text", None)
+    if owner is not None:
+        return ResolvedColumn(column.index, owner.code, lookups.option_of(owner, key), "answer", None)
     candidates = [q for q in lookups.book.multi if key in lookups.option_label[q.code]]
     if not candidates:
         return None

@@ -75,6 +75,7 @@ def map_cells(
     *,
     book: Codebook,
     other_in_place: bool,
+    keep_part: bool = False,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Cells to (answers, texts).
 
@@ -82,7 +83,9 @@ def map_cells(
     code (null where the token matches no option), ``raw`` the token as written,
     ``spelling_language`` where the spelling tells the language, ``is_implied`` where
     the answer is implied by a filled "Other" box rather than chosen in the cell.
-    texts: one row per source row and free-text field (``comment``, ``<question>_other``).
+    texts: one row per source row and free-text field (``comment``, ``<question>_other``);
+    with ``keep_part``, one per text and where it came from (``part``: 0 a text column, 1 an
+    "Other" box, 2 a split column, 3 a whole column), in order, not made unique.
 
     What a cell means depends on its column and its text alone, and a column holds few
     distinct texts (its options' labels): each distinct (column, value) is mapped once,
@@ -106,12 +109,10 @@ def map_cells(
     )
     # A field filled from several cells joins their texts in the order of the file's
     # columns, boxes after text columns, and texts left over by answers last.
-    texts = (
-        occurrences.join(value_texts, on="_value", how="inner")
-        .sort("source_row", "part", "column")
-        .select("source_row", "question", "text")
-        .unique(["source_row", "question", "text"], maintain_order=True)
-    )
+    texts = occurrences.join(value_texts, on="_value", how="inner").sort("source_row", "part", "column")
+    if keep_part:
+        return answers, texts.select("source_row", "question", "text", "part")
+    texts = texts.select("source_row", "question", "text").unique(["source_row", "question", "text"], maintain_order=True)
     return answers, texts
 
 
@@ -200,6 +201,46 @@ def _map_values(values: pl.LazyFrame, *, book: Codebook, other_in_place: bool) -
     return answers.drop("other_text").rename({"source_row": "_value"}), texts.rename({"source_row": "_value"})
 
 
+def _per_question(answers: pl.LazyFrame, book: Codebook) -> pl.LazyFrame:
+    """One row per source row and closed question: ``single`` (a single choice's value,
+    several joined with " | ") and ``multi`` (a multi-select's list), from its answers."""
+    value = pl.coalesce(pl.col("answer"), pl.col("raw"))
+    positions = pl.LazyFrame(
+        [(q.code, o.code, o.position) for q in book.closed for o in q.options],
+        schema={"question": pl.Utf8, "answer": pl.Utf8, "position": pl.Int32},
+        orient="row",
+    )
+    chosen = pl.when(pl.col("explicit").list.len() > 0).then(pl.col("explicit")).otherwise(pl.col("values"))
+    return (
+        answers.join(positions, on=["question", "answer"], how="left")
+        .sort("source_row", "question", pl.col("position").fill_null(1_000_000), "raw")
+        .group_by("source_row", "question", maintain_order=True)
+        .agg(
+            values=value.unique(maintain_order=True),
+            explicit=value.filter(~pl.col("is_implied")).unique(maintain_order=True),
+        )
+        .select("source_row", "question", single=chosen.list.join(" | "), multi="values")
+    )
+
+
+def _text_fields(book: Codebook) -> list[str]:
+    return [q.code for q in book.text] + [f"{q.code}_other" for q in book.closed if q.other_option is not None]
+
+
+def _language_votes(answers: pl.LazyFrame) -> pl.LazyFrame:
+    """How many of a source row's answers are spelled in each language (rows: source row, language)."""
+    return answers.drop_nulls("spelling_language").group_by("source_row", "spelling_language").len()
+
+
+def _most_voted(votes: pl.LazyFrame) -> pl.LazyFrame:
+    """The language most of a row's spelled answers are in (ties: the first alphabetically)."""
+    return (
+        votes.sort(["source_row", "len", "spelling_language"], descending=[False, True, False])
+        .group_by("source_row", maintain_order=True)
+        .agg(answer_language=pl.col("spelling_language").first())
+    )
+
+
 def canonical_responses(
     meta: pl.LazyFrame,
     answers: pl.LazyFrame,
@@ -216,53 +257,224 @@ def canonical_responses(
     the text. Language: the one the answer labels are written in, else the tool's, else
     the header's.
     """
-    value = pl.coalesce(pl.col("answer"), pl.col("raw"))
-    positions = pl.LazyFrame(
-        [(q.code, o.code, o.position) for q in book.closed for o in q.options],
-        schema={"question": pl.Utf8, "answer": pl.Utf8, "position": pl.Int32},
-        orient="row",
-    )
-    per_question = (
-        answers.join(positions, on=["question", "answer"], how="left")
-        .sort("source_row", "question", pl.col("position").fill_null(1_000_000), "raw")
-        .group_by("source_row", "question", maintain_order=True)
-        .agg(
-            values=value.unique(maintain_order=True),
-            explicit=value.filter(~pl.col("is_implied")).unique(maintain_order=True),
-        )
-    )
+    per_question = _per_question(answers, book)
     aggregations: list[pl.Expr] = []
     for question in book.closed:
         mine = pl.col("question") == question.code
-        if question.type == "single":
-            chosen = pl.when(pl.col("explicit").list.len() > 0).then(pl.col("explicit")).otherwise(pl.col("values"))
-            aggregations.append(chosen.filter(mine).first().list.join(" | ").alias(question.code))
-        else:
-            aggregations.append(pl.col("values").filter(mine).first().alias(question.code))
+        column = "single" if question.type == "single" else "multi"
+        aggregations.append(pl.col(column).filter(mine).first().alias(question.code))
     wide = per_question.group_by("source_row").agg(aggregations)
 
-    text_fields = [q.code for q in book.text] + [f"{q.code}_other" for q in book.closed if q.other_option is not None]
+    text_fields = _text_fields(book)
     text_wide = texts.group_by("source_row").agg(
         [pl.col("text").filter(pl.col("question") == field).str.join(" ").alias(field) for field in text_fields]
     ).with_columns([pl.col(field).replace("", None) for field in text_fields])
 
-    spoken = (
-        answers.drop_nulls("spelling_language")
-        .group_by("source_row", "spelling_language")
-        .len()
-        .sort(["source_row", "len", "spelling_language"], descending=[False, True, False])
-        .group_by("source_row", maintain_order=True)
-        .agg(answer_language=pl.col("spelling_language").first())
-    )
+    spoken = _most_voted(_language_votes(answers))
+    return _finish(meta.join(wide, on="source_row", how="left").join(text_wide, on="source_row", how="left")
+                   .join(spoken, on="source_row", how="left"), book=book, header_language=header_language)  # fmt: skip
+
+
+def _finish(frame: pl.LazyFrame, *, book: Codebook, header_language: str | None, ordered: bool = False) -> pl.LazyFrame:
+    """``ordered``: the rows are already in source row order (no sorted copy of every column)."""
     multi_codes = [q.code for q in book.multi]
-    return (
-        meta.join(wide, on="source_row", how="left")
-        .join(text_wide, on="source_row", how="left")
-        .join(spoken, on="source_row", how="left")
-        .with_columns(
-            language=pl.coalesce(pl.col("answer_language"), pl.col("language"), pl.lit(header_language, pl.Utf8)),
-            **{code: pl.col(code).fill_null(pl.lit([], pl.List(pl.Utf8))) for code in multi_codes},
+    finished = frame.with_columns(
+        language=pl.coalesce(pl.col("answer_language"), pl.col("language"), pl.lit(header_language, pl.Utf8)),
+        **{code: pl.col(code).fill_null(pl.lit([], pl.List(pl.Utf8))) for code in multi_codes},
+    ).drop("answer_language")
+    return finished if ordered else finished.sort("source_row")
+
+
+def canonical_from_wide(
+    meta: pl.LazyFrame,
+    wide: pl.LazyFrame,
+    resolved: list[ResolvedColumn],
+    *,
+    book: Codebook,
+    other_in_place: bool,
+    header_language: str | None,
+) -> pl.LazyFrame:
+    """``canonical_responses(meta, *map_cells(cells_from_wide(wide), ...))``, without a row per cell.
+
+    A closed question's answer depends on the cells of its own columns alone, and on a
+    filled "Other" box only as being filled (the box's text goes to ``<question>_other``
+    as it is). So each distinct combination of a question's columns (boxes: filled or
+    not) is mapped once, by ``map_cells`` and the same aggregation as the cell path, and
+    the responses take the result through one hash join per question: what grows with
+    the responses is those joins, not a sort of every cell. A response's language sums
+    the votes of its questions' combinations. Equal to the cell path (tests compare them).
+    """
+    closed = {q.code for q in book.closed}
+    # Answer columns as categories: their few distinct texts are then hashed once, and the
+    # combinations are found and joined on integers.
+    data = wide.with_columns(
+        [pl.col(str(c.index)).cast(pl.Categorical) for c in resolved if c.question in closed and c.role == "answer"]
+    ).collect()
+    by_question: dict[str, list[ResolvedColumn]] = {}
+    for column in sorted(resolved, key=lambda r: r.index):
+        by_question.setdefault(column.question, []).append(column)
+    languages = sorted(set(book.label_table()["spelling_language"].drop_nulls().to_list()))
+
+    # Every closed question's distinct combinations, numbered across questions, as cells.
+    combos: dict[str, pl.DataFrame] = {}
+    key_cells: list[pl.DataFrame] = []
+    offset = 0
+    for question in book.closed:
+        columns = by_question.get(question.code)
+        if not columns:
+            continue
+        found = (
+            data.select([_key_expr(c) for c in columns])
+            .unique()
+            .filter(pl.any_horizontal([_present(c) for c in columns]))
+            .with_row_index("_key", offset=offset)
+            .with_columns(pl.col("_key").cast(pl.Int64))
         )
-        .drop("answer_language")
-        .sort("source_row")
+        offset += found.height
+        combos[question.code] = found
+        values = [(pl.when(pl.col(_key_name(c))).then(pl.lit(_BOX)) if c.role == "other_text" else pl.col(_key_name(c)).cast(pl.Utf8))
+                  .alias(str(c.index)) for c in columns]  # fmt: skip
+        key_cells.append(
+            found.select(pl.col("_key").alias("source_row"), *values)
+            .unpivot(index="source_row", variable_name="column", value_name="value")
+            .drop_nulls("value")
+            .select("source_row", pl.col("column").cast(pl.Int32), "value")
+        )
+    cells = pl.concat(key_cells) if key_cells else pl.DataFrame(schema=CELL_SCHEMA)
+    answers, texts = map_cells(cells.lazy(), resolved_frame(resolved), book=book, other_in_place=other_in_place, keep_part=True)
+    answers = answers.collect()
+    votes = _language_votes(answers.lazy()).collect()
+    per_key = (
+        pl.LazyFrame({"source_row": pl.int_range(0, offset, dtype=pl.Int64, eager=True)})
+        .join(_per_question(answers.lazy(), book).drop("question"), on="source_row", how="left")
+        .join(
+            texts.filter(pl.col("part") != 1)  # a box's text is the response's own, not the combination's
+            .group_by("source_row", maintain_order=True)
+            .agg(_texts=pl.col("text")),
+            on="source_row",
+            how="left",
+        )
+        .with_columns(
+            *[
+                pl.col("source_row").replace_strict(*_vote_map(votes, lang), default=0, return_dtype=pl.UInt32).alias(f"_{lang}")
+                for lang in languages
+            ],
+            pl.col("_texts").fill_null(pl.lit([], pl.List(pl.Utf8))),
+        )
+        .collect()
     )
+
+    per_key = per_key.with_columns(
+        _joined=pl.col("_texts").list.unique(maintain_order=True).list.join(" ").replace("", None)
+    )
+
+    # Each response takes its combination's results, question by question (row order kept).
+    parts: list[pl.DataFrame] = [data.select("source_row")]
+    votes_of: dict[str, pl.Series | None] = dict.fromkeys(languages)
+    for question in book.closed:
+        code = question.code
+        if code not in combos:
+            empty = pl.lit(None, pl.Utf8) if question.type == "single" else pl.lit(None, pl.List(pl.Utf8))
+            absent = [empty.alias(code)] + ([pl.lit(None, pl.Utf8).alias(f"{code}_other")] if question.other_option else [])
+            parts.append(_columns(data, absent))
+            continue
+        columns = by_question[code]
+        on = [_key_name(c) for c in columns]
+        mapped = combos[code].join(per_key, left_on="_key", right_on="source_row", how="left").select(
+            *on,
+            pl.col("single" if question.type == "single" else "multi").alias(code),
+            *[pl.col(f"_{lang}").alias(f"_{code}_{lang}") for lang in languages],
+            "_texts",
+            "_joined",
+        )
+        boxes = [str(c.index) for c in columns if c.role == "other_text"]
+        joined = data.select(*[_key_expr(c) for c in columns], *boxes).join(
+            mapped, on=on, how="left", nulls_equal=True, maintain_order="left"
+        )
+        kept = joined.select(code)
+        if question.other_option is not None:
+            # The field's texts: the boxes' own (file order), then what the answers left over.
+            field = _distinct_texts(joined, boxes, key_list="_texts", key_joined="_joined")
+            kept = kept.with_columns(field.alias(f"{code}_other"))
+        parts.append(kept)
+        for lang in languages:  # summed as the questions come (one column per language, not per question)
+            mine = joined[f"_{code}_{lang}"].fill_null(0)
+            votes_of[lang] = mine if votes_of[lang] is None else votes_of[lang] + mine
+    texts_out: list[pl.Series] = []
+    for field in (q.code for q in book.text):
+        columns = [str(c.index) for c in by_question.get(field, []) if c.role == "text"]
+        if columns:
+            texts_out.append(_distinct_texts(data, columns).alias(field))
+        else:
+            texts_out.append(pl.repeat(None, data.height, dtype=pl.Utf8, eager=True).alias(field))
+    parts.append(pl.DataFrame(texts_out) if texts_out else pl.DataFrame())
+    parts.append(pl.DataFrame([(votes if votes is not None else pl.repeat(0, data.height, dtype=pl.UInt32, eager=True)).alias(f"_votes_{lang}")
+                               for lang, votes in votes_of.items()]))  # fmt: skip
+    counts = {lang: pl.col(f"_votes_{lang}") for lang in languages}
+    best = pl.lit(None, pl.Utf8)
+    for lang in reversed(languages):  # the most votes; a tie goes to the first alphabetically
+        beats = [counts[lang] >= counts[other] for other in languages if other < lang]
+        beats += [counts[lang] > counts[other] for other in languages if other > lang]
+        best = pl.when(pl.all_horizontal([counts[lang] > 0, *beats])).then(pl.lit(lang)).otherwise(best)
+    answered = pl.concat([part for part in parts if part.width], how="horizontal").lazy().select(
+        "source_row", *[q.code for q in book.closed], *_text_fields(book), best.alias("answer_language")
+    )
+    meta = meta.collect()
+    if meta["source_row"].equals(data["source_row"]):  # the same rows in the same order (every layout)
+        both = pl.concat([meta.lazy(), answered.drop("source_row")], how="horizontal")
+        ordered = meta["source_row"].is_sorted()
+    else:
+        both, ordered = meta.lazy().join(answered, on="source_row", how="left"), False
+    return _finish(both, book=book, header_language=header_language, ordered=ordered)
+
+
+def _columns(data: pl.DataFrame, exprs: list[pl.Expr]) -> pl.DataFrame:
+    """``exprs`` as columns of ``data``'s height (literals included)."""
+    return data.with_columns(exprs).select([expr.meta.output_name() for expr in exprs])
+
+
+def _distinct_texts(frame: pl.DataFrame, strings: list[str], *, key_list: str | None = None, key_joined: str | None = None) -> pl.Series:
+    """Per row: the distinct texts of the columns ``strings``, in order, then of the list
+    column ``key_list`` (``key_joined``: that list's distinct texts joined), joined with
+    spaces; null when there are none. Only rows with several sources pay for lists."""
+    sources = [*strings, *([key_joined] if key_joined else [])]
+    counted = frame.select(
+        several=pl.sum_horizontal([pl.col(c).is_not_null() for c in sources]) > 1,
+        simple=pl.coalesce(sources) if len(sources) > 1 else pl.col(sources[0]),
+    )
+    result = counted["simple"]
+    rows = counted["several"].arg_true()
+    if rows.len():
+        merged = frame[rows].select(
+            pl.concat_list([*strings, *([pl.col(key_list).fill_null(pl.lit([], pl.List(pl.Utf8)))] if key_list else [])])
+            .list.drop_nulls().list.unique(maintain_order=True).list.join(" ")
+        ).to_series()  # fmt: skip
+        result = result.scatter(rows, merged)
+    return result.replace("", None)
+
+
+CELL_SCHEMA = {"source_row": pl.Int64, "column": pl.Int32, "value": pl.Utf8}
+
+
+def _vote_map(votes: pl.DataFrame, language: str) -> tuple[list[int], list[int]]:
+    mine = votes.filter(pl.col("spelling_language") == language)
+    return mine["source_row"].to_list(), mine["len"].to_list()
+
+
+#: What a filled "Other" box stands for in a combination's cells (its text is not used there).
+_BOX = "\x00other box"
+
+
+def _key_name(column: ResolvedColumn) -> str:
+    return str(column.index) if column.role != "other_text" else f"_box{column.index}"
+
+
+def _key_expr(column: ResolvedColumn) -> pl.Expr:
+    """A column as part of a combination: its value, or for a box whether it is filled."""
+    if column.role == "other_text":
+        return pl.col(str(column.index)).is_not_null().alias(_key_name(column))
+    return pl.col(str(column.index))
+
+
+def _present(column: ResolvedColumn) -> pl.Expr:
+    return pl.col(_key_name(column)) if column.role == "other_text" else pl.col(_key_name(column)).is_not_null()

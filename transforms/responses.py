@@ -62,15 +62,19 @@ def build_answers(responses: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
         return chosen.list.eval(pl.element().to_physical().replace_strict(numbers, return_dtype=pl.UInt32)).list.sort()
 
     choice = pl.col("choice")
-    return (
-        # Questions are concatenated in questionnaire order, each list sorted: the codes come out sorted.
-        responses.select(*ids, choice=pl.concat_list([coded(q) for q in book.closed]))
-        .sort(*ids)
+    # Questions are concatenated in questionnaire order, each list sorted: the codes come out sorted.
+    keyed = responses.select(*ids, choice=pl.concat_list([coded(q) for q in book.closed])).sort(*ids).collect()
+    # Exploded as (row, choice) integers; each answer row then takes its response's key by
+    # position, once (the key's text is not carried through the explode).
+    long = (
+        keyed.select(row=pl.int_range(pl.len(), dtype=pl.UInt32), choice=choice)
         .explode("choice")
         .drop_nulls("choice")
         .select(
-            *ids,
-            question=(choice // width).replace_strict(dict(enumerate(questions)), return_dtype=book.question_dtype),
-            answer=(choice % width).replace_strict(dict(enumerate(answers)), return_dtype=book.answer_dtype),
+            "row",
+            question=(choice // width).cat.to(book.question_dtype),  # the code's position is the Enum's physical value
+            answer=(choice % width).cat.to(book.answer_dtype),
         )
     )
+    rows = long["row"]
+    return pl.DataFrame([keyed[column].gather(rows) for column in ids] + [long["question"], long["answer"]]).lazy()

@@ -11,6 +11,12 @@ The outputs are committed; tests only read them. The respondents are
 
 exports/
   qualtrics_{en,fr}_{labels,numeric}_{joined,split}.csv   the Qualtrics API CSV (zones in row 3)
+  qualtrics_en_2017_numeric.csv, qualtrics_fr_2017_labels.csv
+                                                           the 2017 ("Insights") export: ImportIds
+                                                           written Python-style, no zone
+  qualtrics_en_legacy_labels.csv, qualtrics_fr_legacy_numeric.csv
+                                                           the legacy export: V1..V10, two header
+                                                           rows, BOM, empty last column, no zone
   surveymonkey_{en,fr}.csv, surveymonkey_{en,fr}.xlsx      SurveyMonkey CSV and XLSX downloads
   google_forms_{en,fr}.csv                                 the response sheet as CSV
   typeform_{en,fr}.csv                                     Typeform CSV
@@ -18,8 +24,8 @@ exports/
   excel_*.csv, excel_*.xlsx                                Excel re-saves of the files above
 
 The French team's account writes local times of Europe/Paris where the tool writes no zone
-(SurveyMonkey, Google Forms, SPSS): those files need ``time_zones`` for these tools set to
-Europe/Paris, as its settings would say. Excel re-saves are written as Excel writes them:
+(SurveyMonkey, Google Forms, SPSS, Qualtrics' 2017 and legacy exports): those files need
+``time_zones`` for these tools set to Europe/Paris, as its settings would say. Excel re-saves are written as Excel writes them:
 a French locale saves ``;``-separated Windows-1252 with dates re-formatted
 ``02/10/2023 15:05`` (seconds dropped); an English one ``,``-separated, Windows-1252 ("CSV")
 or UTF-8 with BOM ("CSV UTF-8"), dates ``10/2/2023 13:05``; CRLF; cells quoted only where
@@ -156,6 +162,10 @@ def write_exports(out: Path = OUT) -> list[Path]:
             for multi in ("joined", "split"):
                 name = f"qualtrics_{language}_{'numeric' if numeric else 'labels'}_{multi}.csv"
                 write_qualtrics(frame, target(name), language=language, numeric=numeric, multi=multi, seed=3)
+        zone = "Europe/Paris" if language == "fr" else "UTC"
+        for variant, numeric in (("2017", language == "en"), ("legacy", language == "fr")):
+            name = f"qualtrics_{language}_{variant}_{'numeric' if numeric else 'labels'}.csv"
+            write_qualtrics(frame, target(name), language=language, numeric=numeric, variant=variant, time_zone=zone, seed=3)
         write_surveymonkey(frame, target(f"surveymonkey_{language}.csv"), seed=3)
         write_google_forms(frame, target(f"google_forms_{language}.csv"))
         write_typeform(frame, target(f"typeform_{language}.csv"), seed=3)

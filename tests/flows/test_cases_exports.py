@@ -25,13 +25,17 @@ CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
 BROKEN = CASES / "broken"
 KEY = b"cases"
 #: The French team's settings: its accounts write Paris local times where the tool names no zone.
-PARIS = {"surveymonkey": "Europe/Paris", "google_forms": "Europe/Paris", "spss": "Europe/Paris"}
+PARIS = {"surveymonkey": "Europe/Paris", "google_forms": "Europe/Paris", "spss": "Europe/Paris", "qualtrics": "Europe/Paris"}
 EXPORTS = sorted(path.name for path in CASES.iterdir() if path.is_file() and not path.name.startswith("."))
 
 #: file -> (layout, encoding read, data rows)
 FILES = {
     **{f"qualtrics_{lang}_{values}_{multi}.csv": ("qualtrics", "utf-8", 12)
        for lang in ("en", "fr") for values in ("labels", "numeric") for multi in ("joined", "split")},
+    "qualtrics_en_2017_numeric.csv": ("qualtrics_insights", "utf-8", 12),
+    "qualtrics_fr_2017_labels.csv": ("qualtrics_insights", "utf-8", 12),
+    "qualtrics_en_legacy_labels.csv": ("qualtrics_legacy", "utf-8-sig", 12),
+    "qualtrics_fr_legacy_numeric.csv": ("qualtrics_legacy", "utf-8-sig", 12),
     "surveymonkey_en.csv": ("surveymonkey", "utf-8", 12), "surveymonkey_fr.csv": ("surveymonkey", "utf-8", 12),
     "surveymonkey_en.xlsx": ("surveymonkey", "utf-8", 12), "surveymonkey_fr.xlsx": ("surveymonkey", "utf-8", 12),
     "google_forms_en.csv": ("google_forms", "utf-8", 11), "google_forms_fr.csv": ("google_forms", "utf-8", 11),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import json
 from datetime import datetime, timedelta, timezone
@@ -203,3 +205,55 @@ def test_the_same_seed_writes_the_same_file(tmp_path, frame):
 def test_an_unknown_option_code_is_refused(tmp_path, frame):
     with pytest.raises(ValueError, match="role: unknown option codes \\['ceo'\\]"):
         write_qualtrics(frame.with_columns(role=pl.lit("ceo")), tmp_path / "x.csv")
+
+
+def test_the_2017_export_looks_like_the_real_insights_files(tmp_path, frame):
+    path = tmp_path / "export.csv"
+    write_qualtrics(frame, path, language="en", numeric=True, variant="2017", seed=5)
+    data = path.read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf") and b"\r\n" not in data
+    raw = read_export(path)
+    ids, labels, imports = raw.header
+    assert ids[:4] == ["ResponseID", "ResponseSet", "IPAddress", "StartDate"] and labels[:11] == ids[:11]
+    assert ids[-3:] == ["LocationLatitude", "LocationLongitude", "LocationAccuracy"]
+    assert imports[0] == "{'ImportId': 'responseId'}" and imports[7] == "{'ImportId': 'panel-RecipientEmail'}"
+    at = {column: i for i, column in enumerate(ids)}
+    assert (labels[at["Q2_TEXT"]], imports[at["Q2_TEXT"]]) == ("Which industry does your company work in?", "{'ImportId': 'QID2-TEXT'}")
+    assert labels[at["Q8_9"]] == "What do you use AI for in your social media work? (select all that apply)-Other (please specify)"
+    assert imports[at["Q8_9_TEXT"]] == "{'ImportId': 'QID8-9-TEXT'}" and at["Q8_9_TEXT"] == at["Q8_10"] + 1
+    assert imports[at["Q14"]] == "{'ImportId': 'QID14-TEXT'}"
+    first = raw.frame.row(3, named=True)
+    assert first["c3"] == "2023-10-03 08:15:00"  # no zone named: UTC
+    assert (first[f"c{at['Finished']}"], first[f"c{at['Status']}"], first[f"c{at['Q8_1']}"]) == ("1", "0", "1")
+    layout, _, meta, _, _ = read_back(path)
+    assert layout.name == "qualtrics_insights" and meta["submitted_at"].to_list()[:5] == frame["submitted_at"].to_list()[:5]
+
+
+def test_the_legacy_export_looks_like_the_real_legacy_files(tmp_path, frame):
+    path = tmp_path / "export.csv"
+    write_qualtrics(frame, path, language="fr", variant="legacy", time_zone="Europe/Paris", seed=5)
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfV1,V2,V3,") and b"\r\n" not in data
+    records = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert len(records) == 2 + frame.height and all(record[-1] == "" for record in records)  # the empty last column
+    raw = read_export(path)
+    ids, labels = raw.header[:2]
+    assert ids[:11] == [f"V{i}" for i in range(1, 11)] + ["Q1"] and ids[-4:] == ["LocationLatitude", "LocationLongitude", "LocationAccuracy", None]
+    assert labels[:10] == ["ResponseID", "ResponseSet", "Name", "ExternalDataReference", "EmailAddress", "IPAddress",
+                           "Status", "StartDate", "EndDate", "Finished"]  # fmt: skip
+    at = {column: i for i, column in enumerate(ids)}
+    assert labels[at["Q2_TEXT"]] == "Dans quel secteur votre entreprise travaille-t-elle ?-TEXT"
+    assert labels[at["Q8_9_TEXT"]].endswith("(plusieurs réponses pos...-Autre (veuillez préciser)-TEXT")  # cut at 100
+    assert at["Q8_9_TEXT"] == at["Q8_9"] + 1  # right after its option
+    first = raw.frame.row(2, named=True)
+    assert (first["c1"], first["c7"], first["c9"]) == ("Ensemble de réponses par défaut", "2023-10-03 10:15:00", "1")
+    assert first[f"c{at['Q8_1']}"] == "Création de visuels"
+    unfinished = raw.frame.row(2 + 5, named=True)
+    assert unfinished["c0"].startswith("R_") and unfinished["c9"] == "0" and unfinished["c8"] == unfinished["c7"]
+    layout = detect_layout(raw.header)
+    meta = layout.parse(raw.frame.lazy(), raw.header, time_zone="Europe/Paris").meta.collect()
+    assert layout.name == "qualtrics_legacy"
+    assert meta["is_finished"].to_list() == frame["submitted_at"].is_not_null().to_list()
+    assert meta["started_at"].to_list() == frame["started_at"].to_list()  # Paris local times, read in Paris
+    with pytest.raises(ValueError, match="splits every multi-select"):
+        write_qualtrics(frame, path, variant="legacy", multi="joined")

@@ -1,8 +1,9 @@
 import polars as pl
+from polars.testing import assert_frame_equal
 
 from transforms.headers import resolve_columns
 from transforms.layouts import SourceColumn
-from transforms.mapping import canonical_responses, map_cells, resolved_frame
+from transforms.mapping import canonical_from_wide, canonical_responses, map_cells, resolved_frame
 
 
 def _map(book, columns, rows, *, other_in_place=False):
@@ -15,7 +16,15 @@ def _map(book, columns, rows, *, other_in_place=False):
     )
     meta = pl.LazyFrame({"source_row": list(rows), "language": [None] * len(rows)}, schema={"source_row": pl.Int64, "language": pl.Utf8})
     answers, texts = map_cells(cells, resolved_frame(resolved), book=book, other_in_place=other_in_place)
-    return canonical_responses(meta, answers, texts, book=book, header_language=None).collect()
+    frame = canonical_responses(meta, answers, texts, book=book, header_language=None).collect()
+    # The columnar path (what ingestion takes) gives the same frame.
+    wide = pl.LazyFrame(
+        {"source_row": list(rows), **{str(c.index): [values.get(c.index) for values in rows.values()] for c in columns}},
+        schema={"source_row": pl.Int64, **{str(c.index): pl.Utf8 for c in columns}},
+    )
+    columnar = canonical_from_wide(meta, wide, resolved, book=book, other_in_place=other_in_place, header_language=None)
+    assert_frame_equal(columnar.collect(), frame)
+    return frame
 
 
 USES = "What do you use AI for in your social media work? (select all that apply)"

@@ -27,6 +27,11 @@ Contract of ``ParsedExport``:
 ``cells`` (LazyFrame, one row per data row and answer column with a non-empty value)
     source_row Int64, column Int32 (SourceColumn.index), value Utf8 (as exported)
 
+``wide`` (LazyFrame or None): the same cells as the file has them, one row per data row:
+    ``source_row`` Int64 and one Utf8 column per SourceColumn named ``str(index)``, null
+    where ``cells`` has no cell. ``cells`` is ``cells_from_wide(wide)``; the mapping reads
+    ``wide`` when a layout gives it (no cell-per-row frame at scale), else ``cells``.
+
 ``parse(frame, header, *, time_zone="UTC")``: ``time_zone`` (an IANA name) is the zone of
 the local times of a file whose tool does not write one (SurveyMonkey, Google Forms, SPSS,
 a Qualtrics export without ``timeZone``): the per-source setting. A zone the file names
@@ -71,6 +76,7 @@ class ParsedExport(NamedTuple):
     meta: pl.LazyFrame
     columns: tuple[SourceColumn, ...]
     cells: pl.LazyFrame
+    wide: pl.LazyFrame | None = None
 
 
 class Parse(Protocol):
@@ -97,20 +103,59 @@ class UnknownLayout(ValueError):
     """No registered layout recognises the file."""
 
 
-def cells_from_columns(frame: pl.LazyFrame, columns: tuple[SourceColumn, ...], *, data_from_row: int) -> pl.LazyFrame:
-    """One row per data row and answer column with a non-empty value (the ``cells`` contract)."""
-    if not columns:
-        return pl.LazyFrame(schema=CELLS_SCHEMA)
+def wide_from_columns(
+    frame: pl.LazyFrame, columns: tuple[SourceColumn, ...], *, data_from_row: int, unanswered: tuple[str, ...] = ()
+) -> pl.LazyFrame:
+    """The answer columns of the data rows, a cell null where it is empty (blank once
+    stripped) or, stripped, one of ``unanswered`` (a tool's "seen but not answered" code):
+    the ``wide`` contract."""
     data = frame.filter(pl.col("source_row") >= data_from_row)
-    long = data.select(
-        "source_row",
-        *[pl.col(f"c{column.index}").alias(str(column.index)) for column in columns],
-    ).unpivot(index="source_row", variable_name="column", value_name="value")
-    return long.filter(pl.col("value").str.strip_chars() != "").select(
+
+    def cell(column: SourceColumn) -> pl.Expr:
+        value = pl.col(f"c{column.index}")
+        stripped = value.str.strip_chars()
+        kept = stripped != ""
+        if unanswered:
+            kept = kept & ~stripped.is_in(list(unanswered))
+        return pl.when(kept).then(value).alias(str(column.index))
+
+    return data.select(pl.col("source_row").cast(pl.Int64), *[cell(column) for column in columns])
+
+
+def cells_from_wide(wide: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per data row and answer column with a non-empty value (the ``cells`` contract)."""
+    if wide.collect_schema().len() == 1:
+        return pl.LazyFrame(schema=CELLS_SCHEMA)
+    long = wide.unpivot(index="source_row", variable_name="column", value_name="value")
+    return long.drop_nulls("value").select(
         pl.col("source_row").cast(pl.Int64),
         pl.col("column").cast(pl.Int32),
         pl.col("value"),
     )
+
+
+def cells_from_columns(
+    frame: pl.LazyFrame, columns: tuple[SourceColumn, ...], *, data_from_row: int, unanswered: tuple[str, ...] = ()
+) -> pl.LazyFrame:
+    """One row per data row and answer column with a non-empty value (the ``cells`` contract)."""
+    if not columns:
+        return pl.LazyFrame(schema=CELLS_SCHEMA)
+    return cells_from_wide(wide_from_columns(frame, columns, data_from_row=data_from_row, unanswered=unanswered))
+
+
+def parsed_cells(
+    meta: pl.LazyFrame,
+    columns: tuple[SourceColumn, ...],
+    frame: pl.LazyFrame,
+    *,
+    data_from_row: int,
+    unanswered: tuple[str, ...] = (),
+) -> ParsedExport:
+    """A ParsedExport whose ``cells`` and ``wide`` are the answer columns of ``frame``."""
+    columns = tuple(columns)
+    wide = wide_from_columns(frame, columns, data_from_row=data_from_row, unanswered=unanswered)
+    cells = cells_from_wide(wide) if columns else pl.LazyFrame(schema=CELLS_SCHEMA)
+    return ParsedExport(meta=meta, columns=columns, cells=cells, wide=wide)
 
 
 #: The local time the tools write themselves (Qualtrics, Typeform, SPSS): ``2023-10-02 14:03:04``.

@@ -38,10 +38,13 @@ Qualtrics closed are recorded, so they keep their EndDate but are not finished.
 so it is left out of ``cells`` in every variant.
 
 Sub-labels: the current and legacy formats keep the row-2 text whole as ``header``
-(``Question - Option``, split by the shared resolver). The insights format joins them
-with a bare ``-``, so its question and sub-label are separated here from the ImportId's
-structure (``QID3-1`` has one sub-part); its ``-TEXT`` columns get ``<sub-label> - Text``
-(or ``Text`` alone for a single-choice "other" box, whose option the file does not name).
+(``Question - Option``; legacy ``Question-Option``, ``Question-Option-TEXT``,
+``Question-TEXT``: split by the shared resolver, ``transforms.headers``). The insights
+format joins them with a bare ``-`` too, and its question and sub-label are separated here
+from the ImportId's structure (``QID3-1`` has one sub-part); its ``-TEXT`` columns get
+``<sub-label> - Text`` (or ``Text`` alone for a single-choice "other" box, whose option the
+file does not name, and for a text question's ``QIDn-TEXT``). Both older formats cut a
+wording longer than 100 characters to 97 and ``...``; the resolver recognises those.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ from transforms.layouts import (
     Layout,
     ParsedExport,
     SourceColumn,
-    cells_from_columns,
+    parsed_cells,
     with_timestamps,
 )
 
@@ -269,9 +272,8 @@ def parse_qualtrics(
     else:
         sources = tuple(SourceColumn(c.index, c.label) for c in answers)
     data = frame.filter(pl.col("source_row") > rows)
-    cells = cells_from_columns(frame, sources, data_from_row=rows + 1)
-    cells = cells.filter(pl.col("value").str.strip_chars() != SEEN_UNANSWERED)
-    return ParsedExport(meta=_meta(data, by_field, time_zone=time_zone), columns=sources, cells=cells)
+    meta = _meta(data, by_field, time_zone=time_zone)
+    return parsed_cells(meta, sources, frame, data_from_row=rows + 1, unanswered=(SEEN_UNANSWERED,))
 
 
 def _import_id_share(row: list[str | None], *, quote: str) -> bool:
@@ -294,11 +296,12 @@ def detect_insights(header: list[list[str | None]]) -> bool:
 
 
 def detect_legacy(header: list[list[str | None]]) -> bool:
-    """Row 1 opens ``V1, V2``; row 2 names the legacy metadata block."""
-    if len(header) < 2 or [_cell(header[0], 0), _cell(header[0], 1)] != ["V1", "V2"]:
+    """Row 2 names the legacy metadata block, each name under its ``V<n>`` id in row 1
+    (``V1, V2, ...`` first as exported; wherever the columns were moved to since)."""
+    if len(header) < 2:
         return False
-    names = {(cell or "").strip() for cell in header[1]}
-    return {"ResponseID", "ResponseSet", "StartDate", "EndDate", "Finished"} <= names
+    id_of = {_cell(header[1], index): _cell(header[0], index) for index in range(len(header[1]))}
+    return all(re.fullmatch(r"V\d+", id_of.get(name, "")) for name in ("ResponseID", "ResponseSet", "StartDate", "EndDate", "Finished"))
 
 
 LAYOUTS = (

@@ -28,7 +28,13 @@ import re
 
 import polars as pl
 
-from transforms.layouts import META_SCHEMA, Layout, ParsedExport, SourceColumn, cells_from_columns
+from transforms.layouts import (
+    META_SCHEMA,
+    Layout,
+    ParsedExport,
+    SourceColumn,
+    parsed_cells,
+)
 from transforms.timestamps import parse_timestamp
 
 _DATA_FROM_ROW = 3
@@ -124,9 +130,7 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str
         .select(list(META_SCHEMA))
         .cast(META_SCHEMA)
     )
-    cells = cells_from_columns(frame, columns, data_from_row=_DATA_FROM_ROW)
-    cells = cells.filter(pl.col("value").str.strip_chars() != SEEN_UNANSWERED)
-    return ParsedExport(meta=meta, columns=columns, cells=cells)
+    return parsed_cells(meta, columns, frame, data_from_row=_DATA_FROM_ROW, unanswered=(SEEN_UNANSWERED,))
 
 
 LAYOUTS = (Layout(name="spss", source_tool="spss", detect=detect, parse=parse, reads=("spss",)),)

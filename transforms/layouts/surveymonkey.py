@@ -10,7 +10,9 @@ the scale label), or the "Other (please specify)" box.
 Metadata block of current exports: ``Respondent ID, Collector ID, Start Date, End Date,
 IP Address, Email Address, First Name, Last Name, Custom Data 1``; older files (the
 FiveThirtyEight ones) keep ``RespondentID`` alone. The block is every leading column
-with nothing in row 2, whatever its name, so custom-data columns never pass for questions.
+with nothing in row 2, whatever its name, so custom-data columns never pass for questions;
+a column of the block moved among the questions (by a person, or a newer export) is still
+metadata where its name is SurveyMonkey's and nothing is under it in row 2.
 
 Dates are US ``10/02/2023 02:03:04 PM`` in the time zone of the exporting account, which
 the file does not name: they are read in the ``time_zone`` the caller gives for
@@ -21,9 +23,17 @@ End Date column (FiveThirtyEight's), for a row that answers anything.
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
-from transforms.layouts import META_SCHEMA, Layout, ParsedExport, SourceColumn, cells_from_columns
+from transforms.layouts import (
+    META_SCHEMA,
+    Layout,
+    ParsedExport,
+    SourceColumn,
+    parsed_cells,
+)
 from transforms.timestamps import parse_timestamp
 
 _RESPONDENT_ID = {"respondent id", "respondentid"}
@@ -40,6 +50,9 @@ _META_FIELDS = {
     "email address": "email",
     "email": "email",
 }
+#: SurveyMonkey's other columns of the metadata block (lower-cased, single spaces).
+_SYSTEM = {"collector id", "collectorid", "first name", "last name", "custom data"}
+_CUSTOM_DATA = re.compile(r"^custom data \d+$")
 #: Row-2 labels that mean "the answer itself", not an option or a statement.
 _WHOLE_ANSWER = {"response", "open-ended response", "réponse", "réponse ouverte"}
 _DATA_FROM_ROW = 3
@@ -54,13 +67,19 @@ def _cell(row: list[str | None], index: int) -> str | None:
 
 
 def detect(header: list[list[str | None]]) -> bool:
-    """``Respondent ID`` first, over a second header row that is blank under it."""
+    """``Respondent ID`` (first as exported, or moved), over a second header row that is
+    blank under it."""
     if len(header) < 2 or not header[0]:
         return False
-    if _norm(header[0][0]) not in _RESPONDENT_ID or _norm(_cell(header[1], 0)):
+    if not any(_norm(name) in _RESPONDENT_ID and not _norm(_cell(header[1], i)) for i, name in enumerate(header[0])):
         return False
     # Row 2 labels the answer columns: at least one non-empty cell.
     return any(_norm(cell) for cell in header[1])
+
+
+def _is_metadata(name: str | None) -> bool:
+    key = _norm(name)
+    return key in _META_FIELDS or key in _SYSTEM or bool(_CUSTOM_DATA.match(key))
 
 
 def _split_header(header: list[list[str | None]]) -> tuple[dict[str, int], tuple[SourceColumn, ...]]:
@@ -78,6 +97,12 @@ def _split_header(header: list[list[str | None]]) -> tuple[dict[str, int], tuple
                 meta[field] = index
             continue
         in_block = False
+        if not _norm(label) and _is_metadata(name):
+            # A metadata column moved among the questions (blank in row 2, as in the block).
+            field = _META_FIELDS.get(_norm(name))
+            if field and field not in meta:
+                meta[field] = index
+            continue
         if _norm(name):
             question = name
         if question is None or not _norm(label) and not _norm(name):
@@ -116,7 +141,7 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str
         .select(list(META_SCHEMA))
         .cast(META_SCHEMA)
     )
-    return ParsedExport(meta=meta, columns=columns, cells=cells_from_columns(frame, columns, data_from_row=_DATA_FROM_ROW))
+    return parsed_cells(meta, columns, frame, data_from_row=_DATA_FROM_ROW)
 
 
 LAYOUTS = (Layout(name="surveymonkey", source_tool="surveymonkey", detect=detect, parse=parse),)

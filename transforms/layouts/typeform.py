@@ -1,7 +1,7 @@
 """Typeform CSV exports.
 
-One header row. ``#`` first: the response token (32 characters; hexadecimal in older
-exports), then one column per question headed by its text. A multi-select has one column
+One header row. ``#`` first (read wherever it was moved to): the response token (32
+characters; hexadecimal in older exports), then one column per question headed by its text. A multi-select has one column
 per option headed by the option label alone (the cell holds the label or is empty), and
 an ``Other`` column after its options for the free text; a single choice with an "Other"
 choice has an ``Other`` column after it too. Yes/No questions are written ``1``/``0``.
@@ -22,7 +22,14 @@ import re
 
 import polars as pl
 
-from transforms.layouts import META_SCHEMA, Layout, ParsedExport, SourceColumn, cells_from_columns, with_timestamps
+from transforms.layouts import (
+    META_SCHEMA,
+    Layout,
+    ParsedExport,
+    SourceColumn,
+    parsed_cells,
+    with_timestamps,
+)
 
 #: Typeform's own columns (lower-cased).
 _SYSTEM = {
@@ -40,8 +47,8 @@ def _norm(cell: str | None) -> str:
 
 
 def detect(header: list[list[str | None]]) -> bool:
-    """``#`` first and Typeform's UTC date columns."""
-    if not header or not header[0] or (header[0][0] or "").strip() != "#":
+    """``#`` (first as exported, or moved) and Typeform's UTC date columns."""
+    if not header or not header[0] or not any((cell or "").strip() == "#" for cell in header[0]):
         return False
     return any(_norm(cell) in _DATES for cell in header[0])
 
@@ -54,14 +61,14 @@ def _split_header(names: list[str | None]) -> tuple[dict[str, int], tuple[Source
     # label such as "hackathons" be taken for one).
     hidden: dict[str, int] = {}
     index = meta.get("response type", 0) - 1
-    while index > 0 and names[index] is not None and _HIDDEN_FIELD.match(names[index].strip()):
+    while index >= 0 and names[index] is not None and _HIDDEN_FIELD.match(names[index].strip()):
         hidden[keys[index]] = index
         index -= 1
     skip = set(meta.values()) | set(hidden.values())
     columns = tuple(
         SourceColumn(index=i, header=name)
         for i, name in enumerate(names)
-        if i > 0 and i not in skip and keys[i] and keys[i] not in _SYSTEM
+        if i not in skip and keys[i] and keys[i] not in _SYSTEM
     )
     email = next((hidden[name] for name in _EMAIL_FIELDS if name in hidden), None)
     if email is not None:
@@ -104,7 +111,7 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str
         .select(list(META_SCHEMA))
         .cast(META_SCHEMA)
     )
-    return ParsedExport(meta=meta, columns=columns, cells=cells_from_columns(frame, columns, data_from_row=_DATA_FROM_ROW))
+    return parsed_cells(meta, columns, frame, data_from_row=_DATA_FROM_ROW)
 
 
 LAYOUTS = (Layout(name="typeform", source_tool="typeform", detect=detect, parse=parse),)

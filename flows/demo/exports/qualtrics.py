@@ -18,6 +18,38 @@ answer); in a split multi-select, such an element fills the first option column 
 respondent left empty. Timestamps are written in the export's zone, named in row 3
 (Europe/Paris for French exports, America/New_York for English ones). A respondent without
 ``submitted_at`` is a response in progress: Finished false, no RecordedDate, EndDate = start.
+
+``variant`` writes the exports Qualtrics wrote before the current format (as
+``transforms.layouts.qualtrics`` reads them, and as the real files of those years show):
+
+2017      the "Insights" export: three header rows, row 3 a Python-style
+          ``{'ImportId': 'QID8-9-TEXT'}`` per column; metadata ``ResponseID, ResponseSet,
+          IPAddress, StartDate, EndDate, RecipientLastName, RecipientFirstName,
+          RecipientEmail, ExternalDataReference, Finished, Status`` (row 2 repeats the
+          names, in English whatever the account's language), the questions, then
+          ``LocationLatitude, LocationLongitude, LocationAccuracy``. Row 2 joins question and
+          sub-label with a bare ``-`` (``<question>-<option>``, ``<prompt>-<statement>``); a
+          single choice's "Other" text is ``Qn_TEXT`` (ImportId ``QIDn-TEXT``, headed by the
+          question alone), a multi-select's ``Qn_<pos>_TEXT`` (``QIDn-<pos>-TEXT``, headed
+          ``<question>-<option>``) after the option columns; a text question's ImportId is
+          ``QIDn-TEXT``. UTF-8 without BOM, LF.
+legacy    the legacy exporter: two header rows, ``V1..V10`` then the question ids, then
+          ``LocationLatitude, LocationLongitude, LocationAccuracy`` and an empty last column
+          (every row ends with ``,``); row 2 ``ResponseID, ResponseSet, Name,
+          ExternalDataReference, EmailAddress, IPAddress, Status, StartDate, EndDate,
+          Finished`` (English names; the values ``Default Response Set``/``Anonymous`` in
+          the account's language) then the question texts, ``-`` joined as above; a single
+          choice's "Other" text is ``Qn_TEXT`` headed ``<question>-TEXT``, a multi-select's
+          ``Qn_<pos>_TEXT`` headed ``<question>-<option>-TEXT``, right after its option.
+          UTF-8 with BOM, LF.
+
+Both always split a multi-select (one column per option: ``1`` when numeric, else the
+label), write Finished ``1``/``0`` and Status ``0`` as numbers, cut a question text longer
+than 100 characters to its first 97 and ``...`` (what those exports did to long
+wordings), and name no time zone: their times are local times of ``time_zone`` (UTC, the
+export's default, unless the account was set to another zone). They export recorded
+responses only: a respondent without ``submitted_at`` is a partial response Qualtrics
+closed (Finished 0, EndDate its last activity = start), with an ``R_`` id.
 """
 
 from __future__ import annotations
@@ -31,6 +63,7 @@ import polars as pl
 from schemas.codebook import Question, codebook
 
 TIME_ZONES = {"en": "America/New_York", "fr": "Europe/Paris"}
+VARIANTS = ("current", "2017", "legacy")
 _WORDS = {
     "en": {"selected": "Selected Choice", "text": "Text", "status": "IP Address"},
     "fr": {"selected": "Choix sélectionné", "text": "Texte", "status": "Adresse IP"},
@@ -124,16 +157,10 @@ def _question_columns(frame: pl.DataFrame, *, language: str, numeric: bool, mult
 
 def _split_columns(question: Question, n: int, *, language: str, numeric: bool) -> list[_Out]:
     """One column per option; ``!`` elements fill the columns left empty, in order."""
-    chosen = pl.col(question.code).cast(pl.List(pl.Utf8))
-    invalid = chosen.list.eval(pl.element().filter(pl.element().str.starts_with("!")).str.slice(1))
-    outs, free_before = [], pl.lit(0, dtype=pl.UInt32)
-    for option in question.options:
-        selected = chosen.list.contains(option.code).fill_null(False)
-        mark = "1" if numeric else option.labels[language]
-        value = pl.when(selected).then(pl.lit(mark)).otherwise(invalid.list.get(free_before, null_on_oob=True))
+    outs = []
+    for option, value in _split_values(question, language=language, numeric=numeric):
         label = f"{question.text[language]} - {option.labels[language]}"
         outs.append(_Out(f"Q{n}_{option.position}", label, f"QID{n}_{option.position}", value))
-        free_before = free_before + (~selected).cast(pl.UInt32)
     return outs
 
 
@@ -190,12 +217,30 @@ def _check_codes(frame: pl.DataFrame) -> None:
 
 
 def write_qualtrics(
-    frame: pl.DataFrame, path: Path, *, language: str = "en", numeric: bool = False, multi: str = "joined", seed: int = 0
+    frame: pl.DataFrame,
+    path: Path,
+    *,
+    language: str = "en",
+    numeric: bool = False,
+    multi: str | None = None,
+    seed: int = 0,
+    variant: str = "current",
+    time_zone: str = "UTC",
 ) -> None:
-    """Write one Qualtrics export (UTF-8, CRLF) of these respondents, one row each."""
+    """Write one Qualtrics export of these respondents, one row each: the current format
+    (UTF-8, CRLF; ``multi`` joined by default, or split), or the ``2017`` or ``legacy``
+    one (always split; local times of ``time_zone``)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, not {variant!r}")
+    multi = multi or ("joined" if variant == "current" else "split")
     if language not in TIME_ZONES or multi not in ("joined", "split"):
         raise ValueError(f"language must be en or fr and multi joined or split, not {language!r}, {multi!r}")
+    if variant != "current" and multi != "split":
+        raise ValueError(f"the {variant} export splits every multi-select: multi must be split, not {multi!r}")
     _check_codes(frame)
+    if variant != "current":
+        _write_older(frame, path, variant=variant, language=language, numeric=numeric, seed=seed, time_zone=time_zone)
+        return
     questions = _question_columns(frame, language=language, numeric=numeric, multi=multi)
     meta = _meta_columns(frame, language=language, numeric=numeric, seed=seed, progress=_progress(frame))
     names = [f"c{i}" for i in range(len(_META) + len(questions))]
@@ -214,3 +259,154 @@ def write_qualtrics(
     ]
     head = pl.DataFrame(header, schema={name: pl.Utf8 for name in names}, orient="row")
     pl.concat([head, data.cast(pl.Utf8)]).write_csv(path, include_header=False, line_terminator="\r\n")
+
+
+# The exports before the current format: 2017 ("Insights") and legacy.
+
+#: The question text those exports keep: longer wordings are cut to 97 characters and ``...``.
+_OLD_TEXT_LIMIT = 100
+#: The metadata block of the 2017 export: column id (row 1 and row 2), ImportId.
+_META_2017 = (
+    ("ResponseID", "responseId"),
+    ("ResponseSet", "responseSetId"),
+    ("IPAddress", "ipAddress"),
+    ("StartDate", "startDate"),
+    ("EndDate", "endDate"),
+    ("RecipientLastName", "panel-RecipientLastName"),
+    ("RecipientFirstName", "panel-RecipientFirstName"),
+    ("RecipientEmail", "panel-RecipientEmail"),
+    ("ExternalDataReference", "panel-ExternalDataReference"),
+    ("Finished", "finished"),
+    ("Status", "status"),
+)
+#: The legacy export's metadata block, V1..V10 (the row-2 names).
+_META_LEGACY = (
+    "ResponseID", "ResponseSet", "Name", "ExternalDataReference", "EmailAddress",
+    "IPAddress", "Status", "StartDate", "EndDate", "Finished",
+)  # fmt: skip
+_LOCATION = ("LocationLatitude", "LocationLongitude", "LocationAccuracy")
+_RESPONSE_SET = {"en": "Default Response Set", "fr": "Ensemble de réponses par défaut"}
+_ANONYMOUS = {"en": "Anonymous", "fr": "Anonyme"}
+
+
+def _old_text(text: str) -> str:
+    """A question wording as the 2017 and legacy exports head it: cut past 100 characters."""
+    return text if len(text) <= _OLD_TEXT_LIMIT else text[:97].rstrip() + "..."
+
+
+def _older_question_columns(frame: pl.DataFrame, *, variant: str, language: str, numeric: bool) -> list[_Out]:
+    """The questionnaire's columns as the 2017 or legacy export writes them (import_id
+    empty for legacy)."""
+    book = codebook()
+    legacy = variant == "legacy"
+    outs: list[_Out] = []
+    number, grid_numbers, grid_items = 0, {}, {}
+
+    def import_id(value: str) -> str:
+        return "" if legacy else value
+
+    for question in book.questions:
+        if question.grid and question.grid in grid_numbers:
+            n = grid_numbers[question.grid]
+        else:
+            number += 1
+            n = grid_numbers.setdefault(question.grid, number) if question.grid else number
+        text, value = _old_text(question.text[language]), pl.col(question.code)
+        if question.type == "text":
+            outs.append(_Out(f"Q{n}", text, import_id(f"QID{n}-TEXT"), value.cast(pl.Utf8)))
+            continue
+        mapping = _mapping(question, language=language, numeric=numeric)
+        other = question.other_option
+        other_text = pl.col(f"{question.code}_other") if f"{question.code}_other" in frame.columns else pl.lit(None)
+        if question.grid:
+            k = grid_items[question.grid] = grid_items.get(question.grid, 0) + 1
+            prompt = _old_text(book.grids[question.grid][language])
+            outs.append(_Out(f"Q{n}_{k}", f"{prompt}-{question.text[language]}", import_id(f"QID{n}-{k}"), _verbatim(value.cast(pl.Utf8), mapping)))
+        elif question.type == "single":
+            outs.append(_Out(f"Q{n}", text, import_id(f"QID{n}"), _verbatim(value.cast(pl.Utf8), mapping)))
+            if other:
+                label = f"{text}-TEXT" if legacy else text
+                outs.append(_Out(f"Q{n}_TEXT", label, import_id(f"QID{n}-TEXT"), other_text.cast(pl.Utf8)))
+        else:
+            options = _split_values(question, language=language, numeric=numeric)
+            boxes = []
+            for option, selected in options:
+                label = f"{text}-{option.labels[language]}"
+                outs.append(_Out(f"Q{n}_{option.position}", label, import_id(f"QID{n}-{option.position}"), selected))
+                if option.other_text:
+                    box = _Out(
+                        f"Q{n}_{option.position}_TEXT",
+                        f"{label}-TEXT" if legacy else label,
+                        import_id(f"QID{n}-{option.position}-TEXT"),
+                        other_text.cast(pl.Utf8),
+                    )
+                    # The legacy export writes the box right after its option, 2017 after them all.
+                    (outs if legacy else boxes).append(box)
+            outs.extend(boxes)
+    return outs
+
+
+def _split_values(question: Question, *, language: str, numeric: bool) -> list[tuple]:
+    """(option, cell) per option of a split multi-select; ``!`` elements fill the columns
+    left empty, in order."""
+    chosen = pl.col(question.code).cast(pl.List(pl.Utf8))
+    invalid = chosen.list.eval(pl.element().filter(pl.element().str.starts_with("!")).str.slice(1))
+    values, free_before = [], pl.lit(0, dtype=pl.UInt32)
+    for option in question.options:
+        selected = chosen.list.contains(option.code).fill_null(False)
+        mark = "1" if numeric else option.labels[language]
+        values.append((option, pl.when(selected).then(pl.lit(mark)).otherwise(invalid.list.get(free_before, null_on_oob=True))))
+        free_before = free_before + (~selected).cast(pl.UInt32)
+    return values
+
+
+def _older_meta(frame: pl.DataFrame, *, variant: str, language: str, seed: int, time_zone: str) -> list[tuple[str, str, pl.Expr]]:
+    """(column id, ImportId or row-2 name, value) of the metadata block."""
+    started, submitted = _utc(frame, "started_at"), _utc(frame, "submitted_at")
+    local = lambda ts: ts.dt.convert_time_zone(time_zone).dt.strftime("%Y-%m-%d %H:%M:%S")  # noqa: E731
+    email = pl.col("email").cast(pl.Utf8)
+    values = {
+        "ResponseID": pl.concat_str(pl.lit("R_"), _random_text(seed, 15)),
+        "ResponseSet": pl.lit(_RESPONSE_SET[language]),
+        "Name": pl.when(email.is_null()).then(pl.lit(_ANONYMOUS[language])),
+        "IPAddress": pl.col("ip_address").cast(pl.Utf8),
+        "StartDate": local(started),
+        "EndDate": local(pl.coalesce(submitted, started)),
+        "RecipientEmail": email,
+        "EmailAddress": email,
+        "Finished": pl.when(submitted.is_not_null()).then(pl.lit("1")).otherwise(pl.lit("0")),
+        "Status": pl.lit("0"),
+    }
+    none = pl.lit(None, pl.Utf8)
+    if variant == "legacy":
+        return [(f"V{i}", name, values.get(name, none)) for i, name in enumerate(_META_LEGACY, start=1)]
+    return [(name, import_id, values.get(name, none)) for name, import_id in _META_2017]
+
+
+def _location(seed: int, language: str) -> list[pl.Expr]:
+    coordinate = lambda s, low, span: (pl.int_range(pl.len(), dtype=pl.UInt64).hash(s) % 10**9 / 1e9 * span + low)  # noqa: E731
+    return [
+        coordinate(seed + 1, 43.0, 6.0 if language == "fr" else 10.0).round(4).cast(pl.Utf8),
+        coordinate(seed + 2, -1.0 if language == "fr" else -95.0, 8.0 if language == "fr" else 20.0).round(4).cast(pl.Utf8),
+        pl.lit("-1"),
+    ]
+
+
+def _write_older(frame: pl.DataFrame, path: Path, *, variant: str, language: str, numeric: bool, seed: int, time_zone: str) -> None:
+    """Write the 2017 or the legacy export (see the module's docstring)."""
+    meta = _older_meta(frame, variant=variant, language=language, seed=seed, time_zone=time_zone)
+    questions = _older_question_columns(frame, variant=variant, language=language, numeric=numeric)
+    values = [v for _, _, v in meta] + [q.value for q in questions] + _location(seed, language)
+    ids = [c for c, _, _ in meta] + [q.column_id for q in questions] + list(_LOCATION)
+    if variant == "legacy":
+        header = [ids, [name for _, name, _ in meta] + [q.label for q in questions] + list(_LOCATION)]
+        values.append(pl.lit(None, pl.Utf8))  # the empty last column: every row ends with ","
+        header = [row + [None] for row in header]
+    else:
+        labels = [c for c, _, _ in meta] + [q.label for q in questions] + list(_LOCATION)
+        import_ids = [i for _, i, _ in meta] + [q.import_id for q in questions] + [f"Location-{name}" for name in _LOCATION]
+        header = [ids, labels, [f"{{'ImportId': '{i}'}}" for i in import_ids]]
+    names = [f"c{i}" for i in range(len(values))]
+    data = frame.select([expr.cast(pl.Utf8).alias(name) for expr, name in zip(values, names)])
+    head = pl.DataFrame(header, schema={name: pl.Utf8 for name in names}, orient="row")
+    pl.concat([head, data]).write_csv(path, include_header=False, line_terminator="\n", include_bom=variant == "legacy")
