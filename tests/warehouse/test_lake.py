@@ -171,3 +171,15 @@ def test_the_commands_run_the_flow_into_the_lake_and_read_it(inbox, tmp_path, la
     assert "Published figures consistent with the data" in capsys.readouterr().out
     assert main(["quality", "--warehouse", lake_catalog]) == 0
     assert "Failed checks" in capsys.readouterr().out
+
+
+def test_the_failure_report_says_what_the_lake_readers_see(published, both):
+    """The flow's failure hook reads the lake's last snapshot (it once took every warehouse for a file)."""
+    from flows.failure import warehouse_state
+
+    _, lake, _ = published
+    sentence, published_at, unchanged = warehouse_state(lake.store(), started_at=None)
+    assert unchanged and published_at and "is unchanged; readers keep querying it" in sentence
+    _, fresh = both
+    sentence, published_at, unchanged = warehouse_state(fresh.store(), started_at=None)
+    assert unchanged and published_at is None and "No warehouse has been published yet in the lake" in sentence
