@@ -70,3 +70,22 @@ def mixed_exports(cache: Path, n: int, *, seed: int = 2) -> list[Path]:
         _write(channel, part, folder / f"{channel}.csv", seed + index)
     done.touch()
     return sorted(p for p in folder.iterdir() if p.suffix == ".csv")
+
+
+def main(argv: list[str]) -> int:
+    """``python -m bench.generate CACHE CHANNEL N SEED`` or ``... CACHE mix N SEED``: the path(s), one a line.
+
+    The benchmark command generates in a child process: its own memory stays small, so
+    the peak memory it measures for other child processes is theirs (a forked child's peak
+    starts from its parent's).
+    """
+    cache, channel, n, seed = Path(argv[0]), argv[1], int(argv[2]), int(argv[3])
+    paths = mixed_exports(cache, n, seed=seed) if channel == "mix" else [export(cache, channel, n, seed=seed)]
+    print("\n".join(str(path) for path in paths))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

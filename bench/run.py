@@ -1,20 +1,23 @@
-"""One command for the benchmarks: ``python -m bench --sizes 100k,1m,5m`` (from the repository root).
+"""One command for the benchmarks: ``python -m bench`` (from the repository root).
 
-For each size, a Qualtrics export of that many responses (cached under ``.bench-cache/``,
-git-ignored), and with ``--mix`` the same number of responses split over every layout.
-On the same files, in the same run, each in its own process (wall time and that
-process's peak RSS):
+For each size (default 100k, 1M and 5M responses), a Qualtrics export of that many
+responses, and (``--mix``) 1M responses split over every layout; generated once and
+cached under ``.bench-cache/`` (git-ignored). On the same files, in the same run, each in
+its own process (wall time and that process's peak RSS):
 
 floor       DuckDB ``CREATE TABLE AS SELECT * FROM read_csv(..., all_varchar)`` into a
             file, and Polars ``scan_csv(..., infer_schema=False).collect()``: the faster
-pipeline   ``flows.pipeline.run_once`` (the nightly job without Prefect), from scratch
-process    ``surveyhouse run`` as a whole process (Prefect's temporary server included)
-stages     each stage timed by calling its functions directly (bench/stages.py)
-baseline   pandas + pandera doing the same mapping, checks and crosstab (bench/baseline_pandas.py)
-query      one figure from the published warehouse: in-process and ``surveyhouse sql``
-nights     a night with nothing new and a night with 10k new responses, at every size
+pipeline    ``flows.pipeline.run_once`` (the nightly job without Prefect), from scratch,
+            then the report page the flow writes after its publish
+process     ``surveyhouse run`` as a whole process (Prefect's temporary server included)
+stages      each stage timed by calling its functions directly (bench/stages.py)
+baseline    pandas + pandera doing the same mapping, checks and crosstab (bench/baseline_pandas.py)
+query       one figure from the published warehouse: in-process and ``surveyhouse sql``
+nights      a night with nothing new and a night with 10k new responses, at every size
 
-and writes BENCHMARKS.md. Nothing here runs in CI: the sizes are flags.
+and writes BENCHMARKS.md (``--report-only``: again from ``.bench-cache/results.json``).
+A command that holds more than ``--memory-cap`` is stopped and reported, not left to the
+kernel's out-of-memory killer on a shared machine. Nothing here runs in CI: the sizes are flags.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import sys
@@ -31,8 +35,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench.generate import export, mixed_exports
-from bench.measure import ROOT, Measured, measure, python
+from bench.measure import MEMORY_CAP_MIB, ROOT, Measured, measure, python
 from bench.report import write_report
 
 SURVEYHOUSE = str(Path(sys.executable).with_name("surveyhouse"))
@@ -48,8 +51,13 @@ start = time.perf_counter()
 from flows.pipeline import run_once
 from flows.settings import load_settings
 imported = time.perf_counter()
-run = run_once(load_settings(inbox=sys.argv[1], warehouse=sys.argv[2]))
-print(f"{imported - start:.3f} {time.perf_counter() - imported:.3f} {run.rows_read} {int(run.published)}")
+settings = load_settings(inbox=sys.argv[1], warehouse=sys.argv[2])
+run = run_once(settings)
+done = time.perf_counter()
+if run.published:  # the flow writes the report page after each publish (flows/nightly.py)
+    from flows.report import write_report
+    write_report(settings.store(), settings.report_file, lang=settings.report_lang)
+print(f"{imported - start:.3f} {done - imported:.3f} {time.perf_counter() - done:.3f} {run.rows_read} {int(run.published)}")
 """
 _QUERY = """
 import sys, time, statistics
@@ -75,6 +83,12 @@ def parse_size(text: str) -> int:
 
 def label(n: int) -> str:
     return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1_000}k"
+
+
+def generate(cache: Path, channel: str, n: int, *, seed: int) -> list[Path]:
+    """The cached export(s), generated first if need be (bench/generate.py, in a child process)."""
+    result = run(python("-m", "bench.generate", str(cache), channel, str(n), str(seed)), f"generating {channel} {n}")
+    return [Path(line) for line in result.stdout.split("\n") if line.strip()]
 
 
 def log(message: str) -> None:
@@ -107,43 +121,94 @@ def fresh_inbox(work: Path, files: list[Path]) -> tuple[Path, Path]:
     return inbox, work / "warehouse.duckdb"
 
 
-def ok(result: Measured, what: str) -> Measured:
+class Failed(RuntimeError):
+    """A measured command failed (or was stopped at the memory cap)."""
+
+
+#: Ceiling on a measured command's memory (MiB); set by --memory-cap.
+CAP = {"mib": MEMORY_CAP_MIB}
+
+
+def run(command: list[str], what: str, *, env: dict | None = None) -> Measured:
+    result = measure(command, env=env, memory_cap_mib=CAP["mib"])
+    if result.capped:
+        raise Failed(f"{what}: stopped at the memory cap of {CAP['mib'] / 1024:.0f} GiB after {result.seconds:.0f} s")
     if result.returncode:
-        raise RuntimeError(f"{what} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+        raise Failed(f"{what} failed ({result.returncode}): {result.stderr.strip().splitlines()[-1:] or ''}")
     return result
 
 
+def attempt(results: dict, key: str, measure_it) -> None:
+    """``results[key]`` = what ``measure_it()`` measured, or why it could not be."""
+    try:
+        results[key] = measure_it()
+    except Failed as error:
+        log(f"  {error}")
+        results[key] = {"error": str(error)}
+
+
 def run_once(inbox: Path, warehouse: Path) -> dict:
-    result = ok(measure(python("-c", _RUN_ONCE, str(inbox), str(warehouse))), f"run_once {inbox}")
-    imports, work, rows, published = result.stdout.split()
+    result = run(python("-c", _RUN_ONCE, str(inbox), str(warehouse)), f"run_once {inbox.parent.name}")
+    imports, work, report, rows, published = result.stdout.split()
     return {"wall_s": result.seconds, "rss_mib": result.peak_rss_mib, "imports_s": float(imports), "work_s": float(work),
-            "rows_read": int(rows), "published": bool(int(published))}  # fmt: skip
+            "report_s": float(report), "rows_read": int(rows), "published": bool(int(published))}  # fmt: skip
+
+
+_PREFECT_TIME = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) \| \w+ +\| (.*)$")
 
 
 def surveyhouse_run(inbox: Path, warehouse: Path, env: dict) -> dict:
-    result = ok(measure([SURVEYHOUSE, "run", "--inbox", str(inbox), "--warehouse", str(warehouse)], env=env), "surveyhouse run")
-    return {"wall_s": result.seconds, "rss_mib": result.peak_rss_mib}
+    result = run([SURVEYHOUSE, "run", "--inbox", str(inbox), "--warehouse", str(warehouse)], "surveyhouse run", env=env)
+    out = {"wall_s": result.seconds, "rss_mib": result.peak_rss_mib}
+    # When the flow began and ended, from Prefect's log lines (local wall-clock times).
+    day = datetime.fromtimestamp(result.started_at).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    for line in (result.stdout + "\n" + result.stderr).splitlines():
+        match = _PREFECT_TIME.match(line)
+        if not match:
+            continue
+        at = day + int(match.group(1)) * 3600 + int(match.group(2)) * 60 + float(match.group(3)) - result.started_at
+        if "Beginning flow run" in match.group(4):
+            out["flow_begins_s"] = at
+        elif "Flow run" in match.group(4) and "Finished in state" in match.group(4):
+            out["flow_ends_s"] = at
+    return out
 
 
 def floor(files: list[Path], work: Path) -> dict:
     out = {}
     for engine in ("duckdb", "polars"):
-        result = ok(measure(python("-m", "bench.floor", engine, *map(str, files), str(work / "floor.duckdb"))), f"floor {engine}")
-        out[engine] = {"wall_s": result.seconds, "work_s": float(result.stdout.split()[0]), "rss_mib": result.peak_rss_mib}
+        attempt(out, engine, lambda engine=engine: _floor_one(engine, files, work))
     (work / "floor.duckdb").unlink(missing_ok=True)
-    out["best"] = min(("duckdb", "polars"), key=lambda engine: out[engine]["wall_s"])
+    done = [engine for engine in ("duckdb", "polars") if "error" not in out[engine]]
+    out["best"] = min(done, key=lambda engine: out[engine]["wall_s"]) if done else None
     return out
 
 
+def _floor_one(engine: str, files: list[Path], work: Path) -> dict:
+    result = run(python("-m", "bench.floor", engine, *map(str, files), str(work / "floor.duckdb")), f"floor {engine}")
+    return {"wall_s": result.seconds, "work_s": float(result.stdout.split()[0]), "rss_mib": result.peak_rss_mib}
+
+
 def query(warehouse: Path) -> dict:
-    inside = ok(measure(python("-c", _QUERY, str(warehouse), FIGURE_SQL, "21")), "query")
+    inside = run(python("-c", _QUERY, str(warehouse), FIGURE_SQL, "21"), "query")
     median, value = inside.stdout.split()
-    whole = [ok(measure([SURVEYHOUSE, "sql", "--warehouse", str(warehouse), "--format", "csv", FIGURE_SQL]), "sql").seconds
-             for _ in range(5)]  # fmt: skip
+    whole = [run([SURVEYHOUSE, "sql", "--warehouse", str(warehouse), "--format", "csv", FIGURE_SQL], "sql").seconds for _ in range(5)]
     return {"in_process_s": float(median), "value": float(value), "process_s": statistics.median(whole)}
 
 
-def bench_files(name: str, files: list[Path], cache: Path, *, env: dict, baseline: bool, process: bool) -> dict:
+def stages(warehouse: Path, files: list[Path]) -> dict:
+    result = run(python("-m", "bench.stages", str(warehouse), *map(str, files)), "stages")
+    return json.loads(result.stdout.strip().splitlines()[-1]) | {"rss_mib": result.peak_rss_mib}
+
+
+def baseline(files: list[Path]) -> dict:
+    result = run(python("-m", "bench.baseline_pandas", str(files[0])), "pandas baseline")
+    seconds, rows, cells = result.stdout.split()
+    return {"wall_s": result.seconds, "work_s": float(seconds), "rss_mib": result.peak_rss_mib,
+            "rows_kept": int(rows), "crosstab_rows": int(cells)}  # fmt: skip
+
+
+def bench_files(name: str, files: list[Path], cache: Path, *, env: dict, baseline_too: bool, process: bool) -> dict:
     """Every measure on one set of export files."""
     work = cache / "runs" / name
     result: dict = {"files": [p.name for p in files], "bytes": sum(p.stat().st_size for p in files)}
@@ -151,24 +216,22 @@ def bench_files(name: str, files: list[Path], cache: Path, *, env: dict, baselin
     result["floor"] = floor(files, cache)
     log(f"{name}: run_once from scratch")
     inbox, warehouse = fresh_inbox(work / "pipeline", files)
-    result["pipeline"] = run_once(inbox, warehouse)
-    log(f"{name}: stages")
-    stages = ok(measure(python("-m", "bench.stages", str(warehouse), *map(str, files))), "stages")
-    result["stages"] = json.loads(stages.stdout.strip().splitlines()[-1])
-    log(f"{name}: query")
-    result["query"] = query(warehouse)
+    attempt(result, "pipeline", lambda: run_once(inbox, warehouse))
+    if "error" not in result["pipeline"]:
+        log(f"{name}: stages")
+        attempt(result, "stages", lambda: stages(warehouse, files))
+        log(f"{name}: query")
+        attempt(result, "query", lambda: query(warehouse))
     if process:
         log(f"{name}: surveyhouse run from scratch")
         p_inbox, p_warehouse = fresh_inbox(work / "process", files)
-        result["process"] = surveyhouse_run(p_inbox, p_warehouse, env)
-        log(f"{name}: surveyhouse run, nothing new")
-        result["process_nothing_new"] = surveyhouse_run(p_inbox, p_warehouse, env)
-    if baseline:
+        attempt(result, "process", lambda: surveyhouse_run(p_inbox, p_warehouse, env))
+        if "error" not in result["process"]:
+            log(f"{name}: surveyhouse run, nothing new")
+            attempt(result, "process_nothing_new", lambda: surveyhouse_run(p_inbox, p_warehouse, env))
+    if baseline_too:
         log(f"{name}: pandas baseline")
-        base = ok(measure(python("-m", "bench.baseline_pandas", str(files[0]))), "baseline")
-        seconds, rows, cells = base.stdout.split()
-        result["baseline"] = {"wall_s": base.seconds, "work_s": float(seconds), "rss_mib": base.peak_rss_mib,
-                              "rows_kept": int(rows), "crosstab_rows": int(cells)}  # fmt: skip
+        attempt(result, "baseline", lambda: baseline(files))
     return result
 
 
@@ -176,62 +239,74 @@ def nights(name: str, cache: Path, new_file: Path, *, env: dict, process: bool) 
     """On the warehouse the from-scratch run built: a night with nothing new, then one with 10k new responses."""
     work = cache / "runs" / name
     inbox, warehouse = work / "pipeline" / "landing", work / "pipeline" / "warehouse.duckdb"
-    out = {}
+    out: dict = {}
+    if not warehouse.exists():
+        return out
     log(f"{name}: night with nothing new (run_once)")
-    out["nothing_new"] = run_once(inbox, warehouse)
+    attempt(out, "nothing_new", lambda: run_once(inbox, warehouse))
     (inbox / new_file.name).unlink(missing_ok=True)
     (inbox / new_file.name).symlink_to(new_file.resolve())
-    log(f"{name}: night with {NEW_NIGHT} new (run_once)")
-    out["new_10k"] = run_once(inbox, warehouse)
-    if process:
-        p_inbox, p_warehouse = work / "process" / "landing", work / "process" / "warehouse.duckdb"
+    log(f"{name}: night with {NEW_NIGHT:,} new (run_once)")
+    attempt(out, "new_10k", lambda: run_once(inbox, warehouse))
+    p_inbox, p_warehouse = work / "process" / "landing", work / "process" / "warehouse.duckdb"
+    if process and p_warehouse.exists():
         (p_inbox / new_file.name).unlink(missing_ok=True)
         (p_inbox / new_file.name).symlink_to(new_file.resolve())
-        log(f"{name}: night with {NEW_NIGHT} new (surveyhouse run)")
-        out["process_new_10k"] = surveyhouse_run(p_inbox, p_warehouse, env)
+        log(f"{name}: night with {NEW_NIGHT:,} new (surveyhouse run)")
+        attempt(out, "process_new_10k", lambda: surveyhouse_run(p_inbox, p_warehouse, env))
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="100k,1m", help="responses per Qualtrics export, comma-separated (default 100k,1m)")
+    parser.add_argument("--sizes", default="100k,1m,5m", help="responses per Qualtrics export, comma-separated (default 100k,1m,5m)")
     parser.add_argument("--mix", default="1m", help="responses split over every layout ('' to skip; default 1m)")
     parser.add_argument("--cache", default=str(ROOT / ".bench-cache"), help="generated files and runs (git-ignored)")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"), help="report to write")
     parser.add_argument("--no-prefect", action="store_true", help="skip the whole-process `surveyhouse run` measures")
-    parser.add_argument("--baseline-max", default="5m", help="largest size the pandas baseline runs at (default 5m)")
+    parser.add_argument("--baseline-max", default="1m", help="largest size the pandas baseline runs at (default 1m)")
+    parser.add_argument("--memory-cap", type=float, default=MEMORY_CAP_MIB / 1024, help="GiB a measured command may hold (default 16)")
+    parser.add_argument("--report-only", action="store_true", help="write the report again from the cache's results.json")
     args = parser.parse_args(argv)
-    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     cache = Path(args.cache).absolute()
+    if args.report_only:
+        write_report(json.loads((cache / "results.json").read_text(encoding="utf-8")), Path(args.out))
+        log(f"wrote {args.out}")
+        return 0
+    CAP["mib"] = args.memory_cap * 1024
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     cache.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
-    command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = ".venv/bin/python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
     # One Prefect home for every `surveyhouse run` (warm, as on a machine that runs nightly).
     env = {"PREFECT_HOME": str(cache / "prefect-home")}
     process = not args.no_prefect
     results: dict = {"machine": machine(), "command": command.strip(), "started": started.isoformat(), "sizes": {}, "nights": {}}
-    new_file = export(cache, "qualtrics_en", NEW_NIGHT, seed=7)
+    new_file = generate(cache, "qualtrics_en", NEW_NIGHT, seed=7)[0]
     if process:
-        # (An empty landing folder would do, but a first run on one fails in build_tables: see notes.md.)
-        log("warming up Prefect's home (a run on the 10k export, then a night with nothing new)")
-        small, warehouse = fresh_inbox(cache / "runs" / "warmup", [new_file])
-        results["process_warmup"] = surveyhouse_run(small, warehouse, env)
-        results["process_empty"] = surveyhouse_run(small, warehouse, env)
+        log("Prefect's own cost: `surveyhouse run` on an empty landing folder, first and second time (new Prefect home)")
+        shutil.rmtree(cache / "prefect-home", ignore_errors=True)
+        empty, warehouse = fresh_inbox(cache / "runs" / "empty", [])
+        attempt(results, "process_empty_first", lambda: surveyhouse_run(empty, warehouse, env))
+        attempt(results, "process_empty", lambda: surveyhouse_run(empty, warehouse, env))
+        attempt(results, "run_once_empty", lambda: run_once(empty, warehouse))
     for n in sizes:
         log(f"generating the {label(n)} Qualtrics export")
         begin = time.perf_counter()
-        path = export(cache, "qualtrics_en", n)
+        path = generate(cache, "qualtrics_en", n, seed=1)[0]
         name = f"qualtrics_{label(n)}"
         results["sizes"][name] = {"n": n, "generate_s": time.perf_counter() - begin}
-        results["sizes"][name] |= bench_files(name, [path], cache, env=env, baseline=n <= parse_size(args.baseline_max), process=process)
+        baseline_too = n <= parse_size(args.baseline_max)
+        results["sizes"][name] |= bench_files(name, [path], cache, env=env, baseline_too=baseline_too, process=process)
+        _save(cache, results)
         results["nights"][name] = nights(name, cache, new_file, env=env, process=process)
         _save(cache, results)
     if args.mix.strip():
         n = parse_size(args.mix)
         log(f"generating {label(n)} responses over every layout")
-        files = mixed_exports(cache, n)
+        files = generate(cache, "mix", n, seed=2)
         name = f"mix_{label(n)}"
-        results["sizes"][name] = {"n": n, "mix": True} | bench_files(name, files, cache, env=env, baseline=False, process=process)
+        results["sizes"][name] = {"n": n, "mix": True} | bench_files(name, files, cache, env=env, baseline_too=False, process=process)
         _save(cache, results)
     results["finished"] = datetime.now(UTC).isoformat()
     results["machine"]["load_after"] = os.getloadavg()

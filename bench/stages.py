@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from flows import pipeline
-from flows.ingest import _validate, response_columns, staged_files
+from flows.ingest import _validate, canonical_frame, response_columns, staged_files
 from flows.read import read_export
 from flows.settings import load_settings
 from schemas.codebook import codebook
@@ -31,7 +31,6 @@ from transforms.claims import check_claims
 from transforms.crosstab import build_crosstab
 from transforms.headers import resolve_columns
 from transforms.layouts import detect_layout
-from transforms.mapping import canonical_responses, map_cells, resolved_frame
 from transforms.privacy import hash_personal_data
 from transforms.quarantine import quarantine_rows, typed_responses
 from transforms.responses import build_answers, build_responses, mark_superseded
@@ -60,8 +59,7 @@ def file_stages(path: Path, *, book, key: bytes) -> None:
     languages = [r.language for r in resolved if r.language]
     language = max(set(languages), key=languages.count) if languages else None
     with timed("map"):
-        answers, texts = map_cells(parsed.cells, resolved_frame(resolved), book=book, other_in_place=layout.other_in_place)
-        canonical = canonical_responses(meta.lazy(), answers, texts, book=book, header_language=language).collect()
+        canonical = canonical_frame(parsed, meta, resolved, book=book, layout=layout, header_language=language)
     with timed("validate"):
         quarantine = quarantine_rows(_validate(canonical, book), canonical, run_id="bench", source_file=path.name)
     with timed("type_hash_write"):
@@ -92,7 +90,9 @@ def build_stages(settings, *, book) -> None:
     with timed("crosstab"):
         crosstab = build_crosstab(responses.lazy(), book=book, settings=settings.crosstab).collect()
     with timed("claims_trend"):
-        unscreened = build_crosstab(responses.lazy().with_columns(is_excluded=pl.lit(False)), book=book, settings=settings.crosstab)
+        unscreened = build_crosstab(
+            responses.lazy().with_columns(is_excluded=pl.lit(False)), book=book, settings=settings.crosstab
+        ).collect().lazy()
         check_claims(
             crosstab.lazy(), published_figures(), book=book, wave=book.wave, tolerance_pts=settings.claim_tolerance_pts,
             minimum_base=settings.crosstab.minimum_base, unscreened=unscreened,
@@ -101,7 +101,7 @@ def build_stages(settings, *, book) -> None:
     schemas = warehouse_schemas(book)
     with timed("validate_tables"):
         for name, frame in {"responses": responses, "answers": answers, "crosstab": crosstab}.items():
-            schemas[name].validate(pipeline._conform(frame, schemas[name]), lazy=True)
+            pipeline._validated(name, frame, schemas[name], responses=responses, book=book)
 
 
 def main(argv: list[str]) -> int:
@@ -113,11 +113,16 @@ def main(argv: list[str]) -> int:
     build_stages(settings, book=book)
     now = datetime.now(UTC)
     run = pipeline.RunSummary(run_id=pipeline.new_run_id(now), started_at=now)
-    with timed("build_tables"):
-        tables = pipeline.build_tables(settings, run, book=book)
+    with timed("build_tables"):  # from every staged file (a staged folder given: no answers kept from the live warehouse)
+        tables = pipeline.build_tables(settings, run, book=book, staged_dir=settings.staged_dir)
     scratch = dataclasses.replace(settings, warehouse=warehouse.with_name("scratch-" + warehouse.name))
+    scratch.warehouse.unlink(missing_ok=True)
     with timed("publish"):
         pipeline.publish(scratch, tables, book=book)
+    with timed("report_page"):  # what the flow does after its publish (flows/nightly.py)
+        from flows.report import write_report
+
+        write_report(scratch.store(), scratch.report_file, lang=scratch.report_lang)
     rows = {name: frame.height for name, frame in tables.items() if not name.startswith("_")}
     print(json.dumps({"stages": TIMES, "rows": rows}))
     return 0

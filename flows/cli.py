@@ -7,6 +7,7 @@ warehouse read-only and answers in well under a second.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import sys
@@ -81,7 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run_flow(settings):
+def _run_flow(settings, ready=lambda: None):
+    """Run the nightly flow in this process; ``ready()`` waits for the run's Prefect server
+    (``_prefect_server``), called once the flow's modules are imported."""
     import os
 
     from flows.settings import configure_prefect
@@ -98,7 +101,26 @@ def _run_flow(settings):
             return run_nightly(settings)
     from flows.nightly import run_nightly
 
+    ready()
     return run_nightly(settings)
+
+
+@contextlib.contextmanager
+def _prefect_server(settings):
+    """The run's temporary Prefect server, started now so that it starts while the flow's
+    modules are imported (flows/prefect_server.py); not for Dask runs (they use a real one)."""
+    import os
+
+    if settings.dask_address and not os.environ.get("PREFECT_API_URL"):
+        yield lambda: None
+        return
+    from flows.prefect_server import PrefectServerError, early_prefect_server
+
+    try:
+        with early_prefect_server(settings) as ready:
+            yield ready
+    except PrefectServerError as error:
+        raise UserError(str(error)) from error
 
 
 def _print_summary(run, settings, elapsed: float) -> None:
@@ -165,8 +187,9 @@ def cmd_run(args) -> int:
     if not settings.inbox.is_dir():
         raise UserError(f"the landing folder {settings.inbox} does not exist (give --inbox or set SURVEYHOUSE_INBOX)")
     started = time.perf_counter()
-    run = _run_flow(settings)
-    _print_summary(run, settings, time.perf_counter() - started)
+    with _prefect_server(settings) as ready:
+        run = _run_flow(settings, ready)
+        _print_summary(run, settings, time.perf_counter() - started)
     return _verdict(run)
 
 
@@ -215,12 +238,13 @@ def cmd_demo(args) -> int:
 
     settings = load_settings(inbox=args.inbox, warehouse=args.warehouse, lake_data=args.lake_data)
     started = time.perf_counter()
-    written = write_demo_study(settings.inbox, seed=args.seed)
-    print(f"Demo study written to {settings.inbox}:")
-    for path in written:
-        print(f"  {path.relative_to(settings.inbox)}")
-    run = _run_flow(settings)
-    _print_summary(run, settings, time.perf_counter() - started)
+    with _prefect_server(settings) as ready:
+        written = write_demo_study(settings.inbox, seed=args.seed)
+        print(f"Demo study written to {settings.inbox}:")
+        for path in written:
+            print(f"  {path.relative_to(settings.inbox)}")
+        run = _run_flow(settings, ready)
+        _print_summary(run, settings, time.perf_counter() - started)
     return _verdict(run)
 
 

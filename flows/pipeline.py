@@ -6,6 +6,7 @@ Keeping them free of Prefect lets tests and benchmarks call them directly.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import secrets
@@ -14,9 +15,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
-from flows.ingest import StagedFile, response_columns, stage_export, staged_files
+from flows.ingest import (
+    StagedFile,
+    response_columns,
+    stage_export,
+    staged_files,
+    staged_schema,
+)
 from flows.lake import publish_shared, pull_from_lake
 from flows.lock import run_lock
 from flows.read import EXPORT_SUFFIXES, file_sha256
@@ -27,13 +35,14 @@ from schemas.tables import warehouse_schemas
 from transforms.claims import check_claims
 from transforms.crosstab import build_crosstab
 from transforms.quarantine import QUARANTINE_SCHEMA
-from transforms.trend import build_trend
 from transforms.responses import build_answers, build_responses, mark_superseded
+from transforms.trend import build_trend
 from transforms.weighting import weight_responses
 from warehouse.backend import exists as warehouse_exists
 from warehouse.backend import open_reader
-from warehouse.backend import publish as publish_warehouse
+from warehouse.ddl import duckdb_type
 from warehouse.generated_views import generated_views
+from warehouse.publish import publish_warehouse as publish_file
 from warehouse.publish import view_sql
 
 _WAVE_FOLDER = re.compile(r"^(?:wave[=_-]?)?(\d{4})$", re.IGNORECASE)
@@ -78,19 +87,61 @@ def discover_files(settings: Settings, *, book: Codebook) -> list[NewFile]:
     if not settings.inbox.is_dir():
         raise FileNotFoundError(f"the landing folder {settings.inbox} does not exist")
     known = {staged.sha256 for staged in staged_files(settings.staged_dir)}
+    hashes = _FileHashes(settings.state_dir / f"{settings.warehouse_name}.file-hashes.json")
     found: dict[str, NewFile] = {}
     for path in sorted(settings.inbox.rglob("*")):
         if not path.is_file() or path.name.startswith((".", "~$")) or path.suffix.lower() not in EXPORT_SUFFIXES:
             continue
-        sha = file_sha256(path)
+        sha = hashes.sha256(path)
         if sha not in known and sha not in found:
             found[sha] = NewFile(path, sha, wave_of(path, settings.inbox, book.wave))
+    hashes.save()
     return list(found.values())
+
+
+class _FileHashes:
+    """SHA-256 of the landing folder's files, remembered by what the file system says of them.
+
+    A file whose path, size, inode, modification and change times are those of the last
+    run is not read again: a night with nothing new costs a ``stat`` per file, not a read
+    of the whole history (gigabytes at millions of responses). Any write to a file moves
+    its change time (which no tool can set back), so a changed file is hashed again. The
+    cache is a convenience: lost or unreadable, every file is simply hashed.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.known: dict[str, dict] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.known = {}
+        self.seen: dict[str, dict] = {}
+
+    def sha256(self, path: Path) -> str:
+        info = path.stat()
+        identity = [info.st_size, info.st_ino, info.st_dev, info.st_mtime_ns, info.st_ctime_ns]
+        entry = self.known.get(str(path))
+        if not (isinstance(entry, dict) and entry.get("identity") == identity and isinstance(entry.get("sha256"), str)):
+            entry = {"identity": identity, "sha256": file_sha256(path)}
+        self.seen[str(path)] = entry
+        return entry["sha256"]
+
+    def save(self) -> None:
+        if self.seen == self.known:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_name(self.path.name + ".part")
+            partial.write_text(json.dumps(self.seen), encoding="utf-8")
+            partial.replace(self.path)
+        except OSError:
+            pass
 
 
 def stage_file(new: NewFile, *, settings: Settings, run_id: str, file_order: int, book: Codebook, staged_dir: Path | None = None) -> StagedFile:
     return stage_export(
         new.path,
+        sha256=new.sha256,
         staged_dir=staged_dir or settings.staged_dir,
         archive_dir=settings.archive_dir,
         run_id=run_id,
@@ -207,9 +258,17 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook, staged_
     if loaded:
         all_rows = pl.scan_parquet([s.responses for s in loaded]).select(columns)
     else:
-        all_rows = pl.LazyFrame(schema={c: pl.Utf8 for c in columns})
-    versions = mark_superseded(all_rows).collect()
-    current = versions.filter(~pl.col("is_superseded")).drop("is_superseded", "file_order").lazy()
+        all_rows = pl.LazyFrame(schema=staged_schema(book))  # nothing loaded yet: an empty warehouse
+    # Which versions are superseded is decided on their keys alone; the rows are then read
+    # once, without the superseded ones (no sorted copy of every column).
+    all_rows = all_rows.with_row_index("_row")
+    versions = (
+        mark_superseded(all_rows.select("_row", "wave", "source_tool", "response_id", "submitted_at", "file_order", "source_row"))
+        .select("_row", "wave", "source_tool", "response_id", "file_order", "is_superseded")
+        .collect()
+    )
+    superseded = versions.filter(pl.col("is_superseded"))["_row"]
+    current = all_rows.filter(~pl.col("_row").is_in(superseded.implode())).drop("_row", "file_order")
     targets = settings.weighting_targets()
     responses = (
         build_responses(current, book=book, policy=settings.screening)
@@ -217,14 +276,17 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook, staged_
         .collect()
         .pipe(weight_responses, targets=targets, key=["wave", "source_tool", "response_id"])
     )
-    answers = build_answers(responses.lazy(), book=book).collect()
     # Counted from the responses' own answer columns (the same choices as `answers`, without a join).
-    crosstab = build_crosstab(responses.lazy(), book=book, settings=settings.crosstab, weighted=bool(targets)).collect()
+    # The unscreened crosstab (for the claims) is collected as a table too: held lazily inside
+    # the claims' joins, its plan would be re-run branch by branch.
+    crosstab, unscreened = pl.collect_all(
+        [
+            build_crosstab(responses.lazy(), book=book, settings=settings.crosstab, weighted=bool(targets)),
+            build_crosstab(responses.lazy().with_columns(is_excluded=pl.lit(False)), book=book, settings=settings.crosstab),
+        ]
+    )
     waves = sorted(set(responses["wave"].to_list())) or [book.wave]
     figures_wave = book.wave if book.wave in waves else waves[0]
-    unscreened = build_crosstab(
-        responses.lazy().with_columns(is_excluded=pl.lit(False)), book=book, settings=settings.crosstab
-    )
     claims = check_claims(
         crosstab.lazy(),
         published_figures(),
@@ -232,8 +294,24 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook, staged_
         wave=figures_wave,
         tolerance_pts=settings.claim_tolerance_pts,
         minimum_base=settings.crosstab.minimum_base,
-        unscreened=unscreened,
+        unscreened=unscreened.lazy(),
     ).collect()
+    # The answers (some twenty rows a response: the build's biggest frame) come after the
+    # crosstab, whose working memory is released by then. A response's answers depend on its
+    # own answers alone: when the live warehouse was built from every staged file but this
+    # run's, only the responses whose current version came in since get theirs built; the
+    # publish keeps the live table's other rows.
+    new_orders = None if staged_dir is not None else _answers_base(settings, staged, book=book)
+    if new_orders is None:
+        answers = build_answers(responses.lazy(), book=book).collect()
+        replaced = None
+    else:
+        key = ["wave", "source_tool", "response_id"]
+        is_new = pl.col("file_order").is_in(new_orders)
+        added = versions.filter(~pl.col("is_superseded") & is_new).select(key)
+        # The live answers to drop: those of responses a new file brings a newer version of.
+        replaced = added.join(versions.filter(~is_new).select(key), on=key, how="semi")
+        answers = build_answers(responses.lazy().join(added.lazy(), on=key, how="semi"), book=book).collect()
     quarantine = (
         pl.concat([pl.read_parquet(s.quarantine) for s in staged], how="vertical")
         if staged
@@ -248,6 +326,8 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook, staged_
         .with_columns(pl.col("accepted", "superseded").fill_null(0).cast(pl.Int64))
         .with_columns(pl.col("rows_read", "quarantined", "file_order").cast(pl.Int64), pl.col("wave").cast(pl.Int32))
         .sort("file_order")
+        if staged
+        else pl.DataFrame(schema={c: column.dtype.type for c, column in warehouse_schemas(book)["files"].columns.items()})
     )
     finished = datetime.now(UTC)
     this_run = {
@@ -282,8 +362,60 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook, staged_
         "runs": runs,
     }
     schemas = warehouse_schemas(book)
-    validated = {name: schemas[name].validate(_conform(frame, schemas[name]), lazy=True) for name, frame in tables.items()}
-    return validated | {"_run": pl.DataFrame([this_run])}
+    validated = {name: _validated(name, frame, schemas[name], responses=responses, book=book) for name, frame in tables.items()}
+    extra = {"_run": pl.DataFrame([this_run])}
+    if replaced is not None:
+        extra["_answers_replaced"] = replaced  # `answers` holds the rows of these responses only
+    return validated | extra
+
+
+def _answers_base(settings: Settings, staged: list[StagedFile], *, book: Codebook) -> list[int] | None:
+    """The file orders of the loaded files that the live warehouse lacks, when its answers
+    can be kept for the others; None when the answers must be built whole.
+
+    Kept only for a warehouse file (not a lake) whose every file is staged, as it was then,
+    and whose answers table has this codebook's column types.
+    """
+    if settings.is_lake or not warehouse_exists(settings.store()):
+        return None
+    try:
+        with open_reader(settings.store()) as connection:
+            live = connection.execute("select file_sha256, file_order, status from files").fetchall()
+            described = [(row[0], row[1]) for row in connection.execute("describe answers").fetchall()]
+    except (duckdb.Error, OSError):
+        return None
+    schema = warehouse_schemas(book)["answers"]
+    expected = [(column, duckdb_type(spec.dtype.type)) for column, spec in schema.columns.items()]
+    if [(c, t.replace(" ", "")) for c, t in described] != [(c, t.replace(" ", "")) for c, t in expected]:
+        return None
+    now = {s.sha256: (s.record["file_order"], s.record["status"]) for s in staged}
+    if any(now.get(sha) != (order, status) for sha, order, status in live):
+        return None
+    published = {sha for sha, _, _ in live}
+    return [order for sha, (order, status) in now.items() if sha not in published and status == "loaded"]
+
+
+def _validated(name: str, frame: pl.DataFrame, schema, *, responses: pl.DataFrame, book: Codebook) -> pl.DataFrame:
+    """``frame`` validated against its schema.
+
+    The answers' uniqueness (one row per response, question and option) holds by
+    construction once the responses are unique (their own schema, validated first) and no
+    response lists an option twice: that is checked on the responses' lists, instead of
+    hashing every answer row (at a million responses, twenty million rows: seconds and
+    gigabytes). A list with a repeated option gets the full check, and its report.
+    """
+    if name == "answers" and schema.unique and not _repeats_an_option(responses, book=book):
+        schema = copy.copy(schema)
+        schema.unique = None
+    return schema.validate(_conform(frame, schema), lazy=True)
+
+
+def _repeats_an_option(responses: pl.DataFrame, *, book: Codebook) -> bool:
+    multi = [q.code for q in book.multi if q.code in responses.columns]
+    if not multi:
+        return False
+    repeated = [(pl.col(c).list.n_unique() != pl.col(c).list.len()).fill_null(False).any() for c in multi]
+    return bool(responses.select(pl.any_horizontal(repeated)).item())
 
 
 def _conform(frame: pl.DataFrame, schema) -> pl.DataFrame:
@@ -305,7 +437,9 @@ def publish(settings: Settings, tables: dict[str, pl.DataFrame], *, book: Codebo
     if settings.is_lake:
         tables = publish_shared(settings, tables, schemas, views, rebuild=lambda: build_tables(settings, run_of(tables), book=book))
     else:
-        publish_warehouse(settings.store(), {name: tables[name] for name in schemas}, schemas, views)
+        replaced = tables.get("_answers_replaced")
+        incremental = {"answers": replaced} if replaced is not None else None
+        publish_file(settings.store(), {name: tables[name] for name in schemas}, schemas, views, incremental=incremental)
     settings.runs_log.parent.mkdir(parents=True, exist_ok=True)
     with settings.runs_log.open("a", encoding="utf-8") as log:
         log.write(json.dumps(tables["_run"].row(0, named=True), default=str) + "\n")

@@ -10,6 +10,7 @@ the new one. A run killed at any moment leaves the live file untouched (and a
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from importlib import resources
 from pathlib import Path
@@ -40,11 +41,10 @@ def view_sql() -> dict[str, str]:
 
 
 def _arrow_ready(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
-    """The frame in the schema's column order, enums as text (DuckDB casts into its ENUMs)."""
+    """The frame in the schema's column order; enums stay dictionary-encoded (DuckDB casts
+    each distinct value into its ENUM, not every row's text), categoricals as text."""
     frame = frame.select(list(schema.columns))
-    return frame.with_columns(
-        [pl.col(c).cast(pl.Utf8) for c, t in frame.schema.items() if isinstance(t, pl.Enum | pl.Categorical)]
-    )
+    return frame.with_columns([pl.col(c).cast(pl.Utf8) for c, t in frame.schema.items() if isinstance(t, pl.Categorical)])
 
 
 def publish_warehouse(
@@ -52,20 +52,46 @@ def publish_warehouse(
     tables: dict[str, pl.DataFrame],
     schemas: dict[str, pa.DataFrameSchema],
     views: dict[str, str] | None = None,
+    *,
+    incremental: dict[str, pl.DataFrame] | None = None,
 ) -> None:
-    """Write every table (and the views) into a new file and swap it in over ``path``."""
+    """Write every table (and the views) into a new file and swap it in over ``path``.
+
+    ``incremental`` (table -> key rows): the new file starts as a copy of the live one
+    (complete on disk: it is never written in place), and each of these tables keeps its
+    rows but those whose key (the frame's columns) is listed, then gets ``tables[name]``
+    added; every other table and view is written anew. What such a night writes follows
+    what changed, not the whole history.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in building_files(path):
         leftover.unlink(missing_ok=True)
         Path(str(leftover) + ".wal").unlink(missing_ok=True)
     building = path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
+    incremental = incremental or {}
+    if incremental:
+        shutil.copyfile(path, building)
     connection = duckdb.connect(str(building))
     try:
         connection.execute("SET enable_progress_bar = false")
+        if incremental:
+            for (view,) in connection.execute("select view_name from duckdb_views() where not internal").fetchall():
+                connection.execute(f'DROP VIEW "{view}"')
+            for (table,) in connection.execute("select table_name from duckdb_tables()").fetchall():
+                if table not in incremental:
+                    connection.execute(f'DROP TABLE "{table}"')
         for name, schema in schemas.items():
-            for statement in create_table_sql(name, schema):
-                connection.execute(statement)
-            arrow = _arrow_ready(tables[name], schema).to_arrow()
+            if name in incremental:
+                keys = incremental[name]
+                if keys.height:
+                    connection.register("replaced", keys.to_arrow())
+                    matched = " AND ".join(f'"{name}"."{key}" = replaced."{key}"' for key in keys.columns)
+                    connection.execute(f'DELETE FROM "{name}" USING replaced WHERE {matched}')
+                    connection.unregister("replaced")
+            else:
+                for statement in create_table_sql(name, schema):
+                    connection.execute(statement)
+            arrow = _arrow_ready(tables[name], schema).to_arrow(compat_level=pl.CompatLevel.newest())
             connection.register("incoming", arrow)
             connection.execute(f'INSERT INTO "{name}" SELECT * FROM incoming')
             connection.unregister("incoming")

@@ -1,0 +1,119 @@
+"""The temporary Prefect server of a `surveyhouse run`, started first and waited for last.
+
+Without ``PREFECT_API_URL`` a flow run needs a Prefect server, and Prefect starts a
+temporary one when the flow starts: it imports the whole server application in the
+flow's process (seconds) only to launch it in a child process, then waits for it (7-12 s
+on this project's machines) before the first task. Here the same server (the same
+command and settings as Prefect's own temporary server: no UI, no background services,
+SQLite in the project's Prefect home) is launched before anything heavy is imported, so
+its start-up overlaps the command's own imports and checks; the flow then finds
+``PREFECT_API_URL`` set and waits only for what is left. The server runs in its own
+process group, dies with this process (Linux: parent-death signal) and is stopped when
+the run ends.
+
+Import nothing of Prefect at module level: its settings are read when it is first
+imported, after `configure_prefect` and after the API URL is known.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flows.serve import _die_with_parent, _tail, free_port, is_healthy
+from flows.settings import Settings, configure_prefect
+
+#: What Prefect's temporary server sets in its own process (prefect.server.api.server).
+_SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+
+
+class PrefectServerError(RuntimeError):
+    """The temporary Prefect server did not start (and why)."""
+
+
+def _prefect_app_dir() -> str:
+    spec = importlib.util.find_spec("prefect")
+    if spec is None or spec.origin is None:
+        raise PrefectServerError("Prefect is not installed")
+    return str(Path(spec.origin).parent.parent)
+
+
+def _launch(settings: Settings, port: int, log_path: Path) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | _SERVER_ENV
+    command = [
+        sys.executable, "-m", "uvicorn", "--app-dir", _prefect_app_dir(), "--factory",
+        "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
+    ]  # fmt: skip
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - called before Prefect (and its threads) is imported
+        )  # fmt: skip
+
+
+@contextmanager
+def early_prefect_server(settings: Settings) -> Iterator[Callable[[], None]]:
+    """Start the run's temporary Prefect server now; yields ``ready()``, which waits until it answers.
+
+    Does nothing (``ready`` returns at once) when ``PREFECT_API_URL`` is set: the run
+    reports to that server.
+    """
+    configure_prefect(settings)
+    if os.environ.get("PREFECT_API_URL"):
+        yield lambda: None
+        return
+    log_path = settings.prefect_home / "temporary-server.log"
+    timeout_s = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90"))
+    state: dict = {}
+
+    def start() -> None:
+        state["port"] = free_port()
+        state["process"] = _launch(settings, state["port"], log_path)
+        state["url"] = f"http://127.0.0.1:{state['port']}/api"
+        os.environ["PREFECT_API_URL"] = state["url"]
+        os.environ["PREFECT_UI_URL"] = ""  # no UI: no "View at" link to a server that stops with the run
+
+    def ready() -> None:
+        deadline = time.monotonic() + timeout_s
+        attempts = 1
+        while not is_healthy(state["url"], timeout_s=2.0):
+            process: subprocess.Popen = state["process"]
+            if process.poll() is not None and attempts < 3:  # e.g. the port was taken between probe and bind
+                attempts += 1
+                start()
+                continue
+            if process.poll() is not None or time.monotonic() > deadline:
+                what = f"exited with status {process.returncode}" if process.poll() is not None else f"did not answer within {timeout_s:.0f} s"
+                raise PrefectServerError(f"the temporary Prefect server {what}. Its log ({log_path}) ends with:\n{_tail(log_path)}")
+            time.sleep(0.05)
+
+    start()
+    try:
+        yield ready
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        os.environ.pop("PREFECT_UI_URL", None)
+        _stop(state["process"])
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM, as Prefect stops its temporary server (about 0.2 s; SIGINT takes a second), then insist."""
+    for sig, wait_s in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        if process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
