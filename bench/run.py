@@ -208,6 +208,13 @@ def baseline(files: list[Path]) -> dict:
             "rows_kept": int(rows), "crosstab_rows": int(cells)}  # fmt: skip
 
 
+def same_work(files: list[Path]) -> dict:
+    result = run(python("-m", "bench.same_work", str(files[0])), "same work")
+    seconds, rows, cells = result.stdout.split()
+    return {"wall_s": result.seconds, "work_s": float(seconds), "rss_mib": result.peak_rss_mib,
+            "rows_kept": int(rows), "crosstab_rows": int(cells)}  # fmt: skip
+
+
 def bench_files(name: str, files: list[Path], cache: Path, *, env: dict, baseline_too: bool, process: bool) -> dict:
     """Every measure on one set of export files."""
     work = cache / "runs" / name
@@ -232,6 +239,8 @@ def bench_files(name: str, files: list[Path], cache: Path, *, env: dict, baselin
     if baseline_too:
         log(f"{name}: pandas baseline")
         attempt(result, "baseline", lambda: baseline(files))
+        log(f"{name}: the same work with the pipeline's functions")
+        attempt(result, "same_work", lambda: same_work(files))
     return result
 
 

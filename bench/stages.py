@@ -33,9 +33,10 @@ from transforms.headers import resolve_columns
 from transforms.layouts import detect_layout
 from transforms.privacy import hash_personal_data
 from transforms.quarantine import quarantine_rows, typed_responses
-from transforms.responses import build_answers, build_responses, mark_superseded
+from transforms.responses import build_responses, mark_superseded
 from transforms.trend import build_trend
 from transforms.weighting import weight_responses
+from warehouse.backend import open_reader
 
 TIMES: dict[str, float] = {}
 
@@ -85,8 +86,8 @@ def build_stages(settings, *, book) -> None:
             .collect()
             .pipe(weight_responses, targets=None, key=["wave", "source_tool", "response_id"])
         )
-    with timed("answers"):
-        answers = build_answers(responses.lazy(), book=book).collect()
+    with timed("answers"):  # built and validated a slice at a time, as the publish does (held whole here)
+        pipeline.AnswerSlices(responses, book=book, check_unique=False).collect()
     with timed("crosstab"):
         crosstab = build_crosstab(responses.lazy(), book=book, settings=settings.crosstab).collect()
     with timed("claims_trend"):
@@ -100,8 +101,8 @@ def build_stages(settings, *, book) -> None:
         build_trend(crosstab.lazy(), alpha=settings.crosstab.alpha, adjust=settings.crosstab.adjust).collect()
     schemas = warehouse_schemas(book)
     with timed("validate_tables"):
-        for name, frame in {"responses": responses, "answers": answers, "crosstab": crosstab}.items():
-            pipeline._validated(name, frame, schemas[name], responses=responses, book=book)
+        for name, frame in {"responses": responses, "crosstab": crosstab}.items():
+            pipeline._validated(frame, schemas[name])
 
 
 def main(argv: list[str]) -> int:
@@ -123,7 +124,8 @@ def main(argv: list[str]) -> int:
         from flows.report import write_report
 
         write_report(scratch.store(), scratch.report_file, lang=scratch.report_lang)
-    rows = {name: frame.height for name, frame in tables.items() if not name.startswith("_")}
+    with open_reader(scratch.store()) as connection:  # the answers are built as they are written: counted there
+        rows = {name: connection.execute(f'select count(*) from "{name}"').fetchone()[0] for name in tables if not name.startswith("_")}
     print(json.dumps({"stages": TIMES, "rows": rows}))
     return 0
 

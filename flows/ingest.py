@@ -269,14 +269,15 @@ def process_export(
         return record, _empty_responses(book), pl.concat([quarantine, verdict], how="vertical")
 
     accepted = canonical.filter(~pl.col("source_row").is_in(quarantine["source_row"].implode()))
+    del canonical  # each step below holds only its input and its output (peak memory at a million rows)
     text_columns = [c for c in response_columns(book) if c.endswith("_other") or c in {q.code for q in book.text}]
     for column in text_columns:
         if column not in accepted.columns:
             accepted = accepted.with_columns(pl.lit(None, pl.Utf8).alias(column))
+    typed = typed_responses(accepted.lazy(), book=book).collect()
+    del accepted
     accepted = (
-        typed_responses(accepted.lazy(), book=book)
-        .collect()
-        .pipe(hash_personal_data, key=key, text_columns=text_columns)
+        typed.pipe(hash_personal_data, key=key, text_columns=text_columns)
         .with_columns(
             wave=pl.lit(wave, pl.Int32),
             source_tool=pl.lit(layout.source_tool),

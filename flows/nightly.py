@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.runtime import flow_run
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
+from flows.failure import report_failure
+from flows.lock import run_lock
 from flows.pipeline import (
     NewFile,
     RunSummary,
@@ -27,8 +29,6 @@ from flows.pipeline import (
     recover_state,
     stage_file,
 )
-from flows.lock import run_lock
-from flows.failure import report_failure
 from flows.settings import Settings, dask_address, load_settings, run_timeout_s
 from schemas.codebook import codebook
 

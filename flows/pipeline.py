@@ -302,16 +302,17 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook, staged_
     # run's, only the responses whose current version came in since get theirs built; the
     # publish keeps the live table's other rows.
     new_orders = None if staged_dir is not None else _answers_base(settings, staged, book=book)
+    key = ["wave", "source_tool", "response_id"]
     if new_orders is None:
-        answers = build_answers(responses.lazy(), book=book).collect()
+        answered = responses
         replaced = None
     else:
-        key = ["wave", "source_tool", "response_id"]
         is_new = pl.col("file_order").is_in(new_orders)
         added = versions.filter(~pl.col("is_superseded") & is_new).select(key)
         # The live answers to drop: those of responses a new file brings a newer version of.
         replaced = added.join(versions.filter(~is_new).select(key), on=key, how="semi")
-        answers = build_answers(responses.lazy().join(added.lazy(), on=key, how="semi"), book=book).collect()
+        answered = responses.join(added, on=key, how="semi")
+    answers = AnswerSlices(answered, book=book, check_unique=_repeats_an_option(responses, book=book))
     quarantine = (
         pl.concat([pl.read_parquet(s.quarantine) for s in staged], how="vertical")
         if staged
@@ -362,7 +363,7 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook, staged_
         "runs": runs,
     }
     schemas = warehouse_schemas(book)
-    validated = {name: _validated(name, frame, schemas[name], responses=responses, book=book) for name, frame in tables.items()}
+    validated = {name: frame if name == "answers" else _validated(frame, schemas[name]) for name, frame in tables.items()}
     extra = {"_run": pl.DataFrame([this_run])}
     if replaced is not None:
         extra["_answers_replaced"] = replaced  # `answers` holds the rows of these responses only
@@ -395,19 +396,48 @@ def _answers_base(settings: Settings, staged: list[StagedFile], *, book: Codeboo
     return [order for sha, (order, status) in now.items() if sha not in published and status == "loaded"]
 
 
-def _validated(name: str, frame: pl.DataFrame, schema, *, responses: pl.DataFrame, book: Codebook) -> pl.DataFrame:
-    """``frame`` validated against its schema.
+def _validated(frame: pl.DataFrame, schema) -> pl.DataFrame:
+    """``frame`` validated against its schema (pandera, lazy: every failure at once)."""
+    return schema.validate(_conform(frame, schema), lazy=True)
+
+
+class AnswerSlices:
+    """The ``answers`` table, built, validated and written a slice of responses at a time.
+
+    Some twenty rows a response: at a million responses, 19 million rows and most of a
+    gigabyte, the build's biggest frame by far. Held whole, it set the run's peak memory;
+    here the publish takes one slice of ``SLICE_RESPONSES`` responses at a time (about
+    two million rows), builds its answers (``build_answers``), validates them with the
+    answers' pandera schema and writes them, so only one slice is ever in memory. The
+    slices come out in key order, each response's rows in one slice: the table is the one
+    ``build_answers`` gives for all of them at once, row for row.
 
     The answers' uniqueness (one row per response, question and option) holds by
-    construction once the responses are unique (their own schema, validated first) and no
-    response lists an option twice: that is checked on the responses' lists, instead of
-    hashing every answer row (at a million responses, twenty million rows: seconds and
-    gigabytes). A list with a repeated option gets the full check, and its report.
+    construction when the responses are unique (their own schema) and no response lists an
+    option twice; ``check_unique`` (a repeated option was seen) checks it on every slice,
+    which is the whole check, since a response's rows are never split across slices.
     """
-    if name == "answers" and schema.unique and not _repeats_an_option(responses, book=book):
-        schema = copy.copy(schema)
-        schema.unique = None
-    return schema.validate(_conform(frame, schema), lazy=True)
+
+    SLICE_RESPONSES = 100_000
+
+    def __init__(self, responses: pl.DataFrame, *, book: Codebook, check_unique: bool) -> None:
+        self.responses = responses
+        # Key order, as positions: the slices are gathered in it (no sorted copy of the responses).
+        self.order = responses.select(pl.arg_sort_by("wave", "source_tool", "response_id")).to_series()
+        self.book = book
+        self.schema = copy.copy(warehouse_schemas(book)["answers"])
+        if not check_unique:
+            self.schema.unique = None
+
+    def __iter__(self):
+        for offset in range(0, self.responses.height, self.SLICE_RESPONSES):
+            part = self.responses[self.order.slice(offset, self.SLICE_RESPONSES)].lazy()
+            yield _validated(build_answers(part, book=self.book).collect(), self.schema)
+
+    def collect(self) -> pl.DataFrame:
+        """The whole table as one frame (for tests and small studies)."""
+        slices = list(self)
+        return pl.concat(slices, how="vertical") if slices else _validated(build_answers(self.responses.lazy(), book=self.book).collect(), self.schema)
 
 
 def _repeats_an_option(responses: pl.DataFrame, *, book: Codebook) -> bool:

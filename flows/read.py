@@ -136,7 +136,7 @@ def truncation(text: str, delimiter: str) -> str | None:
 def read_export(path: Path) -> RawExport:
     """Read one export file into a raw frame, every cell as text."""
     data = path.read_bytes()
-    if not data.strip():
+    if not data or data.isspace():  # (not ``strip()``: that copies the whole file)
         raise UnreadableExport(f"{path.name} is empty")
     if data.startswith(_SPSS_MAGIC):
         return _read_spss(path)
@@ -144,7 +144,11 @@ def read_export(path: Path) -> RawExport:
         return _read_workbook(path, data)
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UnreadableExport(f"{path.name} is a binary file, not a survey export (CSV, Excel workbook or SPSS file)")
-    return _read_delimited(path, data)
+    encoding, delimiter, payload = _delimited_text(path, data)
+    # The file's bytes go before the parse: a UTF-8 file (what survey tools write) is
+    # parsed from the file itself, so its bytes are not held twice while it is parsed.
+    del data
+    return _parse_delimited(path, payload, encoding=encoding, delimiter=delimiter)
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -162,11 +166,12 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _read_delimited(path: Path, data: bytes) -> RawExport:
+def _delimited_text(path: Path, data: bytes) -> tuple[str, str, bytes | None]:
+    """(encoding, delimiter, UTF-8 bytes to parse, or None to parse the file itself)."""
     if _is_utf8(data):
-        # What survey tools write: parsed from the file's own bytes (``decode_export`` would
+        # What survey tools write: parsed from the file as it is (``decode_export`` would
         # give these very characters), with the text of its head only for the delimiter.
-        encoding, payload = "utf-8", data
+        encoding, payload = "utf-8", None
         delimiter = sniff_delimiter(data[:800_000].decode("utf-8", errors="ignore"))
         cut = None
         if not data.endswith((b"\n", b"\r")):
@@ -178,9 +183,13 @@ def _read_delimited(path: Path, data: bytes) -> RawExport:
         payload = text.encode("utf-8")
     if cut:
         raise UnreadableExport(f"{path.name} is truncated: {cut} (was the download or copy interrupted?)")
+    return encoding, delimiter, payload
+
+
+def _parse_delimited(path: Path, payload: bytes | None, *, encoding: str, delimiter: str) -> RawExport:
     try:
         frame = pl.read_csv(
-            io.BytesIO(payload),
+            path if payload is None else io.BytesIO(payload),
             has_header=False,
             infer_schema=False,
             separator=delimiter,

@@ -6,8 +6,8 @@ named in the project's words; their names are the `check` of quarantine rows.
 
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
 from schemas.codebook import Codebook, Question
 

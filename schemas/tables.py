@@ -7,8 +7,8 @@ Personal-data columns say so in their metadata.
 
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
 from schemas.codebook import Codebook
 

@@ -39,6 +39,7 @@ import polars as pl
 from warehouse.ddl import _quote_identifier as ident
 from warehouse.ddl import _quote_literal as literal
 from warehouse.ddl import create_table_sql
+from warehouse.publish import frames
 
 if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
     import pandera.polars as pa
@@ -236,9 +237,10 @@ def write_snapshot(
         connection.execute(statements[0].replace("CREATE TABLE", "CREATE OR REPLACE TABLE", 1))
         for statement in statements[1:]:
             connection.execute(statement)
-        connection.register("incoming", _arrow_ready(tables[name], schema).to_arrow())
-        connection.execute(f"INSERT INTO {ident(name)} SELECT * FROM incoming")
-        connection.unregister("incoming")
+        for frame in frames(tables[name]):
+            connection.register("incoming", _arrow_ready(frame, schema).to_arrow())
+            connection.execute(f"INSERT INTO {ident(name)} SELECT * FROM incoming")
+            connection.unregister("incoming")
     for name, sql in (views or {}).items():
         connection.execute(f"CREATE OR REPLACE VIEW {ident(name)} AS {sql}")
 

@@ -6,8 +6,8 @@ import polars as pl
 import pytest
 
 from flows.cli import main
-from warehouse.publish import publish_warehouse
 from tests.warehouse.test_publish import SCHEMA
+from warehouse.publish import publish_warehouse
 
 
 @pytest.fixture()

@@ -7,7 +7,12 @@ from datetime import datetime, timezone
 import polars as pl
 import pytest
 
-from flows.demo.model import DEFECT_COUNTS, inject_defects, published_check, simulate_respondents
+from flows.demo.model import (
+    DEFECT_COUNTS,
+    inject_defects,
+    published_check,
+    simulate_respondents,
+)
 from schemas.codebook import codebook
 
 CB = codebook()

@@ -10,8 +10,8 @@ import pytest
 
 from flows.demo.study import demo_respondents, write_demo_study
 from flows.pipeline import run_once
-from schemas.figures import published_figures
 from flows.settings import load_settings
+from schemas.figures import published_figures
 
 SEED = 2023
 #: Defects that keep a response in the bases (flagged at most); the others are

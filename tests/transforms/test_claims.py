@@ -1,7 +1,6 @@
 import pytest
 
-from schemas.figures import published_figures
-from schemas.figures import figure_address
+from schemas.figures import figure_address, published_figures
 from transforms.claims import internal_contradictions
 
 

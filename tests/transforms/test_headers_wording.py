@@ -3,7 +3,12 @@ another questionnaire gets its closest wordings."""
 
 import pytest
 
-from transforms.headers import closest_questions, column_text, header_key, resolve_columns
+from transforms.headers import (
+    closest_questions,
+    column_text,
+    header_key,
+    resolve_columns,
+)
 from transforms.layouts import SourceColumn as Col
 
 

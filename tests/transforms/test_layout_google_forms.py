@@ -9,7 +9,14 @@ import polars as pl
 import pytest
 
 from flows.read import read_export
-from transforms.layouts import CELLS_SCHEMA, META_SCHEMA, detect_layout, google_forms, surveymonkey, typeform
+from transforms.layouts import (
+    CELLS_SCHEMA,
+    META_SCHEMA,
+    detect_layout,
+    google_forms,
+    surveymonkey,
+    typeform,
+)
 
 HOT_DOG = "DS-4002-spr24-survey-results - Form Responses 1.csv"
 SALARY = "Ask A Manager Salary Survey 2021 (Responses) - Form Responses 1.head28.csv"

@@ -9,7 +9,13 @@ import polars as pl
 import pytest
 
 from flows.read import read_export
-from transforms.layouts import CELLS_SCHEMA, META_SCHEMA, SourceColumn, detect_layout, qualtrics
+from transforms.layouts import (
+    CELLS_SCHEMA,
+    META_SCHEMA,
+    SourceColumn,
+    detect_layout,
+    qualtrics,
+)
 from transforms.timestamps import parse_timestamp
 
 REAL_FILES = {

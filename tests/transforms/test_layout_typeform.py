@@ -10,7 +10,14 @@ import polars as pl
 import pytest
 
 from flows.read import read_export
-from transforms.layouts import CELLS_SCHEMA, META_SCHEMA, detect_layout, google_forms, surveymonkey, typeform
+from transforms.layouts import (
+    CELLS_SCHEMA,
+    META_SCHEMA,
+    detect_layout,
+    google_forms,
+    surveymonkey,
+    typeform,
+)
 
 NEW_CODERS = "2016 New Coders Survey Part 1.head100.csv"
 

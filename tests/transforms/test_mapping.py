@@ -3,7 +3,12 @@ from polars.testing import assert_frame_equal
 
 from transforms.headers import resolve_columns
 from transforms.layouts import SourceColumn
-from transforms.mapping import canonical_from_wide, canonical_responses, map_cells, resolved_frame
+from transforms.mapping import (
+    canonical_from_wide,
+    canonical_responses,
+    map_cells,
+    resolved_frame,
+)
 
 
 def _map(book, columns, rows, *, other_in_place=False):

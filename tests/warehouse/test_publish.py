@@ -1,8 +1,8 @@
 import threading
 
 import duckdb
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 import pytest
 
 from warehouse.ddl import create_table_sql

@@ -29,7 +29,11 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.demo.exports.common import check_codes as _check_codes, label as _label, language as _language, other_text as _other_text, utc as _utc
+from flows.demo.exports.common import check_codes as _check_codes
+from flows.demo.exports.common import label as _label
+from flows.demo.exports.common import language as _language
+from flows.demo.exports.common import other_text as _other_text
+from flows.demo.exports.common import utc as _utc
 from schemas.codebook import codebook
 from transforms.layouts.google_forms import hex_digits, stable_hash
 
