@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
 import secrets
 import shutil
@@ -44,6 +45,8 @@ from warehouse.ddl import duckdb_type
 from warehouse.generated_views import generated_views
 from warehouse.publish import publish_warehouse as publish_file
 from warehouse.publish import view_sql
+
+logger = logging.getLogger("surveyhouse.pipeline")
 
 _WAVE_FOLDER = re.compile(r"^(?:wave[=_-]?)?(\d{4})$", re.IGNORECASE)
 
@@ -473,7 +476,26 @@ def publish(settings: Settings, tables: dict[str, pl.DataFrame], *, book: Codebo
     settings.runs_log.parent.mkdir(parents=True, exist_ok=True)
     with settings.runs_log.open("a", encoding="utf-8") as log:
         log.write(json.dumps(tables["_run"].row(0, named=True), default=str) + "\n")
+    if settings.is_lake:
+        _trim_lake(settings)
     return tables
+
+
+def _trim_lake(settings: Settings) -> None:
+    """Old snapshots and unreferenced files out of the lake, after the publish (which stands
+    whatever happens here: a failure is logged, and the next publish tries again)."""
+    from warehouse.lake import trim
+
+    try:
+        trimmed = trim(settings.store(), keep_days=settings.lake_keep_days)
+    except (duckdb.Error, OSError) as error:
+        logger.warning("Published; trimming the lake's old snapshots failed (the next publish tries again): %s", error)
+        return
+    if any(trimmed.values()):
+        logger.info(
+            "Lake trimmed: %d snapshot(s) older than %g day(s) expired, %d unreferenced file(s) deleted.",
+            trimmed["snapshots_expired"], settings.lake_keep_days, trimmed["files_deleted"],
+        )  # fmt: skip
 
 
 def run_of(tables: dict[str, pl.DataFrame]) -> RunSummary:

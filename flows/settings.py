@@ -52,6 +52,7 @@ class Settings:
     time_zones: dict[str, str] = field(default_factory=dict)
     max_quarantined_share: float = 0.2  # a file with more of its rows quarantined is rejected whole
     report_lang: str = "en"  # the language of the report page each publish writes (en or fr)
+    lake_keep_days: float = 30.0  # a DuckLake's snapshots older than this are expired, their files deleted
 
     def weighting_targets(self) -> dict[str, dict[str, float]] | None:
         """The raking targets, or None: the weights file when set, else none."""
@@ -209,7 +210,18 @@ def load_settings(
         time_zones=_time_zones(_env("TIME_ZONES", "")),
         max_quarantined_share=float(_env("MAX_QUARANTINED_SHARE", "0.2")),
         report_lang=_report_lang(_env("REPORT_LANG", "en")),
+        lake_keep_days=_non_negative("LAKE_KEEP_DAYS", _env("LAKE_KEEP_DAYS", "30")),
     )
+
+
+def _non_negative(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also refuses nan
+        raise ValueError(f"SURVEYHOUSE_{name}: expected a number of days, 0 or more, got {text!r}")
+    return value
 
 
 def _report_lang(text: str) -> str:

@@ -245,6 +245,36 @@ def write_snapshot(
         connection.execute(f"CREATE OR REPLACE VIEW {ident(name)} AS {sql}")
 
 
+#: Files a publish no longer needs are deleted once they have been unreferenced this
+#: long (seconds), so that a reader still scanning an older snapshot is not cut off.
+DELETE_GRACE_S = 86_400.0
+
+
+def trim(lake: Lake, *, keep_days: float) -> dict[str, int]:
+    """Expire the lake's snapshots older than ``keep_days`` and delete the data files
+    nothing references any more; how many of each.
+
+    Every publish replaces the tables whole, and DuckLake keeps each older snapshot's
+    files for time travel: without this, the data folder grows by about one warehouse a
+    night. Expired snapshots can no longer be queried (``AT (VERSION => ...)``); the
+    latest snapshot is never expired. Files are deleted once unreferenced for a day, or
+    for ``keep_days`` when that is shorter (0: at once), and so are the files a killed
+    publish left behind (written, never committed).
+    """
+    keep_s, grace_s = keep_days * 86_400.0, min(DELETE_GRACE_S, keep_days * 86_400.0)
+    with connect_lake(lake, read_only=False) as connection:
+        expired = connection.execute(
+            f"CALL ducklake_expire_snapshots('{CATALOG}', older_than => now() - to_seconds({keep_s:.3f}))"
+        ).fetchall()
+        deleted = connection.execute(
+            f"CALL ducklake_cleanup_old_files('{CATALOG}', older_than => now() - to_seconds({grace_s:.3f}))"
+        ).fetchall()
+        orphans = connection.execute(
+            f"CALL ducklake_delete_orphaned_files('{CATALOG}', older_than => now() - to_seconds({grace_s:.3f}))"
+        ).fetchall()
+    return {"snapshots_expired": len(expired), "files_deleted": len(deleted) + len(orphans)}
+
+
 def is_conflict(error: BaseException) -> bool:
     """A commit refused because another transaction changed the same tables first."""
     return isinstance(error, duckdb.TransactionException) or "Transaction conflict" in str(error)

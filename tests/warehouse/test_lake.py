@@ -8,6 +8,7 @@ folder, and every table reads back the same, run ids and clock times aside.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 import duckdb
 import polars as pl
@@ -23,6 +24,7 @@ from warehouse.lake import (
     LakeConflict,
     connect_lake,
     in_transaction,
+    trim,
     write_snapshot,
 )
 
@@ -183,3 +185,43 @@ def test_the_failure_report_says_what_the_lake_readers_see(published, both):
     _, fresh = both
     sentence, published_at, unchanged = warehouse_state(fresh.store(), started_at=None)
     assert unchanged and published_at is None and "No warehouse has been published yet in the lake" in sentence
+
+
+def test_old_snapshots_and_the_files_only_they_used_are_trimmed(inbox, tmp_path, lake_catalog):
+    """Every publish replaces the tables whole: under the default retention (30 days) the
+    data folder keeps each snapshot's files; with 0 days, the next publish leaves only
+    what the latest snapshot uses, and the lake reads the same."""
+    landing = tmp_path / "landing"
+    shutil.copytree(inbox, landing)
+    _, lake = pair(landing, tmp_path, lake_catalog)
+    data = tmp_path / "lake" / "data"
+    assert lake.lake_keep_days == 30.0 and run_once(lake).published
+    first = set(data.rglob("*.parquet"))
+    with open_reader(lake.store()) as connection:
+        first_snapshot = connection.execute("select max(snapshot_id) from lake.snapshots()").fetchone()[0]
+    write_demo_study(tmp_path / "later", seed=7, waves=((2024, 120),))
+    shutil.copy(next((tmp_path / "later").rglob("*.csv")), landing / "later.csv")
+    assert run_once(lake).published
+    assert first < set(data.rglob("*.parquet"))  # kept for time travel
+    with open_reader(lake.store()) as connection:
+        before = {table: comparable(connection, table) for table in TABLES}
+
+    trimmed = trim(lake.store(), keep_days=0.0)
+    assert trimmed["snapshots_expired"] >= 1 and trimmed["files_deleted"] >= 1
+    left = set(data.rglob("*.parquet"))
+    assert first - left  # the first snapshot's files are gone
+    with open_reader(lake.store()) as connection:
+        for table in TABLES:
+            assert_frame_equal(comparable(connection, table), before[table])
+        assert connection.execute("select count(*) from lake.snapshots()").fetchone()[0] == 1
+        with pytest.raises(duckdb.Error):
+            connection.execute(f"select count(*) from responses at (version => {first_snapshot})").fetchall()
+
+
+def test_the_retention_setting_refuses_what_is_not_a_number_of_days(monkeypatch):
+    for bad in ("-1", "soon", "nan"):
+        monkeypatch.setenv("SURVEYHOUSE_LAKE_KEEP_DAYS", bad)
+        with pytest.raises(ValueError, match="SURVEYHOUSE_LAKE_KEEP_DAYS"):
+            load_settings()
+    monkeypatch.setenv("SURVEYHOUSE_LAKE_KEEP_DAYS", "7")
+    assert load_settings().lake_keep_days == 7.0
