@@ -21,8 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import polars as pl
-
 from flows.ingest import process_export
 from flows.settings import load_settings
 from schemas.codebook import codebook

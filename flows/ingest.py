@@ -42,6 +42,7 @@ from transforms.layouts import Layout, ParsedExport, UnknownLayout, detect_layou
 from transforms.mapping import (
     canonical_from_wide,
     canonical_responses,
+    compact_wide,
     map_cells,
     resolved_frame,
 )
@@ -258,8 +259,13 @@ def process_export(
     except FileRejected as error:
         return _failed(record, book=book, check=error.check, reason=str(error))
 
+    if parsed.wide is not None:
+        # The answer columns, compact (categories), so that the file's raw cells (a
+        # gigabyte at a million responses) are gone before the mapping works.
+        parsed = parsed._replace(meta=meta.lazy(), wide=compact_wide(parsed.wide, resolved, book=book), cells=None)
+    del raw
     canonical = canonical_frame(parsed, meta, resolved, book=book, layout=layout, header_language=header_language)
-    del raw, parsed, meta  # the file's raw cells are no longer needed: their memory goes back before the checks
+    del parsed, meta  # their memory goes back before the checks
     quarantine = quarantine_rows(_validate(canonical, book), canonical, run_id=run_id, source_file=path.name)
     record["quarantined"] = quarantine["source_row"].n_unique()
     if record["rows_read"] and record["quarantined"] > max_quarantined_share * record["rows_read"]:

@@ -285,9 +285,19 @@ def _finish(frame: pl.LazyFrame, *, book: Codebook, header_language: str | None,
     return finished if ordered else finished.sort("source_row")
 
 
+def compact_wide(wide: pl.LazyFrame | pl.DataFrame, resolved: list[ResolvedColumn], *, book: Codebook) -> pl.DataFrame:
+    """``wide`` materialised, closed questions' answer columns as categories: their few
+    distinct texts are then hashed once, and the combinations found and joined on
+    integers. Much smaller than the raw cells it comes from (which can go once it is
+    built); ``canonical_from_wide`` takes it as it is."""
+    closed = {q.code for q in book.closed}
+    casts = [pl.col(str(c.index)).cast(pl.Categorical) for c in resolved if c.question in closed and c.role == "answer"]
+    return wide.lazy().with_columns(casts).collect()
+
+
 def canonical_from_wide(
     meta: pl.LazyFrame,
-    wide: pl.LazyFrame,
+    wide: pl.LazyFrame | pl.DataFrame,
     resolved: list[ResolvedColumn],
     *,
     book: Codebook,
@@ -304,12 +314,7 @@ def canonical_from_wide(
     the responses is those joins, not a sort of every cell. A response's language sums
     the votes of its questions' combinations. Equal to the cell path (tests compare them).
     """
-    closed = {q.code for q in book.closed}
-    # Answer columns as categories: their few distinct texts are then hashed once, and the
-    # combinations are found and joined on integers.
-    data = wide.with_columns(
-        [pl.col(str(c.index)).cast(pl.Categorical) for c in resolved if c.question in closed and c.role == "answer"]
-    ).collect()
+    data = compact_wide(wide, resolved, book=book)
     by_question: dict[str, list[ResolvedColumn]] = {}
     for column in sorted(resolved, key=lambda r: r.index):
         by_question.setdefault(column.question, []).append(column)
