@@ -27,7 +27,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flows.serve import _die_with_parent, _tail, free_port, is_healthy
+from flows.serve import (
+    _die_with_parent,
+    _tail,
+    free_port,
+    is_healthy,
+    stop_process_group,
+)
 from flows.settings import Settings, configure_prefect
 
 #: What Prefect's temporary server sets in its own process (prefect.server.api.server).
@@ -100,20 +106,5 @@ def early_prefect_server(settings: Settings) -> Iterator[Callable[[], None]]:
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         os.environ.pop("PREFECT_UI_URL", None)
-        _stop(state["process"])
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM, as Prefect stops its temporary server (about 0.2 s; SIGINT takes a second), then insist."""
-    for sig, wait_s in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-        if process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+        # SIGTERM first, as Prefect stops its temporary server (about 0.2 s; SIGINT takes a second).
+        stop_process_group(state["process"], ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)))

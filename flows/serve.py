@@ -77,9 +77,14 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """Ask the server to stop (SIGINT, like Ctrl-C), then insist."""
-    for sig, wait_s in ((signal.SIGINT, 30), (signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+#: Ask (SIGINT, like Ctrl-C), then insist.
+POLITE_STOP = ((signal.SIGINT, 30.0), (signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0))
+
+
+def stop_process_group(process: subprocess.Popen, steps=POLITE_STOP) -> None:
+    """Stop a process started in its own group: each (signal, seconds to wait) in turn,
+    to the whole group, until it has exited."""
+    for sig, wait_s in steps:
         if process.poll() is not None:
             return
         try:
@@ -129,7 +134,7 @@ def local_prefect_server(settings: Settings, *, startup_timeout_s: float = SERVE
             state = f"exited with status {process.returncode}" if process.poll() is not None else f"did not answer within {startup_timeout_s:.0f} s"
             raise ServeError(f"the local Prefect server {state}. Its log ({log_path}) ends with:\n{_tail(log_path)}")
         finally:
-            _stop(process)
+            stop_process_group(process)
     raise AssertionError("unreachable")
 
 

@@ -36,6 +36,7 @@ from polars.testing import assert_frame_equal
 
 from flows.demo.study import write_demo_study
 from flows.pipeline import run_once
+from flows.serve import stop_process_group
 from flows.settings import load_settings
 from tests.flows.dask_cluster import dask_cluster, free_port
 from tests.warehouse.test_lake import TABLES, comparable
@@ -64,22 +65,6 @@ def _healthy(api: str) -> bool:
 def _get(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGINT (Ctrl-C) to the process group, then SIGTERM, then SIGKILL."""
-    for sig, wait_s in ((signal.SIGINT, 20), (signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-        if process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _tail(path: Path, chars: int = 4000) -> str:
@@ -162,7 +147,7 @@ def scaled_out(postgres, new_lake, tmp_path_factory):
                        "dask": [log.read_text(errors="replace") for log in dask_logs]}  # fmt: skip
     finally:
         for process, _ in reversed(processes):  # the worker first, then the server
-            _stop(process)
+            stop_process_group(process, ((signal.SIGINT, 20.0), (signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)))
     phases["stopped"] = time.monotonic() - started
     print("\nscale-out test, seconds from start: " + ", ".join(f"{k} {v:.1f}" for k, v in phases.items()))
     lake = load_settings(warehouse=spec, lake_data=str(lake_data))
