@@ -60,6 +60,7 @@ from pathlib import Path
 
 import polars as pl
 
+from flows.demo.exports import numbered_questions
 from schemas.codebook import Question, codebook
 
 TIME_ZONES = {"en": "America/New_York", "fr": "Europe/Paris"}
@@ -123,13 +124,7 @@ def _random_text(seed: int, length: int) -> pl.Expr:
 def _question_columns(frame: pl.DataFrame, *, language: str, numeric: bool, multi: str) -> list[_Out]:
     book, words = codebook(), _WORDS[language]
     outs: list[_Out] = []
-    number, grid_numbers, grid_items = 0, {}, {}
-    for question in book.questions:
-        if question.grid and question.grid in grid_numbers:
-            n = grid_numbers[question.grid]
-        else:
-            number += 1
-            n = grid_numbers.setdefault(question.grid, number) if question.grid else number
+    for question, n, k in numbered_questions(book):
         text, value = question.text[language], pl.col(question.code)
         if question.type == "text":
             outs.append(_Out(f"Q{n}", text, f"QID{n}_TEXT", value.cast(pl.Utf8)))
@@ -138,7 +133,6 @@ def _question_columns(frame: pl.DataFrame, *, language: str, numeric: bool, mult
         other = question.other_option
         chosen_label = f"{text} - {words['selected']}" if other else text
         if question.grid:
-            k = grid_items[question.grid] = grid_items.get(question.grid, 0) + 1
             prompt = book.grids[question.grid][language]
             outs.append(_Out(f"Q{n}_{k}", f"{prompt} - {text}", f"QID{n}_{k}", _verbatim(value.cast(pl.Utf8), mapping)))
         elif question.type == "single":
@@ -300,17 +294,11 @@ def _older_question_columns(frame: pl.DataFrame, *, variant: str, language: str,
     book = codebook()
     legacy = variant == "legacy"
     outs: list[_Out] = []
-    number, grid_numbers, grid_items = 0, {}, {}
 
     def import_id(value: str) -> str:
         return "" if legacy else value
 
-    for question in book.questions:
-        if question.grid and question.grid in grid_numbers:
-            n = grid_numbers[question.grid]
-        else:
-            number += 1
-            n = grid_numbers.setdefault(question.grid, number) if question.grid else number
+    for question, n, k in numbered_questions(book):
         text, value = _old_text(question.text[language]), pl.col(question.code)
         if question.type == "text":
             outs.append(_Out(f"Q{n}", text, import_id(f"QID{n}-TEXT"), value.cast(pl.Utf8)))
@@ -319,7 +307,6 @@ def _older_question_columns(frame: pl.DataFrame, *, variant: str, language: str,
         other = question.other_option
         other_text = pl.col(f"{question.code}_other") if f"{question.code}_other" in frame.columns else pl.lit(None)
         if question.grid:
-            k = grid_items[question.grid] = grid_items.get(question.grid, 0) + 1
             prompt = _old_text(book.grids[question.grid][language])
             outs.append(_Out(f"Q{n}_{k}", f"{prompt}-{question.text[language]}", import_id(f"QID{n}-{k}"), _verbatim(value.cast(pl.Utf8), mapping)))
         elif question.type == "single":

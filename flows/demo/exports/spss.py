@@ -30,6 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
+from flows.demo.exports import numbered_questions
 from schemas.codebook import Question, codebook
 from transforms.layouts.google_forms import hex_digits, stable_hash
 
@@ -86,13 +87,7 @@ def _variables(frame: pl.DataFrame, *, language: str, dichotomy: str) -> list[tu
     """(name, label, value, value labels) of every question variable, in questionnaire order."""
     book, words = codebook(), _WORDS[language]
     out: list[tuple[str, str, pl.Expr, dict | None]] = []
-    number, grid_numbers, grid_items = 0, {}, {}
-    for question in book.questions:
-        if question.grid and question.grid in grid_numbers:
-            n = grid_numbers[question.grid]
-        else:
-            number += 1
-            n = grid_numbers.setdefault(question.grid, number) if question.grid else number
+    for question, n, k in numbered_questions(book):
         text, value = question.text[language], pl.col(question.code)
         if question.type == "text":
             out.append((f"Q{n}", text, value.cast(pl.Utf8), None))
@@ -100,7 +95,6 @@ def _variables(frame: pl.DataFrame, *, language: str, dichotomy: str) -> list[tu
         labels = {float(o.position): o.labels[language] for o in question.options}
         other = question.other_option
         if question.grid:
-            k = grid_items[question.grid] = grid_items.get(question.grid, 0) + 1
             label = f"{book.grids[question.grid][language]} - {text}"
             out.append((f"Q{n}_{k}", label, _position(value.cast(pl.Utf8), question), labels))
         elif question.type == "single":
