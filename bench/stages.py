@@ -28,7 +28,7 @@ from schemas.codebook import codebook
 from schemas.figures import published_figures
 from schemas.tables import warehouse_schemas
 from transforms.claims import check_claims
-from transforms.crosstab import build_crosstab
+from transforms.crosstab import build_crosstab_pair
 from transforms.headers import resolve_columns
 from transforms.layouts import detect_layout
 from transforms.privacy import hash_personal_data
@@ -88,15 +88,12 @@ def build_stages(settings, *, book) -> None:
         )
     with timed("answers"):  # built and validated a slice at a time, as the publish does (held whole here)
         pipeline.AnswerSlices(responses, book=book, check_unique=False).collect()
-    with timed("crosstab"):
-        crosstab = build_crosstab(responses.lazy(), book=book, settings=settings.crosstab).collect()
+    with timed("crosstab"):  # with the unscreened crosstab the claims need, from the same pass (as the flow does)
+        crosstab, unscreened = pl.collect_all(build_crosstab_pair(responses.lazy(), book=book, settings=settings.crosstab))
     with timed("claims_trend"):
-        unscreened = build_crosstab(
-            responses.lazy().with_columns(is_excluded=pl.lit(False)), book=book, settings=settings.crosstab
-        ).collect().lazy()
         check_claims(
             crosstab.lazy(), published_figures(), book=book, wave=book.wave, tolerance_pts=settings.claim_tolerance_pts,
-            minimum_base=settings.crosstab.minimum_base, unscreened=unscreened,
+            minimum_base=settings.crosstab.minimum_base, unscreened=unscreened.lazy(),
         ).collect()  # fmt: skip
         build_trend(crosstab.lazy(), alpha=settings.crosstab.alpha, adjust=settings.crosstab.adjust).collect()
     schemas = warehouse_schemas(book)

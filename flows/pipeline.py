@@ -34,7 +34,7 @@ from schemas.codebook import Codebook, codebook
 from schemas.figures import published_figures, published_figures_frame
 from schemas.tables import warehouse_schemas
 from transforms.claims import check_claims
-from transforms.crosstab import build_crosstab
+from transforms.crosstab import build_crosstab_pair
 from transforms.quarantine import QUARANTINE_SCHEMA
 from transforms.responses import build_answers, build_responses, mark_superseded
 from transforms.trend import build_trend
@@ -283,10 +283,7 @@ def build_tables(settings: Settings, run: RunSummary, *, book: Codebook, staged_
     # The unscreened crosstab (for the claims) is collected as a table too: held lazily inside
     # the claims' joins, its plan would be re-run branch by branch.
     crosstab, unscreened = pl.collect_all(
-        [
-            build_crosstab(responses.lazy(), book=book, settings=settings.crosstab, weighted=bool(targets)),
-            build_crosstab(responses.lazy().with_columns(is_excluded=pl.lit(False)), book=book, settings=settings.crosstab),
-        ]
+        build_crosstab_pair(responses.lazy(), book=book, settings=settings.crosstab, weighted=bool(targets))
     )
     waves = sorted(set(responses["wave"].to_list())) or [book.wave]
     figures_wave = book.wave if book.wave in waves else waves[0]

@@ -85,6 +85,32 @@ def build_crosstab(
         base_cube, count_cube = _cubes_from_responses(responses, book=book, segments=segments, weighted=weighted)
     else:
         base_cube, count_cube = _cubes_from_answers(responses, answers, book=book, segments=segments, weighted=weighted)
+    return _from_cubes(base_cube, count_cube, book=book, settings=settings, segments=segments, weighted=weighted)
+
+
+def build_crosstab_pair(
+    responses: pl.LazyFrame, *, book: Codebook, settings: CrosstabSettings, weighted: bool = False
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(the crosstab, the crosstab with no exclusions), from one pass over the responses.
+
+    The same two tables as ``build_crosstab(responses)`` and
+    ``build_crosstab(responses.with_columns(is_excluded=False))`` (the second is how each
+    figure would move if the excluded responses were counted): the responses are summed
+    once per combination of segment values and exclusion, and each table adds up the
+    combinations it counts (a few thousand rows, computed when this is called).
+    """
+    segments = [*book.segments, *EXTRA_SEGMENTS]
+    base_cube, count_cube = _cubes_from_responses(responses, book=book, segments=segments, weighted=weighted, split_excluded=True)
+    kept = ~pl.col("is_excluded")
+    screened = _from_cubes(base_cube.filter(kept), count_cube.filter(kept), book=book, settings=settings, segments=segments, weighted=weighted)
+    everyone = _from_cubes(base_cube, count_cube, book=book, settings=settings, segments=segments, weighted=weighted)
+    return screened, everyone
+
+
+def _from_cubes(
+    base_cube: pl.LazyFrame, count_cube: pl.LazyFrame, *, book: Codebook, settings: CrosstabSettings, segments: list[str], weighted: bool
+) -> pl.LazyFrame:
+    """The crosstab from its cubes: bases and counts per combination of segment values."""
 
     def per_segment(cube: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
         parts = [
@@ -111,9 +137,12 @@ def build_crosstab(
     return cells.pipe(_with_statistics, settings=settings, weighted=weighted).pipe(_ordered, book=book)
 
 
-def _people(responses: pl.LazyFrame, *, segments: list[str], weighted: bool, keep: list[str]) -> pl.LazyFrame:
-    """Responses that enter bases: their segment values as text, weight, and ``keep``."""
-    return responses.filter(~pl.col("is_excluded")).select(
+def _people(responses: pl.LazyFrame, *, segments: list[str], weighted: bool, keep: list, screened: bool = True) -> pl.LazyFrame:
+    """Responses that enter bases (``screened``: the excluded ones left out): their
+    segment values as text, weight, and ``keep``."""
+    if screened:
+        responses = responses.filter(~pl.col("is_excluded"))
+    return responses.select(
         *keep,
         *[pl.col(s).cast(pl.Utf8).alias(f"seg_{s}") for s in segments if s != "source_tool"],
         pl.col("source_tool").alias("seg_source_tool"),
@@ -143,7 +172,7 @@ def _cubes_from_answers(
 
 
 def _cubes_from_responses(
-    responses: pl.LazyFrame, *, book: Codebook, segments: list[str], weighted: bool
+    responses: pl.LazyFrame, *, book: Codebook, segments: list[str], weighted: bool, split_excluded: bool = False
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """The same cubes as ``_cubes_from_answers``, from the responses' answer columns.
 
@@ -152,10 +181,13 @@ def _cubes_from_responses(
     per combination, every question's "answered", each option and each NET (a NET counts
     a response once), and the few thousand combinations get their values back at the end.
     """
-    seg_cols = [f"seg_{s}" for s in segments]
+    # With ``split_excluded``, every response is summed and exclusion is one more key of
+    # the combinations (the cubes then carry ``is_excluded``).
+    seg_cols = [f"seg_{s}" for s in segments] + (["is_excluded"] if split_excluded else [])
     codes = [q.code for q in book.closed]
+    keep = ["wave", *[pl.col(c) for c in codes]] + (["is_excluded"] if split_excluded else [])
     people = (
-        _people(responses, segments=segments, weighted=weighted, keep=["wave", *[pl.col(c) for c in codes]])
+        _people(responses, segments=segments, weighted=weighted, keep=keep, screened=not split_excluded)
         .with_row_index("_combo")
         .with_columns(pl.col("_combo").min().over("wave", *seg_cols))
     )
@@ -219,6 +251,8 @@ def _cubes_from_responses(
     else:  # as the sums of null weights: zero
         cube = cube.with_columns(w=pl.lit(0.0), w2=pl.lit(0.0))
     cube = cube.filter(pl.col("n") > 0).join(catalog, on="cell")
+    if split_excluded:  # two tables are built from it: the pass over the responses is made once, here
+        cube = cube.collect().lazy()
     base_cube = cube.filter(pl.col("answer").is_null()).select("wave", "question", *seg_cols, "n", "w", "w2")
     count_cube = cube.filter(pl.col("answer").is_not_null()).select("wave", "question", "answer", *seg_cols, "n", "w", "w2")
     return base_cube, count_cube

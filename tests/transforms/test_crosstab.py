@@ -3,8 +3,9 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
-from transforms.crosstab import CrosstabSettings, build_crosstab
+from transforms.crosstab import CrosstabSettings, build_crosstab, build_crosstab_pair
 from transforms.responses import build_answers, with_derived_segments
 
 
@@ -107,3 +108,19 @@ def test_row_order_never_changes_the_output(book, seed):
     responses = random_responses(book, 120, seed=seed)
     shuffled = responses.sample(fraction=1.0, shuffle=True, seed=seed)
     assert crosstab_of(book, responses).equals(crosstab_of(book, shuffled))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_pair_from_one_pass_equals_the_crosstab_and_the_crosstab_without_exclusions(book, weighted):
+    """What the nightly build collects (``build_crosstab_pair``) is, table for table, the
+    crosstab and the crosstab computed as if no response were excluded."""
+    responses = random_responses(book, 800, seed=5, excluded_share=0.2)
+    rng = np.random.default_rng(5)
+    responses = responses.with_columns(weight=pl.Series(rng.uniform(0.3, 3.0, responses.height)))
+    options = CrosstabSettings()
+    screened, everyone = pl.collect_all(build_crosstab_pair(responses.lazy(), book=book, settings=options, weighted=weighted))
+    alone = build_crosstab(responses.lazy(), book=book, settings=options, weighted=weighted).collect()
+    unscreened = build_crosstab(responses.lazy().with_columns(is_excluded=pl.lit(False)), book=book, settings=options, weighted=weighted).collect()
+    assert_frame_equal(screened, alone)
+    assert_frame_equal(everyone, unscreened)
+    assert (everyone["base_n"] >= screened["base_n"]).all() and (everyone["base_n"] > screened["base_n"]).any()
