@@ -6,13 +6,20 @@
     python3 make.py run|sql|... [args]   # any other `surveyhouse` command
 
 The project is installed into ./.venv, once, and again whenever pyproject.toml or
-constraints.txt change.
+constraints.txt change. `test` also installs, with apt-get (as root, or through
+non-interactive sudo), the Debian packages some tests need and the machine lacks:
+chromium (the report page's browser test), postgresql (the DuckLake tests) and
+r-cran-survey with r-cran-mass (the R oracle tests). Where they cannot be installed,
+those tests are skipped, saying why (with CI set they fail instead).
+SURVEYHOUSE_NO_APT=1 leaves the system alone.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -49,12 +56,42 @@ def ensure_installed() -> None:
     STAMP.write_text(_fingerprint())
 
 
+#: What parts of the test suite need beyond Python: (is it there?, Debian packages, which tests).
+SYSTEM_NEEDS = (
+    (lambda: shutil.which("chromium"), ("chromium",), "the report page's browser test"),
+    (lambda: shutil.which("initdb") or glob.glob("/usr/lib/postgresql/*/bin/initdb"), ("postgresql",), "the DuckLake tests"),
+    (lambda: shutil.which("Rscript"), ("r-cran-survey", "r-cran-mass"), "the R oracle tests"),
+)
+
+
+def ensure_test_packages() -> None:
+    """Install the Debian packages the tests need and the machine lacks, when it can."""
+    missing = [(packages, tests) for present, packages, tests in SYSTEM_NEEDS if not present()]
+    if not missing:
+        return
+    packages = [name for names, _ in missing for name in names]
+    what = "; ".join(f"{' '.join(names)} for {tests}" for names, tests in missing)
+    prefix = [] if os.name != "posix" or os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
+    if os.environ.get("SURVEYHOUSE_NO_APT") or not shutil.which("apt-get") or prefix is None:
+        print(f"Not installed here: {what}. Those tests will be skipped.", flush=True)
+        return
+    print(f"Installing Debian packages the tests need: {what} ...", flush=True)
+    apt = prefix + ["apt-get"]
+    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+    done = subprocess.run(apt + ["update", "-q"], env=env).returncode == 0 and subprocess.run(
+        apt + ["install", "-y", "-q", "--no-install-recommends", *packages], env=env
+    ).returncode == 0
+    if not done:
+        print(f"apt-get could not install {' '.join(packages)}: the tests that need them will be skipped.", flush=True)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0
     ensure_installed()
     if argv[0] == "test":
+        ensure_test_packages()
         command = [str(BIN / "python"), "-m", "pytest", *argv[1:]]
     else:
         command = [str(BIN / "surveyhouse"), *argv]
