@@ -60,7 +60,7 @@ def file_stages(path: Path, *, book, key: bytes) -> None:
     languages = [r.language for r in resolved if r.language]
     language = max(set(languages), key=languages.count) if languages else None
     with timed("map"):
-        canonical = canonical_frame(parsed, meta, resolved, book=book, layout=layout, header_language=language)
+        canonical = canonical_frame(parsed.wide, meta, resolved, book=book, layout=layout, header_language=language)
     with timed("validate"):
         quarantine = quarantine_rows(_validate(canonical, book), canonical, run_id="bench", source_file=path.name)
     with timed("type_hash_write"):

@@ -41,10 +41,7 @@ from transforms.headers import (
 from transforms.layouts import Layout, ParsedExport, UnknownLayout, detect_layout
 from transforms.mapping import (
     canonical_from_wide,
-    canonical_responses,
     compact_wide,
-    map_cells,
-    resolved_frame,
 )
 from transforms.privacy import hash_personal_data
 from transforms.quarantine import QUARANTINE_SCHEMA, quarantine_rows, typed_responses
@@ -259,13 +256,12 @@ def process_export(
     except FileRejected as error:
         return _failed(record, book=book, check=error.check, reason=str(error))
 
-    if parsed.wide is not None:
-        # The answer columns, compact (categories), so that the file's raw cells (a
-        # gigabyte at a million responses) are gone before the mapping works.
-        parsed = parsed._replace(meta=meta.lazy(), wide=compact_wide(parsed.wide, resolved, book=book), cells=None)
-    del raw
-    canonical = canonical_frame(parsed, meta, resolved, book=book, layout=layout, header_language=header_language)
-    del parsed, meta  # their memory goes back before the checks
+    # The answer columns, compact (categories), so that the file's raw cells (a gigabyte
+    # at a million responses) are gone before the mapping works.
+    wide = compact_wide(parsed.wide, resolved, book=book)
+    del raw, parsed
+    canonical = canonical_frame(wide, meta, resolved, book=book, layout=layout, header_language=header_language)
+    del wide, meta  # their memory goes back before the checks
     quarantine = quarantine_rows(_validate(canonical, book), canonical, run_id=run_id, source_file=path.name)
     record["quarantined"] = quarantine["source_row"].n_unique()
     if record["rows_read"] and record["quarantined"] > max_quarantined_share * record["rows_read"]:
@@ -297,16 +293,17 @@ def process_export(
 
 
 def canonical_frame(
-    parsed: ParsedExport, meta: pl.DataFrame, resolved: list, *, book: Codebook, layout: Layout, header_language: str | None
+    wide: pl.LazyFrame | pl.DataFrame, meta: pl.DataFrame, resolved: list, *, book: Codebook, layout: Layout, header_language: str | None
 ) -> pl.DataFrame:
-    """The file's canonical responses: from its columns as they are (``wide``) when the
-    layout gives them, else from its cells (the same frame either way)."""
-    if parsed.wide is not None:
-        return canonical_from_wide(
-            meta.lazy(), parsed.wide, resolved, book=book, other_in_place=layout.other_in_place, header_language=header_language
-        ).collect()
-    answers, texts = map_cells(parsed.cells, resolved_frame(resolved), book=book, other_in_place=layout.other_in_place)
-    return canonical_responses(meta.lazy(), answers, texts, book=book, header_language=header_language).collect()
+    """The file's canonical responses, from its answer columns as they are (``wide``).
+
+    ``transforms.mapping.canonical_responses`` computes the same frame from the file's
+    cells, one row per cell: the reference the columnar mapping is tested against
+    (tests/transforms/test_mapping_columnar.py), too slow at a million responses.
+    """
+    return canonical_from_wide(
+        meta.lazy(), wide, resolved, book=book, other_in_place=layout.other_in_place, header_language=header_language
+    ).collect()
 
 
 def _failed(record: dict, *, book: Codebook, check: str, reason: str) -> tuple[dict, pl.DataFrame, pl.DataFrame]:

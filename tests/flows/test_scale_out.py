@@ -36,7 +36,7 @@ from polars.testing import assert_frame_equal
 
 from flows.demo.study import write_demo_study
 from flows.pipeline import run_once
-from flows.serve import stop_process_group
+from flows.serve import is_healthy, stop_process_group
 from flows.settings import load_settings
 from tests.flows.dask_cluster import dask_cluster, free_port
 from tests.warehouse.test_lake import TABLES, comparable
@@ -52,14 +52,6 @@ WAVES = ((2023, 400), (2024, 200))
 def _prefect(*args: str) -> list[str]:
     script = BIN / "prefect"
     return [str(script), *args] if script.exists() else [sys.executable, "-m", "prefect", *args]
-
-
-def _healthy(api: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def _get(url: str) -> dict:
@@ -117,7 +109,7 @@ def scaled_out(postgres, new_lake, tmp_path_factory):
             run_once(embedded)
             phases["embedded run"] = time.monotonic() - started
             deadline = time.monotonic() + 300
-            while not _healthy(api):
+            while not is_healthy(api):
                 assert server.poll() is None, f"the Prefect server exited ({server.returncode}):\n{_tail(server_log)}"
                 assert time.monotonic() < deadline, f"the Prefect server did not answer within 300 s:\n{_tail(server_log)}"
                 time.sleep(0.25)

@@ -18,6 +18,7 @@ import duckdb
 
 from flows.demo.study import write_demo_study
 from flows.lock import run_lock
+from flows.serve import is_healthy
 from flows.settings import load_settings
 
 BIN = Path(sys.executable).parent
@@ -32,14 +33,6 @@ def _command(name: str, module: str) -> list[str]:
 def _get(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read())
-
-
-def _healthy(api: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 class Serving:
@@ -133,7 +126,7 @@ def test_serve_runs_the_deployment_on_its_own_server_and_stops_cleanly(tmp_path,
     output = serving.output
     assert status == 0 and "Stopped serving." in output, output[-4000:]
     assert "Pausing all deployments" in output
-    assert not _healthy(api), "the local Prefect server stopped with serve"
+    assert not is_healthy(api), "the local Prefect server stopped with serve"
     assert "Traceback" not in clean, f"until the deliberately failed run:\n{clean[-4000:]}"
     for noise in ("database is locked", "telemetry"):
         assert noise not in output, f"{noise!r} in serve's output:\n{output[-4000:]}"

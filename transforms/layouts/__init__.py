@@ -27,10 +27,10 @@ Contract of ``ParsedExport``:
 ``cells`` (LazyFrame, one row per data row and answer column with a non-empty value)
     source_row Int64, column Int32 (SourceColumn.index), value Utf8 (as exported)
 
-``wide`` (LazyFrame or None): the same cells as the file has them, one row per data row:
+``wide`` (LazyFrame): the same cells as the file has them, one row per data row:
     ``source_row`` Int64 and one Utf8 column per SourceColumn named ``str(index)``, null
-    where ``cells`` has no cell. ``cells`` is ``cells_from_wide(wide)``; the mapping reads
-    ``wide`` when a layout gives it (no cell-per-row frame at scale), else ``cells``.
+    where ``cells`` has no cell. ``cells`` is ``cells_from_wide(wide)``; ingestion maps
+    ``wide`` (no cell-per-row frame at scale), ``cells`` is the tests' reference.
 
 ``parse(frame, header, *, time_zone="UTC")``: ``time_zone`` (an IANA name) is the zone of
 the local times of a file whose tool does not write one (SurveyMonkey, Google Forms, SPSS,
@@ -76,7 +76,7 @@ class ParsedExport(NamedTuple):
     meta: pl.LazyFrame
     columns: tuple[SourceColumn, ...]
     cells: pl.LazyFrame
-    wide: pl.LazyFrame | None = None
+    wide: pl.LazyFrame
 
 
 class Parse(Protocol):
