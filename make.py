@@ -2,7 +2,7 @@
 """Bootstrap and run: the only things a fresh machine needs are Python 3.11+ and pip.
 
     python3 make.py demo      # install (first time), then run the demo end to end
-    python3 make.py test      # install (first time), then run the test suite
+    python3 make.py test      # install (first time), lint (ruff), then run the test suite
     python3 make.py run|sql|... [args]   # any other `surveyhouse` command
 
 The project is installed into ./.venv, once, and again whenever pyproject.toml or
@@ -41,7 +41,7 @@ def _fingerprint() -> str:
 
 
 def ensure_installed() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (make.py runs on whatever python3 the machine has)
         sys.exit(f"surveyhouse needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not (BIN / "python").exists():
         print("Creating .venv ...", flush=True)
@@ -59,7 +59,11 @@ def ensure_installed() -> None:
 #: What parts of the test suite need beyond Python: (is it there?, Debian packages, which tests).
 SYSTEM_NEEDS = (
     (lambda: shutil.which("chromium"), ("chromium",), "the report page's browser test"),
-    (lambda: shutil.which("initdb") or glob.glob("/usr/lib/postgresql/*/bin/initdb"), ("postgresql",), "the DuckLake tests"),
+    (
+        lambda: shutil.which("initdb") or glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        ("postgresql",),
+        "the DuckLake tests",
+    ),
     (lambda: shutil.which("Rscript"), ("r-cran-survey", "r-cran-mass"), "the R oracle tests"),
 )
 
@@ -78,9 +82,10 @@ def ensure_test_packages() -> None:
     print(f"Installing Debian packages the tests need: {what} ...", flush=True)
     apt = prefix + ["apt-get"]
     env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    done = subprocess.run(apt + ["update", "-q"], env=env).returncode == 0 and subprocess.run(
-        apt + ["install", "-y", "-q", "--no-install-recommends", *packages], env=env
-    ).returncode == 0
+    done = (
+        subprocess.run(apt + ["update", "-q"], env=env).returncode == 0
+        and subprocess.run(apt + ["install", "-y", "-q", "--no-install-recommends", *packages], env=env).returncode == 0
+    )
     if not done:
         print(f"apt-get could not install {' '.join(packages)}: the tests that need them will be skipped.", flush=True)
 
@@ -92,6 +97,10 @@ def main(argv: list[str]) -> int:
     ensure_installed()
     if argv[0] == "test":
         ensure_test_packages()
+        for lint in (["check", "."], ["format", "--check", "."]):  # ruff, configured in pyproject.toml
+            if subprocess.run([str(BIN / "ruff"), *lint], cwd=ROOT).returncode != 0:
+                print(f"ruff {' '.join(lint)} failed: run `.venv/bin/ruff {' '.join(lint).replace('--check ', '')}`.")
+                return 1
         command = [str(BIN / "python"), "-m", "pytest", *argv[1:]]
     else:
         command = [str(BIN / "surveyhouse"), *argv]

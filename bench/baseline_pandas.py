@@ -47,7 +47,9 @@ def to_codes(frame: pd.DataFrame, texts: dict[str, str], book) -> pd.DataFrame:
             out[question.code] = raw.map(labels).fillna(raw)  # unknown labels kept for the check to reject
         else:
             tokens = raw.fillna("").str.split(",")
-            out[question.code] = tokens.map(lambda items: [labels.get(t.strip(), t.strip()) for t in items if t.strip()])
+            out[question.code] = tokens.map(
+                lambda items, labels=labels: [labels.get(t.strip(), t.strip()) for t in items if t.strip()]
+            )
     for segment, source in (("language", "UserLanguage"),):
         out[segment] = frame[source].str.lower()
     return out
@@ -66,7 +68,10 @@ def schema(book) -> pa.DataFrameSchema:
         exclusive = set(question.exclusive_codes)
         if exclusive:
             checks.append(
-                pa.Check(lambda s, ex=exclusive: s.map(lambda items: not (ex & set(items) and len(items) > 1)), name="exclusive_alone")
+                pa.Check(
+                    lambda s, ex=exclusive: s.map(lambda items: not (ex & set(items) and len(items) > 1)),
+                    name="exclusive_alone",
+                )
             )
         columns[question.code] = pa.Column(object, checks)
     return pa.DataFrameSchema(columns)

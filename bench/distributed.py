@@ -36,18 +36,18 @@ from pathlib import Path
 
 from bench.generate import export
 from bench.measure import ROOT, measure
-from flows.demo.study import EXPORTS
+from demo.study import EXPORTS
 
 CACHE = ROOT / ".bench-cache" / "distributed"
 REPORT = ROOT / "bench" / "distributed.md"
 SECRET = "bench-distributed-secret"
 BIN = Path(sys.executable).parent
 
-#: The flow run as `surveyhouse run` runs it (flows/cli.py), timed; prints a JSON line.
+#: The flow run as `surveyhouse run` runs it (cli/main.py), timed; prints a JSON line.
 _FLOW = """
 import json, sys, time
 start = time.perf_counter()
-from flows.settings import load_settings
+from surveyhouse.settings import load_settings
 from flows.nightly import run_nightly
 settings = load_settings(inbox=sys.argv[1], warehouse=sys.argv[2])
 imported = time.perf_counter()
@@ -93,7 +93,11 @@ def dask_cluster(workers: int, folder: Path):
     folder.mkdir(parents=True, exist_ok=True)
     address = f"tcp://127.0.0.1:{_free_port()}"
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "SURVEYHOUSE_DASK_ADDRESS")}
-    env |= {"PREFECT_HOME": str(folder / "prefect-home"), "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env |= {
+        "PREFECT_HOME": str(folder / "prefect-home"),
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
     commands = [_dask("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard")]
     commands += [_dask("worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1", "--name", f"w{i}")
                  for i in range(1, workers + 1)]  # fmt: skip
@@ -101,7 +105,11 @@ def dask_cluster(workers: int, folder: Path):
     try:
         for index, command in enumerate(commands):
             with open(folder / f"{'scheduler' if index == 0 else f'worker-{index}'}.log", "wb") as handle:
-                processes.append(subprocess.Popen(command, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT))
+                processes.append(
+                    subprocess.Popen(
+                        command, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT
+                    )
+                )
         with Client(address, timeout=120) as client:
             client.wait_for_workers(workers, timeout=120)
         yield address
@@ -120,7 +128,9 @@ def inbox_files(files: int, responses: int) -> list[Path]:
 
 
 def _post(url: str, body: dict) -> list[dict]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST")
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())
 
@@ -134,7 +144,8 @@ def phases(api: str, flow_run_id: str) -> dict:
     runs = _post(f"{api}/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}, "limit": 200})
     ingest = [r for r in runs if r["name"].startswith("ingest ")]
     out = {
-        "ingest_window_s": max(_seconds(r["end_time"]) for r in ingest) - min(_seconds(r["start_time"]) for r in ingest),
+        "ingest_window_s": max(_seconds(r["end_time"]) for r in ingest)
+        - min(_seconds(r["start_time"]) for r in ingest),
         "ingest_busy_s": sum(r["total_run_time"] for r in ingest),
         "ingest_tasks": len(ingest),
     }
@@ -179,7 +190,7 @@ def run_flow(api: str, files: list[Path], work: Path, address: str | None) -> di
 
 def measure_all(files: list[Path], worker_counts: list[int], repeats: int, with_threads: bool) -> list[dict]:
     from flows.serve import local_prefect_server
-    from flows.settings import load_settings
+    from surveyhouse.settings import load_settings
 
     os.environ.pop("SURVEYHOUSE_DASK_ADDRESS", None)
     os.environ.pop("PREFECT_API_URL", None)
@@ -233,16 +244,18 @@ def markdown(data: dict) -> str:
     lines = [
         "## Distributed runs: the per-file steps on Dask workers",
         "",
-        (f"The nightly flow (`flows.nightly`, in its own process as `surveyhouse run` runs it) from scratch on a landing folder "
-        f"of {files} exports of {per_file:,} responses each ({rows_total:,} rows; the five layouts in turn), with the per-file "
-        "steps (read, map, validate, stage) on Prefect's default runner (threads in the flow's process) or on a Dask cluster of "
-        "N single-threaded workers (`dask scheduler` and N `dask worker` processes, `SURVEYHOUSE_DASK_ADDRESS` set). One "
-        "Prefect server serves every run (its start-up is not counted). *Fan-out* is the first `ingest` task's start to the "
-        "last one's end; *task time, summed*: the `ingest` tasks' run times added up (the same work: it grows when workers "
-        "share cores); *serial* is what runs in the flow's process whatever the workers: build every table, publish, "
-        "write the report page; *rest*: the flow's own start and end, discovering files, connecting to the cluster and "
-        "collecting its results. Median (and range) of "
-        f"{data['repeats']} interleaved repeat(s); `{data['command']}`, {data['started'][:16].replace('T', ' ')} UTC."),
+        (
+            f"The nightly flow (`flows.nightly`, in its own process as `surveyhouse run` runs it) from scratch on a landing folder "
+            f"of {files} exports of {per_file:,} responses each ({rows_total:,} rows; the five layouts in turn), with the per-file "
+            "steps (read, map, validate, stage) on Prefect's default runner (threads in the flow's process) or on a Dask cluster of "
+            "N single-threaded workers (`dask scheduler` and N `dask worker` processes, `SURVEYHOUSE_DASK_ADDRESS` set). One "
+            "Prefect server serves every run (its start-up is not counted). *Fan-out* is the first `ingest` task's start to the "
+            "last one's end; *task time, summed*: the `ingest` tasks' run times added up (the same work: it grows when workers "
+            "share cores); *serial* is what runs in the flow's process whatever the workers: build every table, publish, "
+            "write the report page; *rest*: the flow's own start and end, discovering files, connecting to the cluster and "
+            "collecting its results. Median (and range) of "
+            f"{data['repeats']} interleaved repeat(s); `{data['command']}`, {data['started'][:16].replace('T', ' ')} UTC."
+        ),
         "",
         "| runner | flow (s) | fan-out (s) | `ingest` task time, summed (s) | serial: build + publish + report (s) | rest (s) | fan-out throughput (responses/s) | load (1 min) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -258,16 +271,20 @@ def markdown(data: dict) -> str:
         )
     lines += [
         "",
-        (f"Every run's warehouse holds the same rows ({'checked: row counts of every table and the crosstab counts' if same else '**NOT the same: see results.json**'}); "
-        "tests/flows/test_dask.py and tests/flows/test_scale_out.py check table-for-table equality with the embedded run."),
+        (
+            f"Every run's warehouse holds the same rows ({'checked: row counts of every table and the crosstab counts' if same else '**NOT the same: see results.json**'}); "
+            "tests/flows/test_dask.py and tests/flows/test_scale_out.py check table-for-table equality with the embedded run."
+        ),
         "",
-        (f"**Two cores here.** This machine has {data['machine']['cores']} cores, shared with other work (the load average "
-         "before each run is in the table: above 2, other processes were already using both cores). A \"single-threaded\" "
-         "worker runs one file at a time, but Polars inside it uses every core for its parallel parts, as do the threads "
-         "of the run without a cluster; so here one worker already uses both cores, more workers only take turns on them "
-         "(and on memory bandwidth), and the flow's own process and the scheduler compete with them. No speed-up from "
-         "more workers can show on this machine: these numbers show that the fan-out works and what it costs, not the "
-         "speed-up of separate machines."),
+        (
+            f"**Two cores here.** This machine has {data['machine']['cores']} cores, shared with other work (the load average "
+            'before each run is in the table: above 2, other processes were already using both cores). A "single-threaded" '
+            "worker runs one file at a time, but Polars inside it uses every core for its parallel parts, as do the threads "
+            "of the run without a cluster; so here one worker already uses both cores, more workers only take turns on them "
+            "(and on memory bandwidth), and the flow's own process and the scheduler compete with them. No speed-up from "
+            "more workers can show on this machine: these numbers show that the fan-out works and what it costs, not the "
+            "speed-up of separate machines."
+        ),
     ]
     if per_worker:
         serial_1 = statistics.median(_serial(r) for r in one)
@@ -275,21 +292,23 @@ def markdown(data: dict) -> str:
         archive_files = 1000
         lines += [
             "",
-            (f"**At ten machines.** One worker (one file at a time, Polars on this machine's two cores) stages about {per_worker:,.0f} responses per second of task time "
-            f"(with one worker: {rows_total:,} responses in {_median(one, 'ingest_busy_s'):.1f} s of `ingest` tasks, while other work "
-            f"kept the load average near {statistics.median(r['load_1m_before'] for r in one):.0f}: a worker on an idle machine is faster), so one "
-            f"file of {per_file:,} takes it about {file_s:.1f} s. A file is the unit of work: with W workers the fan-out takes "
-            f"about ceil(files / W) file-times. Ten machines with one worker each would take this landing folder's fan-out from "
-            f"{_median(one, 'ingest_window_s'):.1f} s (one worker) to one file-time, about {file_s:.1f} s ({files} files, ten "
-            f"workers: {max(0, 10 - files)} idle), while the serial part stays where it was measured, about {serial_1:.1f} s "
-            "on the flow's machine: a night's handful of files gains little. The fan-out pays off when many files arrive at "
-            f"once: a first load of years of exports, {archive_files:,} such files landed for one run, is about {_minutes(archive_files * file_s)} "
-            f"of one worker's staging, about {_minutes(archive_files * file_s / 10)} on ten single-worker machines "
-            f"(machines like this one: two cores each; more cores per machine speed up each file's Polars work, not one file per worker), "
-            "if the shared landing and state folders keep up (not measured here). (`surveyhouse rebuild` re-stages the "
-            "archive in its own process, not on the cluster.) Building the tables and publishing stay on "
-            "one machine and grow with the whole warehouse (the pipeline runs at each size above): at that scale they, not "
-            "the staging, set the night's length."),
+            (
+                f"**At ten machines.** One worker (one file at a time, Polars on this machine's two cores) stages about {per_worker:,.0f} responses per second of task time "
+                f"(with one worker: {rows_total:,} responses in {_median(one, 'ingest_busy_s'):.1f} s of `ingest` tasks, while other work "
+                f"kept the load average near {statistics.median(r['load_1m_before'] for r in one):.0f}: a worker on an idle machine is faster), so one "
+                f"file of {per_file:,} takes it about {file_s:.1f} s. A file is the unit of work: with W workers the fan-out takes "
+                f"about ceil(files / W) file-times. Ten machines with one worker each would take this landing folder's fan-out from "
+                f"{_median(one, 'ingest_window_s'):.1f} s (one worker) to one file-time, about {file_s:.1f} s ({files} files, ten "
+                f"workers: {max(0, 10 - files)} idle), while the serial part stays where it was measured, about {serial_1:.1f} s "
+                "on the flow's machine: a night's handful of files gains little. The fan-out pays off when many files arrive at "
+                f"once: a first load of years of exports, {archive_files:,} such files landed for one run, is about {_minutes(archive_files * file_s)} "
+                f"of one worker's staging, about {_minutes(archive_files * file_s / 10)} on ten single-worker machines "
+                f"(machines like this one: two cores each; more cores per machine speed up each file's Polars work, not one file per worker), "
+                "if the shared landing and state folders keep up (not measured here). (`surveyhouse rebuild` re-stages the "
+                "archive in its own process, not on the cluster.) Building the tables and publishing stay on "
+                "one machine and grow with the whole warehouse (the pipeline runs at each size above): at that scale they, not "
+                "the staging, set the night's length."
+            ),
         ]
     return "\n".join(lines) + "\n"
 

@@ -1,7 +1,7 @@
 """Synthetic exports at scale, cached: the demo model's respondents, written by the demo writers.
 
 The writers are fast enough at these sizes (a 1M-response Qualtrics export in about
-15 s), so the files are exactly what ``flows.demo`` writes: no bench-only format. A file
+15 s), so the files are exactly what ``demo`` writes: no bench-only format. A file
 of more than a million responses is written a million at a time (each chunk its own
 seed, hence its own response ids) and appended without its header rows, so memory
 stays that of one chunk.
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.demo.model import inject_defects, simulate_respondents
-from flows.demo.study import EXPORTS
+from demo.model import inject_defects, simulate_respondents
+from demo.study import EXPORTS
 
 CHUNK = 1_000_000
 #: Header rows of each channel's export (appended chunks leave them out).

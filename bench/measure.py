@@ -59,7 +59,13 @@ def measure(
         started_at = time.time()
         started = time.perf_counter()
         child = subprocess.Popen(
-            command, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=err, text=True, start_new_session=True
+            command,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdout=out,
+            stderr=err,
+            text=True,
+            start_new_session=True,
         )
         capped = threading.Event()
         done = threading.Event()
@@ -87,7 +93,9 @@ def measure(
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Measured(seconds, usage.ru_maxrss / 1024, child.returncode, out.read(), err.read(), started_at, capped.is_set())
+        return Measured(
+            seconds, usage.ru_maxrss / 1024, child.returncode, out.read(), err.read(), started_at, capped.is_set()
+        )
 
 
 def python(*args: str) -> list[str]:

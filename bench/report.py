@@ -14,18 +14,30 @@ GIB = 1024
 HERE = Path(__file__).resolve().parent
 
 STAGES = [
-    ("read", "read the file into a raw frame (flows.read.read_export)"),
+    ("read", "read the file into a raw frame (surveyhouse.read.read_export)"),
     ("parse", "recognise the layout, metadata and timestamps (layout.parse, meta)"),
-    ("map", "labels to option codes, one row per response (flows.ingest.canonical_frame)"),
+    ("map", "labels to option codes, one row per response (surveyhouse.staging.canonical_frame)"),
     ("validate", "pandera checks (canonical schema) and quarantine rows"),
     ("type_hash_write", "Enum types, keyed hashes of emails and IPs, masks, Parquet"),
     ("screen", "superseded versions, derived segments, screening flags, weights"),
-    ("answers", "the answers table (one row per response and choice), built and validated a slice of 100k responses at a time; in the flow this happens inside the publish"),
-    ("crosstab", "every question x answer x segment value, with statistics, and the same with no exclusions (for the claims), from one pass"),
+    (
+        "answers",
+        "the answers table (one row per response and choice), built and validated a slice of 100k responses at a time; in the flow this happens inside the publish",
+    ),
+    (
+        "crosstab",
+        "every question x answer x segment value, with statistics, and the same with no exclusions (for the claims), from one pass",
+    ),
     ("claims_trend", "claims (against the unscreened crosstab too), trend"),
     ("validate_tables", "pandera on the responses, answers and crosstab tables"),
-    ("build_tables", "flows.pipeline.build_tables as a whole, from every staged file (the stages above but the answers, and the small tables)"),
-    ("publish", "flows.pipeline.publish: a new DuckDB file, the answers built and written a slice at a time, swapped in"),
+    (
+        "build_tables",
+        "surveyhouse.build.build_tables as a whole, from every staged file (the stages above but the answers, and the small tables)",
+    ),
+    (
+        "publish",
+        "surveyhouse.night.publish: a new DuckDB file, the answers built and written a slice at a time, swapped in",
+    ),
     ("report_page", "the HTML report page the flow writes after its publish"),
 ]
 
@@ -166,25 +178,53 @@ def _targets(results: dict) -> list[str]:
                      _x(ratio), _verdict(ratio >= 3, f"(needs {_s(baseline / 3)} or less: {_s(same - baseline / 3)} over)")))  # fmt: skip
     else:
         missing = one_m.get("baseline") if baseline is None else one_m.get("same_work")
-        rows.append(("at least 3x faster than the pandas baseline on the same work", _error(missing), "-", "not measured"))
+        rows.append(
+            ("at least 3x faster than the pandas baseline on the same work", _error(missing), "-", "not measured")
+        )
     if baseline is not None and process is not None:
         ratio = baseline / process
         rows.append(("the whole nightly run against the same baseline (the run also stages, screens, builds every table, publishes and draws the report page)",
                      f"baseline {_s(baseline)}, `surveyhouse run` {_s(process)}, `run_once` {_s(pipeline)}",
                      f"{_x(ratio)} (`run_once`: {_x(_div(baseline, pipeline))})", "(reported)"))  # fmt: skip
     if rss is not None:
-        rows.append(("peak memory at 1M under 2 GiB (largest RSS of `run_once` and `surveyhouse run`)", _mib(rss), "",
-                     _verdict(rss < 2 * GIB, f"by {_mib(rss - 2 * GIB)}")))
+        rows.append(
+            (
+                "peak memory at 1M under 2 GiB (largest RSS of `run_once` and `surveyhouse run`)",
+                _mib(rss),
+                "",
+                _verdict(rss < 2 * GIB, f"by {_mib(rss - 2 * GIB)}"),
+            )
+        )
     growth = _growth(sizes)
     if growth:
         text, slower = growth
         rows.append(("peak memory growing slower than the input", text, "", _verdict(slower)))
     if crosstab is not None:
-        rows.append(("crosstab over all segments at 1M under 5 s (stage `crosstab`)", _s(crosstab), "", _verdict(crosstab < 5, f"by {_s(crosstab - 5)}")))
+        rows.append(
+            (
+                "crosstab over all segments at 1M under 5 s (stage `crosstab`)",
+                _s(crosstab),
+                "",
+                _verdict(crosstab < 5, f"by {_s(crosstab - 5)}"),
+            )
+        )
     if query:
-        rows.append(("one figure from the published warehouse under 50 ms (connect, query, close; median of 21)",
-                     _s(query["in_process_s"]), "", _verdict(query["in_process_s"] < 0.05)))
-        rows.append(("the same as a `surveyhouse sql` command (whole process, median of 5)", _s(query["process_s"]), "", "(reported)"))
+        rows.append(
+            (
+                "one figure from the published warehouse under 50 ms (connect, query, close; median of 21)",
+                _s(query["in_process_s"]),
+                "",
+                _verdict(query["in_process_s"] < 0.05),
+            )
+        )
+        rows.append(
+            (
+                "the same as a `surveyhouse sql` command (whole process, median of 5)",
+                _s(query["process_s"]),
+                "",
+                "(reported)",
+            )
+        )
     if _ok(nothing):
         rows.append(("a night with nothing new: under 2 s of work past process start (`run_once` on the 1M warehouse)",
                      f"{_s(nothing['work_s'])} of work; the start (Python, imports) {_s(nothing['imports_s'])}; whole process {_s(nothing['wall_s'])}",
@@ -203,8 +243,14 @@ def _targets(results: dict) -> list[str]:
                      _verdict(share <= 0.25, "(counting 'well under' as a quarter or less)" if share > 0.25 else "")))  # fmt: skip
     process_new = nights.get("process_new_10k")
     if _ok(process_new) and process is not None:
-        rows.append(("the same night as `surveyhouse run`, whole process", f"{_s(process_new['wall_s'])} vs {_s(process)} from scratch",
-                     f"{process_new['wall_s'] / process:.0%}", "(reported)"))
+        rows.append(
+            (
+                "the same night as `surveyhouse run`, whole process",
+                f"{_s(process_new['wall_s'])} vs {_s(process)} from scratch",
+                f"{process_new['wall_s'] / process:.0%}",
+                "(reported)",
+            )
+        )
     lines += [
         f"On the 1M-response Qualtrics export ({one_m['bytes'] / 1e6:.0f} MB). The floor is the faster of DuckDB and Polars "
         "reading it into a table (whole processes, like everything here).",
@@ -219,13 +265,20 @@ def _targets(results: dict) -> list[str]:
 
 def _growth(sizes: dict) -> tuple[str, bool] | None:
     points = sorted(
-        ((r["n"], r["bytes"], _peak(r)) for r in sizes.values() if not r.get("mix") and _peak(r) is not None), key=lambda p: p[0]
+        ((r["n"], r["bytes"], _peak(r)) for r in sizes.values() if not r.get("mix") and _peak(r) is not None),
+        key=lambda p: p[0],
     )
     if len(points) < 2:
         return None
     text = "; ".join(f"{_label(n)}: {b / 1e6:,.0f} MB in, {_mib(r)} peak" for n, b, r in points)
     steps = [(b2 / b1, r2 / r1) for (_, b1, r1), (_, b2, r2) in zip(points, points[1:])]
-    text += " (input x" + ", x".join(f"{i:.1f}" for i, _ in steps) + "; memory x" + ", x".join(f"{r:.1f}" for _, r in steps) + ")"
+    text += (
+        " (input x"
+        + ", x".join(f"{i:.1f}" for i, _ in steps)
+        + "; memory x"
+        + ", x".join(f"{r:.1f}" for _, r in steps)
+        + ")"
+    )
     return text, all(r < i for i, r in steps)
 
 
@@ -271,7 +324,11 @@ def _per_size(sizes: dict) -> list[str]:
             _mib(_get(pipeline, "rss_mib")), _mib(_get(process, "rss_mib")), _mib(_get(baseline, "rss_mib")),
             f"{_mib(_get(floor.get('duckdb'), 'rss_mib'))}, {_mib(_get(floor.get('polars'), 'rss_mib'))}",
         ])  # fmt: skip
-        parts = f"{_s(_get(pipeline, 'imports_s'))}, {_s(_get(pipeline, 'report_s'))}" if _ok(pipeline) else _error(pipeline)
+        parts = (
+            f"{_s(_get(pipeline, 'imports_s'))}, {_s(_get(pipeline, 'report_s'))}"
+            if _ok(pipeline)
+            else _error(pipeline)
+        )
         lines.append(
             f"| {name} ({len(r['files'])} file{'s' if len(r['files']) > 1 else ''}) | {r['bytes'] / 1e6:,.0f} | "
             f"{_s(_get(floor.get('duckdb'), 'wall_s'))} | {_s(_get(floor.get('polars'), 'wall_s'))} | {_s(_get(pipeline, 'wall_s'))} | "
@@ -315,7 +372,9 @@ def _stages(sizes: dict) -> list[str]:
         "| --- | --- | " + " | ".join("---" for _ in names) + " |",
     ]
     for stage, what in STAGES:
-        lines.append(f"| {stage} | {what} | " + " | ".join(_s(sizes[n]["stages"]["stages"].get(stage)) for n in names) + " |")
+        lines.append(
+            f"| {stage} | {what} | " + " | ".join(_s(sizes[n]["stages"]["stages"].get(stage)) for n in names) + " |"
+        )
     lines.append("| rows | published | " + " | ".join(
         ", ".join(f"{t} {v:,}" for t, v in sizes[n]["stages"]["rows"].items() if t in ("responses", "answers", "crosstab", "quarantine"))
         for n in names) + " |")  # fmt: skip
@@ -323,7 +382,9 @@ def _stages(sizes: dict) -> list[str]:
     if queried:
         lines += ["", "| query of one figure (`select pct from crosstab where ...`) | in process (connect, query, close) | `surveyhouse sql`, whole process |",
                   "| --- | --- | --- |"]  # fmt: skip
-        lines += [f"| {n} | {_s(sizes[n]['query']['in_process_s'])} | {_s(sizes[n]['query']['process_s'])} |" for n in queried]
+        lines += [
+            f"| {n} | {_s(sizes[n]['query']['in_process_s'])} | {_s(sizes[n]['query']['process_s'])} |" for n in queried
+        ]
     return lines + [""]
 
 
@@ -350,8 +411,11 @@ def _nights(results: dict) -> list[str]:
         process = _get(night.get("process_new_10k"), "wall_s")
         lines.append(
             f"| {name} | {_s(full)} | "
-            + (f"{_s(nothing['work_s'])} / {_s(nothing['wall_s'])}" if _ok(nothing) else _error(nothing)) + " | "
-            + (f"{_s(new['work_s'])} / {_s(new['wall_s'])} / {_mib(new['rss_mib'])}" if _ok(new) else _error(new)) + " | "
-            + (f"{new['work_s'] / full:.0%}" if _ok(new) and full else "-") + f" | {_s(process)} |"
+            + (f"{_s(nothing['work_s'])} / {_s(nothing['wall_s'])}" if _ok(nothing) else _error(nothing))
+            + " | "
+            + (f"{_s(new['work_s'])} / {_s(new['wall_s'])} / {_mib(new['rss_mib'])}" if _ok(new) else _error(new))
+            + " | "
+            + (f"{new['work_s'] / full:.0%}" if _ok(new) and full else "-")
+            + f" | {_s(process)} |"
         )
     return lines + [""]

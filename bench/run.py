@@ -7,7 +7,7 @@ its own process (wall time and that process's peak RSS):
 
 floor       DuckDB ``CREATE TABLE AS SELECT * FROM read_csv(..., all_varchar)`` into a
             file, and Polars ``scan_csv(..., infer_schema=False).collect()``: the faster
-pipeline    ``flows.pipeline.run_once`` (the nightly job without Prefect), from scratch,
+pipeline    ``surveyhouse.night.run_once`` (the nightly job without Prefect), from scratch,
             then the report page the flow writes after its publish
 process     ``surveyhouse run`` as a whole process (Prefect's temporary server included)
 stages      each stage timed by calling its functions directly (bench/stages.py)
@@ -48,14 +48,14 @@ FIGURE_SQL = (
 _RUN_ONCE = """
 import sys, time
 start = time.perf_counter()
-from flows.pipeline import run_once
-from flows.settings import load_settings
+from surveyhouse.night import run_once
+from surveyhouse.settings import load_settings
 imported = time.perf_counter()
 settings = load_settings(inbox=sys.argv[1], warehouse=sys.argv[2])
 run = run_once(settings)
 done = time.perf_counter()
 if run.published:  # the flow writes the report page after each publish (flows/nightly.py)
-    from flows.report import write_report
+    from report import write_report
     write_report(settings.store(), settings.report_file, lang=settings.report_lang)
 print(f"{imported - start:.3f} {done - imported:.3f} {time.perf_counter() - done:.3f} {run.rows_read} {int(run.published)}")
 """
@@ -98,7 +98,9 @@ def log(message: str) -> None:
 def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor() or "unknown")  # fmt: skip
-    mem_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    mem_kib = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
     packages = ("polars", "duckdb", "pandera", "prefect", "pandas", "numpy", "pyarrow")
     return {
         "cpu": cpu,
@@ -192,7 +194,10 @@ def _floor_one(engine: str, files: list[Path], work: Path) -> dict:
 def query(warehouse: Path) -> dict:
     inside = run(python("-c", _QUERY, str(warehouse), FIGURE_SQL, "21"), "query")
     median, value = inside.stdout.split()
-    whole = [run([SURVEYHOUSE, "sql", "--warehouse", str(warehouse), "--format", "csv", FIGURE_SQL], "sql").seconds for _ in range(5)]
+    whole = [
+        run([SURVEYHOUSE, "sql", "--warehouse", str(warehouse), "--format", "csv", FIGURE_SQL], "sql").seconds
+        for _ in range(5)
+    ]
     return {"in_process_s": float(median), "value": float(value), "process_s": statistics.median(whole)}
 
 
@@ -268,14 +273,20 @@ def nights(name: str, cache: Path, new_file: Path, *, env: dict, process: bool) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="100k,1m,5m", help="responses per Qualtrics export, comma-separated (default 100k,1m,5m)")
+    parser.add_argument(
+        "--sizes", default="100k,1m,5m", help="responses per Qualtrics export, comma-separated (default 100k,1m,5m)"
+    )
     parser.add_argument("--mix", default="1m", help="responses split over every layout ('' to skip; default 1m)")
     parser.add_argument("--cache", default=str(ROOT / ".bench-cache"), help="generated files and runs (git-ignored)")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"), help="report to write")
     parser.add_argument("--no-prefect", action="store_true", help="skip the whole-process `surveyhouse run` measures")
     parser.add_argument("--baseline-max", default="1m", help="largest size the pandas baseline runs at (default 1m)")
-    parser.add_argument("--memory-cap", type=float, default=MEMORY_CAP_MIB / 1024, help="GiB a measured command may hold (default 16)")
-    parser.add_argument("--report-only", action="store_true", help="write the report again from the cache's results.json")
+    parser.add_argument(
+        "--memory-cap", type=float, default=MEMORY_CAP_MIB / 1024, help="GiB a measured command may hold (default 16)"
+    )
+    parser.add_argument(
+        "--report-only", action="store_true", help="write the report again from the cache's results.json"
+    )
     args = parser.parse_args(argv)
     cache = Path(args.cache).absolute()
     if args.report_only:
@@ -290,10 +301,18 @@ def main(argv: list[str] | None = None) -> int:
     # One Prefect home for every `surveyhouse run` (warm, as on a machine that runs nightly).
     env = {"PREFECT_HOME": str(cache / "prefect-home")}
     process = not args.no_prefect
-    results: dict = {"machine": machine(), "command": command.strip(), "started": started.isoformat(), "sizes": {}, "nights": {}}
+    results: dict = {
+        "machine": machine(),
+        "command": command.strip(),
+        "started": started.isoformat(),
+        "sizes": {},
+        "nights": {},
+    }
     new_file = generate(cache, "qualtrics_en", NEW_NIGHT, seed=7)[0]
     if process:
-        log("Prefect's own cost: `surveyhouse run` on an empty landing folder, first and second time (new Prefect home)")
+        log(
+            "Prefect's own cost: `surveyhouse run` on an empty landing folder, first and second time (new Prefect home)"
+        )
         shutil.rmtree(cache / "prefect-home", ignore_errors=True)
         empty, warehouse = fresh_inbox(cache / "runs" / "empty", [])
         attempt(results, "process_empty_first", lambda: surveyhouse_run(empty, warehouse, env))
@@ -315,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         log(f"generating {label(n)} responses over every layout")
         files = generate(cache, "mix", n, seed=2)
         name = f"mix_{label(n)}"
-        results["sizes"][name] = {"n": n, "mix": True} | bench_files(name, files, cache, env=env, baseline_too=False, process=process)
+        results["sizes"][name] = {"n": n, "mix": True} | bench_files(
+            name, files, cache, env=env, baseline_too=False, process=process
+        )
         _save(cache, results)
     results["finished"] = datetime.now(UTC).isoformat()
     results["machine"]["load_after"] = os.getloadavg()

@@ -3,7 +3,7 @@
 bench/baseline_pandas.py reads one Qualtrics export, maps answer labels to option codes,
 checks every answer with pandera and sets failing rows aside, then counts every closed
 question in every segment (base, n, percentage). Here the pipeline's own functions do
-that work on the same file: ``flows.ingest.process_export`` (read, recognise the layout,
+that work on the same file: ``surveyhouse.staging.process_export`` (read, recognise the layout,
 map, validate with pandera, quarantine) and ``build_crosstab`` on the accepted responses.
 They also do what the baseline leaves out, because that is how the pipeline computes:
 timestamps and time zones, keyed hashes of personal data, typed answers, screening flags,
@@ -21,9 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from flows.ingest import process_export
-from flows.settings import load_settings
 from schemas.codebook import codebook
+from surveyhouse.settings import load_settings
+from surveyhouse.staging import process_export
 from transforms.crosstab import build_crosstab
 from transforms.responses import build_responses
 from transforms.weighting import weight_responses
@@ -35,7 +35,9 @@ def main(argv: list[str]) -> int:
         settings = load_settings(inbox=str(path.parent), warehouse=str(Path(scratch) / "unused.duckdb"))
         book = codebook()
         start = time.perf_counter()
-        record, accepted, _ = process_export(path, run_id="bench", file_order=1, wave=book.wave, book=book, key=b"bench-key")
+        record, accepted, _ = process_export(
+            path, run_id="bench", file_order=1, wave=book.wave, book=book, key=b"bench-key"
+        )
         if record["status"] != "loaded":
             raise SystemExit(f"{path.name}: {record['message']}")
         responses = (

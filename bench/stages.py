@@ -1,8 +1,8 @@
 """Wall time of each stage of the pipeline, by calling the stage functions directly.
 
 Run in its own process: ``python -m bench.stages WAREHOUSE FILE [FILE...]`` prints one
-JSON object. The per-file stages repeat what ``flows.ingest.process_export`` does, step
-by step; the build stages repeat ``flows.pipeline.build_tables`` on the files that a
+JSON object. The per-file stages repeat what ``surveyhouse.staging.process_export`` does, step
+by step; the build stages repeat ``surveyhouse.build.build_tables`` on the files that a
 ``run_once`` of the same inbox staged beside WAREHOUSE, then time ``build_tables`` and
 ``publish`` themselves (into a scratch copy of the warehouse path). Production code has
 no timers: the totals come from the whole runs (bench/run.py).
@@ -20,13 +20,13 @@ from pathlib import Path
 
 import polars as pl
 
-from flows import pipeline
-from flows.ingest import _validate, canonical_frame, response_columns, staged_files
-from flows.read import read_export
-from flows.settings import load_settings
 from schemas.codebook import codebook
 from schemas.figures import published_figures
 from schemas.tables import warehouse_schemas
+from surveyhouse import build, night, runlog
+from surveyhouse.read import read_export
+from surveyhouse.settings import load_settings
+from surveyhouse.staging import _validate, canonical_frame, response_columns, staged_files
 from transforms.claims import check_claims
 from transforms.crosstab import build_crosstab_pair
 from transforms.headers import resolve_columns
@@ -49,7 +49,7 @@ def timed(stage: str):
 
 
 def file_stages(path: Path, *, book, key: bytes) -> None:
-    """The per-file path of flows.ingest.process_export, one timer per stage."""
+    """The per-file path of surveyhouse.staging.process_export, one timer per stage."""
     with timed("read"):
         raw = read_export(path)
     with timed("parse"):
@@ -69,12 +69,16 @@ def file_stages(path: Path, *, book, key: bytes) -> None:
         accepted = accepted.with_columns(
             [pl.lit(None, pl.Utf8).alias(c) for c in text_columns if c not in accepted.columns]
         )
-        typed = typed_responses(accepted.lazy(), book=book).collect().pipe(hash_personal_data, key=key, text_columns=text_columns)
+        typed = (
+            typed_responses(accepted.lazy(), book=book)
+            .collect()
+            .pipe(hash_personal_data, key=key, text_columns=text_columns)
+        )
         typed.write_parquet(Path("/dev/null"))
 
 
 def build_stages(settings, *, book) -> None:
-    """flows.pipeline.build_tables, one timer per stage, on the staged files of a run."""
+    """surveyhouse.build.build_tables, one timer per stage, on the staged files of a run."""
     staged = [s for s in staged_files(settings.staged_dir) if s.record["status"] == "loaded"]
     with timed("screen"):
         rows = pl.scan_parquet([s.responses for s in staged]).select(response_columns(book))
@@ -87,9 +91,11 @@ def build_stages(settings, *, book) -> None:
             .pipe(weight_responses, targets=None, key=["wave", "source_tool", "response_id"])
         )
     with timed("answers"):  # built and validated a slice at a time, as the publish does (held whole here)
-        pipeline.AnswerSlices(responses, book=book, check_unique=False).collect()
+        build.AnswerSlices(responses, book=book, check_unique=False).collect()
     with timed("crosstab"):  # with the unscreened crosstab the claims need, from the same pass (as the flow does)
-        crosstab, unscreened = pl.collect_all(build_crosstab_pair(responses.lazy(), book=book, settings=settings.crosstab))
+        crosstab, unscreened = pl.collect_all(
+            build_crosstab_pair(responses.lazy(), book=book, settings=settings.crosstab)
+        )
     with timed("claims_trend"):
         check_claims(
             crosstab.lazy(), published_figures(), book=book, wave=book.wave, tolerance_pts=settings.claim_tolerance_pts,
@@ -99,7 +105,7 @@ def build_stages(settings, *, book) -> None:
     schemas = warehouse_schemas(book)
     with timed("validate_tables"):
         for name, frame in {"responses": responses, "crosstab": crosstab}.items():
-            pipeline._validated(frame, schemas[name])
+            build._validated(frame, schemas[name])
 
 
 def main(argv: list[str]) -> int:
@@ -110,19 +116,25 @@ def main(argv: list[str]) -> int:
         file_stages(path, book=book, key=b"bench-key")
     build_stages(settings, book=book)
     now = datetime.now(UTC)
-    run = pipeline.RunSummary(run_id=pipeline.new_run_id(now), started_at=now)
-    with timed("build_tables"):  # from every staged file (a staged folder given: no answers kept from the live warehouse)
-        tables = pipeline.build_tables(settings, run, book=book, staged_dir=settings.staged_dir)
+    run = runlog.RunSummary(run_id=runlog.new_run_id(now), started_at=now)
+    with timed(
+        "build_tables"
+    ):  # from every staged file (a staged folder given: no answers kept from the live warehouse)
+        tables = build.build_tables(settings, run, book=book, staged_dir=settings.staged_dir)
     scratch = dataclasses.replace(settings, warehouse=warehouse.with_name("scratch-" + warehouse.name))
     scratch.warehouse.unlink(missing_ok=True)
     with timed("publish"):
-        pipeline.publish(scratch, tables, book=book)
+        night.publish(scratch, tables, book=book)
     with timed("report_page"):  # what the flow does after its publish (flows/nightly.py)
-        from flows.report import write_report
+        from report import write_report
 
         write_report(scratch.store(), scratch.report_file, lang=scratch.report_lang)
     with open_reader(scratch.store()) as connection:  # the answers are built as they are written: counted there
-        rows = {name: connection.execute(f'select count(*) from "{name}"').fetchone()[0] for name in tables if not name.startswith("_")}
+        rows = {
+            name: connection.execute(f'select count(*) from "{name}"').fetchone()[0]
+            for name in tables
+            if not name.startswith("_")
+        }
     print(json.dumps({"stages": TIMES, "rows": rows}))
     return 0
 

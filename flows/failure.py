@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flows.lock import RunInProgress, run_lock
-from flows.pipeline import RunSummary, new_run_id, previous_runs, record_failed_run
-from flows.settings import Settings, load_settings
+from surveyhouse.lock import RunInProgress, run_lock
+from surveyhouse.runlog import RunSummary, new_run_id, previous_runs, record_failed_run
+from surveyhouse.settings import Settings, load_settings
 
 WEBHOOK_TIMEOUT_S = 10.0
 
@@ -40,8 +40,16 @@ def warehouse_state(warehouse, *, started_at: datetime | None) -> tuple[str, str
         published = datetime.fromtimestamp(warehouse.stat().st_mtime, UTC)
     when = f"{published:%Y-%m-%d %H:%M:%S} UTC"
     if started_at is not None and published >= started_at:
-        return f"This run published {warehouse} at {when} before it failed; readers see that warehouse.", published.isoformat(), False
-    return f"The last published warehouse {warehouse} (published {when}) is unchanged; readers keep querying it.", published.isoformat(), True
+        return (
+            f"This run published {warehouse} at {when} before it failed; readers see that warehouse.",
+            published.isoformat(),
+            False,
+        )
+    return (
+        f"The last published warehouse {warehouse} (published {when}) is unchanged; readers keep querying it.",
+        published.isoformat(),
+        True,
+    )
 
 
 def _last_snapshot(lake) -> datetime | str:
@@ -73,10 +81,13 @@ def failure_report(
     what = message or f"the run ended in state {state_name}"
     timed_out = state_name == "TimedOut" or "timeout" in what.lower()
     next_step = (
-        f"If runs need longer, raise SURVEYHOUSE_RUN_TIMEOUT_S (now {settings.run_timeout_s:g} s). "
-        if timed_out
-        else ""
-    ) + "Fix the cause, then run `surveyhouse run` or wait for the next scheduled run; a failed run leaves nothing to clean up."
+        (
+            f"If runs need longer, raise SURVEYHOUSE_RUN_TIMEOUT_S (now {settings.run_timeout_s:g} s). "
+            if timed_out
+            else ""
+        )
+        + "Fix the cause, then run `surveyhouse run` or wait for the next scheduled run; a failed run leaves nothing to clean up."
+    )
     summary = f"surveyhouse nightly run {flow_run_name or flow_run_id or ''} failed ({state_name}): {what}. {state_sentence} {next_step}"
     return {
         "event": "surveyhouse.run_failed",
@@ -93,20 +104,30 @@ def failure_report(
     }
 
 
-def record_failure(settings: Settings, *, flow_run_id: str | None, started_at: datetime | None, error: BaseException) -> bool:
+def record_failure(
+    settings: Settings, *, flow_run_id: str | None, started_at: datetime | None, error: BaseException
+) -> bool:
     """Add the failed run to the run log unless the pipeline already did (or another run holds the lock)."""
     try:
         with run_lock(settings.lock_file):
             if flow_run_id and any(run.get("flow_run_id") == flow_run_id for run in previous_runs(settings)):
                 return False
             started = started_at or datetime.now(UTC)
-            record_failed_run(settings, RunSummary(run_id=new_run_id(started), started_at=started, flow_run_id=flow_run_id), error)
+            record_failed_run(
+                settings, RunSummary(run_id=new_run_id(started), started_at=started, flow_run_id=flow_run_id), error
+            )
             return True
     except RunInProgress:
         return False
 
 
-def post_webhook(url: str, payload: dict[str, Any], *, logger: logging.Logger | logging.LoggerAdapter, timeout_s: float = WEBHOOK_TIMEOUT_S) -> bool:
+def post_webhook(
+    url: str,
+    payload: dict[str, Any],
+    *,
+    logger: logging.Logger | logging.LoggerAdapter,
+    timeout_s: float = WEBHOOK_TIMEOUT_S,
+) -> bool:
     """POST the payload as JSON; a failure is logged (without the URL's secret parts), never raised."""
     parts = urllib.parse.urlsplit(url)
     where = f"{parts.scheme}://{parts.hostname or '?'}" + (f":{parts.port}" if parts.port else "")
@@ -122,7 +143,9 @@ def post_webhook(url: str, payload: dict[str, Any], *, logger: logging.Logger | 
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             response.read()
     except Exception as error:  # noqa: BLE001 - a notice that cannot be sent must not hide the run's failure
-        logger.warning("Could not send the failure notice to the webhook at %s: %s: %s", where, type(error).__name__, error)
+        logger.warning(
+            "Could not send the failure notice to the webhook at %s: %s: %s", where, type(error).__name__, error
+        )
         return False
     logger.info("Failure notice sent to the webhook at %s.", where)
     return True
@@ -155,7 +178,9 @@ def report_failure(flow, flow_run, state) -> None:
     logger = _logger(flow, flow_run)
     try:
         parameters = dict(getattr(flow_run, "parameters", None) or {})
-        settings = load_settings(inbox=parameters.get("inbox"), warehouse=parameters.get("warehouse"), lake_data=parameters.get("lake_data"))
+        settings = load_settings(
+            inbox=parameters.get("inbox"), warehouse=parameters.get("warehouse"), lake_data=parameters.get("lake_data")
+        )
         flow_run_id = str(flow_run.id) if getattr(flow_run, "id", None) else None
         started_at = getattr(flow_run, "start_time", None)
         report = failure_report(

@@ -1,6 +1,6 @@
 """The nightly Prefect flow: landing folder in, published DuckDB warehouse out.
 
-Import this module only after ``flows.settings.configure_prefect`` (the CLI does):
+Import this module only after ``surveyhouse.settings.configure_prefect`` (the CLI does):
 Prefect reads its settings at import time.
 """
 
@@ -14,23 +14,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.failure import report_failure
-from flows.lock import run_lock
-from flows.pipeline import (
-    NewFile,
-    RunSummary,
-    account,
-    build_tables,
-    discover_files,
-    needs_publish,
-    new_run_id,
-    next_file_order,
-    publish,
-    record_failed_run,
-    recover_state,
-    stage_file,
-)
-from flows.settings import Settings, dask_address, load_settings, run_timeout_s
 from schemas.codebook import codebook
+from surveyhouse.build import build_tables
+from surveyhouse.discover import NewFile, discover_files
+from surveyhouse.lock import run_lock
+from surveyhouse.night import account, needs_publish, next_file_order, publish, recover_state, stage_file
+from surveyhouse.runlog import RunSummary, new_run_id, record_failed_run
+from surveyhouse.settings import Settings, dask_address, load_settings, run_timeout_s
 
 
 def _passing_io_failure(task, task_run, state) -> bool:
@@ -66,7 +56,11 @@ def ingest(new: NewFile, settings: Settings, run_id: str, file_order: int):
     else:
         logger.info(
             "%s: %s (%s), %d rows, %d quarantined",
-            new.path.name, record["layout"], record["language"], record["rows_read"], record["quarantined"],
+            new.path.name,
+            record["layout"],
+            record["language"],
+            record["rows_read"],
+            record["quarantined"],
         )
     return staged
 
@@ -134,13 +128,18 @@ def _nightly(settings: Settings) -> RunSummary:
 @task(name="report")
 def report(settings: Settings) -> Path | None:
     """Write the report page from the warehouse just published; a page that fails is logged, the publish stands."""
-    from flows.report import write_report
+    from report import write_report
 
     logger = get_run_logger()
     try:
         written = write_report(settings.store(), settings.report_file, lang=settings.report_lang)
     except Exception as error:  # the warehouse is published and live: a broken page must not undo that
-        logger.error("The report page was not written (%s: %s); the warehouse %s is published.", type(error).__name__, error, settings.warehouse)
+        logger.error(
+            "The report page was not written (%s: %s); the warehouse %s is published.",
+            type(error).__name__,
+            error,
+            settings.warehouse,
+        )
         return None
     logger.info("Report page written to %s.", written)
     return written

@@ -34,7 +34,7 @@ from flows.serve import (
     is_healthy,
     stop_process_group,
 )
-from flows.settings import Settings, configure_prefect
+from surveyhouse.settings import Settings, configure_prefect
 
 #: What Prefect's temporary server sets in its own process (prefect.server.api.server).
 _SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
@@ -96,8 +96,14 @@ def early_prefect_server(settings: Settings) -> Iterator[Callable[[], None]]:
                 start()
                 continue
             if process.poll() is not None or time.monotonic() > deadline:
-                what = f"exited with status {process.returncode}" if process.poll() is not None else f"did not answer within {timeout_s:.0f} s"
-                raise PrefectServerError(f"the temporary Prefect server {what}. Its log ({log_path}) ends with:\n{_tail(log_path)}")
+                what = (
+                    f"exited with status {process.returncode}"
+                    if process.poll() is not None
+                    else f"did not answer within {timeout_s:.0f} s"
+                )
+                raise PrefectServerError(
+                    f"the temporary Prefect server {what}. Its log ({log_path}) ends with:\n{_tail(log_path)}"
+                )
             time.sleep(0.05)
 
     start()

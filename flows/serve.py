@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flows.settings import Settings, configure_prefect
+from surveyhouse.settings import Settings, configure_prefect
 
 DEPLOYMENT = "nightly"
 FLOW = "surveyhouse-nightly"
@@ -49,8 +49,12 @@ def check_schedule(cron: str, timezone: str) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         raise ServeError(f"unknown time zone {timezone!r}: give an IANA name such as UTC or Europe/Paris") from None
     fields = cron.split()
-    if not (cron.startswith("@") and len(fields) == 1) and (len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields)):
-        raise ServeError(f"not a cron schedule: {cron!r} (five fields: minute hour day-of-month month day-of-week, e.g. '0 2 * * *')")
+    if not (cron.startswith("@") and len(fields) == 1) and (
+        len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields)
+    ):
+        raise ServeError(
+            f"not a cron schedule: {cron!r} (five fields: minute hour day-of-month month day-of-week, e.g. '0 2 * * *')"
+        )
 
 
 def free_port() -> int:
@@ -117,8 +121,23 @@ def local_prefect_server(settings: Settings, *, startup_timeout_s: float = SERVE
         api_url = f"http://127.0.0.1:{port}/api"
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
-                [*prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui", "--analytics-off", "--no-prompt"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads yet: Prefect is not imported
+                [
+                    *prefect,
+                    "server",
+                    "start",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-ui",
+                    "--analytics-off",
+                    "--no-prompt",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads yet: Prefect is not imported
             )
         try:
             deadline = time.monotonic() + startup_timeout_s
@@ -131,7 +150,11 @@ def local_prefect_server(settings: Settings, *, startup_timeout_s: float = SERVE
                 return
             if process.poll() is not None and "already in use" in _tail(log_path, 5) and attempt < 2:
                 continue  # another program took the port between our probe and the server's bind
-            state = f"exited with status {process.returncode}" if process.poll() is not None else f"did not answer within {startup_timeout_s:.0f} s"
+            state = (
+                f"exited with status {process.returncode}"
+                if process.poll() is not None
+                else f"did not answer within {startup_timeout_s:.0f} s"
+            )
             raise ServeError(f"the local Prefect server {state}. Its log ({log_path}) ends with:\n{_tail(log_path)}")
         finally:
             stop_process_group(process)
@@ -171,7 +194,9 @@ def serving_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            raise ServeError(f"the warehouse {settings.warehouse} is already served ({handle.read().strip() or 'another process'})") from None
+            raise ServeError(
+                f"the warehouse {settings.warehouse} is already served ({handle.read().strip() or 'another process'})"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")

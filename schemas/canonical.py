@@ -65,18 +65,22 @@ def canonical_schema(book: Codebook) -> pa.DataFrameSchema:
         "started_at": pa.Column(pl.Datetime("us", "UTC"), nullable=True),
         "submitted_at": pa.Column(pl.Datetime("us", "UTC"), nullable=True),
         "duration_s": pa.Column(
-            pl.Float64, nullable=True, checks=[_expr_check("duration_not_negative", lambda col: col.is_null() | (col >= 0))]
+            pl.Float64,
+            nullable=True,
+            checks=[_expr_check("duration_not_negative", lambda col: col.is_null() | (col >= 0))],
         ),
-        "is_finished": pa.Column(pl.Boolean, nullable=True, checks=[_expr_check("finished", lambda col: col.fill_null(True))]),
+        "is_finished": pa.Column(
+            pl.Boolean, nullable=True, checks=[_expr_check("finished", lambda col: col.fill_null(True))]
+        ),
         "language": pa.Column(
-            pl.Utf8, nullable=True, checks=[_expr_check("language_known", lambda col: col.is_in(list(LANGUAGES)).fill_null(False))]
+            pl.Utf8,
+            nullable=True,
+            checks=[_expr_check("language_known", lambda col: col.is_in(list(LANGUAGES)).fill_null(False))],
         ),
     }
     columns.update({question.code: _question_column(question) for question in book.closed})
     order = pa.Check(
-        lambda data: data.lazyframe.select(
-            (pl.col("started_at") <= pl.col("submitted_at")).fill_null(True)
-        ),
+        lambda data: data.lazyframe.select((pl.col("started_at") <= pl.col("submitted_at")).fill_null(True)),
         name="started_before_submitted",
     )
     return pa.DataFrameSchema(columns, checks=[order], strict=False, name="canonical_response")

@@ -29,7 +29,14 @@ def normalize_label(text: str) -> str:
     changes which option a respondent chose.
     """
     text = unicodedata.normalize("NFKC", text)
-    for curly, straight in (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"'), ("\u00ab", '"'), ("\u00bb", '"')):
+    for curly, straight in (
+        ("\u2019", "'"),
+        ("\u2018", "'"),
+        ("\u201c", '"'),
+        ("\u201d", '"'),
+        ("\u00ab", '"'),
+        ("\u00bb", '"'),
+    ):
         text = text.replace(curly, straight)
     return " ".join(text.split()).lower()
 
@@ -227,7 +234,9 @@ def _parse(raw: dict) -> Codebook:
             )
         )
     derived = tuple(
-        DerivedSegment(code=code, source=spec["from"], groups={g: tuple(map(str, m)) for g, m in spec["groups"].items()})
+        DerivedSegment(
+            code=code, source=spec["from"], groups={g: tuple(map(str, m)) for g, m in spec["groups"].items()}
+        )
         for code, spec in (raw.get("derived_segments") or {}).items()
     )
     return Codebook(

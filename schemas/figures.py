@@ -50,7 +50,8 @@ def figure_address(question: str, answers: str, segment: str, *, book: Codebook)
 def published_figures_frame(figures: pl.DataFrame, *, book: Codebook) -> pl.DataFrame:
     """The published figures with their crosstab address (answer, segment, segment_value)."""
     addresses = [
-        figure_address(row["question"], row["answers"], row["segment"], book=book) for row in figures.iter_rows(named=True)
+        figure_address(row["question"], row["answers"], row["segment"], book=book)
+        for row in figures.iter_rows(named=True)
     ]
     return figures.with_columns(
         answer=pl.Series([a[0] for a in addresses]),

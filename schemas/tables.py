@@ -15,7 +15,9 @@ from schemas.codebook import Codebook
 UTC = pl.Datetime("us", "UTC")
 
 
-def _col(dtype, description: str, *, nullable: bool = True, checks=None, personal: bool = False, unique: bool = False) -> pa.Column:
+def _col(
+    dtype, description: str, *, nullable: bool = True, checks=None, personal: bool = False, unique: bool = False
+) -> pa.Column:
     return pa.Column(
         dtype,
         nullable=nullable,
@@ -27,7 +29,10 @@ def _col(dtype, description: str, *, nullable: bool = True, checks=None, persona
 
 
 def _between(low: float, high: float) -> pa.Check:
-    return pa.Check(lambda d: d.lazyframe.select(pl.col(d.key).is_null() | pl.col(d.key).is_between(low, high)), name=f"between_{low:g}_{high:g}")
+    return pa.Check(
+        lambda d: d.lazyframe.select(pl.col(d.key).is_null() | pl.col(d.key).is_between(low, high)),
+        name=f"between_{low:g}_{high:g}",
+    )
 
 
 FLAG_DESCRIPTIONS = {
@@ -43,8 +48,16 @@ FLAG_DESCRIPTIONS = {
 def responses_schema(book: Codebook) -> pa.DataFrameSchema:
     columns = {
         "wave": _col(pl.Int32, "Survey wave (year of fieldwork).", nullable=False),
-        "source_tool": _col(pl.Utf8, "Survey tool that exported the response (qualtrics, surveymonkey, google_forms, typeform).", nullable=False),
-        "response_id": _col(pl.Utf8, "The tool's response id (synthetic and stable for Google Forms); unique within a source tool.", nullable=False),
+        "source_tool": _col(
+            pl.Utf8,
+            "Survey tool that exported the response (qualtrics, surveymonkey, google_forms, typeform).",
+            nullable=False,
+        ),
+        "response_id": _col(
+            pl.Utf8,
+            "The tool's response id (synthetic and stable for Google Forms); unique within a source tool.",
+            nullable=False,
+        ),
         "language": _col(pl.Enum(["en", "fr"]), "Language the respondent answered in (en or fr).", nullable=False),
         "started_at": _col(UTC, "When the respondent started, UTC timestamp; null where the tool does not record it."),
         "submitted_at": _col(UTC, "When the response was submitted, UTC timestamp."),
@@ -53,26 +66,56 @@ def responses_schema(book: Codebook) -> pa.DataFrameSchema:
     for q in book.single:
         columns[q.code] = _col(q.dtype, f"Answer to '{q.text['en']}' (option code).", nullable=not q.required)
     for d in book.derived_segments:
-        columns[d.code] = _col(d.dtype, f"Derived segment: {d.source} grouped as " + "; ".join(f"{g} = {', '.join(m)}" for g, m in d.groups.items()) + ".")
+        columns[d.code] = _col(
+            d.dtype,
+            f"Derived segment: {d.source} grouped as "
+            + "; ".join(f"{g} = {', '.join(m)}" for g, m in d.groups.items())
+            + ".",
+        )
     for flag, description in FLAG_DESCRIPTIONS.items():
         columns[flag] = _col(pl.Boolean, description, nullable=False)
     columns.update(
         {
-            "email_hash": _col(pl.Utf8, "Keyed hash (HMAC-SHA256, hex) of the respondent's email; never the email.", personal=True),
-            "ip_hash": _col(pl.Utf8, "Keyed hash (HMAC-SHA256, hex) of the respondent's IP address; never the address.", personal=True),
-            **{q.code: _col(pl.Utf8, f"Free text: '{q.text['en']}', with emails and phone numbers masked.", personal=True) for q in book.text},
+            "email_hash": _col(
+                pl.Utf8, "Keyed hash (HMAC-SHA256, hex) of the respondent's email; never the email.", personal=True
+            ),
+            "ip_hash": _col(
+                pl.Utf8,
+                "Keyed hash (HMAC-SHA256, hex) of the respondent's IP address; never the address.",
+                personal=True,
+            ),
             **{
-                f"{q.code}_other": _col(pl.Utf8, f"Free text of '{q.other_option.labels['en']}' for {q.code}, masked.", personal=True)
+                q.code: _col(
+                    pl.Utf8, f"Free text: '{q.text['en']}', with emails and phone numbers masked.", personal=True
+                )
+                for q in book.text
+            },
+            **{
+                f"{q.code}_other": _col(
+                    pl.Utf8, f"Free text of '{q.other_option.labels['en']}' for {q.code}, masked.", personal=True
+                )
                 for q in book.closed
                 if q.other_option is not None
             },
-            "weight": _col(pl.Float64, "Raking weight: iterative proportional fitting of the wave's non-excluded responses to the target margins (as R survey::rake), normalised to mean 1; null when no weighting targets are set."),
-            "source_file": _col(pl.Utf8, "Export file the response was taken from (name in the archive).", nullable=False),
-            "source_row": _col(pl.Int64, "Row of that file as a spreadsheet shows it (1-based, header rows included).", nullable=False),
+            "weight": _col(
+                pl.Float64,
+                "Raking weight: iterative proportional fitting of the wave's non-excluded responses to the target margins (as R survey::rake), normalised to mean 1; null when no weighting targets are set.",
+            ),
+            "source_file": _col(
+                pl.Utf8, "Export file the response was taken from (name in the archive).", nullable=False
+            ),
+            "source_row": _col(
+                pl.Int64, "Row of that file as a spreadsheet shows it (1-based, header rows included).", nullable=False
+            ),
         }
     )
-    return pa.DataFrameSchema(columns, strict=True, unique=["source_tool", "response_id", "wave"], name="responses",
-                              description="One row per accepted response (its latest version): answers to single-choice questions, derived segments, quality flags.")
+    return pa.DataFrameSchema(
+        columns,
+        strict=True,
+        unique=["source_tool", "response_id", "wave"],
+        name="responses",
+        description="One row per accepted response (its latest version): answers to single-choice questions, derived segments, quality flags.",
+    )
 
 
 def answers_schema(book: Codebook) -> pa.DataFrameSchema:
@@ -82,7 +125,11 @@ def answers_schema(book: Codebook) -> pa.DataFrameSchema:
             "source_tool": _col(pl.Utf8, "Survey tool that exported the response.", nullable=False),
             "response_id": _col(pl.Utf8, "The tool's response id; joins to responses.", nullable=False),
             "question": _col(book.question_dtype, "Question code.", nullable=False),
-            "answer": _col(book.answer_dtype, "Option code chosen (multi-select questions give one row per option).", nullable=False),
+            "answer": _col(
+                book.answer_dtype,
+                "Option code chosen (multi-select questions give one row per option).",
+                nullable=False,
+            ),
         },
         strict=True,
         unique=["wave", "source_tool", "response_id", "question", "answer"],
@@ -98,26 +145,59 @@ def crosstab_schema(book: Codebook) -> pa.DataFrameSchema:
             "wave": _col(pl.Int32, "Survey wave.", nullable=False),
             "question": _col(pl.Utf8, "Question code.", nullable=False),
             "answer": _col(pl.Utf8, "Option code, or NET name (answer_kind = 'net').", nullable=False),
-            "answer_kind": _col(pl.Utf8, "'option' or 'net' (answers counted together, once per respondent).", nullable=False, checks=[pa.Check.isin(["option", "net"])]),
-            "answer_order": _col(pl.Int32, "Position of the answer in the questionnaire (report order); NETs after options.", nullable=False),
+            "answer_kind": _col(
+                pl.Utf8,
+                "'option' or 'net' (answers counted together, once per respondent).",
+                nullable=False,
+                checks=[pa.Check.isin(["option", "net"])],
+            ),
+            "answer_order": _col(
+                pl.Int32,
+                "Position of the answer in the questionnaire (report order); NETs after options.",
+                nullable=False,
+            ),
             "segment": _col(pl.Utf8, "Segment the row splits by ('all' for the whole sample).", nullable=False),
             "segment_value": _col(pl.Utf8, "Value of the segment ('all' for the whole sample).", nullable=False),
-            "base_n": _col(pl.Int64, "Base: respondents in the segment value who answered the question and are not excluded.", nullable=False, checks=[pa.Check.ge(0)]),
-            "n": _col(pl.Int64, "Count: respondents of the base who gave the answer (a NET counts a respondent once).", nullable=False, checks=[pa.Check.ge(0)]),
+            "base_n": _col(
+                pl.Int64,
+                "Base: respondents in the segment value who answered the question and are not excluded.",
+                nullable=False,
+                checks=[pa.Check.ge(0)],
+            ),
+            "n": _col(
+                pl.Int64,
+                "Count: respondents of the base who gave the answer (a NET counts a respondent once).",
+                nullable=False,
+                checks=[pa.Check.ge(0)],
+            ),
             "pct": pct("Percentage, 0-100: 100 n / base_n (multi-select: share of respondents)."),
             "ci_low": pct("Lower bound of the confidence interval of pct (Wilson score), percent 0-100."),
             "ci_high": pct("Upper bound of the confidence interval of pct (Wilson score), percent 0-100."),
-            "p_value": _col(pl.Float64, "Two-sided p-value, two-proportion z-test of the segment value against the rest of the sample; null for 'all'.", checks=[_between(0, 1)]),
-            "p_adjusted": _col(pl.Float64, "p_value corrected for the table's many comparisons (Benjamini-Hochberg by default, per wave).", checks=[_between(0, 1)]),
+            "p_value": _col(
+                pl.Float64,
+                "Two-sided p-value, two-proportion z-test of the segment value against the rest of the sample; null for 'all'.",
+                checks=[_between(0, 1)],
+            ),
+            "p_adjusted": _col(
+                pl.Float64,
+                "p_value corrected for the table's many comparisons (Benjamini-Hochberg by default, per wave).",
+                checks=[_between(0, 1)],
+            ),
             "is_significant": _col(pl.Boolean, "p_adjusted below alpha (default 0.05).", nullable=False),
-            "is_suppressed": _col(pl.Boolean, "Base under the minimum (default 30): do not publish pct.", nullable=False),
-            "weighted_pct": pct("Weighted percentage, 0-100: 100 sum(w over n) / sum(w over the base), as R survey::svymean of the answer's 0/1 indicator; null without weighting targets."),
+            "is_suppressed": _col(
+                pl.Boolean, "Base under the minimum (default 30): do not publish pct.", nullable=False
+            ),
+            "weighted_pct": pct(
+                "Weighted percentage, 0-100: 100 sum(w over n) / sum(w over the base), as R survey::svymean of the answer's 0/1 indicator; null without weighting targets."
+            ),
             "weighted_ci_low": pct(
                 "Lower bound of the weighted interval, percent 0-100: Wilson score interval of weighted_pct with effective_base as its sample size "
                 "(as R prop.test(p n_eff, n_eff, correct = FALSE)). R survey::svyciprop (beta, logit) uses the design variance of the answer "
                 "instead and differs by a point or two."
             ),
-            "weighted_ci_high": pct("Upper bound of the weighted interval (Wilson on effective_base, as weighted_ci_low), percent 0-100."),
+            "weighted_ci_high": pct(
+                "Upper bound of the weighted interval (Wilson on effective_base, as weighted_ci_low), percent 0-100."
+            ),
             "effective_base": _col(
                 pl.Float64,
                 "Kish effective base of the weighted base, in respondents: (sum w)^2 / sum w^2. Depends on the weights only, not on the answer "
@@ -146,8 +226,16 @@ TREND = pa.DataFrameSchema(
         "previous_n": _col(pl.Int64, "Count in the previous wave.", nullable=False),
         "previous_pct": _col(pl.Float64, "Percentage in the previous wave, 0-100."),
         "change_pts": _col(pl.Float64, "pct - previous_pct, percentage points."),
-        "p_value": _col(pl.Float64, "Two-sided p-value of the change (two-proportion z-test, independent samples).", checks=[_between(0, 1)]),
-        "p_adjusted": _col(pl.Float64, "p_value corrected for the table's comparisons (same method as the crosstab).", checks=[_between(0, 1)]),
+        "p_value": _col(
+            pl.Float64,
+            "Two-sided p-value of the change (two-proportion z-test, independent samples).",
+            checks=[_between(0, 1)],
+        ),
+        "p_adjusted": _col(
+            pl.Float64,
+            "p_value corrected for the table's comparisons (same method as the crosstab).",
+            checks=[_between(0, 1)],
+        ),
         "is_significant": _col(pl.Boolean, "p_adjusted below alpha.", nullable=False),
     },
     strict=True,
@@ -160,10 +248,15 @@ QUARANTINE = pa.DataFrameSchema(
     {
         "run_id": _col(pl.Utf8, "Run that read the row.", nullable=False),
         "source_file": _col(pl.Utf8, "Export file the row came from.", nullable=False),
-        "source_row": _col(pl.Int64, "Row of that file as a spreadsheet shows it (1-based, header rows included); null for a whole-file failure."),
+        "source_row": _col(
+            pl.Int64,
+            "Row of that file as a spreadsheet shows it (1-based, header rows included); null for a whole-file failure.",
+        ),
         "response_id": _col(pl.Utf8, "The tool's response id, where the row has one."),
         "column": _col(pl.Utf8, "Question code or field that failed; null for a whole-file failure."),
-        "check": _col(pl.Utf8, "Name of the failed check (e.g. valid_option, required_answered, exclusive_alone).", nullable=False),
+        "check": _col(
+            pl.Utf8, "Name of the failed check (e.g. valid_option, required_answered, exclusive_alone).", nullable=False
+        ),
         "failure_case": _col(pl.Utf8, "The offending value as read.", personal=True),
         "message": _col(pl.Utf8, "What is wrong, in plain language.", nullable=False),
     },
@@ -174,22 +267,34 @@ QUARANTINE = pa.DataFrameSchema(
 
 FILES = pa.DataFrameSchema(
     {
-        "file_sha256": _col(pl.Utf8, "SHA-256 of the file's bytes: its identity (a file is ingested once).", nullable=False, unique=True),
+        "file_sha256": _col(
+            pl.Utf8, "SHA-256 of the file's bytes: its identity (a file is ingested once).", nullable=False, unique=True
+        ),
         "source_file": _col(pl.Utf8, "File name as it landed.", nullable=False),
         "run_id": _col(pl.Utf8, "Run that ingested the file.", nullable=False),
         "wave": _col(pl.Int32, "Wave the file belongs to."),
-        "file_order": _col(pl.Int64, "Ingestion order (later files supersede earlier versions of a response).", nullable=False),
+        "file_order": _col(
+            pl.Int64, "Ingestion order (later files supersede earlier versions of a response).", nullable=False
+        ),
         "source_tool": _col(pl.Utf8, "Tool recognised from the file's layout; null when unrecognised."),
         "layout": _col(pl.Utf8, "Layout recognised (e.g. qualtrics, qualtrics_legacy)."),
         "language": _col(pl.Utf8, "Language of the file's headers (en, fr), where they tell."),
         "encoding": _col(pl.Utf8, "Text encoding read (utf-8, utf-8-sig, cp1252...)."),
         "rows_read": _col(pl.Int64, "Data rows in the file (header rows not counted).", nullable=False),
-        "accepted": _col(pl.Int64, "Rows that passed every check and are the current version of their response.", nullable=False),
+        "accepted": _col(
+            pl.Int64, "Rows that passed every check and are the current version of their response.", nullable=False
+        ),
         "quarantined": _col(pl.Int64, "Rows rejected by a check (see quarantine).", nullable=False),
-        "superseded": _col(pl.Int64, "Rows replaced by a newer version of the same response from a later file.", nullable=False),
+        "superseded": _col(
+            pl.Int64, "Rows replaced by a newer version of the same response from a later file.", nullable=False
+        ),
         "columns_ignored": _col(pl.Utf8, "Columns that are no question of the questionnaire (comma-separated)."),
-        "status": _col(pl.Utf8, "'loaded'; 'failed' (unusable whole: unreadable, unknown layout, not this questionnaire, a required question missing: see message); or 'rejected' (more than the maximum share, default 20%, of its rows failed checks; its quarantine rows are kept).", nullable=False,
-                       checks=[pa.Check.isin(["loaded", "failed", "rejected"])]),
+        "status": _col(
+            pl.Utf8,
+            "'loaded'; 'failed' (unusable whole: unreadable, unknown layout, not this questionnaire, a required question missing: see message); or 'rejected' (more than the maximum share, default 20%, of its rows failed checks; its quarantine rows are kept).",
+            nullable=False,
+            checks=[pa.Check.isin(["loaded", "failed", "rejected"])],
+        ),
         "message": _col(pl.Utf8, "Why a file failed, in plain language."),
     },
     strict=True,
@@ -200,7 +305,9 @@ FILES = pa.DataFrameSchema(
 RUNS = pa.DataFrameSchema(
     {
         "run_id": _col(pl.Utf8, "Run identifier (UTC start time and a random suffix).", nullable=False, unique=True),
-        "flow_run_id": _col(pl.Utf8, "Prefect flow run id; null when the pipeline ran without Prefect (tests, benchmarks)."),
+        "flow_run_id": _col(
+            pl.Utf8, "Prefect flow run id; null when the pipeline ran without Prefect (tests, benchmarks)."
+        ),
         "started_at": _col(UTC, "When the run started, UTC.", nullable=False),
         "finished_at": _col(UTC, "When the run published, UTC.", nullable=False),
         "files_new": _col(pl.Int64, "Files ingested by this run.", nullable=False),
@@ -209,12 +316,18 @@ RUNS = pa.DataFrameSchema(
         "responses": _col(pl.Int64, "Responses in the warehouse after the run; null for a failed run."),
         "responses_excluded": _col(pl.Int64, "Of those, excluded from bases by screening."),
         "quarantined_rows": _col(pl.Int64, "Input rows in quarantine after the run."),
-        "status": _col(pl.Utf8, "ok; warning (a file was rejected or could not be read: see message and files); failed (nothing published: see message).", nullable=False,
-                       checks=[pa.Check.isin(["ok", "warning", "failed"])]),
+        "status": _col(
+            pl.Utf8,
+            "ok; warning (a file was rejected or could not be read: see message and files); failed (nothing published: see message).",
+            nullable=False,
+            checks=[pa.Check.isin(["ok", "warning", "failed"])],
+        ),
         "message": _col(pl.Utf8, "What went wrong, in plain language; null when all went well."),
         "claims_consistent": _col(pl.Int64, "Published figures consistent with the data (claims.status)."),
         "claims_total": _col(pl.Int64, "Published figures checked."),
-        "settings": _col(pl.Utf8, "The run's settings as JSON (screening policy, statistics, tolerance).", nullable=False),
+        "settings": _col(
+            pl.Utf8, "The run's settings as JSON (screening policy, statistics, tolerance).", nullable=False
+        ),
     },
     strict=True,
     name="runs",
@@ -227,7 +340,9 @@ CLAIMS = pa.DataFrameSchema(
         "id": _col(pl.Utf8, "Figure id in the published report's list.", nullable=False),
         "question": _col(pl.Utf8, "Question code.", nullable=False),
         "answers": _col(pl.Utf8, "Option codes as published ('|' = counted together).", nullable=False),
-        "segment": _col(pl.Utf8, "Segment as published ('all', 'question=code', 'question=code|code').", nullable=False),
+        "segment": _col(
+            pl.Utf8, "Segment as published ('all', 'question=code', 'question=code|code').", nullable=False
+        ),
         "answer": _col(pl.Utf8, "Crosstab answer (option code or NET name).", nullable=False),
         "segment_name": _col(pl.Utf8, "Crosstab segment.", nullable=False),
         "segment_value": _col(pl.Utf8, "Crosstab segment value.", nullable=False),
@@ -237,13 +352,24 @@ CLAIMS = pa.DataFrameSchema(
         "base_n": _col(pl.Int64, "Base of the recomputed figure."),
         "ci_low": _col(pl.Float64, "Lower bound of the recomputed figure's interval, percent."),
         "ci_high": _col(pl.Float64, "Upper bound of the recomputed figure's interval, percent."),
-        "is_within_tolerance": _col(pl.Boolean, "|diff_pts| within the claim tolerance (default 3 points; the report rounds to whole points)."),
+        "is_within_tolerance": _col(
+            pl.Boolean, "|diff_pts| within the claim tolerance (default 3 points; the report rounds to whole points)."
+        ),
         "is_within_ci": _col(pl.Boolean, "The published figure lies inside the recomputed 95% interval."),
-        "status": _col(pl.Utf8, "consistent (within tolerance or inside the interval), outside_interval, contradicted (the report contradicts itself here) or not_computable (no base, or base under the minimum).", nullable=False,
-                       checks=[pa.Check.isin(["consistent", "outside_interval", "contradicted", "not_computable"])]),
+        "status": _col(
+            pl.Utf8,
+            "consistent (within tolerance or inside the interval), outside_interval, contradicted (the report contradicts itself here) or not_computable (no base, or base under the minimum).",
+            nullable=False,
+            checks=[pa.Check.isin(["consistent", "outside_interval", "contradicted", "not_computable"])],
+        ),
         "contradiction": _col(pl.Utf8, "Which other published figure this one contradicts, and why."),
-        "unscreened_pct": _col(pl.Float64, "The figure if screened-out responses (speeders, failed attention, duplicates) were counted, percent 0-100."),
-        "screening_effect_pts": _col(pl.Float64, "unscreened_pct - computed_pct, percentage points: how much screening moves the figure."),
+        "unscreened_pct": _col(
+            pl.Float64,
+            "The figure if screened-out responses (speeders, failed attention, duplicates) were counted, percent 0-100.",
+        ),
+        "screening_effect_pts": _col(
+            pl.Float64, "unscreened_pct - computed_pct, percentage points: how much screening moves the figure."
+        ),
         "note": _col(pl.Utf8, "Note from the list of published figures."),
     },
     strict=True,

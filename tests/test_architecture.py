@@ -8,7 +8,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ALLOWED = {
-    "flows": {"flows", "transforms", "schemas", "warehouse"},
+    "cli": {"cli", "flows", "surveyhouse", "report", "demo", "warehouse", "schemas", "transforms"},
+    "flows": {"flows", "surveyhouse", "report", "schemas", "transforms", "warehouse"},
+    "surveyhouse": {"surveyhouse", "transforms", "schemas", "warehouse"},
+    "report": {"report", "warehouse", "schemas"},
+    "demo": {"demo", "schemas", "transforms"},
     "transforms": {"transforms", "schemas"},
     "warehouse": {"warehouse", "schemas"},
     "schemas": {"schemas"},
@@ -48,7 +52,7 @@ def test_the_sql_command_does_not_import_prefect():
     import subprocess
     import sys
 
-    code = "import sys, flows.cli; flows.cli._parser(); import warehouse.publish; print('prefect' in sys.modules)"
+    code = "import sys, cli.main; cli.main._parser(); import warehouse.publish; print('prefect' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
 
@@ -57,7 +61,7 @@ def test_the_sql_command_does_not_import_pandera_or_pandas():
     import subprocess
     import sys
 
-    code = "import sys, flows.cli, flows.settings, warehouse.publish; print(sorted(m for m in ('pandera', 'pandas', 'prefect') if m in sys.modules))"
+    code = "import sys, cli.main, surveyhouse.settings, warehouse.publish; print(sorted(m for m in ('pandera', 'pandas', 'prefect') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -68,8 +72,6 @@ def test_every_package_is_in_the_wheel():
 
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
     found = {
-        ".".join(init.parent.relative_to(ROOT).parts)
-        for top in ALLOWED
-        for init in (ROOT / top).rglob("__init__.py")
+        ".".join(init.parent.relative_to(ROOT).parts) for top in ALLOWED for init in (ROOT / top).rglob("__init__.py")
     }
     assert listed == found

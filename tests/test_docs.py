@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import COMMANDS, _parser
+from cli.main import COMMANDS, _parser
 from warehouse.dictionary import with_dictionary
 from warehouse.publish import view_sql
 

@@ -31,9 +31,15 @@ def internal_contradictions(figures: pl.DataFrame, *, book: Codebook) -> pl.Data
             total = first["published_pct"] + second["published_pct"]
             covers = a | b == set(book.question(first["question"]).option_codes)
             if total > 100 + COMPLEMENT_SLACK_PTS or (covers and abs(total - 100) > COMPLEMENT_SLACK_PTS):
-                rows.append((first["id"], second["id"], f"{first['id']} ({first['published_pct']:g}%) and "
-                             f"{second['id']} ({second['published_pct']:g}%) are {'complements' if covers else 'disjoint'} "
-                             f"and add up to {total:g}%"))
+                rows.append(
+                    (
+                        first["id"],
+                        second["id"],
+                        f"{first['id']} ({first['published_pct']:g}%) and "
+                        f"{second['id']} ({second['published_pct']:g}%) are {'complements' if covers else 'disjoint'} "
+                        f"and add up to {total:g}%",
+                    )
+                )
     return pl.DataFrame(rows, schema={"id": pl.Utf8, "contradicts": pl.Utf8, "reason": pl.Utf8}, orient="row")
 
 
@@ -68,12 +74,17 @@ def check_claims(
 
     def recomputed(table: pl.LazyFrame, **names: str) -> pl.LazyFrame:
         return table.filter(pl.col("wave") == wave).select(
-            "question", "answer", segment_name="segment", segment_value="segment_value",
+            "question",
+            "answer",
+            segment_name="segment",
+            segment_value="segment_value",
             **{alias: column for alias, column in names.items()},
         )
 
     joined = located.lazy().join(
-        recomputed(crosstab, base_n="base_n", computed_pct="pct", ci_low="ci_low", ci_high="ci_high"), on=keys, how="left"
+        recomputed(crosstab, base_n="base_n", computed_pct="pct", ci_low="ci_low", ci_high="ci_high"),
+        on=keys,
+        how="left",
     )
     if unscreened is not None:
         joined = joined.join(recomputed(unscreened, unscreened_pct="pct"), on=keys, how="left")
@@ -100,10 +111,27 @@ def check_claims(
             wave=pl.lit(wave, pl.Int32),
         )
         .select(
-            "wave", "id", "question", "answers", "segment", "answer", "segment_name", "segment_value",
-            "published_pct", "computed_pct", "diff_pts", "base_n", "ci_low", "ci_high",
-            "is_within_tolerance", "is_within_ci", "status", "contradiction",
-            "unscreened_pct", "screening_effect_pts", "note",
+            "wave",
+            "id",
+            "question",
+            "answers",
+            "segment",
+            "answer",
+            "segment_name",
+            "segment_value",
+            "published_pct",
+            "computed_pct",
+            "diff_pts",
+            "base_n",
+            "ci_low",
+            "ci_high",
+            "is_within_tolerance",
+            "is_within_ci",
+            "status",
+            "contradiction",
+            "unscreened_pct",
+            "screening_effect_pts",
+            "note",
         )
         .sort("id")
     )

@@ -42,7 +42,9 @@ def answer_catalog(book: Codebook) -> pl.LazyFrame:
         for order, name in enumerate(question.nets, start=len(question.options)):
             rows.append((question.code, name, "net", order))
     return pl.LazyFrame(
-        rows, schema={"question": pl.Utf8, "answer": pl.Utf8, "answer_kind": pl.Utf8, "answer_order": pl.Int32}, orient="row"
+        rows,
+        schema={"question": pl.Utf8, "answer": pl.Utf8, "answer_kind": pl.Utf8, "answer_order": pl.Int32},
+        orient="row",
     )
 
 
@@ -100,21 +102,38 @@ def build_crosstab_pair(
     combinations it counts (a few thousand rows, computed when this is called).
     """
     segments = [*book.segments, *EXTRA_SEGMENTS]
-    base_cube, count_cube = _cubes_from_responses(responses, book=book, segments=segments, weighted=weighted, split_excluded=True)
+    base_cube, count_cube = _cubes_from_responses(
+        responses, book=book, segments=segments, weighted=weighted, split_excluded=True
+    )
     kept = ~pl.col("is_excluded")
-    screened = _from_cubes(base_cube.filter(kept), count_cube.filter(kept), book=book, settings=settings, segments=segments, weighted=weighted)
+    screened = _from_cubes(
+        base_cube.filter(kept),
+        count_cube.filter(kept),
+        book=book,
+        settings=settings,
+        segments=segments,
+        weighted=weighted,
+    )
     everyone = _from_cubes(base_cube, count_cube, book=book, settings=settings, segments=segments, weighted=weighted)
     return screened, everyone
 
 
 def _from_cubes(
-    base_cube: pl.LazyFrame, count_cube: pl.LazyFrame, *, book: Codebook, settings: CrosstabSettings, segments: list[str], weighted: bool
+    base_cube: pl.LazyFrame,
+    count_cube: pl.LazyFrame,
+    *,
+    book: Codebook,
+    settings: CrosstabSettings,
+    segments: list[str],
+    weighted: bool,
 ) -> pl.LazyFrame:
     """The crosstab from its cubes: bases and counts per combination of segment values."""
 
     def per_segment(cube: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
         parts = [
-            cube.group_by(*keys).agg(pl.col("n", "w", "w2").sum()).with_columns(segment=pl.lit("all"), segment_value=pl.lit("all"))
+            cube.group_by(*keys)
+            .agg(pl.col("n", "w", "w2").sum())
+            .with_columns(segment=pl.lit("all"), segment_value=pl.lit("all"))
         ]
         for segment in segments:
             parts.append(
@@ -137,7 +156,9 @@ def _from_cubes(
     return cells.pipe(_with_statistics, settings=settings, weighted=weighted).pipe(_ordered, book=book)
 
 
-def _people(responses: pl.LazyFrame, *, segments: list[str], weighted: bool, keep: list, screened: bool = True) -> pl.LazyFrame:
+def _people(
+    responses: pl.LazyFrame, *, segments: list[str], weighted: bool, keep: list, screened: bool = True
+) -> pl.LazyFrame:
     """Responses that enter bases (``screened``: the excluded ones left out): their
     segment values as text, weight, and ``keep``."""
     if screened:
@@ -238,7 +259,9 @@ def _cubes_from_responses(
     def long(name: str) -> pl.LazyFrame:
         """One row per combination and cell: the sum ``name``."""
         return (
-            wide.unpivot(index=["_combo", "wave", *seg_cols], on=[f"{name}:{i}" for i in range(len(cells))], value_name=name)
+            wide.unpivot(
+                index=["_combo", "wave", *seg_cols], on=[f"{name}:{i}" for i in range(len(cells))], value_name=name
+            )
             .with_columns(cell=pl.col("variable").str.strip_prefix(f"{name}:"))
             .drop("variable")
         )
@@ -254,7 +277,9 @@ def _cubes_from_responses(
     if split_excluded:  # two tables are built from it: the pass over the responses is made once, here
         cube = cube.collect().lazy()
     base_cube = cube.filter(pl.col("answer").is_null()).select("wave", "question", *seg_cols, "n", "w", "w2")
-    count_cube = cube.filter(pl.col("answer").is_not_null()).select("wave", "question", "answer", *seg_cols, "n", "w", "w2")
+    count_cube = cube.filter(pl.col("answer").is_not_null()).select(
+        "wave", "question", "answer", *seg_cols, "n", "w", "w2"
+    )
     return base_cube, count_cube
 
 
@@ -274,7 +299,9 @@ def _with_statistics(cells: pl.LazyFrame, *, settings: CrosstabSettings, weighte
         ),
         is_suppressed=is_suppressed(pl.col("base_n"), minimum=settings.minimum_base),
     )
-    adjusted = with_p.with_columns(p_adjusted=adjusted_p_value(pl.col("p_value"), method=settings.adjust, over=["wave"]))
+    adjusted = with_p.with_columns(
+        p_adjusted=adjusted_p_value(pl.col("p_value"), method=settings.adjust, over=["wave"])
+    )
     if weighted:
         effective = pl.col("base_w") ** 2 / pl.col("base_w2")
         # Sums of float weights can overshoot by a few ulps: a share of respondents is 0-100.
@@ -284,7 +311,10 @@ def _with_statistics(cells: pl.LazyFrame, *, settings: CrosstabSettings, weighte
         adjusted = adjusted.with_columns(weighted_ci_low=w_low, weighted_ci_high=w_high)
     else:
         adjusted = adjusted.with_columns(
-            [pl.lit(None, pl.Float64).alias(c) for c in ("weighted_pct", "weighted_ci_low", "weighted_ci_high", "effective_base")]
+            [
+                pl.lit(None, pl.Float64).alias(c)
+                for c in ("weighted_pct", "weighted_ci_low", "weighted_ci_high", "effective_base")
+            ]
         )
     return adjusted.with_columns(is_significant=(pl.col("p_adjusted") < settings.alpha).fill_null(False))
 
@@ -298,32 +328,36 @@ def _ordered(cells: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
     value_order = pl.LazyFrame(
         value_rows, schema={"segment": pl.Utf8, "segment_value": pl.Utf8, "value_order": pl.Int64}, orient="row"
     )
-    return cells.join(value_order, on=["segment", "segment_value"], how="left").sort(
-        "wave",
-        pl.col("question").replace_strict(question_order),
-        "answer_order",
-        pl.col("segment").replace_strict(segment_order),
-        pl.col("value_order").fill_null(0),
-        "segment_value",
-    ).select(
-        "wave",
-        "question",
-        "answer",
-        "answer_kind",
-        "answer_order",
-        "segment",
-        "segment_value",
-        pl.col("base_n").cast(pl.Int64),
-        pl.col("n").cast(pl.Int64),
-        "pct",
-        "ci_low",
-        "ci_high",
-        "p_value",
-        "p_adjusted",
-        "is_significant",
-        "is_suppressed",
-        "weighted_pct",
-        "weighted_ci_low",
-        "weighted_ci_high",
-        "effective_base",
+    return (
+        cells.join(value_order, on=["segment", "segment_value"], how="left")
+        .sort(
+            "wave",
+            pl.col("question").replace_strict(question_order),
+            "answer_order",
+            pl.col("segment").replace_strict(segment_order),
+            pl.col("value_order").fill_null(0),
+            "segment_value",
+        )
+        .select(
+            "wave",
+            "question",
+            "answer",
+            "answer_kind",
+            "answer_order",
+            "segment",
+            "segment_value",
+            pl.col("base_n").cast(pl.Int64),
+            pl.col("n").cast(pl.Int64),
+            "pct",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "p_adjusted",
+            "is_significant",
+            "is_suppressed",
+            "weighted_pct",
+            "weighted_ci_low",
+            "weighted_ci_high",
+            "effective_base",
+        )
     )

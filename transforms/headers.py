@@ -30,7 +30,14 @@ from schemas.codebook import Codebook, Question, normalize_label
 from transforms.layouts import SourceColumn
 
 #: Sub-labels that mean "the answer itself" rather than an option.
-_WHOLE_ANSWER = {"selected choice", "choix sélectionné", "response", "réponse", "open-ended response", "réponse ouverte"}
+_WHOLE_ANSWER = {
+    "selected choice",
+    "choix sélectionné",
+    "response",
+    "réponse",
+    "open-ended response",
+    "réponse ouverte",
+}
 #: Suffixes that mark the free-text box of an option ("Other (please specify) - Text").
 _TEXT_SUFFIX = re.compile(r"\s*-\s*(text|texte)$")
 #: A sub-label that is the text box alone: a text question's answer, or the box of a single
@@ -176,7 +183,9 @@ def _resolve_one(column: SourceColumn, lookups: _Lookups) -> ResolvedColumn | No
             # A split column: one per option (multi-select, or an "expanded" single choice),
             # or the free-text box of an "Other (please specify)" option.
             is_other_box = bool(text_entry) and question.option(option).other_text
-            return ResolvedColumn(column.index, question.code, option, "other_text" if is_other_box else "answer", language)
+            return ResolvedColumn(
+                column.index, question.code, option, "other_text" if is_other_box else "answer", language
+            )
     return None
 
 

@@ -112,7 +112,9 @@ def map_cells(
     texts = occurrences.join(value_texts, on="_value", how="inner").sort("source_row", "part", "column")
     if keep_part:
         return answers, texts.select("source_row", "question", "text", "part")
-    texts = texts.select("source_row", "question", "text").unique(["source_row", "question", "text"], maintain_order=True)
+    texts = texts.select("source_row", "question", "text").unique(
+        ["source_row", "question", "text"], maintain_order=True
+    )
     return answers, texts
 
 
@@ -134,7 +136,9 @@ def _map_values(values: pl.LazyFrame, *, book: Codebook, other_in_place: bool) -
         .join(label_lf, left_on=["question", "norm"], right_on=["question", "spelling"], how="left")
         .with_columns(
             is_known=((pl.col("answer") == pl.col("option")) | pl.col("norm").is_in(_TRUTHY)).fill_null(False),
-            is_other=(pl.col("option") == pl.col("question").replace_strict(other_codes, default=None)).fill_null(False),
+            is_other=(pl.col("option") == pl.col("question").replace_strict(other_codes, default=None)).fill_null(
+                False
+            ),
         )
         .select(
             "source_row",
@@ -188,7 +192,9 @@ def _map_values(values: pl.LazyFrame, *, book: Codebook, other_in_place: bool) -
 
     texts = pl.concat(
         [
-            joined.filter(pl.col("role") == "text").select("source_row", "question", text=pl.col("value"), part=pl.lit(0)),
+            joined.filter(pl.col("role") == "text").select(
+                "source_row", "question", text=pl.col("value"), part=pl.lit(0)
+            ),
             boxes.select("source_row", question=pl.col("question") + "_other", text=pl.col("value"), part=pl.lit(1)),
             *[
                 chosen.filter(pl.col("other_text").is_not_null()).select(
@@ -266,9 +272,11 @@ def canonical_responses(
     wide = per_question.group_by("source_row").agg(aggregations)
 
     text_fields = _text_fields(book)
-    text_wide = texts.group_by("source_row").agg(
-        [pl.col("text").filter(pl.col("question") == field).str.join(" ").alias(field) for field in text_fields]
-    ).with_columns([pl.col(field).replace("", None) for field in text_fields])
+    text_wide = (
+        texts.group_by("source_row")
+        .agg([pl.col("text").filter(pl.col("question") == field).str.join(" ").alias(field) for field in text_fields])
+        .with_columns([pl.col(field).replace("", None) for field in text_fields])
+    )
 
     spoken = _most_voted(_language_votes(answers))
     return _finish(meta.join(wide, on="source_row", how="left").join(text_wide, on="source_row", how="left")
@@ -346,7 +354,9 @@ def canonical_from_wide(
             .select("source_row", pl.col("column").cast(pl.Int32), "value")
         )
     cells = pl.concat(key_cells) if key_cells else pl.DataFrame(schema=CELL_SCHEMA)
-    answers, texts = map_cells(cells.lazy(), resolved_frame(resolved), book=book, other_in_place=other_in_place, keep_part=True)
+    answers, texts = map_cells(
+        cells.lazy(), resolved_frame(resolved), book=book, other_in_place=other_in_place, keep_part=True
+    )
     answers = answers.collect()
     votes = _language_votes(answers.lazy()).collect()
     per_key = (
@@ -361,7 +371,9 @@ def canonical_from_wide(
         )
         .with_columns(
             *[
-                pl.col("source_row").replace_strict(*_vote_map(votes, lang), default=0, return_dtype=pl.UInt32).alias(f"_{lang}")
+                pl.col("source_row")
+                .replace_strict(*_vote_map(votes, lang), default=0, return_dtype=pl.UInt32)
+                .alias(f"_{lang}")
                 for lang in languages
             ],
             pl.col("_texts").fill_null(pl.lit([], pl.List(pl.Utf8))),
@@ -380,17 +392,23 @@ def canonical_from_wide(
         code = question.code
         if code not in combos:
             empty = pl.lit(None, pl.Utf8) if question.type == "single" else pl.lit(None, pl.List(pl.Utf8))
-            absent = [empty.alias(code)] + ([pl.lit(None, pl.Utf8).alias(f"{code}_other")] if question.other_option else [])
+            absent = [empty.alias(code)] + (
+                [pl.lit(None, pl.Utf8).alias(f"{code}_other")] if question.other_option else []
+            )
             parts.append(_columns(data, absent))
             continue
         columns = by_question[code]
         on = [_key_name(c) for c in columns]
-        mapped = combos[code].join(per_key, left_on="_key", right_on="source_row", how="left").select(
-            *on,
-            pl.col("single" if question.type == "single" else "multi").alias(code),
-            *[pl.col(f"_{lang}").alias(f"_{code}_{lang}") for lang in languages],
-            "_texts",
-            "_joined",
+        mapped = (
+            combos[code]
+            .join(per_key, left_on="_key", right_on="source_row", how="left")
+            .select(
+                *on,
+                pl.col("single" if question.type == "single" else "multi").alias(code),
+                *[pl.col(f"_{lang}").alias(f"_{code}_{lang}") for lang in languages],
+                "_texts",
+                "_joined",
+            )
         )
         boxes = [str(c.index) for c in columns if c.role == "other_text"]
         joined = data.select(*[_key_expr(c) for c in columns], *boxes).join(
@@ -421,8 +439,10 @@ def canonical_from_wide(
         beats = [counts[lang] >= counts[other] for other in languages if other < lang]
         beats += [counts[lang] > counts[other] for other in languages if other > lang]
         best = pl.when(pl.all_horizontal([counts[lang] > 0, *beats])).then(pl.lit(lang)).otherwise(best)
-    answered = pl.concat([part for part in parts if part.width], how="horizontal").lazy().select(
-        "source_row", *[q.code for q in book.closed], *_text_fields(book), best.alias("answer_language")
+    answered = (
+        pl.concat([part for part in parts if part.width], how="horizontal")
+        .lazy()
+        .select("source_row", *[q.code for q in book.closed], *_text_fields(book), best.alias("answer_language"))
     )
     meta = meta.collect()
     if meta["source_row"].equals(data["source_row"]):  # the same rows in the same order (every layout)
@@ -438,7 +458,9 @@ def _columns(data: pl.DataFrame, exprs: list[pl.Expr]) -> pl.DataFrame:
     return data.with_columns(exprs).select([expr.meta.output_name() for expr in exprs])
 
 
-def _distinct_texts(frame: pl.DataFrame, strings: list[str], *, key_list: str | None = None, key_joined: str | None = None) -> pl.Series:
+def _distinct_texts(
+    frame: pl.DataFrame, strings: list[str], *, key_list: str | None = None, key_joined: str | None = None
+) -> pl.Series:
     """Per row: the distinct texts of the columns ``strings``, in order, then of the list
     column ``key_list`` (``key_joined``: that list's distinct texts joined), joined with
     spaces; null when there are none. Only rows with several sources pay for lists."""

@@ -58,7 +58,7 @@ def masked_text(expr: pl.Expr) -> pl.Expr:
 def hash_personal_data(frame: pl.DataFrame, *, key: bytes, text_columns: list[str]) -> pl.DataFrame:
     """Replace email and ip_address by keyed hashes and mask personal data in free text."""
     return frame.with_columns(
+        *[masked_text(pl.col(column)) for column in text_columns if column in frame.columns],
         email_hash=keyed_hash(frame["email"], key=key),
         ip_hash=keyed_hash(frame["ip_address"], key=key),
-        *[masked_text(pl.col(column)) for column in text_columns if column in frame.columns],
     ).drop("email", "ip_address")

@@ -12,14 +12,21 @@ import polars as pl
 from schemas.canonical import MESSAGES, PANDERA_CHECKS
 from schemas.codebook import Codebook
 
-QUARANTINE_COLUMNS = ["run_id", "source_file", "source_row", "response_id", "column", "check", "failure_case", "message"]
+QUARANTINE_COLUMNS = [
+    "run_id",
+    "source_file",
+    "source_row",
+    "response_id",
+    "column",
+    "check",
+    "failure_case",
+    "message",
+]
 #: Checks pandera runs on the whole frame report no column; name the one they are about.
 _FRAME_CHECK_COLUMN = {"started_before_submitted": "started_at"}
 
 
-def quarantine_rows(
-    failures: pl.DataFrame, canonical: pl.DataFrame, *, run_id: str, source_file: str
-) -> pl.DataFrame:
+def quarantine_rows(failures: pl.DataFrame, canonical: pl.DataFrame, *, run_id: str, source_file: str) -> pl.DataFrame:
     """One row per rejected input row and failed check (the quarantine table's grain)."""
     if failures.is_empty():
         return pl.DataFrame(schema=QUARANTINE_SCHEMA)

@@ -28,7 +28,11 @@ def with_derived_segments(frame: pl.LazyFrame, *, book: Codebook) -> pl.LazyFram
     for derived in book.derived_segments:
         mapping = {member: group for group, members in derived.groups.items() for member in members}
         columns.append(
-            pl.col(derived.source).cast(pl.Utf8).replace_strict(mapping, default=None).cast(derived.dtype).alias(derived.code)
+            pl.col(derived.source)
+            .cast(pl.Utf8)
+            .replace_strict(mapping, default=None)
+            .cast(derived.dtype)
+            .alias(derived.code)
         )
     return frame.with_columns(columns)
 
@@ -57,7 +61,9 @@ def build_answers(responses: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
             for position, code in enumerate(question.option_codes)
         }
         if question.type == "single":  # null where unanswered: dropped after the explode
-            return pl.col(question.code).cast(question.dtype).to_physical().replace_strict(numbers, return_dtype=pl.UInt32)
+            return (
+                pl.col(question.code).cast(question.dtype).to_physical().replace_strict(numbers, return_dtype=pl.UInt32)
+            )
         chosen = pl.col(question.code).cast(pl.List(question.dtype)).fill_null([])
         return chosen.list.eval(pl.element().to_physical().replace_strict(numbers, return_dtype=pl.UInt32)).list.sort()
 

@@ -14,7 +14,9 @@ from schemas.codebook import Codebook
 
 FLAGS = ("is_speeder", "is_straightliner", "is_attention_failed", "is_duplicate", "is_gibberish")
 #: Runs of neighbouring keys on a QWERTY/AZERTY keyboard: what keyboard noise is made of.
-_KEYBOARD_RUNS = r"(asdf|sdfg|dfgh|fghj|ghjk|hjkl|qwer|wert|erty|rtyu|tyui|yuio|uiop|zxcv|xcvb|cvbn|vbnm|azer|qsdf|wxcv|jklm)"
+_KEYBOARD_RUNS = (
+    r"(asdf|sdfg|dfgh|fghj|ghjk|hjkl|qwer|wert|erty|rtyu|tyui|yuio|uiop|zxcv|xcvb|cvbn|vbnm|azer|qsdf|wxcv|jklm)"
+)
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,9 @@ def flag_responses(frame: pl.LazyFrame, *, book: Codebook, policy: ScreeningPoli
         _order=pl.struct("submitted_at", "source_tool", "response_id").rank("ordinal").over("wave"),
     )
     flags = ordered.with_columns(
-        is_speeder=(
-            pl.col("duration_s") < policy.speeder_share * pl.col("duration_s").median().over("wave")
-        ).fill_null(False),
+        is_speeder=(pl.col("duration_s") < policy.speeder_share * pl.col("duration_s").median().over("wave")).fill_null(
+            False
+        ),
         is_straightliner=(
             pl.all_horizontal([pl.col(c).cast(pl.Utf8) == pl.col(grid_items[0]).cast(pl.Utf8) for c in grid_items])
             if len(grid_items) > 1
@@ -75,7 +77,9 @@ def flag_responses(frame: pl.LazyFrame, *, book: Codebook, policy: ScreeningPoli
             (pl.col(check.code).cast(pl.Utf8) != check.expected).fill_null(True) if check else pl.lit(False)
         ),
         is_duplicate=(same_person | same_machine).fill_null(False),
-        is_gibberish=pl.any_horizontal([gibberish(pl.col(code)) for code in text_columns]) if text_columns else pl.lit(False),
+        is_gibberish=pl.any_horizontal([gibberish(pl.col(code)) for code in text_columns])
+        if text_columns
+        else pl.lit(False),
     )
     excluded = pl.any_horizontal([pl.col(flag) for flag in policy.exclude]) if policy.exclude else pl.lit(False)
     return flags.with_columns(is_excluded=excluded).drop("_answers_key", "_order")

@@ -143,9 +143,7 @@ def _pooled_p_value(p1: pl.Expr, n1: pl.Expr, p2: pl.Expr, n2: pl.Expr) -> pl.Ex
     )  # otherwise (a base of 0, an impossible proportion, a null input) null
 
 
-def two_proportion_p_value(
-    n1: pl.Expr | str, base1: pl.Expr | str, n2: pl.Expr | str, base2: pl.Expr | str
-) -> pl.Expr:
+def two_proportion_p_value(n1: pl.Expr | str, base1: pl.Expr | str, n2: pl.Expr | str, base2: pl.Expr | str) -> pl.Expr:
     """Two-sided p-value (0-1) of the pooled two-proportion z-test of n1/base1 vs n2/base2.
 
     The two groups must be disjoint: for "segment vs the rest of the sample" pass the

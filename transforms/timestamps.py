@@ -96,7 +96,10 @@ def parse_timestamp(expr: pl.Expr, *, time_zone: str, day_first: bool | pl.Expr 
     zulu = _first_match(text.str.strip_suffix("Z"), UNAMBIGUOUS_FORMATS[:4])
     zulu = pl.when(text.str.ends_with("Z")).then(zulu)
     offset = pl.coalesce(
-        [text.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False).dt.replace_time_zone(None) for fmt in OFFSET_FORMATS]
+        [
+            text.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False).dt.replace_time_zone(None)
+            for fmt in OFFSET_FORMATS
+        ]
     )
     absolute = pl.coalesce(zulu, offset)
 

@@ -60,7 +60,9 @@ def _validate(frame: pl.DataFrame, targets: Mapping[str, Mapping[str, float]], w
         present = set(frame.select(_target_key(variable).unique()).to_series().to_list())
         untargeted = sorted(present - set(shares))
         if untargeted:
-            raise ValueError(f"categories of {variable!r} present in the data but absent from the targets: {untargeted}")
+            raise ValueError(
+                f"categories of {variable!r} present in the data but absent from the targets: {untargeted}"
+            )
         empty = sorted(set(shares) - present)
         if empty:
             raise ValueError(f"target categories of {variable!r} with no respondents to weight: {empty}")

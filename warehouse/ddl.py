@@ -32,8 +32,13 @@ def duckdb_type(dtype: pl.DataType, *, enums: bool = True) -> str:
     if isinstance(dtype, pl.List):
         return duckdb_type(dtype.inner, enums=enums) + "[]"
     simple = {
-        pl.Utf8: "VARCHAR", pl.Int32: "INTEGER", pl.Int64: "BIGINT", pl.Float64: "DOUBLE",
-        pl.Boolean: "BOOLEAN", pl.Date: "DATE", pl.UInt32: "UINTEGER",
+        pl.Utf8: "VARCHAR",
+        pl.Int32: "INTEGER",
+        pl.Int64: "BIGINT",
+        pl.Float64: "DOUBLE",
+        pl.Boolean: "BOOLEAN",
+        pl.Date: "DATE",
+        pl.UInt32: "UINTEGER",
     }
     for polars_type, sql in simple.items():
         if dtype == polars_type:

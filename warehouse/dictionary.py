@@ -33,7 +33,9 @@ def dictionary_markdown() -> str:
         for column, spec in schema.columns.items():
             kind = duckdb_type(polars_dtype(spec))
             kind = "ENUM" if kind.startswith("ENUM(") else kind
-            personal = " *Personal data (hashed or masked).*" if spec.metadata and spec.metadata.get("personal_data") else ""
+            personal = (
+                " *Personal data (hashed or masked).*" if spec.metadata and spec.metadata.get("personal_data") else ""
+            )
             parts.append(f"| `{column}` | {kind} | {spec.description}{personal} |")
         parts.append("")
     parts.append("### Views\n\n| view | grain and purpose |\n| --- | --- |")

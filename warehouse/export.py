@@ -23,7 +23,12 @@ _EXCEL_MAX_ROWS = 1_048_576
 
 def formula_safe(column: str) -> pl.Expr:
     """The text column with a single quote before any value a spreadsheet would run as a formula."""
-    return pl.when(pl.col(column).str.contains(FORMULA_START)).then(pl.lit("'") + pl.col(column)).otherwise(pl.col(column)).alias(column)
+    return (
+        pl.when(pl.col(column).str.contains(FORMULA_START))
+        .then(pl.lit("'") + pl.col(column))
+        .otherwise(pl.col(column))
+        .alias(column)
+    )
 
 
 def spreadsheet_ready(frame: pl.DataFrame) -> pl.DataFrame:
@@ -59,8 +64,15 @@ def write_xlsx(frame: pl.DataFrame, path: Path, *, sheet: str) -> None:
     import xlsxwriter
 
     if frame.height + 1 > _EXCEL_MAX_ROWS:
-        raise ValueError(f"{sheet} has {frame.height} rows, more than a spreadsheet holds ({_EXCEL_MAX_ROWS - 1}): export it as csv or parquet")
-    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+        raise ValueError(
+            f"{sheet} has {frame.height} rows, more than a spreadsheet holds ({_EXCEL_MAX_ROWS - 1}): export it as csv or parquet"
+        )
+    options = {
+        "constant_memory": True,
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+        "strings_to_numbers": False,
+    }
     with xlsxwriter.Workbook(str(path), options) as workbook:
         worksheet = workbook.add_worksheet(sheet[:31])
         bold = workbook.add_format({"bold": True})

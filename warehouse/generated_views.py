@@ -61,15 +61,15 @@ def figure_group_view(group: str, figures: pl.DataFrame) -> tuple[str, str]:
 -- The figures the report prints as {group}, every value of the segment, with the published number where there is one.
 with cells as (
     select * from crosstab
-    where question = {literal(first['question'])}
-      and answer in ({', '.join(literal(a) for a in answers)})
+    where question = {literal(first["question"])}
+      and answer in ({", ".join(literal(a) for a in answers)})
       and segment = {literal(segment)}
 ),
 
 published as (
     select wave, answer, segment_name, segment_value, id, published_pct, status
     from claims
-    where id like {literal(group + '%')}
+    where id like {literal(group + "%")}
 ),
 
 final as (

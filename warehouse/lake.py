@@ -14,7 +14,7 @@ snapshot until the commit. Two writers that publish at once both build on the sn
 they started from; DuckLake lets the first commit and refuses the second with a
 transaction conflict, which this module reports as ``LakeConflict`` (the second
 transaction is rolled back whole: nothing of it is visible). The caller retries it on
-the new snapshot (``flows/lake.py``).
+the new snapshot (``surveyhouse/lake.py``).
 
 DuckLake has no ENUM type: enum columns are VARCHAR there (same values; ordering by
 them is alphabetical, not questionnaire order: use the `*_order` columns). Table and
@@ -111,7 +111,12 @@ def extension_file(package: str, name: str) -> Path:
             f"the Python package {package.replace('_', '-')} is not installed: it ships the DuckDB extension "
             f"'{name}' that a DuckLake warehouse needs (pip install {package.replace('_', '-')}=={duckdb.__version__})"
         )
-    path = Path(next(iter(found.submodule_search_locations))) / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    path = (
+        Path(next(iter(found.submodule_search_locations)))
+        / "extensions"
+        / f"v{duckdb.__version__}"
+        / f"{name}.duckdb_extension"
+    )
     if not path.exists():
         raise LakeUnavailable(f"{path} is missing: {package} does not match DuckDB {duckdb.__version__}")
     return path
@@ -139,7 +144,10 @@ def install_extensions(extension_dir: Path) -> None:
 
 def _installed(extension_dir: Path) -> bool:
     platform_dirs = list((extension_dir / f"v{duckdb.__version__}").glob("*/"))
-    return any((d / "ducklake.duckdb_extension").exists() and (d / "postgres_scanner.duckdb_extension").exists() for d in platform_dirs)
+    return any(
+        (d / "ducklake.duckdb_extension").exists() and (d / "postgres_scanner.duckdb_extension").exists()
+        for d in platform_dirs
+    )
 
 
 def connect_lake(lake: Lake, *, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -355,7 +363,13 @@ def publish_lake(
 
 # --- staging: each ingested file's staged result, shared by every writer ---------------
 
-STAGED_COLUMNS = {"file_sha256": "VARCHAR", "file_order": "BIGINT", "record": "VARCHAR", "responses": "BLOB", "quarantine": "BLOB"}
+STAGED_COLUMNS = {
+    "file_sha256": "VARCHAR",
+    "file_order": "BIGINT",
+    "record": "VARCHAR",
+    "responses": "BLOB",
+    "quarantine": "BLOB",
+}
 
 
 def ensure_staging(connection: duckdb.DuckDBPyConnection) -> None:
@@ -372,7 +386,15 @@ def read_staged(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         [CATALOG, STAGING],
     ).fetchone()[0]
     if not exists:
-        return pl.DataFrame(schema={"file_sha256": pl.Utf8, "file_order": pl.Int64, "record": pl.Utf8, "responses": pl.Binary, "quarantine": pl.Binary})
+        return pl.DataFrame(
+            schema={
+                "file_sha256": pl.Utf8,
+                "file_order": pl.Int64,
+                "record": pl.Utf8,
+                "responses": pl.Binary,
+                "quarantine": pl.Binary,
+            }
+        )
     return connection.execute(f"select * from {STAGING}.files order by file_order").pl()
 
 

@@ -45,7 +45,9 @@ def _arrow_ready(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFram
     """The frame in the schema's column order; enums stay dictionary-encoded (DuckDB casts
     each distinct value into its ENUM, not every row's text), categoricals as text."""
     frame = frame.select(list(schema.columns))
-    return frame.with_columns([pl.col(c).cast(pl.Utf8) for c, t in frame.schema.items() if isinstance(t, pl.Categorical)])
+    return frame.with_columns(
+        [pl.col(c).cast(pl.Utf8) for c, t in frame.schema.items() if isinstance(t, pl.Categorical)]
+    )
 
 
 #: Row count from which a table is inserted without keeping its rows' order.
@@ -54,7 +56,7 @@ _UNORDERED_ROWS = 1_000_000
 
 def frames(table) -> Iterable[pl.DataFrame]:
     """A table's rows as frames: the frame itself, or the slices of a table written a
-    slice at a time (any iterable of frames, e.g. ``flows.pipeline.AnswerSlices``)."""
+    slice at a time (any iterable of frames, e.g. ``surveyhouse.build.AnswerSlices``)."""
     return (table,) if isinstance(table, pl.DataFrame) else table
 
 
@@ -107,7 +109,9 @@ def publish_warehouse(
                 # Slices of a million rows and more are inserted in parallel, in no particular
                 # order (a third faster at 20 million answers); the small tables keep their
                 # order (crosstab, claims: what `select *` shows in the CLI).
-                connection.execute(f"SET preserve_insertion_order = {'false' if len(arrow) >= _UNORDERED_ROWS else 'true'}")
+                connection.execute(
+                    f"SET preserve_insertion_order = {'false' if len(arrow) >= _UNORDERED_ROWS else 'true'}"
+                )
                 connection.register("incoming", arrow)
                 connection.execute(f'INSERT INTO "{name}" SELECT * FROM incoming')
                 connection.unregister("incoming")

@@ -45,7 +45,7 @@ import random
 import re
 import sys
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -55,12 +55,12 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from flows.demo.exports.google_forms import write_google_forms  # noqa: E402
-from flows.demo.exports.qualtrics import write_qualtrics  # noqa: E402
-from flows.demo.exports.spss import write_spss  # noqa: E402
-from flows.demo.exports.surveymonkey import write_surveymonkey  # noqa: E402
-from flows.demo.exports.typeform import write_typeform  # noqa: E402
-from flows.demo.exports.workbook import write_workbook  # noqa: E402
+from demo.exports.google_forms import write_google_forms  # noqa: E402
+from demo.exports.qualtrics import write_qualtrics  # noqa: E402
+from demo.exports.spss import write_spss  # noqa: E402
+from demo.exports.surveymonkey import write_surveymonkey  # noqa: E402
+from demo.exports.typeform import write_typeform  # noqa: E402
+from demo.exports.workbook import write_workbook  # noqa: E402
 from tests.flows.respondents import small_respondents  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "exports"
@@ -108,7 +108,7 @@ def to_paris(path: Path) -> None:
             found = _date(cell)
             if found:
                 value, fmt = found
-                row[i] = _format(value.replace(tzinfo=timezone.utc).astimezone(PARIS), fmt)
+                row[i] = _format(value.replace(tzinfo=UTC).astimezone(PARIS), fmt)
     with path.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle, lineterminator="\r\n").writerows(rows)
 
@@ -165,7 +165,9 @@ def write_exports(out: Path = OUT) -> list[Path]:
         zone = "Europe/Paris" if language == "fr" else "UTC"
         for variant, numeric in (("2017", language == "en"), ("legacy", language == "fr")):
             name = f"qualtrics_{language}_{variant}_{'numeric' if numeric else 'labels'}.csv"
-            write_qualtrics(frame, target(name), language=language, numeric=numeric, variant=variant, time_zone=zone, seed=3)
+            write_qualtrics(
+                frame, target(name), language=language, numeric=numeric, variant=variant, time_zone=zone, seed=3
+            )
         write_surveymonkey(frame, target(f"surveymonkey_{language}.csv"), seed=3)
         write_google_forms(frame, target(f"google_forms_{language}.csv"))
         write_typeform(frame, target(f"typeform_{language}.csv"), seed=3)
@@ -174,13 +176,24 @@ def write_exports(out: Path = OUT) -> list[Path]:
             to_paris(out / "google_forms_fr.csv")
         workbook_of(out / f"surveymonkey_{language}.csv", target(f"surveymonkey_{language}.xlsx"), dates_as_cells=False)
     write_spss(people["en"], target("spss_en_missing.sav"), language="en", dichotomy="missing", seed=3)
-    write_spss(people["fr"], target("spss_fr_zero.sav"), language="fr", dichotomy="zero", time_zone="Europe/Paris", seed=3)
+    write_spss(
+        people["fr"], target("spss_fr_zero.sav"), language="fr", dichotomy="zero", time_zone="Europe/Paris", seed=3
+    )
 
-    excel_csv(out / "qualtrics_fr_labels_split.csv", target("excel_fr_qualtrics_fr_labels_split.csv"), locale="fr", encoding="cp1252")
+    excel_csv(
+        out / "qualtrics_fr_labels_split.csv",
+        target("excel_fr_qualtrics_fr_labels_split.csv"),
+        locale="fr",
+        encoding="cp1252",
+    )
     excel_csv(out / "typeform_fr.csv", target("excel_fr_typeform_fr.csv"), locale="fr", encoding="cp1252")
     excel_csv(out / "surveymonkey_en.csv", target("excel_en_surveymonkey_en.csv"), locale="en", encoding="utf-8-sig")
     excel_csv(out / "google_forms_en.csv", target("excel_en_google_forms_en.csv"), locale="en", encoding="cp1252")
-    workbook_of(out / "qualtrics_en_numeric_joined.csv", target("excel_en_qualtrics_en_numeric_joined.xlsx"), dates_as_cells=True)
+    workbook_of(
+        out / "qualtrics_en_numeric_joined.csv",
+        target("excel_en_qualtrics_en_numeric_joined.xlsx"),
+        dates_as_cells=True,
+    )
     written += write_broken(out / "broken", people["en"])
     return written
 
@@ -201,7 +214,12 @@ def write_broken(out: Path, frame: pl.DataFrame) -> list[Path]:
 
     write_rows(
         [
-            ["Timestamp", "How often do you eat hot dogs?", "Is a hot dog a sandwich?", "What is your current job title?"],
+            [
+                "Timestamp",
+                "How often do you eat hot dogs?",
+                "Is a hot dog a sandwich?",
+                "What is your current job title?",
+            ],
             ["1/18/2024 14:18:57", "Once a month", "No", "Student"],
             ["1/18/2024 14:20:03", "Never", "Yes", "Data scientist"],
             ["1/19/2024 9:02:41", "Every week", "No", "Teacher"],

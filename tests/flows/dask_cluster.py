@@ -33,7 +33,11 @@ def dask_cluster(folder: Path, *, workers: int = 2, timeout_s: float = 120) -> I
 
     folder.mkdir(parents=True, exist_ok=True)
     address = f"tcp://127.0.0.1:{free_port()}"
-    env = os.environ | {"PREFECT_HOME": str(folder / "prefect"), "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = os.environ | {
+        "PREFECT_HOME": str(folder / "prefect"),
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
     env = {k: v for k, v in env.items() if k not in ("PREFECT_API_URL", "SURVEYHOUSE_DASK_ADDRESS")}
     logs = [folder / "scheduler.log", *[folder / f"worker-{i}.log" for i in range(1, workers + 1)]]
     commands = [
@@ -45,7 +49,11 @@ def dask_cluster(folder: Path, *, workers: int = 2, timeout_s: float = 120) -> I
     try:
         for command, log in zip(commands, logs):
             with open(log, "wb") as handle:
-                processes.append(subprocess.Popen(command, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT))
+                processes.append(
+                    subprocess.Popen(
+                        command, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT
+                    )
+                )
         with Client(address, timeout=timeout_s) as client:
             client.wait_for_workers(workers, timeout=timeout_s)
         yield address, logs[1:]

@@ -8,7 +8,7 @@ codes per multi-select, ``industry_other``, ``ai_uses_other``, ``comment``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
@@ -19,7 +19,7 @@ FULL = {
     "plans_2024": "increase", "want_more_ai": "yes", "uses_2025": ["ads", "research"], "barriers": ["cost"],
 }  # fmt: skip
 MULTI = ("ai_uses", "uses_2025", "barriers")
-START = datetime(2023, 10, 2, 13, 5, 9, tzinfo=timezone.utc)
+START = datetime(2023, 10, 2, 13, 5, 9, tzinfo=UTC)
 
 #: What each respondent changes from FULL (``same_second``: submitted in the same second as
 #: the respondent before; ``started_micro``: a start with microseconds; ``ip``: the address;
@@ -64,7 +64,13 @@ def small_respondents(*, language: str = "en") -> pl.DataFrame:
             "ai_uses_other": None,
             "comment": None,
         }
-        row.update({key: value for key, value in changes.items() if key not in ("same_second", "ip", "started_micro", "partial")})
+        row.update(
+            {
+                key: value
+                for key, value in changes.items()
+                if key not in ("same_second", "ip", "started_micro", "partial")
+            }
+        )
         if changes.get("partial"):
             row["submitted_at"] = None
         rows.append(row)

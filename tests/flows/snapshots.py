@@ -22,7 +22,9 @@ def snapshot(warehouse: Path | Lake, *, drop: tuple[str, ...] = ("run_id",)) -> 
     out = {}
     for name, frame in frames.items():
         frame = frame.drop([c for c in frame.columns if c in drop])
-        frame = frame.with_columns(pl.col(c).cast(pl.Utf8) for c, t in frame.schema.items() if isinstance(t, pl.Enum | pl.Categorical))
+        frame = frame.with_columns(
+            pl.col(c).cast(pl.Utf8) for c, t in frame.schema.items() if isinstance(t, pl.Enum | pl.Categorical)
+        )
         out[name] = frame.sort(frame.columns, nulls_last=True)
     return out
 

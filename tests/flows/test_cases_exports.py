@@ -16,8 +16,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.ingest import process_export
 from schemas.codebook import codebook
+from surveyhouse.staging import process_export
 from tests.flows.respondents import small_respondents
 from transforms.privacy import keyed_hash
 
@@ -25,7 +25,12 @@ CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
 BROKEN = CASES / "broken"
 KEY = b"cases"
 #: The French team's settings: its accounts write Paris local times where the tool names no zone.
-PARIS = {"surveymonkey": "Europe/Paris", "google_forms": "Europe/Paris", "spss": "Europe/Paris", "qualtrics": "Europe/Paris"}
+PARIS = {
+    "surveymonkey": "Europe/Paris",
+    "google_forms": "Europe/Paris",
+    "spss": "Europe/Paris",
+    "qualtrics": "Europe/Paris",
+}
 EXPORTS = sorted(path.name for path in CASES.iterdir() if path.is_file() and not path.name.startswith("."))
 
 #: file -> (layout, encoding read, data rows)
@@ -68,7 +73,9 @@ def language_of(name: str) -> str:
 
 def run(path: Path, **options):
     zones = PARIS if language_of(path.name) == "fr" else None
-    return process_export(path, run_id="test", file_order=1, wave=2023, book=codebook(), key=KEY, time_zones=zones, **options)
+    return process_export(
+        path, run_id="test", file_order=1, wave=2023, book=codebook(), key=KEY, time_zones=zones, **options
+    )
 
 
 COMPARED = [
@@ -95,7 +102,9 @@ def expected_accepted(language: str) -> pl.DataFrame:
 def with_respondents(accepted: pl.DataFrame, quarantine: pl.DataFrame) -> tuple[pl.DataFrame, set]:
     """Number the file's data rows 1.. (respondent order: every writer keeps it)."""
     rows = pl.concat([accepted.select("source_row"), quarantine.select("source_row").drop_nulls()]).unique()
-    numbered = rows.sort("source_row").with_row_index("respondent", offset=1).with_columns(pl.col("respondent").cast(pl.Int64))
+    numbered = (
+        rows.sort("source_row").with_row_index("respondent", offset=1).with_columns(pl.col("respondent").cast(pl.Int64))
+    )
     book = codebook()
     canonical = (
         accepted.join(numbered, on="source_row")
@@ -120,7 +129,12 @@ def test_every_layout_and_language_has_its_case_file():
 def test_every_export_of_the_dozen_respondents_yields_the_identical_canonical_responses(name):
     record, accepted, quarantine = run(CASES / name, max_quarantined_share=1.0)
     layout, encoding, rows = FILES[name]
-    assert (record["status"], record["layout"], record["encoding"], record["rows_read"]) == ("loaded", layout, encoding, rows)
+    assert (record["status"], record["layout"], record["encoding"], record["rows_read"]) == (
+        "loaded",
+        layout,
+        encoding,
+        rows,
+    )
     assert record["language"] == language_of(name) and record["columns_ignored"] is None
     canonical, failed = with_respondents(accepted, quarantine)
     expected = expected_accepted(language_of(name))
@@ -175,7 +189,9 @@ def test_a_broken_file_gets_its_status_message_and_quarantine_rows(name):
     for phrase in phrases:
         assert phrase in record["message"], (phrase, record["message"])
     whole_file = quarantine.filter(pl.col("source_row").is_null())
-    assert whole_file.select("source_file", "column", "check", "message").rows() == [(name, None, check, record["message"])]
+    assert whole_file.select("source_file", "column", "check", "message").rows() == [
+        (name, None, check, record["message"])
+    ]
     row_failures = quarantine.filter(pl.col("source_row").is_not_null())
     if status == "rejected":  # every failed row stays in quarantine, so nothing is lost
         assert row_failures["source_row"].n_unique() == 8

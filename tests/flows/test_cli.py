@@ -5,7 +5,7 @@ import sys
 import polars as pl
 import pytest
 
-from flows.cli import main
+from cli.main import main
 from tests.warehouse.test_publish import SCHEMA
 from warehouse.publish import publish_warehouse
 
@@ -46,8 +46,11 @@ def test_a_bad_query_is_an_error_line_not_a_traceback(warehouse, capsys):
 
 def test_sql_reads_the_query_from_stdin(warehouse):
     out = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "sql", "--warehouse", str(warehouse), "--format", "csv"],
-        input="select count(*) as n from numbers", capture_output=True, text=True, check=True,
+        [sys.executable, "-m", "cli.main", "sql", "--warehouse", str(warehouse), "--format", "csv"],
+        input="select count(*) as n from numbers",
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout == "n\n2\n"
 

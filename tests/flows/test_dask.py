@@ -19,16 +19,16 @@ from pathlib import Path
 import duckdb
 from polars.testing import assert_frame_equal
 
-from flows.demo.study import write_demo_study
-from flows.pipeline import run_once
-from flows.settings import load_settings
+from demo.study import write_demo_study
+from surveyhouse.night import run_once
+from surveyhouse.settings import load_settings
 
 SECRET = "dask-test-secret"
 
 
 def _surveyhouse(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     command = shutil.which("surveyhouse") or ""
-    argv = [command, *args] if command else [sys.executable, "-m", "flows.cli", *args]
+    argv = [command, *args] if command else [sys.executable, "-m", "cli.main", *args]
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
 
 
@@ -47,9 +47,14 @@ def test_the_per_file_steps_run_on_the_dask_workers_and_give_the_same_warehouse(
     assert sum(finished) == len(written) and all(n > 0 for n in finished), (ran, finished)  # both workers took files
     assert "Starting temporary server" not in "".join(log.read_text(errors="replace") for log in worker_logs)
 
-    local = dataclasses.replace(load_settings(inbox=str(inbox), warehouse=str(tmp_path / "local" / "w.duckdb")), secret=SECRET)
+    local = dataclasses.replace(
+        load_settings(inbox=str(inbox), warehouse=str(tmp_path / "local" / "w.duckdb")), secret=SECRET
+    )
     run_once(local)
-    with duckdb.connect(str(tmp_path / "dask.duckdb"), read_only=True) as dask, duckdb.connect(str(local.warehouse), read_only=True) as plain:
+    with (
+        duckdb.connect(str(tmp_path / "dask.duckdb"), read_only=True) as dask,
+        duckdb.connect(str(local.warehouse), read_only=True) as plain,
+    ):
         for table in ("responses", "answers", "crosstab", "claims", "quarantine", "files"):
             columns = ", ".join(f'"{c}"' for c in dask.table(table).columns if c not in ("run_id", "flow_run_id"))
             query = f"select {columns} from {table} order by all"

@@ -13,9 +13,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows.demo.exports.qualtrics import write_qualtrics
-from flows.pipeline import run_once
-from flows.settings import load_settings
+from demo.exports.qualtrics import write_qualtrics
+from surveyhouse.night import run_once
+from surveyhouse.settings import load_settings
 from tests.flows.respondents import FULL, START
 
 N = 40
@@ -46,8 +46,10 @@ def clean_respondents() -> pl.DataFrame:
 def spoil(frame: pl.DataFrame, **values) -> pl.DataFrame:
     at = pl.int_range(pl.len()) == SPOILED
     return frame.with_columns(
-        [pl.when(at).then(pl.lit(value, dtype=frame.schema[column])).otherwise(pl.col(column)).alias(column)
-         for column, value in values.items()]
+        [
+            pl.when(at).then(pl.lit(value, dtype=frame.schema[column])).otherwise(pl.col(column)).alias(column)
+            for column, value in values.items()
+        ]
     )
 
 
@@ -58,7 +60,9 @@ def run(tmp_path, frame: pl.DataFrame):
     settings = load_settings(inbox=str(inbox), warehouse=str(tmp_path / "w.duckdb"))
     run_once(settings)
     with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
-        quarantine = connection.execute('select source_row, "column", "check", failure_case, message from quarantine').pl()
+        quarantine = connection.execute(
+            'select source_row, "column", "check", failure_case, message from quarantine'
+        ).pl()
         responses = connection.execute("select * from responses order by source_row").pl()
     return quarantine, responses
 
@@ -66,11 +70,25 @@ def run(tmp_path, frame: pl.DataFrame):
 QUARANTINED = [
     ({"role": "!Intern"}, ("role", "valid_option", "Intern", "'Intern' is not an option of role")),
     ({"team_size": None}, ("team_size", "required_answered", None, "required question team_size has no answer")),
-    ({"barriers": ["cost", "none"]}, ("barriers", "exclusive_alone", '["cost","none"]',
-                                       'barriers: an exclusive answer is combined with other answers (["cost","none"])')),
+    (
+        {"barriers": ["cost", "none"]},
+        (
+            "barriers",
+            "exclusive_alone",
+            '["cost","none"]',
+            'barriers: an exclusive answer is combined with other answers (["cost","none"])',
+        ),
+    ),
     ({"uses_2025": []}, ("uses_2025", "required_answered", "[]", "required question uses_2025 has no answer")),
-    ({"submitted_at": None}, ("is_finished", "finished", "false",
-                              "the response is still in progress (not finished); it will be taken once the tool exports it complete")),
+    (
+        {"submitted_at": None},
+        (
+            "is_finished",
+            "finished",
+            "false",
+            "the response is still in progress (not finished); it will be taken once the tool exports it complete",
+        ),
+    ),
 ]
 
 
@@ -83,8 +101,10 @@ def test_a_bad_row_gives_exactly_one_quarantine_row(tmp_path, change, expected):
 
 FLAGGED = [
     ({"started_at": START + timedelta(hours=7 * SPOILED, seconds=-40)}, {"is_speeder", "is_excluded"}),
-    ({"ai_useful": "agree", "ai_threat": "agree", "attention_check": "agree"},
-     {"is_straightliner", "is_attention_failed", "is_excluded"}),
+    (
+        {"ai_useful": "agree", "ai_threat": "agree", "attention_check": "agree"},
+        {"is_straightliner", "is_attention_failed", "is_excluded"},
+    ),
     ({"ai_useful": "disagree", "ai_threat": "disagree"}, {"is_straightliner"}),
     ({"attention_check": "strongly_agree"}, {"is_attention_failed", "is_excluded"}),
     ({"email": "person2@example.com"}, {"is_duplicate", "is_excluded"}),
@@ -92,14 +112,18 @@ FLAGGED = [
 ]
 
 
-@pytest.mark.parametrize(("change", "flags"), FLAGGED, ids=["speeder", "straightline_agree", "straightline_disagree",
-                                                            "attention", "duplicate", "gibberish"])
+@pytest.mark.parametrize(
+    ("change", "flags"),
+    FLAGGED,
+    ids=["speeder", "straightline_agree", "straightline_disagree", "attention", "duplicate", "gibberish"],
+)
 def test_a_screening_defect_flags_exactly_that_response(tmp_path, change, flags):
     quarantine, responses = run(tmp_path, spoil(clean_respondents(), **change))
     assert quarantine.is_empty()
     assert responses.height == N
     raised = {
-        column for column in responses.columns
+        column
+        for column in responses.columns
         if column.startswith("is_") and responses.filter(pl.col(column)).height > 0
     }
     assert raised == flags

@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from flows.demo.exports.google_forms import write_google_forms
-from flows.read import read_export
+from demo.exports.google_forms import write_google_forms
+from surveyhouse.read import read_export
 from tests.flows.respondents import small_respondents
 from transforms.headers import resolve_columns
 from transforms.layouts import detect_layout
@@ -91,7 +91,9 @@ def test_cells_carry_the_labels(export, book):
     assert cell(cells, 1, uses) == "Scheduling, Hashtag research"
     assert cell(cells, 4, uses) == "Post ideas, Memes"
     assert cell(cells, 5, uses) is None  # an empty list: unanswered
-    assert cell(cells, 8, uses) == "Creating ads, Ad targeting, Analytics and reporting, Replying to comments and messages"
+    assert (
+        cell(cells, 8, uses) == "Creating ads, Ad targeting, Analytics and reporting, Replying to comments and messages"
+    )
     barriers = by[book.question("barriers").text["en"]]
     assert cell(cells, 4, barriers) == "Data privacy and security, Budget, Time"
     comment = by[book.question("comment").text["en"]]

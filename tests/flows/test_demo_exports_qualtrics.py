@@ -6,14 +6,14 @@ import csv
 import io
 import itertools
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from flows.demo.exports.qualtrics import write_qualtrics
-from flows.read import read_export
+from demo.exports.qualtrics import write_qualtrics
+from surveyhouse.read import read_export
 from transforms.headers import resolve_columns
 from transforms.layouts import detect_layout
 
@@ -55,7 +55,7 @@ def respondents_frame() -> pl.DataFrame:
     """The respondent model's shape: one row per respondent, option codes, "!" = invalid verbatim."""
     rows = []
     for i, changes in enumerate(RESPONDENTS):
-        start = datetime(2023, 10, 3, 8, 15, 0, tzinfo=timezone.utc) + timedelta(days=3 * i, hours=i, seconds=7 * i)
+        start = datetime(2023, 10, 3, 8, 15, 0, tzinfo=UTC) + timedelta(days=3 * i, hours=i, seconds=7 * i)
         row = {
             "started_at": start,
             "submitted_at": start + timedelta(seconds=240 + 31 * i),
@@ -106,7 +106,9 @@ def expected_cells(frame: pl.DataFrame, book, *, language: str, numeric: bool, m
                     invalid = [code[1:] for code in value if code.startswith("!")]
                     for option in question.options:
                         if option.code in value:
-                            cells.add((source_row, f"{column}_{option.position}", "1" if numeric else option.labels[language]))
+                            cells.add(
+                                (source_row, f"{column}_{option.position}", "1" if numeric else option.labels[language])
+                            )
                         elif invalid:
                             cells.add((source_row, f"{column}_{option.position}", invalid.pop(0)))
             if question.code in OTHER_TEXT and row[OTHER_TEXT[question.code][0]]:
@@ -168,12 +170,19 @@ def test_every_written_header_resolves_to_its_question(tmp_path, frame, book, la
         column = column_id[item.index]
         if column.endswith("_TEXT"):
             code = question_of[column.rsplit("_", 2)[0]]
-            assert (item.question, item.option, item.role) == (code, book.question(code).other_option.code, "other_text")
+            assert (item.question, item.option, item.role) == (
+                code,
+                book.question(code).other_option.code,
+                "other_text",
+            )
         elif column in question_of:
             assert (item.question, item.option) == (question_of[column], None)
         else:  # a split multi-select column Qn_<position>
             base, position = column.rsplit("_", 1)
-            assert (item.question, item.option) == (question_of[base], book.question(question_of[base]).options[int(position) - 1].code)
+            assert (item.question, item.option) == (
+                question_of[base],
+                book.question(question_of[base]).options[int(position) - 1].code,
+            )
         assert item.language in (language, None)
 
 
@@ -218,15 +227,24 @@ def test_the_2017_export_looks_like_the_real_insights_files(tmp_path, frame):
     assert ids[-3:] == ["LocationLatitude", "LocationLongitude", "LocationAccuracy"]
     assert imports[0] == "{'ImportId': 'responseId'}" and imports[7] == "{'ImportId': 'panel-RecipientEmail'}"
     at = {column: i for i, column in enumerate(ids)}
-    assert (labels[at["Q2_TEXT"]], imports[at["Q2_TEXT"]]) == ("Which industry does your company work in?", "{'ImportId': 'QID2-TEXT'}")
-    assert labels[at["Q8_9"]] == "What do you use AI for in your social media work? (select all that apply)-Other (please specify)"
+    assert (labels[at["Q2_TEXT"]], imports[at["Q2_TEXT"]]) == (
+        "Which industry does your company work in?",
+        "{'ImportId': 'QID2-TEXT'}",
+    )
+    assert (
+        labels[at["Q8_9"]]
+        == "What do you use AI for in your social media work? (select all that apply)-Other (please specify)"
+    )
     assert imports[at["Q8_9_TEXT"]] == "{'ImportId': 'QID8-9-TEXT'}" and at["Q8_9_TEXT"] == at["Q8_10"] + 1
     assert imports[at["Q14"]] == "{'ImportId': 'QID14-TEXT'}"
     first = raw.frame.row(3, named=True)
     assert first["c3"] == "2023-10-03 08:15:00"  # no zone named: UTC
     assert (first[f"c{at['Finished']}"], first[f"c{at['Status']}"], first[f"c{at['Q8_1']}"]) == ("1", "0", "1")
     layout, _, meta, _, _ = read_back(path)
-    assert layout.name == "qualtrics_insights" and meta["submitted_at"].to_list()[:5] == frame["submitted_at"].to_list()[:5]
+    assert (
+        layout.name == "qualtrics_insights"
+        and meta["submitted_at"].to_list()[:5] == frame["submitted_at"].to_list()[:5]
+    )
 
 
 def test_the_legacy_export_looks_like_the_real_legacy_files(tmp_path, frame):
@@ -238,7 +256,12 @@ def test_the_legacy_export_looks_like_the_real_legacy_files(tmp_path, frame):
     assert len(records) == 2 + frame.height and all(record[-1] == "" for record in records)  # the empty last column
     raw = read_export(path)
     ids, labels = raw.header[:2]
-    assert ids[:11] == [f"V{i}" for i in range(1, 11)] + ["Q1"] and ids[-4:] == ["LocationLatitude", "LocationLongitude", "LocationAccuracy", None]
+    assert ids[:11] == [f"V{i}" for i in range(1, 11)] + ["Q1"] and ids[-4:] == [
+        "LocationLatitude",
+        "LocationLongitude",
+        "LocationAccuracy",
+        None,
+    ]
     assert labels[:10] == ["ResponseID", "ResponseSet", "Name", "ExternalDataReference", "EmailAddress", "IPAddress",
                            "Status", "StartDate", "EndDate", "Finished"]  # fmt: skip
     at = {column: i for i, column in enumerate(ids)}

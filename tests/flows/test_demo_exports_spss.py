@@ -8,8 +8,8 @@ import polars as pl
 import pyreadstat
 import pytest
 
-from flows.demo.exports.spss import write_spss
-from flows.read import read_export
+from demo.exports.spss import write_spss
+from surveyhouse.read import read_export
 from tests.flows.respondents import small_respondents
 from transforms.headers import resolve_columns
 from transforms.layouts import detect_layout
@@ -44,11 +44,18 @@ def test_rows_are_names_then_labels_then_cases_with_value_labels_applied(tmp_pat
     at = {name: f"c{i}" for i, name in enumerate(names)}
     assert names[:2] == ["StartDate", "EndDate"] and "Duration__in_seconds_" in names
     assert labels[names.index("Q1")] == "What is your current role level?"
-    assert labels[names.index("Q8_3")] == "What do you use AI for in your social media work? (select all that apply) - Copywriting"
+    assert (
+        labels[names.index("Q8_3")]
+        == "What do you use AI for in your social media work? (select all that apply) - Copywriting"
+    )
     first, fourth, last = (raw.frame.row(i, named=True) for i in (2, 5, 13))
     assert first[at["StartDate"]] == "2023-10-02 13:00:09"  # a datetime variable, as text
     assert (first[at["Q1"]], first[at["Q8_1"]], first[at["Q8_2"]]) == ("Manager", "Creating visuals", None)
-    assert (first[at["Finished"]], first[at["Status"]], first[at["Duration__in_seconds_"]]) == ("True", "IP Address", "300")
+    assert (first[at["Finished"]], first[at["Status"]], first[at["Duration__in_seconds_"]]) == (
+        "True",
+        "IP Address",
+        "300",
+    )
     assert fourth[at["Q1"]] == "99"  # "Intern" has no code: an unlabelled value stays a number
     assert (last[at["Finished"]], last[at["RecordedDate"]]) == ("False", None)
     assert raw.frame["source_row"].to_list() == list(range(1, 15))
@@ -116,4 +123,8 @@ def test_a_survey_tool_sav_with_its_own_variable_names_maps_its_metadata(tmp_pat
         "<strong>What is your current role level?</strong>",
         "What do you use AI for in your social media work? (select all that apply) - Post ideas",
     ]
-    assert cells.rows() == [(3, columns[0].index, "Manager"), (3, columns[1].index, "Post ideas"), (4, columns[1].index, "0")]
+    assert cells.rows() == [
+        (3, columns[0].index, "Manager"),
+        (3, columns[1].index, "Post ideas"),
+        (4, columns[1].index, "0"),
+    ]

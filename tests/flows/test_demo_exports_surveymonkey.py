@@ -7,8 +7,8 @@ from datetime import datetime
 import polars as pl
 import pytest
 
-from flows.demo.exports.surveymonkey import write_surveymonkey
-from flows.read import read_export
+from demo.exports.surveymonkey import write_surveymonkey
+from surveyhouse.read import read_export
 from tests.flows.respondents import small_respondents
 from transforms.headers import resolve_columns
 from transforms.layouts import detect_layout
@@ -115,7 +115,10 @@ def test_cells_carry_the_labels(export, book):
     comment = by[(book.question("comment").text["en"], None)]
     assert cell(cells, 5, comment) == 'Hard to say, "it depends", really.\nSecond line.'
     # The respondent still in progress answered the first questions only.
-    assert cells.filter(pl.col("source_row") == 11 + 3)["column"].max() < by[(book.question("company_uses_ai").text["en"], None)]
+    assert (
+        cells.filter(pl.col("source_row") == 11 + 3)["column"].max()
+        < by[(book.question("company_uses_ai").text["en"], None)]
+    )
 
 
 def test_french_respondents_get_french_headers_and_labels(tmp_path, book):

@@ -7,8 +7,8 @@ from datetime import datetime
 import polars as pl
 import pytest
 
-from flows.demo.exports.typeform import write_typeform
-from flows.read import read_export
+from demo.exports.typeform import write_typeform
+from surveyhouse.read import read_export
 from tests.flows.respondents import small_respondents
 from transforms.headers import resolve_columns
 from transforms.layouts import detect_layout

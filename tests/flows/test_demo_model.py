@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
 
-from flows.demo.model import (
+from demo.model import (
     DEFECT_COUNTS,
     inject_defects,
     published_check,
@@ -41,10 +41,18 @@ def test_columns_and_types(clean):
     single = {q.code: pl.Utf8 for q in CB.single}
     multi = {q.code: pl.List(pl.Utf8) for q in CB.multi}
     expected = {
-        "respondent": pl.Int64, "channel": pl.Utf8, "language": pl.Utf8,
-        "started_at": pl.Datetime("us", "UTC"), "submitted_at": pl.Datetime("us", "UTC"),
-        "email": pl.Utf8, "ip_address": pl.Utf8, **single, **multi,
-        "industry_other": pl.Utf8, "ai_uses_other": pl.Utf8, "comment": pl.Utf8,
+        "respondent": pl.Int64,
+        "channel": pl.Utf8,
+        "language": pl.Utf8,
+        "started_at": pl.Datetime("us", "UTC"),
+        "submitted_at": pl.Datetime("us", "UTC"),
+        "email": pl.Utf8,
+        "ip_address": pl.Utf8,
+        **single,
+        **multi,
+        "industry_other": pl.Utf8,
+        "ai_uses_other": pl.Utf8,
+        "comment": pl.Utf8,
     }
     assert dict(clean.schema) == expected
     assert clean.height == 2334
@@ -69,8 +77,8 @@ def test_metadata(clean):
     duration = (clean["submitted_at"] - clean["started_at"]).dt.total_seconds()
     assert (duration > 0).all()
     assert 360 <= duration.median() <= 480  # about 7 minutes
-    assert clean["started_at"].min() >= datetime(2023, 10, 2, tzinfo=timezone.utc)
-    assert clean["submitted_at"].max() < datetime(2023, 11, 16, tzinfo=timezone.utc)
+    assert clean["started_at"].min() >= datetime(2023, 10, 2, tzinfo=UTC)
+    assert clean["submitted_at"].max() < datetime(2023, 11, 16, tzinfo=UTC)
     assert clean["started_at"].is_sorted()
     assert clean["email"].drop_nulls().is_unique().all()
     assert 0.45 <= clean["email"].is_not_null().mean() <= 0.55
@@ -78,7 +86,13 @@ def test_metadata(clean):
     assert clean["ip_address"].is_unique().all()
     assert clean["ip_address"].str.contains(r"^(192\.0\.2|198\.51\.100|203\.0\.113|10\.\d+\.\d+)\.\d+$").all()
     shares = clean["channel"].value_counts(normalize=True)
-    expected = {"qualtrics_en": 0.38, "qualtrics_fr": 0.17, "surveymonkey": 0.17, "google_forms": 0.15, "typeform": 0.13}
+    expected = {
+        "qualtrics_en": 0.38,
+        "qualtrics_fr": 0.17,
+        "surveymonkey": 0.17,
+        "google_forms": 0.15,
+        "typeform": 0.13,
+    }
     assert {row["channel"]: round(row["proportion"], 2) for row in shares.iter_rows(named=True)} == expected
     assert ((clean["channel"] == "qualtrics_fr") == (clean["language"] == "fr")).all()
 
@@ -172,7 +186,7 @@ def test_each_defect_looks_like_its_name(spoiled):
 
 def test_published_check_excludes_the_defect_rows_that_leave_the_base(spoiled):
     frame, counts = spoiled
-    from flows.demo.model import _base_filter
+    from demo.model import _base_filter
 
     kept = frame.filter(_base_filter())
     excluded = {"speeder", "attention_failed", "duplicate", "invalid_answer", "missing_required", "exclusive_conflict"}
@@ -184,5 +198,8 @@ def test_published_check_excludes_the_defect_rows_that_leave_the_base(spoiled):
 def test_wave_2024_runs_a_year_later_with_more_use():
     later = simulate_respondents(wave=2024)
     assert later["started_at"].min().year == 2024
-    daily = {wave: frame["ai_frequency"].eq("daily").mean() for wave, frame in ((2023, simulate_respondents()), (2024, later))}
+    daily = {
+        wave: frame["ai_frequency"].eq("daily").mean()
+        for wave, frame in ((2023, simulate_respondents()), (2024, later))
+    }
     assert daily[2024] > daily[2023] + 0.02

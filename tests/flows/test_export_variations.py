@@ -41,15 +41,29 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.read import decode_export, read_export, sniff_delimiter
 from schemas.codebook import codebook
+from surveyhouse.read import decode_export, read_export, sniff_delimiter
 from tests.flows.test_cases_exports import CASES, EXPORTS, run, with_respondents
 from transforms.headers import resolve_columns
 from transforms.layouts import detect_layout
 
 #: Header rows of each layout, and the row that holds the question text.
-HEADER_ROWS = {"qualtrics": 3, "qualtrics_insights": 3, "qualtrics_legacy": 2, "surveymonkey": 2, "google_forms": 1, "typeform": 1}
-TEXT_ROW = {"qualtrics": 1, "qualtrics_insights": 1, "qualtrics_legacy": 1, "surveymonkey": 0, "google_forms": 0, "typeform": 0}
+HEADER_ROWS = {
+    "qualtrics": 3,
+    "qualtrics_insights": 3,
+    "qualtrics_legacy": 2,
+    "surveymonkey": 2,
+    "google_forms": 1,
+    "typeform": 1,
+}
+TEXT_ROW = {
+    "qualtrics": 1,
+    "qualtrics_insights": 1,
+    "qualtrics_legacy": 1,
+    "surveymonkey": 0,
+    "google_forms": 0,
+    "typeform": 0,
+}
 TEXT_FILES = [name for name in EXPORTS if name.endswith(".csv")]
 #: One file per layout, both languages, labels and numbers, joined and split multi-selects.
 SAMPLE = [
@@ -57,7 +71,12 @@ SAMPLE = [
     "qualtrics_fr_legacy_numeric.csv", "surveymonkey_fr.csv", "google_forms_en.csv", "typeform_fr.csv",
 ]  # fmt: skip
 #: LF with a BOM, CRLF, LF, and an Excel re-save (";", Windows-1252).
-BYTES_SAMPLE = ["qualtrics_fr_legacy_numeric.csv", "surveymonkey_fr.csv", "typeform_fr.csv", "excel_fr_qualtrics_fr_labels_split.csv"]
+BYTES_SAMPLE = [
+    "qualtrics_fr_legacy_numeric.csv",
+    "surveymonkey_fr.csv",
+    "typeform_fr.csv",
+    "excel_fr_qualtrics_fr_labels_split.csv",
+]
 MULTILINE_COMMENT = 'First line; with a comma, and "quotes".\nSecond line.\n\nAfter a blank line.'
 
 
@@ -85,7 +104,9 @@ class Table:
 
     def write(self, path: Path) -> Path:
         buffer = io.StringIO(newline="")
-        csv.writer(buffer, delimiter=self.delimiter, lineterminator=self.line_end, quoting=csv.QUOTE_MINIMAL).writerows(self.rows)
+        csv.writer(buffer, delimiter=self.delimiter, lineterminator=self.line_end, quoting=csv.QUOTE_MINIMAL).writerows(
+            self.rows
+        )
         data = (buffer.getvalue() + self.tail).encode(self.encoding)
         path.write_bytes((b"\xef\xbb\xbf" if self.bom and not data.startswith(b"\xef\xbb\xbf") else b"") + data)
         return path
@@ -130,8 +151,14 @@ def _groups(table: Table) -> list[list[int]]:
     for index in range(len(top)):
         continues = groups and (
             (table.layout == "surveymonkey" and not top[index].strip())
-            or (table.layout == "typeform" and index in question_of and question_of.get(index - 1) == question_of[index])
-            or (table.layout == "typeform" and hidden_field(index - 1) and (hidden_field(index) or top[index].strip() == "Response Type"))
+            or (
+                table.layout == "typeform" and index in question_of and question_of.get(index - 1) == question_of[index]
+            )
+            or (
+                table.layout == "typeform"
+                and hidden_field(index - 1)
+                and (hidden_field(index) or top[index].strip() == "Response Type")
+            )
         )
         if continues:
             groups[-1].append(index)
@@ -279,7 +306,17 @@ def header_html(table: Table, rng: random.Random) -> Table:
 
 def all_at_once(table: Table, rng: random.Random) -> Table:
     table = replace(table, delimiter=";")
-    for change in (reordered, extra_columns, trailing_column, comment_lines, header_spacing, header_html, line_endings, bom, blank_lines):
+    for change in (
+        reordered,
+        extra_columns,
+        trailing_column,
+        comment_lines,
+        header_spacing,
+        header_html,
+        line_endings,
+        bom,
+        blank_lines,
+    ):
         table = change(table, rng)
     return table
 
@@ -298,7 +335,11 @@ def check(tmp_path: Path, name: str, change) -> None:
     assert path.read_bytes() != (CASES / name).read_bytes()
     base_record, base_canonical, base_failed = baseline(name)
     record, accepted, quarantine = run(path, max_quarantined_share=1.0)
-    assert (record["status"], record["layout"], record["language"]) == ("loaded", base_record["layout"], base_record["language"]), record["message"]
+    assert (record["status"], record["layout"], record["language"]) == (
+        "loaded",
+        base_record["layout"],
+        base_record["language"],
+    ), record["message"]
     assert record["rows_read"] == base_record["rows_read"]
     ignored = set((record["columns_ignored"] or "").split(", ")) - {""}
     assert ignored <= set(changed.inserted), ignored

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 import pytest
 
 from flows.failure import post_webhook, report_failure
-from flows.pipeline import previous_runs
-from flows.settings import load_settings
+from surveyhouse.runlog import previous_runs
+from surveyhouse.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def failed_run(tmp_path, *, state_name="TimedOut", message="Flow run exceeded timeout of 3600.0 second(s)"):
     flow = SimpleNamespace(name="surveyhouse-nightly")
     flow_run = SimpleNamespace(
-        id="0b7e3a4c-0000-4000-8000-000000000001", name="savvy-mule", start_time=datetime.now(UTC),
+        id="0b7e3a4c-0000-4000-8000-000000000001",
+        name="savvy-mule",
+        start_time=datetime.now(UTC),
         parameters={"inbox": str(tmp_path / "landing"), "warehouse": str(tmp_path / "w.duckdb")},
     )
     state = SimpleNamespace(name=state_name, message=message, result=lambda raise_on_failure=False: None)
@@ -40,8 +42,14 @@ def test_a_failed_run_is_logged_recorded_and_posted_to_the_webhook(tmp_path, web
         report_failure(*failed_run(tmp_path))
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
-    assert "surveyhouse nightly run savvy-mule failed (TimedOut): Flow run exceeded timeout of 3600.0 second(s)." in errors[0]
-    assert f"The last published warehouse {tmp_path / 'w.duckdb'} (published 2023-11-14 22:13:20 UTC) is unchanged" in errors[0]
+    assert (
+        "surveyhouse nightly run savvy-mule failed (TimedOut): Flow run exceeded timeout of 3600.0 second(s)."
+        in errors[0]
+    )
+    assert (
+        f"The last published warehouse {tmp_path / 'w.duckdb'} (published 2023-11-14 22:13:20 UTC) is unchanged"
+        in errors[0]
+    )
     assert "raise SURVEYHOUSE_RUN_TIMEOUT_S" in errors[0]
     assert len(received) == 1 and received[0]["path"] == "/hooks/T000/secret-token"
     payload = received[0]["json"]
@@ -58,7 +66,9 @@ def test_a_failed_run_is_logged_recorded_and_posted_to_the_webhook(tmp_path, web
 
 def test_a_failure_before_any_publish_says_no_warehouse_exists_yet(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="surveyhouse.failure"):
-        report_failure(*failed_run(tmp_path, state_name="Failed", message="Flow run encountered an exception: OSError: disk full"))
+        report_failure(
+            *failed_run(tmp_path, state_name="Failed", message="Flow run encountered an exception: OSError: disk full")
+        )
     [error] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert "failed (Failed): Flow run encountered an exception: OSError: disk full." in error
     assert "No warehouse has been published yet" in error and "SURVEYHOUSE_RUN_TIMEOUT_S" not in error
@@ -78,6 +88,10 @@ def test_a_webhook_that_fails_is_logged_and_never_raised(webhook, path, caplog):
 
 def test_the_flow_has_its_time_limit_from_the_settings_and_the_failure_hook():
     code = "from flows.nightly import nightly; print(nightly.timeout_seconds, [h.__name__ for h in nightly.on_failure_hooks])"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))} | {"SURVEYHOUSE_RUN_TIMEOUT_S": "7"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))} | {
+        "SURVEYHOUSE_RUN_TIMEOUT_S": "7"
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert out.stdout.split("\n")[0] == "7.0 ['report_failure']", out.stderr[-2000:]

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import duckdb
 
-from flows.demo.exports.qualtrics import write_qualtrics
-from flows.pipeline import run_once
-from flows.settings import load_settings
+from demo.exports.qualtrics import write_qualtrics
+from surveyhouse.night import run_once
+from surveyhouse.settings import load_settings
 from tests.flows.test_nights import respondents
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
@@ -44,11 +44,11 @@ def test_a_known_file_is_not_read_again_and_a_rewritten_one_is(tmp_path, monkeyp
     settings = load_settings(inbox=str(inbox), warehouse=str(tmp_path / "surveyhouse.duckdb"))
     assert run_once(settings).files_new == 1
 
-    import flows.pipeline
+    import surveyhouse.night
 
     hashed: list[Path] = []
-    real = flows.pipeline.file_sha256
-    monkeypatch.setattr(flows.pipeline, "file_sha256", lambda p: hashed.append(p) or real(p))
+    real = surveyhouse.night.file_sha256
+    monkeypatch.setattr(surveyhouse.night, "file_sha256", lambda p: hashed.append(p) or real(p))
     assert run_once(settings).files_new == 0 and hashed == []
 
     stat = path.stat()

@@ -6,11 +6,11 @@ from __future__ import annotations
 import csv
 import shutil
 
-import flows.pipeline
-from flows.cli import main
-from flows.demo.exports.qualtrics import write_qualtrics
-from flows.pipeline import run_once
-from flows.settings import load_settings
+import surveyhouse.night
+from cli.main import main
+from demo.exports.qualtrics import write_qualtrics
+from surveyhouse.night import run_once
+from surveyhouse.settings import load_settings
 from tests.flows.snapshots import assert_same, snapshot
 from tests.flows.test_nights import edited, respondents
 
@@ -36,8 +36,12 @@ def test_a_night_builds_the_answers_of_its_own_responses_and_equals_a_rebuild(tm
     write_qualtrics(respondents(14), inbox / "night2_new.csv", seed=9)
     keep_rows(inbox / "night2_new.csv", [10, 11, 12, 13])  # only the four new ones
     built: list[int] = []
-    real = flows.pipeline.build_answers
-    monkeypatch.setattr(flows.pipeline, "build_answers", lambda responses, **k: built.append(responses.collect().height) or real(responses, **k))
+    real = surveyhouse.night.build_answers
+    monkeypatch.setattr(
+        surveyhouse.night,
+        "build_answers",
+        lambda responses, **k: built.append(responses.collect().height) or real(responses, **k),
+    )
     second = run_once(settings)
     assert second.files_new == 2 and built == [6]  # two new versions and four new responses, not all fourteen
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.demo.exports.qualtrics import write_qualtrics
-from flows.demo.exports.surveymonkey import write_surveymonkey
-from flows.ingest import process_export, stage_export
+from demo.exports.qualtrics import write_qualtrics
+from demo.exports.surveymonkey import write_surveymonkey
 from schemas.codebook import codebook
+from surveyhouse.staging import process_export, stage_export
 from tests.flows.respondents import small_respondents
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
@@ -29,7 +29,9 @@ def clean_respondents(n: int = 10) -> pl.DataFrame:
 
 def spoiled(frame: pl.DataFrame, rows: int) -> pl.DataFrame:
     """The first ``rows`` respondents answer the role with a text that is no option."""
-    return frame.with_columns(role=pl.when(pl.int_range(pl.len()) < rows).then(pl.lit("!Boss")).otherwise(pl.col("role")))
+    return frame.with_columns(
+        role=pl.when(pl.int_range(pl.len()) < rows).then(pl.lit("!Boss")).otherwise(pl.col("role"))
+    )
 
 
 def process(path: Path, **options):
@@ -72,7 +74,12 @@ def test_the_allowed_share_is_a_setting(tmp_path):
 def test_columns_of_no_question_are_reported_and_the_file_still_loads(tmp_path):
     path = tmp_path / "export.csv"
     write_qualtrics(clean_respondents(), path, seed=2)
-    edit_csv(path, lambda rows: [row + [cell] for row, cell in zip(rows, ["panel", "Panel source", '{"ImportId":"panel"}', *["x"] * 10])])
+    edit_csv(
+        path,
+        lambda rows: [
+            row + [cell] for row, cell in zip(rows, ["panel", "Panel source", '{"ImportId":"panel"}', *["x"] * 10])
+        ],
+    )
     record, responses, _ = process(path)
     assert (record["status"], record["columns_ignored"], responses.height) == ("loaded", "Panel source", 10)
 
@@ -81,7 +88,13 @@ def test_html_around_surveymonkey_question_texts_changes_nothing(tmp_path):
     plain, wrapped = tmp_path / "plain.csv", tmp_path / "wrapped.csv"
     write_surveymonkey(clean_respondents(), plain, seed=1)
     write_surveymonkey(clean_respondents(), wrapped, seed=1)
-    edit_csv(wrapped, lambda rows: [[f"<strong>{cell}</strong><br>" if cell and i > 8 else cell for i, cell in enumerate(rows[0])], *rows[1:]])
+    edit_csv(
+        wrapped,
+        lambda rows: [
+            [f"<strong>{cell}</strong><br>" if cell and i > 8 else cell for i, cell in enumerate(rows[0])],
+            *rows[1:],
+        ],
+    )
     (_, responses_plain, _), (record, responses, _) = process(plain), process(wrapped)
     assert record["status"] == "loaded" and record["columns_ignored"] is None
     assert responses.drop("source_file").equals(responses_plain.drop("source_file"))

@@ -22,9 +22,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.demo.study import write_demo_study
-from flows.pipeline import previous_runs, run_once
-from flows.settings import load_settings
+from demo.study import write_demo_study
+from surveyhouse.night import run_once
+from surveyhouse.runlog import previous_runs
+from surveyhouse.settings import load_settings
 from tests.flows.snapshots import assert_same, same, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,8 +34,8 @@ KILL_POINTS = 20
 #: The killed process: imports first, says "ready", waits for "go" on stdin, then runs.
 RUN = """
 import sys
-from flows.pipeline import run_once
-from flows.settings import load_settings
+from surveyhouse.night import run_once
+from surveyhouse.settings import load_settings
 settings = load_settings(inbox=sys.argv[1], warehouse=sys.argv[2], lake_data=(sys.argv[3:] or [None])[0])
 print("ready", flush=True)
 sys.stdin.readline()
@@ -49,14 +50,20 @@ class Killable:
     def __init__(self, inbox: Path, warehouse: Path | str, lake_data: Path | None = None):
         self.process = subprocess.Popen(
             [sys.executable, "-c", RUN, str(inbox), str(warehouse), *([str(lake_data)] if lake_data else [])],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
     def _line(self, timeout_s: float) -> str:
         ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
         if not ready:
             self.process.kill()
-            raise AssertionError(f"the pipeline process said nothing for {timeout_s} s: {self.process.stderr.read()[-2000:]}")
+            raise AssertionError(
+                f"the pipeline process said nothing for {timeout_s} s: {self.process.stderr.read()[-2000:]}"
+            )
         return self.process.stdout.readline().strip()
 
     def go(self) -> float:
@@ -95,8 +102,14 @@ def study(tmp_path_factory):
     reference = root / "reference"
     shutil.copytree(state_a, reference)
     run_once(load_settings(inbox=str(full), warehouse=str(reference / "w.duckdb")))
-    return {"root": root, "full": full, "A": state_a, "snapshot_A": snapshot(state_a / "w.duckdb"),
-            "expected": snapshot(reference / "w.duckdb"), "runs_A": len(previous_runs(load_settings(warehouse=str(state_a / "w.duckdb"))))}
+    return {
+        "root": root,
+        "full": full,
+        "A": state_a,
+        "snapshot_A": snapshot(state_a / "w.duckdb"),
+        "expected": snapshot(reference / "w.duckdb"),
+        "runs_A": len(previous_runs(load_settings(warehouse=str(state_a / "w.duckdb")))),
+    }
 
 
 def scenario(study, name: str) -> Path:
@@ -111,7 +124,11 @@ def check_and_complete(study, warehouse: Path, context: str) -> str:
     if same(published, study["snapshot_A"]):
         state = "A"
     else:
-        assert_same(published, study["expected"], f"{context}: the live warehouse is neither the last publish nor the new one (compared with the new one)")
+        assert_same(
+            published,
+            study["expected"],
+            f"{context}: the live warehouse is neither the last publish nor the new one (compared with the new one)",
+        )
         state = "new"
     settings = load_settings(inbox=str(study["full"]), warehouse=str(warehouse))
     run_once(settings)
@@ -121,7 +138,9 @@ def check_and_complete(study, warehouse: Path, context: str) -> str:
         published_runs = {row[0] for row in connection.execute("select run_id from runs").fetchall()}
     logged = {run["run_id"] for run in previous_runs(settings)}
     assert published_runs == logged, f"{context}: the run log and the warehouse's runs disagree"
-    assert len(published_runs) == study["runs_A"] + 1, f"{context}: expected one more run than A, got {len(published_runs)}"
+    assert len(published_runs) == study["runs_A"] + 1, (
+        f"{context}: expected one more run than A, got {len(published_runs)}"
+    )
     return state
 
 
@@ -147,8 +166,10 @@ def test_a_run_killed_at_any_point_leaves_the_warehouse_whole_and_the_next_run_c
         outcomes.append({"delay_s": round(delay, 2), "live": state, "finished": finished})
         shutil.rmtree(warehouse.parent)
     mid_run = sum(not o["finished"] for o in outcomes)
-    print(f"\nrun duration {duration:.2f} s; {mid_run} of {KILL_POINTS} kills hit a running process "
-          f"({sum(o['live'] == 'A' for o in outcomes)} before its publish); " + json.dumps(outcomes))
+    print(
+        f"\nrun duration {duration:.2f} s; {mid_run} of {KILL_POINTS} kills hit a running process "
+        f"({sum(o['live'] == 'A' for o in outcomes)} before its publish); " + json.dumps(outcomes)
+    )
     assert sum(o["live"] == "A" for o in outcomes) >= KILL_POINTS // 2, "most kills should land before the publish"
 
 

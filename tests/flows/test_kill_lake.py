@@ -21,14 +21,17 @@ from pathlib import Path
 
 import pytest
 
-from flows.demo.study import write_demo_study
-from flows.pipeline import previous_runs, run_once
-from flows.settings import Settings, load_settings
+from demo.study import write_demo_study
+from surveyhouse.night import run_once
+from surveyhouse.runlog import previous_runs
+from surveyhouse.settings import Settings, load_settings
 from tests.flows.snapshots import assert_same, same, snapshot
 from tests.flows.test_kill import Killable
 from warehouse.backend import open_reader
 
-KILL_POINTS = 5  # and one as the publish writes its first Parquet file; fewer than the embedded test's 20 (a lake run costs more)
+KILL_POINTS = (
+    5  # and one as the publish writes its first Parquet file; fewer than the embedded test's 20 (a lake run costs more)
+)
 
 
 @dataclass
@@ -51,7 +54,9 @@ def _counts(lake: LakeCopy) -> dict[str, int]:
     with open_reader(lake.settings(Path(".")).store()) as connection:
         snapshots = connection.execute("select count(*) from lake.snapshots()").fetchone()[0]
         runs = connection.execute("select count(*) from runs").fetchone()[0]
-        staged, distinct = connection.execute("select count(*), count(distinct file_sha256) from staging.files").fetchone()
+        staged, distinct = connection.execute(
+            "select count(*), count(distinct file_sha256) from staging.files"
+        ).fetchone()
     return {"snapshots": snapshots, "runs": runs, "staged": staged, "staged_distinct": distinct}
 
 
@@ -97,17 +102,29 @@ def check_and_complete(study, lake: LakeCopy, context: str) -> str:
     if same(published, study["snapshot_A"]):
         state = "A"
     else:
-        assert_same(published, study["expected"], f"{context}: the live lake is neither the last publish nor the new one (compared with the new one)")
+        assert_same(
+            published,
+            study["expected"],
+            f"{context}: the live lake is neither the last publish nor the new one (compared with the new one)",
+        )
         state = "new"
     run_once(settings)
     assert_same(snapshot(settings.store()), study["expected"], context)
     counts, before = _counts(lake), study["counts_A"]
-    assert counts["snapshots"] == before["snapshots"] + 1, f"{context}: expected one more snapshot than A: {counts} vs {before}"
-    assert counts["runs"] == before["runs"] + 1 == study["runs_A"] + 1, f"{context}: expected one more run than A: {counts}"
-    assert counts["staged"] == counts["staged_distinct"] == study["files"], f"{context}: every file staged into the lake once: {counts}"
+    assert counts["snapshots"] == before["snapshots"] + 1, (
+        f"{context}: expected one more snapshot than A: {counts} vs {before}"
+    )
+    assert counts["runs"] == before["runs"] + 1 == study["runs_A"] + 1, (
+        f"{context}: expected one more run than A: {counts}"
+    )
+    assert counts["staged"] == counts["staged_distinct"] == study["files"], (
+        f"{context}: every file staged into the lake once: {counts}"
+    )
     with open_reader(settings.store()) as connection:
         published_runs = {row[0] for row in connection.execute("select run_id from runs").fetchall()}
-    assert published_runs == {run["run_id"] for run in previous_runs(settings)}, f"{context}: the run log and the lake's runs disagree"
+    assert published_runs == {run["run_id"] for run in previous_runs(settings)}, (
+        f"{context}: the run log and the lake's runs disagree"
+    )
     return state
 
 
@@ -126,7 +143,11 @@ def test_a_lake_run_killed_at_any_point_leaves_the_lake_whole_and_the_next_run_c
         if delay is None:
             context = "killed as its first Parquet file of the snapshot appeared"
             deadline = started + 3 * duration + 60
-            while current.process.poll() is None and time.perf_counter() < deadline and not set(this_lake.data.rglob("*.parquet")) - before:
+            while (
+                current.process.poll() is None
+                and time.perf_counter() < deadline
+                and not set(this_lake.data.rglob("*.parquet")) - before
+            ):
                 time.sleep(0.005)
         else:
             context = f"killed after {delay:.2f} s of {duration:.2f} s"
@@ -136,9 +157,13 @@ def test_a_lake_run_killed_at_any_point_leaves_the_lake_whole_and_the_next_run_c
             lake = study["copy"](f"kill-{k + 1}")
             waiting = Killable(study["full"], lake.spec, lake.data)
         state = check_and_complete(study, this_lake, context)
-        outcomes.append({"kill": "first parquet" if delay is None else round(delay, 2), "live": state, "finished": finished})
+        outcomes.append(
+            {"kill": "first parquet" if delay is None else round(delay, 2), "live": state, "finished": finished}
+        )
         shutil.rmtree(this_lake.folder)
     mid_run = sum(not o["finished"] for o in outcomes)
-    print(f"\nlake run duration {duration:.2f} s; {mid_run} of {len(points)} kills hit a running process "
-          f"({sum(o['live'] == 'A' for o in outcomes)} before its commit); " + json.dumps(outcomes))
+    print(
+        f"\nlake run duration {duration:.2f} s; {mid_run} of {len(points)} kills hit a running process "
+        f"({sum(o['live'] == 'A' for o in outcomes)} before its commit); " + json.dumps(outcomes)
+    )
     assert mid_run > 0, "no kill hit a running process"

@@ -3,9 +3,9 @@ import sys
 
 import pytest
 
-from flows.lock import RunInProgress, run_lock
-from flows.pipeline import run_once
-from flows.settings import load_settings
+from surveyhouse.lock import RunInProgress, run_lock
+from surveyhouse.night import run_once
+from surveyhouse.settings import load_settings
 
 
 def test_a_second_run_while_one_holds_the_lock_does_nothing_and_says_why(tmp_path):
@@ -18,7 +18,7 @@ def test_a_second_run_while_one_holds_the_lock_does_nothing_and_says_why(tmp_pat
 
 def test_the_lock_dies_with_its_process(tmp_path):
     lock = tmp_path / "w.lock"
-    code = f"import os; from flows.lock import run_lock; from pathlib import Path\nwith run_lock(Path({str(lock)!r})): os._exit(9)"
+    code = f"import os; from surveyhouse.lock import run_lock; from pathlib import Path\nwith run_lock(Path({str(lock)!r})): os._exit(9)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 9
     with run_lock(lock):
         pass
@@ -27,8 +27,8 @@ def test_the_lock_dies_with_its_process(tmp_path):
 def test_a_failed_run_publishes_nothing_and_is_listed_by_the_next_run(tmp_path, monkeypatch):
     import duckdb
 
-    import flows.pipeline as pipeline
-    from flows.demo.study import write_demo_study
+    import surveyhouse.night as pipeline
+    from demo.study import write_demo_study
 
     inbox = tmp_path / "landing"
     write_demo_study(inbox, waves=((2023, 300),))

@@ -16,7 +16,7 @@ NOISE = ("telemetry", "database is locked", "Traceback", "Timed out while attemp
 
 def surveyhouse(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     command = shutil.which("surveyhouse") or ""
-    argv = [command, *args] if command else [sys.executable, "-m", "flows.cli", *args]
+    argv = [command, *args] if command else [sys.executable, "-m", "cli.main", *args]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))}
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
@@ -36,7 +36,10 @@ def test_demo_runs_the_prefect_flow_offline_on_a_fresh_home_without_warnings(dem
     for noise in NOISE:
         assert noise not in output, noise
     assert "WARNING" not in result.stderr
-    assert "Published figures consistent with the data (within 3 points or inside the 95% interval): 70 of 71" in result.stdout
+    assert (
+        "Published figures consistent with the data (within 3 points or inside the 95% interval): 70 of 71"
+        in result.stdout
+    )
     assert "The report contradicts itself: F08c (11%) and F28 (71%)" in result.stdout
     with duckdb.connect(str(root / "surveyhouse.duckdb"), read_only=True) as connection:
         assert connection.execute("select count(*) from runs").fetchone()[0] == 1

@@ -16,9 +16,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows.demo.exports.qualtrics import write_qualtrics
-from flows.pipeline import run_once
-from flows.settings import load_settings
+from demo.exports.qualtrics import write_qualtrics
+from surveyhouse.night import run_once
+from surveyhouse.settings import load_settings
 from tests.flows.respondents import small_respondents
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
@@ -38,7 +38,9 @@ def edited(frame: pl.DataFrame) -> pl.DataFrame:
     changed = row.is_in(list(EDITED))
     return frame.with_columns(
         ai_frequency=pl.when(changed).then(row.replace_strict(EDITED, default=None)).otherwise(pl.col("ai_frequency")),
-        submitted_at=pl.when(changed).then(pl.col("submitted_at") + timedelta(days=1)).otherwise(pl.col("submitted_at")),
+        submitted_at=pl.when(changed)
+        .then(pl.col("submitted_at") + timedelta(days=1))
+        .otherwise(pl.col("submitted_at")),
     )
 
 
@@ -58,7 +60,9 @@ def nights(tmp_path_factory):
     write_qualtrics(respondents(10), inbox / "AI+in+social+media_night1.csv", seed=9)
     seen[1] = (run_once(settings), query(settings, "select * from responses"), query(settings, "select * from files"))
 
-    write_qualtrics(edited(respondents(14)), inbox / "AI+in+social+media_night2.csv", seed=9)  # same seed: same ResponseIds
+    write_qualtrics(
+        edited(respondents(14)), inbox / "AI+in+social+media_night2.csv", seed=9
+    )  # same seed: same ResponseIds
     shutil.copyfile(CASES / "broken" / "truncated_mid_row.csv", inbox / "AI+in+social+media_partial_download.csv")
     seen[2] = (run_once(settings), query(settings, "select * from responses"), query(settings, "select * from files"))
 
@@ -72,7 +76,9 @@ def test_night_one_loads_the_first_export(nights):
     run, responses, files = seen[1]
     assert (run.files_new, run.files_failed, run.published) == (1, 0, True)
     assert responses.height == 10 and responses["response_id"].n_unique() == 10
-    assert files.select("status", "rows_read", "accepted", "quarantined", "superseded").rows() == [("loaded", 10, 10, 0, 0)]
+    assert files.select("status", "rows_read", "accepted", "quarantined", "superseded").rows() == [
+        ("loaded", 10, 10, 0, 0)
+    ]
 
 
 def test_each_response_is_there_once_with_its_latest_answers(nights):
@@ -86,9 +92,14 @@ def test_each_response_is_there_once_with_its_latest_answers(nights):
     latest = responses.filter(pl.col("response_id").is_in([ids[4 + row] for row in EDITED]))
     before = night1.filter(pl.col("response_id").is_in([ids[4 + row] for row in EDITED]))
     assert sorted(latest["ai_frequency"].cast(pl.Utf8).to_list()) == sorted(EDITED.values())
-    assert (latest.sort("response_id")["submitted_at"] - before.sort("response_id")["submitted_at"]).to_list() == [timedelta(days=1)] * 2
+    assert (latest.sort("response_id")["submitted_at"] - before.sort("response_id")["submitted_at"]).to_list() == [
+        timedelta(days=1)
+    ] * 2
     assert set(latest["source_file"]) == {"AI+in+social+media_night2.csv"}
-    unchanged = responses.filter(~pl.col("response_id").is_in(latest["response_id"].implode()), pl.col("response_id").is_in(night1["response_id"].implode()))
+    unchanged = responses.filter(
+        ~pl.col("response_id").is_in(latest["response_id"].implode()),
+        pl.col("response_id").is_in(night1["response_id"].implode()),
+    )
     assert unchanged.height == 8
 
 
@@ -97,7 +108,10 @@ def test_files_account_for_every_row_and_the_broken_file_does_not_stop_the_other
     run, _, files = seen[2]
     assert (run.files_new, run.files_failed, run.published) == (2, 1, True)
     summary = {row["source_file"]: row for row in files.to_dicts()}
-    assert (summary["AI+in+social+media_night1.csv"]["accepted"], summary["AI+in+social+media_night1.csv"]["superseded"]) == (0, 10)
+    assert (
+        summary["AI+in+social+media_night1.csv"]["accepted"],
+        summary["AI+in+social+media_night1.csv"]["superseded"],
+    ) == (0, 10)
     night2 = summary["AI+in+social+media_night2.csv"]
     assert (night2["status"], night2["rows_read"], night2["accepted"], night2["superseded"]) == ("loaded", 14, 14, 0)
     broken = summary["AI+in+social+media_partial_download.csv"]

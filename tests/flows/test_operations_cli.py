@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from flows.cli import main
+from cli.main import main
 from flows.serve import ServeError, check_schedule
 from tests.warehouse.test_export import SCHEMA, VIEWS
 from warehouse.dictionary import dictionary_markdown
@@ -21,8 +21,10 @@ def test_dictionary_without_a_warehouse_prints_the_generated_one(tmp_path, capsy
 
 def test_dictionary_of_a_warehouse_comes_from_its_dictionary_view(tmp_path, capsys):
     path = tmp_path / "w.duckdb"
-    frame = pl.DataFrame({"k": [1], "delta": [0.5], "text": ["x"], "level": ["high"]},
-                         schema={"k": pl.Int64, "delta": pl.Float64, "text": pl.Utf8, "level": pl.Enum(["=low", "high"])})
+    frame = pl.DataFrame(
+        {"k": [1], "delta": [0.5], "text": ["x"], "level": ["high"]},
+        schema={"k": pl.Int64, "delta": pl.Float64, "text": pl.Utf8, "level": pl.Enum(["=low", "high"])},
+    )
     publish_warehouse(path, {"notes": frame}, SCHEMA, VIEWS | {"dictionary": view_sql()["dictionary"]})
     assert main(["dictionary", "--warehouse", str(path)]) == 0
     out = capsys.readouterr().out
@@ -35,11 +37,24 @@ def test_dictionary_of_a_warehouse_comes_from_its_dictionary_view(tmp_path, caps
 
 @pytest.mark.parametrize(
     ("cron", "timezone", "message"),
-    [("0 2 * * *", "Mars/Olympus", "unknown time zone 'Mars/Olympus'"), ("every night", "UTC", "not a cron schedule: 'every night'")],
+    [
+        ("0 2 * * *", "Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+        ("every night", "UTC", "not a cron schedule: 'every night'"),
+    ],
 )
 def test_serve_refuses_a_bad_schedule_before_starting_a_server(tmp_path, capsys, cron, timezone, message):
     (tmp_path / "landing").mkdir()
-    argv = ["serve", "--inbox", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "w.duckdb"), "--cron", cron, "--timezone", timezone]
+    argv = [
+        "serve",
+        "--inbox",
+        str(tmp_path / "landing"),
+        "--warehouse",
+        str(tmp_path / "w.duckdb"),
+        "--cron",
+        cron,
+        "--timezone",
+        timezone,
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"Error: {message}") and "Traceback" not in err

@@ -8,10 +8,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows.demo.study import demo_respondents, write_demo_study
-from flows.pipeline import run_once
-from flows.settings import load_settings
+from demo.study import demo_respondents, write_demo_study
 from schemas.figures import published_figures
+from surveyhouse.night import run_once
+from surveyhouse.settings import load_settings
 
 SEED = 2023
 #: Defects that keep a response in the bases (flagged at most); the others are
@@ -51,9 +51,14 @@ def test_crosstab_counts_equal_an_independent_count_of_the_model_respondents(dem
     kept = truth.filter(pl.col("defect").is_null() | pl.col("defect").is_in(IN_BASES[1:]))
     kept = kept.filter(pl.col("attention_check") == "disagree")  # straight-liners on 'agree' fail the check
     straight = truth.filter(pl.col("defect") == "straightliner", pl.col("attention_check") == "disagree")
-    untimed = truth.filter(pl.col("defect") == "speeder", pl.col("channel") == "google_forms")  # Forms records no duration
+    untimed = truth.filter(
+        pl.col("defect") == "speeder", pl.col("channel") == "google_forms"
+    )  # Forms records no duration
     kept = pl.concat([kept, straight, untimed])
-    crosstab = query(settings, "select question, answer, n, base_n from crosstab where wave = 2023 and segment = 'all' and answer_kind = 'option'")
+    crosstab = query(
+        settings,
+        "select question, answer, n, base_n from crosstab where wave = 2023 and segment = 'all' and answer_kind = 'option'",
+    )
     for question in book.single:
         expected = kept.group_by(question.code).len().rename({question.code: "answer", "len": "expected"})
         got = crosstab.filter(pl.col("question") == question.code).join(expected, on="answer", how="left")
@@ -77,15 +82,23 @@ def test_rows_read_equal_accepted_plus_quarantined_plus_superseded_for_every_fil
 def test_known_defects_are_quarantined_or_flagged(demo):
     settings, _ = demo
     _, counts = demo_respondents(seed=SEED)
-    checks = query(settings, 'select "check", count(distinct (source_file, source_row)) as n from quarantine '
-                             "where source_file in (select source_file from files where wave = 2023) group by all")
+    checks = query(
+        settings,
+        'select "check", count(distinct (source_file, source_row)) as n from quarantine '
+        "where source_file in (select source_file from files where wave = 2023) group by all",
+    )
     by_check = dict(zip(checks["check"], checks["n"]))
     assert by_check.get("valid_option", 0) >= counts["invalid_answer"]
     assert by_check.get("exclusive_alone", 0) == counts["exclusive_conflict"]
-    flags = query(settings, "select sum(is_speeder::int) s, sum(is_attention_failed::int) a, sum(is_duplicate::int) d, "
-                            "sum(is_straightliner::int) l, sum(is_gibberish::int) g from responses where wave = 2023").row(0, named=True)
+    flags = query(
+        settings,
+        "select sum(is_speeder::int) s, sum(is_attention_failed::int) a, sum(is_duplicate::int) d, "
+        "sum(is_straightliner::int) l, sum(is_gibberish::int) g from responses where wave = 2023",
+    ).row(0, named=True)
     truth, _ = demo_respondents(seed=SEED)
-    timed = truth.filter(pl.col("defect") == "speeder", pl.col("channel") != "google_forms").height  # Forms records no duration
+    timed = truth.filter(
+        pl.col("defect") == "speeder", pl.col("channel") != "google_forms"
+    ).height  # Forms records no duration
     assert flags["s"] >= timed
     assert flags["d"] == counts["duplicate"]
     assert flags["l"] >= counts["straightliner"]
@@ -98,7 +111,9 @@ def test_no_email_or_ip_of_the_input_reaches_the_warehouse(demo):
     wave_2024, _ = demo_respondents(seed=SEED + 1, n=2412, wave=2024)
     truth = pl.concat([truth, wave_2024])
     secrets_in = truth["email"].drop_nulls().to_list() + truth["ip_address"].drop_nulls().to_list()
-    comments = truth["comment"].drop_nulls().str.extract_all(r"[\w.+-]+@[\w-]+\.[\w.]+").explode().drop_nulls().to_list()
+    comments = (
+        truth["comment"].drop_nulls().str.extract_all(r"[\w.+-]+@[\w-]+\.[\w.]+").explode().drop_nulls().to_list()
+    )
     blob = settings.warehouse.read_bytes()
     leaked = [value for value in secrets_in + comments if value.encode("utf-8") in blob]
     assert not leaked, leaked[:5]
@@ -109,7 +124,10 @@ def test_no_email_or_ip_of_the_input_reaches_the_warehouse(demo):
 def test_a_second_run_with_nothing_new_leaves_the_warehouse_identical(demo):
     settings, _ = demo
     before = settings.warehouse.read_bytes()
-    tables = {t: query(settings, f"select * from {t}") for t in ("responses", "answers", "crosstab", "trend", "quarantine", "files")}
+    tables = {
+        t: query(settings, f"select * from {t}")
+        for t in ("responses", "answers", "crosstab", "trend", "quarantine", "files")
+    }
     run = run_once(settings)
     assert run.files_new == 0 and not run.published
     assert settings.warehouse.read_bytes() == before
@@ -137,7 +155,9 @@ def test_a_cumulative_export_supersedes_instead_of_counting_twice(demo, tmp_path
 
 def test_the_second_wave_shows_the_trend_the_model_was_shifted_towards(demo):
     settings, _ = demo
-    daily = query(settings, "select * from trend where question = 'ai_frequency' and answer = 'daily' and segment = 'all'")
+    daily = query(
+        settings, "select * from trend where question = 'ai_frequency' and answer = 'daily' and segment = 'all'"
+    )
     row = daily.row(0, named=True)
     assert (row["wave"], row["previous_wave"]) == (2024, 2023)
     assert row["change_pts"] > 3 and row["is_significant"]
@@ -157,11 +177,17 @@ def test_weighting_targets_rake_the_bases_to_the_population(demo, tmp_path):
     )
     run = run_once(weighted)
     assert run.published  # new settings, same files: the warehouse is rebuilt
-    rows = query(weighted, "select segment, answer, pct, weighted_pct, effective_base, base_n from crosstab "
-                           "where wave = 2023 and question = 'role' and segment = 'all'")
+    rows = query(
+        weighted,
+        "select segment, answer, pct, weighted_pct, effective_base, base_n from crosstab "
+        "where wave = 2023 and question = 'role' and segment = 'all'",
+    )
     shares = dict(zip(rows["answer"], rows["weighted_pct"]))
     assert shares == pytest.approx({"vp": 10, "senior_director": 30, "manager": 40, "entry": 20}, abs=1e-6)
     assert (rows["effective_base"] < rows["base_n"]).all()
-    weights = query(weighted, "select avg(weight) m, count(weight) n, count(*) filter (where is_excluded and weight is not null) x "
-                              "from responses where wave = 2023").row(0, named=True)
+    weights = query(
+        weighted,
+        "select avg(weight) m, count(weight) n, count(*) filter (where is_excluded and weight is not null) x "
+        "from responses where wave = 2023",
+    ).row(0, named=True)
     assert weights["m"] == pytest.approx(1) and weights["x"] == 0

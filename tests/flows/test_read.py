@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.demo.exports.workbook import write_workbook
-from flows.read import EXPORT_SUFFIXES, UnreadableExport, read_export
+from demo.exports.workbook import write_workbook
+from surveyhouse.read import EXPORT_SUFFIXES, UnreadableExport, read_export
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
 

@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from flows.demo.study import write_demo_study
-from flows.pipeline import run_once
-from flows.settings import load_settings
+from demo.study import write_demo_study
+from surveyhouse.night import run_once
+from surveyhouse.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 READERS = 4
@@ -72,7 +72,13 @@ def test_four_readers_see_only_whole_states_while_runs_publish(tmp_path):
     land(batches[0])
     run_once(settings)
     readers = [
-        subprocess.Popen([sys.executable, "-c", READER, str(warehouse), str(stop)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", READER, str(warehouse), str(stop)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(READERS)
     ]
     time.sleep(1.0)  # the readers are in their loops
@@ -110,14 +116,20 @@ def test_surveyhouse_sql_starts_fast(tmp_path):
     warehouse = tmp_path / "w.duckdb"
     run_once(load_settings(inbox=str(exports), warehouse=str(warehouse)))
     script = Path(sys.executable).parent / "surveyhouse"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "flows.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))}
     walls = []
     for _ in range(3):
         started = time.perf_counter()
-        out = subprocess.run([*command, "sql", "--warehouse", str(warehouse), "--format", "csv", "select 1 as one"],
-                             env=env, capture_output=True, text=True, timeout=60, check=False)
+        out = subprocess.run(
+            [*command, "sql", "--warehouse", str(warehouse), "--format", "csv", "select 1 as one"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         walls.append(time.perf_counter() - started)
         assert out.returncode == 0 and out.stdout == "one\n1\n", out.stderr
-    print(f"\n`surveyhouse sql \"select 1\"`: {', '.join(f'{w:.2f}' for w in walls)} s wall from process start")
+    print(f'\n`surveyhouse sql "select 1"`: {", ".join(f"{w:.2f}" for w in walls)} s wall from process start')
     assert min(walls) < 5, "`surveyhouse sql` should start in well under a second or two"

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from flows.ingest import process_export
-from flows.read import read_export
 from schemas.codebook import codebook
+from surveyhouse.read import read_export
+from surveyhouse.staging import process_export
 from transforms.headers import column_text
 from transforms.layouts import detect_layout
 
@@ -38,10 +38,15 @@ def test_every_real_fixture_is_listed(real_fixtures):
 def test_a_real_export_of_another_survey_is_read_and_reported_as_not_this_questionnaire(real_fixtures, name):
     layout, responses, n_columns, question = REAL[name]
     path = real_fixtures / name
-    record, accepted, quarantine = process_export(path, run_id="real", file_order=1, wave=2023, book=codebook(), key=b"k")
+    record, accepted, quarantine = process_export(
+        path, run_id="real", file_order=1, wave=2023, book=codebook(), key=b"k"
+    )
     assert (record["layout"], record["rows_read"], record["status"]) == (layout, responses, "failed")
     assert record["quarantined"] == responses and accepted.is_empty()
-    assert f"{path.name} was not loaded: it is not an export of this questionnaire (ai_social_media): 0 of its 16" in record["message"]
+    assert (
+        f"{path.name} was not loaded: it is not an export of this questionnaire (ai_social_media): 0 of its 16"
+        in record["message"]
+    )
     assert f"among the file's {n_columns} columns; the file's closest wordings: " in record["message"]
     assert "% alike)" in record["message"]
     # Its questions are listed: every column the layout found, as a person reads its header.

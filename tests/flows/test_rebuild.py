@@ -7,12 +7,12 @@ import shutil
 import duckdb
 import pytest
 
-from flows import rebuild
-from flows.cli import main
-from flows.demo.study import write_demo_study
-from flows.ingest import staged_files
-from flows.pipeline import run_once
-from flows.settings import load_settings
+from cli.main import main
+from demo.study import write_demo_study
+from surveyhouse import rebuild
+from surveyhouse.night import run_once
+from surveyhouse.settings import load_settings
+from surveyhouse.staging import staged_files
 from tests.flows.snapshots import assert_same, snapshot
 
 
@@ -50,7 +50,10 @@ def test_a_rebuild_from_the_archive_equals_the_incremental_build(built, capsys):
     assert "10 file(s) re-staged in their original order" in capsys.readouterr().out
     assert_same(snapshot(built, drop=()), before, "rebuilt")
     with duckdb.connect(str(built), read_only=True) as connection:
-        assert connection.execute("select count(*), count(*) filter (where status = 'ok') from runs").fetchone() == (3, 3)
+        assert connection.execute("select count(*), count(*) filter (where status = 'ok') from runs").fetchone() == (
+            3,
+            3,
+        )
     assert leftovers(built) == []
 
 
@@ -89,5 +92,9 @@ def test_a_rebuild_without_the_archived_file_says_so_and_changes_nothing(built, 
     victim.unlink()
     assert main(["rebuild", "--warehouse", str(built)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("Error: the archive") and "lacks 1 ingested file(s)" in err and "published warehouse is unchanged" in err
+    assert (
+        err.startswith("Error: the archive")
+        and "lacks 1 ingested file(s)" in err
+        and "published warehouse is unchanged" in err
+    )
     assert built.read_bytes() == published

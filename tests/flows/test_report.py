@@ -21,13 +21,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.cli import main
-from flows.demo.study import write_demo_study
-from flows.pipeline import run_once
-from flows.report import build_report, write_report
-from flows.report.sections import SECTIONS
-from flows.report.strings import GROUPS, NETS, SEGMENTS, UI
-from flows.settings import load_settings
+from cli.main import main
+from demo.study import write_demo_study
+from report import build_report, write_report
+from report.sections import SECTIONS
+from report.strings import GROUPS, NETS, SEGMENTS, UI
+from surveyhouse.night import run_once
+from surveyhouse.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHARTS = sum(len(section.charts) for section in SECTIONS)
@@ -66,7 +66,14 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
 def test_the_page_has_every_section_of_the_report_in_order(html_en):
     positions = [html_en.index(f'<section id="{key}">') for key in SECTION_IDS]
     assert positions == sorted(positions)
-    for title in ("Who answered", "Interest in AI", "How often AI is used", "Wished-for uses in 2025", "Obstacles", "Data quality"):
+    for title in (
+        "Who answered",
+        "Interest in AI",
+        "How often AI is used",
+        "Wished-for uses in 2025",
+        "Obstacles",
+        "Data quality",
+    ):
         assert f">{title}</h2>" in html_en
 
 
@@ -80,7 +87,7 @@ def test_the_page_loads_nothing_from_outside(html_en, html_fr):
     for html in (html_en, html_fr):
         outside = re.sub(r'xmlns(:\w+)?="http://www\.w3\.org/[^"]*"', "", html)
         assert "http://" not in outside and "https://" not in outside
-        assert "<script" not in html and " src=" not in html and "<link rel=\"stylesheet\"" not in html
+        assert "<script" not in html and " src=" not in html and '<link rel="stylesheet"' not in html
         assert "default-src 'none'" in html  # the browser itself refuses any outside resource
 
 
@@ -91,7 +98,14 @@ def test_ids_are_unique_across_the_inline_svgs(html_en):
 
 def test_french_labels_come_from_the_questionnaire(html_fr):
     assert '<html lang="fr">' in html_fr
-    for label in ("Débutant", "Tous les jours", "Vice-président ou plus", "Création de visuels", "Qui a répondu", "Les obstacles"):
+    for label in (
+        "Débutant",
+        "Tous les jours",
+        "Vice-président ou plus",
+        "Création de visuels",
+        "Qui a répondu",
+        "Les obstacles",
+    ):
         assert label in html_fr, label
     for english in ("Entry level", "Every day", "Who answered", "Published in the report"):
         assert english not in html_fr, english
@@ -110,9 +124,14 @@ def test_suppressed_values_are_shown_as_such_not_as_bars(warehouse, html_en):
     assert "base &lt; 30, not shown" in html_en  # the note on the chart, in the SVG's text
     assert "Base &lt; 30: not shown" in html_en  # and its legend entry
     assert sum(map(int, re.findall(r'data-suppressed="(\d+)"', html_en))) > 0
-    figure = re.search(r'<figure class="chart" id="chart-want_more_ai-yes-by-followers".*?</figure>', html_en, flags=re.DOTALL)[0]
-    base, pct = query(warehouse, "select base_n, pct from crosstab where question = 'want_more_ai' and answer = 'yes' "
-                                 "and segment = 'followers' and segment_value = 'f1m_plus'")[0]
+    figure = re.search(
+        r'<figure class="chart" id="chart-want_more_ai-yes-by-followers".*?</figure>', html_en, flags=re.DOTALL
+    )[0]
+    base, pct = query(
+        warehouse,
+        "select base_n, pct from crosstab where question = 'want_more_ai' and answer = 'yes' "
+        "and segment = 'followers' and segment_value = 'f1m_plus'",
+    )[0]
     assert base < 30 and f"n = {base}: base &lt; 30" in figure
     assert f">{pct:.0f}%<" not in figure
 
@@ -125,7 +144,9 @@ def test_significant_differences_are_marked_with_a_legend(html_en):
 
 def test_published_figures_are_drawn_beside_the_recomputed_ones(warehouse, html_en):
     drawn = sum(map(int, re.findall(r'data-published="(\d+)"', html_en)))
-    printed = query(warehouse, "select count(*) from claims where computed_pct is not null and status <> 'not_computable'")[0][0]
+    printed = query(
+        warehouse, "select count(*) from claims where computed_pct is not null and status <> 'not_computable'"
+    )[0][0]
     assert drawn >= printed > 0
     assert "Published in the report" in html_en
 
@@ -161,10 +182,12 @@ def test_every_ui_string_exists_in_both_languages():
 
 def test_the_report_command_writes_beside_the_warehouse_without_prefect(warehouse):
     code = (
-        "import sys, flows.cli; rc = flows.cli.main(['report', '--warehouse', sys.argv[1], '--lang', 'fr']); "
+        "import sys, cli.main; rc = cli.main.main(['report', '--warehouse', sys.argv[1], '--lang', 'fr']); "
         "print(rc, 'prefect' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(warehouse)], capture_output=True, text=True, cwd=ROOT, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(warehouse)], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     assert out.stdout.strip().splitlines()[-1] == "0 False"
     assert "Report written to" in out.stdout
     assert 'lang="fr"' in (warehouse.parent / f"{warehouse.stem}.report.html").read_text(encoding="utf-8")

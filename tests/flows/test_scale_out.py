@@ -34,10 +34,10 @@ from pathlib import Path
 import pytest
 from polars.testing import assert_frame_equal
 
-from flows.demo.study import write_demo_study
-from flows.pipeline import run_once
+from demo.study import write_demo_study
 from flows.serve import is_healthy, stop_process_group
-from flows.settings import load_settings
+from surveyhouse.night import run_once
+from surveyhouse.settings import load_settings
 from tests.flows.dask_cluster import dask_cluster, free_port
 from tests.warehouse.test_lake import TABLES, comparable
 from warehouse.backend import open_reader
@@ -105,13 +105,17 @@ def scaled_out(postgres, new_lake, tmp_path_factory):
     try:
         with dask_cluster(root / "dask", workers=2) as (address, dask_logs):
             phases["dask cluster"] = time.monotonic() - started
-            embedded = dataclasses.replace(load_settings(inbox=str(inbox), warehouse=str(root / "embedded" / "surveyhouse.duckdb")), secret=SECRET)
+            embedded = dataclasses.replace(
+                load_settings(inbox=str(inbox), warehouse=str(root / "embedded" / "surveyhouse.duckdb")), secret=SECRET
+            )
             run_once(embedded)
             phases["embedded run"] = time.monotonic() - started
             deadline = time.monotonic() + 300
             while not is_healthy(api):
                 assert server.poll() is None, f"the Prefect server exited ({server.returncode}):\n{_tail(server_log)}"
-                assert time.monotonic() < deadline, f"the Prefect server did not answer within 300 s:\n{_tail(server_log)}"
+                assert time.monotonic() < deadline, (
+                    f"the Prefect server did not answer within 300 s:\n{_tail(server_log)}"
+                )
                 time.sleep(0.25)
             phases["prefect server"] = time.monotonic() - started
 
@@ -123,18 +127,41 @@ def scaled_out(postgres, new_lake, tmp_path_factory):
                   root)  # fmt: skip
             parameters = {"inbox": str(inbox), "warehouse": spec, "lake_data": str(lake_data)}
             job_env = {"SURVEYHOUSE_DASK_ADDRESS": address, "SURVEYHOUSE_RUN_TIMEOUT_S": "3600", "DO_NOT_TRACK": "1"}
-            client("--no-prompt", "deploy", "--prefect-file", "prefect.yaml", "--name", "nightly",
-                   "--params", json.dumps(parameters), "--job-variable", json.dumps({"env": job_env}),
-                   cwd=ROOT, PWD=str(ROOT))  # fmt: skip  (PWD: the deployment's working folder, as from a shell)
+            client(
+                "--no-prompt",
+                "deploy",
+                "--prefect-file",
+                "prefect.yaml",
+                "--name",
+                "nightly",
+                "--params",
+                json.dumps(parameters),
+                "--job-variable",
+                json.dumps({"env": job_env}),
+                cwd=ROOT,
+                PWD=str(ROOT),
+            )  # fmt: skip  (PWD: the deployment's working folder, as from a shell)
             phases["deployed"] = time.monotonic() - started
 
-            watched = client("deployment", "run", DEPLOYMENT, "--watch", "--watch-interval", "1", "--watch-timeout", "480", timeout_s=540)
+            watched = client(
+                "deployment",
+                "run",
+                DEPLOYMENT,
+                "--watch",
+                "--watch-interval",
+                "1",
+                "--watch-timeout",
+                "480",
+                timeout_s=540,
+            )
             match = re.search(r"UUID: ([0-9a-f-]{36})", watched.stdout)
             assert match, f"no flow run was created:\n{watched.stdout[-3000:]}"
             phases["flow run"] = time.monotonic() - started
             flow_run = _get(f"{api}/flow_runs/{match.group(1)}")
             deployment = _get(f"{api}/deployments/name/{DEPLOYMENT}")
-            stored = postgres.execute("prefect_scale_out", f"select state_type from flow_run where id = '{flow_run['id']}'")
+            stored = postgres.execute(
+                "prefect_scale_out", f"select state_type from flow_run where id = '{flow_run['id']}'"
+            )
             outputs = {"watch": watched.stdout, "worker": _tail(worker_log, 200_000),
                        "dask": [log.read_text(errors="replace") for log in dask_logs]}  # fmt: skip
     finally:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import duckdb
 
-from flows.demo.study import write_demo_study
-from flows.lock import run_lock
+from demo.study import write_demo_study
 from flows.serve import is_healthy
-from flows.settings import load_settings
+from surveyhouse.lock import run_lock
+from surveyhouse.settings import load_settings
 
 BIN = Path(sys.executable).parent
 DEPLOYMENT = "surveyhouse-nightly/nightly"
@@ -42,9 +42,23 @@ class Serving:
         self.log_path = root / "serve.log"
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [*_command("surveyhouse", "flows.cli"), "serve", "--inbox", "landing", "--warehouse", "w.duckdb",
-                 "--cron", "30 3 * * *", "--timezone", "Europe/Paris"],
-                cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    *_command("surveyhouse", "cli.main"),
+                    "serve",
+                    "--inbox",
+                    "landing",
+                    "--warehouse",
+                    "w.duckdb",
+                    "--cron",
+                    "30 3 * * *",
+                    "--timezone",
+                    "Europe/Paris",
+                ],
+                cwd=root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
 
     @property
@@ -54,8 +68,12 @@ class Serving:
     def wait_for(self, text: str, timeout_s: float) -> str:
         deadline = time.monotonic() + timeout_s
         while text not in self.output:
-            assert self.process.poll() is None, f"serve exited ({self.process.returncode}) before {text!r}:\n{self.output[-4000:]}"
-            assert time.monotonic() < deadline, f"serve did not print {text!r} within {timeout_s} s:\n{self.output[-4000:]}"
+            assert self.process.poll() is None, (
+                f"serve exited ({self.process.returncode}) before {text!r}:\n{self.output[-4000:]}"
+            )
+            assert time.monotonic() < deadline, (
+                f"serve did not print {text!r} within {timeout_s} s:\n{self.output[-4000:]}"
+            )
             time.sleep(0.2)
         return self.output
 
@@ -72,9 +90,24 @@ class Serving:
 def deployment_run(api: str, root: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess, str]:
     """`prefect deployment run ... --watch`, as an operator (or the scheduler) starts a run."""
     result = subprocess.run(
-        [*_command("prefect", "prefect"), "deployment", "run", DEPLOYMENT, "--watch", "--watch-interval", "1", "--watch-timeout", "240"],
-        cwd=root, env=env | {"PREFECT_API_URL": api, "PREFECT_HOME": str(root / "operator-prefect-home")},
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300, check=False,
+        [
+            *_command("prefect", "prefect"),
+            "deployment",
+            "run",
+            DEPLOYMENT,
+            "--watch",
+            "--watch-interval",
+            "1",
+            "--watch-timeout",
+            "240",
+        ],
+        cwd=root,
+        env=env | {"PREFECT_API_URL": api, "PREFECT_HOME": str(root / "operator-prefect-home")},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     match = re.search(r"UUID: ([0-9a-f-]{36})", result.stdout)
     assert match, f"no flow run was created:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
@@ -85,8 +118,11 @@ def test_serve_runs_the_deployment_on_its_own_server_and_stops_cleanly(tmp_path,
     hook_url, received = webhook
     write_demo_study(tmp_path / "landing", waves=((2023, 300),))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))}
-    env |= {"SURVEYHOUSE_FAILURE_WEBHOOK": f"{hook_url}/nightly", "DO_NOT_TRACK": "1",
-            "PREFECT_RUNNER_POLL_FREQUENCY": "1"}  # the runner looks for due runs every second (default 10)
+    env |= {
+        "SURVEYHOUSE_FAILURE_WEBHOOK": f"{hook_url}/nightly",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+    }  # the runner looks for due runs every second (default 10)
     started = time.monotonic()
     serving = Serving(tmp_path, env)
     try:
@@ -101,7 +137,9 @@ def test_serve_runs_the_deployment_on_its_own_server_and_stops_cleanly(tmp_path,
 
         phases = {"serving": time.monotonic() - started}
         result, flow_run_id = deployment_run(api, tmp_path, env)
-        assert result.returncode == 0 and "Completed" in result.stdout, f"{result.stdout[-3000:]}\n{serving.output[-4000:]}"
+        assert result.returncode == 0 and "Completed" in result.stdout, (
+            f"{result.stdout[-3000:]}\n{serving.output[-4000:]}"
+        )
         phases["first run"] = time.monotonic() - started
         clean = serving.output
         with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:

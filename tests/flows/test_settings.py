@@ -5,10 +5,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.pipeline import NewFile, stage_file
-from flows.read import file_sha256
-from flows.settings import load_settings
 from schemas.codebook import codebook
+from surveyhouse.discover import NewFile
+from surveyhouse.night import stage_file
+from surveyhouse.read import file_sha256
+from surveyhouse.settings import load_settings
 
 CASES = Path(__file__).parents[1] / "cases" / "exports"
 
@@ -36,14 +37,21 @@ def test_staging_uses_the_rejected_share_and_reads_a_tools_local_times_in_its_zo
     export = CASES / "surveymonkey_fr.csv"
     monkeypatch.setenv("SURVEYHOUSE_SECRET", "settings-test")
     strict = load_settings(inbox=str(export.parent), warehouse=str(tmp_path / "strict" / "w.duckdb"))
-    staged = stage_file(NewFile(export, file_sha256(export), 2023), settings=strict, run_id="r", file_order=1, book=codebook())
+    staged = stage_file(
+        NewFile(export, file_sha256(export), 2023), settings=strict, run_id="r", file_order=1, book=codebook()
+    )
     assert staged.record["status"] == "rejected"  # this file has more than a fifth of its rows failing
     monkeypatch.setenv("SURVEYHOUSE_MAX_QUARANTINED_SHARE", "0.5")
     submitted = {}
     for zones in ("", "surveymonkey=Europe/Paris"):
         monkeypatch.setenv("SURVEYHOUSE_TIME_ZONES", zones)
-        settings = load_settings(inbox=str(export.parent), warehouse=str(tmp_path / (zones.split("=")[-1].replace("/", "-") or "utc") / "w.duckdb"))
-        staged = stage_file(NewFile(export, file_sha256(export), 2023), settings=settings, run_id="r", file_order=1, book=codebook())
+        settings = load_settings(
+            inbox=str(export.parent),
+            warehouse=str(tmp_path / (zones.split("=")[-1].replace("/", "-") or "utc") / "w.duckdb"),
+        )
+        staged = stage_file(
+            NewFile(export, file_sha256(export), 2023), settings=settings, run_id="r", file_order=1, book=codebook()
+        )
         assert staged.record["status"] == "loaded", staged.record
         submitted[zones] = pl.read_parquet(staged.responses).sort("source_row")["submitted_at"]
     shift = (submitted[""] - submitted["surveymonkey=Europe/Paris"]).dt.total_seconds()

@@ -6,7 +6,10 @@ from transforms.claims import internal_contradictions
 
 def test_every_published_figure_has_a_crosstab_address(book):
     figures = published_figures()
-    addresses = {row["id"]: figure_address(row["question"], row["answers"], row["segment"], book=book) for row in figures.iter_rows(named=True)}
+    addresses = {
+        row["id"]: figure_address(row["question"], row["answers"], row["segment"], book=book)
+        for row in figures.iter_rows(named=True)
+    }
     assert addresses["F08a"] == ("weekly_plus", "all", "all")
     assert addresses["F07"] == ("dont_care", "account_size", "large")
     assert addresses["F09b"] == ("weekly_plus", "role", "senior_director")

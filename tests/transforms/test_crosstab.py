@@ -31,7 +31,8 @@ def random_responses(book, n: int, seed: int, excluded_share: float = 0.1) -> pl
                 lists.append(picked or [plain[0]])
         data[q.code] = lists
     frame = pl.DataFrame(data).with_columns(
-        *[pl.col(q.code).cast(q.dtype) for q in book.single], *[pl.col(q.code).cast(pl.List(q.dtype)) for q in book.multi]
+        *[pl.col(q.code).cast(q.dtype) for q in book.single],
+        *[pl.col(q.code).cast(pl.List(q.dtype)) for q in book.multi],
     )
     return with_derived_segments(frame.lazy(), book=book).collect()
 
@@ -68,7 +69,9 @@ def test_multi_select_pct_is_share_of_respondents(book, table):
     expected = 100 * kept["ai_uses"].list.contains("visuals").sum() / kept.height
     row = crosstab.filter(pl.col("segment") == "all", pl.col("question") == "ai_uses", pl.col("answer") == "visuals")
     assert row["pct"].item() == pytest.approx(expected)
-    total = crosstab.filter(pl.col("segment") == "all", pl.col("question") == "ai_uses", pl.col("answer_kind") == "option")["pct"].sum()
+    total = crosstab.filter(
+        pl.col("segment") == "all", pl.col("question") == "ai_uses", pl.col("answer_kind") == "option"
+    )["pct"].sum()
     assert total > 100
 
 
@@ -91,7 +94,17 @@ def test_single_choice_segment_bases_add_up_to_the_total(table):
     _, crosstab = table
     q = crosstab.filter(pl.col("question") == "ai_interest", pl.col("answer") == "very")
     total = q.filter(pl.col("segment") == "all")["base_n"].item()
-    for segment in ["role", "industry", "team_size", "followers", "ai_frequency", "account_size", "usage_band", "language", "source_tool"]:
+    for segment in [
+        "role",
+        "industry",
+        "team_size",
+        "followers",
+        "ai_frequency",
+        "account_size",
+        "usage_band",
+        "language",
+        "source_tool",
+    ]:
         assert q.filter(pl.col("segment") == segment)["base_n"].sum() == total, segment
 
 
@@ -99,7 +112,10 @@ def test_counts_within_bases_and_suppressed_exactly_below_minimum(table):
     _, crosstab = table
     assert ((crosstab["n"] >= 0) & (crosstab["n"] <= crosstab["base_n"])).all()
     assert (crosstab["is_suppressed"] == (crosstab["base_n"] < 30)).all()
-    assert crosstab.filter(pl.col("segment") == "all")["p_value"].null_count() == crosstab.filter(pl.col("segment") == "all").height
+    assert (
+        crosstab.filter(pl.col("segment") == "all")["p_value"].null_count()
+        == crosstab.filter(pl.col("segment") == "all").height
+    )
 
 
 @settings(max_examples=5, deadline=None)
@@ -118,9 +134,13 @@ def test_the_pair_from_one_pass_equals_the_crosstab_and_the_crosstab_without_exc
     rng = np.random.default_rng(5)
     responses = responses.with_columns(weight=pl.Series(rng.uniform(0.3, 3.0, responses.height)))
     options = CrosstabSettings()
-    screened, everyone = pl.collect_all(build_crosstab_pair(responses.lazy(), book=book, settings=options, weighted=weighted))
+    screened, everyone = pl.collect_all(
+        build_crosstab_pair(responses.lazy(), book=book, settings=options, weighted=weighted)
+    )
     alone = build_crosstab(responses.lazy(), book=book, settings=options, weighted=weighted).collect()
-    unscreened = build_crosstab(responses.lazy().with_columns(is_excluded=pl.lit(False)), book=book, settings=options, weighted=weighted).collect()
+    unscreened = build_crosstab(
+        responses.lazy().with_columns(is_excluded=pl.lit(False)), book=book, settings=options, weighted=weighted
+    ).collect()
     assert_frame_equal(screened, alone)
     assert_frame_equal(everyone, unscreened)
     assert (everyone["base_n"] >= screened["base_n"]).all() and (everyone["base_n"] > screened["base_n"]).any()

@@ -9,41 +9,123 @@ from transforms.layouts import SourceColumn as Col
     [
         (Col(0, "What is your current role level?"), "role", None, "answer", "en"),
         (Col(0, "Quel est votre niveau de poste actuel ?"), "role", None, "answer", "fr"),
-        (Col(0, "How much do you agree with each statement? - AI tools are a threat to my job."), "ai_threat", None, "answer", "en"),
-        (Col(0, "How much do you agree with each statement? [AI tools are a threat to my job.]"), "ai_threat", None, "answer", "en"),
-        (Col(0, "How much do you agree with each statement?", "AI tools are a threat to my job."), "ai_threat", None, "answer", "en"),
+        (
+            Col(0, "How much do you agree with each statement? - AI tools are a threat to my job."),
+            "ai_threat",
+            None,
+            "answer",
+            "en",
+        ),
+        (
+            Col(0, "How much do you agree with each statement? [AI tools are a threat to my job.]"),
+            "ai_threat",
+            None,
+            "answer",
+            "en",
+        ),
+        (
+            Col(0, "How much do you agree with each statement?", "AI tools are a threat to my job."),
+            "ai_threat",
+            None,
+            "answer",
+            "en",
+        ),
         (Col(0, "AI tools are a threat to my job."), "ai_threat", None, "answer", "en"),
         (Col(0, "Which industry does your company work in? - Selected Choice"), "industry", None, "answer", "en"),
-        (Col(0, "Which industry does your company work in? - Other (please specify) - Text"), "industry", "other", "other_text", "en"),
-        (Col(0, "How many followers does your company have across social networks?", "10,000 - 49,999"), "followers", "f10k_50k", "answer", "en"),
-        (Col(0, "Anything else you would like to share about AI in social media?", "Open-Ended Response"), "comment", None, "text", "en"),
+        (
+            Col(0, "Which industry does your company work in? - Other (please specify) - Text"),
+            "industry",
+            "other",
+            "other_text",
+            "en",
+        ),
+        (
+            Col(0, "How many followers does your company have across social networks?", "10,000 - 49,999"),
+            "followers",
+            "f10k_50k",
+            "answer",
+            "en",
+        ),
+        (
+            Col(0, "Anything else you would like to share about AI in social media?", "Open-Ended Response"),
+            "comment",
+            None,
+            "text",
+            "en",
+        ),
         # Qualtrics 2017 ("Insights"): the layout names the text box of QIDn-TEXT "Text".
         (Col(0, "Which industry does your company work in?", "Text"), "industry", "other", "other_text", "en"),
-        (Col(0, "Anything else you would like to share about AI in social media?", "Text"), "comment", None, "text", "en"),
+        (
+            Col(0, "Anything else you would like to share about AI in social media?", "Text"),
+            "comment",
+            None,
+            "text",
+            "en",
+        ),
         # Qualtrics legacy: question and sub-label joined by a bare "-".
         (Col(0, "Dans quel secteur votre entreprise travaille-t-elle ?-TEXT"), "industry", "other", "other_text", "fr"),
-        (Col(0, "How much do you agree with each statement?-AI tools are a threat to my job."), "ai_threat", None, "answer", "en"),
-        (Col(0, "What do you use AI for in your social media work? (select all that apply)-Other (please specify)-TEXT"),
-         "ai_uses", "other", "other_text", "en"),
+        (
+            Col(0, "How much do you agree with each statement?-AI tools are a threat to my job."),
+            "ai_threat",
+            None,
+            "answer",
+            "en",
+        ),
+        (
+            Col(
+                0,
+                "What do you use AI for in your social media work? (select all that apply)-Other (please specify)-TEXT",
+            ),
+            "ai_uses",
+            "other",
+            "other_text",
+            "en",
+        ),
         # Both: a wording past 100 characters cut to 97 and "...".
-        (Col(0, "Quels sont les principaux obstacles à l'utilisation de l'IA dans votre travail sur les réseaux so...-Coût"),
-         "barriers", "cost", "answer", "fr"),
-        (Col(0, "En 2024, votre entreprise prévoit-elle d'augmenter ou de réduire son utilisation de l'IA pour les..."),
-         "plans_2024", None, "answer", "fr"),
+        (
+            Col(
+                0,
+                "Quels sont les principaux obstacles à l'utilisation de l'IA dans votre travail sur les réseaux so...-Coût",
+            ),
+            "barriers",
+            "cost",
+            "answer",
+            "fr",
+        ),
+        (
+            Col(
+                0,
+                "En 2024, votre entreprise prévoit-elle d'augmenter ou de réduire son utilisation de l'IA pour les...",
+            ),
+            "plans_2024",
+            None,
+            "answer",
+            "fr",
+        ),
     ],
 )
 def test_every_tool_header_convention_resolves(book, column, question, option, role, language):
     resolved, ignored = resolve_columns((column,), book=book)
     assert not ignored
-    assert (resolved[0].question, resolved[0].option, resolved[0].role, resolved[0].language) == (question, option, role, language)
+    assert (resolved[0].question, resolved[0].option, resolved[0].role, resolved[0].language) == (
+        question,
+        option,
+        role,
+        language,
+    )
 
 
 def test_bare_option_labels_follow_their_run_and_move_to_the_next_question(book):
     labels = ["Creating visuals", "Post ideas", "Scheduling", "Other", "Creating visuals", "Research", "Cost"]
     resolved, _ = resolve_columns(tuple(Col(i, label) for i, label in enumerate(labels)), book=book)
     assert [(r.question, r.option) for r in resolved] == [
-        ("ai_uses", "visuals"), ("ai_uses", "post_ideas"), ("ai_uses", "scheduling"), ("ai_uses", "other"),
-        ("uses_2025", "visuals"), ("uses_2025", "research"), ("barriers", "cost"),
+        ("ai_uses", "visuals"),
+        ("ai_uses", "post_ideas"),
+        ("ai_uses", "scheduling"),
+        ("ai_uses", "other"),
+        ("uses_2025", "visuals"),
+        ("uses_2025", "research"),
+        ("barriers", "cost"),
     ]
 
 

@@ -46,7 +46,9 @@ def test_a_grid_item_is_found_under_a_prompt_worded_otherwise(book):
 
 
 def test_a_split_option_column_with_html_in_its_sub_label_is_found(book):
-    column = Col(0, "What do you use AI for in your social media work? (select all that apply)<br>", "<span>Post ideas</span>")
+    column = Col(
+        0, "What do you use AI for in your social media work? (select all that apply)<br>", "<span>Post ideas</span>"
+    )
     resolved, _ = resolve_columns((column,), book=book)
     assert (resolved[0].question, resolved[0].option) == ("ai_uses", "post_ideas")
 
@@ -73,4 +75,7 @@ def test_the_closest_wordings_come_best_first_once_per_question(book):
 
 
 def test_a_column_is_shown_as_a_person_reads_it():
-    assert column_text(Col(0, "Which industry?<br>", "Other (please specify)")) == "Which industry? - Other (please specify)"
+    assert (
+        column_text(Col(0, "Which industry?<br>", "Other (please specify)"))
+        == "Which industry? - Other (please specify)"
+    )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from flows.read import read_export
+from surveyhouse.read import read_export
 from transforms.layouts import (
     CELLS_SCHEMA,
     META_SCHEMA,
@@ -22,8 +22,8 @@ HOT_DOG = "DS-4002-spr24-survey-results - Form Responses 1.csv"
 SALARY = "Ask A Manager Salary Survey 2021 (Responses) - Form Responses 1.head28.csv"
 #: file -> (data rows, first Timestamp, answer columns)
 REAL_FILES = {
-    HOT_DOG: (91, datetime(2024, 1, 18, 14, 18, 57, tzinfo=timezone.utc), 6),
-    SALARY: (28, datetime(2021, 4, 27, 11, 2, 10, tzinfo=timezone.utc), 17),
+    HOT_DOG: (91, datetime(2024, 1, 18, 14, 18, 57, tzinfo=UTC), 6),
+    SALARY: (28, datetime(2021, 4, 27, 11, 2, 10, tzinfo=UTC), 17),
 }
 
 
@@ -60,7 +60,9 @@ def test_joined_checkbox_cell_and_other_in_place_are_kept_whole(forms_dir):
     meta, columns, cells = parse_raw(raw.frame, raw.header)
     race = next(c for c in columns if c.header == "Race")
     race_cells = cells.filter(pl.col("column") == race.index)
-    assert race_cells.filter(pl.col("source_row") == 11)["value"].to_list() == ["Hispanic, Latino, or Spanish origin, White"]
+    assert race_cells.filter(pl.col("source_row") == 11)["value"].to_list() == [
+        "Hispanic, Latino, or Spanish origin, White"
+    ]
     industry = next(c for c in columns if c.header == "Industry")
     assert "Public Library" in cells.filter(pl.col("column") == industry.index)["value"].to_list()
     assert cells.filter((pl.col("source_row") == 2) & (pl.col("column") == 5))["value"].to_list() == ["55,000"]
@@ -69,7 +71,7 @@ def test_joined_checkbox_cell_and_other_in_place_are_kept_whole(forms_dir):
 def test_same_second_submissions_get_distinct_ids(forms_dir):
     raw = read_export(forms_dir / SALARY)
     meta, _, _ = parse_raw(raw.frame, raw.header)
-    same = meta.filter(pl.col("submitted_at") == datetime(2021, 4, 27, 11, 3, 11, tzinfo=timezone.utc))
+    same = meta.filter(pl.col("submitted_at") == datetime(2021, 4, 27, 11, 3, 11, tzinfo=UTC))
     assert same.height == 2 and same["response_id"].n_unique() == 2
 
 
@@ -91,22 +93,26 @@ def test_ids_survive_a_cumulative_export_and_an_added_column(forms_dir):
 
 
 def test_email_and_score_columns_are_metadata_and_day_first_sheets_parse():
-    frame = pl.DataFrame(
-        {
-            "c0": ["Horodateur", "18/01/2024 14:18:57", "02/01/2024 09:05:01"],
-            "c1": ["Adresse e-mail", "ana@example.fr", None],
-            "c2": ["Score", "3 / 5", "4 / 5"],
-            "c3": ["Quel est votre niveau de poste actuel ?", "Débutant", "Responsable / Manager"],
-        }
-    ).with_row_index("source_row", offset=1).with_columns(pl.col("source_row").cast(pl.Int64))
+    frame = (
+        pl.DataFrame(
+            {
+                "c0": ["Horodateur", "18/01/2024 14:18:57", "02/01/2024 09:05:01"],
+                "c1": ["Adresse e-mail", "ana@example.fr", None],
+                "c2": ["Score", "3 / 5", "4 / 5"],
+                "c3": ["Quel est votre niveau de poste actuel ?", "Débutant", "Responsable / Manager"],
+            }
+        )
+        .with_row_index("source_row", offset=1)
+        .with_columns(pl.col("source_row").cast(pl.Int64))
+    )
     header = [list(row) for row in frame.head(3).drop("source_row").iter_rows()]
     assert google_forms.detect(header)
     meta, columns, _ = parse_raw(frame, header)
     assert [c.index for c in columns] == [3]
     assert meta["email"].to_list() == ["ana@example.fr", None]
     assert meta["submitted_at"].to_list() == [
-        datetime(2024, 1, 18, 14, 18, 57, tzinfo=timezone.utc),
-        datetime(2024, 1, 2, 9, 5, 1, tzinfo=timezone.utc),
+        datetime(2024, 1, 18, 14, 18, 57, tzinfo=UTC),
+        datetime(2024, 1, 2, 9, 5, 1, tzinfo=UTC),
     ]
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from flows.read import read_export
+from surveyhouse.read import read_export
 from transforms.layouts import (
     CELLS_SCHEMA,
     META_SCHEMA,
@@ -28,7 +28,7 @@ REAL_FILES = {
 
 
 def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
+    return datetime(*parts, tzinfo=UTC)
 
 
 def parse(path: Path):
@@ -57,7 +57,9 @@ def test_every_real_qualtrics_export_is_detected_and_parsed_to_the_contract(qual
 
 
 def test_other_tools_real_exports_are_not_taken_for_qualtrics(real_fixtures):
-    others = [p for tool in ("surveymonkey", "google_forms", "typeform") for p in sorted((real_fixtures / tool).iterdir())]
+    others = [
+        p for tool in ("surveymonkey", "google_forms", "typeform") for p in sorted((real_fixtures / tool).iterdir())
+    ]
     assert others
     for path in others:
         header = read_export(path).header
@@ -196,5 +198,7 @@ def test_slash_dates_take_the_order_that_reads_the_whole_column():
     assert read["us"][0] == utc(2023, 10, 2, 14, 3, 4)
     assert read["fr"][0] == utc(2023, 10, 2, 14, 3)
     assert read["tie"][0] == utc(2023, 2, 10, 14, 3)  # both orders read it: month first
-    assert frame.select(parse_timestamp(pl.col("tie"), time_zone="UTC", day_first=True)).item(0, 0) == utc(2023, 10, 2, 14, 3)
+    assert frame.select(parse_timestamp(pl.col("tie"), time_zone="UTC", day_first=True)).item(0, 0) == utc(
+        2023, 10, 2, 14, 3
+    )
     assert read["forms"].to_list() == [utc(2023, 10, 2, 14, 3, 4), utc(2024, 1, 18, 9)]

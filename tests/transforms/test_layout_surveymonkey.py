@@ -3,13 +3,13 @@ current metadata block."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from flows.read import read_export
+from surveyhouse.read import read_export
 from transforms.layouts import (
     CELLS_SCHEMA,
     META_SCHEMA,
@@ -52,7 +52,10 @@ def test_every_real_surveymonkey_export_is_detected_and_parsed_to_the_contract(m
     assert meta["source_row"].to_list()[:2] == [3, 4]
     assert meta["response_id"][0] == first_id and meta["response_id"].n_unique() == rows
     # FiveThirtyEight kept RespondentID alone: no dates, addresses or emails to read.
-    assert meta.select("started_at", "submitted_at", "duration_s", "email", "ip_address").null_count().row(0) == (rows,) * 5
+    assert (
+        meta.select("started_at", "submitted_at", "duration_s", "email", "ip_address").null_count().row(0)
+        == (rows,) * 5
+    )
     assert meta["is_finished"].all()
     assert 0 not in {c.index for c in columns}  # RespondentID is metadata
     assert set(cells["column"].unique().to_list()) <= {c.index for c in columns}
@@ -70,7 +73,9 @@ def test_midwest_forward_fills_question_text_over_option_columns(monkey_dir):
     # A multi-select of 20 states, blank row-1 cells filled with the question text.
     states = [c for c in columns if c.header == STATES]
     assert len(states) == 20 and (states[0].sub_label, states[-1].sub_label) == ("Illinois", "Wyoming")
-    assert by_index[max(by_index)].header == "Location (Census Region)" and by_index[max(by_index)].sub_label == "Pacific"
+    assert (
+        by_index[max(by_index)].header == "Location (Census Region)" and by_index[max(by_index)].sub_label == "Pacific"
+    )
     # Cells hold the option text, as exported; unanswered cells are absent.
     first = cells.filter(pl.col("source_row") == 3)
     assert dict(zip(first["column"].to_list(), first["value"].to_list()))[1] == "Southern"
@@ -86,7 +91,10 @@ def test_starwars_invalid_utf8_is_read_and_its_columns_kept(monkey_dir):
     expanded = next(c for c in columns if c.header.startswith("Do you consider yourself to be a fan of the Expanded"))
     assert expanded.header.endswith("\ufffd") and expanded.sub_label is None
     seen = [c for c in columns if c.header.startswith("Which of the following Star Wars films")]
-    assert [c.sub_label for c in seen][:2] == ["Star Wars: Episode I  The Phantom Menace", "Star Wars: Episode II  Attack of the Clones"]
+    assert [c.sub_label for c in seen][:2] == [
+        "Star Wars: Episode I  The Phantom Menace",
+        "Star Wars: Episode II  Attack of the Clones",
+    ]
     ranked = [c for c in columns if c.header.startswith("Please rank")]
     assert len(ranked) == 6 and ranked[0].sub_label == seen[0].sub_label  # same labels, another question
     first = cells.filter(pl.col("source_row") == 3).sort("column")
@@ -119,8 +127,8 @@ def test_current_metadata_block_us_dates_and_other_box(tmp_path):
     layout, _, meta, columns, cells = parse(path)
     assert layout.name == "surveymonkey"
     assert meta["response_id"].to_list() == ["114227333281", "114227300017"]
-    assert meta["started_at"][0] == datetime(2023, 10, 2, 14, 3, 4, tzinfo=timezone.utc)
-    assert meta["submitted_at"][0] == datetime(2023, 10, 2, 14, 9, 15, tzinfo=timezone.utc)
+    assert meta["started_at"][0] == datetime(2023, 10, 2, 14, 3, 4, tzinfo=UTC)
+    assert meta["submitted_at"][0] == datetime(2023, 10, 2, 14, 9, 15, tzinfo=UTC)
     assert meta["duration_s"].to_list() == [371.0, None]
     assert meta["is_finished"].to_list() == [True, False]  # no End Date: not completed
     assert meta["email"].to_list() == ["ana@example.com", None]
@@ -139,4 +147,6 @@ def test_detection_needs_the_blank_second_header_row():
     assert surveymonkey.detect([["Respondent ID", "Q1"], [None, "Response"], ["1", "Yes"]])
     assert not surveymonkey.detect([["Respondent ID", "Q1"], ["1", "Yes"]])  # a one-row-header file
     assert not surveymonkey.detect([["Timestamp", "Q1"], ["1/18/2024 14:18:57", "Yes"]])
-    assert not surveymonkey.detect([["StartDate", "EndDate"], ["Start Date", "End Date"], ['{"ImportId":"startDate"}', "x"]])
+    assert not surveymonkey.detect(
+        [["StartDate", "EndDate"], ["Start Date", "End Date"], ['{"ImportId":"startDate"}', "x"]]
+    )

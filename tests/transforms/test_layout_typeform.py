@@ -3,13 +3,13 @@ the newer column set (Response Type, hidden fields, Tags)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from flows.read import read_export
+from surveyhouse.read import read_export
 from transforms.layouts import (
     CELLS_SCHEMA,
     META_SCHEMA,
@@ -45,8 +45,8 @@ def test_real_export_is_detected_and_parsed_to_the_contract(new_coders):
     assert ids[0] == "995106cd710ec2af0e371cbe5e1f68fb" and ids.n_unique() == 100
     assert ids.str.contains(r"^[0-9a-f]{32}$").all()
     first = meta.row(0, named=True)
-    assert first["started_at"] == datetime(2016, 3, 29, 21, 21, 23, tzinfo=timezone.utc)
-    assert first["submitted_at"] == datetime(2016, 3, 29, 21, 23, 43, tzinfo=timezone.utc)
+    assert first["started_at"] == datetime(2016, 3, 29, 21, 21, 23, tzinfo=UTC)
+    assert first["submitted_at"] == datetime(2016, 3, 29, 21, 23, 43, tzinfo=UTC)
     assert first["duration_s"] == 140.0
     assert meta["is_finished"].all() and meta["duration_s"].null_count() == 0
     assert meta.select("language", "email", "ip_address").null_count().row(0) == (100, 100, 100)
@@ -91,12 +91,17 @@ def test_newer_exports_response_type_hidden_fields_and_tags(tmp_path):
     path.write_text(NEWER, encoding="utf-8")
     layout, _, meta, columns, cells = parse(path)
     assert layout.name == "typeform"
-    assert [c.header for c in columns] == ["What is your current role level?", "Creating visuals", "Post ideas", "Other"]
+    assert [c.header for c in columns] == [
+        "What is your current role level?",
+        "Creating visuals",
+        "Post ideas",
+        "Other",
+    ]
     assert meta["response_id"].to_list() == ["hefupfubphvacf8sv12ch63vnvacgl4s", "0b2d4c7e9f1a3b5c7d9e1f3a5b7c9d1e"]
     assert meta["is_finished"].to_list() == [True, False]
     assert meta["duration_s"].to_list() == [300.0, None]
     assert meta["email"].to_list() == ["ana@example.com", None]
-    assert meta["submitted_at"].to_list() == [datetime(2023, 10, 2, 13, 5, 9, tzinfo=timezone.utc), None]
+    assert meta["submitted_at"].to_list() == [datetime(2023, 10, 2, 13, 5, 9, tzinfo=UTC), None]
     assert set(cells["column"].to_list()) == {1, 2, 4}
 
 

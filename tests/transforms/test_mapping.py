@@ -19,12 +19,17 @@ def _map(book, columns, rows, *, other_in_place=False):
         schema={"source_row": pl.Int64, "column": pl.Int32, "value": pl.Utf8},
         orient="row",
     )
-    meta = pl.LazyFrame({"source_row": list(rows), "language": [None] * len(rows)}, schema={"source_row": pl.Int64, "language": pl.Utf8})
+    meta = pl.LazyFrame(
+        {"source_row": list(rows), "language": [None] * len(rows)}, schema={"source_row": pl.Int64, "language": pl.Utf8}
+    )
     answers, texts = map_cells(cells, resolved_frame(resolved), book=book, other_in_place=other_in_place)
     frame = canonical_responses(meta, answers, texts, book=book, header_language=None).collect()
     # The columnar path (what ingestion takes) gives the same frame.
     wide = pl.LazyFrame(
-        {"source_row": list(rows), **{str(c.index): [values.get(c.index) for values in rows.values()] for c in columns}},
+        {
+            "source_row": list(rows),
+            **{str(c.index): [values.get(c.index) for values in rows.values()] for c in columns},
+        },
         schema={"source_row": pl.Int64, **{str(c.index): pl.Utf8 for c in columns}},
     )
     columnar = canonical_from_wide(meta, wide, resolved, book=book, other_in_place=other_in_place, header_language=None)
@@ -36,7 +41,9 @@ USES = "What do you use AI for in your social media work? (select all that apply
 
 
 def test_joined_multi_select_is_split_by_known_labels_in_either_language(book):
-    frame = _map(book, [SourceColumn(0, USES)], {2: {0: "Creating visuals,Post ideas"}, 3: {0: "Création de visuels, Rédaction"}})
+    frame = _map(
+        book, [SourceColumn(0, USES)], {2: {0: "Creating visuals,Post ideas"}, 3: {0: "Création de visuels, Rédaction"}}
+    )
     assert frame["ai_uses"].to_list() == [["visuals", "post_ideas"], ["visuals", "copywriting"]]
     assert frame["language"].to_list() == ["en", "fr"]
 
@@ -49,7 +56,9 @@ def test_numeric_positions_map_to_codes(book):
 
 
 def test_unknown_label_is_kept_as_written_for_validation(book):
-    frame = _map(book, [SourceColumn(0, "How often do you use AI tools for your social media work?")], {2: {0: "Sometimes"}})
+    frame = _map(
+        book, [SourceColumn(0, "How often do you use AI tools for your social media work?")], {2: {0: "Sometimes"}}
+    )
     assert frame["ai_frequency"].to_list() == ["Sometimes"]
 
 
@@ -80,7 +89,10 @@ def test_a_row_without_answers_keeps_its_place_with_empty_answers(book):
 
 def test_a_filled_other_box_implies_other_for_a_single_choice_left_empty(book):
     # Typeform: the question's column is empty, the text sits in the box that follows it.
-    columns = [SourceColumn(0, "Which industry does your company work in?"), SourceColumn(1, "Which industry does your company work in? - Other (please specify) - Text")]
+    columns = [
+        SourceColumn(0, "Which industry does your company work in?"),
+        SourceColumn(1, "Which industry does your company work in? - Other (please specify) - Text"),
+    ]
     frame = _map(book, columns, {2: {1: "Space tourism"}, 3: {0: "Retail", 1: "stale text"}})
     assert frame["industry"].to_list() == ["other", "retail"]
     assert frame["industry_other"].to_list() == ["Space tourism", "stale text"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from polars.testing import assert_frame_equal
 
-from flows.read import read_export
+from surveyhouse.read import read_export
 from transforms.headers import resolve_columns
 from transforms.layouts import detect_layout
 from transforms.mapping import (
@@ -19,7 +19,10 @@ from transforms.mapping import (
 )
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
-FILES = sorted(p.name for p in CASES.iterdir() if p.is_file()) + ["broken/missing_required_question.csv", "broken/too_many_failed_rows.csv"]
+FILES = sorted(p.name for p in CASES.iterdir() if p.is_file()) + [
+    "broken/missing_required_question.csv",
+    "broken/too_many_failed_rows.csv",
+]
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -32,5 +35,7 @@ def test_the_columnar_mapping_equals_the_cell_mapping(book, name):
     resolved, _ = resolve_columns(parsed.columns, book=book)
     answers, texts = map_cells(parsed.cells, resolved_frame(resolved), book=book, other_in_place=layout.other_in_place)
     by_cells = canonical_responses(meta, answers, texts, book=book, header_language="en").collect()
-    columnar = canonical_from_wide(meta, parsed.wide, resolved, book=book, other_in_place=layout.other_in_place, header_language="en")
+    columnar = canonical_from_wide(
+        meta, parsed.wide, resolved, book=book, other_in_place=layout.other_in_place, header_language="en"
+    )
     assert_frame_equal(columnar.collect(), by_cells)

@@ -32,7 +32,9 @@ def _wilson_frame(counts, bases, z=Z95) -> pl.DataFrame:
 
 
 def _p_values(n1, b1, n2, b2) -> np.ndarray:
-    frame = pl.DataFrame({"n1": n1, "b1": b1, "n2": n2, "b2": b2}, schema=dict.fromkeys(("n1", "b1", "n2", "b2"), pl.Float64))
+    frame = pl.DataFrame(
+        {"n1": n1, "b1": b1, "n2": n2, "b2": b2}, schema=dict.fromkeys(("n1", "b1", "n2", "b2"), pl.Float64)
+    )
     return frame.select(two_proportion_p_value("n1", "b1", "n2", "b2")).to_series().to_numpy()
 
 
@@ -117,7 +119,9 @@ def test_wilson_matches_statsmodels():
             all_bases.append(base)
     for level in (0.90, 0.95, 0.99):
         frame = _wilson_frame(counts, all_bases, z=z_for_level(level))
-        low, high = proportion.proportion_confint(np.array(counts), np.array(all_bases), alpha=1 - level, method="wilson")
+        low, high = proportion.proportion_confint(
+            np.array(counts), np.array(all_bases), alpha=1 - level, method="wilson"
+        )
         np.testing.assert_allclose(frame["low"].to_numpy(), low * 100, rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(frame["high"].to_numpy(), high * 100, rtol=1e-9, atol=1e-9)
 
@@ -212,7 +216,9 @@ def test_p_value_edge_cases():
 
 def test_p_value_nulls_are_nulls_not_nan():
     # base 0, null count, count above base, negative count, negative base
-    frame = pl.DataFrame({"n1": [3, None, 12, -1, 3], "b1": [0, 10, 10, 10, -5], "n2": [1, 1, 0, 1, 1], "b2": [5, 5, 40, 5, 5]})
+    frame = pl.DataFrame(
+        {"n1": [3, None, 12, -1, 3], "b1": [0, 10, 10, 10, -5], "n2": [1, 1, 0, 1, 1], "b2": [5, 5, 40, 5, 5]}
+    )
     out = frame.select(two_proportion_p_value("n1", "b1", "n2", "b2")).to_series()
     assert out.to_list() == [None] * 5
 
@@ -231,7 +237,9 @@ def test_p_value_from_pct_equals_count_form():
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.integers(0, 10**6), st.floats(0, 1), st.integers(0, 10**6), st.floats(0, 1)), min_size=1, max_size=30
+        st.tuples(st.integers(0, 10**6), st.floats(0, 1), st.integers(0, 10**6), st.floats(0, 1)),
+        min_size=1,
+        max_size=30,
     )
 )
 def test_p_value_is_a_probability_and_symmetric(cells):

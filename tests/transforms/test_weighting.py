@@ -151,12 +151,16 @@ def test_null_in_a_target_variable_raises():
 
 @pytest.mark.parametrize("start", [[1.0, 0.0, 1.0, 1.0], [1.0, None, 1.0, 1.0]])
 def test_bad_starting_weights_raise(start):
-    frame = pl.DataFrame({"sex": ["m", "f", "f", "m"], "weight": start}, schema={"sex": pl.String, "weight": pl.Float64})
+    frame = pl.DataFrame(
+        {"sex": ["m", "f", "f", "m"], "weight": start}, schema={"sex": pl.String, "weight": pl.Float64}
+    )
     with pytest.raises(ValueError, match="positive and non-null"):
         rake_weights(frame, targets={"sex": {"m": 0.5, "f": 0.5}})
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"cap": 1.0}, "cap"), ({"max_iter": 0}, "max_iter"), ({"tol": 0.0}, "tol")])
+@pytest.mark.parametrize(
+    ("kwargs", "message"), [({"cap": 1.0}, "cap"), ({"max_iter": 0}, "max_iter"), ({"tol": 0.0}, "tol")]
+)
 def test_bad_parameters_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         rake_weights(_sample(n=50), targets=TARGETS, **kwargs)

@@ -223,11 +223,16 @@ def _cell_rows(book, kept: pl.DataFrame, crosstab: pl.DataFrame) -> pl.DataFrame
         column = pl.col(question.code)
         members = list(question.nets.get(answer, [answer]))
         if question.type == "multi":
-            answered, chose = column.list.len() > 0, column.list.eval(pl.element().cast(pl.String).is_in(members)).list.any()
+            answered, chose = (
+                column.list.len() > 0,
+                column.list.eval(pl.element().cast(pl.String).is_in(members)).list.any(),
+            )
         else:
             answered, chose = column.is_not_null(), column.cast(pl.String).is_in(members)
         in_segment = pl.lit(True) if segment == "all" else pl.col(segment).cast(pl.String) == value
-        parts.append(kept.filter(answered & in_segment).select(cell=pl.lit(cell, pl.Int32), row="row", y=chose.cast(pl.Int8)))
+        parts.append(
+            kept.filter(answered & in_segment).select(cell=pl.lit(cell, pl.Int32), row="row", y=chose.cast(pl.Int8))
+        )
     return pl.concat(parts)
 
 
@@ -236,8 +241,12 @@ def _cell_rows(book, kept: pl.DataFrame, crosstab: pl.DataFrame) -> pl.DataFrame
 
 def _unavailable(reason: str):
     if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the R oracle tests (.ci/run installs Debian's r-cran-survey and r-cran-mass)")
-    pytest.skip(f"{reason} (the R oracle tests run in CI, where .ci/run installs Debian's r-cran-survey and r-cran-mass)")
+        pytest.fail(
+            f"{reason}; CI must run the R oracle tests (.ci/run installs Debian's r-cran-survey and r-cran-mass)"
+        )
+    pytest.skip(
+        f"{reason} (the R oracle tests run in CI, where .ci/run installs Debian's r-cran-survey and r-cran-mass)"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -248,7 +257,9 @@ def oracle(book, tmp_path_factory):
     folder: Path = tmp_path_factory.mktemp("r_oracle")
 
     cases = _hand_made_cases()
-    for seed, (n, margins, design) in enumerate([(300, 2, False), (1_000, 3, False), (2_500, 3, True), (40, 2, True)], 1):
+    for seed, (n, margins, design) in enumerate(
+        [(300, 2, False), (1_000, 3, False), (2_500, 3, True), (40, 2, True)], 1
+    ):
         cases[f"random_{seed}"] = _random_case(seed, n, margins, design)
     # 5 respondents of 2,500 carry a target of 29%: weights up to ~280 (see EXTREME).
     cases[EXTREME] = _random_case(3, 2_500, 3, True, spread=1.0)
@@ -266,7 +277,9 @@ def oracle(book, tmp_path_factory):
     settings = CrosstabSettings()
     answers = build_answers(responses.lazy(), book=book)
     crosstabs = {
-        "from_answers": build_crosstab(responses.lazy(), answers, book=book, settings=settings, weighted=True).collect(),
+        "from_answers": build_crosstab(
+            responses.lazy(), answers, book=book, settings=settings, weighted=True
+        ).collect(),
         "from_responses": build_crosstab(responses.lazy(), book=book, settings=settings, weighted=True).collect(),
     }
     crosstab = crosstabs["from_answers"].filter(pl.col("segment").is_in(SEGMENTS))
@@ -275,7 +288,9 @@ def oracle(book, tmp_path_factory):
     # Cells for the documented comparison: options with 5 < pct < 95 of questions that are
     # not raking variables (raking fixes the weighted shares of those).
     crosstab.with_row_index("cell").filter(
-        pl.col("weighted_pct").is_between(5, 95), pl.col("answer_kind") == "option", ~pl.col("question").is_in(list(targets))
+        pl.col("weighted_pct").is_between(5, 95),
+        pl.col("answer_kind") == "option",
+        ~pl.col("question").is_in(list(targets)),
     ).filter(pl.int_range(pl.len()).over("segment", "question") < 2).select("cell").write_csv(folder / "documented.csv")
 
     run = subprocess.run(
@@ -287,7 +302,9 @@ def oracle(book, tmp_path_factory):
         timeout=300,
     )
     if run.returncode == NO_SURVEY:
-        _unavailable("R has no survey package, or no MASS (which calibrate() needs): apt-get install r-cran-survey r-cran-mass")
+        _unavailable(
+            "R has no survey package, or no MASS (which calibrate() needs): apt-get install r-cran-survey r-cran-mass"
+        )
     assert run.returncode == 0, f"Rscript failed:\n{run.stderr}"
 
     return {
@@ -351,8 +368,10 @@ def test_kish_effective_base_matches_r(oracle, name):
 
 
 def _with_r(oracle, crosstab: pl.DataFrame) -> pl.DataFrame:
-    return crosstab.with_row_index("cell").with_columns(pl.col("cell").cast(pl.Int64)).join(
-        oracle["cells"], on="cell", how="left", validate="1:1"
+    return (
+        crosstab.with_row_index("cell")
+        .with_columns(pl.col("cell").cast(pl.Int64))
+        .join(oracle["cells"], on="cell", how="left", validate="1:1")
     )
 
 
@@ -379,7 +398,8 @@ def test_weighted_interval_is_wilson_on_the_kish_base_as_r_prop_test_computes_it
 def test_design_based_intervals_of_r_differ_from_ours(oracle):
     """Documents, without asserting equality, how R's svyciprop intervals differ from ours."""
     both = _with_r(oracle, oracle["crosstab"]).join(
-        oracle["documented"].select("cell", "design_n_eff", "beta_low", "beta_high", "logit_low", "logit_high"), on="cell"
+        oracle["documented"].select("cell", "design_n_eff", "beta_low", "beta_high", "logit_low", "logit_high"),
+        on="cell",
     )
     assert both.height >= 20
     pct = both["weighted_pct"]

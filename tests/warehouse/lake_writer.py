@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from flows import lake as shared
-from flows.pipeline import run_once
-from flows.settings import load_settings
+from surveyhouse import lake as shared
+from surveyhouse.night import run_once
+from surveyhouse.settings import load_settings
 
 
 def main(inbox: str, spec: str, data: str, state: str, barrier: str, name: str, peer: str) -> None:

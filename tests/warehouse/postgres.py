@@ -90,7 +90,9 @@ class Postgres:
 
     def create_database(self, name: str, *, template: str | None = None) -> str:
         """A new database, empty or a copy of ``template`` (which nobody may be connected to); its libpq conninfo."""
-        subprocess.run([*self._client("createdb"), *(["-T", template] if template else []), name], check=True, capture_output=True)
+        subprocess.run(
+            [*self._client("createdb"), *(["-T", template] if template else []), name], check=True, capture_output=True
+        )
         return self.conninfo(name)
 
     def execute(self, dbname: str, sql: str) -> str:
@@ -117,7 +119,9 @@ def start_postgres() -> Postgres:
         server.start()
     except subprocess.CalledProcessError as error:
         log = folder / "log"
-        detail = (error.stderr or b"").decode(errors="replace") + (log.read_text(errors="replace") if log.exists() else "")
+        detail = (error.stderr or b"").decode(errors="replace") + (
+            log.read_text(errors="replace") if log.exists() else ""
+        )
         shutil.rmtree(folder, ignore_errors=True)
         raise RuntimeError(f"PostgreSQL did not start: {detail}") from error
     return server

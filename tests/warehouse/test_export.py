@@ -11,11 +11,11 @@ import pandera.polars as pa
 import polars as pl
 import pytest
 
-from flows.cli import main
+from cli.main import main
 from warehouse.export import formula_safe
 from warehouse.publish import publish_warehouse
 
-DANGEROUS = ["=HYPERLINK(\"http://x\",\"click\")", "+1+2", "-3*4", "@SUM(A1)", "\tTAB", "plain", None, "a=b", "'quoted"]
+DANGEROUS = ['=HYPERLINK("http://x","click")', "+1+2", "-3*4", "@SUM(A1)", "\tTAB", "plain", None, "a=b", "'quoted"]
 SCHEMA = {
     "notes": pa.DataFrameSchema(
         {
@@ -27,22 +27,38 @@ SCHEMA = {
         description="One row per note.",
     )
 }
-VIEWS = {"long_notes": "-- long_notes: one row per note with text.\nwith final as (select k, text from notes where text is not null) select * from final"}
+VIEWS = {
+    "long_notes": "-- long_notes: one row per note with text.\nwith final as (select k, text from notes where text is not null) select * from final"
+}
 
 
 @pytest.fixture()
 def warehouse(tmp_path):
     path = tmp_path / "w.duckdb"
     frame = pl.DataFrame(
-        {"k": list(range(len(DANGEROUS))), "delta": [-1.5] * len(DANGEROUS), "text": DANGEROUS,
-         "level": ["=low"] + ["high"] * (len(DANGEROUS) - 1)},
+        {
+            "k": list(range(len(DANGEROUS))),
+            "delta": [-1.5] * len(DANGEROUS),
+            "text": DANGEROUS,
+            "level": ["=low"] + ["high"] * (len(DANGEROUS) - 1),
+        },
         schema={"k": pl.Int64, "delta": pl.Float64, "text": pl.Utf8, "level": pl.Enum(["=low", "high"])},
     )
     publish_warehouse(path, {"notes": frame}, SCHEMA, VIEWS)
     return path
 
 
-NEUTRALISED = ["'=HYPERLINK(\"http://x\",\"click\")", "'+1+2", "'-3*4", "'@SUM(A1)", "'\tTAB", "plain", None, "a=b", "'quoted"]
+NEUTRALISED = [
+    '\'=HYPERLINK("http://x","click")',
+    "'+1+2",
+    "'-3*4",
+    "'@SUM(A1)",
+    "'\tTAB",
+    "plain",
+    None,
+    "a=b",
+    "'quoted",
+]
 
 
 def test_formula_safe_quotes_only_text_a_spreadsheet_would_run():
@@ -65,7 +81,12 @@ def test_csv_export_has_every_table_and_view_with_formulas_neutralised(warehouse
 
 def _column_texts(sheet_xml: str, column: str, rows: int) -> list[str | None]:
     """Inline-string cells of one column, rows 2.. (xlsxwriter's constant-memory mode writes inline strings)."""
-    found = {int(row): html.unescape(text) for row, text in re.findall(rf'<c r="{column}(\d+)" t="inlineStr"><is><t[^>]*>(.*?)</t></is></c>', sheet_xml, flags=re.DOTALL)}
+    found = {
+        int(row): html.unescape(text)
+        for row, text in re.findall(
+            rf'<c r="{column}(\d+)" t="inlineStr"><is><t[^>]*>(.*?)</t></is></c>', sheet_xml, flags=re.DOTALL
+        )
+    }
     return [found.get(row) for row in range(2, rows + 2)]
 
 

@@ -15,9 +15,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from flows.demo.study import write_demo_study
-from flows.pipeline import run_once
-from flows.settings import load_settings
+from demo.study import write_demo_study
+from surveyhouse.night import run_once
+from surveyhouse.settings import load_settings
 from warehouse.backend import exists, open_reader
 from warehouse.lake import (
     Lake,
@@ -37,7 +37,9 @@ RUN_SPECIFIC = {"run_id", "flow_run_id", "started_at", "finished_at"}
 def comparable(connection: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
     """A table's rows with enums as text (the lake has no ENUM), run ids and times left out, sorted."""
     frame = connection.table(table).pl()
-    frame = frame.with_columns([pl.col(c).cast(pl.Utf8) for c, t in frame.schema.items() if isinstance(t, pl.Enum | pl.Categorical)])
+    frame = frame.with_columns(
+        [pl.col(c).cast(pl.Utf8) for c, t in frame.schema.items() if isinstance(t, pl.Enum | pl.Categorical)]
+    )
     if table != "responses":  # responses' started_at/submitted_at are the respondents', not the run's
         frame = frame.drop([c for c in frame.columns if c in RUN_SPECIFIC])
     else:
@@ -54,8 +56,12 @@ def inbox(tmp_path_factory):
 
 def pair(inbox, folder, catalog):
     """Settings of an embedded warehouse and of a lake, from the same landing folder and secret."""
-    embedded = dataclasses.replace(load_settings(inbox=str(inbox), warehouse=str(folder / "embedded" / "surveyhouse.duckdb")), secret=SECRET)
-    lake = dataclasses.replace(load_settings(inbox=str(inbox), warehouse=catalog, lake_data=str(folder / "lake" / "data")), secret=SECRET)
+    embedded = dataclasses.replace(
+        load_settings(inbox=str(inbox), warehouse=str(folder / "embedded" / "surveyhouse.duckdb")), secret=SECRET
+    )
+    lake = dataclasses.replace(
+        load_settings(inbox=str(inbox), warehouse=catalog, lake_data=str(folder / "lake" / "data")), secret=SECRET
+    )
     return embedded, lake
 
 
@@ -81,7 +87,11 @@ def test_the_lake_holds_what_the_embedded_file_holds_table_for_table(published):
             assert got.height == expected.height > 0, table
             assert_frame_equal(got, expected, check_dtypes=False, check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
         for view in ("headline", "quality_examples", "screening", "crosstab_by_role"):
-            assert_frame_equal(lakehouse.table(view).pl(), file.table(view).pl().with_columns(pl.selectors.categorical().cast(pl.Utf8)), check_dtypes=False)
+            assert_frame_equal(
+                lakehouse.table(view).pl(),
+                file.table(view).pl().with_columns(pl.selectors.categorical().cast(pl.Utf8)),
+                check_dtypes=False,
+            )
 
 
 def test_the_lake_keeps_descriptions_and_types_enums_as_text(published):
@@ -126,7 +136,10 @@ def test_a_commit_that_loses_the_race_is_redone_on_the_new_snapshot(both):
         def work(connection):
             write_snapshot(connection, {"numbers": pl.DataFrame({"n": [value]})}, schema, None)
             if value == 2 and not conflicts:  # the other writer commits between this one's start and commit
-                in_transaction(store, lambda other: write_snapshot(other, {"numbers": pl.DataFrame({"n": [1]})}, schema, None))
+                in_transaction(
+                    store, lambda other: write_snapshot(other, {"numbers": pl.DataFrame({"n": [1]})}, schema, None)
+                )
+
         return work
 
     conflicts: list[int] = []
@@ -134,7 +147,9 @@ def test_a_commit_that_loses_the_race_is_redone_on_the_new_snapshot(both):
     assert conflicts == [1]
     with connect_lake(store, read_only=True) as connection:  # a lake without `runs`: no pipeline warehouse
         assert connection.execute("select n from numbers").fetchall() == [(2,)]
-        changes = connection.execute("select count(*) from lake.snapshots() where changes::varchar like '%numbers%'").fetchone()[0]
+        changes = connection.execute(
+            "select count(*) from lake.snapshots() where changes::varchar like '%numbers%'"
+        ).fetchone()[0]
         assert changes >= 2  # the other writer's snapshot, then the redone one; the conflicting attempt left none
     assert issubclass(LakeConflict, RuntimeError)
 
@@ -142,7 +157,9 @@ def test_a_commit_that_loses_the_race_is_redone_on_the_new_snapshot(both):
 def _schema():
     import pandera.polars as pa
 
-    return pa.DataFrameSchema({"n": pa.Column(pl.Int64, description="A number.")}, name="numbers", description="Numbers.")
+    return pa.DataFrameSchema(
+        {"n": pa.Column(pl.Int64, description="A number.")}, name="numbers", description="Numbers."
+    )
 
 
 def test_the_commands_run_the_flow_into_the_lake_and_read_it(inbox, tmp_path, lake_catalog, monkeypatch, capsys):
@@ -152,11 +169,13 @@ def test_the_commands_run_the_flow_into_the_lake_and_read_it(inbox, tmp_path, la
     import subprocess
     import sys
 
-    from flows.cli import main
+    from cli.main import main
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))} | {"SURVEYHOUSE_SECRET": SECRET}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))} | {
+        "SURVEYHOUSE_SECRET": SECRET
+    }
     command = shutil.which("surveyhouse")
-    argv = [command] if command else [sys.executable, "-m", "flows.cli"]
+    argv = [command] if command else [sys.executable, "-m", "cli.main"]
     argv += ["run", "--inbox", str(inbox), "--warehouse", lake_catalog, "--lake-data", str(tmp_path / "data")]
     result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -165,7 +184,19 @@ def test_the_commands_run_the_flow_into_the_lake_and_read_it(inbox, tmp_path, la
 
     monkeypatch.setenv("SURVEYHOUSE_STATE", str(tmp_path / ".surveyhouse"))
     capsys.readouterr()
-    assert main(["sql", "--warehouse", lake_catalog, "--format", "csv", "select count(distinct wave) as waves from responses"]) == 0
+    assert (
+        main(
+            [
+                "sql",
+                "--warehouse",
+                lake_catalog,
+                "--format",
+                "csv",
+                "select count(distinct wave) as waves from responses",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out == "waves\n2\n"
     assert main(["sql", "--warehouse", lake_catalog, "create table intruder (a integer)"]) == 2
     assert "read-only" in capsys.readouterr().err

@@ -24,9 +24,9 @@ import duckdb
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from flows.demo.study import write_demo_study
-from flows.pipeline import run_once
-from flows.settings import load_settings
+from demo.study import write_demo_study
+from surveyhouse.night import run_once
+from surveyhouse.settings import load_settings
 from tests.warehouse.test_lake import SECRET, comparable
 from warehouse.backend import open_reader
 from warehouse.lake import connect_lake
@@ -75,14 +75,32 @@ def test_two_writers_and_four_readers_at_once_lose_nothing_and_see_whole_snapsho
     lake_settings = load_settings(warehouse=spec)
     connect_lake(dataclasses.replace(lake_settings.store(), data_path=data), read_only=False).close()  # the empty lake
     stop, seen, errors = threading.Event(), [[] for _ in range(READERS)], []
-    readers = [threading.Thread(target=_read_until, args=(stop, lake_settings.store(), seen[i], errors)) for i in range(READERS)]
+    readers = [
+        threading.Thread(target=_read_until, args=(stop, lake_settings.store(), seen[i], errors))
+        for i in range(READERS)
+    ]
     for reader in readers:
         reader.start()
     environment = os.environ | {"SURVEYHOUSE_SECRET": SECRET, "PYTHONPATH": str(ROOT)}
     writers = []
     for inbox, name, peer in ((inbox_a, "a", "b"), (inbox_b, "b", "a")):
-        command = [sys.executable, "-m", "tests.warehouse.lake_writer", str(inbox), spec, str(data), str(tmp_path / f"state-{name}"), str(barrier), name, peer]
-        writers.append(subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        command = [
+            sys.executable,
+            "-m",
+            "tests.warehouse.lake_writer",
+            str(inbox),
+            spec,
+            str(data),
+            str(tmp_path / f"state-{name}"),
+            str(barrier),
+            name,
+            peer,
+        ]
+        writers.append(
+            subprocess.Popen(
+                command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        )
     try:
         outcomes = [writer.communicate(timeout=240) for writer in writers]
     finally:
@@ -92,17 +110,21 @@ def test_two_writers_and_four_readers_at_once_lose_nothing_and_see_whole_snapsho
         stop.set()
         for reader in readers:
             reader.join(timeout=30)
-    for writer, (out, err) in zip(writers, outcomes):
+    for writer, (_out, err) in zip(writers, outcomes):
         assert writer.returncode == 0, err[-3000:]
     reports = [json.loads(out.strip().splitlines()[-1]) for out, _ in outcomes]
     assert all(report["published"] for report in reports)
-    assert sum(report["conflicts"] for report in reports) == 1, reports  # the second commit lost the race once, then won
+    assert sum(report["conflicts"] for report in reports) == 1, (
+        reports
+    )  # the second commit lost the race once, then won
 
     assert errors == []
     reads = [row for rows in seen for row in rows if row is not None]  # None: before the first publish
     assert all(sum(row is not None for row in rows) > 10 for rows in seen), [len(rows) for rows in seen]
-    for responses, accepted, distinct, waves, runs, included, role_base in reads:
-        assert responses == accepted == distinct and included == role_base  # a whole snapshot: every table from one publish
+    for responses, accepted, distinct, waves, _runs, included, role_base in reads:
+        assert (
+            responses == accepted == distinct and included == role_base
+        )  # a whole snapshot: every table from one publish
         assert waves in (None, [2023], [2024], [2023, 2024]), waves
     for rows in seen:  # a reader never goes back to an older snapshot (nor to none)
         assert pl.Series([-1 if row is None else row[0] for row in rows]).is_sorted()
@@ -114,7 +136,19 @@ def test_two_writers_and_four_readers_at_once_lose_nothing_and_see_whole_snapsho
         final = lake.execute(SNAPSHOT).fetchone()
         assert final[3] == [2023, 2024] and final[4] == 2  # both waves, both runs
         for table in ("responses", "answers", "crosstab", "trend", "claims", "quarantine"):
-            assert_frame_equal(comparable(lake, table), comparable(file, table), check_dtypes=False, check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
-        files = lambda c: comparable(c, "files").drop("file_order").sort("file_sha256")
+            assert_frame_equal(
+                comparable(lake, table),
+                comparable(file, table),
+                check_dtypes=False,
+                check_exact=False,
+                rel_tol=1e-12,
+                abs_tol=1e-9,
+            )
+
+        def files(connection):
+            return comparable(connection, "files").drop("file_order").sort("file_sha256")
+
         assert_frame_equal(files(lake), files(file), check_dtypes=False)
-    print(f"\nreads: {len(reads)}; snapshots seen (waves, responses): {sorted({(tuple(r[3] or ()), r[0]) for r in reads})}")
+    print(
+        f"\nreads: {len(reads)}; snapshots seen (waves, responses): {sorted({(tuple(r[3] or ()), r[0]) for r in reads})}"
+    )

@@ -20,14 +20,20 @@ SCHEMA = {
 
 
 def publish(path, values):
-    frame = pl.DataFrame({"k": list(range(len(values))), "v": values}, schema={"k": pl.Int64, "v": pl.Enum(["low", "high"])})
+    frame = pl.DataFrame(
+        {"k": list(range(len(values))), "v": values}, schema={"k": pl.Int64, "v": pl.Enum(["low", "high"])}
+    )
     publish_warehouse(path, {"numbers": frame}, SCHEMA)
 
 
 def test_ddl_and_comments_come_from_the_schema():
     sql = create_table_sql("numbers", SCHEMA["numbers"])
-    assert sql[0].startswith('CREATE TABLE "numbers"') and "ENUM('low', 'high')" in sql[0] and '"k" BIGINT NOT NULL' in sql[0]
-    assert "COMMENT ON COLUMN \"numbers\".\"v\" IS 'Level, in questionnaire order.'" in sql
+    assert (
+        sql[0].startswith('CREATE TABLE "numbers"')
+        and "ENUM('low', 'high')" in sql[0]
+        and '"k" BIGINT NOT NULL' in sql[0]
+    )
+    assert 'COMMENT ON COLUMN "numbers"."v" IS \'Level, in questionnaire order.\'' in sql
 
 
 def test_a_reader_keeps_its_snapshot_while_a_publish_swaps_the_file(tmp_path):
@@ -39,7 +45,9 @@ def test_a_reader_keeps_its_snapshot_while_a_publish_swaps_the_file(tmp_path):
     reader.close()
     with connect_read_only(path) as fresh:
         assert fresh.execute("select count(*), min(v) from numbers").fetchone() == (5, "high")
-        comments = fresh.execute("select comment from duckdb_columns() where table_name = 'numbers' order by column_index").fetchall()
+        comments = fresh.execute(
+            "select comment from duckdb_columns() where table_name = 'numbers' order by column_index"
+        ).fetchall()
         assert comments == [("Key.",), ("Level, in questionnaire order.",)]
 
 

@@ -1,6 +1,6 @@
 """Survey-tool layouts: one module per layout, one registry line per module.
 
-A layout turns a raw frame (``flows.read``: columns ``c0..cN`` of text, header rows
+A layout turns a raw frame (``surveyhouse.read``: columns ``c0..cN`` of text, header rows
 included, ``source_row`` 1-based) into a :class:`ParsedExport`, without knowing the
 questionnaire: it knows only its tool's conventions (how many header rows, which
 columns are the tool's metadata, how it writes dates, where a column's question text
@@ -37,7 +37,7 @@ the local times of a file whose tool does not write one (SurveyMonkey, Google Fo
 a Qualtrics export without ``timeZone``): the per-source setting. A zone the file names
 always wins.
 
-A layout reads one kind of raw file (``flows.read``: ``delimited`` text and Excel
+A layout reads one kind of raw file (``surveyhouse.read``: ``delimited`` text and Excel
 ``workbook``s hold the same cells; an ``spss`` file has its own shape): ``reads``.
 """
 
@@ -80,10 +80,12 @@ class ParsedExport(NamedTuple):
 
 
 class Parse(Protocol):
-    def __call__(self, frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC") -> ParsedExport: ...
+    def __call__(
+        self, frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC"
+    ) -> ParsedExport: ...
 
 
-#: The kinds of raw file (``flows.read.RawExport.kind``) a text layout reads.
+#: The kinds of raw file (``surveyhouse.read.RawExport.kind``) a text layout reads.
 TEXT_KINDS = ("delimited", "workbook")
 
 
@@ -209,7 +211,10 @@ def with_timestamps(
         frame.with_columns([text.cast(pl.Utf8).alias(text_columns[name]) for name, (text, _) in texts.items()])
         .with_columns(
             # Only a value with a slash can be a slash date: the day/month vote reads those alone.
-            [pl.when(pl.col(c).str.contains("/", literal=True)).then(pl.col(c)).alias(f"_{n}_slash") for n, c in text_columns.items()]
+            [
+                pl.when(pl.col(c).str.contains("/", literal=True)).then(pl.col(c)).alias(f"_{n}_slash")
+                for n, c in text_columns.items()
+            ]
         )
         .with_columns(plain)
         .with_columns(rest)

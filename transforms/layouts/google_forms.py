@@ -37,7 +37,14 @@ from transforms.layouts import (
 from transforms.timestamps import parse_timestamp
 
 #: The first header of a response sheet, in the sheet owner's language.
-_TIMESTAMP_NAMES = {"timestamp", "horodateur", "marca temporal", "zeitstempel", "carimbo de data/hora", "informazioni cronologiche"}
+_TIMESTAMP_NAMES = {
+    "timestamp",
+    "horodateur",
+    "marca temporal",
+    "zeitstempel",
+    "carimbo de data/hora",
+    "informazioni cronologiche",
+}
 _EMAIL_NAMES = {"email address", "adresse e-mail", "adresse email", "email"}
 _SCORE_NAMES = {"score", "total score"}
 #: A first data cell that looks like a date (the sheet has one header row).
@@ -93,7 +100,9 @@ def hex_digits(value: pl.Expr, digits: int = 16) -> pl.Expr:
     """The lowest ``digits`` (at most 16) hexadecimal digits of a UInt64, zero-padded."""
     mask = (1 << (4 * digits)) - 1
     return value.cast(_U64).map_batches(
-        lambda values: pl.Series(values.name, [None if v is None else f"{v & mask:0{digits}x}" for v in values.to_list()], dtype=pl.Utf8),
+        lambda values: pl.Series(
+            values.name, [None if v is None else f"{v & mask:0{digits}x}" for v in values.to_list()], dtype=pl.Utf8
+        ),
         return_dtype=pl.Utf8,
     )
 

@@ -200,9 +200,13 @@ def _meta(data: pl.LazyFrame, by_field: dict[str, list[_Column]], *, time_zone: 
             response_id.alias("response_id"),
             timestamp("started_at").alias("started_at"),
             submitted.alias("submitted_at"),
-            (_text(duration).cast(pl.Float64, strict=False) if duration else pl.lit(None, pl.Float64)).alias("duration_s"),
+            (_text(duration).cast(pl.Float64, strict=False) if duration else pl.lit(None, pl.Float64)).alias(
+                "duration_s"
+            ),
             is_finished.alias("is_finished"),
-            (_text(language).str.to_lowercase().str.slice(0, 2) if language else pl.lit(None, pl.Utf8)).alias("language"),
+            (_text(language).str.to_lowercase().str.slice(0, 2) if language else pl.lit(None, pl.Utf8)).alias(
+                "language"
+            ),
             pl.coalesce([_text(c) for c in emails] or [pl.lit(None, pl.Utf8)]).alias("email"),
             (_text(ip_address) if ip_address else pl.lit(None, pl.Utf8)).alias("ip_address"),
         )
@@ -301,7 +305,10 @@ def detect_legacy(header: list[list[str | None]]) -> bool:
     if len(header) < 2:
         return False
     id_of = {_cell(header[1], index): _cell(header[0], index) for index in range(len(header[1]))}
-    return all(re.fullmatch(r"V\d+", id_of.get(name, "")) for name in ("ResponseID", "ResponseSet", "StartDate", "EndDate", "Finished"))
+    return all(
+        re.fullmatch(r"V\d+", id_of.get(name, ""))
+        for name in ("ResponseID", "ResponseSet", "StartDate", "EndDate", "Finished")
+    )
 
 
 LAYOUTS = (

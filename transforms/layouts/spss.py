@@ -1,6 +1,6 @@
 """SPSS data files (.sav, .zsav) as survey tools export them (Qualtrics, SurveyMonkey ...).
 
-``flows.read`` turns the file into the raw frame shape: row 1 the variable names, row 2
+``surveyhouse.read`` turns the file into the raw frame shape: row 1 the variable names, row 2
 the variable labels (what the tool shows as the question text: ``What is your current
 role level?``, ``<question> - <option>`` for one variable of a split multi-select,
 ``<grid prompt> - <statement>``, ``<question> - Other (please specify) - Text``), then
@@ -76,7 +76,7 @@ def _key(name: str | None) -> str:
 
 
 def detect(header: list[list[str | None]]) -> bool:
-    """Any SPSS file with variables (``flows.read`` has already told it by its signature)."""
+    """Any SPSS file with variables (``surveyhouse.read`` has already told it by its signature)."""
     return bool(header and any(header[0]))
 
 
@@ -110,7 +110,9 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str
     submitted = timestamp("submitted_at")
     if "recorded_at" in meta_index:
         submitted = pl.when(timestamp("recorded_at").is_not_null()).then(submitted)
-    finished = text("is_finished").str.to_lowercase().is_in(_TRUE).fill_null(False) if "is_finished" in meta_index else None
+    finished = (
+        text("is_finished").str.to_lowercase().is_in(_TRUE).fill_null(False) if "is_finished" in meta_index else None
+    )
     response_id = text("response_id") if "response_id" in meta_index else pl.col("source_row").cast(pl.Utf8)
     meta = (
         data.select(
@@ -125,7 +127,9 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str
             text("ip_address").alias("ip_address"),
         )
         .with_columns(
-            pl.col("duration_s").fill_null((pl.col("submitted_at") - pl.col("started_at")).dt.total_microseconds() / 1e6)
+            pl.col("duration_s").fill_null(
+                (pl.col("submitted_at") - pl.col("started_at")).dt.total_microseconds() / 1e6
+            )
         )
         .select(list(META_SCHEMA))
         .cast(META_SCHEMA)

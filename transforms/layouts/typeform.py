@@ -33,8 +33,15 @@ from transforms.layouts import (
 
 #: Typeform's own columns (lower-cased).
 _SYSTEM = {
-    "#", "response type", "start date (utc)", "stage date (utc)", "submit date (utc)",
-    "network id", "tags", "score", "ending",
+    "#",
+    "response type",
+    "start date (utc)",
+    "stage date (utc)",
+    "submit date (utc)",
+    "network id",
+    "tags",
+    "score",
+    "ending",
 }
 _DATES = {"start date (utc)", "submit date (utc)"}
 _HIDDEN_FIELD = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -238,7 +238,9 @@ def _time_zones(text: str) -> dict[str, str]:
     for item in filter(None, (part.strip() for part in text.split(","))):
         tool, sep, zone = (piece.strip() for piece in item.partition("="))
         if not sep or not tool or not zone:
-            raise ValueError(f"SURVEYHOUSE_TIME_ZONES: expected `tool=Area/City` items separated by commas, got {item!r}")
+            raise ValueError(
+                f"SURVEYHOUSE_TIME_ZONES: expected `tool=Area/City` items separated by commas, got {item!r}"
+            )
         try:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError) as error:

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from flows.lock import RunInProgress
+from surveyhouse.lock import RunInProgress
 
 COMMANDS = {
     "demo": "write the built-in demo study into the landing folder and run the nightly flow on it",
@@ -42,7 +42,9 @@ LAKE_DATA_HELP = "a DuckLake warehouse's data folder, where its Parquet files go
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="surveyhouse", description="Survey exports in, a DuckDB warehouse of segmented tables out.")
+    parser = argparse.ArgumentParser(
+        prog="surveyhouse", description="Survey exports in, a DuckDB warehouse of segmented tables out."
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -72,12 +74,19 @@ def _parser() -> argparse.ArgumentParser:
     export = add("export")
     export.add_argument("folder", metavar="DIR", help="folder to write into (one file per table and view)")
     export.add_argument("--warehouse", help=WAREHOUSE_HELP)
-    export.add_argument("--format", choices=("parquet", "csv", "xlsx"), default="parquet", help="file format (default: parquet)")
+    export.add_argument(
+        "--format", choices=("parquet", "csv", "xlsx"), default="parquet", help="file format (default: parquet)"
+    )
     add("dictionary").add_argument("--warehouse", help=WAREHOUSE_HELP)
     report = add("report")
     report.add_argument("--warehouse", help=WAREHOUSE_HELP)
-    report.add_argument("--out", help="HTML file to write (default: <warehouse name>.report.html beside the warehouse, the page each publish rewrites)")
-    report.add_argument("--lang", choices=("en", "fr"), help="language of the page (default: $SURVEYHOUSE_REPORT_LANG, else en)")
+    report.add_argument(
+        "--out",
+        help="HTML file to write (default: <warehouse name>.report.html beside the warehouse, the page each publish rewrites)",
+    )
+    report.add_argument(
+        "--lang", choices=("en", "fr"), help="language of the page (default: $SURVEYHOUSE_REPORT_LANG, else en)"
+    )
     report.add_argument("--wave", type=int, help="survey wave (default: the latest wave in the warehouse)")
     return parser
 
@@ -87,7 +96,7 @@ def _run_flow(settings, ready=lambda: None):
     (``_prefect_server``), called once the flow's modules are imported."""
     import os
 
-    from flows.settings import configure_prefect
+    from surveyhouse.settings import configure_prefect
 
     configure_prefect(settings)
     if settings.dask_address and not os.environ.get("PREFECT_API_URL"):
@@ -135,11 +144,17 @@ def _print_summary(run, settings, elapsed: float) -> None:
             "select sum(is_excluded::int), sum(is_speeder::int), sum(is_straightliner::int), "
             "sum(is_attention_failed::int), sum(is_duplicate::int), sum(is_gibberish::int) from responses"
         ).fetchone()
-    print(f"\nRun {run.run_id}: {run.files_new} new file(s), {'published' if run.published else 'nothing new: warehouse unchanged'} "
-          f"in {elapsed:.1f} s -> {settings.store()}")
-    print(f"Files: {files[0]} ({files[1]} not loaded); rows read {files[2]}: accepted {files[3]}, quarantined {files[4]}, superseded {files[5]}")
-    print(f"Responses flagged: excluded {flags[0]} (speeders {flags[1]}, attention failed {flags[3]}, duplicates {flags[4]}); "
-          f"also flagged, kept in bases: straight-liners {flags[2]}, gibberish {flags[5]}")
+    print(
+        f"\nRun {run.run_id}: {run.files_new} new file(s), {'published' if run.published else 'nothing new: warehouse unchanged'} "
+        f"in {elapsed:.1f} s -> {settings.store()}"
+    )
+    print(
+        f"Files: {files[0]} ({files[1]} not loaded); rows read {files[2]}: accepted {files[3]}, quarantined {files[4]}, superseded {files[5]}"
+    )
+    print(
+        f"Responses flagged: excluded {flags[0]} (speeders {flags[1]}, attention failed {flags[3]}, duplicates {flags[4]}); "
+        f"also flagged, kept in bases: straight-liners {flags[2]}, gibberish {flags[5]}"
+    )
     if run.report:
         print(f"Report page: {run.report}")
     print()
@@ -156,15 +171,17 @@ def print_claims(warehouse, *, tolerance: float) -> None:
             "from claims order by id"
         ).fetchall()
     consistent = sum(1 for c in claims if c[9] == "consistent")
-    print(f"Published figures consistent with the data (within {tolerance:g} points or inside the 95% interval): "
-          f"{consistent} of {len(claims)}")
+    print(
+        f"Published figures consistent with the data (within {tolerance:g} points or inside the 95% interval): "
+        f"{consistent} of {len(claims)}"
+    )
     print(f"{'id':<5} {'figure':<52} {'published':>9} {'computed':>9} {'95% interval':>13} {'base':>5}  status")
     for fid, question, answers, segment, published, computed, low, high, base, status, _ in claims:
         label = f"{question}={answers}" + ("" if segment == "all" else f" | {segment}")
         computed_text = "-" if computed is None else f"{computed:.1f}"
         interval = "-" if low is None else f"{low:.1f}-{high:.1f}"
         print(f"{fid:<5} {label[:52]:<52} {published:>9.0f} {computed_text:>9} {interval:>13} {base or 0:>5}  {status}")
-    for fid, *_, status, contradiction in claims:
+    for _fid, *_, status, contradiction in claims:
         if contradiction and status == "contradicted":
             print(f"The report contradicts itself: {contradiction}; the data side with the other figure.")
 
@@ -181,7 +198,7 @@ def _verdict(run) -> int:
 
 
 def cmd_run(args) -> int:
-    from flows.settings import load_settings
+    from surveyhouse.settings import load_settings
 
     settings = load_settings(inbox=args.inbox, warehouse=args.warehouse, lake_data=args.lake_data)
     if not settings.inbox.is_dir():
@@ -194,7 +211,7 @@ def cmd_run(args) -> int:
 
 
 def _open(warehouse: str | None):
-    from flows.settings import load_settings
+    from surveyhouse.settings import load_settings
     from warehouse.backend import open_reader
 
     settings = load_settings(warehouse=warehouse)
@@ -214,16 +231,24 @@ def cmd_claims(args) -> int:
 def cmd_quality(args) -> int:
     _, connection = _open(args.warehouse)
     with connection:
-        last = connection.execute("select run_id, finished_at, status from runs order by finished_at desc limit 1").fetchone()
+        last = connection.execute(
+            "select run_id, finished_at, status from runs order by finished_at desc limit 1"
+        ).fetchone()
         print(f"Last run {last[0]} ({last[2]}), published {last[1]:%Y-%m-%d %H:%M} UTC\n")
         print("Files")
-        _print_relation(connection, "select source_file, source_tool, layout, status, rows_read, accepted, quarantined, superseded, message from files order by file_order")
+        _print_relation(
+            connection,
+            "select source_file, source_tool, layout, status, rows_read, accepted, quarantined, superseded, message from files order by file_order",
+        )
         print("\nFailed checks (rows quarantined, with examples)")
         _print_relation(connection, "select * from quality_examples")
         print("\nScreening (flagged responses; excluded ones are left out of every base)")
         _print_relation(connection, "select * from screening")
         print("\nHow the published figures would move if the excluded responses were counted (largest first)")
-        _print_relation(connection, "select id, question, answers, segment, computed_pct, unscreened_pct, screening_effect_pts from screening_effect limit 10")
+        _print_relation(
+            connection,
+            "select id, question, answers, segment, computed_pct, unscreened_pct, screening_effect_pts from screening_effect limit 10",
+        )
     return 0
 
 
@@ -233,8 +258,8 @@ def _print_relation(connection, sql: str) -> None:
 
 
 def cmd_demo(args) -> int:
-    from flows.demo.study import write_demo_study
-    from flows.settings import load_settings
+    from demo.study import write_demo_study
+    from surveyhouse.settings import load_settings
 
     settings = load_settings(inbox=args.inbox, warehouse=args.warehouse, lake_data=args.lake_data)
     started = time.perf_counter()
@@ -251,7 +276,7 @@ def cmd_demo(args) -> int:
 def cmd_sql(args) -> int:
     import duckdb
 
-    from flows.settings import load_settings
+    from surveyhouse.settings import load_settings
     from warehouse.backend import open_reader
 
     query = args.query if args.query is not None else sys.stdin.read()
@@ -270,7 +295,9 @@ def cmd_sql(args) -> int:
         rows = relation.fetchall()
     except duckdb.Error as error:
         if "read-only" in str(error).lower():
-            raise UserError("the warehouse is read-only: `surveyhouse sql` only reads (the nightly run is the one writer)") from error
+            raise UserError(
+                "the warehouse is read-only: `surveyhouse sql` only reads (the nightly run is the one writer)"
+            ) from error
         raise UserError(f"query failed: {error}") from error
     finally:
         connection.close()
@@ -288,7 +315,7 @@ def cmd_sql(args) -> int:
 
 def cmd_serve(args) -> int:
     from flows.serve import ServeError, serve_nightly
-    from flows.settings import load_settings
+    from surveyhouse.settings import load_settings
 
     settings = load_settings(inbox=args.inbox, warehouse=args.warehouse, cron=args.cron, timezone=args.timezone)
     if not settings.inbox.is_dir():
@@ -302,8 +329,8 @@ def cmd_serve(args) -> int:
 
 
 def cmd_rebuild(args) -> int:
-    from flows.rebuild import RebuildError, rebuild_warehouse
-    from flows.settings import load_settings
+    from surveyhouse.rebuild import RebuildError, rebuild_warehouse
+    from surveyhouse.settings import load_settings
 
     settings = load_settings(warehouse=args.warehouse)
     started = time.perf_counter()
@@ -312,14 +339,16 @@ def cmd_rebuild(args) -> int:
     except RebuildError as error:
         raise UserError(str(error)) from error
     files = run.tables["files"]
-    print(f"Rebuilt {settings.warehouse} from the archive in {time.perf_counter() - started:.1f} s: "
-          f"{files.height} file(s) re-staged in their original order, {run.rows_read} rows read, "
-          f"{run.tables['responses'].height} responses (run {run.run_id}).")
+    print(
+        f"Rebuilt {settings.warehouse} from the archive in {time.perf_counter() - started:.1f} s: "
+        f"{files.height} file(s) re-staged in their original order, {run.rows_read} rows read, "
+        f"{run.tables['responses'].height} responses (run {run.run_id})."
+    )
     return _verdict(run)
 
 
 def cmd_export(args) -> int:
-    from flows.settings import load_settings
+    from surveyhouse.settings import load_settings
     from warehouse.backend import exists
     from warehouse.export import export_warehouse
 
@@ -338,7 +367,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_dictionary(args) -> int:
-    from flows.settings import load_settings
+    from surveyhouse.settings import load_settings
     from warehouse.backend import exists
 
     settings = load_settings(warehouse=args.warehouse)
@@ -358,8 +387,8 @@ def cmd_dictionary(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from flows.report import ReportError, write_report
-    from flows.settings import load_settings
+    from report import ReportError, write_report
+    from surveyhouse.settings import load_settings
 
     settings = load_settings(warehouse=args.warehouse)
     out = Path(args.out) if args.out else settings.report_file
@@ -369,7 +398,9 @@ def cmd_report(args) -> int:
         written = write_report(settings.store(), out, lang=lang, wave=args.wave)
     except (FileNotFoundError, ReportError) as error:
         raise UserError(str(error)) from error
-    print(f"Report written to {written} ({written.stat().st_size:,} bytes, {lang}) in {time.perf_counter() - started:.1f} s.")
+    print(
+        f"Report written to {written} ({written.stat().st_size:,} bytes, {lang}) in {time.perf_counter() - started:.1f} s."
+    )
     return 0
 
 
@@ -400,7 +431,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # a broken run: say what and where, not a traceback
         if args.debug:
             raise
-        print(f"Error: {type(error).__name__}: {error}\nThe last published warehouse is unchanged. Run again with --debug for the traceback.", file=sys.stderr)
+        print(
+            f"Error: {type(error).__name__}: {error}\nThe last published warehouse is unchanged. Run again with --debug for the traceback.",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -216,7 +216,9 @@ def _read_workbook(path: Path, data: bytes) -> RawExport:
     except zipfile.BadZipFile as error:
         raise UnreadableExport(f"{path.name} is a damaged zip or Excel workbook: {error}") from error
     if "xl/workbook.xml" not in names:
-        raise UnreadableExport(f"{path.name} is a zip archive, not an Excel workbook: unzip it and drop the export inside")
+        raise UnreadableExport(
+            f"{path.name} is a zip archive, not an Excel workbook: unzip it and drop the export inside"
+        )
     import fastexcel  # a Rust reader (calamine): imported only when a workbook arrives
 
     try:
@@ -246,7 +248,10 @@ def _read_spss(path: Path) -> RawExport:
     labels = dict(zip(names, meta.column_labels or [None] * len(names)))
     value_labels = meta.variable_value_labels or {}
     counted = _dichotomy_counted_values(meta)
-    cells = [_spss_text(data.get_column(name), value_labels.get(name), counted.get(name)).alias(f"c{i}") for i, name in enumerate(names)]
+    cells = [
+        _spss_text(data.get_column(name), value_labels.get(name), counted.get(name)).alias(f"c{i}")
+        for i, name in enumerate(names)
+    ]
     body = data.select(cells) if data.height else pl.DataFrame(schema={f"c{i}": pl.Utf8 for i in range(len(names))})
     head = pl.DataFrame([names, [labels.get(name) for name in names]], schema=list(body.columns), orient="row")
     frame = _raw_frame(pl.concat([head, body], how="vertical"))
@@ -284,7 +289,9 @@ def _spss_text(series: pl.Series, value_labels: dict | None, counted: float | No
         is_integer = (number == number.round(0)) & (number.abs() < 1e15)
         text = pl.when(is_integer).then(number.cast(pl.Int64).cast(pl.Utf8)).otherwise(number.cast(pl.Utf8))
         if value_labels:
-            keys = {_number_text(key): str(label) for key, label in value_labels.items() if _number_text(key) is not None}
+            keys = {
+                _number_text(key): str(label) for key, label in value_labels.items() if _number_text(key) is not None
+            }
             text = text.replace(keys)
         return text
     text = column.cast(pl.Utf8)

@@ -114,7 +114,10 @@ def _draw(panels: Sequence[Panel], *, text: ChartText, columns: int) -> Figure:
     titles = [_wrap(panel.title, int(panel_in * 13.5) if columns > 1 else 200) for panel in panels]
     row_in = WRAPPED_ROW_IN if any("\n" in lab for panel in labels for lab in panel) else ROW_IN
     bars_per_row = [max(len(p.bars) for p in panels[r * columns : (r + 1) * columns]) for r in range(rows)]
-    title_in = [0.15 + TITLE_LINE_IN * max(t.count("\n") + 1 for t in titles[r * columns : (r + 1) * columns]) for r in range(rows)]
+    title_in = [
+        0.15 + TITLE_LINE_IN * max(t.count("\n") + 1 for t in titles[r * columns : (r + 1) * columns])
+        for r in range(rows)
+    ]
     legend = _legend_handles(panels, text)
     legend_rows = math.ceil(len(legend) / 2)
     height = sum(n * row_in for n in bars_per_row) + sum(title_in) + (rows - 1) * PANEL_GAP_IN
@@ -135,7 +138,15 @@ def _draw(panels: Sequence[Panel], *, text: ChartText, columns: int) -> Figure:
                 break
             left = LABEL_IN + c * (panel_in + COLUMN_GAP_IN)
             axes = figure.add_axes((left / WIDTH_IN, (top - span) / height, panel_in / WIDTH_IN, span / height))
-            _draw_panel(axes, panels[index], titles[index], labels[index] if c == 0 else None, xmax=xmax, slots=bars_per_row[r], text=text)
+            _draw_panel(
+                axes,
+                panels[index],
+                titles[index],
+                labels[index] if c == 0 else None,
+                xmax=xmax,
+                slots=bars_per_row[r],
+                text=text,
+            )
             axes.set_xlabel(text.axis if r == rows - 1 else "", fontsize=8, color=MUTED)
         top -= span + PANEL_GAP_IN
     if legend:
@@ -154,7 +165,9 @@ def _draw(panels: Sequence[Panel], *, text: ChartText, columns: int) -> Figure:
     return figure
 
 
-def _draw_panel(axes, panel: Panel, title: str, labels: list[str] | None, *, xmax: float, slots: int, text: ChartText) -> None:
+def _draw_panel(
+    axes, panel: Panel, title: str, labels: list[str] | None, *, xmax: float, slots: int, text: ChartText
+) -> None:
     axes.set_title(title, loc="left", fontsize=8.5, color=MUTED, pad=5, linespacing=1.25)
     axes.set_xlim(0, xmax)
     axes.set_ylim(slots - 0.5, -0.5)
@@ -175,16 +188,22 @@ def _draw_panel(axes, panel: Panel, title: str, labels: list[str] | None, *, xma
             axes.axhline(y - 0.5, color="#999999", linewidth=0.7, linestyle=(0, (3, 3)))
         if bar.is_suppressed or bar.pct is None:
             axes.barh(y, xmax, height=0.7, color=SUPPRESSED_FILL, edgecolor=SUPPRESSED_HATCH, hatch="////", linewidth=0)
-            axes.text(xmax * 0.015, y, text.suppressed_note(bar.base_n), va="center", ha="left", fontsize=7.5, color=MUTED)
+            axes.text(
+                xmax * 0.015, y, text.suppressed_note(bar.base_n), va="center", ha="left", fontsize=7.5, color=MUTED
+            )
             continue
         axes.barh(y, bar.pct, height=0.62, color=COLORS[bar.style], linewidth=0)
         if bar.ci_low is not None and bar.ci_high is not None:
             error = [[max(bar.pct - bar.ci_low, 0)], [max(bar.ci_high - bar.pct, 0)]]
             axes.errorbar(bar.pct, y, xerr=error, fmt="none", ecolor=INK, elinewidth=0.9, capsize=2.5, capthick=0.9)
         if bar.published is not None:
-            axes.scatter([bar.published], [y], marker="D", s=30, color=PUBLISHED, edgecolors="white", linewidths=0.7, zorder=4)
+            axes.scatter(
+                [bar.published], [y], marker="D", s=30, color=PUBLISHED, edgecolors="white", linewidths=0.7, zorder=4
+            )
         mark = {1: " ▲", -1: " ▼"}.get(bar.direction, "")
-        axes.text(_extent(bar) + xmax * 0.015, y, text.pct(bar.pct) + mark, va="center", ha="left", fontsize=8, color=INK)
+        axes.text(
+            _extent(bar) + xmax * 0.015, y, text.pct(bar.pct) + mark, va="center", ha="left", fontsize=8, color=INK
+        )
 
 
 def _extent(bar: Bar) -> float:
@@ -210,7 +229,12 @@ def _legend_handles(panels: Sequence[Panel], text: ChartText) -> list[tuple[obje
         down = Line2D([], [], linestyle="", marker="v", markersize=5, color=INK)
         handles.append(((up, down), text.legend_significant))
     if len(shown) < len(bars):
-        handles.append((Patch(facecolor=SUPPRESSED_FILL, edgecolor=SUPPRESSED_HATCH, hatch="////", linewidth=0), text.legend_suppressed))
+        handles.append(
+            (
+                Patch(facecolor=SUPPRESSED_FILL, edgecolor=SUPPRESSED_HATCH, hatch="////", linewidth=0),
+                text.legend_suppressed,
+            )
+        )
     return handles
 
 

@@ -26,24 +26,26 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.demo.exports.common import check_codes as _check_codes
-from flows.demo.exports.common import label as _label
-from flows.demo.exports.common import language as _language
-from flows.demo.exports.common import other_text as _other_text
-from flows.demo.exports.common import utc as _utc
+from demo.exports.common import check_codes as _check_codes
+from demo.exports.common import label as _label
+from demo.exports.common import language as _language
+from demo.exports.common import other_text as _other_text
+from demo.exports.common import utc as _utc
 from schemas.codebook import codebook
 from transforms.layouts.google_forms import stable_hash
 
 _META = (
-    "Respondent ID", "Collector ID", "Start Date", "End Date", "IP Address",
-    "Email Address", "First Name", "Last Name", "Custom Data 1",
+    "Respondent ID",
+    "Collector ID",
+    "Start Date",
+    "End Date",
+    "IP Address",
+    "Email Address",
+    "First Name",
+    "Last Name",
+    "Custom Data 1",
 )
 _DATE_FORMAT = "%m/%d/%Y %I:%M:%S %p"
-
-
-
-
-
 
 
 def _question_columns(frame: pl.DataFrame, language: str) -> list[tuple[str | None, str | None, pl.Expr]]:
@@ -87,7 +89,9 @@ def _question_columns(frame: pl.DataFrame, language: str) -> list[tuple[str | No
 def _meta_columns(frame: pl.DataFrame, *, seed: int) -> list[pl.Expr]:
     started, submitted = _utc(frame, "started_at"), _utc(frame, "submitted_at")
     row = pl.int_range(pl.len(), dtype=pl.Int64).cast(pl.Utf8)
-    gap = stable_hash(pl.concat_str(pl.lit(f"surveymonkey:{seed}:"), row)) % pl.lit(4_000, pl.UInt64) + pl.lit(1, pl.UInt64)
+    gap = stable_hash(pl.concat_str(pl.lit(f"surveymonkey:{seed}:"), row)) % pl.lit(4_000, pl.UInt64) + pl.lit(
+        1, pl.UInt64
+    )
     first_id = 11_000_000_000 + seed % 90 * 10_000_000  # seeds apart by < 90: disjoint ranges of 10 million
     collector = 400_000_000 + (seed * 104_729) % 90_000_000
     return [

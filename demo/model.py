@@ -28,16 +28,36 @@ import pyarrow as pa
 from schemas.codebook import Question, codebook
 
 # --- Who answers: exact shares ----------------------------------------------------------
-CHANNEL_SHARES = {"qualtrics_en": 0.38, "qualtrics_fr": 0.17, "surveymonkey": 0.17, "google_forms": 0.15, "typeform": 0.13}
+CHANNEL_SHARES = {
+    "qualtrics_en": 0.38,
+    "qualtrics_fr": 0.17,
+    "surveymonkey": 0.17,
+    "google_forms": 0.15,
+    "typeform": 0.13,
+}
 FRENCH_CHANNELS = ("qualtrics_fr",)
 ROLE_SHARES = {"vp": 0.08, "senior_director": 0.37, "manager": 0.39, "entry": 0.16}  # F01a-d
 INDUSTRY_SHARES = {  # F02a-d publish the top four; the rest are plausible, each below 11%
-    "marketing_pr": 0.16, "retail": 0.14, "manufacturing": 0.13, "healthcare": 0.11, "technology": 0.10,
-    "finance": 0.08, "education": 0.07, "hospitality": 0.06, "media": 0.06, "nonprofit": 0.05, "other": 0.04,
+    "marketing_pr": 0.16,
+    "retail": 0.14,
+    "manufacturing": 0.13,
+    "healthcare": 0.11,
+    "technology": 0.10,
+    "finance": 0.08,
+    "education": 0.07,
+    "hospitality": 0.06,
+    "media": 0.06,
+    "nonprofit": 0.05,
+    "other": 0.04,
 }
 FOLLOWERS_SHARES = {  # F04 publishes lt_10k; bigger accounts are rarer
-    "lt_10k": 0.44, "f10k_50k": 0.22, "f50k_100k": 0.11, "f100k_250k": 0.10,
-    "f250k_500k": 0.06, "f500k_1m": 0.04, "f1m_plus": 0.03,
+    "lt_10k": 0.44,
+    "f10k_50k": 0.22,
+    "f50k_100k": 0.11,
+    "f100k_250k": 0.10,
+    "f250k_500k": 0.06,
+    "f500k_1m": 0.04,
+    "f1m_plus": 0.03,
 }
 
 
@@ -81,7 +101,12 @@ TEAM_SIZE = Ordinal(  # F03; bigger accounts have bigger teams
     cuts=(-3.81, -2.273, 1.551),
     effects={
         "followers": {
-            "lt_10k": 0.0, "f10k_50k": 0.5, "f50k_100k": 0.9, "f100k_250k": 1.3, "f250k_500k": 1.7, "f500k_1m": 2.1,
+            "lt_10k": 0.0,
+            "f10k_50k": 0.5,
+            "f50k_100k": 0.9,
+            "f100k_250k": 1.3,
+            "f250k_500k": 1.7,
+            "f500k_1m": 2.1,
             "f1m_plus": 2.6,
         },
     },
@@ -91,8 +116,13 @@ FREQUENCY = Ordinal(  # F08a-c, F09a-d, F10a-c; seniors and bigger accounts use 
     cuts=(-2.345, -1.02, -0.201, 0.629, 1.595),
     effects={
         "followers": {
-            "lt_10k": 0.0, "f10k_50k": 0.376, "f50k_100k": 0.817, "f100k_250k": 1.36, "f250k_500k": 1.408,
-            "f500k_1m": 1.926, "f1m_plus": 2.167,
+            "lt_10k": 0.0,
+            "f10k_50k": 0.376,
+            "f50k_100k": 0.817,
+            "f100k_250k": 1.36,
+            "f250k_500k": 1.408,
+            "f500k_1m": 1.926,
+            "f1m_plus": 2.167,
         },
         "role": {"vp": 0.473, "senior_director": 0.981, "manager": 0.0, "entry": -0.732},
     },
@@ -102,12 +132,21 @@ INTEREST = Ordinal(  # F05a-b, F06a-b, F07 (probit: thin tails, so almost nobody
     cuts=(-0.435, 0.661, 1.366, 2.282),
     effects={
         "ai_frequency": {
-            "daily": 0.322, "few_per_week": 0.151, "weekly": 0.0, "few_per_month": -0.284, "rarely": -0.539,
+            "daily": 0.322,
+            "few_per_week": 0.151,
+            "weekly": 0.0,
+            "few_per_month": -0.284,
+            "rarely": -0.539,
             "never": -1.194,
         },
         "followers": {
-            "lt_10k": 0.0, "f10k_50k": 0.048, "f50k_100k": 0.082, "f100k_250k": 0.079, "f250k_500k": 0.296,
-            "f500k_1m": 0.242, "f1m_plus": 0.228,
+            "lt_10k": 0.0,
+            "f10k_50k": 0.048,
+            "f50k_100k": 0.082,
+            "f100k_250k": 0.079,
+            "f250k_500k": 0.296,
+            "f500k_1m": 0.242,
+            "f1m_plus": 0.228,
         },
     },
     link="probit",
@@ -117,11 +156,20 @@ USEFUL = Ordinal(  # F11, F12, F13a-c, F14a-b
     cuts=(-1.229, 1.049, 2.294, 3.52),
     effects={
         "followers": {
-            "lt_10k": 0.0, "f10k_50k": 0.024, "f50k_100k": -0.009, "f100k_250k": -0.105, "f250k_500k": 0.765,
-            "f500k_1m": 0.82, "f1m_plus": 0.702,
+            "lt_10k": 0.0,
+            "f10k_50k": 0.024,
+            "f50k_100k": -0.009,
+            "f100k_250k": -0.105,
+            "f250k_500k": 0.765,
+            "f500k_1m": 0.82,
+            "f1m_plus": 0.702,
         },
         "ai_frequency": {
-            "daily": 0.566, "few_per_week": 0.288, "weekly": 0.0, "few_per_month": -0.578, "rarely": -1.038,
+            "daily": 0.566,
+            "few_per_week": 0.288,
+            "weekly": 0.0,
+            "few_per_month": -0.578,
+            "rarely": -1.038,
             "never": -2.058,
         },
         "role": {"vp": 0.247, "senior_director": 0.106, "manager": 0.0, "entry": -0.321},
@@ -133,7 +181,12 @@ THREAT = Ordinal(  # no published figure: entry level feel most threatened
     effects={
         "role": {"vp": -0.988, "senior_director": -0.42, "manager": 0.0, "entry": 0.452},
         "ai_frequency": {
-            "daily": -0.11, "few_per_week": -0.124, "weekly": 0.0, "few_per_month": -0.043, "rarely": 0.042, "never": 0.167,
+            "daily": -0.11,
+            "few_per_week": -0.124,
+            "weekly": 0.0,
+            "few_per_month": -0.043,
+            "rarely": 0.042,
+            "never": 0.167,
         },
     },
 )
@@ -142,11 +195,20 @@ COMPANY_USES = Ordinal(  # F16, F17a-c
     cuts=(2.093,),
     effects={
         "followers": {
-            "lt_10k": 0.0, "f10k_50k": -0.029, "f50k_100k": -0.097, "f100k_250k": -0.435, "f250k_500k": -0.645,
-            "f500k_1m": -0.254, "f1m_plus": -0.06,
+            "lt_10k": 0.0,
+            "f10k_50k": -0.029,
+            "f50k_100k": -0.097,
+            "f100k_250k": -0.435,
+            "f250k_500k": -0.645,
+            "f500k_1m": -0.254,
+            "f1m_plus": -0.06,
         },
         "ai_frequency": {
-            "daily": 0.696, "few_per_week": 0.253, "weekly": 0.0, "few_per_month": -0.622, "rarely": -1.082,
+            "daily": 0.696,
+            "few_per_week": 0.253,
+            "weekly": 0.0,
+            "few_per_month": -0.622,
+            "rarely": -1.082,
             "never": -2.244,
         },
     },
@@ -156,11 +218,21 @@ PLANS = Ordinal(  # F18a-b, F19a-c, F20a-b
     cuts=(0.918, 2.577),
     effects={
         "followers": {
-            "lt_10k": 0.0, "f10k_50k": 0.106, "f50k_100k": 0.105, "f100k_250k": 0.935, "f250k_500k": 0.772,
-            "f500k_1m": 1.103, "f1m_plus": 0.76,
+            "lt_10k": 0.0,
+            "f10k_50k": 0.106,
+            "f50k_100k": 0.105,
+            "f100k_250k": 0.935,
+            "f250k_500k": 0.772,
+            "f500k_1m": 1.103,
+            "f1m_plus": 0.76,
         },
         "ai_frequency": {
-            "daily": 0.66, "few_per_week": 0.142, "weekly": 0.0, "few_per_month": -0.281, "rarely": -0.63, "never": -1.38,
+            "daily": 0.66,
+            "few_per_week": 0.142,
+            "weekly": 0.0,
+            "few_per_month": -0.281,
+            "rarely": -0.63,
+            "never": -1.38,
         },
         "company_uses_ai": {"yes": 0.0, "no": -1.271},
     },
@@ -170,28 +242,59 @@ WANT_MORE = Ordinal(  # F21a-b, F22, F23a-d, F24a-c
     cuts=(1.568, 2.295),
     effects={
         "followers": {
-            "lt_10k": 0.0, "f10k_50k": -0.123, "f50k_100k": -0.184, "f100k_250k": -0.306, "f250k_500k": 0.411,
-            "f500k_1m": 0.451, "f1m_plus": -0.022,
+            "lt_10k": 0.0,
+            "f10k_50k": -0.123,
+            "f50k_100k": -0.184,
+            "f100k_250k": -0.306,
+            "f250k_500k": 0.411,
+            "f500k_1m": 0.451,
+            "f1m_plus": -0.022,
         },
         "ai_frequency": {
-            "daily": 0.34, "few_per_week": 0.133, "weekly": 0.0, "few_per_month": -0.806, "rarely": -1.431, "never": -2.79,
+            "daily": 0.34,
+            "few_per_week": 0.133,
+            "weekly": 0.0,
+            "few_per_month": -0.806,
+            "rarely": -1.431,
+            "never": -2.79,
         },
         "role": {"vp": 0.17, "senior_director": 0.1, "manager": 0.0, "entry": 0.069},
     },
 )
 AI_USES = MultiSelect(  # F15a-d; never-users pick 'none'
-    none=Ordinal(order=("none", "some"), cuts=(-2.994,), effects={
-        "ai_frequency": {
-            "daily": -3.0, "few_per_week": -2.5, "weekly": -1.6, "few_per_month": -0.6, "rarely": 0.9, "never": 4.8,
+    none=Ordinal(
+        order=("none", "some"),
+        cuts=(-2.994,),
+        effects={
+            "ai_frequency": {
+                "daily": -3.0,
+                "few_per_week": -2.5,
+                "weekly": -1.6,
+                "few_per_month": -0.6,
+                "rarely": 0.9,
+                "never": 4.8,
+            },
         },
-    }),
+    ),
     base={
-        "visuals": -0.216, "post_ideas": -0.515, "copywriting": -0.658, "ads": -0.781, "ad_targeting": -1.549,
-        "analytics": -1.199, "scheduling": -1.323, "replies": -1.755, "other": -3.443,
+        "visuals": -0.216,
+        "post_ideas": -0.515,
+        "copywriting": -0.658,
+        "ads": -0.781,
+        "ad_targeting": -1.549,
+        "analytics": -1.199,
+        "scheduling": -1.323,
+        "replies": -1.755,
+        "other": -3.443,
     },
     effects={
         "ai_frequency": {
-            "daily": 0.9, "few_per_week": 0.5, "weekly": 0.2, "few_per_month": -0.2, "rarely": -0.7, "never": -1.6,
+            "daily": 0.9,
+            "few_per_week": 0.5,
+            "weekly": 0.2,
+            "few_per_month": -0.2,
+            "rarely": -0.7,
+            "never": -1.6,
         },
         "role": {
             "vp": {"analytics": 0.4, "ads": 0.3, "replies": -0.4},
@@ -201,13 +304,22 @@ AI_USES = MultiSelect(  # F15a-d; never-users pick 'none'
     },
 )
 USES_2025 = MultiSelect(  # F25a-d, F26a-g
-    none=Ordinal(order=("none", "some"), cuts=(-4.709,), effects={
-        "want_more_ai": {"yes": 0.0, "not_sure": 2.2, "no": 4.0},
-        "ai_frequency": {"daily": -1.0, "few_per_week": -0.6, "weekly": -0.3, "rarely": 0.5, "never": 1.2},
-    }),
+    none=Ordinal(
+        order=("none", "some"),
+        cuts=(-4.709,),
+        effects={
+            "want_more_ai": {"yes": 0.0, "not_sure": 2.2, "no": 4.0},
+            "ai_frequency": {"daily": -1.0, "few_per_week": -0.6, "weekly": -0.3, "rarely": 0.5, "never": 1.2},
+        },
+    ),
     base={
-        "visuals": -0.375, "post_ideas": -0.422, "copywriting": -0.568, "ads": -0.841, "ad_targeting": -1.177,
-        "analytics": -0.749, "research": -1.059,
+        "visuals": -0.375,
+        "post_ideas": -0.422,
+        "copywriting": -0.568,
+        "ads": -0.841,
+        "ad_targeting": -1.177,
+        "analytics": -0.749,
+        "research": -1.059,
     },
     effects={
         "role": {
@@ -216,18 +328,32 @@ USES_2025 = MultiSelect(  # F25a-d, F26a-g
             "entry": {"visuals": 0.065, "post_ideas": 0.33, "copywriting": 0.032, "ads": -0.2, "research": 0.1},
         },
         "ai_frequency": {
-            "daily": 0.4, "few_per_week": 0.3, "weekly": 0.1, "few_per_month": -0.1, "rarely": -0.3, "never": -0.7,
+            "daily": 0.4,
+            "few_per_week": 0.3,
+            "weekly": 0.1,
+            "few_per_month": -0.1,
+            "rarely": -0.3,
+            "never": -0.7,
         },
         "want_more_ai": {"yes": 0.3, "not_sure": -0.2, "no": -0.8},
     },
 )
 BARRIERS = MultiSelect(  # F27a-b
-    none=Ordinal(order=("none", "some"), cuts=(-2.841,), effects={
-        "ai_frequency": {"daily": 0.8, "few_per_week": 0.4, "rarely": -0.3, "never": -0.5},
-    }),
+    none=Ordinal(
+        order=("none", "some"),
+        cuts=(-2.841,),
+        effects={
+            "ai_frequency": {"daily": 0.8, "few_per_week": 0.4, "rarely": -0.3, "never": -0.5},
+        },
+    ),
     base={
-        "org_experience": -0.54, "understanding": -0.692, "cost": -1.088, "privacy": -0.856, "quality": -1.006,
-        "brand_voice": -1.424, "legal": -1.433,
+        "org_experience": -0.54,
+        "understanding": -0.692,
+        "cost": -1.088,
+        "privacy": -0.856,
+        "quality": -1.006,
+        "brand_voice": -1.424,
+        "legal": -1.433,
     },
     effects={
         "ai_frequency": {
@@ -282,10 +408,12 @@ def _option_probs(model: MultiSelect, codes: Mapping[str, np.ndarray]) -> np.nda
     logit = np.asarray(list(model.base.values()))[None, :]
     for parent, table in model.effects.items():
         parent_codes = codebook().question(parent).option_codes
-        matrix = np.array([
-            [shift.get(option, 0.0) if isinstance(shift, Mapping) else shift for option in options]
-            for shift in (table.get(code, 0.0) for code in parent_codes)
-        ])
+        matrix = np.array(
+            [
+                [shift.get(option, 0.0) if isinstance(shift, Mapping) else shift for option in options]
+                for shift in (table.get(code, 0.0) for code in parent_codes)
+            ]
+        )
         logit = logit + matrix[codes[parent]]
     return _sigmoid(logit)
 
@@ -315,7 +443,9 @@ def _systematic(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:
     return hits
 
 
-def _draw_binary(rng: np.random.Generator, p_cell: np.ndarray, cell: np.ndarray, eligible: np.ndarray | None = None) -> np.ndarray:
+def _draw_binary(
+    rng: np.random.Generator, p_cell: np.ndarray, cell: np.ndarray, eligible: np.ndarray | None = None
+) -> np.ndarray:
     order = _order(rng, cell)
     p = p_cell[cell[order]] if eligible is None else p_cell[cell[order]] * eligible[order]
     hits = np.empty(cell.size, dtype=bool)
@@ -370,12 +500,64 @@ EMAIL_SHARE, COMMENT_SHARE = 0.5, 0.2
 LANGUAGES = ("en", "fr")
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
 FIRST_NAMES = {  # language -> ASCII spellings as in addresses; pools of one length per table
-    "en": ("james", "mary", "john", "patricia", "robert", "jennifer", "michael", "linda", "david", "susan", "daniel", "emma"),
-    "fr": ("jean", "marie", "pierre", "nathalie", "nicolas", "isabelle", "julien", "camille", "thomas", "helene", "antoine", "chloe"),
+    "en": (
+        "james",
+        "mary",
+        "john",
+        "patricia",
+        "robert",
+        "jennifer",
+        "michael",
+        "linda",
+        "david",
+        "susan",
+        "daniel",
+        "emma",
+    ),
+    "fr": (
+        "jean",
+        "marie",
+        "pierre",
+        "nathalie",
+        "nicolas",
+        "isabelle",
+        "julien",
+        "camille",
+        "thomas",
+        "helene",
+        "antoine",
+        "chloe",
+    ),
 }
 LAST_NAMES = {
-    "en": ("smith", "johnson", "williams", "brown", "jones", "miller", "davis", "wilson", "taylor", "clark", "walker", "young"),
-    "fr": ("martin", "bernard", "dubois", "thomas", "robert", "richard", "petit", "durand", "leroy", "moreau", "simon", "lefebvre"),
+    "en": (
+        "smith",
+        "johnson",
+        "williams",
+        "brown",
+        "jones",
+        "miller",
+        "davis",
+        "wilson",
+        "taylor",
+        "clark",
+        "walker",
+        "young",
+    ),
+    "fr": (
+        "martin",
+        "bernard",
+        "dubois",
+        "thomas",
+        "robert",
+        "richard",
+        "petit",
+        "durand",
+        "leroy",
+        "moreau",
+        "simon",
+        "lefebvre",
+    ),
 }
 INDUSTRY_OTHER_TEXT = {
     "en": ("Real estate", "Public sector", "Agriculture", "Automotive", "Energy", "Legal services", "Sports"),
@@ -383,26 +565,56 @@ INDUSTRY_OTHER_TEXT = {
 }
 AI_USES_OTHER_TEXT = {
     "en": ("Translating posts", "Video subtitles", "Hashtag research", "Moderating comments", "Writing alt text"),
-    "fr": ("Traduction des publications", "Sous-titres vidéo", "Recherche de hashtags", "Modération des commentaires", "Textes alternatifs"),
+    "fr": (
+        "Traduction des publications",
+        "Sous-titres vidéo",
+        "Recherche de hashtags",
+        "Modération des commentaires",
+        "Textes alternatifs",
+    ),
 }
 COMMENTS = {  # sentiment (follows ai_useful: top2, neither, bottom2) -> language -> sentences
     "positive": {
-        "en": ("AI saves me hours every week on first drafts.", "Great for brainstorming post ideas when I'm stuck.",
-               "Our team can finally keep up with the posting calendar.", "It works best as an assistant, not a replacement."),
-        "fr": ("L'IA me fait gagner des heures chaque semaine sur les premiers jets.", "Très utile pour trouver des idées de publications quand je bloque.",
-               "Notre équipe arrive enfin à tenir le calendrier de publication.", "Ça marche mieux comme assistant que comme remplaçant."),
+        "en": (
+            "AI saves me hours every week on first drafts.",
+            "Great for brainstorming post ideas when I'm stuck.",
+            "Our team can finally keep up with the posting calendar.",
+            "It works best as an assistant, not a replacement.",
+        ),
+        "fr": (
+            "L'IA me fait gagner des heures chaque semaine sur les premiers jets.",
+            "Très utile pour trouver des idées de publications quand je bloque.",
+            "Notre équipe arrive enfin à tenir le calendrier de publication.",
+            "Ça marche mieux comme assistant que comme remplaçant.",
+        ),
     },
     "neutral": {
-        "en": ("Still early days for us, we are testing a few tools.", "Hard to say yet whether it pays off.",
-               "Management is interested but there is no budget yet.", "We need clear guidelines before using it more."),
-        "fr": ("C'est encore le début pour nous, nous testons quelques outils.", "Difficile de dire pour l'instant si c'est rentable.",
-               "La direction est intéressée mais il n'y a pas encore de budget.", "Il nous faut des règles claires avant de l'utiliser davantage."),
+        "en": (
+            "Still early days for us, we are testing a few tools.",
+            "Hard to say yet whether it pays off.",
+            "Management is interested but there is no budget yet.",
+            "We need clear guidelines before using it more.",
+        ),
+        "fr": (
+            "C'est encore le début pour nous, nous testons quelques outils.",
+            "Difficile de dire pour l'instant si c'est rentable.",
+            "La direction est intéressée mais il n'y a pas encore de budget.",
+            "Il nous faut des règles claires avant de l'utiliser davantage.",
+        ),
     },
     "negative": {
-        "en": ("The output sounds generic and off-brand.", "Too many errors, we rewrite almost everything.",
-               "Worried about copyright and where our data goes.", "Audiences can tell when a post was written by AI."),
-        "fr": ("Les résultats sont génériques et ne collent pas à notre marque.", "Trop d'erreurs, nous réécrivons presque tout.",
-               "Inquiet pour les droits d'auteur et l'utilisation de nos données.", "Le public voit bien quand une publication est écrite par une IA."),
+        "en": (
+            "The output sounds generic and off-brand.",
+            "Too many errors, we rewrite almost everything.",
+            "Worried about copyright and where our data goes.",
+            "Audiences can tell when a post was written by AI.",
+        ),
+        "fr": (
+            "Les résultats sont génériques et ne collent pas à notre marque.",
+            "Trop d'erreurs, nous réécrivons presque tout.",
+            "Inquiet pour les droits d'auteur et l'utilisation de nos données.",
+            "Le public voit bien quand une publication est écrite par une IA.",
+        ),
     },
 }
 
@@ -420,7 +632,12 @@ def _text(option_codes: list[str] | tuple[str, ...], index: np.ndarray) -> pl.Se
 def _timestamps(rng: np.random.Generator, n: int, wave: int) -> tuple[pl.Series, pl.Series]:
     """Sorted starts over the fieldwork (launch, reminder, last call; office hours) and lognormal durations."""
     day = np.arange(FIELDWORK_DAYS)
-    weight = 0.15 + np.exp(-day / 4) + 0.6 * np.exp(-(day - 14) / 3) * (day >= 14) + 0.4 * np.exp(-(day - 35) / 3) * (day >= 35)
+    weight = (
+        0.15
+        + np.exp(-day / 4)
+        + 0.6 * np.exp(-(day - 14) / 3) * (day >= 14)
+        + 0.4 * np.exp(-(day - 35) / 3) * (day >= 35)
+    )
     seconds = np.sort(rng.choice(day, n, p=weight / weight.sum()) * 86_400 + (5 + 17.5 * rng.beta(2.2, 2.0, n)) * 3_600)
     duration = np.clip(DURATION_MEDIAN_S * np.exp(rng.normal(0, DURATION_SIGMA, n)), *DURATION_BOUNDS_S)
     start = np.datetime64(FIELDWORK_START.replace(year=wave), "us") + (seconds * 1e6).astype("timedelta64[us]")
@@ -433,12 +650,15 @@ def _emails(rng: np.random.Generator, language: np.ndarray) -> pl.Series:
     size = len(FIRST_NAMES["en"])
     first, last = (rng.integers(0, size, language.size) + language * size for _ in range(2))
     domain = rng.integers(0, len(EMAIL_DOMAINS), language.size)
-    parts = pl.DataFrame({
-        "first": pl.Series([name for pool in FIRST_NAMES.values() for name in pool]).gather(first),
-        "last": pl.Series([name for pool in LAST_NAMES.values() for name in pool]).gather(last),
-        "domain": _text(EMAIL_DOMAINS, domain), "key": (first * 2 * size + last) * len(EMAIL_DOMAINS) + domain,
-        "given": rng.random(language.size) < EMAIL_SHARE,
-    })
+    parts = pl.DataFrame(
+        {
+            "first": pl.Series([name for pool in FIRST_NAMES.values() for name in pool]).gather(first),
+            "last": pl.Series([name for pool in LAST_NAMES.values() for name in pool]).gather(last),
+            "domain": _text(EMAIL_DOMAINS, domain),
+            "key": (first * 2 * size + last) * len(EMAIL_DOMAINS) + domain,
+            "given": rng.random(language.size) < EMAIL_SHARE,
+        }
+    )
     repeat = pl.col("key").cum_count().over("key")
     number = pl.when(repeat > 1).then(repeat.cast(pl.Utf8)).otherwise(pl.lit(""))
     email = pl.concat_str("first", pl.lit("."), "last", number, pl.lit("@"), "domain")
@@ -452,13 +672,19 @@ def _ip_addresses(rng: np.random.Generator, n: int) -> pl.Series:
     step = int(rng.integers(1, space // 2)) * 2 + 1
     step += 2 * (step % 127 == 0)
     host = (step * np.arange(n - doc.size, dtype=np.int64) + int(rng.integers(0, space))) % space
-    octets = pl.DataFrame({
-        "net": np.concatenate([np.array([192, 198, 203])[doc // 254], np.full(host.size, 10)]),
-        "a": np.concatenate([np.array([0, 51, 0])[doc // 254], host // (256 * 254)]),
-        "b": np.concatenate([np.array([2, 100, 113])[doc // 254], host // 254 % 256]),
-        "c": np.concatenate([doc % 254, host % 254]) + 1,
-    })
-    return octets.select(pl.concat_str("net", "a", "b", "c", separator=".").alias("ip_address")).to_series().gather(rng.permutation(n))
+    octets = pl.DataFrame(
+        {
+            "net": np.concatenate([np.array([192, 198, 203])[doc // 254], np.full(host.size, 10)]),
+            "a": np.concatenate([np.array([0, 51, 0])[doc // 254], host // (256 * 254)]),
+            "b": np.concatenate([np.array([2, 100, 113])[doc // 254], host // 254 % 256]),
+            "c": np.concatenate([doc % 254, host % 254]) + 1,
+        }
+    )
+    return (
+        octets.select(pl.concat_str("net", "a", "b", "c", separator=".").alias("ip_address"))
+        .to_series()
+        .gather(rng.permutation(n))
+    )
 
 
 def _as_lists(matrix: np.ndarray, option_codes: list[str]) -> pl.Series:
@@ -470,8 +696,14 @@ def _as_lists(matrix: np.ndarray, option_codes: list[str]) -> pl.Series:
 
 # --- The study ---------------------------------------------------------------------------
 SINGLE_MODELS = {  # drawn in this order: parents first
-    "team_size": TEAM_SIZE, "ai_frequency": FREQUENCY, "ai_interest": INTEREST, "ai_useful": USEFUL, "ai_threat": THREAT,
-    "company_uses_ai": COMPANY_USES, "plans_2024": PLANS, "want_more_ai": WANT_MORE,
+    "team_size": TEAM_SIZE,
+    "ai_frequency": FREQUENCY,
+    "ai_interest": INTEREST,
+    "ai_useful": USEFUL,
+    "ai_threat": THREAT,
+    "company_uses_ai": COMPANY_USES,
+    "plans_2024": PLANS,
+    "want_more_ai": WANT_MORE,
 }
 MULTI_MODELS = {"ai_uses": AI_USES, "uses_2025": USES_2025, "barriers": BARRIERS}
 
@@ -499,9 +731,13 @@ def simulate_respondents(*, n: int = 2334, seed: int = 2023, wave: int = 2023) -
     picks = {code: _draw_multi(rng, cb.question(code), model, codes) for code, model in MULTI_MODELS.items()}
     started_at, submitted_at = _timestamps(rng, n, wave)  # rows are exchangeable: sorted starts keep them random
     columns = {
-        "respondent": pl.int_range(1, n + 1, dtype=pl.Int64, eager=True), "channel": _text(list(CHANNEL_SHARES), channel),
-        "language": _text(LANGUAGES, language), "started_at": started_at, "submitted_at": submitted_at,
-        "email": _emails(rng, language), "ip_address": _ip_addresses(rng, n),
+        "respondent": pl.int_range(1, n + 1, dtype=pl.Int64, eager=True),
+        "channel": _text(list(CHANNEL_SHARES), channel),
+        "language": _text(LANGUAGES, language),
+        "started_at": started_at,
+        "submitted_at": submitted_at,
+        "email": _emails(rng, language),
+        "ip_address": _ip_addresses(rng, n),
     }
     for question in cb.closed:
         if question.type == "multi":
@@ -513,29 +749,51 @@ def simulate_respondents(*, n: int = 2334, seed: int = 2023, wave: int = 2023) -
     sentiment = np.array([0, 0, 1, 2, 2])[codes["ai_useful"]]  # COMMENTS order: top2, neither, bottom2
     texts = {
         "industry_other": (_pick(rng, list(INDUSTRY_OTHER_TEXT.values()), language), columns["industry"] == "other"),
-        "ai_uses_other": (_pick(rng, list(AI_USES_OTHER_TEXT.values()), language), columns["ai_uses"].list.contains("other")),
-        "comment": (_pick(rng, [p for s in COMMENTS.values() for p in s.values()], sentiment * 2 + language),
-                    pl.Series(rng.random(n) < COMMENT_SHARE)),
+        "ai_uses_other": (
+            _pick(rng, list(AI_USES_OTHER_TEXT.values()), language),
+            columns["ai_uses"].list.contains("other"),
+        ),
+        "comment": (
+            _pick(rng, [p for s in COMMENTS.values() for p in s.values()], sentiment * 2 + language),
+            pl.Series(rng.random(n) < COMMENT_SHARE),
+        ),
     }
-    return pl.DataFrame(columns).with_columns(pl.when(mask).then(text).alias(name) for name, (text, mask) in texts.items())
+    return pl.DataFrame(columns).with_columns(
+        pl.when(mask).then(text).alias(name) for name, (text, mask) in texts.items()
+    )
 
 
 # --- Defects -----------------------------------------------------------------------------
 DEFECT_COUNTS = {  # per 2,334 respondents, scaled with n and jittered by up to 10% per seed
-    "speeder": 30, "straightliner": 20, "attention_failed": 25, "duplicate": 1.5, "invalid_answer": 8,
-    "missing_required": 8, "exclusive_conflict": 4, "pii_in_comment": 3, "gibberish": 3,
+    "speeder": 30,
+    "straightliner": 20,
+    "attention_failed": 25,
+    "duplicate": 1.5,
+    "invalid_answer": 8,
+    "missing_required": 8,
+    "exclusive_conflict": 4,
+    "pii_in_comment": 3,
+    "gibberish": 3,
 }
 SPEEDER_SECONDS = (40.0, 80.0)  # under a fifth of the median duration
 UNTIMED_CHANNELS = ("google_forms",)  # records only the submission time: no speeder can be seen there
 INATTENTIVE_ANSWERS = {"agree": 0.35, "neutral": 0.3, "strongly_agree": 0.2, "strongly_disagree": 0.15}
 INVALID_ANSWERS = {  # question -> language -> a label no option has (numeric exports: a position past the end)
-    "ai_frequency": {"en": "Sometimes", "fr": "Parfois"}, "role": {"en": "Intern", "fr": "Stagiaire"},
-    "team_size": {"en": "100+", "fr": "100 et plus"}, "company_uses_ai": {"en": "Maybe", "fr": "Peut-être"},
-    "want_more_ai": {"en": "Maybe later", "fr": "Plus tard"}, "ai_interest": {"en": "Extremely", "fr": "Passionné"},
+    "ai_frequency": {"en": "Sometimes", "fr": "Parfois"},
+    "role": {"en": "Intern", "fr": "Stagiaire"},
+    "team_size": {"en": "100+", "fr": "100 et plus"},
+    "company_uses_ai": {"en": "Maybe", "fr": "Peut-être"},
+    "want_more_ai": {"en": "Maybe later", "fr": "Plus tard"},
+    "ai_interest": {"en": "Extremely", "fr": "Passionné"},
 }
-PII_COMMENTS = {"en": ("Happy to talk, contact me at {email}", "Call me for details: +33 6 12 34 56 78"),
-                "fr": ("Contactez-moi à {email} pour en parler", "Appelez-moi au +33 6 12 34 56 78")}
-GIBBERISH = {"en": ("asdfghjkl qwerty", "sdfsdf sdf sdf", "jjjjjjjjjjjj"), "fr": ("azerty qsdfghjklm", "qsdqsd qsd", "mmmmmmmmmmmm")}
+PII_COMMENTS = {
+    "en": ("Happy to talk, contact me at {email}", "Call me for details: +33 6 12 34 56 78"),
+    "fr": ("Contactez-moi à {email} pour en parler", "Appelez-moi au +33 6 12 34 56 78"),
+}
+GIBBERISH = {
+    "en": ("asdfghjkl qwerty", "sdfsdf sdf sdf", "jjjjjjjjjjjj"),
+    "fr": ("azerty qsdfghjklm", "qsdqsd qsd", "mmmmmmmmmmmm"),
+}
 
 
 def _defect_counts(rng: np.random.Generator, n: int) -> dict[str, int]:
@@ -560,8 +818,12 @@ def _spread(rng: np.random.Generator, frame: pl.DataFrame, candidates: np.ndarra
     """k of the candidate rows: a systematic sample along them sorted by followers band, then by how
     many headline answers they give (F13, F17, F19, F23), so that excluding them leaves small
     segments' figures where they were. Every candidate is equally likely to be drawn."""
-    headline = (pl.col("ai_useful").is_in(AGREE5[:2]).cast(pl.Int64) + pl.col("company_uses_ai").eq("yes")
-                + pl.col("plans_2024").eq("increase") + pl.col("want_more_ai").eq("yes"))
+    headline = (
+        pl.col("ai_useful").is_in(AGREE5[:2]).cast(pl.Int64)
+        + pl.col("company_uses_ai").eq("yes")
+        + pl.col("plans_2024").eq("increase")
+        + pl.col("want_more_ai").eq("yes")
+    )
     key = frame.select(pl.col("followers").rank("dense").cast(pl.Int64) * 10 + headline).to_series().to_numpy()
     order = candidates[np.argsort(key[candidates] + rng.random(candidates.size))]
     return order[np.floor(rng.random() + np.arange(k) * candidates.size / k).astype(np.int64)]
@@ -621,17 +883,27 @@ def _attention_failures(rng, frame, r):
 
 
 def _invalid_answers(rng, frame, r):  # a label no option has, or a position past the last option
-    question, numeric, language = rng.choice(list(INVALID_ANSWERS), r.size), rng.random(r.size) < 0.5, frame["language"].gather(r)
+    question, numeric, language = (
+        rng.choice(list(INVALID_ANSWERS), r.size),
+        rng.random(r.size) < 0.5,
+        frame["language"].gather(r),
+    )
     for code in np.unique(question):
         position = str(len(codebook().question(code).options) + 1)
-        raw = [position if num else INVALID_ANSWERS[code][lang] for num, lang in zip(numeric[question == code], language.filter(question == code))]
+        raw = [
+            position if num else INVALID_ANSWERS[code][lang]
+            for num, lang in zip(numeric[question == code], language.filter(question == code))
+        ]
         yield r[question == code], {code: ["!" + text for text in raw]}
 
 
 def _missing_answers(rng, frame, r):
     question = rng.choice([q.code for q in codebook().closed if q.required], r.size)
     for code in np.unique(question):
-        yield r[question == code], {code: [[] if codebook().question(code).type == "multi" else None] * (question == code).sum()}
+        yield (
+            r[question == code],
+            {code: [[] if codebook().question(code).type == "multi" else None] * (question == code).sum()},
+        )
 
 
 def _exclusive_conflicts(rng, frame, r):
@@ -639,23 +911,43 @@ def _exclusive_conflicts(rng, frame, r):
     for code in np.unique(question):
         q, at = codebook().question(code), r[question == code]
         others = [o for o in q.option_codes if o not in q.exclusive_codes]
-        kept = [[o for o in picked if o in others] or [others[rng.integers(len(others))]] for picked in frame[code].gather(at).to_list()]
+        kept = [
+            [o for o in picked if o in others] or [others[rng.integers(len(others))]]
+            for picked in frame[code].gather(at).to_list()
+        ]
         yield at, {code: [picked + q.exclusive_codes for picked in kept]}
 
 
 def _pii_comments(rng, frame, r):  # alternately an email address and a phone number
     name = pl.Series(FIRST_NAMES["en"]).gather(rng.integers(0, len(FIRST_NAMES["en"]), r.size))
     language = frame["language"].gather(r)
-    yield r, {"comment": [PII_COMMENTS[lang][k % 2].format(email=f"{name[k]}.doe@example.org") for k, lang in enumerate(language)]}
+    yield (
+        r,
+        {
+            "comment": [
+                PII_COMMENTS[lang][k % 2].format(email=f"{name[k]}.doe@example.org") for k, lang in enumerate(language)
+            ]
+        },
+    )
 
 
 def _gibberish(rng, frame, r):
-    yield r, {"comment": [GIBBERISH[lang][k] for lang, k in zip(frame["language"].gather(r), rng.integers(0, 3, r.size))]}
+    yield (
+        r,
+        {"comment": [GIBBERISH[lang][k] for lang, k in zip(frame["language"].gather(r), rng.integers(0, 3, r.size))]},
+    )
 
 
-SPOILERS = {"speeder": _speeders, "straightliner": _straightliners, "attention_failed": _attention_failures,
-            "invalid_answer": _invalid_answers, "missing_required": _missing_answers,
-            "exclusive_conflict": _exclusive_conflicts, "pii_in_comment": _pii_comments, "gibberish": _gibberish}
+SPOILERS = {
+    "speeder": _speeders,
+    "straightliner": _straightliners,
+    "attention_failed": _attention_failures,
+    "invalid_answer": _invalid_answers,
+    "missing_required": _missing_answers,
+    "exclusive_conflict": _exclusive_conflicts,
+    "pii_in_comment": _pii_comments,
+    "gibberish": _gibberish,
+}
 
 
 def inject_defects(frame: pl.DataFrame, *, seed: int) -> tuple[pl.DataFrame, dict[str, int]]:
@@ -678,8 +970,14 @@ def inject_defects(frame: pl.DataFrame, *, seed: int) -> tuple[pl.DataFrame, dic
     earliest = frame["submitted_at"].gather(original) + _seconds(rng.uniform(60, 3_600, r.size))
     started = own_start.zip_with(own_start > earliest, earliest)  # after the original was submitted
     spoiled = _patch(spoiled, original, None, **answers)
-    spoiled = _patch(spoiled, r, "duplicate", **answers, started_at=started,
-                     submitted_at=started + (frame["submitted_at"] - frame["started_at"]).gather(r))
+    spoiled = _patch(
+        spoiled,
+        r,
+        "duplicate",
+        **answers,
+        started_at=started,
+        submitted_at=started + (frame["submitted_at"] - frame["started_at"]).gather(r),
+    )
     for defect, spoil in SPOILERS.items():
         for at, values in spoil(rng, frame, rows[defect]):
             spoiled = _patch(spoiled, at, defect, **values)
@@ -691,14 +989,19 @@ def _base_filter() -> pl.Expr:
     """Rows that enter a base: not speeders, attentive, first copy, valid, complete, consistent."""
     cb = codebook()
     duration = (pl.col("submitted_at") - pl.col("started_at")).dt.total_seconds(fractional=True)
-    keep = [duration >= 0.2 * duration.median(), pl.col(cb.attention_check.code) == cb.attention_check.expected,
-            pl.col("email").is_null() | (pl.col("started_at").rank("ordinal").over("email") == 1)]
+    keep = [
+        duration >= 0.2 * duration.median(),
+        pl.col(cb.attention_check.code) == cb.attention_check.expected,
+        pl.col("email").is_null() | (pl.col("started_at").rank("ordinal").over("email") == 1),
+    ]
     for q in cb.single:
         keep.append(pl.col(q.code).is_null() | pl.col(q.code).is_in(q.option_codes))
         keep.append(pl.col(q.code).is_not_null() | (not q.required))
     for q in cb.multi:
         keep.append(pl.col(q.code).list.len().fill_null(0) > 0)
-        keep.extend(~(pl.col(q.code).list.contains(code) & (pl.col(q.code).list.len() > 1)) for code in q.exclusive_codes)
+        keep.extend(
+            ~(pl.col(q.code).list.contains(code) & (pl.col(q.code).list.len() > 1)) for code in q.exclusive_codes
+        )
     return pl.all_horizontal(keep)
 
 
@@ -706,8 +1009,10 @@ def published_check(frame: pl.DataFrame) -> pl.DataFrame:
     """Every published figure recomputed over the rows that enter a base. One row per figure:
     id, published_pct, computed_pct, diff (computed - published, percentage points)."""
     cb = codebook()
-    figures = pl.read_csv(resources.files("schemas").joinpath("data/published_figures.csv").read_bytes(),
-                          schema_overrides={"published_pct": pl.Float64})
+    figures = pl.read_csv(
+        resources.files("schemas").joinpath("data/published_figures.csv").read_bytes(),
+        schema_overrides={"published_pct": pl.Float64},
+    )
     shares = []
     for figure in figures.iter_rows(named=True):
         code, answers = figure["question"], figure["answers"].split("|")
@@ -716,10 +1021,16 @@ def published_check(frame: pl.DataFrame) -> pl.DataFrame:
             segment_code, segment_answers = figure["segment"].split("=")
             segment = pl.col(segment_code).is_in(segment_answers.split("|"))
         if cb.question(code).type == "multi":  # share of respondents who picked any of the answers
-            hit, answered = pl.any_horizontal(pl.col(code).list.contains(a) for a in answers), pl.col(code).list.len() > 0
+            hit, answered = (
+                pl.any_horizontal(pl.col(code).list.contains(a) for a in answers),
+                pl.col(code).list.len() > 0,
+            )
         else:
             hit, answered = pl.col(code).is_in(answers), pl.col(code).is_not_null()
         shares.append((100 * hit.filter(segment & answered).mean()).alias(figure["id"]))
     computed = frame.filter(_base_filter()).select(shares).cast(pl.Float64).row(0)
-    return figures.select("id", "published_pct").with_columns(computed_pct=pl.Series(computed, dtype=pl.Float64)).with_columns(
-        diff=pl.col("computed_pct") - pl.col("published_pct"))
+    return (
+        figures.select("id", "published_pct")
+        .with_columns(computed_pct=pl.Series(computed, dtype=pl.Float64))
+        .with_columns(diff=pl.col("computed_pct") - pl.col("published_pct"))
+    )

@@ -46,7 +46,9 @@ class Section:
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section("who", (Distribution("role"), Distribution("industry"), Distribution("team_size"), Distribution("followers"))),
+    Section(
+        "who", (Distribution("role"), Distribution("industry"), Distribution("team_size"), Distribution("followers"))
+    ),
     Section(
         "interest",
         (

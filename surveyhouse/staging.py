@@ -29,9 +29,9 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 
-from flows.read import RawExport, UnreadableExport, file_sha256, read_export
 from schemas.canonical import canonical_schema
 from schemas.codebook import Codebook
+from surveyhouse.read import RawExport, UnreadableExport, file_sha256, read_export
 from transforms.headers import (
     closest_questions,
     column_text,
@@ -105,9 +105,20 @@ def response_columns(book: Codebook) -> list[str]:
     """Column order of staged responses (every file's Parquet has exactly these)."""
     texts = [q.code for q in book.text] + [f"{q.code}_other" for q in book.closed if q.other_option is not None]
     return [
-        "wave", "source_tool", "response_id", "language", "started_at", "submitted_at", "duration_s",
-        *[q.code for q in book.closed], *texts, "email_hash", "ip_hash",
-        "source_file", "source_row", "file_order",
+        "wave",
+        "source_tool",
+        "response_id",
+        "language",
+        "started_at",
+        "submitted_at",
+        "duration_s",
+        *[q.code for q in book.closed],
+        *texts,
+        "email_hash",
+        "ip_hash",
+        "source_file",
+        "source_row",
+        "file_order",
     ]
 
 
@@ -293,7 +304,13 @@ def process_export(
 
 
 def canonical_frame(
-    wide: pl.LazyFrame | pl.DataFrame, meta: pl.DataFrame, resolved: list, *, book: Codebook, layout: Layout, header_language: str | None
+    wide: pl.LazyFrame | pl.DataFrame,
+    meta: pl.DataFrame,
+    resolved: list,
+    *,
+    book: Codebook,
+    layout: Layout,
+    header_language: str | None,
 ) -> pl.DataFrame:
     """The file's canonical responses, from its answer columns as they are (``wide``).
 

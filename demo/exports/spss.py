@@ -30,7 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.demo.exports import numbered_questions
+from demo.exports import numbered_questions
 from schemas.codebook import Question, codebook
 from transforms.layouts.google_forms import hex_digits, stable_hash
 
@@ -60,7 +60,11 @@ _META_LABELS = {
 
 def _utc(frame: pl.DataFrame, name: str) -> pl.Expr:
     column = pl.col(name)
-    return column.dt.replace_time_zone("UTC") if frame.schema[name].time_zone is None else column.dt.convert_time_zone("UTC")
+    return (
+        column.dt.replace_time_zone("UTC")
+        if frame.schema[name].time_zone is None
+        else column.dt.convert_time_zone("UTC")
+    )
 
 
 def _check_codes(frame: pl.DataFrame) -> None:
@@ -150,7 +154,10 @@ def _meta(frame: pl.DataFrame, *, language: str, time_zone: str, seed: int) -> l
         "RecordedDate": (local(submitted), None),
         "ResponseId": (pl.concat_str(pl.lit("R_"), token), None),
         "RecipientEmail": (email, None),
-        "DistributionChannel": (pl.when(email.is_not_null()).then(pl.lit("email")).otherwise(pl.lit("anonymous")), None),
+        "DistributionChannel": (
+            pl.when(email.is_not_null()).then(pl.lit("email")).otherwise(pl.lit("anonymous")),
+            None,
+        ),
         "UserLanguage": (pl.col("language").cast(pl.Utf8).fill_null(language).str.to_uppercase(), None),
     }
     return [(name, value, labels) for name, (value, labels) in values.items()]

@@ -60,7 +60,7 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.demo.exports import numbered_questions
+from demo.exports import numbered_questions
 from schemas.codebook import Question, codebook
 
 TIME_ZONES = {"en": "America/New_York", "fr": "Europe/Paris"}
@@ -145,7 +145,9 @@ def _question_columns(frame: pl.DataFrame, *, language: str, numeric: bool, mult
         if other:
             other_text = pl.col(f"{question.code}_other") if f"{question.code}_other" in frame.columns else pl.lit(None)
             label = f"{text} - {other.labels[language]} - {words['text']}"
-            outs.append(_Out(f"Q{n}_{other.position}_TEXT", label, f"QID{n}_{other.position}_TEXT", other_text.cast(pl.Utf8)))
+            outs.append(
+                _Out(f"Q{n}_{other.position}_TEXT", label, f"QID{n}_{other.position}_TEXT", other_text.cast(pl.Utf8))
+            )
     return outs
 
 
@@ -160,7 +162,11 @@ def _split_columns(question: Question, n: int, *, language: str, numeric: bool) 
 
 def _utc(frame: pl.DataFrame, name: str) -> pl.Expr:
     column = pl.col(name)
-    return column.dt.replace_time_zone("UTC") if frame.schema[name].time_zone is None else column.dt.convert_time_zone("UTC")
+    return (
+        column.dt.replace_time_zone("UTC")
+        if frame.schema[name].time_zone is None
+        else column.dt.convert_time_zone("UTC")
+    )
 
 
 def _meta_columns(frame: pl.DataFrame, *, language: str, numeric: bool, seed: int, progress: pl.Expr) -> list[pl.Expr]:
@@ -169,7 +175,7 @@ def _meta_columns(frame: pl.DataFrame, *, language: str, numeric: bool, seed: in
     local = lambda ts: ts.dt.convert_time_zone(zone).dt.strftime("%Y-%m-%d %H:%M:%S")  # noqa: E731
     finished = submitted.is_not_null()
     email = pl.col("email").cast(pl.Utf8)
-    coordinate = lambda s, low, span: (pl.int_range(pl.len(), dtype=pl.UInt64).hash(s) % 10**9 / 1e9 * span + low)  # noqa: E731
+    coordinate = lambda s, low, span: pl.int_range(pl.len(), dtype=pl.UInt64).hash(s) % 10**9 / 1e9 * span + low  # noqa: E731
     values = {
         "startDate": local(started),
         "endDate": local(pl.coalesce(submitted, started)),
@@ -177,12 +183,16 @@ def _meta_columns(frame: pl.DataFrame, *, language: str, numeric: bool, seed: in
         "ipAddress": pl.col("ip_address").cast(pl.Utf8),
         "progress": pl.when(finished).then(pl.lit("100")).otherwise(progress),
         "duration": (submitted - started).dt.total_seconds().cast(pl.Utf8),
-        "finished": pl.when(finished).then(pl.lit("1" if numeric else "True")).otherwise(pl.lit("0" if numeric else "False")),
+        "finished": pl.when(finished)
+        .then(pl.lit("1" if numeric else "True"))
+        .otherwise(pl.lit("0" if numeric else "False")),
         "recordedDate": local(submitted),
         "_recordId": pl.concat_str(pl.lit("R_"), _random_text(seed, 15)),
         "recipientEmail": email,
         "locationLatitude": coordinate(seed + 1, 43.0, 6.0 if language == "fr" else 10.0).round(4).cast(pl.Utf8),
-        "locationLongitude": coordinate(seed + 2, -1.0 if language == "fr" else -95.0, 8.0 if language == "fr" else 20.0)
+        "locationLongitude": coordinate(
+            seed + 2, -1.0 if language == "fr" else -95.0, 8.0 if language == "fr" else 20.0
+        )
         .round(4)
         .cast(pl.Utf8),
         "distributionChannel": pl.when(email.is_not_null()).then(pl.lit("email")).otherwise(pl.lit("anonymous")),
@@ -195,7 +205,9 @@ def _progress(frame: pl.DataFrame) -> pl.Expr:
     """Share (percent) of the closed questions answered: the Progress of a partial response."""
     closed = codebook().closed
     answered = [
-        (pl.col(q.code).list.len() > 0) if q.type == "multi" else pl.col(q.code).is_not_null() for q in closed if q.code in frame.columns
+        (pl.col(q.code).list.len() > 0) if q.type == "multi" else pl.col(q.code).is_not_null()
+        for q in closed
+        if q.code in frame.columns
     ]
     return (pl.sum_horizontal([a.fill_null(False).cast(pl.Int32) for a in answered]) * 100 // len(closed)).cast(pl.Utf8)
 
@@ -308,7 +320,14 @@ def _older_question_columns(frame: pl.DataFrame, *, variant: str, language: str,
         other_text = pl.col(f"{question.code}_other") if f"{question.code}_other" in frame.columns else pl.lit(None)
         if question.grid:
             prompt = _old_text(book.grids[question.grid][language])
-            outs.append(_Out(f"Q{n}_{k}", f"{prompt}-{question.text[language]}", import_id(f"QID{n}-{k}"), _verbatim(value.cast(pl.Utf8), mapping)))
+            outs.append(
+                _Out(
+                    f"Q{n}_{k}",
+                    f"{prompt}-{question.text[language]}",
+                    import_id(f"QID{n}-{k}"),
+                    _verbatim(value.cast(pl.Utf8), mapping),
+                )
+            )
         elif question.type == "single":
             outs.append(_Out(f"Q{n}", text, import_id(f"QID{n}"), _verbatim(value.cast(pl.Utf8), mapping)))
             if other:
@@ -342,12 +361,16 @@ def _split_values(question: Question, *, language: str, numeric: bool) -> list[t
     for option in question.options:
         selected = chosen.list.contains(option.code).fill_null(False)
         mark = "1" if numeric else option.labels[language]
-        values.append((option, pl.when(selected).then(pl.lit(mark)).otherwise(invalid.list.get(free_before, null_on_oob=True))))
+        values.append(
+            (option, pl.when(selected).then(pl.lit(mark)).otherwise(invalid.list.get(free_before, null_on_oob=True)))
+        )
         free_before = free_before + (~selected).cast(pl.UInt32)
     return values
 
 
-def _older_meta(frame: pl.DataFrame, *, variant: str, language: str, seed: int, time_zone: str) -> list[tuple[str, str, pl.Expr]]:
+def _older_meta(
+    frame: pl.DataFrame, *, variant: str, language: str, seed: int, time_zone: str
+) -> list[tuple[str, str, pl.Expr]]:
     """(column id, ImportId or row-2 name, value) of the metadata block."""
     started, submitted = _utc(frame, "started_at"), _utc(frame, "submitted_at")
     local = lambda ts: ts.dt.convert_time_zone(time_zone).dt.strftime("%Y-%m-%d %H:%M:%S")  # noqa: E731
@@ -371,15 +394,19 @@ def _older_meta(frame: pl.DataFrame, *, variant: str, language: str, seed: int, 
 
 
 def _location(seed: int, language: str) -> list[pl.Expr]:
-    coordinate = lambda s, low, span: (pl.int_range(pl.len(), dtype=pl.UInt64).hash(s) % 10**9 / 1e9 * span + low)  # noqa: E731
+    coordinate = lambda s, low, span: pl.int_range(pl.len(), dtype=pl.UInt64).hash(s) % 10**9 / 1e9 * span + low  # noqa: E731
     return [
         coordinate(seed + 1, 43.0, 6.0 if language == "fr" else 10.0).round(4).cast(pl.Utf8),
-        coordinate(seed + 2, -1.0 if language == "fr" else -95.0, 8.0 if language == "fr" else 20.0).round(4).cast(pl.Utf8),
+        coordinate(seed + 2, -1.0 if language == "fr" else -95.0, 8.0 if language == "fr" else 20.0)
+        .round(4)
+        .cast(pl.Utf8),
         pl.lit("-1"),
     ]
 
 
-def _write_older(frame: pl.DataFrame, path: Path, *, variant: str, language: str, numeric: bool, seed: int, time_zone: str) -> None:
+def _write_older(
+    frame: pl.DataFrame, path: Path, *, variant: str, language: str, numeric: bool, seed: int, time_zone: str
+) -> None:
     """Write the 2017 or the legacy export (see the module's docstring)."""
     meta = _older_meta(frame, variant=variant, language=language, seed=seed, time_zone=time_zone)
     questions = _older_question_columns(frame, variant=variant, language=language, numeric=numeric)
@@ -391,7 +418,9 @@ def _write_older(frame: pl.DataFrame, path: Path, *, variant: str, language: str
         header = [row + [None] for row in header]
     else:
         labels = [c for c, _, _ in meta] + [q.label for q in questions] + list(_LOCATION)
-        import_ids = [i for _, i, _ in meta] + [q.import_id for q in questions] + [f"Location-{name}" for name in _LOCATION]
+        import_ids = (
+            [i for _, i, _ in meta] + [q.import_id for q in questions] + [f"Location-{name}" for name in _LOCATION]
+        )
         header = [ids, labels, [f"{{'ImportId': '{i}'}}" for i in import_ids]]
     names = [f"c{i}" for i in range(len(values))]
     data = frame.select([expr.cast(pl.Utf8).alias(name) for expr, name in zip(values, names)])

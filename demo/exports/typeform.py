@@ -29,20 +29,15 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.demo.exports.common import check_codes as _check_codes
-from flows.demo.exports.common import label as _label
-from flows.demo.exports.common import language as _language
-from flows.demo.exports.common import other_text as _other_text
-from flows.demo.exports.common import utc as _utc
+from demo.exports.common import check_codes as _check_codes
+from demo.exports.common import label as _label
+from demo.exports.common import language as _language
+from demo.exports.common import other_text as _other_text
+from demo.exports.common import utc as _utc
 from schemas.codebook import codebook
 from transforms.layouts.google_forms import hex_digits, stable_hash
 
 _DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
-
-
-
-
-
 
 
 def _question_columns(frame: pl.DataFrame, language: str) -> list[tuple[str, pl.Expr]]:
@@ -84,7 +79,9 @@ def _meta_columns(frame: pl.DataFrame, *, seed: int) -> tuple[list[tuple[str, pl
     token = pl.concat_str(
         [hex_digits(stable_hash(pl.concat_str(pl.lit(f"typeform:{seed}:{half}:"), row))) for half in ("a", "b")]
     )
-    network = hex_digits(stable_hash(pl.coalesce(pl.col("ip_address").cast(pl.Utf8), pl.concat_str(pl.lit("row:"), row))), 10)
+    network = hex_digits(
+        stable_hash(pl.coalesce(pl.col("ip_address").cast(pl.Utf8), pl.concat_str(pl.lit("row:"), row))), 10
+    )
     trailing = [("email", pl.col("email").cast(pl.Utf8))] if frame.get_column("email").is_not_null().any() else []
     trailing += [
         ("Response Type", pl.when(submitted.is_not_null()).then(pl.lit("completed")).otherwise(pl.lit("partial"))),

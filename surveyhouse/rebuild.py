@@ -18,21 +18,14 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flows.ingest import staged_files
-from flows.lock import run_lock
-from flows.pipeline import (
-    NewFile,
-    RunSummary,
-    build_tables,
-    new_run_id,
-    publish,
-    rebuild_dir,
-    record_failed_run,
-    recover_state,
-    stage_file,
-)
-from flows.settings import Settings
 from schemas.codebook import Codebook, codebook
+from surveyhouse.build import build_tables
+from surveyhouse.discover import NewFile
+from surveyhouse.lock import run_lock
+from surveyhouse.night import publish, rebuild_dir, recover_state, stage_file
+from surveyhouse.runlog import RunSummary, new_run_id, record_failed_run
+from surveyhouse.settings import Settings
+from surveyhouse.staging import staged_files
 from warehouse.publish import connect_read_only
 
 
@@ -48,7 +41,9 @@ def ingested_files(settings: Settings) -> list[dict]:
             records = connection.table("files").pl().sort("file_order").to_dicts()
     for record in records:
         if not record.get("archived_as"):
-            matches = sorted(p.name for p in settings.archive_dir.glob(f"{record['file_sha256']}.*") if not p.name.endswith(".part"))
+            matches = sorted(
+                p.name for p in settings.archive_dir.glob(f"{record['file_sha256']}.*") if not p.name.endswith(".part")
+            )
             record["archived_as"] = matches[0] if matches else f"{record['file_sha256']}"
     return sorted(records, key=lambda record: record["file_order"])
 
@@ -67,7 +62,9 @@ def rebuild_warehouse(settings: Settings, *, book: Codebook | None = None) -> Ru
         recover_state(settings)
         ingested = ingested_files(settings)
         if not ingested:
-            raise RebuildError(f"nothing to rebuild: no file was ever ingested for {settings.warehouse} (run `surveyhouse run` first)")
+            raise RebuildError(
+                f"nothing to rebuild: no file was ever ingested for {settings.warehouse} (run `surveyhouse run` first)"
+            )
         missing = [r["source_file"] for r in ingested if not (settings.archive_dir / r["archived_as"]).is_file()]
         if missing:
             raise RebuildError(
@@ -75,20 +72,30 @@ def rebuild_warehouse(settings: Settings, *, book: Codebook | None = None) -> Ru
                 "cannot rebuild; the published warehouse is unchanged"
             )
         fresh = rebuild_dir(settings, run.run_id)
-        scratch = fresh.with_name(fresh.name + ".files")  # the raw files under their names (removed by recover_state if killed)
+        scratch = fresh.with_name(
+            fresh.name + ".files"
+        )  # the raw files under their names (removed by recover_state if killed)
         try:
             for record in ingested:
-                source = scratch / str(record["file_order"]) / record["source_file"]  # stage_export reads name and suffix
+                source = (
+                    scratch / str(record["file_order"]) / record["source_file"]
+                )  # stage_export reads name and suffix
                 source.parent.mkdir(parents=True)
                 _link_or_copy(settings.archive_dir / record["archived_as"], source)
                 staged = stage_file(
-                    NewFile(source, record["file_sha256"], record["wave"]), settings=settings, run_id=record["run_id"],
-                    file_order=record["file_order"], book=book, staged_dir=fresh,
+                    NewFile(source, record["file_sha256"], record["wave"]),
+                    settings=settings,
+                    run_id=record["run_id"],
+                    file_order=record["file_order"],
+                    book=book,
+                    staged_dir=fresh,
                 )
                 run.rows_read += staged.record["rows_read"]
                 if staged.record["status"] != "loaded":
                     run.files_failed += 1
-                    run.problems.append(staged.record["message"] or f"{staged.record['source_file']}: {staged.record['status']}")
+                    run.problems.append(
+                        staged.record["message"] or f"{staged.record['source_file']}: {staged.record['status']}"
+                    )
             tables = build_tables(settings, run, book=book, staged_dir=fresh)
             publish(settings, tables, book=book)
         except Exception as error:

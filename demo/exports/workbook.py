@@ -1,5 +1,5 @@
 """Writing rows as a one-sheet Excel workbook (.xlsx), as SurveyMonkey's XLSX download or
-an Excel "Save As" of a CSV export would, and ``flows.read`` reads it.
+an Excel "Save As" of a CSV export would, and ``surveyhouse.read`` reads it.
 
 A minimal Office Open XML package written with ``zipfile`` (no Excel library needed, and
 the same rows always give the same bytes): texts go to the shared-strings table, numbers

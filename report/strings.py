@@ -329,7 +329,9 @@ def segment_value_label(segment: str, value: str, lang: str, *, book: Codebook) 
         return book.question(segment).option(value).labels[lang]
     if segment in [d.code for d in book.derived_segments]:
         derived = book.derived(segment)
-        fallback = ", ".join(book.question(derived.source).option(c).labels[lang] for c in derived.groups.get(value, ()))
+        fallback = ", ".join(
+            book.question(derived.source).option(c).labels[lang] for c in derived.groups.get(value, ())
+        )
         return GROUPS[lang].get((segment, value), fallback or value)
     return value
 

@@ -6,24 +6,34 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.demo.exports.google_forms import write_google_forms
-from flows.demo.exports.qualtrics import write_qualtrics
-from flows.demo.exports.surveymonkey import write_surveymonkey
-from flows.demo.exports.typeform import write_typeform
-from flows.demo.model import inject_defects, simulate_respondents
+from demo.exports.google_forms import write_google_forms
+from demo.exports.qualtrics import write_qualtrics
+from demo.exports.surveymonkey import write_surveymonkey
+from demo.exports.typeform import write_typeform
+from demo.model import inject_defects, simulate_respondents
 
 #: channel -> (file name as the tool names its export, writer)
 EXPORTS = {
-    "qualtrics_en": ("AI+in+social+media+2023_November+16,+2023_09.12.csv",
-                     lambda frame, path, seed: write_qualtrics(frame, path, language="en", multi="joined", seed=seed)),
-    "qualtrics_fr": ("IA+et+reseaux+sociaux+2023+(FR)_16+novembre+2023_09.14.csv",
-                     lambda frame, path, seed: write_qualtrics(frame, path, language="fr", multi="split", seed=seed)),
-    "surveymonkey": ("AI in Social Media 2023 - SurveyMonkey Data_All_231116.csv",
-                     lambda frame, path, seed: write_surveymonkey(frame, path, seed=seed)),
-    "google_forms": ("AI in social media 2023 (Responses) - Form Responses 1.csv",
-                     lambda frame, path, seed: write_google_forms(frame, path)),
-    "typeform": ("responses-AI-social-media-2023.csv",
-                 lambda frame, path, seed: write_typeform(frame, path, seed=seed)),
+    "qualtrics_en": (
+        "AI+in+social+media+2023_November+16,+2023_09.12.csv",
+        lambda frame, path, seed: write_qualtrics(frame, path, language="en", multi="joined", seed=seed),
+    ),
+    "qualtrics_fr": (
+        "IA+et+reseaux+sociaux+2023+(FR)_16+novembre+2023_09.14.csv",
+        lambda frame, path, seed: write_qualtrics(frame, path, language="fr", multi="split", seed=seed),
+    ),
+    "surveymonkey": (
+        "AI in Social Media 2023 - SurveyMonkey Data_All_231116.csv",
+        lambda frame, path, seed: write_surveymonkey(frame, path, seed=seed),
+    ),
+    "google_forms": (
+        "AI in social media 2023 (Responses) - Form Responses 1.csv",
+        lambda frame, path, seed: write_google_forms(frame, path),
+    ),
+    "typeform": (
+        "responses-AI-social-media-2023.csv",
+        lambda frame, path, seed: write_typeform(frame, path, seed=seed),
+    ),
 }
 
 

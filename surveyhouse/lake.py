@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from flows.ingest import RECORD, StagedFile, staged_files
-from flows.settings import Settings
+from surveyhouse.settings import Settings
+from surveyhouse.staging import RECORD, StagedFile, staged_files
 from warehouse.lake import (
     LakeConflict,
     add_staged,
@@ -70,7 +70,9 @@ def pull_staged(staged_dir: Path, shared: pl.DataFrame) -> bool:
     """Write the lake's staged files that the local folder lacks (or has otherwise); True if any."""
     local = {staged.sha256: staged.record for staged in staged_files(staged_dir)}
     changed = False
-    for sha, record_json, responses, quarantine in shared.select("file_sha256", "record", "responses", "quarantine").iter_rows():
+    for sha, record_json, responses, quarantine in shared.select(
+        "file_sha256", "record", "responses", "quarantine"
+    ).iter_rows():
         record = json.loads(record_json)
         if local.get(sha) != record:
             _write_staged(staged_dir, record, responses, quarantine)
@@ -99,7 +101,13 @@ def _rows(staged: list[StagedFile]) -> pl.DataFrame:
             "responses": [s.responses.read_bytes() if s.responses.exists() else None for s in staged],
             "quarantine": [s.quarantine.read_bytes() for s in staged],
         },
-        schema={"file_sha256": pl.Utf8, "file_order": pl.Int64, "record": pl.Utf8, "responses": pl.Binary, "quarantine": pl.Binary},
+        schema={
+            "file_sha256": pl.Utf8,
+            "file_order": pl.Int64,
+            "record": pl.Utf8,
+            "responses": pl.Binary,
+            "quarantine": pl.Binary,
+        },
     )
 
 
@@ -109,7 +117,11 @@ def add_runs_to_log(settings: Settings, published: pl.DataFrame | None) -> bool:
         return False
     known = set()
     if settings.runs_log.exists():
-        known = {json.loads(line)["run_id"] for line in settings.runs_log.read_text(encoding="utf-8").splitlines() if line.strip()}
+        known = {
+            json.loads(line)["run_id"]
+            for line in settings.runs_log.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        }
     missing = published.filter(~pl.col("run_id").is_in(list(known))).sort("started_at")
     if missing.is_empty():
         return False
@@ -171,7 +183,9 @@ def publish_shared(
     def conflicted(attempt_number: int, error: LakeConflict) -> None:
         logger.warning(
             "Another writer published into %s first (attempt %d: %s); building again on its snapshot.",
-            settings.warehouse, attempt_number, error,
+            settings.warehouse,
+            attempt_number,
+            error,
         )
 
     return in_transaction(lake, attempt, on_conflict=conflicted)

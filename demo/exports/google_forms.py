@@ -23,19 +23,14 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.demo.exports.common import check_codes as _check_codes
-from flows.demo.exports.common import label as _label
-from flows.demo.exports.common import language as _language
-from flows.demo.exports.common import other_text as _other_text
-from flows.demo.exports.common import utc as _utc
+from demo.exports.common import check_codes as _check_codes
+from demo.exports.common import label as _label
+from demo.exports.common import language as _language
+from demo.exports.common import other_text as _other_text
+from demo.exports.common import utc as _utc
 from schemas.codebook import codebook
 
 _TIMESTAMP_FORMAT = "%-m/%-d/%Y %-H:%M:%S"
-
-
-
-
-
 
 
 def _question_columns(frame: pl.DataFrame, language: str) -> list[tuple[str, pl.Expr]]:
@@ -48,7 +43,9 @@ def _question_columns(frame: pl.DataFrame, language: str) -> list[tuple[str, pl.
         if question.type == "text":
             columns.append((text, value.cast(pl.Utf8)))
         elif question.grid:
-            columns.append((f"{book.grids[question.grid][language]} [{text}]", _label(value.cast(pl.Utf8), question, language)))
+            columns.append(
+                (f"{book.grids[question.grid][language]} [{text}]", _label(value.cast(pl.Utf8), question, language))
+            )
         elif question.type == "single":
             code = value.cast(pl.Utf8)
             cell = _label(code, question, language)

@@ -15,12 +15,20 @@ def language(frame: pl.DataFrame) -> str:
 def label(value: pl.Expr, question: Question, language: str) -> pl.Expr:
     """An option code as its label; ``!text`` as ``text``."""
     mapping = {option.code: option.labels[language] for option in question.options}
-    return pl.when(value.str.starts_with("!")).then(value.str.slice(1)).otherwise(value.replace_strict(mapping, default=None))
+    return (
+        pl.when(value.str.starts_with("!"))
+        .then(value.str.slice(1))
+        .otherwise(value.replace_strict(mapping, default=None))
+    )
 
 
 def utc(frame: pl.DataFrame, name: str) -> pl.Expr:
     column = pl.col(name)
-    return column.dt.replace_time_zone("UTC") if frame.schema[name].time_zone is None else column.dt.convert_time_zone("UTC")
+    return (
+        column.dt.replace_time_zone("UTC")
+        if frame.schema[name].time_zone is None
+        else column.dt.convert_time_zone("UTC")
+    )
 
 
 def check_codes(frame: pl.DataFrame) -> None:

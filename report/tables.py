@@ -7,8 +7,8 @@ from html import escape
 
 import polars as pl
 
-from flows.report.data import ReportData
-from flows.report.strings import (
+from report.data import ReportData
+from report.strings import (
     SEGMENTS,
     answer_label,
     format_int,
@@ -26,14 +26,18 @@ Row = list[str] | tuple[str, str]  # cells, or (kind, html) for a full-width "gr
 
 def _table(headers: list[str], rows: list[Row], *, numeric: set[int] = frozenset(), cls: str = "") -> str:
     """An HTML table; cells are already escaped HTML."""
-    head = "".join(f'<th{" class=num" if i in numeric else ""}>{escape(h)}</th>' for i, h in enumerate(headers))
+    head = "".join(f"<th{' class=num' if i in numeric else ''}>{escape(h)}</th>" for i, h in enumerate(headers))
 
     def row_html(row: Row) -> str:
         if isinstance(row, tuple):
             kind, html = row
             cell = "th" if kind == "group" else "td"
             return f'<tr class="{kind}"><{cell} colspan="{len(headers)}">{html}</{cell}></tr>'
-        return "<tr>" + "".join(f'<td{" class=num" if i in numeric else ""}>{cell}</td>' for i, cell in enumerate(row)) + "</tr>"
+        return (
+            "<tr>"
+            + "".join(f"<td{' class=num' if i in numeric else ''}>{cell}</td>" for i, cell in enumerate(row))
+            + "</tr>"
+        )
 
     body = "".join(row_html(row) for row in rows)
     return f'<div class="scroll"><table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
@@ -60,7 +64,9 @@ def render_claims(data: ReportData, lang: str, *, book: Codebook) -> str:
             segment = SEGMENTS[lang].get(c["segment_name"], c["segment_name"])
             value = segment_value_label(c["segment_name"], c["segment_value"], lang, book=book)
             figure += " · " + ui(lang, "segment_value", segment=segment, value=value)
-        interval = "–" if c["ci_low"] is None else f"{format_number(c['ci_low'], lang)} – {format_number(c['ci_high'], lang)}"
+        interval = (
+            "–" if c["ci_low"] is None else f"{format_number(c['ci_low'], lang)} – {format_number(c['ci_high'], lang)}"
+        )
         status = f'<span class="status {STATUS_CLASS.get(c["status"], "muted")}">{escape(ui(lang, "status_" + c["status"]))}</span>'
         rows.append(
             [
@@ -77,7 +83,10 @@ def render_claims(data: ReportData, lang: str, *, book: Codebook) -> str:
             rows.append(("why", escape(ui(lang, "contradiction", text=c["contradiction"]))))
     consistent = data.claims.filter(pl.col("status") == "consistent").height
     summary = ui(lang, "claims_summary", consistent=consistent, total=data.claims.height)
-    headers = [ui(lang, k) for k in ("col_id", "col_figure", "col_published", "col_recomputed", "col_interval", "col_base", "col_status")]
+    headers = [
+        ui(lang, k)
+        for k in ("col_id", "col_figure", "col_published", "col_recomputed", "col_interval", "col_base", "col_status")
+    ]
     return f'<p class="note">{escape(summary)}</p>' + _table(headers, rows, numeric={2, 3, 4, 5}, cls="claims")
 
 
@@ -89,20 +98,49 @@ def render_quality(data: ReportData, lang: str) -> str:
             tool += f" / {escape(f['layout'])}"
         status = ui(lang, "file_" + f["status"]) if f["status"] in ("loaded", "failed") else f["status"]
         counts = [format_int(f[k] or 0, lang) for k in ("rows_read", "accepted", "quarantined", "superseded")]
-        files.append([f'<span class="file">{escape(f["source_file"])}</span>', tool, escape(f["language"] or "–"), *counts, escape(status)])
+        files.append(
+            [
+                f'<span class="file">{escape(f["source_file"])}</span>',
+                tool,
+                escape(f["language"] or "–"),
+                *counts,
+                escape(status),
+            ]
+        )
         if f["message"]:
             files.append(("why", escape(f["message"])))
-    keys = ("col_file", "col_tool", "col_language", "col_rows_read", "col_accepted", "col_quarantined", "col_superseded", "col_status")
+    keys = (
+        "col_file",
+        "col_tool",
+        "col_language",
+        "col_rows_read",
+        "col_accepted",
+        "col_quarantined",
+        "col_superseded",
+        "col_status",
+    )
     files_table = _table([ui(lang, k) for k in keys], files, numeric={3, 4, 5, 6}, cls="files")
     parts = [f"<h3>{escape(ui(lang, 'quality_files'))}</h3>", files_table]
     parts.append(f"<h3>{escape(ui(lang, 'quality_checks'))}</h3>")
     if data.checks.is_empty():
         parts.append(f"<p>{escape(ui(lang, 'none_quarantined'))}</p>")
     else:
-        checks = [[f"<code>{escape(r['check'])}</code>", format_int(r["rows"], lang), format_int(r["files"], lang)] for r in data.checks.iter_rows(named=True)]
+        checks = [
+            [f"<code>{escape(r['check'])}</code>", format_int(r["rows"], lang), format_int(r["files"], lang)]
+            for r in data.checks.iter_rows(named=True)
+        ]
         parts.append(_table([ui(lang, k) for k in ("col_check", "col_rows", "col_files")], checks, numeric={1, 2}))
-    flags = [[escape(ui(lang, "flag_" + r["flag"])), format_int(r["flagged"], lang), format_int(r["excluded"], lang)] for r in data.flags.iter_rows(named=True)]
-    flags.append([f"<strong>{escape(ui(lang, 'flag_is_excluded'))}</strong>", "", f"<strong>{format_int(data.excluded, lang)}</strong>"])
+    flags = [
+        [escape(ui(lang, "flag_" + r["flag"])), format_int(r["flagged"], lang), format_int(r["excluded"], lang)]
+        for r in data.flags.iter_rows(named=True)
+    ]
+    flags.append(
+        [
+            f"<strong>{escape(ui(lang, 'flag_is_excluded'))}</strong>",
+            "",
+            f"<strong>{format_int(data.excluded, lang)}</strong>",
+        ]
+    )
     parts.append(f"<h3>{escape(ui(lang, 'quality_flags'))}</h3>")
     parts.append(_table([ui(lang, k) for k in ("col_flag", "col_flagged", "col_excluded")], flags, numeric={1, 2}))
     return "".join(parts)

@@ -16,9 +16,9 @@ from string import Template
 
 import polars as pl
 
-from flows.report import charts
-from flows.report.data import ReportData, ReportError, read_report_data
-from flows.report.sections import (
+from report import charts
+from report.data import ReportData, ReportError, read_report_data
+from report.sections import (
     SECTIONS,
     BySegment,
     Chart,
@@ -26,7 +26,7 @@ from flows.report.sections import (
     Panels,
     chart_id,
 )
-from flows.report.strings import (
+from report.strings import (
     LANGUAGES,
     SEGMENTS,
     answer_label,
@@ -37,7 +37,7 @@ from flows.report.strings import (
     segment_values,
     ui,
 )
-from flows.report.tables import code_html, render_claims, render_quality
+from report.tables import code_html, render_claims, render_quality
 from schemas.codebook import Codebook, codebook
 from warehouse.backend import Warehouse, open_reader
 
@@ -86,8 +86,16 @@ def chart_panels(chart: Chart, data: ReportData, lang: str, *, book: Codebook) -
         return f"{text} (n={format_int(base, lang)})"
 
     if isinstance(chart, Distribution):
-        bars = [_bar(whole[(c, "all")], answer_label(q.code, c, lang, book=book)) for c in q.option_codes if (c, "all") in whole]
-        bars += [_bar(whole[(c, "all")], answer_label(q.code, c, lang, book=book), style="net") for c in chart.nets if (c, "all") in whole]
+        bars = [
+            _bar(whole[(c, "all")], answer_label(q.code, c, lang, book=book))
+            for c in q.option_codes
+            if (c, "all") in whole
+        ]
+        bars += [
+            _bar(whole[(c, "all")], answer_label(q.code, c, lang, book=book), style="net")
+            for c in chart.nets
+            if (c, "all") in whole
+        ]
         return ([charts.Panel(_base_note(bars, lang), tuple(bars))] if bars else []), ""
     rows = _rows(data.crosstab, chart.question, chart.segment)
     values = [v for v in segment_values(chart.segment, book=book) if any(key[1] == v for key in rows)]
@@ -101,17 +109,27 @@ def chart_panels(chart: Chart, data: ReportData, lang: str, *, book: Codebook) -
                 row = rows[(chart.answer, value)]
                 label = n_label(segment_value_label(chart.segment, value, lang, book=book), row["base_n"])
                 bars.append(_bar(row, label, overall=reference["pct"]))
-        subtitle = ui(lang, "answer", answer=answer_label(q.code, chart.answer, lang, book=book)) + " · " + ui(lang, "by", segment=by)
+        subtitle = (
+            ui(lang, "answer", answer=answer_label(q.code, chart.answer, lang, book=book))
+            + " · "
+            + ui(lang, "by", segment=by)
+        )
         return [charts.Panel(_base_note(bars, lang), tuple(bars))], subtitle
     panels = []
     for value in values:
         bars = [
-            _bar(rows[(c, value)], answer_label(q.code, c, lang, book=book), overall=whole.get((c, "all"), {}).get("pct"))
+            _bar(
+                rows[(c, value)], answer_label(q.code, c, lang, book=book), overall=whole.get((c, "all"), {}).get("pct")
+            )
             for c in q.option_codes
             if (c, value) in rows
         ]
         if bars:
-            panels.append(charts.Panel(n_label(segment_value_label(chart.segment, value, lang, book=book), bars[0].base_n), tuple(bars)))
+            panels.append(
+                charts.Panel(
+                    n_label(segment_value_label(chart.segment, value, lang, book=book), bars[0].base_n), tuple(bars)
+                )
+            )
     return panels, ui(lang, "by", segment=by)
 
 
@@ -249,8 +267,13 @@ def render_page(data: ReportData, *, lang: str, warehouse_name: str, book: Codeb
     keys_html = "".join(f"<li><b>{escape(value)}</b>{escape(label)}</li>" for value, label in keys)
     order = [s.key for s in SECTIONS] + ["claims", "quality"]
     contents = "".join(f'<li><a href="#{key}">{escape(ui(lang, "sec_" + key))}</a></li>' for key in order)
-    read = [ui(lang, "read_bar"), ui(lang, "read_published"), ui(lang, "read_significant"),
-            ui(lang, "read_suppressed", minimum=data.minimum_base), ui(lang, "read_net")]
+    read = [
+        ui(lang, "read_bar"),
+        ui(lang, "read_published"),
+        ui(lang, "read_significant"),
+        ui(lang, "read_suppressed", minimum=data.minimum_base),
+        ui(lang, "read_net"),
+    ]
     return PAGE.substitute(
         lang=lang,
         title=escape(ui(lang, "title")),
@@ -276,7 +299,13 @@ def _section(key: str, lang: str, body: str, *, caption: str | None = None) -> s
 def _as_of(data: ReportData, lang: str, warehouse_name: str) -> str:
     if data.run is None:
         return ui(lang, "no_run")
-    return ui(lang, "as_of", date=f"{data.run['finished_at']:%Y-%m-%d %H:%M}", run_id=data.run["run_id"], warehouse=warehouse_name)
+    return ui(
+        lang,
+        "as_of",
+        date=f"{data.run['finished_at']:%Y-%m-%d %H:%M}",
+        run_id=data.run["run_id"],
+        warehouse=warehouse_name,
+    )
 
 
 def build_report(warehouse: Warehouse, *, lang: str = "en", wave: int | None = None) -> str:
@@ -285,7 +314,9 @@ def build_report(warehouse: Warehouse, *, lang: str = "en", wave: int | None = N
         raise ReportError(f"unknown language {lang!r} (choose one of {', '.join(LANGUAGES)})")
     with open_reader(warehouse) as connection:
         data = read_report_data(connection, wave=wave)
-    return render_page(data, lang=lang, warehouse_name=warehouse.name if isinstance(warehouse, Path) else str(warehouse))
+    return render_page(
+        data, lang=lang, warehouse_name=warehouse.name if isinstance(warehouse, Path) else str(warehouse)
+    )
 
 
 def write_report(warehouse: Warehouse, out: Path, *, lang: str = "en", wave: int | None = None) -> Path:

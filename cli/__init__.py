@@ -1,0 +1,1 @@
+"""The command line: `surveyhouse COMMAND` (see README, Command line)."""
