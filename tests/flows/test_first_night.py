@@ -44,11 +44,11 @@ def test_a_known_file_is_not_read_again_and_a_rewritten_one_is(tmp_path, monkeyp
     settings = load_settings(inbox=str(inbox), warehouse=str(tmp_path / "surveyhouse.duckdb"))
     assert run_once(settings).files_new == 1
 
-    import surveyhouse.night
+    import surveyhouse.discover
 
     hashed: list[Path] = []
-    real = surveyhouse.night.file_sha256
-    monkeypatch.setattr(surveyhouse.night, "file_sha256", lambda p: hashed.append(p) or real(p))
+    real = surveyhouse.discover.file_sha256
+    monkeypatch.setattr(surveyhouse.discover, "file_sha256", lambda p: hashed.append(p) or real(p))
     assert run_once(settings).files_new == 0 and hashed == []
 
     stat = path.stat()

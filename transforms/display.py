@@ -1,0 +1,36 @@
+"""How anything that came from a file is shown to a person: short, and without control characters.
+
+Every message, log line and quarantine text that quotes a file's name or content goes
+through these: a 200 MB cell becomes 200 characters, a newline or an escape sequence in a
+file name becomes a visible ``\\n`` or ``\\x1b`` instead of moving the terminal's cursor.
+"""
+
+from __future__ import annotations
+
+#: At most this many characters of anything from a file in a message.
+EXCERPT_CHARS = 200
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character (C0, DEL, C1) written as an escape."""
+    return "".join(_ESCAPES.get(c, f"\\x{ord(c):02x}") if _is_control(c) else c for c in text)
+
+
+def excerpt(text: object, limit: int = EXCERPT_CHARS) -> str:
+    """At most ``limit`` characters of ``text``, printable, with how much was left out."""
+    shown = printable(str(text))
+    if len(shown) <= limit:
+        return shown
+    return f"{shown[:limit]}... ({len(shown) - limit:,} more characters)"
+
+
+def display_name(name: object) -> str:
+    """A file name (or path) as it may be printed: control characters escaped, at most 200 characters."""
+    return excerpt(name)
+
+
+def _is_control(character: str) -> bool:
+    code = ord(character)
+    return code < 0x20 or 0x7F <= code < 0xA0
