@@ -168,7 +168,7 @@ def _targets(results: dict) -> list[str]:
                          f"{_s(process)}; floor {_s(floor)} ({one_m['floor']['best']}), so 3x = {_s(budget)}",
                          _x(process / floor), _verdict(process <= budget, f"by {_s(process - budget)} ({process / budget:.1f}x the budget)")))  # fmt: skip
         if pipeline is not None:
-            rows.append(("the same without Prefect (`run_once`, whole process) within 3x the floor", _s(pipeline),
+            rows.append(("the same without Prefect (`run_night`, whole process) within 3x the floor", _s(pipeline),
                          _x(pipeline / floor), _verdict(pipeline <= budget, f"by {_s(pipeline - budget)} ({pipeline / budget:.1f}x the budget)")))  # fmt: skip
     same = _get(one_m.get("same_work"), "wall_s")
     if baseline is not None and same is not None:
@@ -184,12 +184,12 @@ def _targets(results: dict) -> list[str]:
     if baseline is not None and process is not None:
         ratio = baseline / process
         rows.append(("the whole nightly run against the same baseline (the run also stages, screens, builds every table, publishes and draws the report page)",
-                     f"baseline {_s(baseline)}, `surveyhouse run` {_s(process)}, `run_once` {_s(pipeline)}",
-                     f"{_x(ratio)} (`run_once`: {_x(_div(baseline, pipeline))})", "(reported)"))  # fmt: skip
+                     f"baseline {_s(baseline)}, `surveyhouse run` {_s(process)}, `run_night` {_s(pipeline)}",
+                     f"{_x(ratio)} (`run_night`: {_x(_div(baseline, pipeline))})", "(reported)"))  # fmt: skip
     if rss is not None:
         rows.append(
             (
-                "peak memory at 1M under 2 GiB (largest RSS of `run_once` and `surveyhouse run`)",
+                "peak memory at 1M under 2 GiB (largest RSS of `run_night` and `surveyhouse run`)",
                 _mib(rss),
                 "",
                 _verdict(rss < 2 * GIB, f"by {_mib(rss - 2 * GIB)}"),
@@ -226,7 +226,7 @@ def _targets(results: dict) -> list[str]:
             )
         )
     if _ok(nothing):
-        rows.append(("a night with nothing new: under 2 s of work past process start (`run_once` on the 1M warehouse)",
+        rows.append(("a night with nothing new: under 2 s of work past process start (`run_night` on the 1M warehouse)",
                      f"{_s(nothing['work_s'])} of work; the start (Python, imports) {_s(nothing['imports_s'])}; whole process {_s(nothing['wall_s'])}",
                      "", _verdict(nothing["work_s"] < 2)))  # fmt: skip
     nothing_process = one_m.get("process_nothing_new")
@@ -301,7 +301,7 @@ def _prefect(results: dict) -> list[str]:
             lines.append(f"| `surveyhouse run`, {label} | {_s(part['wall_s'])} | {_s(begins)} | "
                          f"{_s(part['wall_s'] - begins) if begins else '-'} | {_mib(part['rss_mib'])} |")  # fmt: skip
     if _ok(bare):
-        lines.append(f"| `run_once` (no Prefect), same folder | {_s(bare['wall_s'])} | imports {_s(bare['imports_s'])} | "
+        lines.append(f"| `run_night` (no Prefect), same folder | {_s(bare['wall_s'])} | imports {_s(bare['imports_s'])} | "
                      f"{_s(bare['work_s'] + bare['report_s'])} | {_mib(bare['rss_mib'])} |")  # fmt: skip
     return lines + [""]
 
@@ -310,11 +310,11 @@ def _per_size(sizes: dict) -> list[str]:
     lines = [
         "## Whole runs, every size",
         "",
-        "Each a separate process, from scratch (a new state folder and warehouse). `run_once` includes the report page "
+        "Each a separate process, from scratch (a new state folder and warehouse). `run_night` includes the report page "
         "the flow writes after its publish. Rows per second: responses in the input / wall time of the whole process.",
         "",
-        "| input | MB | floor DuckDB | floor Polars | `run_once` | of which imports, report page | `surveyhouse run` | pandas baseline | "
-        "peak RSS `run_once` / `surveyhouse run` / baseline / floor DuckDB, Polars | rows/s `run_once` | rows/s `surveyhouse run` |",
+        "| input | MB | floor DuckDB | floor Polars | `run_night` | of which imports, report page | `surveyhouse run` | pandas baseline | "
+        "peak RSS `run_night` / `surveyhouse run` / baseline / floor DuckDB, Polars | rows/s `run_night` | rows/s `surveyhouse run` |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, r in sizes.items():
@@ -340,7 +340,7 @@ def _per_size(sizes: dict) -> list[str]:
         "",
         "Ratios (same run):",
         "",
-        "| input | `run_once` / floor | `surveyhouse run` / floor | baseline / `run_once` | baseline / `surveyhouse run` | Prefect's share of `surveyhouse run` |",
+        "| input | `run_night` / floor | `surveyhouse run` / floor | baseline / `run_night` | baseline / `surveyhouse run` | Prefect's share of `surveyhouse run` |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for name, r in sizes.items():

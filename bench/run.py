@@ -7,7 +7,7 @@ its own process (wall time and that process's peak RSS):
 
 floor       DuckDB ``CREATE TABLE AS SELECT * FROM read_csv(..., all_varchar)`` into a
             file, and Polars ``scan_csv(..., infer_schema=False).collect()``: the faster
-pipeline    ``surveyhouse.night.run_once`` (the nightly job without Prefect), from scratch,
+pipeline    ``surveyhouse.night.run_night`` (the nightly job without Prefect), from scratch,
             then the report page the flow writes after its publish
 process     ``surveyhouse run`` as a whole process (Prefect's temporary server included)
 stages      each stage timed by calling its functions directly (bench/stages.py)
@@ -48,15 +48,13 @@ FIGURE_SQL = (
 _RUN_ONCE = """
 import sys, time
 start = time.perf_counter()
-from surveyhouse.night import run_once
+from schemas.study import load_study
+from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
 imported = time.perf_counter()
 settings = load_settings(inbox=sys.argv[1], warehouse=sys.argv[2])
-run = run_once(settings)
+run = run_night(load_study(), settings)  # the report page included, as the flow writes it
 done = time.perf_counter()
-if run.published:  # the flow writes the report page after each publish (flows/nightly.py)
-    from report import write_report
-    write_report(settings.store(), settings.report_file, lang=settings.report_lang)
 print(f"{imported - start:.3f} {done - imported:.3f} {time.perf_counter() - done:.3f} {run.rows_read} {int(run.published)}")
 """
 _QUERY = """

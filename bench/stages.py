@@ -3,7 +3,7 @@
 Run in its own process: ``python -m bench.stages WAREHOUSE FILE [FILE...]`` prints one
 JSON object. The per-file stages repeat what ``surveyhouse.staging.process_export`` does, step
 by step; the build stages repeat ``surveyhouse.build.build_tables`` on the files that a
-``run_once`` of the same inbox staged beside WAREHOUSE, then time ``build_tables`` and
+``run_night`` of the same inbox staged beside WAREHOUSE, then time ``build_tables`` and
 ``publish`` themselves (into a scratch copy of the warehouse path). Production code has
 no timers: the totals come from the whole runs (bench/run.py).
 """
@@ -15,13 +15,13 @@ import json
 import sys
 import time
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
 from schemas.codebook import codebook
 from schemas.figures import published_figures
+from schemas.study import load_study
 from schemas.tables import warehouse_schemas
 from surveyhouse import build, night, runlog
 from surveyhouse.read import read_export
@@ -115,16 +115,17 @@ def main(argv: list[str]) -> int:
     for path in files:
         file_stages(path, book=book, key=b"bench-key")
     build_stages(settings, book=book)
-    now = datetime.now(UTC)
-    run = runlog.RunSummary(run_id=runlog.new_run_id(now), started_at=now)
+    study = load_study()
+    run = runlog.RunSummary.starting()
     with timed(
         "build_tables"
     ):  # from every staged file (a staged folder given: no answers kept from the live warehouse)
-        tables = build.build_tables(settings, run, book=book, staged_dir=settings.staged_dir)
+        staged = night.Night.of(study, settings)
+        tables = night.build_night(staged, run, staged_dir=staged.state.staged_dir)
     scratch = dataclasses.replace(settings, warehouse=warehouse.with_name("scratch-" + warehouse.name))
     scratch.warehouse.unlink(missing_ok=True)
     with timed("publish"):
-        night.publish(scratch, tables, book=book)
+        night.publish(night.Night.of(study, scratch), run, tables)
     with timed("report_page"):  # what the flow does after its publish (flows/nightly.py)
         from report import write_report
 

@@ -203,8 +203,12 @@ def cmd_run(args) -> int:
     settings = load_settings(inbox=args.inbox, warehouse=args.warehouse, lake_data=args.lake_data)
     if not settings.inbox.is_dir():
         raise UserError(f"the landing folder {settings.inbox} does not exist (give --inbox or set SURVEYHOUSE_INBOX)")
+    from surveyhouse.night import state_for
+
     started = time.perf_counter()
-    with _prefect_server(settings) as ready:
+    # The run lock first: a second run stops here at once, before any Prefect server starts
+    # (the flow takes the same lock again, in this process, without waiting on itself).
+    with state_for(settings).lock(), _prefect_server(settings) as ready:
         run = _run_flow(settings, ready)
         _print_summary(run, settings, time.perf_counter() - started)
     return _verdict(run)
@@ -329,13 +333,14 @@ def cmd_serve(args) -> int:
 
 
 def cmd_rebuild(args) -> int:
+    from schemas.study import load_study
     from surveyhouse.rebuild import RebuildError, rebuild_warehouse
     from surveyhouse.settings import load_settings
 
     settings = load_settings(warehouse=args.warehouse)
     started = time.perf_counter()
     try:
-        run = rebuild_warehouse(settings)
+        run = rebuild_warehouse(load_study(), settings)
     except RebuildError as error:
         raise UserError(str(error)) from error
     files = run.tables["files"]

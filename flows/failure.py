@@ -14,12 +14,13 @@ import sys
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from surveyhouse.lock import RunInProgress, run_lock
-from surveyhouse.runlog import RunSummary, new_run_id, previous_runs, record_failed_run
+from surveyhouse.lock import RunInProgress
+from surveyhouse.night import state_for, warehouse_of
+from surveyhouse.runlog import RunSummary, failed_run_record, new_run_id
 from surveyhouse.settings import Settings, load_settings
+from warehouse.store import Warehouse
 
 WEBHOOK_TIMEOUT_S = 10.0
 
@@ -28,16 +29,14 @@ class NightlyRunFailed(RuntimeError):
     """A run failed without an exception this process can show (e.g. its time limit)."""
 
 
-def warehouse_state(warehouse, *, started_at: datetime | None) -> tuple[str, str | None, bool]:
-    """(sentence, publish time ISO or None, unchanged by this run) for the warehouse file or lake."""
-    if not isinstance(warehouse, Path):  # a DuckLake: its last snapshot
-        published = _last_snapshot(warehouse)
-        if isinstance(published, str):
-            return published, None, True
-    elif not warehouse.exists():
+def warehouse_state(warehouse: Warehouse, *, started_at: datetime | None) -> tuple[str, str | None, bool]:
+    """(sentence, publish time ISO or None, unchanged by this run) for the warehouse."""
+    try:
+        published = warehouse.published_at()
+    except OSError as error:
+        return f"The warehouse {warehouse} could not be reached to check what readers see ({error}).", None, True
+    if published is None:
         return f"No warehouse has been published yet at {warehouse}.", None, True
-    else:
-        published = datetime.fromtimestamp(warehouse.stat().st_mtime, UTC)
     when = f"{published:%Y-%m-%d %H:%M:%S} UTC"
     if started_at is not None and published >= started_at:
         return (
@@ -52,20 +51,6 @@ def warehouse_state(warehouse, *, started_at: datetime | None) -> tuple[str, str
     )
 
 
-def _last_snapshot(lake) -> datetime | str:
-    """When the lake's last snapshot was committed, or a sentence saying why that is unknown."""
-    from warehouse.backend import open_reader
-
-    try:
-        with open_reader(lake) as connection:
-            committed = connection.execute("select max(snapshot_time) from lake.snapshots()").fetchone()[0]
-    except FileNotFoundError:
-        return f"No warehouse has been published yet in the lake {lake}."
-    except OSError as error:
-        return f"The lake {lake} could not be reached to check what readers see ({error})."
-    return committed.astimezone(UTC)
-
-
 def failure_report(
     settings: Settings,
     *,
@@ -77,7 +62,7 @@ def failure_report(
     started_at: datetime | None,
 ) -> dict[str, Any]:
     """What failed, where, the state left behind and what to do next (the webhook's JSON)."""
-    state_sentence, published_at, unchanged = warehouse_state(settings.store(), started_at=started_at)
+    state_sentence, published_at, unchanged = warehouse_state(warehouse_of(settings), started_at=started_at)
     what = message or f"the run ended in state {state_name}"
     timed_out = state_name == "TimedOut" or "timeout" in what.lower()
     next_step = (
@@ -108,14 +93,14 @@ def record_failure(
     settings: Settings, *, flow_run_id: str | None, started_at: datetime | None, error: BaseException
 ) -> bool:
     """Add the failed run to the run log unless the pipeline already did (or another run holds the lock)."""
+    state = state_for(settings)
     try:
-        with run_lock(settings.lock_file):
-            if flow_run_id and any(run.get("flow_run_id") == flow_run_id for run in previous_runs(settings)):
+        with state.lock():
+            if flow_run_id and any(run.get("flow_run_id") == flow_run_id for run in state.runs.runs()):
                 return False
             started = started_at or datetime.now(UTC)
-            record_failed_run(
-                settings, RunSummary(run_id=new_run_id(started), started_at=started, flow_run_id=flow_run_id), error
-            )
+            run = RunSummary(run_id=new_run_id(started), started_at=started, flow_run_id=flow_run_id)
+            state.runs.append(failed_run_record(run, error, settings=settings.recorded()))
             return True
     except RunInProgress:
         return False

@@ -1,4 +1,14 @@
-"""The nightly Prefect flow: landing folder in, published DuckDB warehouse out.
+"""The nightly Prefect flow: `run_night` (surveyhouse/night.py) with its steps as Prefect tasks.
+
+    nightly(inbox, warehouse, lake_data)
+      -> load the settings (validated) and the study, once
+      -> run_night(study, settings, warehouse, runner=PrefectSteps())
+           recover, discover, ingest <file> (one task per file: threads, or a Dask
+           cluster at $SURVEYHOUSE_DASK_ADDRESS), build, publish, report
+
+Retries only where a retry can help: steps that read or write files (``io``), and only
+on I/O errors, never on bad data or a bug. A run that finds another run holding the
+warehouse ends Cancelled, not Failed: it changed nothing and warns nobody.
 
 Import this module only after ``surveyhouse.settings.configure_prefect`` (the CLI does):
 Prefect reads its settings at import time.
@@ -6,21 +16,25 @@ Prefect reads its settings at import time.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.states import Cancelled
 
 from flows.failure import report_failure
-from schemas.codebook import codebook
-from surveyhouse.build import build_tables
-from surveyhouse.discover import NewFile, discover_files
-from surveyhouse.lock import run_lock
-from surveyhouse.night import account, needs_publish, next_file_order, publish, recover_state, stage_file
-from surveyhouse.runlog import RunSummary, new_run_id, record_failed_run
-from surveyhouse.settings import Settings, dask_address, load_settings, run_timeout_s
+from schemas.study import load_study
+from surveyhouse.lock import RunInProgress
+from surveyhouse.night import run_night
+from surveyhouse.runlog import RunSummary
+from surveyhouse.settings import Settings, load_settings
+
+T = TypeVar("T")
+X = TypeVar("X")
+IO_RETRIES = 2
+IO_RETRY_DELAY_S = 5
 
 
 def _passing_io_failure(task, task_run, state) -> bool:
@@ -34,118 +48,68 @@ def _passing_io_failure(task, task_run, state) -> bool:
     return False
 
 
-@task(name="discover", retries=2, retry_delay_seconds=5, retry_condition_fn=_passing_io_failure, cache_policy=NO_CACHE)
-def discover(settings: Settings) -> list[NewFile]:
-    return discover_files(settings, book=codebook())
+class PrefectSteps:
+    """The night's steps as Prefect tasks (``surveyhouse.night.Runner``); the per-file steps
+    on a Dask cluster when ``dask_address`` is set, else on Prefect's default runner (threads)."""
 
+    def __init__(self, dask_address: str | None = None) -> None:
+        self.dask_address = dask_address
 
-@task(
-    name="ingest",
-    task_run_name="ingest {new.path.name}",
-    retries=2,
-    retry_delay_seconds=5,
-    retry_condition_fn=_passing_io_failure,
-    cache_policy=NO_CACHE,
-)
-def ingest(new: NewFile, settings: Settings, run_id: str, file_order: int):
-    staged = stage_file(new, settings=settings, run_id=run_id, file_order=file_order, book=codebook())
-    record = staged.record
-    logger = get_run_logger()
-    if record["status"] == "failed":
-        logger.warning(record["message"])
-    else:
-        logger.info(
-            "%s: %s (%s), %d rows, %d quarantined",
-            new.path.name,
-            record["layout"],
-            record["language"],
-            record["rows_read"],
-            record["quarantined"],
+    def step(self, name: str, function: Callable[[], T], *, io: bool = False) -> T:
+        retries = {"retries": IO_RETRIES, "retry_delay_seconds": IO_RETRY_DELAY_S} if io else {}
+        runnable = task(_call, name=name, cache_policy=NO_CACHE, retry_condition_fn=_passing_io_failure, **retries)
+        return runnable(function)
+
+    def map(self, name: str, function: Callable[[X], T], items: Sequence[X], *, label: Callable[[X], str]) -> list[T]:
+        runnable = task(
+            _apply,
+            name=name,
+            cache_policy=NO_CACHE,
+            retries=IO_RETRIES,
+            retry_delay_seconds=IO_RETRY_DELAY_S,
+            retry_condition_fn=_passing_io_failure,
         )
-    return staged
+        named = [(runnable.with_options(task_run_name=f"{name} {label(item)}"), item) for item in items]
+        if not self.dask_address or not items:
+            futures = [each.submit(function, item) for each, item in named]
+            return [future.result() for future in futures]  # in the items' order, whichever finished first
+        from prefect_dask import DaskTaskRunner
+
+        with DaskTaskRunner(address=self.dask_address) as cluster:
+            futures = [cluster.submit(each, {"function": function, "item": item}) for each, item in named]
+            return [future.result() for future in futures]
 
 
-@task(name="build", cache_policy=NO_CACHE)
-def build(settings: Settings, run: RunSummary):
-    return build_tables(settings, run, book=codebook())
+def _call(function: Callable[[], T]) -> T:
+    return function()
 
 
-@task(name="publish", retries=2, retry_delay_seconds=5, retry_condition_fn=_passing_io_failure, cache_policy=NO_CACHE)
-def publish_tables(settings: Settings, tables) -> None:
-    publish(settings, tables, book=codebook())
+def _apply(function: Callable[[X], T], item: X) -> T:
+    return function(item)
 
 
-def task_runner():
-    """Where the per-file steps run: the Dask cluster at $SURVEYHOUSE_DASK_ADDRESS, else Prefect's default (threads)."""
-    address = dask_address()
-    if not address:
-        return None
-    from prefect_dask import DaskTaskRunner
-
-    return DaskTaskRunner(address=address)
-
-
-@flow(
-    name="surveyhouse-nightly",
-    task_runner=task_runner(),  # SURVEYHOUSE_DASK_ADDRESS, read when this module is imported
-    log_prints=False,
-    validate_parameters=False,
-    timeout_seconds=run_timeout_s(),  # SURVEYHOUSE_RUN_TIMEOUT_S, read when this module is imported
-    on_failure=[report_failure],
-)
+@flow(name="surveyhouse-nightly", log_prints=False, validate_parameters=False, on_failure=[report_failure])
 def nightly(inbox: str | None = None, warehouse: str | None = None, lake_data: str | None = None) -> RunSummary:
     """Ingest every new export of the landing folder and publish the warehouse."""
     settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data)
-    with run_lock(settings.lock_file):
-        return _nightly(settings)
-
-
-def _nightly(settings: Settings) -> RunSummary:
-    logger = get_run_logger()
-    now = datetime.now(UTC)
-    run = RunSummary(run_id=new_run_id(now), started_at=now, flow_run_id=str(flow_run.id) if flow_run.id else None)
-    recover_state(settings)
-    new_files = discover(settings)
-    order = next_file_order(settings)
-    staging = [ingest.submit(new, settings, run.run_id, order + offset) for offset, new in enumerate(new_files)]
-    for future in staging:  # in file order, whichever finished first
-        account(run, future.result())
-    if not needs_publish(settings, run):
-        logger.info("Nothing new in %s; the warehouse %s is unchanged.", settings.inbox, settings.warehouse)
-        return run
+    run = RunSummary.starting(flow_run_id=str(flow_run.id) if flow_run.id else None)
     try:
-        tables = build(settings, run)
-        publish_tables(settings, tables)
-    except Exception as error:
-        record_failed_run(settings, run, error)
-        raise
-    run.published, run.tables = True, tables
-    logger.info("Published %s (%d responses).", settings.warehouse, tables["responses"].height)
-    run.report = report(settings)
-    return run
+        return run_night(load_study(), settings, runner=PrefectSteps(settings.dask_address), run=run)
+    except RunInProgress as busy:
+        return Cancelled(message=str(busy), data=run)
 
 
-@task(name="report")
-def report(settings: Settings) -> Path | None:
-    """Write the report page from the warehouse just published; a page that fails is logged, the publish stands."""
-    from report import write_report
-
-    logger = get_run_logger()
-    try:
-        written = write_report(settings.store(), settings.report_file, lang=settings.report_lang)
-    except Exception as error:  # the warehouse is published and live: a broken page must not undo that
-        logger.error(
-            "The report page was not written (%s: %s); the warehouse %s is published.",
-            type(error).__name__,
-            error,
-            settings.warehouse,
-        )
-        return None
-    logger.info("Report page written to %s.", written)
-    return written
+def nightly_for(settings: Settings):
+    """The flow with the run's time limit from the settings (read when a run starts, not at import)."""
+    return nightly.with_options(timeout_seconds=settings.run_timeout_s)
 
 
 def run_nightly(settings: Settings) -> RunSummary:
     """Run the flow once, in this process."""
     lake_data = str(settings.lake_data) if settings.lake_data else None
-    return nightly(inbox=str(settings.inbox), warehouse=str(settings.warehouse), lake_data=lake_data)
+    result = nightly_for(settings)(
+        inbox=str(settings.inbox), warehouse=str(settings.warehouse), lake_data=lake_data, return_state=True
+    )
+    if result.is_cancelled():
+        raise RunInProgress(result.message or "another run is in progress")
+    return result.result()

@@ -187,7 +187,7 @@ def prefect_api(settings: Settings, *, say: Callable[[str], None] = print) -> It
 @contextmanager
 def serving_lock(settings: Settings) -> Iterator[None]:
     """One serve per warehouse: a second one would run every night twice."""
-    path = settings.state_dir / f"{settings.warehouse.stem}.serve.lock"
+    path = settings.state_dir / f"{settings.warehouse_name}.serve.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+", encoding="utf-8") as handle:
         try:
@@ -220,13 +220,13 @@ def serve_nightly(settings: Settings, *, say: Callable[[str], None] = print) -> 
         from prefect.schedules import Cron
         from prefect.types.entrypoint import EntrypointType
 
-        from flows.nightly import nightly
+        from flows.nightly import nightly_for
 
         say(
             f"Serving {FLOW}/{DEPLOYMENT}: cron {settings.cron!r} in {settings.timezone}, at most one run at a time, "
             f"time limit {settings.run_timeout_s:g} s; landing folder {settings.inbox}, warehouse {settings.warehouse}."
         )
-        nightly.serve(
+        nightly_for(settings).serve(
             name=DEPLOYMENT,
             schedules=[Cron(settings.cron, timezone=settings.timezone)],
             parameters={"inbox": str(settings.inbox), "warehouse": str(settings.warehouse)},

@@ -10,32 +10,38 @@ import duckdb
 import polars as pl
 
 from schemas.codebook import Codebook
-from schemas.figures import published_figures
+from schemas.study import Study
 from schemas.tables import warehouse_schemas
-from surveyhouse.runlog import RunSummary, previous_runs
+from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
 from surveyhouse.staging import (
     StagedFile,
     response_columns,
-    staged_files,
     staged_schema,
 )
+from surveyhouse.state import StateFolder
 from transforms.claims import check_claims
 from transforms.crosstab import build_crosstab_pair
 from transforms.quarantine import QUARANTINE_SCHEMA
 from transforms.responses import build_answers, build_responses, mark_superseded
 from transforms.trend import build_trend
 from transforms.weighting import weight_responses
-from warehouse.backend import exists as warehouse_exists
-from warehouse.backend import open_reader
 from warehouse.ddl import duckdb_type
+from warehouse.store import Warehouse
 
 
 def build_tables(
-    settings: Settings, run: RunSummary, *, book: Codebook, staged_dir: Path | None = None
+    study: Study,
+    settings: Settings,
+    run: RunSummary,
+    *,
+    state: StateFolder,
+    warehouse: Warehouse,
+    staged_dir: Path | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """Every warehouse table, from every staged file, validated against its schema."""
-    staged = staged_files(staged_dir or settings.staged_dir)
+    """Every warehouse table, from every staged file (of ``staged_dir``, default the state's), validated."""
+    book = study.book
+    staged = state.staged(staged_dir)
     loaded = [s for s in staged if s.record["status"] == "loaded"]
     columns = response_columns(book)
     if loaded:
@@ -71,7 +77,7 @@ def build_tables(
     figures_wave = book.wave if book.wave in waves else waves[0]
     claims = check_claims(
         crosstab.lazy(),
-        published_figures(),
+        study.figures,
         book=book,
         wave=figures_wave,
         tolerance_pts=settings.claim_tolerance_pts,
@@ -83,7 +89,7 @@ def build_tables(
     # own answers alone: when the live warehouse was built from every staged file but this
     # run's, only the responses whose current version came in since get theirs built; the
     # publish keeps the live table's other rows.
-    new_orders = None if staged_dir is not None else _answers_base(settings, staged, book=book)
+    new_orders = None if staged_dir is not None else _answers_base(warehouse, staged, book=book)
     key = ["wave", "source_tool", "response_id"]
     if new_orders is None:
         answered = responses
@@ -132,7 +138,7 @@ def build_tables(
         "claims_total": claims.height,
         "settings": settings.recorded(),
     }
-    runs = pl.DataFrame(previous_runs(settings) + [this_run]).with_columns(
+    runs = pl.DataFrame(state.runs.runs() + [this_run]).with_columns(
         pl.col("started_at", "finished_at").str.to_datetime(time_zone="UTC").dt.cast_time_unit("us")
     )
     trend = build_trend(crosstab.lazy(), alpha=settings.crosstab.alpha, adjust=settings.crosstab.adjust).collect()
@@ -156,17 +162,17 @@ def build_tables(
     return validated | extra
 
 
-def _answers_base(settings: Settings, staged: list[StagedFile], *, book: Codebook) -> list[int] | None:
+def _answers_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codebook) -> list[int] | None:
     """The file orders of the loaded files that the live warehouse lacks, when its answers
     can be kept for the others; None when the answers must be built whole.
 
     Kept only for a warehouse file (not a lake) whose every file is staged, as it was then,
     and whose answers table has this codebook's column types.
     """
-    if settings.is_lake or not warehouse_exists(settings.store()):
+    if not warehouse.keeps_live_rows():
         return None
     try:
-        with open_reader(settings.store()) as connection:
+        with warehouse.reader() as connection:
             live = connection.execute("select file_sha256, file_order, status from files").fetchall()
             described = [(row[0], row[1]) for row in connection.execute("describe answers").fetchall()]
     except (duckdb.Error, OSError):

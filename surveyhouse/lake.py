@@ -27,29 +27,16 @@ Personal-data hashes must agree between writers: give every writer the same
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
 
-from surveyhouse.settings import Settings
 from surveyhouse.staging import RECORD, StagedFile, staged_files
-from warehouse.lake import (
-    LakeConflict,
-    add_staged,
-    connect_lake,
-    in_transaction,
-    read_published_runs,
-    read_staged,
-    write_snapshot,
-)
 
 if TYPE_CHECKING:
-    import pandera.polars as pa
-
-logger = logging.getLogger("surveyhouse.lake")
+    from surveyhouse.state import StateFolder
 
 
 def _write_staged(staged_dir: Path, record: dict, responses: bytes | None, quarantine: bytes | None) -> None:
@@ -111,81 +98,53 @@ def _rows(staged: list[StagedFile]) -> pl.DataFrame:
     )
 
 
-def add_runs_to_log(settings: Settings, published: pl.DataFrame | None) -> bool:
-    """Append the published runs that the local run log lacks (other writers' runs); True if any."""
-    if published is None or published.is_empty():
-        return False
-    known = set()
-    if settings.runs_log.exists():
-        known = {
-            json.loads(line)["run_id"]
-            for line in settings.runs_log.read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        }
-    missing = published.filter(~pl.col("run_id").is_in(list(known))).sort("started_at")
-    if missing.is_empty():
-        return False
-    missing = missing.with_columns(
-        pl.col("started_at", "finished_at").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
-    )
-    settings.runs_log.parent.mkdir(parents=True, exist_ok=True)
-    with settings.runs_log.open("a", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(run) + "\n" for run in missing.to_dicts())
-    return True
+class StateShare:
+    """A writer's state folder as the lake shares it (``warehouse.store.StagingShare``).
 
+    Normally the files other writers staged come into the local staged folder, this
+    writer's new files are numbered after the lake's last one, and the runs others
+    published join the local run log. A rebuild (``authoritative``) shares a fresh staged
+    folder instead: its files replace the lake's copies of the same files, and only files
+    it lacks (another writer's, staged since) come in.
+    """
 
-def pull_from_lake(settings: Settings) -> None:
-    """Bring the local state up to the lake's last snapshot (files other writers staged, their runs)."""
-    try:
-        connection = connect_lake(settings.store(), read_only=True)
-    except FileNotFoundError:
-        return  # nothing published yet
-    with connection:
-        pull_staged(settings.staged_dir, read_staged(connection))
-        add_runs_to_log(settings, read_published_runs(connection))
+    def __init__(
+        self,
+        state: StateFolder,
+        rebuild: Callable[[], dict[str, pl.DataFrame]] | None = None,
+        *,
+        staged_dir: Path | None = None,
+    ) -> None:
+        self.state = state
+        self._rebuild = rebuild
+        self.folder = staged_dir or state.staged_dir
+        self.authoritative = staged_dir is not None
 
+    def absorb(self, staged: pl.DataFrame, runs: pl.DataFrame | None) -> bool:
+        if self.authoritative:
+            mine = [s.sha256 for s in staged_files(self.folder)]
+            staged = staged.filter(~pl.col("file_sha256").is_in(mine))
+        changed = pull_staged(self.folder, staged)
+        if not self.authoritative:
+            changed |= self._number_mine_after(staged)
+        return self.state.runs.add_missing(runs) or changed
 
-def publish_shared(
-    settings: Settings,
-    tables: dict[str, pl.DataFrame],
-    schemas: dict[str, pa.DataFrameSchema],
-    views: dict[str, str],
-    *,
-    rebuild: Callable[[], dict[str, pl.DataFrame]],
-) -> dict[str, pl.DataFrame]:
-    """Publish into the lake as one snapshot, on top of whatever other writers committed; the tables published."""
-    lake = settings.store()
-    if lake.data_path is None:
-        raise ValueError(
-            f"a DuckLake warehouse needs its data folder to write: give --lake-data DIR (or SURVEYHOUSE_LAKE_DATA) "
-            f"for {settings.warehouse}; nothing was published"
-        )
-
-    def attempt(connection) -> dict[str, pl.DataFrame]:
-        nonlocal tables
-        shared = read_staged(connection)
-        changed = pull_staged(settings.staged_dir, shared)
+    def _number_mine_after(self, shared: pl.DataFrame) -> bool:
         in_lake = set(shared["file_sha256"].to_list())
         last = int(shared["file_order"].max() or 0) if not shared.is_empty() else 0
-        mine = [s for s in staged_files(settings.staged_dir) if s.sha256 not in in_lake]
-        for offset, staged in enumerate(mine, start=1):
-            if staged.record["file_order"] != last + offset:
-                _renumber(staged, last + offset)
+        mine = [s for s in staged_files(self.folder) if s.sha256 not in in_lake]
+        changed = False
+        for offset, file in enumerate(mine, start=1):
+            if file.record["file_order"] != last + offset:
+                _renumber(file, last + offset)
                 changed = True
-        changed |= add_runs_to_log(settings, read_published_runs(connection))
-        if changed:
-            tables = rebuild()
-        mine = [s for s in staged_files(settings.staged_dir) if s.sha256 not in in_lake]
-        add_staged(connection, _rows(mine))
-        write_snapshot(connection, {name: tables[name] for name in schemas}, schemas, views)
-        return tables
+        return changed
 
-    def conflicted(attempt_number: int, error: LakeConflict) -> None:
-        logger.warning(
-            "Another writer published into %s first (attempt %d: %s); building again on its snapshot.",
-            settings.warehouse,
-            attempt_number,
-            error,
-        )
+    def outgoing(self, published: set[str]) -> pl.DataFrame:
+        files = staged_files(self.folder)
+        return _rows(files if self.authoritative else [s for s in files if s.sha256 not in published])
 
-    return in_transaction(lake, attempt, on_conflict=conflicted)
+    def rebuild(self) -> dict[str, pl.DataFrame]:
+        if self._rebuild is None:
+            raise RuntimeError("the tables must be built again, and no way to build them was given")
+        return self._rebuild()

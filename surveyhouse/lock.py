@@ -1,13 +1,16 @@
 """One run at a time per warehouse, across processes (an advisory file lock).
 
 The lock is released by the operating system when its process dies, so a killed run
-never leaves a stale lock behind.
+never leaves a stale lock behind. Within one process it is reentrant: the command line
+takes it before it starts Prefect (so that a second `surveyhouse run` stops at once,
+quietly), and the flow it then runs takes it again without blocking on itself.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,23 +20,41 @@ class RunInProgress(RuntimeError):
     """Another run holds the warehouse's lock."""
 
 
+_held: dict[Path, list] = {}  # lock files this process holds: [times taken, open handle]
+_guard = threading.Lock()
+
+
 @contextmanager
 def run_lock(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+", encoding="utf-8")
+    key = path.absolute()
+    with _guard:
+        if key in _held:
+            _held[key][0] += 1
+        else:
+            _held[key] = [1, _acquire(path)]
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise RunInProgress(
-                f"another run is in progress ({holder}); this run did nothing and the published warehouse is unchanged"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
-        handle.flush()
         yield
     finally:
+        with _guard:
+            _held[key][0] -= 1
+            if _held[key][0] == 0:
+                _held.pop(key)[1].close()
+
+
+def _acquire(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    handle = os.fdopen(descriptor, "r+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = handle.read().strip() or "another process"
         handle.close()
+        raise RunInProgress(
+            f"another run is in progress ({holder}); this run did nothing and the published warehouse is unchanged"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+    handle.flush()
+    return handle

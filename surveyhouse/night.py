@@ -1,175 +1,222 @@
-"""The nightly job's steps, as plain functions (the Prefect flow wraps them as tasks).
+"""One night, as a plain function: ``run_night(study, settings, warehouse, runner)``.
 
-discover -> stage each new file -> build every table from all staged files -> publish.
-Keeping them free of Prefect lets tests and benchmarks call them directly.
+    recover the state folder -> discover new files -> stage each (through the runner)
+    -> build every table from all staged files -> publish -> write the report page
+
+The night knows nothing of Prefect. The runner decides how its steps run: in this
+process (``InProcess``, what tests, benchmarks and `rebuild` use), or as Prefect tasks
+with retries on I/O errors and the per-file steps fanned out to threads or a Dask
+cluster (flows/nightly.py). Whatever kills a night, the next one finishes its work: the
+state folder is repaired first, under the warehouse's run lock.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
-import duckdb
 import polars as pl
 
-from schemas.codebook import Codebook, codebook
-from schemas.figures import published_figures, published_figures_frame
+from schemas.figures import published_figures_frame
+from schemas.study import Study
 from schemas.tables import warehouse_schemas
 from surveyhouse.build import build_tables
 from surveyhouse.discover import NewFile, discover_files
-from surveyhouse.lake import publish_shared, pull_from_lake
-from surveyhouse.lock import run_lock
-from surveyhouse.runlog import (
-    RunSummary,
-    last_published_settings,
-    new_run_id,
-    previous_runs,
-    record_failed_run,
-    repair_run_log,
-)
+from surveyhouse.lake import StateShare
+from surveyhouse.runlog import RunSummary, failed_run_record
 from surveyhouse.settings import Settings
-from surveyhouse.staging import (
-    StagedFile,
-    stage_export,
-    staged_files,
-)
-from warehouse.backend import exists as warehouse_exists
-from warehouse.backend import open_reader
+from surveyhouse.staging import StagedFile, stage_export
+from surveyhouse.state import StateFolder
 from warehouse.generated_views import generated_views
-from warehouse.publish import publish_warehouse as publish_file
 from warehouse.publish import view_sql
+from warehouse.store import Warehouse, warehouse_at
 
-logger = logging.getLogger("surveyhouse.pipeline")
+logger = logging.getLogger("surveyhouse.night")
+T = TypeVar("T")
+X = TypeVar("X")
+
+
+class Runner(Protocol):
+    """How a night's steps run: one step, or one function mapped over files."""
+
+    def step(self, name: str, function: Callable[[], T], *, io: bool = False) -> T:
+        """Run ``function`` as the step ``name`` (``io``: it reads or writes files, a retry may help)."""
+
+    def map(self, name: str, function: Callable[[X], T], items: Sequence[X], *, label: Callable[[X], str]) -> list[T]:
+        """``function`` over ``items``, results in the items' order."""
+
+
+class InProcess:
+    """Every step in this process, one after the other."""
+
+    def step(self, name: str, function: Callable[[], T], *, io: bool = False) -> T:
+        return function()
+
+    def map(self, name: str, function: Callable[[X], T], items: Sequence[X], *, label: Callable[[X], str]) -> list[T]:
+        return [function(item) for item in items]
+
+
+@dataclass(frozen=True)
+class Night:
+    """What one night works with: the study, the settings, the warehouse and the writer's state."""
+
+    study: Study
+    settings: Settings
+    warehouse: Warehouse
+    state: StateFolder
+
+    @classmethod
+    def of(cls, study: Study, settings: Settings, warehouse: Warehouse | None = None) -> Night:
+        warehouse = warehouse or warehouse_of(settings)
+        return cls(study, settings, warehouse, state_of(settings, warehouse))
+
+
+def warehouse_of(settings: Settings) -> Warehouse:
+    """The warehouse the settings name (a file, or a DuckLake with its data folder)."""
+    return warehouse_at(
+        settings.warehouse,
+        lake_data=settings.lake_data,
+        state_dir=lambda warehouse: settings.state or warehouse.default_state_dir(),
+        keep_days=settings.lake_keep_days,
+    )
+
+
+def state_for(settings: Settings) -> StateFolder:
+    """The state folder of the warehouse the settings name."""
+    return state_of(settings, warehouse_of(settings))
+
+
+def state_of(settings: Settings, warehouse: Warehouse) -> StateFolder:
+    """The writer's state folder: ``$SURVEYHOUSE_STATE``, else beside the warehouse."""
+    return StateFolder(settings.state or warehouse.default_state_dir(), warehouse.name)
+
+
+def run_night(
+    study: Study,
+    settings: Settings,
+    warehouse: Warehouse | None = None,
+    *,
+    runner: Runner | None = None,
+    run: RunSummary | None = None,
+    report: bool = True,
+) -> RunSummary:
+    """Ingest every new export of the landing folder, publish the warehouse, write the report page
+    (``report``: also when a killed run published without writing it)."""
+    night = Night.of(study, settings, warehouse)
+    runner = runner or InProcess()
+    run = run or RunSummary.starting()
+    with night.state.lock():
+        runner.step("recover", lambda: recover_state(night), io=True)
+        new_files = runner.step("discover", lambda: discover_files(settings, book=study.book), io=True)
+        for staged in stage_files(night, run, new_files, runner=runner):
+            account(run, staged)
+        if needs_publish(night, run):
+            publish_night(night, run, runner=runner)
+        else:
+            logger.info("Nothing new in %s; the warehouse %s is unchanged.", settings.inbox, night.warehouse)
+    if report and (run.published or report_is_stale(night)):
+        run.report = runner.step("report", lambda: write_report_page(night))
+    return run
+
+
+def stage_files(
+    night: Night, run: RunSummary, files: Sequence[NewFile], *, runner: Runner, staged_dir: Path | None = None
+) -> list[StagedFile]:
+    """Each file staged (in the runner), numbered after the files already staged, in file order."""
+    first = night.state.next_file_order() if staged_dir is None else 1
+    numbered = [(new, first + offset) for offset, new in enumerate(files)]
+
+    def stage(item: tuple[NewFile, int]) -> StagedFile:
+        new, order = item
+        return stage_file(night, new, run_id=run.run_id, file_order=order, staged_dir=staged_dir)
+
+    return runner.map("ingest", stage, numbered, label=lambda item: item[0].path.name)
 
 
 def stage_file(
-    new: NewFile, *, settings: Settings, run_id: str, file_order: int, book: Codebook, staged_dir: Path | None = None
+    night: Night, new: NewFile, *, run_id: str, file_order: int, staged_dir: Path | None = None
 ) -> StagedFile:
+    """One export file read, mapped, validated and staged (surveyhouse/staging.py)."""
+    settings = night.settings
     return stage_export(
         new.path,
         sha256=new.sha256,
-        staged_dir=staged_dir or settings.staged_dir,
-        archive_dir=settings.archive_dir,
+        staged_dir=staged_dir or night.state.staged_dir,
+        archive_dir=night.state.archive_dir,
         run_id=run_id,
         file_order=file_order,
         wave=new.wave,
-        book=book,
+        book=night.study.book,
         key=settings.hashing_key(),
         time_zones=settings.time_zones,
         max_quarantined_share=settings.max_quarantined_share,
     )
 
 
-def next_file_order(settings: Settings) -> int:
-    staged = staged_files(settings.staged_dir)
-    return max((s.record["file_order"] for s in staged), default=0) + 1
+def publish_night(night: Night, run: RunSummary, *, runner: Runner, staged_dir: Path | None = None) -> None:
+    """Build every table and publish them; a failure is recorded in the run log, then raised."""
+    try:
+        tables = runner.step("build", lambda: build_night(night, run, staged_dir=staged_dir))
+        tables = runner.step("publish", lambda: publish(night, run, tables, staged_dir=staged_dir), io=True)
+    except Exception as error:
+        night.state.runs.append(failed_run_record(run, error, settings=night.settings.recorded()))
+        raise
+    run.published, run.tables = True, tables
+    logger.info("Published %s (%d responses).", night.warehouse, tables["responses"].height)
 
 
-def rebuild_dir(settings: Settings, run_id: str) -> Path:
-    """Where a rebuild stages every archived file before it publishes (surveyhouse/rebuild.py)."""
-    return settings.staged_dir.with_name(f".{settings.staged_dir.name}.rebuild-{run_id}")
+def build_night(night: Night, run: RunSummary, *, staged_dir: Path | None = None) -> dict[str, pl.DataFrame]:
+    return build_tables(
+        night.study, night.settings, run, state=night.state, warehouse=night.warehouse, staged_dir=staged_dir
+    )
 
 
-def finish_rebuild(settings: Settings) -> None:
-    """A rebuild killed after its publish gets its staged folder swapped in; one killed before is dropped."""
-    published = {run["run_id"] for run in previous_runs(settings) if run.get("status") != "failed"}
-    for leftover in sorted(settings.staged_dir.parent.glob(f".{settings.staged_dir.name}.rebuild-*")):
-        run_id = leftover.name.rsplit(".rebuild-", 1)[1]
-        if run_id in published:
-            if settings.staged_dir.exists():
-                settings.staged_dir.rename(settings.staged_dir.with_name(f".{settings.staged_dir.name}.old-{run_id}"))
-            leftover.rename(settings.staged_dir)
-        else:
-            shutil.rmtree(leftover, ignore_errors=True)
-    for old in settings.staged_dir.parent.glob(f".{settings.staged_dir.name}.old-*"):
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def recover_state(settings: Settings) -> None:
-    """Put the state folder right after a run or rebuild that was killed; call first, under the run lock."""
-    if settings.is_lake:
-        pull_from_lake(settings)  # what other writers staged and published
-    repair_run_log(settings)
-    finish_rebuild(settings)
-
-
-def publish(settings: Settings, tables: dict[str, pl.DataFrame], *, book: Codebook) -> dict[str, pl.DataFrame]:
-    """Swap the new warehouse in, then record the run in the state's run log; the tables published.
+def publish(
+    night: Night, run: RunSummary, tables: dict[str, pl.DataFrame], *, staged_dir: Path | None = None
+) -> dict[str, pl.DataFrame]:
+    """Make the tables the warehouse, then record the run in the run log; the tables published.
 
     Into a DuckLake, the tables are built again when other writers published meanwhile
-    (surveyhouse/lake.py): the published ones are returned.
+    (their files come into the staged folder first): the published ones are returned.
     """
+    book = night.study.book
     schemas = warehouse_schemas(book)
-    views = view_sql() | generated_views(book, published_figures_frame(published_figures(), book=book))
-    if settings.is_lake:
-        tables = publish_shared(
-            settings, tables, schemas, views, rebuild=lambda: build_tables(settings, run_of(tables), book=book)
-        )
-    else:
-        replaced = tables.get("_answers_replaced")
-        incremental = {"answers": replaced} if replaced is not None else None
-        publish_file(
-            settings.store(), {name: tables[name] for name in schemas}, schemas, views, incremental=incremental
-        )
-    settings.runs_log.parent.mkdir(parents=True, exist_ok=True)
-    with settings.runs_log.open("a", encoding="utf-8") as log:
-        log.write(json.dumps(tables["_run"].row(0, named=True), default=str) + "\n")
-    if settings.is_lake:
-        _trim_lake(settings)
+    views = view_sql() | generated_views(book, published_figures_frame(night.study.figures, book=book))
+    replaced = tables.get("_answers_replaced")
+    share = StateShare(
+        night.state, rebuild=lambda: build_night(night, run, staged_dir=staged_dir), staged_dir=staged_dir
+    )
+    tables = night.warehouse.publish(
+        tables, schemas, views, share=share, incremental={"answers": replaced} if replaced is not None else None
+    )
+    night.state.runs.append(tables["_run"].row(0, named=True))
+    trim(night.warehouse)
     return tables
 
 
-def _trim_lake(settings: Settings) -> None:
-    """Old snapshots and unreferenced files out of the lake, after the publish (which stands
+def trim(warehouse: Warehouse) -> None:
+    """What readers no longer need, out of the warehouse after a publish (which stands
     whatever happens here: a failure is logged, and the next publish tries again)."""
-    from warehouse.lake import trim
-
     try:
-        trimmed = trim(settings.store(), keep_days=settings.lake_keep_days)
-    except (duckdb.Error, OSError) as error:
-        logger.warning("Published; trimming the lake's old snapshots failed (the next publish tries again): %s", error)
+        trimmed = warehouse.trim()
+    except Exception as error:  # the publish is done and live: a failed trim must not undo it
+        logger.warning("Published; trimming %s failed (the next publish tries again): %s", warehouse, error)
         return
-    if any(trimmed.values()):
-        logger.info(
-            "Lake trimmed: %d snapshot(s) older than %g day(s) expired, %d unreferenced file(s) deleted.",
-            trimmed["snapshots_expired"], settings.lake_keep_days, trimmed["files_deleted"],
-        )  # fmt: skip
+    if trimmed:
+        logger.info(trimmed)
 
 
-def run_of(tables: dict[str, pl.DataFrame]) -> RunSummary:
-    """The run that built ``tables`` (from its `_run` row), to build them again."""
-    row = tables["_run"].row(0, named=True)
-    return RunSummary(
-        run_id=row["run_id"], started_at=datetime.fromisoformat(row["started_at"]), files_new=row["files_new"],
-        files_failed=row["files_failed"], rows_read=row["rows_read"], flow_run_id=row["flow_run_id"],
-        problems=[row["message"]] if row["message"] else [],
-    )  # fmt: skip
-
-
-def run_once(settings: Settings, *, book: Codebook | None = None) -> RunSummary:
-    """The whole nightly job without Prefect: what the flow does, step for step."""
-    book = book or codebook()
-    now = datetime.now(UTC)
-    run = RunSummary(run_id=new_run_id(now), started_at=now)
-    with run_lock(settings.lock_file):
-        recover_state(settings)
-        new_files = discover_files(settings, book=book)
-        order = next_file_order(settings)
-        for offset, new in enumerate(new_files):
-            staged = stage_file(new, settings=settings, run_id=run.run_id, file_order=order + offset, book=book)
-            account(run, staged)
-        if needs_publish(settings, run):
-            try:
-                tables = build_tables(settings, run, book=book)
-                tables = publish(settings, tables, book=book)
-            except Exception as error:
-                record_failed_run(settings, run, error)
-                raise
-            run.published, run.tables = True, tables
-    return run
+def recover_state(night: Night) -> None:
+    """Put the state folder right after a run or rebuild that was killed; call first, under the run lock."""
+    night.warehouse.absorb_shared(StateShare(night.state))  # what other writers staged and published
+    night.state.runs.repair()
+    if night.warehouse.exists():
+        with night.warehouse.reader() as connection:
+            night.state.runs.add_missing(connection.table("runs").pl())
+    night.state.finish_rebuild()
 
 
 def account(run: RunSummary, staged: StagedFile) -> None:
@@ -180,18 +227,55 @@ def account(run: RunSummary, staged: StagedFile) -> None:
     run.rows_read += staged.record["rows_read"]
 
 
-def needs_publish(settings: Settings, run: RunSummary) -> bool:
+def needs_publish(night: Night, run: RunSummary) -> bool:
     """Publish when something new arrived, the settings changed, there is no warehouse, or
     the warehouse lacks staged files (a run killed between staging and publishing)."""
     return (
         run.files_new > 0
-        or not warehouse_exists(settings.store())
-        or last_published_settings(settings) != settings.recorded()
-        or published_files(settings) != {staged.sha256 for staged in staged_files(settings.staged_dir)}
+        or not night.warehouse.exists()
+        or night.state.runs.last_published_settings() != night.settings.recorded()
+        or published_files(night.warehouse) != {staged.sha256 for staged in night.state.staged()}
     )
 
 
-def published_files(settings: Settings) -> set[str]:
+def published_files(warehouse: Warehouse) -> set[str]:
     """The files (by SHA-256) that the live warehouse was built from."""
-    with open_reader(settings.store()) as connection:
+    with warehouse.reader() as connection:
         return set(connection.table("files").select("file_sha256").pl()["file_sha256"].to_list())
+
+
+def write_report_page(night: Night) -> Path | None:
+    """The report page from the warehouse just published; a page that fails is logged, the publish stands."""
+    from report import ReportError, write_report
+
+    try:
+        written = write_report(night.warehouse, report_file(night), lang=night.settings.report_lang)
+    except ReportError as why:  # a normal state (nothing loaded yet), not an error
+        logger.info("No report page yet: %s.", why)
+        return None
+    except Exception as error:  # the warehouse is published and live: a broken page must not undo that
+        logger.error(
+            "The report page was not written (%s: %s); the warehouse %s is published.",
+            type(error).__name__,
+            error,
+            night.warehouse,
+        )
+        return None
+    logger.info("Report page written to %s.", written)
+    return written
+
+
+def report_is_stale(night: Night) -> bool:
+    """Whether the report page is missing or older than the live warehouse (a run killed in between)."""
+    page = report_file(night)
+    try:
+        published = night.warehouse.published_at()
+    except OSError:
+        return False
+    if published is None:
+        return False
+    return not page.exists() or page.stat().st_mtime < published.timestamp()
+
+
+def report_file(night: Night) -> Path:
+    return night.settings.report_file

@@ -15,98 +15,95 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 
-from schemas.codebook import Codebook, codebook
-from surveyhouse.build import build_tables
+from schemas.study import Study
 from surveyhouse.discover import NewFile
-from surveyhouse.lock import run_lock
-from surveyhouse.night import publish, rebuild_dir, recover_state, stage_file
-from surveyhouse.runlog import RunSummary, new_run_id, record_failed_run
+from surveyhouse.night import InProcess, Night, publish_night, recover_state, stage_file
+from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
-from surveyhouse.staging import staged_files
-from warehouse.publish import connect_read_only
+from warehouse.store import Warehouse
 
 
 class RebuildError(RuntimeError):
     """The archive cannot give back what was ingested."""
 
 
-def ingested_files(settings: Settings) -> list[dict]:
+def ingested_files(night: Night) -> list[dict]:
     """What was ingested, in order: staged records, else the published `files` table."""
-    records = [staged.record for staged in staged_files(settings.staged_dir)]
-    if not records and settings.warehouse.exists():
-        with connect_read_only(settings.warehouse) as connection:
+    records = [staged.record for staged in night.state.staged()]
+    if not records and night.warehouse.exists():
+        with night.warehouse.reader() as connection:
             records = connection.table("files").pl().sort("file_order").to_dicts()
+    archive = night.state.archive_dir
     for record in records:
         if not record.get("archived_as"):
-            matches = sorted(
-                p.name for p in settings.archive_dir.glob(f"{record['file_sha256']}.*") if not p.name.endswith(".part")
-            )
+            matches = sorted(p.name for p in archive.glob(f"{record['file_sha256']}.*") if not p.name.endswith(".part"))
             record["archived_as"] = matches[0] if matches else f"{record['file_sha256']}"
     return sorted(records, key=lambda record: record["file_order"])
 
 
-def rebuild_warehouse(settings: Settings, *, book: Codebook | None = None) -> RunSummary:
+def rebuild_warehouse(study: Study, settings: Settings, warehouse: Warehouse | None = None) -> RunSummary:
     """Re-stage every archived file and publish a warehouse built from them alone."""
-    if settings.is_lake:
-        raise RebuildError(
-            "rebuild works on an embedded warehouse file only, not yet on a DuckLake (its writers share staged files "
-            "through the lake, and each keeps only its own archive); the lake is unchanged"
-        )
-    book = book or codebook()
-    now = datetime.now(UTC)
-    run = RunSummary(run_id=new_run_id(now), started_at=now)
-    with run_lock(settings.lock_file):
-        recover_state(settings)
-        ingested = ingested_files(settings)
-        if not ingested:
-            raise RebuildError(
-                f"nothing to rebuild: no file was ever ingested for {settings.warehouse} (run `surveyhouse run` first)"
-            )
-        missing = [r["source_file"] for r in ingested if not (settings.archive_dir / r["archived_as"]).is_file()]
-        if missing:
-            raise RebuildError(
-                f"the archive {settings.archive_dir} lacks {len(missing)} ingested file(s) ({', '.join(missing[:3])}): "
-                "cannot rebuild; the published warehouse is unchanged"
-            )
-        fresh = rebuild_dir(settings, run.run_id)
-        scratch = fresh.with_name(
-            fresh.name + ".files"
-        )  # the raw files under their names (removed by recover_state if killed)
+    night = Night.of(study, settings, warehouse)
+    run = RunSummary.starting()
+    with night.state.lock():
+        recover_state(night)
+        ingested = _archived(night)
+        fresh = night.state.rebuild_dir(run.run_id)
+        scratch = fresh.with_name(fresh.name + ".files")  # the raw files under their names (dropped if killed)
         try:
-            for record in ingested:
-                source = (
-                    scratch / str(record["file_order"]) / record["source_file"]
-                )  # stage_export reads name and suffix
-                source.parent.mkdir(parents=True)
-                _link_or_copy(settings.archive_dir / record["archived_as"], source)
-                staged = stage_file(
-                    NewFile(source, record["file_sha256"], record["wave"]),
-                    settings=settings,
-                    run_id=record["run_id"],
-                    file_order=record["file_order"],
-                    book=book,
-                    staged_dir=fresh,
-                )
-                run.rows_read += staged.record["rows_read"]
-                if staged.record["status"] != "loaded":
-                    run.files_failed += 1
-                    run.problems.append(
-                        staged.record["message"] or f"{staged.record['source_file']}: {staged.record['status']}"
-                    )
-            tables = build_tables(settings, run, book=book, staged_dir=fresh)
-            publish(settings, tables, book=book)
-        except Exception as error:
+            files = [_restore(night, record, scratch) for record in ingested]
+            for staged in _stage(night, ingested, files, fresh):
+                _account(run, staged.record)
+            publish_night(night, run, runner=InProcess(), staged_dir=fresh)
+        except Exception:
             shutil.rmtree(fresh, ignore_errors=True)
-            record_failed_run(settings, run, error)
             raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        recover_state(settings)  # published: swaps the fresh staged folder in, drops the old one
-        run.published, run.tables = True, tables
+        recover_state(night)  # published: the fresh staged folder swapped in, the old one dropped
     return run
+
+
+def _archived(night: Night) -> list[dict]:
+    """Every ingested file's record, each with its archived copy present; else RebuildError."""
+    ingested = ingested_files(night)
+    if not ingested:
+        raise RebuildError(
+            f"nothing to rebuild: no file was ever ingested for {night.warehouse} (run `surveyhouse run` first)"
+        )
+    archive = night.state.archive_dir
+    missing = [r["source_file"] for r in ingested if not (archive / r["archived_as"]).is_file()]
+    if missing:
+        raise RebuildError(
+            f"the archive {archive} lacks {len(missing)} ingested file(s) ({', '.join(missing[:3])}): "
+            "cannot rebuild; the published warehouse is unchanged"
+        )
+    return ingested
+
+
+def _restore(night: Night, record: dict, scratch: Path) -> NewFile:
+    """The archived copy of a file under its original name (staging reads name and suffix)."""
+    source = scratch / str(record["file_order"]) / record["source_file"]
+    source.parent.mkdir(parents=True)
+    _link_or_copy(night.state.archive_dir / record["archived_as"], source)
+    return NewFile(source, record["file_sha256"], record["wave"])
+
+
+def _stage(night: Night, records: list[dict], files: list[NewFile], fresh: Path) -> list:
+    """Each file staged into ``fresh`` under its original order and the run id that first ingested it."""
+    return [
+        stage_file(night, new, run_id=record["run_id"], file_order=record["file_order"], staged_dir=fresh)
+        for record, new in zip(records, files, strict=True)
+    ]
+
+
+def _account(run: RunSummary, staged: dict) -> None:
+    run.rows_read += staged["rows_read"]
+    if staged["status"] != "loaded":
+        run.files_failed += 1
+        run.problems.append(staged["message"] or f"{staged['source_file']}: {staged['status']}")
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -1,18 +1,22 @@
-"""The run log: one JSON line per run in the state folder, kept in step with the live warehouse."""
+"""The run log: one JSON line per run in the state folder, kept in step with the live warehouse.
+
+Every run appends one line when it publishes or fails; the next publish lists them all in
+`runs`. A process killed while appending leaves a line cut short, and a process that
+appends after it (a failure hook) glues its line onto the cut one: ``RunLog`` repairs
+both before anything reads the log, keeping any damaged text aside in
+``<log>.damaged`` (nothing is lost), so a reader never meets half a line.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
-
-from surveyhouse.settings import Settings
-from warehouse.backend import exists as warehouse_exists
-from warehouse.backend import open_reader
 
 
 @dataclass
@@ -27,59 +31,94 @@ class RunSummary:
     flow_run_id: str | None = None  # the Prefect flow run, when the flow ran it
     problems: list[str] = field(default_factory=list)  # what went wrong with files, in plain language
     report: Path | None = None  # the report page this run wrote after its publish
+    notes: list[str] = field(default_factory=list)  # what the run did beyond the usual (recovered a warehouse...)
+
+    @classmethod
+    def starting(cls, flow_run_id: str | None = None) -> RunSummary:
+        now = datetime.now(UTC)
+        return cls(run_id=new_run_id(now), started_at=now, flow_run_id=flow_run_id)
 
 
 def new_run_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def previous_runs(settings: Settings) -> list[dict]:
-    """Every run in the run log (a last line cut short by a killed run is not one)."""
-    if not settings.runs_log.exists():
-        return []
-    text = settings.runs_log.read_text(encoding="utf-8")
-    lines = text.splitlines() if text.endswith("\n") else text.splitlines()[:-1]
-    return [json.loads(line) for line in lines if line.strip()]
+class RunLog:
+    """The run log file: whole lines only, repaired before it is read or appended to."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def runs(self) -> list[dict]:
+        """Every run in the log, oldest first."""
+        self.repair()
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def published_runs(self) -> list[dict]:
+        return [run for run in self.runs() if run.get("status") != "failed"]
+
+    def last_published_settings(self) -> str | None:
+        published = self.published_runs()
+        return published[-1]["settings"] if published else None
+
+    def append(self, record: dict) -> None:
+        """Add one run (a whole line, flushed to disk)."""
+        self.repair()
+        self._write_lines([json.dumps(record, default=str) + "\n"], mode=os.O_APPEND)
+
+    def add_missing(self, published: pl.DataFrame | None) -> bool:
+        """Append the runs of a published `runs` table that the log lacks (a run killed between
+        its publish and its log line, another writer's runs); True if any."""
+        if published is None or published.is_empty():
+            return False
+        known = {run["run_id"] for run in self.runs()}
+        missing = published.filter(~pl.col("run_id").is_in(list(known))).sort("started_at")
+        if missing.is_empty():
+            return False
+        missing = missing.with_columns(
+            pl.col("started_at", "finished_at").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
+        )
+        self._write_lines([json.dumps(run) + "\n" for run in missing.to_dicts()], mode=os.O_APPEND)
+        return True
+
+    def repair(self) -> None:
+        """Drop a last line cut short and any line that is not one whole JSON record (kept aside)."""
+        if not self.path.exists():
+            return
+        text = self.path.read_bytes()
+        lines = text.splitlines(keepends=True)
+        good = [line for line in lines if line.endswith(b"\n") and _is_record(line)]
+        if len(good) == len(lines):
+            return
+        damaged = [line for line in lines if line not in good]
+        with open(self.path.with_name(self.path.name + ".damaged"), "ab") as aside:
+            aside.writelines(line if line.endswith(b"\n") else line + b"\n" for line in damaged)
+        partial = self.path.with_name(self.path.name + ".part")
+        partial.write_bytes(b"".join(good))
+        os.chmod(partial, 0o600)
+        partial.replace(self.path)
+
+    def _write_lines(self, lines: list[str], *, mode: int) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | mode, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write("".join(lines))  # one write: a kill leaves a line cut short, never lines interleaved
+            handle.flush()
+            os.fsync(handle.fileno())
 
 
-def repair_run_log(settings: Settings) -> None:
-    """Make the run log agree with the live warehouse; call under the run lock, first.
-
-    A run killed while appending leaves a line cut short: it is dropped. A run killed
-    between its publish and its log line leaves a warehouse whose `runs` table names a
-    run that the log lacks: the line is added from the warehouse, so the next run
-    neither republishes for nothing nor forgets that run.
-    """
-    log = settings.runs_log
-    if log.exists():
-        text = log.read_bytes()
-        if text and not text.endswith(b"\n"):
-            with log.open("r+b") as handle:
-                handle.truncate(text.rfind(b"\n") + 1)
-    if not warehouse_exists(settings.store()):
-        return
-    known = {run["run_id"] for run in previous_runs(settings)}
-    with open_reader(settings.store()) as connection:
-        published = connection.table("runs").pl().sort("started_at")
-    missing = published.filter(~pl.col("run_id").is_in(list(known)))
-    if missing.is_empty():
-        return
-    missing = missing.with_columns(
-        pl.col("started_at", "finished_at").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
-    )
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(run) + "\n" for run in missing.to_dicts())
+def _is_record(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
 
 
-def last_published_settings(settings: Settings) -> str | None:
-    published = [run for run in previous_runs(settings) if run.get("status") != "failed"]
-    return published[-1]["settings"] if published else None
-
-
-def record_failed_run(settings: Settings, run: RunSummary, error: BaseException) -> None:
-    """Keep a failed run in the run log: the next published warehouse lists it in `runs`."""
-    record = {
+def failed_run_record(run: RunSummary, error: BaseException, *, settings: str) -> dict:
+    """The run log's line for a run that failed: the next published warehouse lists it in `runs`."""
+    return {
         "run_id": run.run_id,
         "flow_run_id": run.flow_run_id,
         "started_at": run.started_at.isoformat(),
@@ -89,8 +128,5 @@ def record_failed_run(settings: Settings, run: RunSummary, error: BaseException)
         "rows_read": run.rows_read,
         "status": "failed",
         "message": f"{type(error).__name__}: {error}. Nothing was published; the previous warehouse stayed live.",
-        "settings": settings.recorded(),
+        "settings": settings,
     }
-    settings.runs_log.parent.mkdir(parents=True, exist_ok=True)
-    with settings.runs_log.open("a", encoding="utf-8") as log:
-        log.write(json.dumps(record) + "\n")

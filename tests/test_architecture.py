@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ALLOWED = {
     "cli": {"cli", "flows", "surveyhouse", "report", "demo", "warehouse", "schemas", "transforms"},
     "flows": {"flows", "surveyhouse", "report", "schemas", "transforms", "warehouse"},
-    "surveyhouse": {"surveyhouse", "transforms", "schemas", "warehouse"},
+    "surveyhouse": {"surveyhouse", "transforms", "schemas", "warehouse", "report"},
     "report": {"report", "warehouse", "schemas"},
     "demo": {"demo", "schemas", "transforms"},
     "transforms": {"transforms", "schemas"},

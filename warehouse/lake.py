@@ -399,11 +399,13 @@ def read_staged(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def add_staged(connection: duckdb.DuckDBPyConnection, staged: pl.DataFrame) -> None:
-    """Append files' staged results (columns of STAGED_COLUMNS), in the open transaction."""
+    """Add files' staged results (columns of STAGED_COLUMNS), in the open transaction; a file
+    already there (same SHA-256) is replaced (a rebuild re-stages every file)."""
     if staged.is_empty():
         return
     ensure_staging(connection)
     connection.register("incoming_staged", staged.select(list(STAGED_COLUMNS)).to_arrow())
+    connection.execute(f"DELETE FROM {STAGING}.files WHERE file_sha256 IN (SELECT file_sha256 FROM incoming_staged)")
     connection.execute(f"INSERT INTO {STAGING}.files SELECT * FROM incoming_staged")
     connection.unregister("incoming_staged")
 

@@ -20,7 +20,8 @@ import duckdb
 from polars.testing import assert_frame_equal
 
 from demo.study import write_demo_study
-from surveyhouse.night import run_once
+from schemas.study import load_study
+from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
 
 SECRET = "dask-test-secret"
@@ -50,7 +51,7 @@ def test_the_per_file_steps_run_on_the_dask_workers_and_give_the_same_warehouse(
     local = dataclasses.replace(
         load_settings(inbox=str(inbox), warehouse=str(tmp_path / "local" / "w.duckdb")), secret=SECRET
     )
-    run_once(local)
+    run_night(load_study(), local)
     with (
         duckdb.connect(str(tmp_path / "dask.duckdb"), read_only=True) as dask,
         duckdb.connect(str(local.warehouse), read_only=True) as plain,

@@ -14,7 +14,8 @@ import polars as pl
 import pytest
 
 from demo.exports.qualtrics import write_qualtrics
-from surveyhouse.night import run_once
+from schemas.study import load_study
+from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
 from tests.flows.respondents import FULL, START
 
@@ -58,7 +59,7 @@ def run(tmp_path, frame: pl.DataFrame):
     inbox.mkdir()
     write_qualtrics(frame, inbox / "export.csv", language="en", seed=1)
     settings = load_settings(inbox=str(inbox), warehouse=str(tmp_path / "w.duckdb"))
-    run_once(settings)
+    run_night(load_study(), settings)
     with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
         quarantine = connection.execute(
             'select source_row, "column", "check", failure_case, message from quarantine'
@@ -144,7 +145,7 @@ def outcome(tmp_path, files: list[pl.DataFrame]):
     for i, frame in enumerate(files):
         write_qualtrics(frame, inbox / f"export_{i}.csv", language="en", seed=1 + i)  # ids differ per export
     settings = load_settings(inbox=str(inbox), warehouse=str(tmp_path / "w.duckdb"))
-    run_once(dataclasses.replace(settings, secret="one deployment key"))  # same key: comparable hashes
+    run_night(load_study(), dataclasses.replace(settings, secret="one deployment key"))  # same key: comparable hashes
     with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
         # The writer draws response ids per file: compare responses by what the respondent did.
         accepted = connection.execute(

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from flows.failure import post_webhook, report_failure
-from surveyhouse.runlog import previous_runs
+from surveyhouse.night import state_for
 from surveyhouse.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,11 +57,11 @@ def test_a_failed_run_is_logged_recorded_and_posted_to_the_webhook(tmp_path, web
     assert payload["event"] == "surveyhouse.run_failed" and payload["state"] == "TimedOut"
     assert payload["flow_run_id"] == "0b7e3a4c-0000-4000-8000-000000000001" and payload["warehouse_unchanged"] is True
     assert payload["warehouse_published_at"] == "2023-11-14T22:13:20+00:00"
-    runs = previous_runs(load_settings(warehouse=str(tmp_path / "w.duckdb")))
+    runs = state_for(load_settings(warehouse=str(tmp_path / "w.duckdb"))).runs.runs()
     assert [(r["status"], r["flow_run_id"]) for r in runs] == [("failed", "0b7e3a4c-0000-4000-8000-000000000001")]
     assert "exceeded timeout" in runs[0]["message"] and "previous warehouse stayed live" in runs[0]["message"]
     report_failure(*failed_run(tmp_path))  # the same run reported twice is recorded once
-    assert len(previous_runs(load_settings(warehouse=str(tmp_path / "w.duckdb")))) == 1
+    assert len(state_for(load_settings(warehouse=str(tmp_path / "w.duckdb"))).runs.runs()) == 1
 
 
 def test_a_failure_before_any_publish_says_no_warehouse_exists_yet(tmp_path, caplog):
@@ -87,11 +87,16 @@ def test_a_webhook_that_fails_is_logged_and_never_raised(webhook, path, caplog):
 
 
 def test_the_flow_has_its_time_limit_from_the_settings_and_the_failure_hook():
-    code = "from flows.nightly import nightly; print(nightly.timeout_seconds, [h.__name__ for h in nightly.on_failure_hooks])"
+    """The limit is read when a run starts (settings are never read at import)."""
+    code = (
+        "from flows.nightly import nightly, nightly_for; from surveyhouse.settings import load_settings\n"
+        "print(nightly.timeout_seconds, nightly_for(load_settings()).timeout_seconds,"
+        " [h.__name__ for h in nightly_for(load_settings()).on_failure_hooks])"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))} | {
         "SURVEYHOUSE_RUN_TIMEOUT_S": "7"
     }
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
     )
-    assert out.stdout.split("\n")[0] == "7.0 ['report_failure']", out.stderr[-2000:]
+    assert out.stdout.split("\n")[0] == "None 7.0 ['report_failure']", out.stderr[-2000:]

@@ -12,7 +12,8 @@ from pathlib import Path
 import duckdb
 
 from demo.exports.qualtrics import write_qualtrics
-from surveyhouse.night import run_once
+from schemas.study import load_study
+from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
 from tests.flows.test_nights import respondents
 
@@ -28,11 +29,11 @@ def test_an_empty_landing_folder_publishes_an_empty_warehouse_then_a_file_loads(
     inbox = tmp_path / "landing"
     inbox.mkdir()
     settings = load_settings(inbox=str(inbox), warehouse=str(tmp_path / "surveyhouse.duckdb"))
-    first = run_once(settings)
+    first = run_night(load_study(), settings)
     assert first.published and first.files_new == 0
     assert [count(settings.warehouse, t) for t in ("responses", "answers", "crosstab", "files")] == [0, 0, 0, 0]
     write_qualtrics(respondents(10), inbox / "export.csv", seed=9)
-    second = run_once(settings)
+    second = run_night(load_study(), settings)
     assert second.published and second.files_new == 1 and count(settings.warehouse, "responses") == 10
 
 
@@ -42,16 +43,16 @@ def test_a_known_file_is_not_read_again_and_a_rewritten_one_is(tmp_path, monkeyp
     path = inbox / "export.csv"
     shutil.copy(CASES / "qualtrics_en_labels_joined.csv", path)
     settings = load_settings(inbox=str(inbox), warehouse=str(tmp_path / "surveyhouse.duckdb"))
-    assert run_once(settings).files_new == 1
+    assert run_night(load_study(), settings).files_new == 1
 
     import surveyhouse.discover
 
     hashed: list[Path] = []
     real = surveyhouse.discover.file_sha256
     monkeypatch.setattr(surveyhouse.discover, "file_sha256", lambda p: hashed.append(p) or real(p))
-    assert run_once(settings).files_new == 0 and hashed == []
+    assert run_night(load_study(), settings).files_new == 0 and hashed == []
 
     stat = path.stat()
     path.write_bytes((CASES / "qualtrics_en_labels_split.csv").read_bytes())
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # even with its old modification time
-    assert run_once(settings).files_new == 1 and hashed == [path]
+    assert run_night(load_study(), settings).files_new == 1 and hashed == [path]

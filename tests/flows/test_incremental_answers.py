@@ -6,10 +6,11 @@ from __future__ import annotations
 import csv
 import shutil
 
-import surveyhouse.night
+import surveyhouse.build
 from cli.main import main
 from demo.exports.qualtrics import write_qualtrics
-from surveyhouse.night import run_once
+from schemas.study import load_study
+from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
 from tests.flows.snapshots import assert_same, snapshot
 from tests.flows.test_nights import edited, respondents
@@ -29,20 +30,20 @@ def test_a_night_builds_the_answers_of_its_own_responses_and_equals_a_rebuild(tm
     inbox.mkdir()
     settings = load_settings(inbox=str(inbox), warehouse=str(tmp_path / "w.duckdb"))
     write_qualtrics(respondents(10), inbox / "night1.csv", seed=9)
-    run_once(settings)
+    run_night(load_study(), settings)
 
     write_qualtrics(edited(respondents(10)), inbox / "night2_edits.csv", seed=9)  # same ResponseIds, later EndDate
     keep_rows(inbox / "night2_edits.csv", [1, 4])  # only the two edited responses
     write_qualtrics(respondents(14), inbox / "night2_new.csv", seed=9)
     keep_rows(inbox / "night2_new.csv", [10, 11, 12, 13])  # only the four new ones
     built: list[int] = []
-    real = surveyhouse.night.build_answers
+    real = surveyhouse.build.build_answers
     monkeypatch.setattr(
-        surveyhouse.night,
+        surveyhouse.build,
         "build_answers",
         lambda responses, **k: built.append(responses.collect().height) or real(responses, **k),
     )
-    second = run_once(settings)
+    second = run_night(load_study(), settings)
     assert second.files_new == 2 and built == [6]  # two new versions and four new responses, not all fourteen
 
     incremental = snapshot(settings.warehouse, drop=())

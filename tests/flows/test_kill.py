@@ -23,8 +23,8 @@ import duckdb
 import pytest
 
 from demo.study import write_demo_study
-from surveyhouse.night import run_once
-from surveyhouse.runlog import previous_runs
+from schemas.study import load_study
+from surveyhouse.night import run_night, state_for
 from surveyhouse.settings import load_settings
 from tests.flows.snapshots import assert_same, same, snapshot
 
@@ -34,12 +34,13 @@ KILL_POINTS = 20
 #: The killed process: imports first, says "ready", waits for "go" on stdin, then runs.
 RUN = """
 import sys
-from surveyhouse.night import run_once
+from schemas.study import load_study
+from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
 settings = load_settings(inbox=sys.argv[1], warehouse=sys.argv[2], lake_data=(sys.argv[3:] or [None])[0])
 print("ready", flush=True)
 sys.stdin.readline()
-run_once(settings)
+run_night(load_study(), settings, report=False)  # the page is written atomically after the publish
 print("done", flush=True)
 """
 
@@ -98,17 +99,17 @@ def study(tmp_path_factory):
     for path in full.glob("*.csv"):  # the 2023 exports sit at the top, 2024's in landing/2024
         shutil.copy(path, first / path.name)
     state_a = root / "A"
-    run_once(load_settings(inbox=str(first), warehouse=str(state_a / "w.duckdb")))
+    run_night(load_study(), load_settings(inbox=str(first), warehouse=str(state_a / "w.duckdb")))
     reference = root / "reference"
     shutil.copytree(state_a, reference)
-    run_once(load_settings(inbox=str(full), warehouse=str(reference / "w.duckdb")))
+    run_night(load_study(), load_settings(inbox=str(full), warehouse=str(reference / "w.duckdb")))
     return {
         "root": root,
         "full": full,
         "A": state_a,
         "snapshot_A": snapshot(state_a / "w.duckdb"),
         "expected": snapshot(reference / "w.duckdb"),
-        "runs_A": len(previous_runs(load_settings(warehouse=str(state_a / "w.duckdb")))),
+        "runs_A": len(state_for(load_settings(warehouse=str(state_a / "w.duckdb"))).runs.runs()),
     }
 
 
@@ -131,12 +132,12 @@ def check_and_complete(study, warehouse: Path, context: str) -> str:
         )
         state = "new"
     settings = load_settings(inbox=str(study["full"]), warehouse=str(warehouse))
-    run_once(settings)
+    run_night(load_study(), settings)
     assert_same(snapshot(warehouse), study["expected"], context)
     assert not list(warehouse.parent.glob(".w.duckdb.building-*")), f"{context}: a half-built file was left behind"
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         published_runs = {row[0] for row in connection.execute("select run_id from runs").fetchall()}
-    logged = {run["run_id"] for run in previous_runs(settings)}
+    logged = {run["run_id"] for run in state_for(settings).runs.runs()}
     assert published_runs == logged, f"{context}: the run log and the warehouse's runs disagree"
     assert len(published_runs) == study["runs_A"] + 1, (
         f"{context}: expected one more run than A, got {len(published_runs)}"
@@ -176,14 +177,14 @@ def test_a_run_killed_at_any_point_leaves_the_warehouse_whole_and_the_next_run_c
 def test_a_run_killed_between_its_publish_and_its_log_line_is_taken_back_from_the_warehouse(study):
     warehouse = scenario(study, "log-window")
     settings = load_settings(inbox=str(study["full"]), warehouse=str(warehouse))
-    run_once(settings)
+    run_night(load_study(), settings)
     lines = settings.runs_log.read_text(encoding="utf-8").splitlines(keepends=True)
     settings.runs_log.write_text("".join(lines[:-1]), encoding="utf-8")  # as if killed right after os.replace
     published = warehouse.read_bytes()
-    again = run_once(settings)
+    again = run_night(load_study(), settings)
     assert not again.published and warehouse.read_bytes() == published, "nothing new: no republish"
     assert settings.runs_log.read_text(encoding="utf-8").count("\n") == len(lines)
-    assert [run["run_id"] for run in previous_runs(settings)][-1] == json.loads(lines[-1])["run_id"]
+    assert [run["run_id"] for run in state_for(settings).runs.runs()][-1] == json.loads(lines[-1])["run_id"]
 
 
 def test_a_log_line_cut_short_by_a_kill_is_dropped(study):
@@ -191,7 +192,7 @@ def test_a_log_line_cut_short_by_a_kill_is_dropped(study):
     settings = load_settings(inbox=str(study["full"]), warehouse=str(warehouse))
     with settings.runs_log.open("a", encoding="utf-8") as log:
         log.write('{"run_id": "20240101T000000Z-abcdef", "sta')
-    assert len(previous_runs(settings)) == study["runs_A"]
-    run_once(settings)
+    assert len(state_for(settings).runs.runs()) == study["runs_A"]
+    run_night(load_study(), settings)
     assert_same(snapshot(warehouse), study["expected"], "after a cut line")
-    assert len(previous_runs(settings)) == study["runs_A"] + 1
+    assert len(state_for(settings).runs.runs()) == study["runs_A"] + 1

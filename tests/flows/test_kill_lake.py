@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from demo.study import write_demo_study
-from surveyhouse.night import run_once
-from surveyhouse.runlog import previous_runs
+from schemas.study import load_study
+from surveyhouse.night import run_night, state_for
 from surveyhouse.settings import Settings, load_settings
 from tests.flows.snapshots import assert_same, same, snapshot
 from tests.flows.test_kill import Killable
@@ -71,7 +71,7 @@ def study(postgres, tmp_path_factory):
     for path in full.glob("*.csv"):  # the 2023 exports sit at the top, 2024's in landing/2024
         shutil.copy(path, first / path.name)
     lake_a = LakeCopy("ducklake:postgres:" + postgres.create_database("kill_lake_a"), root / "A")
-    run_once(lake_a.settings(first))
+    run_night(load_study(), lake_a.settings(first))
 
     def copy(name: str) -> LakeCopy:
         """A's lake restored under another name: catalog database, data folder, state folder."""
@@ -91,7 +91,7 @@ def study(postgres, tmp_path_factory):
     return {
         "root": root, "full": full, "files": len(written), "copy": copy, "duration": duration,
         "snapshot_A": snapshot(lake_a.settings(full).store()), "expected": snapshot(reference.settings(full).store()),
-        "counts_A": _counts(lake_a), "runs_A": len(previous_runs(lake_a.settings(full))),
+        "counts_A": _counts(lake_a), "runs_A": len(state_for(lake_a.settings(full)).runs.runs()),
     }  # fmt: skip
 
 
@@ -108,7 +108,7 @@ def check_and_complete(study, lake: LakeCopy, context: str) -> str:
             f"{context}: the live lake is neither the last publish nor the new one (compared with the new one)",
         )
         state = "new"
-    run_once(settings)
+    run_night(load_study(), settings)
     assert_same(snapshot(settings.store()), study["expected"], context)
     counts, before = _counts(lake), study["counts_A"]
     assert counts["snapshots"] == before["snapshots"] + 1, (
@@ -122,7 +122,7 @@ def check_and_complete(study, lake: LakeCopy, context: str) -> str:
     )
     with open_reader(settings.store()) as connection:
         published_runs = {row[0] for row in connection.execute("select run_id from runs").fetchall()}
-    assert published_runs == {run["run_id"] for run in previous_runs(settings)}, (
+    assert published_runs == {run["run_id"] for run in state_for(settings).runs.runs()}, (
         f"{context}: the run log and the lake's runs disagree"
     )
     return state

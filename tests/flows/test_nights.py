@@ -17,7 +17,8 @@ import polars as pl
 import pytest
 
 from demo.exports.qualtrics import write_qualtrics
-from surveyhouse.night import run_once
+from schemas.study import load_study
+from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
 from tests.flows.respondents import small_respondents
 
@@ -58,16 +59,28 @@ def nights(tmp_path_factory):
     seen = {}
 
     write_qualtrics(respondents(10), inbox / "AI+in+social+media_night1.csv", seed=9)
-    seen[1] = (run_once(settings), query(settings, "select * from responses"), query(settings, "select * from files"))
+    seen[1] = (
+        run_night(load_study(), settings),
+        query(settings, "select * from responses"),
+        query(settings, "select * from files"),
+    )
 
     write_qualtrics(
         edited(respondents(14)), inbox / "AI+in+social+media_night2.csv", seed=9
     )  # same seed: same ResponseIds
     shutil.copyfile(CASES / "broken" / "truncated_mid_row.csv", inbox / "AI+in+social+media_partial_download.csv")
-    seen[2] = (run_once(settings), query(settings, "select * from responses"), query(settings, "select * from files"))
+    seen[2] = (
+        run_night(load_study(), settings),
+        query(settings, "select * from responses"),
+        query(settings, "select * from files"),
+    )
 
     shutil.copyfile(inbox / "AI+in+social+media_night2.csv", inbox / "AI+in+social+media_night2 (1).csv")
-    seen[3] = (run_once(settings), query(settings, "select * from responses"), query(settings, "select * from files"))
+    seen[3] = (
+        run_night(load_study(), settings),
+        query(settings, "select * from responses"),
+        query(settings, "select * from files"),
+    )
     return settings, seen
 
 

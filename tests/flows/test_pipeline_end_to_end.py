@@ -10,7 +10,8 @@ import pytest
 
 from demo.study import demo_respondents, write_demo_study
 from schemas.figures import published_figures
-from surveyhouse.night import run_once
+from schemas.study import load_study
+from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
 
 SEED = 2023
@@ -25,7 +26,7 @@ def demo(tmp_path_factory):
     inbox = root / "landing"
     write_demo_study(inbox, seed=SEED)
     settings = load_settings(inbox=str(inbox), warehouse=str(root / "surveyhouse.duckdb"))
-    run = run_once(settings)
+    run = run_night(load_study(), settings)
     return settings, run
 
 
@@ -128,7 +129,7 @@ def test_a_second_run_with_nothing_new_leaves_the_warehouse_identical(demo):
         t: query(settings, f"select * from {t}")
         for t in ("responses", "answers", "crosstab", "trend", "quarantine", "files")
     }
-    run = run_once(settings)
+    run = run_night(load_study(), settings)
     assert run.files_new == 0 and not run.published
     assert settings.warehouse.read_bytes() == before
     for table, frame in tables.items():
@@ -145,7 +146,7 @@ def test_a_cumulative_export_supersedes_instead_of_counting_twice(demo, tmp_path
     cumulative.write_bytes(original.read_bytes().replace(b"\r\n", b"\n"))  # same responses, re-exported
     again = load_settings(inbox=str(inbox), warehouse=str(copy_root / "surveyhouse.duckdb"))
     before = query(settings, "select count(*) n from responses")["n"][0]
-    run = run_once(again)
+    run = run_night(load_study(), again)
     assert run.files_new == 1 and run.published
     assert query(again, "select count(*) n from responses")["n"][0] == before
     files = query(again, "select * from files order by file_order")
@@ -175,7 +176,7 @@ def test_weighting_targets_rake_the_bases_to_the_population(demo, tmp_path):
     weighted = dataclasses.replace(
         settings, inbox=copy / "landing", warehouse=copy / "surveyhouse.duckdb", weights_file=targets
     )
-    run = run_once(weighted)
+    run = run_night(load_study(), weighted)
     assert run.published  # new settings, same files: the warehouse is rebuilt
     rows = query(
         weighted,

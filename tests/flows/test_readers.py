@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from demo.study import write_demo_study
-from surveyhouse.night import run_once
+from schemas.study import load_study
+from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +71,7 @@ def test_four_readers_see_only_whole_states_while_runs_publish(tmp_path):
 
     batches = [written[:4], written[4:6], written[6:8], written[8:]]  # 4 files, then 3 runs of 2 new files each
     land(batches[0])
-    run_once(settings)
+    run_night(load_study(), settings)
     readers = [
         subprocess.Popen(
             [sys.executable, "-c", READER, str(warehouse), str(stop)],
@@ -86,7 +87,7 @@ def test_four_readers_see_only_whole_states_while_runs_publish(tmp_path):
     for batch in batches[1:]:
         land(batch)
         started = time.perf_counter()
-        assert run_once(settings).published
+        assert run_night(load_study(), settings).published
         publishes.append(time.perf_counter() - started)
     time.sleep(0.5)
     stop.touch()
@@ -114,7 +115,7 @@ def test_surveyhouse_sql_starts_fast(tmp_path):
     exports = tmp_path / "landing"
     write_demo_study(exports, waves=((2023, 300),))
     warehouse = tmp_path / "w.duckdb"
-    run_once(load_settings(inbox=str(exports), warehouse=str(warehouse)))
+    run_night(load_study(), load_settings(inbox=str(exports), warehouse=str(warehouse)))
     script = Path(sys.executable).parent / "surveyhouse"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))}

@@ -9,8 +9,9 @@ import pytest
 
 from cli.main import main
 from demo.study import write_demo_study
+from schemas.study import load_study
 from surveyhouse import rebuild
-from surveyhouse.night import run_once
+from surveyhouse.night import Night, run_night
 from surveyhouse.settings import load_settings
 from surveyhouse.staging import staged_files
 from tests.flows.snapshots import assert_same, snapshot
@@ -27,8 +28,8 @@ def incremental(tmp_path_factory):
     for path in full.glob("*.csv"):
         shutil.copy(path, first / path.name)
     state = root / "built"
-    run_once(load_settings(inbox=str(first), warehouse=str(state / "w.duckdb")))
-    run_once(load_settings(inbox=str(full), warehouse=str(state / "w.duckdb")))
+    run_night(load_study(), load_settings(inbox=str(first), warehouse=str(state / "w.duckdb")))
+    run_night(load_study(), load_settings(inbox=str(full), warehouse=str(state / "w.duckdb")))
     return state
 
 
@@ -59,9 +60,9 @@ def test_a_rebuild_from_the_archive_equals_the_incremental_build(built, capsys):
 
 def test_without_staged_results_the_published_files_table_says_what_was_ingested(built):
     settings = load_settings(warehouse=str(built))
-    from_staged = rebuild.ingested_files(settings)
+    from_staged = rebuild.ingested_files(Night.of(load_study(), settings))
     shutil.rmtree(settings.staged_dir)
-    from_warehouse = rebuild.ingested_files(settings)
+    from_warehouse = rebuild.ingested_files(Night.of(load_study(), settings))
     keys = ("file_sha256", "source_file", "wave", "file_order", "run_id", "archived_as")
     assert [{k: r[k] for k in keys} for r in from_warehouse] == [{k: r[k] for k in keys} for r in from_staged]
     assert len(from_staged) == 10
@@ -74,11 +75,11 @@ def test_a_rebuild_killed_after_its_publish_is_finished_by_the_next_run(built, m
     before = snapshot(built, drop=())
     real, calls = rebuild.recover_state, []
     monkeypatch.setattr(rebuild, "recover_state", lambda s: calls.append(s) or (real(s) if len(calls) == 1 else None))
-    rebuild.rebuild_warehouse(settings)  # "killed" before its staged folder is swapped in
+    rebuild.rebuild_warehouse(load_study(), settings)  # "killed" before its staged folder is swapped in
     assert marker.exists() and any(".rebuild-" in name for name in leftovers(built))
     empty_landing = built.parent / "nothing-new"
     empty_landing.mkdir()
-    run = run_once(load_settings(inbox=str(empty_landing), warehouse=str(built)))
+    run = run_night(load_study(), load_settings(inbox=str(empty_landing), warehouse=str(built)))
     assert not run.published, "nothing new: the rebuilt warehouse stays"
     assert not marker.exists() and leftovers(built) == []
     assert len(staged_files(settings.staged_dir)) == 10

@@ -26,7 +26,8 @@ from demo.study import write_demo_study
 from report import build_report, write_report
 from report.sections import SECTIONS
 from report.strings import GROUPS, NETS, SEGMENTS, UI
-from surveyhouse.night import run_once
+from schemas.study import load_study
+from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +40,7 @@ def warehouse(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("report")
     write_demo_study(root / "landing", seed=2023, waves=((2023, 400),))
     settings = load_settings(inbox=str(root / "landing"), warehouse=str(root / "surveyhouse.duckdb"))
-    run_once(settings)
+    run_night(load_study(), settings)
     return settings.warehouse
 
 

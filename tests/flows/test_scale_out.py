@@ -15,7 +15,7 @@ starts it, on loopback in temporary folders:
   worker's environment carries SURVEYHOUSE_SECRET); then ``prefect deployment run ... --watch``.
 
 The landing folder holds ten exports (two waves, five layouts). The same folder run
-embedded (``run_once`` into a plain .duckdb file) gives the reference.
+embedded (``run_night`` into a plain .duckdb file) gives the reference.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from polars.testing import assert_frame_equal
 
 from demo.study import write_demo_study
 from flows.serve import is_healthy, stop_process_group
-from surveyhouse.night import run_once
+from schemas.study import load_study
+from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
 from tests.flows.dask_cluster import dask_cluster, free_port
 from tests.warehouse.test_lake import TABLES, comparable
@@ -108,7 +109,7 @@ def scaled_out(postgres, new_lake, tmp_path_factory):
             embedded = dataclasses.replace(
                 load_settings(inbox=str(inbox), warehouse=str(root / "embedded" / "surveyhouse.duckdb")), secret=SECRET
             )
-            run_once(embedded)
+            run_night(load_study(), embedded)
             phases["embedded run"] = time.monotonic() - started
             deadline = time.monotonic() + 300
             while not is_healthy(api):

@@ -5,9 +5,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from schemas.codebook import codebook
+from schemas.study import load_study
 from surveyhouse.discover import NewFile
-from surveyhouse.night import stage_file
+from surveyhouse.night import Night, stage_file
 from surveyhouse.read import file_sha256
 from surveyhouse.settings import load_settings
 
@@ -38,7 +38,7 @@ def test_staging_uses_the_rejected_share_and_reads_a_tools_local_times_in_its_zo
     monkeypatch.setenv("SURVEYHOUSE_SECRET", "settings-test")
     strict = load_settings(inbox=str(export.parent), warehouse=str(tmp_path / "strict" / "w.duckdb"))
     staged = stage_file(
-        NewFile(export, file_sha256(export), 2023), settings=strict, run_id="r", file_order=1, book=codebook()
+        Night.of(load_study(), strict), NewFile(export, file_sha256(export), 2023), run_id="r", file_order=1
     )
     assert staged.record["status"] == "rejected"  # this file has more than a fifth of its rows failing
     monkeypatch.setenv("SURVEYHOUSE_MAX_QUARANTINED_SHARE", "0.5")
@@ -50,7 +50,7 @@ def test_staging_uses_the_rejected_share_and_reads_a_tools_local_times_in_its_zo
             warehouse=str(tmp_path / (zones.split("=")[-1].replace("/", "-") or "utc") / "w.duckdb"),
         )
         staged = stage_file(
-            NewFile(export, file_sha256(export), 2023), settings=settings, run_id="r", file_order=1, book=codebook()
+            Night.of(load_study(), settings), NewFile(export, file_sha256(export), 2023), run_id="r", file_order=1
         )
         assert staged.record["status"] == "loaded", staged.record
         submitted[zones] = pl.read_parquet(staged.responses).sort("source_row")["submitted_at"]

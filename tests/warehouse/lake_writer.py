@@ -17,8 +17,9 @@ import sys
 import time
 from pathlib import Path
 
+from schemas.study import load_study
 from surveyhouse import lake as shared
-from surveyhouse.night import run_once
+from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
 
 
@@ -46,7 +47,7 @@ def main(inbox: str, spec: str, data: str, state: str, barrier: str, name: str, 
         return original(connection, staged)
 
     shared.add_staged = add_staged_after_peer
-    run = run_once(settings)
+    run = run_night(load_study(), settings)
     print(json.dumps({"name": name, "files": run.files_new, "conflicts": len(conflicts), "published": run.published}))
 
 

@@ -16,7 +16,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from demo.study import write_demo_study
-from surveyhouse.night import run_once
+from schemas.study import load_study
+from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
 from warehouse.backend import exists, open_reader
 from warehouse.lake import (
@@ -69,7 +70,7 @@ def pair(inbox, folder, catalog):
 def published(inbox, tmp_path_factory, new_lake):
     """Both warehouses, each published once by the pipeline."""
     embedded, lake = pair(inbox, tmp_path_factory.mktemp("published"), new_lake("published"))
-    runs = run_once(embedded), run_once(lake)
+    runs = run_night(load_study(), embedded), run_night(load_study(), lake)
     return embedded, lake, runs
 
 
@@ -110,7 +111,7 @@ def test_a_second_run_with_nothing_new_does_not_publish_again(published):
     _, lake, _ = published
     with open_reader(lake.store()) as connection:
         snapshots = connection.execute("select count(*) from lake.snapshots()").fetchone()[0]
-    again = run_once(lake)
+    again = run_night(load_study(), lake)
     assert not again.published and again.files_new == 0
     with open_reader(lake.store()) as connection:
         assert connection.execute("select count(*) from lake.snapshots()").fetchone()[0] == snapshots
@@ -226,13 +227,13 @@ def test_old_snapshots_and_the_files_only_they_used_are_trimmed(inbox, tmp_path,
     shutil.copytree(inbox, landing)
     _, lake = pair(landing, tmp_path, lake_catalog)
     data = tmp_path / "lake" / "data"
-    assert lake.lake_keep_days == 30.0 and run_once(lake).published
+    assert lake.lake_keep_days == 30.0 and run_night(load_study(), lake).published
     first = set(data.rglob("*.parquet"))
     with open_reader(lake.store()) as connection:
         first_snapshot = connection.execute("select max(snapshot_id) from lake.snapshots()").fetchone()[0]
     write_demo_study(tmp_path / "later", seed=7, waves=((2024, 120),))
     shutil.copy(next((tmp_path / "later").rglob("*.csv")), landing / "later.csv")
-    assert run_once(lake).published
+    assert run_night(load_study(), lake).published
     assert first < set(data.rglob("*.parquet"))  # kept for time travel
     with open_reader(lake.store()) as connection:
         before = {table: comparable(connection, table) for table in TABLES}

@@ -25,7 +25,8 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from demo.study import write_demo_study
-from surveyhouse.night import run_once
+from schemas.study import load_study
+from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
 from tests.warehouse.test_lake import SECRET, comparable
 from warehouse.backend import open_reader
@@ -131,7 +132,7 @@ def test_two_writers_and_four_readers_at_once_lose_nothing_and_see_whole_snapsho
 
     # The lake ends up as one writer loading both waves would have made it.
     embedded = load_settings(inbox=str(everything), warehouse=str(tmp_path / "embedded.duckdb"))
-    run_once(dataclasses.replace(embedded, secret=SECRET))
+    run_night(load_study(), dataclasses.replace(embedded, secret=SECRET))
     with open_reader(embedded.store()) as file, open_reader(lake_settings.store()) as lake:
         final = lake.execute(SNAPSHOT).fetchone()
         assert final[3] == [2023, 2024] and final[4] == 2  # both waves, both runs
