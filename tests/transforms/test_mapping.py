@@ -1,14 +1,10 @@
 import polars as pl
 from polars.testing import assert_frame_equal
 
+from tests.transforms.reference import canonical_responses
 from transforms.headers import resolve_columns
 from transforms.layouts import SourceColumn
-from transforms.mapping import (
-    canonical_from_wide,
-    canonical_responses,
-    map_cells,
-    resolved_frame,
-)
+from transforms.mapping import canonical_from_wide, map_cells, resolved_frame
 
 
 def _map(book, columns, rows, *, other_in_place=False):

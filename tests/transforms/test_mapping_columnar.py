@@ -11,12 +11,8 @@ from polars.testing import assert_frame_equal
 from surveyhouse.read import read_export
 from transforms.headers import resolve_columns
 from transforms.layouts import detect_layout
-from transforms.mapping import (
-    canonical_from_wide,
-    canonical_responses,
-    map_cells,
-    resolved_frame,
-)
+from tests.transforms.reference import canonical_responses
+from transforms.mapping import canonical_from_wide, map_cells, resolved_frame
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
 FILES = sorted(p.name for p in CASES.iterdir() if p.is_file()) + [
