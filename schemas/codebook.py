@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 import yaml
@@ -39,6 +40,17 @@ def normalize_label(text: str) -> str:
     ):
         text = text.replace(curly, straight)
     return " ".join(text.split()).lower()
+
+
+_Coded = TypeVar("_Coded", "Option", "Question", "DerivedSegment")
+
+
+def _by_code(items: tuple[_Coded, ...], code: str, *, missing: str) -> _Coded:
+    """The item of ``items`` whose ``code`` is ``code``; KeyError(``missing``) where none is."""
+    found = next((item for item in items if item.code == code), None)
+    if found is None:
+        raise KeyError(missing)
+    return found
 
 
 @dataclass(frozen=True)
@@ -81,10 +93,7 @@ class Question:
         return pl.Enum(self.option_codes)
 
     def option(self, code: str) -> Option:
-        for option in self.options:
-            if option.code == code:
-                return option
-        raise KeyError(f"{self.code} has no option {code!r}")
+        return _by_code(self.options, code, missing=f"{self.code} has no option {code!r}")
 
     @property
     def exclusive_codes(self) -> list[str]:
@@ -115,10 +124,7 @@ class Codebook:
     derived_segments: tuple[DerivedSegment, ...]
 
     def question(self, code: str) -> Question:
-        for question in self.questions:
-            if question.code == code:
-                return question
-        raise KeyError(f"the questionnaire has no question {code!r}")
+        return _by_code(self.questions, code, missing=f"the questionnaire has no question {code!r}")
 
     @property
     def closed(self) -> list[Question]:
@@ -146,10 +152,7 @@ class Codebook:
         return [q.code for q in self.segment_questions] + [d.code for d in self.derived_segments]
 
     def derived(self, code: str) -> DerivedSegment:
-        for derived in self.derived_segments:
-            if derived.code == code:
-                return derived
-        raise KeyError(f"the questionnaire has no derived segment {code!r}")
+        return _by_code(self.derived_segments, code, missing=f"the questionnaire has no derived segment {code!r}")
 
     @property
     def attention_check(self) -> Question | None:

@@ -147,3 +147,13 @@ def test_a_file_that_is_not_a_questionnaire_is_refused(tmp_path):
     path.write_text("- just\n- a list\n", encoding="utf-8")
     with pytest.raises(QuestionnaireError, match="notes.yaml, line 1: the file is not a questionnaire"):
         load_codebook(path)
+
+
+def test_looking_up_a_code_the_questionnaire_lacks_names_it(book):
+    with pytest.raises(KeyError, match="the questionnaire has no question 'age'"):
+        book.question("age")
+    with pytest.raises(KeyError, match="role has no option 'ceo'"):
+        book.question("role").option("ceo")
+    with pytest.raises(KeyError, match="the questionnaire has no derived segment 'region'"):
+        book.derived("region")
+    assert book.derived("usage_band").groups["light"] == ("rarely",)

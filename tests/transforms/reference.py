@@ -93,14 +93,8 @@ def canonical_responses(
     book: Codebook,
     header_language: str | None,
 ) -> pl.LazyFrame:
-    """One row per source row: the tool's metadata, the language, and every question's answer.
-
-    Single-choice questions hold the option code, or the text as written where it is
-    not a valid option (several different answers are joined with " | "); multi-select
-    questions hold the list of option codes and unmatched texts; free-text fields hold
-    the text. Language: the one the answer labels are written in, else the tool's, else
-    the header's.
-    """
+    """The frame of ``transforms.mapping.canonical_from_wide``, from ``map_cells``'s
+    answers and texts (one row per cell)."""
     per_question = _per_question(answers, book)
     aggregations: list[pl.Expr] = []
     for question in book.closed:
