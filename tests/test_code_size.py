@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +70,7 @@ def function_sizes(path: Path) -> list[tuple[str, int, str]]:
     return sizes
 
 
+@cache
 def long_functions() -> dict[str, tuple[int, str]]:
     """``path::name`` -> (lines of code, def line) of every product function over the limit."""
     found = {}
