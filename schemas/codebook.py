@@ -9,6 +9,7 @@ Nothing here reads anything but the packaged questionnaire file it was handed.
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
@@ -251,6 +252,8 @@ class QuestionnaireError(ValueError):
 
 
 QUESTION_TYPES = ("single", "multi", "text")
+QUESTION_KEYS = ("code", "type", "required", "segment", "ordered", "grid", "quality_check", "text", "options")
+OPTION_KEYS = ("code", *LANGUAGES, "exclusive", "other_text")
 Path_ = tuple[str | int, ...]  # where a value sits in the file: keys and list positions
 
 
@@ -306,6 +309,7 @@ class _Checker:
                 )
             codes[code] = index
         questions = {q["code"]: q for q in raw["questions"]}
+        self.check_grids_and_checks(raw["questions"], grids=list(raw.get("grids") or {}))
         self.check_nets(raw.get("nets") or {}, questions)
         self.check_derived(raw.get("derived_segments") or {}, questions)
 
@@ -313,6 +317,7 @@ class _Checker:
         if not isinstance(question, dict) or not isinstance(question.get("code"), str):
             raise self.fail(path, "a question has no `code:`", "write `- code: <question code>` first in each question")
         code = question["code"]
+        self.check_keys(path, question, QUESTION_KEYS, f"question {code}")
         if question.get("type") not in QUESTION_TYPES:
             raise self.fail(
                 (*path, "type"),
@@ -335,6 +340,7 @@ class _Checker:
                     where, f"question {code}: an option has no `code:`", "write `- {code: ..., en: ..., fr: ...}`"
                 )
             option_code = str(option["code"])
+            self.check_keys(where, option, OPTION_KEYS, f"question {code}, option {option_code}")
             if option_code in seen:
                 raise self.fail(
                     (*where, "code"),
@@ -344,6 +350,33 @@ class _Checker:
             seen.add(option_code)
             self.check_labels(where, option, f"question {code}, option {option_code}")
         return code
+
+    def check_grids_and_checks(self, questions: list[dict], *, grids: list[str]) -> None:
+        for index, question in enumerate(questions):
+            code, grid = question["code"], question.get("grid")
+            if grid is not None and grid not in grids:
+                raise self.fail(
+                    ("questions", index, "grid"),
+                    f"question {code} is in grid {grid!r}, which `grids:` does not define",
+                    f"add `{grid}: {{en: ..., fr: ...}}` under `grids:`, or use one of: {', '.join(grids) or 'none yet'}",
+                )
+            expected = (question.get("quality_check") or {}).get("expected")
+            options = [str(o["code"]) for o in question.get("options") or []]
+            if expected is not None and str(expected) not in options:
+                raise self.fail(
+                    ("questions", index, "quality_check"),
+                    f"question {code}'s quality check expects {expected!r}, which is no option of {code}",
+                    f"write `expected:` one of {', '.join(options)}",
+                )
+
+    def check_keys(self, path: Path_, mapping: dict, known: tuple[str, ...], what: str) -> None:
+        for key in mapping:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f"did you mean `{close[0]}`? " if close else ""
+                raise self.fail(
+                    (*path, key), f"{what} has an unknown key `{key}`", f"{hint}the keys are {', '.join(known)}"
+                )
 
     def check_labels(self, path: Path_, labels: object, what: str) -> None:
         for language in LANGUAGES:

@@ -157,3 +157,34 @@ def test_looking_up_a_code_the_questionnaire_lacks_names_it(book):
     with pytest.raises(KeyError, match="the questionnaire has no derived segment 'region'"):
         book.derived("region")
     assert book.derived("usage_band").groups["light"] == ("rarely",)
+
+
+def test_a_misspelt_key_of_a_question_is_refused_with_the_key_it_likely_means(tmp_path):
+    message, path, text = _refused(
+        tmp_path, "    segment: true\n    ordered: true\n", "    segmnet: true\n    ordered: true\n"
+    )
+    line = _line_of(text, "segmnet: true")
+    assert message == (
+        f"{path}, line {line}: question team_size has an unknown key `segmnet`; did you mean `segment`? "
+        "the keys are code, type, required, segment, ordered, grid, quality_check, text, options"
+    )
+
+
+def test_a_misspelt_key_of_an_option_is_refused(tmp_path):
+    message, _, _ = _refused(tmp_path, "other_text: true}", "other: true}")
+    assert "question industry, option other has an unknown key `other`; did you mean `other_text`?" in message
+
+
+def test_a_question_in_an_undefined_grid_is_refused(tmp_path):
+    message, path, text = _refused(tmp_path, "grid: opinions\n", "grid: opinion\n")
+    assert message == (
+        f"{path}, line {_line_of(text, 'grid: opinion' + chr(10))}: question ai_useful is in grid 'opinion', which "
+        "`grids:` does not define; add `opinion: {en: ..., fr: ...}` under `grids:`, or use one of: opinions"
+    )
+
+
+def test_a_quality_check_expecting_no_option_is_refused(tmp_path):
+    message, _, _ = _refused(tmp_path, "expected: disagree}", "expected: disagrees}")
+    assert (
+        "question attention_check's quality check expects 'disagrees', which is no option of attention_check" in message
+    )
