@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 import yaml
 
-LANGUAGES = ("en", "fr")
+from schemas.questionnaire_checks import LANGUAGES, check_questionnaire, yaml_error
+from schemas.questionnaire_checks import QuestionnaireError as QuestionnaireError  # load_codebook raises it
 
 
 def normalize_label(text: str) -> str:
@@ -39,6 +41,17 @@ def normalize_label(text: str) -> str:
     ):
         text = text.replace(curly, straight)
     return " ".join(text.split()).lower()
+
+
+_Coded = TypeVar("_Coded", "Option", "Question", "DerivedSegment")
+
+
+def _by_code(items: tuple[_Coded, ...], code: str, *, missing: str) -> _Coded:
+    """The item of ``items`` whose ``code`` is ``code``; KeyError(``missing``) where none is."""
+    found = next((item for item in items if item.code == code), None)
+    if found is None:
+        raise KeyError(missing)
+    return found
 
 
 @dataclass(frozen=True)
@@ -81,10 +94,7 @@ class Question:
         return pl.Enum(self.option_codes)
 
     def option(self, code: str) -> Option:
-        for option in self.options:
-            if option.code == code:
-                return option
-        raise KeyError(f"{self.code} has no option {code!r}")
+        return _by_code(self.options, code, missing=f"{self.code} has no option {code!r}")
 
     @property
     def exclusive_codes(self) -> list[str]:
@@ -115,10 +125,7 @@ class Codebook:
     derived_segments: tuple[DerivedSegment, ...]
 
     def question(self, code: str) -> Question:
-        for question in self.questions:
-            if question.code == code:
-                return question
-        raise KeyError(f"the questionnaire has no question {code!r}")
+        return _by_code(self.questions, code, missing=f"the questionnaire has no question {code!r}")
 
     @property
     def closed(self) -> list[Question]:
@@ -146,10 +153,7 @@ class Codebook:
         return [q.code for q in self.segment_questions] + [d.code for d in self.derived_segments]
 
     def derived(self, code: str) -> DerivedSegment:
-        for derived in self.derived_segments:
-            if derived.code == code:
-                return derived
-        raise KeyError(f"the questionnaire has no derived segment {code!r}")
+        return _by_code(self.derived_segments, code, missing=f"the questionnaire has no derived segment {code!r}")
 
     @property
     def attention_check(self) -> Question | None:
@@ -202,37 +206,7 @@ class Codebook:
 
 def _parse(raw: dict) -> Codebook:
     nets = raw.get("nets") or {}
-    questions = []
-    for q in raw["questions"]:
-        options = tuple(
-            Option(
-                code=str(o["code"]),
-                position=i,
-                labels={lang: o[lang] for lang in LANGUAGES},
-                exclusive=bool(o.get("exclusive", False)),
-                other_text=bool(o.get("other_text", False)),
-            )
-            for i, o in enumerate(q.get("options") or [], start=1)
-        )
-        question_nets = {name: tuple(map(str, members)) for name, members in (nets.get(q["code"]) or {}).items()}
-        codes = {option.code for option in options}
-        for name, members in question_nets.items():
-            if name in codes or not set(members) <= codes:
-                raise ValueError(f"NET {q['code']}.{name} must have a new name and existing members")
-        questions.append(
-            Question(
-                code=q["code"],
-                type=q["type"],
-                required=bool(q.get("required", False)),
-                text=dict(q["text"]),
-                options=options,
-                segment=bool(q.get("segment", False)),
-                ordered=bool(q.get("ordered", False)),
-                grid=q.get("grid"),
-                expected=(q.get("quality_check") or {}).get("expected"),
-                nets=question_nets,
-            )
-        )
+    questions = tuple(_question(q, nets.get(q["code"]) or {}) for q in raw["questions"])
     derived = tuple(
         DerivedSegment(
             code=code, source=spec["from"], groups={g: tuple(map(str, m)) for g, m in spec["groups"].items()}
@@ -242,19 +216,55 @@ def _parse(raw: dict) -> Codebook:
     return Codebook(
         study=raw["study"],
         wave=int(raw["wave"]),
-        questions=tuple(questions),
+        questions=questions,
         grids={name: dict(text) for name, text in (raw.get("grids") or {}).items()},
         derived_segments=derived,
     )
 
 
+def _question(q: dict, nets: dict) -> Question:
+    options = tuple(
+        Option(
+            code=str(o["code"]),
+            position=i,
+            labels={lang: o[lang] for lang in LANGUAGES},
+            exclusive=bool(o.get("exclusive", False)),
+            other_text=bool(o.get("other_text", False)),
+        )
+        for i, o in enumerate(q.get("options") or [], start=1)
+    )
+    return Question(
+        code=q["code"],
+        type=q["type"],
+        required=bool(q.get("required", False)),
+        text=dict(q["text"]),
+        options=options,
+        segment=bool(q.get("segment", False)),
+        ordered=bool(q.get("ordered", False)),
+        grid=q.get("grid"),
+        expected=(q.get("quality_check") or {}).get("expected"),
+        nets={name: tuple(map(str, members)) for name, members in nets.items()},
+    )
+
+
+def _parse_file(text: str, name: str) -> Codebook:
+    """A questionnaire's text to its codebook; ``name`` is how messages name the file."""
+    try:
+        raw = yaml.safe_load(text)
+        check_questionnaire(raw, text=text, name=name)
+    except yaml.YAMLError as error:
+        raise yaml_error(error, name=name) from None
+    return _parse(raw)
+
+
 def load_codebook(path: Path) -> Codebook:
-    """Parse a questionnaire file into a codebook."""
-    return _parse(yaml.safe_load(path.read_text(encoding="utf-8")))
+    """Parse a questionnaire file into a codebook; a mistake raises ``QuestionnaireError``
+    (``schemas.questionnaire_checks``), one line naming the file, the line and the fix."""
+    return _parse_file(path.read_text(encoding="utf-8"), str(path))
 
 
 @cache
 def codebook() -> Codebook:
     """The study's codebook, parsed once per process from the packaged questionnaire."""
     text = resources.files("schemas").joinpath("data/questionnaire.yaml").read_text(encoding="utf-8")
-    return _parse(yaml.safe_load(text))
+    return _parse_file(text, "schemas/data/questionnaire.yaml")

@@ -45,7 +45,7 @@ FLAG_DESCRIPTIONS = {
 }
 
 
-def responses_schema(book: Codebook) -> pa.DataFrameSchema:
+def responses_schema(book: Codebook) -> pa.DataFrameSchema:  # long: the table's columns, one described column each
     columns = {
         "wave": _col(pl.Int32, "Survey wave (year of fieldwork).", nullable=False),
         "source_tool": _col(
@@ -138,7 +138,7 @@ def answers_schema(book: Codebook) -> pa.DataFrameSchema:
     )
 
 
-def crosstab_schema(book: Codebook) -> pa.DataFrameSchema:
+def crosstab_schema(book: Codebook) -> pa.DataFrameSchema:  # long: the table's columns, one described column each
     pct = lambda text: _col(pl.Float64, text, checks=[_between(0, 100)])  # noqa: E731
     return pa.DataFrameSchema(
         {

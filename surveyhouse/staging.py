@@ -314,9 +314,8 @@ def canonical_frame(
 ) -> pl.DataFrame:
     """The file's canonical responses, from its answer columns as they are (``wide``).
 
-    ``transforms.mapping.canonical_responses`` computes the same frame from the file's
-    cells, one row per cell: the reference the columnar mapping is tested against
-    (tests/transforms/test_mapping_columnar.py), too slow at a million responses.
+    The tests hold it against references that map the file's cells one by one
+    (tests/transforms/reference.py, tests/transforms/test_mapping_columnar.py).
     """
     return canonical_from_wide(
         meta.lazy(), wide, resolved, book=book, other_in_place=layout.other_in_place, header_language=header_language

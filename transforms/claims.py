@@ -71,23 +71,10 @@ def check_claims(
     for row in conflicts.iter_rows(named=True):
         reasons[row["id"]] = reasons[row["contradicts"]] = row["reason"]
     keys = ["question", "answer", "segment_name", "segment_value"]
-
-    def recomputed(table: pl.LazyFrame, **names: str) -> pl.LazyFrame:
-        return table.filter(pl.col("wave") == wave).select(
-            "question",
-            "answer",
-            segment_name="segment",
-            segment_value="segment_value",
-            **{alias: column for alias, column in names.items()},
-        )
-
-    joined = located.lazy().join(
-        recomputed(crosstab, base_n="base_n", computed_pct="pct", ci_low="ci_low", ci_high="ci_high"),
-        on=keys,
-        how="left",
-    )
+    computed = _recomputed(crosstab, wave, base_n="base_n", computed_pct="pct", ci_low="ci_low", ci_high="ci_high")
+    joined = located.lazy().join(computed, on=keys, how="left")
     if unscreened is not None:
-        joined = joined.join(recomputed(unscreened, unscreened_pct="pct"), on=keys, how="left")
+        joined = joined.join(_recomputed(unscreened, wave, unscreened_pct="pct"), on=keys, how="left")
     else:
         joined = joined.with_columns(unscreened_pct=pl.lit(None, pl.Float64))
     diff = pl.col("computed_pct") - pl.col("published_pct")
@@ -99,39 +86,60 @@ def check_claims(
             is_within_ci=within_ci,
         )
         .with_columns(
-            status=pl.when(pl.col("computed_pct").is_null() | (pl.col("base_n") < minimum_base))
-            .then(pl.lit("not_computable"))
-            .when(pl.col("is_within_tolerance") | pl.col("is_within_ci"))
-            .then(pl.lit("consistent"))
-            .when(pl.col("id").is_in(list(reasons)))
-            .then(pl.lit("contradicted"))
-            .otherwise(pl.lit("outside_interval")),
+            status=_claim_status(minimum_base=minimum_base, contradicted=list(reasons)),
             contradiction=pl.col("id").replace_strict(reasons, default=None),
             screening_effect_pts=pl.col("unscreened_pct") - pl.col("computed_pct"),
             wave=pl.lit(wave, pl.Int32),
         )
-        .select(
-            "wave",
-            "id",
-            "question",
-            "answers",
-            "segment",
-            "answer",
-            "segment_name",
-            "segment_value",
-            "published_pct",
-            "computed_pct",
-            "diff_pts",
-            "base_n",
-            "ci_low",
-            "ci_high",
-            "is_within_tolerance",
-            "is_within_ci",
-            "status",
-            "contradiction",
-            "unscreened_pct",
-            "screening_effect_pts",
-            "note",
-        )
+        .select(CLAIM_COLUMNS)
         .sort("id")
+    )
+
+
+CLAIM_COLUMNS = [
+    "wave",
+    "id",
+    "question",
+    "answers",
+    "segment",
+    "answer",
+    "segment_name",
+    "segment_value",
+    "published_pct",
+    "computed_pct",
+    "diff_pts",
+    "base_n",
+    "ci_low",
+    "ci_high",
+    "is_within_tolerance",
+    "is_within_ci",
+    "status",
+    "contradiction",
+    "unscreened_pct",
+    "screening_effect_pts",
+    "note",
+]
+
+
+def _recomputed(table: pl.LazyFrame, wave: int, **names: str) -> pl.LazyFrame:
+    """The crosstab's rows of ``wave`` keyed as the figures are, its columns renamed (alias=column)."""
+    return table.filter(pl.col("wave") == wave).select(
+        "question",
+        "answer",
+        segment_name="segment",
+        segment_value="segment_value",
+        **{alias: column for alias, column in names.items()},
+    )
+
+
+def _claim_status(*, minimum_base: int, contradicted: list[str]) -> pl.Expr:
+    """A figure's status (see ``check_claims``), from its recomputed columns."""
+    return (
+        pl.when(pl.col("computed_pct").is_null() | (pl.col("base_n") < minimum_base))
+        .then(pl.lit("not_computable"))
+        .when(pl.col("is_within_tolerance") | pl.col("is_within_ci"))
+        .then(pl.lit("consistent"))
+        .when(pl.col("id").is_in(contradicted))
+        .then(pl.lit("contradicted"))
+        .otherwise(pl.lit("outside_interval"))
     )

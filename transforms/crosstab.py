@@ -48,26 +48,8 @@ def answer_catalog(book: Codebook) -> pl.LazyFrame:
     )
 
 
-def with_nets(answers: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
-    """Answers plus one row per response and NET it belongs to (counted once)."""
-    rows = [
-        (question.code, member, name)
-        for question in book.closed
-        for name, members in question.nets.items()
-        for member in members
-    ]
-    members = pl.LazyFrame(rows, schema={"question": pl.Utf8, "answer": pl.Utf8, "net": pl.Utf8}, orient="row")
-    nets = (
-        answers.join(members, on=["question", "answer"], how="inner")
-        .select(*KEY, "question", answer=pl.col("net"))
-        .unique()
-    )
-    return pl.concat([answers.select(*KEY, "question", "answer"), nets], how="vertical")
-
-
 def build_crosstab(
     responses: pl.LazyFrame,
-    answers: pl.LazyFrame | None = None,
     *,
     book: Codebook,
     settings: CrosstabSettings,
@@ -77,16 +59,12 @@ def build_crosstab(
 
     With ``weighted``, responses carry a ``weight`` column and the weighted columns
     (percentage, interval on the Kish effective base) are filled; else they are null.
-    ``answers`` (the answers table of these responses) is what was chosen; without it,
-    the choices are read from the responses' own answer columns, which hold the same
-    (``build_answers`` is their long form) and are counted without a join on the
-    response key: the way the nightly build counts a million responses in seconds.
+    The choices are read from the responses' own answer columns (``build_answers`` is
+    their long form) and counted without a join on the response key: the way the
+    nightly build counts a million responses in seconds.
     """
     segments = [*book.segments, *EXTRA_SEGMENTS]
-    if answers is None:
-        base_cube, count_cube = _cubes_from_responses(responses, book=book, segments=segments, weighted=weighted)
-    else:
-        base_cube, count_cube = _cubes_from_answers(responses, answers, book=book, segments=segments, weighted=weighted)
+    base_cube, count_cube = _cubes_from_responses(responses, book=book, segments=segments, weighted=weighted)
     return _from_cubes(base_cube, count_cube, book=book, settings=settings, segments=segments, weighted=weighted)
 
 
@@ -171,31 +149,11 @@ def _people(
     )
 
 
-_WEIGHT_SUMS = [pl.len().alias("n"), pl.col("w").sum().alias("w"), (pl.col("w") ** 2).sum().alias("w2")]
-
-
-def _cubes_from_answers(
-    responses: pl.LazyFrame, answers: pl.LazyFrame, *, book: Codebook, segments: list[str], weighted: bool
-) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(bases, counts) per wave, question, [answer] and combination of segment values."""
-    seg_cols = [f"seg_{s}" for s in segments]
-    base_people = _people(responses, segments=segments, weighted=weighted, keep=KEY)
-    typed_answers = answers.select(*KEY, pl.col("question").cast(pl.Utf8), pl.col("answer").cast(pl.Utf8))
-    answered = typed_answers.select(*KEY, "question").unique()
-    base_cube = answered.join(base_people, on=KEY).group_by("wave", "question", *seg_cols).agg(_WEIGHT_SUMS)
-    count_cube = (
-        with_nets(typed_answers, book=book)
-        .join(base_people, on=KEY)
-        .group_by("wave", "question", "answer", *seg_cols)
-        .agg(_WEIGHT_SUMS)
-    )
-    return base_cube, count_cube
-
-
 def _cubes_from_responses(
     responses: pl.LazyFrame, *, book: Codebook, segments: list[str], weighted: bool, split_excluded: bool = False
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """The same cubes as ``_cubes_from_answers``, from the responses' answer columns.
+    """(bases, counts) per wave, question, [answer] and combination of segment values,
+    from the responses' answer columns.
 
     Each response gets the id of its combination of wave and segment values (the row
     number of the combination's first response); one pass over the responses then sums,
@@ -212,32 +170,7 @@ def _cubes_from_responses(
         .with_row_index("_combo")
         .with_columns(pl.col("_combo").min().over("wave", *seg_cols))
     )
-    cells: list[tuple[str, str | None, pl.Expr]] = []  # (question, answer or None for its base, who counts)
-    masks: list[pl.Expr] = []
-    for question in book.closed:
-        column = pl.col(question.code)
-        if question.type == "multi" and len(question.options) < 63:
-            # The options chosen as the bits of one integer: a test per option is then a bitwise and.
-            masks.append(
-                column.cast(pl.List(question.dtype))
-                .list.eval(pl.lit(2, pl.Int64).pow(pl.element().to_physical().cast(pl.Int64)).bitwise_or())
-                .list.first()
-                .alias(f"_mask_{question.code}")
-            )
-            chosen = pl.col(f"_mask_{question.code}")
-            bit = {code: 2**position for position, code in enumerate(question.option_codes)}
-            cells.append((question.code, None, column.list.len() > 0))
-            cells += [(question.code, code, (chosen & bit[code]) > 0) for code in question.option_codes]
-            chose_any = lambda members: (chosen & sum(bit[m] for m in members)) > 0  # noqa: B023,E731
-        elif question.type == "multi":
-            cells.append((question.code, None, column.list.len() > 0))
-            cells += [(question.code, code, column.list.contains(code)) for code in question.option_codes]
-            chose_any = lambda members: column.list.eval(pl.element().is_in(members)).list.any()  # noqa: B023,E731
-        else:
-            cells.append((question.code, None, column.is_not_null()))
-            cells += [(question.code, code, column == code) for code in question.option_codes]
-            chose_any = lambda members: column.is_in(members)  # noqa: B023,E731
-        cells += [(question.code, name, chose_any(list(members))) for name, members in question.nets.items()]
+    cells, masks = _answer_cells(book)
 
     # Conditions are evaluated on whole columns first: list operations inside a group are slow.
     flags = people.with_columns(masks).select(
@@ -281,6 +214,40 @@ def _cubes_from_responses(
         "wave", "question", "answer", *seg_cols, "n", "w", "w2"
     )
     return base_cube, count_cube
+
+
+def _answer_cells(book: Codebook) -> tuple[list[tuple[str, str | None, pl.Expr]], list[pl.Expr]]:
+    """(cells, masks): per closed question, its base, each option and each NET as
+    (question, answer or None for its base, who counts); ``masks`` are the columns those
+    conditions read (a multi-select's options as the bits of one integer)."""
+    cells: list[tuple[str, str | None, pl.Expr]] = []  # (question, answer or None for its base, who counts)
+    masks: list[pl.Expr] = []
+    for question in book.closed:
+        column = pl.col(question.code)
+        if question.type == "multi" and len(question.options) < 63:
+            # The options chosen as the bits of one integer: a test per option is then a bitwise and.
+            masks.append(
+                column.cast(pl.List(question.dtype))
+                .list.eval(pl.lit(2, pl.Int64).pow(pl.element().to_physical().cast(pl.Int64)).bitwise_or())
+                .list.first()
+                .alias(f"_mask_{question.code}")
+            )
+            chosen = pl.col(f"_mask_{question.code}")
+            bit = {code: 2**position for position, code in enumerate(question.option_codes)}
+            cells.append((question.code, None, column.list.len() > 0))
+            cells += [(question.code, code, (chosen & bit[code]) > 0) for code in question.option_codes]
+            chose_any = lambda members: (chosen & sum(bit[m] for m in members)) > 0  # noqa: B023,E731
+        elif question.type == "multi":
+            cells.append((question.code, None, column.list.len() > 0))
+            cells += [(question.code, code, column.list.contains(code)) for code in question.option_codes]
+            chose_any = lambda members: column.list.eval(pl.element().is_in(members)).list.any()  # noqa: B023,E731
+        else:
+            cells.append((question.code, None, column.is_not_null()))
+            cells += [(question.code, code, column == code) for code in question.option_codes]
+            chose_any = lambda members: column.is_in(members)  # noqa: B023,E731
+        cells += [(question.code, name, chose_any(list(members))) for name, members in question.nets.items()]
+
+    return cells, masks
 
 
 def _with_statistics(cells: pl.LazyFrame, *, settings: CrosstabSettings, weighted: bool) -> pl.LazyFrame:

@@ -127,52 +127,10 @@ def _map_values(values: pl.LazyFrame, *, book: Codebook, other_in_place: bool) -
     labels = book.label_table()
     label_lf = labels.lazy()
     joined = values.rename({"_value": "source_row"}).with_columns(norm=normalized_label(pl.col("value")))
-    multi_codes = [q.code for q in book.multi]
     other_codes = {q.code: q.other_option.code for q in book.closed if q.other_option is not None}
-
-    # Split columns: one per option; the cell says whether that option was chosen.
-    split = (
-        joined.filter((pl.col("role") == "answer") & pl.col("option").is_not_null() & ~pl.col("norm").is_in(_FALSY))
-        .join(label_lf, left_on=["question", "norm"], right_on=["question", "spelling"], how="left")
-        .with_columns(
-            is_known=((pl.col("answer") == pl.col("option")) | pl.col("norm").is_in(_TRUTHY)).fill_null(False),
-            is_other=(pl.col("option") == pl.col("question").replace_strict(other_codes, default=None)).fill_null(
-                False
-            ),
-        )
-        .select(
-            "source_row",
-            "question",
-            answer=pl.when(pl.col("is_known") | pl.col("is_other")).then(pl.col("option")),
-            raw=pl.col("value"),
-            spelling_language=pl.when(pl.col("is_known")).then(pl.col("spelling_language")),
-            other_text=pl.when(~pl.col("is_known") & pl.col("is_other")).then(pl.col("value")),
-        )
-    )
-
-    # Whole columns: the cell holds the answer (or a joined multi-select).
-    whole = joined.filter((pl.col("role") == "answer") & pl.col("option").is_null())
-    tokens = pl.concat(
-        [
-            whole.filter(~pl.col("question").is_in(multi_codes)).select("source_row", "question", token="value"),
-            _split_multi(whole.filter(pl.col("question").is_in(multi_codes)), book, labels),
-        ]
-    )
-    has_other = pl.col("question").is_in(list(other_codes))
-    whole_answers = (
-        tokens.with_columns(norm=normalized_label(pl.col("token")))
-        .join(label_lf, left_on=["question", "norm"], right_on=["question", "spelling"], how="left")
-        .with_columns(is_other=pl.col("answer").is_null() & has_other & pl.lit(other_in_place))
-        .select(
-            "source_row",
-            "question",
-            answer=pl.when(pl.col("is_other"))
-            .then(pl.col("question").replace_strict(other_codes, default=None))
-            .otherwise(pl.col("answer")),
-            raw=pl.col("token"),
-            spelling_language=pl.col("spelling_language"),
-            other_text=pl.when(pl.col("is_other")).then(pl.col("token")),
-        )
+    split = _split_column_answers(joined, label_lf, other_codes=other_codes)
+    whole_answers = _whole_column_answers(
+        joined, book=book, labels=labels, other_codes=other_codes, other_in_place=other_in_place
     )
 
     # A filled "Other" box implies the option itself (Typeform leaves the question's own
@@ -207,6 +165,64 @@ def _map_values(values: pl.LazyFrame, *, book: Codebook, other_in_place: bool) -
     return answers.drop("other_text").rename({"source_row": "_value"}), texts.rename({"source_row": "_value"})
 
 
+def _split_column_answers(joined: pl.LazyFrame, labels: pl.LazyFrame, *, other_codes: dict[str, str]) -> pl.LazyFrame:
+    """Split columns: one per option; the cell says whether that option was chosen.
+
+    One row per value of such a column that is not a "no" (see ``_map_values``'s answers,
+    with ``other_text`` the text written in the "Other" option's own column)."""
+    return (
+        joined.filter((pl.col("role") == "answer") & pl.col("option").is_not_null() & ~pl.col("norm").is_in(_FALSY))
+        .join(labels, left_on=["question", "norm"], right_on=["question", "spelling"], how="left")
+        .with_columns(
+            is_known=((pl.col("answer") == pl.col("option")) | pl.col("norm").is_in(_TRUTHY)).fill_null(False),
+            is_other=(pl.col("option") == pl.col("question").replace_strict(other_codes, default=None)).fill_null(
+                False
+            ),
+        )
+        .select(
+            "source_row",
+            "question",
+            answer=pl.when(pl.col("is_known") | pl.col("is_other")).then(pl.col("option")),
+            raw=pl.col("value"),
+            spelling_language=pl.when(pl.col("is_known")).then(pl.col("spelling_language")),
+            other_text=pl.when(~pl.col("is_known") & pl.col("is_other")).then(pl.col("value")),
+        )
+    )
+
+
+def _whole_column_answers(
+    joined: pl.LazyFrame, *, book: Codebook, labels: pl.DataFrame, other_codes: dict[str, str], other_in_place: bool
+) -> pl.LazyFrame:
+    """Whole columns: the cell holds the answer (or a joined multi-select).
+
+    One row per value and token; with ``other_in_place``, a token that matches no option
+    of a question with an "Other" option is that option, its text ``other_text``."""
+    multi_codes = [q.code for q in book.multi]
+    whole = joined.filter((pl.col("role") == "answer") & pl.col("option").is_null())
+    tokens = pl.concat(
+        [
+            whole.filter(~pl.col("question").is_in(multi_codes)).select("source_row", "question", token="value"),
+            _split_multi(whole.filter(pl.col("question").is_in(multi_codes)), book, labels),
+        ]
+    )
+    has_other = pl.col("question").is_in(list(other_codes))
+    return (
+        tokens.with_columns(norm=normalized_label(pl.col("token")))
+        .join(labels.lazy(), left_on=["question", "norm"], right_on=["question", "spelling"], how="left")
+        .with_columns(is_other=pl.col("answer").is_null() & has_other & pl.lit(other_in_place))
+        .select(
+            "source_row",
+            "question",
+            answer=pl.when(pl.col("is_other"))
+            .then(pl.col("question").replace_strict(other_codes, default=None))
+            .otherwise(pl.col("answer")),
+            raw=pl.col("token"),
+            spelling_language=pl.col("spelling_language"),
+            other_text=pl.when(pl.col("is_other")).then(pl.col("token")),
+        )
+    )
+
+
 def _per_question(answers: pl.LazyFrame, book: Codebook) -> pl.LazyFrame:
     """One row per source row and closed question: ``single`` (a single choice's value,
     several joined with " | ") and ``multi`` (a multi-select's list), from its answers."""
@@ -238,51 +254,6 @@ def _language_votes(answers: pl.LazyFrame) -> pl.LazyFrame:
     return answers.drop_nulls("spelling_language").group_by("source_row", "spelling_language").len()
 
 
-def _most_voted(votes: pl.LazyFrame) -> pl.LazyFrame:
-    """The language most of a row's spelled answers are in (ties: the first alphabetically)."""
-    return (
-        votes.sort(["source_row", "len", "spelling_language"], descending=[False, True, False])
-        .group_by("source_row", maintain_order=True)
-        .agg(answer_language=pl.col("spelling_language").first())
-    )
-
-
-def canonical_responses(
-    meta: pl.LazyFrame,
-    answers: pl.LazyFrame,
-    texts: pl.LazyFrame,
-    *,
-    book: Codebook,
-    header_language: str | None,
-) -> pl.LazyFrame:
-    """One row per source row: the tool's metadata, the language, and every question's answer.
-
-    Single-choice questions hold the option code, or the text as written where it is
-    not a valid option (several different answers are joined with " | "); multi-select
-    questions hold the list of option codes and unmatched texts; free-text fields hold
-    the text. Language: the one the answer labels are written in, else the tool's, else
-    the header's.
-    """
-    per_question = _per_question(answers, book)
-    aggregations: list[pl.Expr] = []
-    for question in book.closed:
-        mine = pl.col("question") == question.code
-        column = "single" if question.type == "single" else "multi"
-        aggregations.append(pl.col(column).filter(mine).first().alias(question.code))
-    wide = per_question.group_by("source_row").agg(aggregations)
-
-    text_fields = _text_fields(book)
-    text_wide = (
-        texts.group_by("source_row")
-        .agg([pl.col("text").filter(pl.col("question") == field).str.join(" ").alias(field) for field in text_fields])
-        .with_columns([pl.col(field).replace("", None) for field in text_fields])
-    )
-
-    spoken = _most_voted(_language_votes(answers))
-    return _finish(meta.join(wide, on="source_row", how="left").join(text_wide, on="source_row", how="left")
-                   .join(spoken, on="source_row", how="left"), book=book, header_language=header_language)  # fmt: skip
-
-
 def _finish(frame: pl.LazyFrame, *, book: Codebook, header_language: str | None, ordered: bool = False) -> pl.LazyFrame:
     """``ordered``: the rows are already in source row order (no sorted copy of every column)."""
     multi_codes = [q.code for q in book.multi]
@@ -312,23 +283,63 @@ def canonical_from_wide(
     other_in_place: bool,
     header_language: str | None,
 ) -> pl.LazyFrame:
-    """``canonical_responses(meta, *map_cells(cells_from_wide(wide), ...))``, without a row per cell.
+    """One row per source row: the tool's metadata, the language, and every question's answer.
+
+    Single-choice questions hold the option code, or the text as written where it is
+    not a valid option (several different answers are joined with " | "); multi-select
+    questions hold the list of option codes and unmatched texts; free-text fields hold
+    the text. Language: the one the answer labels are written in, else the tool's, else
+    the header's.
 
     A closed question's answer depends on the cells of its own columns alone, and on a
     filled "Other" box only as being filled (the box's text goes to ``<question>_other``
     as it is). So each distinct combination of a question's columns (boxes: filled or
-    not) is mapped once, by ``map_cells`` and the same aggregation as the cell path, and
-    the responses take the result through one hash join per question: what grows with
-    the responses is those joins, not a sort of every cell. A response's language sums
-    the votes of its questions' combinations. Equal to the cell path (tests compare them).
+    not) is mapped once, by ``map_cells``, and the responses take the result through one
+    hash join per question: what grows with the responses is those joins, not a sort of
+    every cell. A response's language sums the votes of its questions' combinations.
     """
     data = compact_wide(wide, resolved, book=book)
     by_question: dict[str, list[ResolvedColumn]] = {}
     for column in sorted(resolved, key=lambda r: r.index):
         by_question.setdefault(column.question, []).append(column)
     languages = sorted(set(book.label_table()["spelling_language"].drop_nulls().to_list()))
+    combos, cells = _combinations(data, by_question, book=book)
+    per_key = _mapped_combinations(
+        cells,
+        resolved,
+        count=sum(found.height for found in combos.values()),
+        languages=languages,
+        book=book,
+        other_in_place=other_in_place,
+    )
+    parts, votes_of = _answer_columns(data, combos, by_question, per_key, languages=languages, book=book)
+    parts.append(_text_columns(data, by_question, book=book))
+    parts.append(pl.DataFrame([(votes if votes is not None else pl.repeat(0, data.height, dtype=pl.UInt32, eager=True)).alias(f"_votes_{lang}")
+                               for lang, votes in votes_of.items()]))  # fmt: skip
+    answered = (
+        pl.concat([part for part in parts if part.width], how="horizontal")
+        .lazy()
+        .select(
+            "source_row",
+            *[q.code for q in book.closed],
+            *_text_fields(book),
+            _most_voted_language(languages).alias("answer_language"),
+        )
+    )
+    meta = meta.collect()
+    if meta["source_row"].equals(data["source_row"]):  # the same rows in the same order (every layout)
+        both = pl.concat([meta.lazy(), answered.drop("source_row")], how="horizontal")
+        ordered = meta["source_row"].is_sorted()
+    else:
+        both, ordered = meta.lazy().join(answered, on="source_row", how="left"), False
+    return _finish(both, book=book, header_language=header_language, ordered=ordered)
 
-    # Every closed question's distinct combinations, numbered across questions, as cells.
+
+def _combinations(
+    data: pl.DataFrame, by_question: dict[str, list[ResolvedColumn]], *, book: Codebook
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """Every closed question's distinct combinations of its columns, numbered across
+    questions (``_key``), and those combinations as cells (``source_row`` the key)."""
     combos: dict[str, pl.DataFrame] = {}
     key_cells: list[pl.DataFrame] = []
     offset = 0
@@ -353,14 +364,28 @@ def canonical_from_wide(
             .drop_nulls("value")
             .select("source_row", pl.col("column").cast(pl.Int32), "value")
         )
-    cells = pl.concat(key_cells) if key_cells else pl.DataFrame(schema=CELL_SCHEMA)
+    return combos, pl.concat(key_cells) if key_cells else pl.DataFrame(schema=CELL_SCHEMA)
+
+
+def _mapped_combinations(
+    cells: pl.DataFrame,
+    resolved: list[ResolvedColumn],
+    *,
+    count: int,
+    languages: list[str],
+    book: Codebook,
+    other_in_place: bool,
+) -> pl.DataFrame:
+    """One row per combination (``source_row``, 0 to ``count`` - 1): its ``single`` and
+    ``multi`` answer, its votes per language (``_<language>``), the texts its answers
+    left over (``_texts``) and those joined (``_joined``)."""
     answers, texts = map_cells(
         cells.lazy(), resolved_frame(resolved), book=book, other_in_place=other_in_place, keep_part=True
     )
     answers = answers.collect()
     votes = _language_votes(answers.lazy()).collect()
     per_key = (
-        pl.LazyFrame({"source_row": pl.int_range(0, offset, dtype=pl.Int64, eager=True)})
+        pl.LazyFrame({"source_row": pl.int_range(0, count, dtype=pl.Int64, eager=True)})
         .join(_per_question(answers.lazy(), book).drop("question"), on="source_row", how="left")
         .join(
             texts.filter(pl.col("part") != 1)  # a box's text is the response's own, not the combination's
@@ -380,12 +405,23 @@ def canonical_from_wide(
         )
         .collect()
     )
-
-    per_key = per_key.with_columns(
+    return per_key.with_columns(
         _joined=pl.col("_texts").list.unique(maintain_order=True).list.join(" ").replace("", None)
     )
 
-    # Each response takes its combination's results, question by question (row order kept).
+
+def _answer_columns(
+    data: pl.DataFrame,
+    combos: dict[str, pl.DataFrame],
+    by_question: dict[str, list[ResolvedColumn]],
+    per_key: pl.DataFrame,
+    *,
+    languages: list[str],
+    book: Codebook,
+) -> tuple[list[pl.DataFrame], dict[str, pl.Series | None]]:
+    """Each response takes its combination's results, question by question (row order
+    kept): (the columns, ``source_row`` first, then each closed question's answer and
+    "Other" text; per language, the votes of the response's answers)."""
     parts: list[pl.DataFrame] = [data.select("source_row")]
     votes_of: dict[str, pl.Series | None] = dict.fromkeys(languages)
     for question in book.closed:
@@ -423,6 +459,11 @@ def canonical_from_wide(
         for lang in languages:  # summed as the questions come (one column per language, not per question)
             mine = joined[f"_{code}_{lang}"].fill_null(0)
             votes_of[lang] = mine if votes_of[lang] is None else votes_of[lang] + mine
+    return parts, votes_of
+
+
+def _text_columns(data: pl.DataFrame, by_question: dict[str, list[ResolvedColumn]], *, book: Codebook) -> pl.DataFrame:
+    """One column per free-text question: the distinct texts of its columns, in order."""
     texts_out: list[pl.Series] = []
     for field in (q.code for q in book.text):
         columns = [str(c.index) for c in by_question.get(field, []) if c.role == "text"]
@@ -430,27 +471,19 @@ def canonical_from_wide(
             texts_out.append(_distinct_texts(data, columns).alias(field))
         else:
             texts_out.append(pl.repeat(None, data.height, dtype=pl.Utf8, eager=True).alias(field))
-    parts.append(pl.DataFrame(texts_out) if texts_out else pl.DataFrame())
-    parts.append(pl.DataFrame([(votes if votes is not None else pl.repeat(0, data.height, dtype=pl.UInt32, eager=True)).alias(f"_votes_{lang}")
-                               for lang, votes in votes_of.items()]))  # fmt: skip
+    return pl.DataFrame(texts_out) if texts_out else pl.DataFrame()
+
+
+def _most_voted_language(languages: list[str]) -> pl.Expr:
+    """The language with the most votes (``_votes_<language>``); a tie goes to the first
+    alphabetically; null without votes."""
     counts = {lang: pl.col(f"_votes_{lang}") for lang in languages}
     best = pl.lit(None, pl.Utf8)
-    for lang in reversed(languages):  # the most votes; a tie goes to the first alphabetically
+    for lang in reversed(languages):
         beats = [counts[lang] >= counts[other] for other in languages if other < lang]
         beats += [counts[lang] > counts[other] for other in languages if other > lang]
         best = pl.when(pl.all_horizontal([counts[lang] > 0, *beats])).then(pl.lit(lang)).otherwise(best)
-    answered = (
-        pl.concat([part for part in parts if part.width], how="horizontal")
-        .lazy()
-        .select("source_row", *[q.code for q in book.closed], *_text_fields(book), best.alias("answer_language"))
-    )
-    meta = meta.collect()
-    if meta["source_row"].equals(data["source_row"]):  # the same rows in the same order (every layout)
-        both = pl.concat([meta.lazy(), answered.drop("source_row")], how="horizontal")
-        ordered = meta["source_row"].is_sorted()
-    else:
-        both, ordered = meta.lazy().join(answered, on="source_row", how="left"), False
-    return _finish(both, book=book, header_language=header_language, ordered=ordered)
+    return best
 
 
 def _columns(data: pl.DataFrame, exprs: list[pl.Expr]) -> pl.DataFrame:

@@ -1,7 +1,8 @@
+import polars as pl
 import pytest
 
 from schemas.figures import figure_address, published_figures
-from transforms.claims import internal_contradictions
+from transforms.claims import check_claims, internal_contradictions
 
 
 def test_every_published_figure_has_a_crosstab_address(book):
@@ -27,3 +28,151 @@ def test_the_report_contradicting_itself_is_found_from_the_figures_alone(book):
 def test_an_unknown_net_is_a_clear_error(book):
     with pytest.raises(ValueError, match="no NET"):
         figure_address("ai_frequency", "daily|never", "all", book=book)
+
+
+# check_claims on hand-made frames: one crosstab row per figure, each figure made to land
+# on one status; the expected values are worked out by hand beside each row.
+CROSSTAB_SCHEMA = {
+    "wave": pl.Int32,
+    "question": pl.Utf8,
+    "answer": pl.Utf8,
+    "segment": pl.Utf8,
+    "segment_value": pl.Utf8,
+    "base_n": pl.Int64,
+    "pct": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+}
+FIGURE_SCHEMA = {
+    "id": pl.Utf8,
+    "question": pl.Utf8,
+    "answers": pl.Utf8,
+    "segment": pl.Utf8,
+    "published_pct": pl.Float64,
+    "note": pl.Utf8,
+}
+
+
+def _crosstab(rows) -> pl.LazyFrame:
+    return pl.LazyFrame(rows, schema=CROSSTAB_SCHEMA, orient="row")
+
+
+def _claims(book, crosstab_rows, figure_rows, unscreened_rows=None) -> dict[str, dict]:
+    figures = pl.DataFrame(figure_rows, schema=FIGURE_SCHEMA, orient="row")
+    unscreened = None if unscreened_rows is None else _crosstab(unscreened_rows)
+    table = check_claims(
+        _crosstab(crosstab_rows),
+        figures,
+        book=book,
+        wave=2023,
+        tolerance_pts=2.0,
+        minimum_base=30,
+        unscreened=unscreened,
+    ).collect()
+    return {row["id"]: row for row in table.iter_rows(named=True)}
+
+
+def test_a_figure_within_the_tolerance_is_consistent_even_outside_its_interval(book):
+    # published 21, computed 22.5: 1.5 points off (<= 2), though 21 is below the interval [22, 23].
+    claims = _claims(
+        book,
+        [(2023, "ai_frequency", "daily", "all", "all", 400, 22.5, 22.0, 23.0)],
+        [("X1", "ai_frequency", "daily", "all", 21.0, None)],
+    )
+    row = claims["X1"]
+    assert row["status"] == "consistent"
+    assert row["diff_pts"] == pytest.approx(1.5)
+    assert (row["is_within_tolerance"], row["is_within_ci"]) == (True, False)
+
+
+def test_a_figure_inside_its_interval_is_consistent_even_beyond_the_tolerance(book):
+    # published 30, computed 25 (5 points off) but 30 lies in [20, 31].
+    claims = _claims(
+        book,
+        [(2023, "role", "vp", "all", "all", 60, 25.0, 20.0, 31.0)],
+        [("X1", "role", "vp", "all", 30.0, None)],
+    )
+    row = claims["X1"]
+    assert row["status"] == "consistent"
+    assert row["diff_pts"] == pytest.approx(-5.0)
+    assert (row["is_within_tolerance"], row["is_within_ci"]) == (False, True)
+
+
+def test_a_figure_beyond_the_tolerance_and_outside_its_interval_is_outside_interval(book):
+    # published 8, computed 20 in [15, 25]: 12 points off and 8 < 15.
+    claims = _claims(
+        book,
+        [(2023, "role", "vp", "all", "all", 200, 20.0, 15.0, 25.0)],
+        [("X1", "role", "vp", "all", 8.0, None)],
+    )
+    row = claims["X1"]
+    assert row["status"] == "outside_interval"
+    assert row["diff_pts"] == pytest.approx(12.0)
+    assert row["contradiction"] is None
+
+
+def test_complements_adding_up_to_more_than_100_are_contradicted_where_the_data_disagree(book):
+    # yes 70 + no 40 = 110: the report contradicts itself. The data bear out "yes"
+    # (computed 68, 2 points off) but not "no" (computed 32 in [25, 39], published 40).
+    claims = _claims(
+        book,
+        [
+            (2023, "company_uses_ai", "yes", "all", "all", 300, 68.0, 62.0, 74.0),
+            (2023, "company_uses_ai", "no", "all", "all", 300, 32.0, 25.0, 39.0),
+        ],
+        [
+            ("X1", "company_uses_ai", "yes", "all", 70.0, None),
+            ("X2", "company_uses_ai", "no", "all", 40.0, None),
+        ],
+    )
+    assert claims["X1"]["status"] == "consistent"
+    assert claims["X2"]["status"] == "contradicted"
+    reason = "X1 (70%) and X2 (40%) are complements and add up to 110%"
+    assert claims["X1"]["contradiction"] == claims["X2"]["contradiction"] == reason
+
+
+def test_a_figure_with_no_base_or_a_base_under_the_minimum_is_not_computable(book):
+    # X1: base 29 < 30 (whatever the figure); X2: the crosstab has no row for its segment.
+    claims = _claims(
+        book,
+        [(2023, "plans_2024", "increase", "all", "all", 29, 50.0, 40.0, 60.0)],
+        [
+            ("X1", "plans_2024", "increase", "all", 50.0, None),
+            ("X2", "plans_2024", "increase", "role=vp", 50.0, None),
+        ],
+    )
+    assert claims["X1"]["status"] == "not_computable"
+    assert claims["X1"]["base_n"] == 29
+    assert claims["X2"]["status"] == "not_computable"
+    assert (claims["X2"]["base_n"], claims["X2"]["computed_pct"]) == (None, None)
+
+
+def test_a_figure_of_another_wave_is_not_computable(book):
+    claims = _claims(
+        book,
+        [(2024, "role", "vp", "all", "all", 200, 8.0, 5.0, 11.0)],
+        [("X1", "role", "vp", "all", 8.0, None)],
+    )
+    assert claims["X1"]["status"] == "not_computable"
+
+
+def test_the_screening_effect_is_the_unscreened_figure_minus_the_screened_one(book):
+    # screened 40, unscreened 43.5: counting the screened-out responses moves it +3.5 points.
+    claims = _claims(
+        book,
+        [(2023, "ai_frequency", "weekly_plus", "all", "all", 100, 40.0, 30.0, 50.0)],
+        [("X1", "ai_frequency", "daily|few_per_week|weekly", "all", 41.0, None)],
+        unscreened_rows=[(2023, "ai_frequency", "weekly_plus", "all", "all", 120, 43.5, 34.0, 53.0)],
+    )
+    row = claims["X1"]
+    assert (row["answer"], row["status"]) == ("weekly_plus", "consistent")
+    assert (row["unscreened_pct"], row["screening_effect_pts"]) == (43.5, pytest.approx(3.5))
+
+
+def test_without_an_unscreened_crosstab_the_screening_effect_is_null(book):
+    claims = _claims(
+        book,
+        [(2023, "role", "vp", "all", "all", 200, 8.0, 5.0, 11.0)],
+        [("X1", "role", "vp", "all", 8.0, None)],
+    )
+    assert (claims["X1"]["unscreened_pct"], claims["X1"]["screening_effect_pts"]) == (None, None)

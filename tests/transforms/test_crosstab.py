@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from tests.transforms.reference import crosstab_from_answers
 from transforms.crosstab import CrosstabSettings, build_crosstab, build_crosstab_pair
 from transforms.responses import build_answers, with_derived_segments
 
@@ -39,7 +40,7 @@ def random_responses(book, n: int, seed: int, excluded_share: float = 0.1) -> pl
 
 def crosstab_of(book, responses, **kwargs):
     answers = build_answers(responses.lazy(), book=book)
-    return build_crosstab(responses.lazy(), answers, book=book, settings=CrosstabSettings(**kwargs)).collect()
+    return crosstab_from_answers(responses.lazy(), answers, book=book, settings=CrosstabSettings(**kwargs)).collect()
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,10 @@
 import polars as pl
 from polars.testing import assert_frame_equal
 
+from tests.transforms.reference import canonical_responses, plain_canonical_rows
 from transforms.headers import resolve_columns
 from transforms.layouts import SourceColumn
-from transforms.mapping import (
-    canonical_from_wide,
-    canonical_responses,
-    map_cells,
-    resolved_frame,
-)
+from transforms.mapping import canonical_from_wide, map_cells, resolved_frame
 
 
 def _map(book, columns, rows, *, other_in_place=False):
@@ -34,6 +30,11 @@ def _map(book, columns, rows, *, other_in_place=False):
     )
     columnar = canonical_from_wide(meta, wide, resolved, book=book, other_in_place=other_in_place, header_language=None)
     assert_frame_equal(columnar.collect(), frame)
+    # And what a plain reading of the cells gives.
+    plain = plain_canonical_rows(
+        cells.collect(), resolved, meta.collect(), book=book, other_in_place=other_in_place, header_language=None
+    )
+    assert frame.select(*plain[0]).to_dicts() == plain
     return frame
 
 

@@ -1,22 +1,20 @@
-"""The columnar mapping (``canonical_from_wide``, what ingestion takes) gives exactly the
-frame of the cell path (``map_cells`` + ``canonical_responses``), on every case export:
-every layout and language, split and joined multi-selects, numeric codes, "Other" boxes
-and texts written in place, broken rows."""
+"""The columnar mapping (``canonical_from_wide``, what ingestion takes) gives, on every
+case export, what a plain Python reading of the cells gives (``plain_canonical_rows`` in
+tests/transforms/reference.py, which shares no code with ``transforms.mapping``): every
+layout and language, split and joined multi-selects, numeric codes, "Other" boxes and
+texts written in place, broken rows."""
+
+from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from polars.testing import assert_frame_equal
 
 from surveyhouse.read import read_export
+from tests.transforms.reference import canonical_responses, plain_canonical_rows, split_joined
 from transforms.headers import resolve_columns
 from transforms.layouts import detect_layout
-from transforms.mapping import (
-    canonical_from_wide,
-    canonical_responses,
-    map_cells,
-    resolved_frame,
-)
+from transforms.mapping import canonical_from_wide, map_cells, resolved_frame
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
 FILES = sorted(p.name for p in CASES.iterdir() if p.is_file()) + [
@@ -25,17 +23,44 @@ FILES = sorted(p.name for p in CASES.iterdir() if p.is_file()) + [
 ]
 
 
-@pytest.mark.parametrize("name", FILES)
-def test_the_columnar_mapping_equals_the_cell_mapping(book, name):
+def _parsed(book, name):
     raw = read_export(CASES / name)
     layout = detect_layout(raw.header, kind=raw.kind)
     parsed = layout.parse(raw.frame.lazy(), raw.header)
-    assert parsed.wide is not None
-    meta = parsed.meta.collect().lazy()
     resolved, _ = resolve_columns(parsed.columns, book=book)
+    return layout, parsed, resolved
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_the_columnar_mapping_equals_a_plain_reading_of_the_cells(book, name):
+    layout, parsed, resolved = _parsed(book, name)
+    meta = parsed.meta.collect()
+    columnar = canonical_from_wide(
+        meta.lazy(), parsed.wide, resolved, book=book, other_in_place=layout.other_in_place, header_language="en"
+    ).collect()
+    expected = plain_canonical_rows(
+        parsed.cells.collect(), resolved, meta, book=book, other_in_place=layout.other_in_place, header_language="en"
+    )
+    assert columnar.select(*expected[0]).to_dicts() == expected
+
+
+@pytest.mark.parametrize("name", ["qualtrics_fr_labels_joined.csv", "typeform_en.csv", "excel_fr_typeform_fr.csv"])
+def test_the_columnar_mapping_equals_the_cell_mapping(book, name):
+    layout, parsed, resolved = _parsed(book, name)
+    meta = parsed.meta.collect().lazy()
     answers, texts = map_cells(parsed.cells, resolved_frame(resolved), book=book, other_in_place=layout.other_in_place)
     by_cells = canonical_responses(meta, answers, texts, book=book, header_language="en").collect()
     columnar = canonical_from_wide(
         meta, parsed.wide, resolved, book=book, other_in_place=layout.other_in_place, header_language="en"
     )
-    assert_frame_equal(columnar.collect(), by_cells)
+    assert columnar.collect().equals(by_cells)
+
+
+def test_the_plain_reading_splits_joined_labels_longest_first_and_keeps_the_rest():
+    spellings = ["marketing & pr", "marketing", "retail", "1", "10"]
+    assert split_joined("Marketing & PR, Retail;  Space tourism", spellings) == [
+        "marketing & pr",
+        "retail",
+        "Space tourism",
+    ]
+    assert split_joined("1,10,210", spellings) == ["1", "10", "210"]

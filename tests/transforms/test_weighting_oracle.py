@@ -53,6 +53,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from tests.transforms.reference import crosstab_from_answers
 from tests.transforms.test_crosstab import random_responses
 from transforms.crosstab import KEY, CrosstabSettings, build_crosstab
 from transforms.responses import build_answers
@@ -277,7 +278,7 @@ def oracle(book, tmp_path_factory):
     settings = CrosstabSettings()
     answers = build_answers(responses.lazy(), book=book)
     crosstabs = {
-        "from_answers": build_crosstab(
+        "from_answers": crosstab_from_answers(
             responses.lazy(), answers, book=book, settings=settings, weighted=True
         ).collect(),
         "from_responses": build_crosstab(responses.lazy(), book=book, settings=settings, weighted=True).collect(),

@@ -136,15 +136,6 @@ def cells_from_wide(wide: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def cells_from_columns(
-    frame: pl.LazyFrame, columns: tuple[SourceColumn, ...], *, data_from_row: int, unanswered: tuple[str, ...] = ()
-) -> pl.LazyFrame:
-    """One row per data row and answer column with a non-empty value (the ``cells`` contract)."""
-    if not columns:
-        return pl.LazyFrame(schema=CELLS_SCHEMA)
-    return cells_from_wide(wide_from_columns(frame, columns, data_from_row=data_from_row, unanswered=unanswered))
-
-
 def parsed_cells(
     meta: pl.LazyFrame,
     columns: tuple[SourceColumn, ...],
