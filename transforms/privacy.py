@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import string
 
 import polars as pl
 
@@ -26,7 +27,8 @@ _NOT_A_DOMAIN = ("the", "this", "that", "a", "an", "my", "our", "your", "his", "
 
 
 def _word_except(words: tuple[str, ...]) -> str:
-    """A regex for one whole word (``\\w+``) that is none of ``words`` (Rust regex has no look-ahead)."""
+    """A regex for one whole word (``\\w+``, starting with an ASCII character) that is none of
+    ``words`` (lower case; matched case-insensitively): Rust regex has no look-ahead."""
     trie: dict = {}
     for word in words:
         node = trie
@@ -36,7 +38,9 @@ def _word_except(words: tuple[str, ...]) -> str:
 
     def rest(node: dict, *, may_end: bool) -> str:
         letters = "".join(sorted(k for k in node if k))
-        options = [rf"[^{letters}\W]\w*"] + [
+        # Spelt out as ASCII (a Unicode class less some letters makes the automaton 25 times slower).
+        other = "".join(c for c in string.ascii_lowercase + string.digits + "_" if c not in letters)
+        options = [rf"[{other}\-]\w*"] + [
             letter + rest(node[letter], may_end="" not in node[letter]) for letter in letters
         ]
         return "(?:" + "|".join(options) + ")" + ("?" if may_end else "")
@@ -45,7 +49,7 @@ def _word_except(words: tuple[str, ...]) -> str:
 
 
 def _email_pattern() -> str:
-    local = r"[\w.%+'\-]+"
+    local = r"[\w.%+\-]+(?:'[\w.%+\-]+)*"  # o'brien@..., but not the quote before 'name@...'
     label = r"[\w\-]+"
     bracket_at = r"\s*[\[({<]\s*(?:at|@|arobase)\s*[\])}>]\s*"
     bracket_dot = r"\s*[\[({<]\s*(?:dot|point|\.)\s*[\])}>]\s*"

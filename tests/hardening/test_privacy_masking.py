@@ -17,6 +17,7 @@ MASKED = [
     ("Grace.Hopper@Example.ORG", "[email]"),
     ("first.last+news@sub.example.co.uk", "[email]"),
     ("o'brien@example.ie", "[email]"),
+    ("cells: 'ada@example.com', '06 12 34 56 78'", "cells: '[email]', '[phone]'"),
     ("name [at] example [dot] test", "[email]"),
     ("name(at)example(dot)test", "[email]"),
     ("name {at} example {dot} com", "[email]"),
