@@ -66,8 +66,9 @@ def _email_pattern() -> str:
 
 def _phone_pattern() -> str:
     # +33 6 12 34 56 78, +44 (0)20 7946 0958, 0049 30 1234567, +1 (555) 010-9999: a country
-    # code, then at least 8 more digits (an area code may stand in parentheses).
-    international = r"(?:\+|\b00)\s?[1-9]\d{0,2}(?:[ .\-]?(?:\(\d{1,4}\)|\d)){6,14}\d\b"
+    # code, then at least 8 more digits (an area code may stand in parentheses), the first
+    # not 0 ("+10 000 000 views" is no phone number).
+    international = r"(?:\+|\b00)\s?[1-9]\d{0,2}[ .\-]?(?:\(\d{1,4}\)|[1-9])(?:[ .\-]?(?:\(\d{1,4}\)|\d)){5,13}\d\b"
     national = []
     for s in _SEPARATORS:
         national += [
