@@ -32,6 +32,7 @@ import polars as pl
 from schemas.canonical import canonical_schema
 from schemas.codebook import Codebook
 from surveyhouse.read import RawExport, UnreadableExport, file_sha256, read_export
+from transforms.display import excerpt
 from transforms.headers import (
     closest_questions,
     column_text,
@@ -43,13 +44,15 @@ from transforms.mapping import (
     canonical_from_wide,
     compact_wide,
 )
-from transforms.privacy import hash_personal_data
+from transforms.privacy import hash_personal_data, masked
 from transforms.quarantine import QUARANTINE_SCHEMA, quarantine_rows, typed_responses
 
 RECORD = "file.json"
 #: Default share of a file's rows that may fail the checks before the file is rejected whole.
 MAX_QUARANTINED_SHARE = 0.2
 DEFAULT_TIME_ZONE = "UTC"
+#: At most this many characters of a whole-file verdict's reason (which may quote the file's cells or a reader's error).
+REASON_CHARS = 1000
 
 #: What a person can do next, by the whole-file check that failed.
 _NEXT_STEP = {
@@ -181,7 +184,9 @@ def _check_questionnaire(parsed: ParsedExport, resolved: list, *, book: Codebook
     found = questions_found(resolved)
     if len(found) * 2 < len(book.questions):
         closest = closest_questions(parsed.columns, book=book)
-        near = "; ".join(f"{header!r} ~ {wording!r} ({ratio:.0%} alike)" for header, wording, ratio in closest)
+        near = "; ".join(
+            f"{excerpt(masked(header))!r} ~ {wording!r} ({ratio:.0%} alike)" for header, wording, ratio in closest
+        )
         raise FileRejected(
             f"it is not an export of this questionnaire ({book.study}): {len(found)} of its {len(book.questions)} "
             f"questions were found among the file's {len(parsed.columns)} columns"
@@ -258,7 +263,7 @@ def process_export(
     meta = parsed.meta.collect()
     record["rows_read"] = meta.height
     resolved, ignored = resolve_columns(parsed.columns, book=book)
-    record["columns_ignored"] = ", ".join(dict.fromkeys(column_text(column) for column in ignored)) or None
+    record["columns_ignored"] = masked(", ".join(dict.fromkeys(column_text(column) for column in ignored))) or None
     languages = [r.language for r in resolved if r.language]
     header_language = max(set(languages), key=languages.count) if languages else None
     record["language"] = header_language
@@ -323,8 +328,11 @@ def canonical_frame(
 
 
 def _failed(record: dict, *, book: Codebook, check: str, reason: str) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
-    """A file that could not be used at all: its record, no responses, one quarantine row."""
-    message = _not_loaded(record, check=check, reason=reason)
+    """A file that could not be used at all: its record, no responses, one quarantine row.
+
+    ``reason`` may quote the file (header cells, a reader's error): masked as free text
+    is, and cut short."""
+    message = _not_loaded(record, check=check, reason=excerpt(masked(reason), limit=REASON_CHARS))
     record.update(status="failed", message=message, quarantined=record["rows_read"])
     return record, _empty_responses(book), _file_quarantine(record, check=check, message=message)
 

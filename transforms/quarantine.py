@@ -11,6 +11,7 @@ import polars as pl
 
 from schemas.canonical import MESSAGES, PANDERA_CHECKS
 from schemas.codebook import Codebook
+from transforms.privacy import masked_excerpts
 
 QUARANTINE_COLUMNS = [
     "run_id",
@@ -40,6 +41,8 @@ def quarantine_rows(failures: pl.DataFrame, canonical: pl.DataFrame, *, run_id: 
         # A required question left empty fails both "not null" and its own check: say it once.
         failure_case=pl.when(pl.col("failure_case") == "null").then(None).otherwise(pl.col("failure_case")),
     )
+    # What was typed may be an email or a phone number, and any length: kept and quoted as free text is.
+    named = named.with_columns(failure_case=masked_excerpts(named["failure_case"]))
     message = (
         pl.col("check")
         .replace_strict(MESSAGES, default=pl.concat_str(pl.lit("failed check "), pl.col("check")))

@@ -11,6 +11,8 @@ and writes an "Other" text in place of the option.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 import polars as pl
@@ -19,7 +21,6 @@ import pytest
 from schemas.codebook import codebook
 from surveyhouse.staging import process_export
 from tests.flows.respondents import small_respondents
-from transforms.privacy import keyed_hash
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
 BROKEN = CASES / "broken"
@@ -84,6 +85,13 @@ COMPARED = [
 ]  # fmt: skip
 
 
+def email_hash(email: str | None) -> str | None:
+    """The hash an email must get, computed with the standard library's HMAC (not the code under test)."""
+    if email is None:
+        return None
+    return hmac.new(KEY, email.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 def expected_accepted(language: str) -> pl.DataFrame:
     """The respondents no check rejects, written out from the respondents themselves."""
     book = codebook()
@@ -93,7 +101,7 @@ def expected_accepted(language: str) -> pl.DataFrame:
     return kept.with_columns(
         language=pl.lit(language),
         submitted_min=pl.col("submitted_at").dt.truncate("1m"),
-        email_hash=keyed_hash(kept["email"], key=KEY),
+        email_hash=pl.Series([email_hash(email) for email in kept["email"]], dtype=pl.Utf8),
         **{code: pl.col(code).list.eval(pl.element().sort_by(pl.element().replace_strict(order)))
            for code, order in positions.items()},
     ).select(COMPARED)  # fmt: skip

@@ -1,0 +1,45 @@
+"""The hand-written HMAC of ``keyed_hash`` (padded key hashed once) gives the standard
+library's digests, for every kind of value and every length of key."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import polars as pl
+import pytest
+
+from transforms.privacy import keyed_hash
+
+VALUES = ["ada@example.com", "  Grace.Hopper@Example.ORG ", "josé.garcía@example.test", "198.51.100.20", "", None]
+KEYS = {
+    "short (8 bytes)": b"deploy-1",
+    "one block (64 bytes)": bytes(range(64)),
+    "longer than a block (100 bytes)": b"k" * 100,
+    "empty": b"",
+    "not UTF-8": b"\xff\x00\xfe" * 7,
+}
+
+
+def standard_hmac(value: str | None, key: bytes) -> str | None:
+    """The reference: hmac.new of the trimmed, lower-cased value (null stays null)."""
+    if value is None:
+        return None
+    return hmac.new(key, value.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize("key", KEYS.values(), ids=KEYS.keys())
+def test_keyed_hash_is_the_standard_hmac_sha256_of_each_value(key):
+    assert keyed_hash(pl.Series(VALUES, dtype=pl.Utf8), key=key).to_list() == [standard_hmac(v, key) for v in VALUES]
+
+
+def test_keyed_hash_matches_a_published_hmac_sha256_vector():
+    # RFC 4231, test case 2: key "Jefe", data "what do ya want for nothing?".
+    assert keyed_hash(pl.Series(["what do ya want for nothing?"]), key=b"Jefe").item() == (
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    )
+
+
+def test_the_same_value_under_another_key_hashes_differently():
+    values = pl.Series(["ada@example.com"])
+    assert keyed_hash(values, key=b"one").item() != keyed_hash(values, key=b"two").item()
