@@ -55,10 +55,11 @@ def warehouse_state(warehouse, *, started_at: datetime | None) -> tuple[str, str
 def _last_snapshot(lake) -> datetime | str:
     """When the lake's last snapshot was committed, or a sentence saying why that is unknown."""
     from warehouse.backend import open_reader
+    from warehouse.queries import run_query
 
     try:
         with open_reader(lake) as connection:
-            committed = connection.execute("select max(snapshot_time) from lake.snapshots()").fetchone()[0]
+            committed = run_query(connection, "lake_last_snapshot").fetchone()[0]
     except FileNotFoundError:
         return f"No warehouse has been published yet in the lake {lake}."
     except OSError as error:
