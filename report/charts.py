@@ -18,9 +18,9 @@ import re
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from html import escape
 
 import matplotlib
+from markupsafe import Markup
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.legend_handler import HandlerTuple
@@ -97,8 +97,8 @@ class ChartText:
     pct: Callable[[float], str]  # 47.2 -> "47%"
 
 
-def chart_svg(panels: Sequence[Panel], *, chart_id: str, text: ChartText, label: str, columns: int = 1) -> str:
-    """One chart as an SVG element string (no XML prolog), ready to inline in HTML."""
+def chart_svg(panels: Sequence[Panel], *, chart_id: str, text: ChartText, label: str, columns: int = 1) -> Markup:
+    """One chart as an SVG element (no XML prolog), markup ready to inline in HTML."""
     with matplotlib.rc_context({**STYLE, "svg.hashsalt": f"surveyhouse-{chart_id}"}):
         figure = _draw(panels, text=text, columns=columns)
         buffer = io.StringIO()
@@ -255,7 +255,7 @@ _LONG_DECIMAL = re.compile(r"(\d\.\d\d)\d+")  # coordinates to 1/100 pt
 _GROUP = re.compile(r"<g>|<g |</g>")
 
 
-def _inline(svg: str, *, chart_id: str, label: str) -> str:
+def _inline(svg: str, *, chart_id: str, label: str) -> Markup:
     """The <svg> element alone, lighter: no prolog, no unreferenced ids, one font declaration.
 
     Only what does not change the drawing goes: ids nothing points to, identity rotations,
@@ -273,11 +273,9 @@ def _inline(svg: str, *, chart_id: str, label: str) -> str:
     svg = re.sub(r"[ \n\t]+", " ", svg).strip()
     svg = _unwrap_groups(svg.replace("<g/>", ""))
     family = font.group(0).removeprefix("font-family: ").rstrip("; ").replace("'", "") if font else "sans-serif"
-    attributes = (
-        f'<svg class="chart-svg" role="img" aria-label="{escape(label)}" data-chart="{escape(chart_id)}" '
-        f'font-family="{escape(family)}" '
-    )
-    return svg.replace("<svg ", attributes, 1)
+    attributes = Markup('<svg class="chart-svg" role="img" aria-label="{}" data-chart="{}" font-family="{}" ')
+    # matplotlib escaped the SVG's own text; Markup.format escapes the three values
+    return Markup(svg.replace("<svg ", attributes.format(label, chart_id, family), 1))
 
 
 def _unwrap_groups(svg: str) -> str:
