@@ -79,45 +79,63 @@ def _base_note(bars: list[charts.Bar], lang: str) -> str:
 
 def chart_panels(chart: Chart, data: ReportData, lang: str, *, book: Codebook) -> tuple[list[charts.Panel], str]:
     """The panels of one chart, and its subtitle (what answer, by what segment)."""
+    if isinstance(chart, Distribution):
+        return _distribution_panels(chart, data, lang, book=book), ""
+    by = ui(lang, "by", segment=SEGMENTS[lang].get(chart.segment, chart.segment))
+    if isinstance(chart, BySegment):
+        answer = ui(lang, "answer", answer=answer_label(chart.question, chart.answer, lang, book=book))
+        panels = _by_segment_panels(chart, data, lang, book=book)
+        return panels, (answer + " · " + by) if panels else ""
+    return _segment_value_panels(chart, data, lang, book=book), by
+
+
+def _n_label(text: str, base: int, lang: str) -> str:
+    return f"{text} (n={format_int(base, lang)})"
+
+
+def _segment_values(chart: BySegment | Panels, rows: dict[tuple[str, str], dict], *, book: Codebook) -> list[str]:
+    """The chart segment's values that have rows, in questionnaire order."""
+    return [v for v in segment_values(chart.segment, book=book) if any(key[1] == v for key in rows)]
+
+
+def _distribution_panels(chart: Distribution, data: ReportData, lang: str, *, book: Codebook) -> list[charts.Panel]:
+    """One panel: every option of the question over the whole sample, then the chart's NETs."""
     q = book.question(chart.question)
     whole = _rows(data.crosstab, chart.question, "all")
-    by = SEGMENTS[lang].get(getattr(chart, "segment", ""), getattr(chart, "segment", ""))
+    bars = [
+        _bar(whole[(c, "all")], answer_label(q.code, c, lang, book=book)) for c in q.option_codes if (c, "all") in whole
+    ]
+    bars += [
+        _bar(whole[(c, "all")], answer_label(q.code, c, lang, book=book), style="net")
+        for c in chart.nets
+        if (c, "all") in whole
+    ]
+    return [charts.Panel(_base_note(bars, lang), tuple(bars))] if bars else []
 
-    def n_label(text: str, base: int) -> str:
-        return f"{text} (n={format_int(base, lang)})"
 
-    if isinstance(chart, Distribution):
-        bars = [
-            _bar(whole[(c, "all")], answer_label(q.code, c, lang, book=book))
-            for c in q.option_codes
-            if (c, "all") in whole
-        ]
-        bars += [
-            _bar(whole[(c, "all")], answer_label(q.code, c, lang, book=book), style="net")
-            for c in chart.nets
-            if (c, "all") in whole
-        ]
-        return ([charts.Panel(_base_note(bars, lang), tuple(bars))] if bars else []), ""
+def _by_segment_panels(chart: BySegment, data: ReportData, lang: str, *, book: Codebook) -> list[charts.Panel]:
+    """One panel: the answer over the whole sample, then in each value of the segment."""
+    whole = _rows(data.crosstab, chart.question, "all")
+    if (chart.answer, "all") not in whole:
+        return []
     rows = _rows(data.crosstab, chart.question, chart.segment)
-    values = [v for v in segment_values(chart.segment, book=book) if any(key[1] == v for key in rows)]
-    if isinstance(chart, BySegment):
-        if (chart.answer, "all") not in whole:
-            return [], ""
-        reference = whole[(chart.answer, "all")]
-        bars = [_bar(reference, n_label(ui(lang, "all_respondents"), reference["base_n"]), style="reference")]
-        for value in values:
-            if (chart.answer, value) in rows:
-                row = rows[(chart.answer, value)]
-                label = n_label(segment_value_label(chart.segment, value, lang, book=book), row["base_n"])
-                bars.append(_bar(row, label, overall=reference["pct"]))
-        subtitle = (
-            ui(lang, "answer", answer=answer_label(q.code, chart.answer, lang, book=book))
-            + " · "
-            + ui(lang, "by", segment=by)
-        )
-        return [charts.Panel(_base_note(bars, lang), tuple(bars))], subtitle
+    reference = whole[(chart.answer, "all")]
+    bars = [_bar(reference, _n_label(ui(lang, "all_respondents"), reference["base_n"], lang), style="reference")]
+    for value in _segment_values(chart, rows, book=book):
+        if (chart.answer, value) in rows:
+            row = rows[(chart.answer, value)]
+            label = _n_label(segment_value_label(chart.segment, value, lang, book=book), row["base_n"], lang)
+            bars.append(_bar(row, label, overall=reference["pct"]))
+    return [charts.Panel(_base_note(bars, lang), tuple(bars))]
+
+
+def _segment_value_panels(chart: Panels, data: ReportData, lang: str, *, book: Codebook) -> list[charts.Panel]:
+    """One panel per value of the segment: every option of the question in that value."""
+    q = book.question(chart.question)
+    whole = _rows(data.crosstab, chart.question, "all")
+    rows = _rows(data.crosstab, chart.question, chart.segment)
     panels = []
-    for value in values:
+    for value in _segment_values(chart, rows, book=book):
         bars = [
             _bar(
                 rows[(c, value)], answer_label(q.code, c, lang, book=book), overall=whole.get((c, "all"), {}).get("pct")
@@ -126,12 +144,9 @@ def chart_panels(chart: Chart, data: ReportData, lang: str, *, book: Codebook) -
             if (c, value) in rows
         ]
         if bars:
-            panels.append(
-                charts.Panel(
-                    n_label(segment_value_label(chart.segment, value, lang, book=book), bars[0].base_n), tuple(bars)
-                )
-            )
-    return panels, ui(lang, "by", segment=by)
+            title = _n_label(segment_value_label(chart.segment, value, lang, book=book), bars[0].base_n, lang)
+            panels.append(charts.Panel(title, tuple(bars)))
+    return panels
 
 
 def _chart_text(lang: str, minimum: int) -> charts.ChartText:

@@ -7,6 +7,7 @@ significant differences by role and frequency of use.
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import os
@@ -244,6 +245,34 @@ def test_markup_in_a_chart_label_is_escaped_in_the_svg():
     assert 'aria-label="&lt;script&gt;alert(1)&lt;/script&gt; R&amp;D"' in svg
     assert 'data-chart="x&#34;&gt;&lt;script&gt;"' in svg
     assert "&lt;script&gt;alert(1)&lt;/script&gt; R&amp;D</text>" in svg  # the bar's label, drawn as text
+
+
+PAGE_TAG = re.compile(r"</?(html|body|section|figure|h[1-6]|p|ul|ol|li|table|tr|th|td|div|span|code|strong|a)\b")
+SQL = re.compile(r"\bselect\b.+\bfrom\b", flags=re.IGNORECASE | re.DOTALL)
+
+
+def _report_modules() -> list[tuple[Path, ast.Module]]:
+    return [(path, ast.parse(path.read_text(encoding="utf-8"))) for path in sorted((ROOT / "report").glob("*.py"))]
+
+
+def test_the_report_code_holds_no_sql_and_writes_no_html_by_hand():
+    """The markup is in report/templates (autoescaped), the SQL in warehouse/queries."""
+    for path, tree in _report_modules():
+        imports = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imports |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert "html" not in imports, f"{path.name} escapes by hand"
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert not PAGE_TAG.search(node.value), f"{path.name}:{node.lineno} writes HTML: {node.value[:60]!r}"
+                assert not SQL.search(node.value), f"{path.name}:{node.lineno} holds SQL: {node.value[:60]!r}"
+
+
+def test_every_function_of_the_report_is_under_60_lines():
+    for path, tree in _report_modules():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1
+                assert lines < 60, f"{path.name}:{node.lineno} {node.name} has {lines} lines"
 
 
 # ---------------------------------------------------------------- in a browser
