@@ -69,10 +69,12 @@ def test_the_wheel_holds_the_templates_and_the_sql_but_not_the_demo(wheel):
     assert set(expected) <= names, sorted(set(expected) - names)
 
 
-def test_the_installed_package_says_the_demo_ships_with_the_source_checkout(wheel, tmp_path):
-    """A virtualenv holding the wheel alone (its dependencies borrowed from this one, no source checkout)."""
-    venv.EnvBuilder(with_pip=False).create(tmp_path / "venv")
-    python = tmp_path / "venv" / "bin" / "python"
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> Path:
+    """The python of a virtualenv holding the wheel alone (dependencies borrowed from this one, no checkout)."""
+    root = tmp_path_factory.mktemp("installed")
+    venv.EnvBuilder(with_pip=False).create(root / "venv")
+    python = root / "venv" / "bin" / "python"
     site = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True,
@@ -83,8 +85,27 @@ def test_the_installed_package_says_the_demo_ships_with_the_source_checkout(whee
     # path lines, not import lines: this venv's editable finder (the checkout's packages) stays out
     borrowed = [path for path in sys.path if Path(path).name in ("site-packages", "dist-packages")]
     (Path(site) / "dependencies.pth").write_text("".join(f"{path}\n" for path in borrowed))
-    code = "import sys, cli.main; sys.exit(cli.main.main(['demo', '--inbox', 'landing', '--warehouse', 'w.duckdb']))"
+    return python
+
+
+def _run(python: Path, code: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    out = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    return subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=cwd, env=env)
+
+
+def test_the_installed_package_says_the_demo_ships_with_the_source_checkout(installed, tmp_path):
+    code = "import sys, cli.main; sys.exit(cli.main.main(['demo', '--inbox', 'landing', '--warehouse', 'w.duckdb']))"
+    out = _run(installed, code, tmp_path)
     assert (out.returncode, out.stderr.strip()) == (2, DEMO_MISSING)
     assert not (tmp_path / "landing").exists()
+
+
+def test_the_installed_package_loads_the_report_templates(installed, tmp_path):
+    code = (
+        "import report.page as page; environment = page._templates(); "
+        "[environment.get_template(name) for name in ('page.html.j2', 'blocks.html.j2', 'page.css')]; "
+        "print(page.__file__)"
+    )
+    out = _run(installed, code, tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().startswith(str(installed.parents[2]))
