@@ -199,6 +199,7 @@ def _templates() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        keep_trailing_newline=True,  # the page ends with a newline
     )
     environment.filters["code_parts"] = code_parts
     return environment
