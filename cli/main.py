@@ -262,7 +262,18 @@ def _print_relation(connection, sql: str) -> None:
 
 
 def cmd_demo(args) -> int:
-    from demo.study import write_demo_study
+    checkout = Path(__file__).resolve().parents[1]  # demo/ is not in the wheel: it sits beside cli/ in a clone
+    if (checkout / "demo" / "__init__.py").is_file() and str(checkout) not in sys.path:
+        sys.path.append(str(checkout))
+    try:
+        from demo.study import write_demo_study
+    except ModuleNotFoundError as error:
+        if error.name != "demo":
+            raise
+        raise UserError(
+            "the demo generator ships with the source checkout, not the installed package: "
+            "run `python3 make.py demo` from a clone of the repository"
+        ) from error
     from surveyhouse.settings import load_settings
 
     settings = load_settings(inbox=args.inbox, warehouse=args.warehouse, lake_data=args.lake_data)

@@ -18,9 +18,9 @@ import re
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from html import escape
 
 import matplotlib
+from markupsafe import Markup
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.legend_handler import HandlerTuple
@@ -97,8 +97,8 @@ class ChartText:
     pct: Callable[[float], str]  # 47.2 -> "47%"
 
 
-def chart_svg(panels: Sequence[Panel], *, chart_id: str, text: ChartText, label: str, columns: int = 1) -> str:
-    """One chart as an SVG element string (no XML prolog), ready to inline in HTML."""
+def chart_svg(panels: Sequence[Panel], *, chart_id: str, text: ChartText, label: str, columns: int = 1) -> Markup:
+    """One chart as an SVG element (no XML prolog), markup ready to inline in HTML."""
     with matplotlib.rc_context({**STYLE, "svg.hashsalt": f"surveyhouse-{chart_id}"}):
         figure = _draw(panels, text=text, columns=columns)
         buffer = io.StringIO()
@@ -106,7 +106,22 @@ def chart_svg(panels: Sequence[Panel], *, chart_id: str, text: ChartText, label:
     return _inline(buffer.getvalue(), chart_id=chart_id, label=label)
 
 
-def _draw(panels: Sequence[Panel], *, text: ChartText, columns: int) -> Figure:
+@dataclass(frozen=True)
+class _Layout:
+    """Where a chart's panels go: a grid of `columns`, sizes in inches."""
+
+    columns: int
+    rows: int
+    panel_in: float
+    row_in: float
+    labels: list[list[str]]  # wrapped bar labels, per panel
+    titles: list[str]  # wrapped panel titles
+    bars_per_row: list[int]
+    title_in: list[float]
+    height: float
+
+
+def _layout(panels: Sequence[Panel], *, columns: int, legend_entries: int) -> _Layout:
     columns = max(1, min(columns, len(panels)))
     rows = math.ceil(len(panels) / columns)
     panel_in = (WIDTH_IN - LABEL_IN - RIGHT_IN - (columns - 1) * COLUMN_GAP_IN) / columns
@@ -118,51 +133,59 @@ def _draw(panels: Sequence[Panel], *, text: ChartText, columns: int) -> Figure:
         0.15 + TITLE_LINE_IN * max(t.count("\n") + 1 for t in titles[r * columns : (r + 1) * columns])
         for r in range(rows)
     ]
-    legend = _legend_handles(panels, text)
-    legend_rows = math.ceil(len(legend) / 2)
     height = sum(n * row_in for n in bars_per_row) + sum(title_in) + (rows - 1) * PANEL_GAP_IN
-    height += AXIS_IN + legend_rows * LEGEND_ROW_IN + 0.08
+    height += AXIS_IN + math.ceil(legend_entries / 2) * LEGEND_ROW_IN + 0.08
+    return _Layout(columns, rows, panel_in, row_in, labels, titles, bars_per_row, title_in, height)
 
+
+def _draw(panels: Sequence[Panel], *, text: ChartText, columns: int) -> Figure:
+    legend = _legend_handles(panels, text)
+    layout = _layout(panels, columns=columns, legend_entries=len(legend))
+    columns, height = layout.columns, layout.height
     figure = Figure(figsize=(WIDTH_IN, height))
     FigureCanvasAgg(figure)
     extent = max((_extent(bar) for panel in panels for bar in panel.bars), default=0.0)
-    xmax = max(extent, 5.0) / (1 - VALUE_ROOM_IN / panel_in)
+    xmax = max(extent, 5.0) / (1 - VALUE_ROOM_IN / layout.panel_in)
 
     top = height
-    for r in range(rows):
-        top -= title_in[r]
-        span = bars_per_row[r] * row_in
+    for r in range(layout.rows):
+        top -= layout.title_in[r]
+        span = layout.bars_per_row[r] * layout.row_in
         for c in range(columns):
             index = r * columns + c
             if index >= len(panels):
                 break
-            left = LABEL_IN + c * (panel_in + COLUMN_GAP_IN)
-            axes = figure.add_axes((left / WIDTH_IN, (top - span) / height, panel_in / WIDTH_IN, span / height))
+            left = LABEL_IN + c * (layout.panel_in + COLUMN_GAP_IN)
+            axes = figure.add_axes((left / WIDTH_IN, (top - span) / height, layout.panel_in / WIDTH_IN, span / height))
             _draw_panel(
                 axes,
                 panels[index],
-                titles[index],
-                labels[index] if c == 0 else None,
+                layout.titles[index],
+                layout.labels[index] if c == 0 else None,
                 xmax=xmax,
-                slots=bars_per_row[r],
+                slots=layout.bars_per_row[r],
                 text=text,
             )
-            axes.set_xlabel(text.axis if r == rows - 1 else "", fontsize=8, color=MUTED)
+            axes.set_xlabel(text.axis if r == layout.rows - 1 else "", fontsize=8, color=MUTED)
         top -= span + PANEL_GAP_IN
     if legend:
-        figure.legend(
-            handles=[h for h, _ in legend],
-            labels=[t for _, t in legend],
-            loc="lower left",
-            bbox_to_anchor=(0.01, 0.0),
-            ncols=2,
-            frameon=False,
-            fontsize=8,
-            handler_map={tuple: HandlerTuple(ndivide=None, pad=0.6)},
-            handletextpad=0.5,
-            columnspacing=1.6,
-        )
+        _add_legend(figure, legend)
     return figure
+
+
+def _add_legend(figure: Figure, legend: list[tuple[object, str]]) -> None:
+    figure.legend(
+        handles=[h for h, _ in legend],
+        labels=[t for _, t in legend],
+        loc="lower left",
+        bbox_to_anchor=(0.01, 0.0),
+        ncols=2,
+        frameon=False,
+        fontsize=8,
+        handler_map={tuple: HandlerTuple(ndivide=None, pad=0.6)},
+        handletextpad=0.5,
+        columnspacing=1.6,
+    )
 
 
 def _draw_panel(
@@ -255,7 +278,7 @@ _LONG_DECIMAL = re.compile(r"(\d\.\d\d)\d+")  # coordinates to 1/100 pt
 _GROUP = re.compile(r"<g>|<g |</g>")
 
 
-def _inline(svg: str, *, chart_id: str, label: str) -> str:
+def _inline(svg: str, *, chart_id: str, label: str) -> Markup:
     """The <svg> element alone, lighter: no prolog, no unreferenced ids, one font declaration.
 
     Only what does not change the drawing goes: ids nothing points to, identity rotations,
@@ -273,11 +296,9 @@ def _inline(svg: str, *, chart_id: str, label: str) -> str:
     svg = re.sub(r"[ \n\t]+", " ", svg).strip()
     svg = _unwrap_groups(svg.replace("<g/>", ""))
     family = font.group(0).removeprefix("font-family: ").rstrip("; ").replace("'", "") if font else "sans-serif"
-    attributes = (
-        f'<svg class="chart-svg" role="img" aria-label="{escape(label)}" data-chart="{escape(chart_id)}" '
-        f'font-family="{escape(family)}" '
-    )
-    return svg.replace("<svg ", attributes, 1)
+    attributes = Markup('<svg class="chart-svg" role="img" aria-label="{}" data-chart="{}" font-family="{}" ')
+    # matplotlib escaped the SVG's own text; Markup.format escapes the three values
+    return Markup(svg.replace("<svg ", attributes.format(label, chart_id, family), 1))
 
 
 def _unwrap_groups(svg: str) -> str:

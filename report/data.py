@@ -1,6 +1,6 @@
 """What the report shows, read from the warehouse (read-only) for one wave.
 
-The one module of the report that holds SQL: small selects with bound values; the
+The SQL is in named queries (`warehouse/queries/report_*.sql`, bound values); the
 rest is Polars on frames of a few thousand rows.
 """
 
@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import duckdb
 import polars as pl
+
+from warehouse.queries import run_query
 
 FLAGS = ("is_speeder", "is_attention_failed", "is_duplicate", "is_straightliner", "is_gibberish")
 
@@ -39,53 +41,71 @@ class ReportData:
 
 def read_report_data(connection: duckdb.DuckDBPyConnection, *, wave: int | None = None) -> ReportData:
     """The report's rows of one wave (default: the latest wave in the warehouse)."""
-    waves = [row[0] for row in connection.execute("select distinct wave from crosstab order by wave").fetchall()]
-    if not waves:
-        raise ReportError("the warehouse has no crosstab rows: run `surveyhouse run` on some exports first")
-    wave = waves[-1] if wave is None else wave
-    if wave not in waves:
-        raise ReportError(f"wave {wave} is not in the warehouse (waves: {', '.join(map(str, waves))})")
-    claims = connection.execute("select * from claims order by id").pl()
-    published = (
-        claims.filter(pl.col("wave") == wave, pl.col("published_pct").is_not_null())
-        .group_by("question", "answer", "segment_name", "segment_value", maintain_order=True)
-        .agg(pl.col("published_pct").first())
-        .rename({"segment_name": "segment"})
-    )
-    crosstab = connection.execute("select * from crosstab where wave = ?", [wave]).pl()
-    crosstab = crosstab.join(published, on=["question", "answer", "segment", "segment_value"], how="left")
-    files = connection.execute("select * from files where wave = ? order by file_order", [wave]).pl()
-    quarantine = connection.execute('select source_file, "check" from quarantine').pl()
-    checks = (
-        quarantine.filter(pl.col("source_file").is_in(files["source_file"].implode()))
-        .group_by("check")
-        .agg(rows=pl.len(), files=pl.col("source_file").n_unique())
-        .sort(["rows", "check"], descending=[True, False])
-    )
-    marks = connection.execute("select columns('^is_') from responses where wave = ?", [wave]).pl()
-    flags = pl.DataFrame(
-        {
-            "flag": [f for f in FLAGS if f in marks.columns],
-            "flagged": [int(marks[f].sum()) for f in FLAGS if f in marks.columns],
-            "excluded": [int((marks[f] & marks["is_excluded"]).sum()) for f in FLAGS if f in marks.columns],
-        },
-        schema={"flag": pl.Utf8, "flagged": pl.Int64, "excluded": pl.Int64},
-    )
-    run = connection.execute(
-        "select run_id, finished_at, settings from runs where finished_at is not null order by finished_at desc limit 1"
-    ).fetchone()
-    settings = json.loads(run[2]) if run and run[2] else {}
+    wave = _chosen_wave(connection, wave)
+    claims = run_query(connection, "report_claims").pl()
+    crosstab = run_query(connection, "report_crosstab", [wave]).pl()
+    files = run_query(connection, "report_files", [wave]).pl()
+    marks = run_query(connection, "report_response_flags", [wave]).pl()
+    run = run_query(connection, "last_run").fetchone()  # run_id, finished_at, status, settings
+    settings = json.loads(run[3]) if run and run[3] else {}
     return ReportData(
         wave=wave,
-        crosstab=crosstab,
+        crosstab=crosstab.join(
+            _published_pct(claims, wave), on=["question", "answer", "segment", "segment_value"], how="left"
+        ),
         claims=claims.filter(pl.col("wave") == wave),
         claim_waves=tuple(sorted(set(claims["wave"].to_list()))),
         files=files,
-        checks=checks,
-        flags=flags,
+        checks=_check_counts(run_query(connection, "report_quarantine_checks").pl(), files),
+        flags=_flag_counts(marks),
         responses=marks.height,
         excluded=int(marks["is_excluded"].sum()) if marks.height else 0,
         run={"run_id": run[0], "finished_at": run[1]} if run else None,
         minimum_base=int(settings.get("crosstab", {}).get("minimum_base", 30)),
         tolerance_pts=float(settings.get("claim_tolerance_pts", 3.0)),
+    )
+
+
+def _chosen_wave(connection: duckdb.DuckDBPyConnection, wave: int | None) -> int:
+    """The wave asked for, or the latest; a wave the warehouse lacks is a ReportError."""
+    waves = [row[0] for row in run_query(connection, "report_waves").fetchall()]
+    if not waves:
+        raise ReportError("the warehouse has no crosstab rows: run `surveyhouse run` on some exports first")
+    if wave is None:
+        return waves[-1]
+    if wave not in waves:
+        raise ReportError(f"wave {wave} is not in the warehouse (waves: {', '.join(map(str, waves))})")
+    return wave
+
+
+def _published_pct(claims: pl.DataFrame, wave: int) -> pl.DataFrame:
+    """One row per crosstab key the report printed a figure for: its published_pct."""
+    return (
+        claims.filter(pl.col("wave") == wave, pl.col("published_pct").is_not_null())
+        .group_by("question", "answer", "segment_name", "segment_value", maintain_order=True)
+        .agg(pl.col("published_pct").first())
+        .rename({"segment_name": "segment"})
+    )
+
+
+def _check_counts(quarantine: pl.DataFrame, files: pl.DataFrame) -> pl.DataFrame:
+    """One row per failed check among the wave's files: check, rows, files (most rows first)."""
+    return (
+        quarantine.filter(pl.col("source_file").is_in(files["source_file"].implode()))
+        .group_by("check")
+        .agg(rows=pl.len(), files=pl.col("source_file").n_unique())
+        .sort(["rows", "check"], descending=[True, False])
+    )
+
+
+def _flag_counts(marks: pl.DataFrame) -> pl.DataFrame:
+    """One row per screening flag: flag, responses flagged, and of those excluded from the bases."""
+    present = [flag for flag in FLAGS if flag in marks.columns]
+    return pl.DataFrame(
+        {
+            "flag": present,
+            "flagged": [int(marks[flag].sum()) for flag in present],
+            "excluded": [int((marks[flag] & marks["is_excluded"]).sum()) for flag in present],
+        },
+        schema={"flag": pl.Utf8, "flagged": pl.Int64, "excluded": pl.Int64},
     )

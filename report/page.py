@@ -2,7 +2,7 @@
 
 Reads the warehouse read-only (`data.py`), draws the charts of `sections.SECTIONS` as
 inline SVG (`charts.py`), adds the claims and data-quality tables (`tables.py`), and
-writes one HTML file that opens offline in any browser: no script, no external
+renders the Jinja2 templates of `templates/` (every value escaped) into one HTML file that opens offline in any browser: no script, no external
 resource, a Content-Security-Policy that forbids loading any. The page carries no build
 time: the same warehouse gives the same bytes.
 """
@@ -10,13 +10,14 @@ time: the same warehouse gives the same bytes.
 from __future__ import annotations
 
 import os
-from html import escape
+from functools import cache
 from pathlib import Path
-from string import Template
 
 import polars as pl
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from report import charts
+from report.blocks import Block, Figure, Note, SectionView, code_parts
 from report.data import ReportData, ReportError, read_report_data
 from report.sections import (
     SECTIONS,
@@ -37,7 +38,7 @@ from report.strings import (
     segment_values,
     ui,
 )
-from report.tables import code_html, render_claims, render_quality
+from report.tables import claims_blocks, quality_blocks
 from schemas.codebook import Codebook, codebook
 from warehouse.backend import Warehouse, open_reader
 
@@ -78,45 +79,63 @@ def _base_note(bars: list[charts.Bar], lang: str) -> str:
 
 def chart_panels(chart: Chart, data: ReportData, lang: str, *, book: Codebook) -> tuple[list[charts.Panel], str]:
     """The panels of one chart, and its subtitle (what answer, by what segment)."""
+    if isinstance(chart, Distribution):
+        return _distribution_panels(chart, data, lang, book=book), ""
+    by = ui(lang, "by", segment=SEGMENTS[lang].get(chart.segment, chart.segment))
+    if isinstance(chart, BySegment):
+        answer = ui(lang, "answer", answer=answer_label(chart.question, chart.answer, lang, book=book))
+        panels = _by_segment_panels(chart, data, lang, book=book)
+        return panels, (answer + " · " + by) if panels else ""
+    return _segment_value_panels(chart, data, lang, book=book), by
+
+
+def _n_label(text: str, base: int, lang: str) -> str:
+    return f"{text} (n={format_int(base, lang)})"
+
+
+def _segment_values(chart: BySegment | Panels, rows: dict[tuple[str, str], dict], *, book: Codebook) -> list[str]:
+    """The chart segment's values that have rows, in questionnaire order."""
+    return [v for v in segment_values(chart.segment, book=book) if any(key[1] == v for key in rows)]
+
+
+def _distribution_panels(chart: Distribution, data: ReportData, lang: str, *, book: Codebook) -> list[charts.Panel]:
+    """One panel: every option of the question over the whole sample, then the chart's NETs."""
     q = book.question(chart.question)
     whole = _rows(data.crosstab, chart.question, "all")
-    by = SEGMENTS[lang].get(getattr(chart, "segment", ""), getattr(chart, "segment", ""))
+    bars = [
+        _bar(whole[(c, "all")], answer_label(q.code, c, lang, book=book)) for c in q.option_codes if (c, "all") in whole
+    ]
+    bars += [
+        _bar(whole[(c, "all")], answer_label(q.code, c, lang, book=book), style="net")
+        for c in chart.nets
+        if (c, "all") in whole
+    ]
+    return [charts.Panel(_base_note(bars, lang), tuple(bars))] if bars else []
 
-    def n_label(text: str, base: int) -> str:
-        return f"{text} (n={format_int(base, lang)})"
 
-    if isinstance(chart, Distribution):
-        bars = [
-            _bar(whole[(c, "all")], answer_label(q.code, c, lang, book=book))
-            for c in q.option_codes
-            if (c, "all") in whole
-        ]
-        bars += [
-            _bar(whole[(c, "all")], answer_label(q.code, c, lang, book=book), style="net")
-            for c in chart.nets
-            if (c, "all") in whole
-        ]
-        return ([charts.Panel(_base_note(bars, lang), tuple(bars))] if bars else []), ""
+def _by_segment_panels(chart: BySegment, data: ReportData, lang: str, *, book: Codebook) -> list[charts.Panel]:
+    """One panel: the answer over the whole sample, then in each value of the segment."""
+    whole = _rows(data.crosstab, chart.question, "all")
+    if (chart.answer, "all") not in whole:
+        return []
     rows = _rows(data.crosstab, chart.question, chart.segment)
-    values = [v for v in segment_values(chart.segment, book=book) if any(key[1] == v for key in rows)]
-    if isinstance(chart, BySegment):
-        if (chart.answer, "all") not in whole:
-            return [], ""
-        reference = whole[(chart.answer, "all")]
-        bars = [_bar(reference, n_label(ui(lang, "all_respondents"), reference["base_n"]), style="reference")]
-        for value in values:
-            if (chart.answer, value) in rows:
-                row = rows[(chart.answer, value)]
-                label = n_label(segment_value_label(chart.segment, value, lang, book=book), row["base_n"])
-                bars.append(_bar(row, label, overall=reference["pct"]))
-        subtitle = (
-            ui(lang, "answer", answer=answer_label(q.code, chart.answer, lang, book=book))
-            + " · "
-            + ui(lang, "by", segment=by)
-        )
-        return [charts.Panel(_base_note(bars, lang), tuple(bars))], subtitle
+    reference = whole[(chart.answer, "all")]
+    bars = [_bar(reference, _n_label(ui(lang, "all_respondents"), reference["base_n"], lang), style="reference")]
+    for value in _segment_values(chart, rows, book=book):
+        if (chart.answer, value) in rows:
+            row = rows[(chart.answer, value)]
+            label = _n_label(segment_value_label(chart.segment, value, lang, book=book), row["base_n"], lang)
+            bars.append(_bar(row, label, overall=reference["pct"]))
+    return [charts.Panel(_base_note(bars, lang), tuple(bars))]
+
+
+def _segment_value_panels(chart: Panels, data: ReportData, lang: str, *, book: Codebook) -> list[charts.Panel]:
+    """One panel per value of the segment: every option of the question in that value."""
+    q = book.question(chart.question)
+    whole = _rows(data.crosstab, chart.question, "all")
+    rows = _rows(data.crosstab, chart.question, chart.segment)
     panels = []
-    for value in values:
+    for value in _segment_values(chart, rows, book=book):
         bars = [
             _bar(
                 rows[(c, value)], answer_label(q.code, c, lang, book=book), overall=whole.get((c, "all"), {}).get("pct")
@@ -125,12 +144,9 @@ def chart_panels(chart: Chart, data: ReportData, lang: str, *, book: Codebook) -
             if (c, value) in rows
         ]
         if bars:
-            panels.append(
-                charts.Panel(
-                    n_label(segment_value_label(chart.segment, value, lang, book=book), bars[0].base_n), tuple(bars)
-                )
-            )
-    return panels, ui(lang, "by", segment=by)
+            title = _n_label(segment_value_label(chart.segment, value, lang, book=book), bars[0].base_n, lang)
+            panels.append(charts.Panel(title, tuple(bars)))
+    return panels
 
 
 def _chart_text(lang: str, minimum: int) -> charts.ChartText:
@@ -145,14 +161,13 @@ def _chart_text(lang: str, minimum: int) -> charts.ChartText:
     )
 
 
-def render_chart(chart: Chart, data: ReportData, lang: str, *, book: Codebook) -> str:
-    """One <figure>: the question as heading, the chart as inline SVG."""
+def chart_figure(chart: Chart, data: ReportData, lang: str, *, book: Codebook) -> Figure:
+    """One chart's figure: the question as heading, the chart as inline SVG (or why there is none)."""
     q = book.question(chart.question)
     panels, subtitle = chart_panels(chart, data, lang, book=book)
     cid = chart_id(chart)
-    heading = f"<h3>{escape(q.text[lang])}</h3>" + (f'<p class="sub">{escape(subtitle)}</p>' if subtitle else "")
     if not panels:
-        return f'<figure class="chart empty" id="chart-{cid}">{heading}<p>{escape(ui(lang, "no_data", wave=data.wave))}</p></figure>'
+        return Figure(cid, q.text[lang], subtitle, svg=None, note=ui(lang, "no_data", wave=data.wave))
     bars = [bar for panel in panels for bar in panel.bars]
     svg = charts.chart_svg(
         panels,
@@ -161,86 +176,33 @@ def render_chart(chart: Chart, data: ReportData, lang: str, *, book: Codebook) -
         label=f"{q.text[lang]} {subtitle}".strip(),
         columns=2 if isinstance(chart, Panels) else 1,
     )
-    counts = (
-        f'data-suppressed="{sum(b.is_suppressed for b in bars)}" data-significant="{sum(b.direction != 0 for b in bars)}" '
-        f'data-published="{sum(b.published is not None for b in bars)}"'
+    return Figure(
+        cid,
+        q.text[lang],
+        subtitle,
+        svg=svg,
+        suppressed=sum(b.is_suppressed for b in bars),
+        significant=sum(b.direction != 0 for b in bars),
+        published=sum(b.published is not None for b in bars),
     )
-    return f'<figure class="chart" id="chart-{cid}" {counts}>{heading}{svg}</figure>'
 
 
 # ---------------------------------------------------------------- page
 
-PAGE = Template(
-    """<!DOCTYPE html>
-<html lang="$lang">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>$title</title>
-<link rel="icon" href="data:,">
-<style>$css</style>
-</head>
-<body>
-<header>
-<h1>$title <span class="wave">$wave</span></h1>
-<p class="intro">$intro</p>
-<p class="asof">$as_of</p>
-<ul class="keys">$keys</ul>
-</header>
-<div class="top">
-<nav><h2>$contents_title</h2><ol>$contents</ol></nav>
-<aside class="legend"><h2>$read_title</h2><ul>$read</ul></aside>
-</div>
-<main>
-$sections
-</main>
-<footer>$footer</footer>
-</body>
-</html>
-"""
-)
 
-CSS = """
-:root{--ink:#222;--muted:#555;--line:#ddd;--accent:#1f4e79}
-*{box-sizing:border-box}
-body{margin:0 auto;max-width:860px;padding:18px 20px 48px;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,sans-serif;color:var(--ink);background:#fff}
-h1{font-size:1.6em;line-height:1.2;margin:0 0 6px;color:var(--accent)}
-h1 .wave{font-size:.62em;font-weight:600;color:var(--muted);white-space:nowrap;margin-left:.4em}
-h2{font-size:1.3em;margin:36px 0 4px;padding-bottom:3px;border-bottom:2px solid var(--accent)}
-.top h2{font-size:.95em;margin:0 0 4px;border:0;padding:0}
-h3{font-size:1em;margin:0 0 2px}
-p{margin:0 0 8px}
-.asof,.note,.sub,.cap{color:var(--muted)}
-.asof{font-size:.9em}
-.sub{margin:0 0 2px;font-size:.92em}
-.keys{display:flex;flex-wrap:wrap;gap:8px;list-style:none;padding:0;margin:10px 0}
-.keys li{flex:1 1 150px;border:1px solid var(--line);border-radius:6px;padding:4px 10px;font-size:.9em;color:var(--muted)}
-.keys b{font-size:1.35em;color:var(--accent);margin-right:6px}
-.top{display:grid;grid-template-columns:1fr 1.5fr;gap:10px;margin:8px 0}
-nav,aside{border:1px solid var(--line);border-radius:6px;padding:8px 12px;font-size:.86em}
-nav ol{margin:0;padding-left:1.5em}
-aside ul{margin:0;padding-left:1.1em}
-@media (max-width:720px){.top{grid-template-columns:1fr}}
-figure.chart{margin:18px 0;padding:10px 0 0;border-top:1px solid #eee;break-inside:avoid}
-svg.chart-svg{display:block;width:100%;height:auto;margin-top:4px}
-.scroll{overflow-x:auto}
-table{border-collapse:collapse;width:100%;font-size:.84em;margin:6px 0 16px}
-th,td{padding:3px 6px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-thead th{background:#f6f7f9;font-weight:600}
-tr.group th{padding-top:10px;font-weight:600;color:var(--accent);border-bottom:1px solid #bbb}
-.num{text-align:right;white-space:nowrap}
-.file{overflow-wrap:anywhere}
-table.files td:first-child{min-width:14em}
-.status{display:inline-block;padding:0 6px;border-radius:8px;font-size:.92em;white-space:nowrap}
-.ok{background:#e3f2e6;color:#1d5c2c}.warn{background:#fff3d6;color:#7a5200}
-.bad{background:#fbe0e2;color:#8a1c25}.muted{background:#eee;color:#555}
-.why{font-size:.92em;color:#8a1c25}
-tr.why td{padding-left:3.2em}
-code{font-size:.9em;background:#f3f3f3;padding:0 3px;border-radius:3px}
-footer{margin-top:40px;color:var(--muted);font-size:.85em}
-@media print{h2{break-after:avoid}}
-"""
+@cache
+def _templates() -> Environment:
+    """The page's templates (report/templates), every value escaped."""
+    environment = Environment(
+        loader=PackageLoader("report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,  # the page ends with a newline
+    )
+    environment.filters["code_parts"] = code_parts
+    return environment
 
 
 def render_page(data: ReportData, *, lang: str, warehouse_name: str, book: Codebook | None = None) -> str:
@@ -248,14 +210,47 @@ def render_page(data: ReportData, *, lang: str, warehouse_name: str, book: Codeb
     if lang not in LANGUAGES:
         raise ReportError(f"unknown language {lang!r} (choose one of {', '.join(LANGUAGES)})")
     book = book or codebook()
-    sections = []
-    for section in SECTIONS:
-        figures = "".join(render_chart(chart, data, lang, book=book) for chart in section.charts)
-        sections.append(_section(section.key, lang, figures))
-    claims_caption = ui(lang, "cap_claims", tolerance=format_number(data.tolerance_pts, lang, 0))
-    sections.append(_section("claims", lang, render_claims(data, lang, book=book), caption=claims_caption))
     as_of = _as_of(data, lang, warehouse_name)
-    sections.append(_section("quality", lang, f'<p class="asof">{escape(as_of)}</p>' + render_quality(data, lang)))
+    return (
+        _templates()
+        .get_template("page.html.j2")
+        .render(
+            lang=lang,
+            title=ui(lang, "title"),
+            wave=ui(lang, "wave", wave=data.wave),
+            intro=ui(lang, "intro"),
+            as_of=as_of,
+            keys=_key_figures(data, lang),
+            contents_title=ui(lang, "contents"),
+            contents=[(key, ui(lang, "sec_" + key)) for key in [s.key for s in SECTIONS] + ["claims", "quality"]],
+            read_title=ui(lang, "how_to_read"),
+            read=[
+                ui(lang, "read_bar"),
+                ui(lang, "read_published"),
+                ui(lang, "read_significant"),
+                ui(lang, "read_suppressed", minimum=data.minimum_base),
+                ui(lang, "read_net"),
+            ],
+            sections=_sections(data, lang, as_of, book=book),
+            footer=ui(lang, "footer"),
+        )
+    )
+
+
+def _sections(data: ReportData, lang: str, as_of: str, *, book: Codebook) -> list[SectionView]:
+    """The chart sections in report order, then the claims and the data quality."""
+    sections = [
+        _section(section.key, lang, [chart_figure(chart, data, lang, book=book) for chart in section.charts])
+        for section in SECTIONS
+    ]
+    claims_caption = ui(lang, "cap_claims", tolerance=format_number(data.tolerance_pts, lang, 0))
+    sections.append(_section("claims", lang, claims_blocks(data, lang, book=book), caption=claims_caption))
+    sections.append(_section("quality", lang, [Note(as_of, cls="asof"), *quality_blocks(data, lang)]))
+    return sections
+
+
+def _key_figures(data: ReportData, lang: str) -> list[tuple[str, str]]:
+    """The header's key figures: (value, what it counts)."""
     keys = [
         (format_int(data.responses, lang), ui(lang, "responses")),
         (format_int(data.excluded, lang), ui(lang, "excluded")),
@@ -264,36 +259,12 @@ def render_page(data: ReportData, *, lang: str, warehouse_name: str, book: Codeb
     if not data.claims.is_empty():
         consistent = data.claims.filter(pl.col("status") == "consistent").height
         keys.append((f"{consistent} / {data.claims.height}", ui(lang, "claims_consistent")))
-    keys_html = "".join(f"<li><b>{escape(value)}</b>{escape(label)}</li>" for value, label in keys)
-    order = [s.key for s in SECTIONS] + ["claims", "quality"]
-    contents = "".join(f'<li><a href="#{key}">{escape(ui(lang, "sec_" + key))}</a></li>' for key in order)
-    read = [
-        ui(lang, "read_bar"),
-        ui(lang, "read_published"),
-        ui(lang, "read_significant"),
-        ui(lang, "read_suppressed", minimum=data.minimum_base),
-        ui(lang, "read_net"),
-    ]
-    return PAGE.substitute(
-        lang=lang,
-        title=escape(ui(lang, "title")),
-        css=CSS.strip(),
-        wave=escape(ui(lang, "wave", wave=data.wave)),
-        intro=escape(ui(lang, "intro")),
-        as_of=escape(as_of),
-        keys=keys_html,
-        contents_title=escape(ui(lang, "contents")),
-        contents=contents,
-        read_title=escape(ui(lang, "how_to_read")),
-        read="".join(f"<li>{escape(line)}</li>" for line in read),
-        sections="\n".join(sections),
-        footer=code_html(ui(lang, "footer")),
-    )
+    return keys
 
 
-def _section(key: str, lang: str, body: str, *, caption: str | None = None) -> str:
+def _section(key: str, lang: str, blocks: list[Block], *, caption: str | None = None) -> SectionView:
     caption = caption if caption is not None else ui(lang, "cap_" + key)
-    return f'<section id="{key}"><h2>{escape(ui(lang, "sec_" + key))}</h2><p class="cap">{escape(caption)}</p>{body}</section>'
+    return SectionView(key, ui(lang, "sec_" + key), caption, tuple(blocks))
 
 
 def _as_of(data: ReportData, lang: str, warehouse_name: str) -> str:

@@ -23,6 +23,7 @@ import polars as pl
 
 from warehouse import lake as lakes
 from warehouse.publish import connect_read_only, publish_warehouse
+from warehouse.queries import run_query
 
 if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
     import pandera.polars as pa
@@ -195,7 +196,7 @@ class LakeWarehouse:
     def published_at(self) -> datetime | None:
         try:
             with self.reader() as connection:
-                committed = connection.execute("select max(snapshot_time) from lake.snapshots()").fetchone()[0]
+                committed = run_query(connection, "lake_last_snapshot").fetchone()[0]
         except FileNotFoundError:
             return None
         return committed.astimezone(UTC)

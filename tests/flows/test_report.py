@@ -7,6 +7,7 @@ significant differences by role and frequency of use.
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import os
@@ -23,7 +24,7 @@ import pytest
 
 from cli.main import main
 from demo.study import write_demo_study
-from report import build_report, write_report
+from report import build_report, charts, write_report
 from report.sections import SECTIONS
 from report.strings import GROUPS, NETS, SEGMENTS, UI
 from schemas.study import load_study
@@ -202,6 +203,77 @@ def test_the_report_command_says_which_waves_exist(warehouse, capsys):
 def test_the_report_command_says_when_there_is_no_warehouse(tmp_path, capsys):
     assert main(["report", "--warehouse", str(tmp_path / "none.duckdb")]) == 2
     assert capsys.readouterr().err.startswith("Error: no warehouse at")
+
+
+MARKUP = "<script>alert(1)</script> R&D"
+
+
+def test_markup_in_a_file_name_message_check_or_run_id_is_shown_as_text(warehouse, tmp_path):
+    """A cell value from the data (a file name, its message, a failed check, the run id) never becomes markup."""
+    copy = tmp_path / "markup.duckdb"
+    shutil.copy(warehouse, copy)
+    name = query(warehouse, "select source_file from files where quarantined > 0 order by file_order limit 1")[0][0]
+    with duckdb.connect(str(copy)) as connection:
+        connection.execute(
+            "update files set source_file = ?, message = ? where source_file = ?", [MARKUP, MARKUP, name]
+        )
+        connection.execute(
+            'update quarantine set source_file = ?, "check" = ? where source_file = ?', [MARKUP, MARKUP, name]
+        )
+        connection.execute("update runs set run_id = ?", [MARKUP])
+    html = build_report(copy, lang="en")
+    assert "<script" not in html and "R&D" not in html
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt; R&amp;D"
+    assert f'<span class="file">{escaped}</span>' in html
+    assert f'<tr class="why"><td colspan="8">{escaped}</td></tr>' in html
+    assert f"<code>{escaped}</code>" in html
+    assert f"(run {escaped})" in html
+
+
+def test_markup_in_a_chart_label_is_escaped_in_the_svg():
+    text = charts.ChartText(
+        axis="% & <b>",
+        legend_bar="bar",
+        legend_published="published",
+        legend_significant="significant",
+        legend_suppressed="suppressed",
+        suppressed_note=str,
+        pct=lambda value: f"{value:.0f}%",
+    )
+    bar = charts.Bar(label=MARKUP, pct=40.0, ci_low=35.0, ci_high=45.0, base_n=300)
+    svg = charts.chart_svg([charts.Panel(MARKUP, (bar,))], chart_id='x"><script>', text=text, label=MARKUP)
+    assert "<script" not in svg and "R&D" not in svg and "& <b>" not in svg
+    assert 'aria-label="&lt;script&gt;alert(1)&lt;/script&gt; R&amp;D"' in svg
+    assert 'data-chart="x&#34;&gt;&lt;script&gt;"' in svg
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; R&amp;D</text>" in svg  # the bar's label, drawn as text
+
+
+PAGE_TAG = re.compile(r"</?(html|body|section|figure|h[1-6]|p|ul|ol|li|table|tr|th|td|div|span|code|strong|a)\b")
+SQL = re.compile(r"\bselect\b.+\bfrom\b", flags=re.IGNORECASE | re.DOTALL)
+
+
+def _report_modules() -> list[tuple[Path, ast.Module]]:
+    return [(path, ast.parse(path.read_text(encoding="utf-8"))) for path in sorted((ROOT / "report").glob("*.py"))]
+
+
+def test_the_report_code_holds_no_sql_and_writes_no_html_by_hand():
+    """The markup is in report/templates (autoescaped), the SQL in warehouse/queries."""
+    for path, tree in _report_modules():
+        imports = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imports |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert "html" not in imports, f"{path.name} escapes by hand"
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert not PAGE_TAG.search(node.value), f"{path.name}:{node.lineno} writes HTML: {node.value[:60]!r}"
+                assert not SQL.search(node.value), f"{path.name}:{node.lineno} holds SQL: {node.value[:60]!r}"
+
+
+def test_every_function_of_the_report_is_under_60_lines():
+    for path, tree in _report_modules():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1
+                assert lines < 60, f"{path.name}:{node.lineno} {node.name} has {lines} lines"
 
 
 # ---------------------------------------------------------------- in a browser
