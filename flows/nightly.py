@@ -16,11 +16,13 @@ from prefect.runtime import flow_run
 from flows.failure import report_failure
 from schemas.codebook import codebook
 from surveyhouse.build import build_tables
-from surveyhouse.discover import NewFile, discover_files
+from surveyhouse.discover import Discovery, NewFile, discover_files
+from surveyhouse.landing import FileNotTaken
 from surveyhouse.lock import run_lock
 from surveyhouse.night import account, needs_publish, next_file_order, publish, recover_state, stage_file
 from surveyhouse.runlog import RunSummary, new_run_id, record_failed_run
 from surveyhouse.settings import Settings, dask_address, load_settings, run_timeout_s
+from transforms.display import display_name
 
 
 def _passing_io_failure(task, task_run, state) -> bool:
@@ -35,8 +37,8 @@ def _passing_io_failure(task, task_run, state) -> bool:
 
 
 @task(name="discover", retries=2, retry_delay_seconds=5, retry_condition_fn=_passing_io_failure, cache_policy=NO_CACHE)
-def discover(settings: Settings) -> list[NewFile]:
-    return discover_files(settings, book=codebook())
+def discover(settings: Settings) -> Discovery:
+    return discover_files(settings, book=codebook(), settle_s=settings.settle_s)
 
 
 @task(
@@ -49,14 +51,17 @@ def discover(settings: Settings) -> list[NewFile]:
 )
 def ingest(new: NewFile, settings: Settings, run_id: str, file_order: int):
     staged = stage_file(new, settings=settings, run_id=run_id, file_order=file_order, book=codebook())
-    record = staged.record
     logger = get_run_logger()
+    if isinstance(staged, FileNotTaken):
+        logger.warning(str(staged))
+        return staged
+    record = staged.record
     if record["status"] == "failed":
         logger.warning(record["message"])
     else:
         logger.info(
             "%s: %s (%s), %d rows, %d quarantined",
-            new.path.name,
+            display_name(new.path.name),
             record["layout"],
             record["language"],
             record["rows_read"],
@@ -105,9 +110,13 @@ def _nightly(settings: Settings) -> RunSummary:
     now = datetime.now(UTC)
     run = RunSummary(run_id=new_run_id(now), started_at=now, flow_run_id=str(flow_run.id) if flow_run.id else None)
     recover_state(settings)
-    new_files = discover(settings)
+    found = discover(settings)
+    run.problems += found.problems
+    run.files_failed += found.files_failed
+    for problem in found.problems:
+        logger.warning(problem)
     order = next_file_order(settings)
-    staging = [ingest.submit(new, settings, run.run_id, order + offset) for offset, new in enumerate(new_files)]
+    staging = [ingest.submit(new, settings, run.run_id, order + offset) for offset, new in enumerate(found.new)]
     for future in staging:  # in file order, whichever finished first
         account(run, future.result())
     if not needs_publish(settings, run):

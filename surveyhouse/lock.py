@@ -1,7 +1,8 @@
 """One run at a time per warehouse, across processes (an advisory file lock).
 
 The lock is released by the operating system when its process dies, so a killed run
-never leaves a stale lock behind.
+never leaves a stale lock behind. Taking it makes the state folder private (0700) and
+the lock file 0600 (surveyhouse/private.py): every run and rebuild starts here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from surveyhouse.private import open_private, private_folder
+
 
 class RunInProgress(RuntimeError):
     """Another run holds the warehouse's lock."""
@@ -19,8 +22,8 @@ class RunInProgress(RuntimeError):
 
 @contextmanager
 def run_lock(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+", encoding="utf-8")
+    private_folder(path.parent)
+    handle = open_private(path, "a+")
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -21,7 +21,9 @@ from schemas.tables import warehouse_schemas
 from surveyhouse.build import build_tables
 from surveyhouse.discover import NewFile, discover_files
 from surveyhouse.lake import publish_shared, pull_from_lake
+from surveyhouse.landing import FileNotTaken
 from surveyhouse.lock import run_lock
+from surveyhouse.private import open_private
 from surveyhouse.runlog import (
     RunSummary,
     last_published_settings,
@@ -33,6 +35,7 @@ from surveyhouse.runlog import (
 from surveyhouse.settings import Settings
 from surveyhouse.staging import (
     StagedFile,
+    expire_archive,
     stage_export,
     staged_files,
 )
@@ -47,10 +50,21 @@ logger = logging.getLogger("surveyhouse.pipeline")
 
 def stage_file(
     new: NewFile, *, settings: Settings, run_id: str, file_order: int, book: Codebook, staged_dir: Path | None = None
+) -> StagedFile | FileNotTaken:
+    """The file staged, or why it was not taken this night (it changed since discovery, it is a link...)."""
+    try:
+        return _stage(new, settings=settings, run_id=run_id, file_order=file_order, book=book, staged_dir=staged_dir)
+    except FileNotTaken as problem:
+        return problem
+
+
+def _stage(
+    new: NewFile, *, settings: Settings, run_id: str, file_order: int, book: Codebook, staged_dir: Path | None
 ) -> StagedFile:
     return stage_export(
         new.path,
         sha256=new.sha256,
+        inbox=new.inbox,
         staged_dir=staged_dir or settings.staged_dir,
         archive_dir=settings.archive_dir,
         run_id=run_id,
@@ -89,7 +103,11 @@ def finish_rebuild(settings: Settings) -> None:
 
 
 def recover_state(settings: Settings) -> None:
-    """Put the state folder right after a run or rebuild that was killed; call first, under the run lock."""
+    """Put the state folder right after a run or rebuild that was killed; call first, under the run lock.
+
+    Raw files archived longer than ``archive_days`` ago are deleted here (surveyhouse/staging.py).
+    """
+    expire_archive(settings.archive_dir, archive_days=settings.archive_days)
     if settings.is_lake:
         pull_from_lake(settings)  # what other writers staged and published
     repair_run_log(settings)
@@ -114,8 +132,7 @@ def publish(settings: Settings, tables: dict[str, pl.DataFrame], *, book: Codebo
         publish_file(
             settings.store(), {name: tables[name] for name in schemas}, schemas, views, incremental=incremental
         )
-    settings.runs_log.parent.mkdir(parents=True, exist_ok=True)
-    with settings.runs_log.open("a", encoding="utf-8") as log:
+    with open_private(settings.runs_log) as log:
         log.write(json.dumps(tables["_run"].row(0, named=True), default=str) + "\n")
     if settings.is_lake:
         _trim_lake(settings)
@@ -156,9 +173,11 @@ def run_once(settings: Settings, *, book: Codebook | None = None) -> RunSummary:
     run = RunSummary(run_id=new_run_id(now), started_at=now)
     with run_lock(settings.lock_file):
         recover_state(settings)
-        new_files = discover_files(settings, book=book)
+        found = discover_files(settings, book=book, settle_s=settings.settle_s)
+        run.problems += found.problems
+        run.files_failed += found.files_failed
         order = next_file_order(settings)
-        for offset, new in enumerate(new_files):
+        for offset, new in enumerate(found.new):
             staged = stage_file(new, settings=settings, run_id=run.run_id, file_order=order + offset, book=book)
             account(run, staged)
         if needs_publish(settings, run):
@@ -172,7 +191,11 @@ def run_once(settings: Settings, *, book: Codebook | None = None) -> RunSummary:
     return run
 
 
-def account(run: RunSummary, staged: StagedFile) -> None:
+def account(run: RunSummary, staged: StagedFile | FileNotTaken) -> None:
+    if isinstance(staged, FileNotTaken):
+        run.problems.append(str(staged))
+        run.files_failed += staged.failed
+        return
     run.files_new += 1
     run.files_failed += staged.record["status"] != "loaded"
     if staged.record["status"] != "loaded":

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
+from surveyhouse.private import open_private
 from surveyhouse.settings import Settings
 from warehouse.backend import exists as warehouse_exists
 from warehouse.backend import open_reader
@@ -67,8 +68,7 @@ def repair_run_log(settings: Settings) -> None:
     missing = missing.with_columns(
         pl.col("started_at", "finished_at").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
     )
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a", encoding="utf-8") as handle:
+    with open_private(log) as handle:
         handle.writelines(json.dumps(run) + "\n" for run in missing.to_dicts())
 
 
@@ -91,6 +91,5 @@ def record_failed_run(settings: Settings, run: RunSummary, error: BaseException)
         "message": f"{type(error).__name__}: {error}. Nothing was published; the previous warehouse stayed live.",
         "settings": settings.recorded(),
     }
-    settings.runs_log.parent.mkdir(parents=True, exist_ok=True)
-    with settings.runs_log.open("a", encoding="utf-8") as log:
+    with open_private(settings.runs_log) as log:
         log.write(json.dumps(record) + "\n")
