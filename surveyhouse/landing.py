@@ -45,7 +45,7 @@ class LandingWalk:
 def walk_landing(inbox: Path) -> LandingWalk:
     """The regular export files below ``inbox``, and what was skipped, without following any link."""
     walk = LandingWalk()
-    _walk_folder(inbox, inbox, walk)
+    _walk_folder(inbox, inbox, walk)  # the landing folder itself unreadable: the run fails, saying so
     return walk
 
 
@@ -53,6 +53,8 @@ def _walk_folder(folder: Path, inbox: Path, walk: LandingWalk) -> None:
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
     except OSError as error:
+        if folder == inbox:
+            raise
         walk.skipped.append(_unreadable(folder, inbox, error, what="folder"))
         return
     for entry in entries:
@@ -90,7 +92,8 @@ def _unreadable(path: Path, inbox: Path | None, error: OSError, *, what: str = "
     reason = error.strerror or type(error).__name__
     return FileNotTaken(
         f"{shown(path, inbox)} was not loaded: the {what} cannot be read ({reason}). The rest of the run went on. "
-        f"Give the user that runs surveyhouse read access to it (chmod a+r), or take it out of the landing folder; "
+        f"Give the user that runs surveyhouse read access to it (chmod {'a+rx' if what == 'folder' else 'a+r'}), "
+        "or take it out of the landing folder; "
         "it is taken the next night.",
         failed=True,
     )
