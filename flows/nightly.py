@@ -17,7 +17,7 @@ from flows.failure import report_failure
 from schemas.codebook import codebook
 from surveyhouse.build import build_tables
 from surveyhouse.discover import Discovery, NewFile, discover_files
-from surveyhouse.landing import FileNotTaken
+from surveyhouse.landing import NotTaken
 from surveyhouse.lock import run_lock
 from surveyhouse.night import account, needs_publish, next_file_order, publish, recover_state, stage_file
 from surveyhouse.runlog import RunSummary, new_run_id, record_failed_run
@@ -52,8 +52,8 @@ def discover(settings: Settings) -> Discovery:
 def ingest(new: NewFile, settings: Settings, run_id: str, file_order: int):
     staged = stage_file(new, settings=settings, run_id=run_id, file_order=file_order, book=codebook())
     logger = get_run_logger()
-    if isinstance(staged, FileNotTaken):
-        logger.warning(str(staged))
+    if isinstance(staged, NotTaken):
+        logger.warning(staged.message)
         return staged
     record = staged.record
     if record["status"] == "failed":

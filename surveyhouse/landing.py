@@ -36,6 +36,18 @@ class FileNotTaken(Exception):
         self.failed = failed
 
 
+@dataclass(frozen=True)
+class NotTaken:
+    """What a night does with a file not taken (a plain value: a Prefect task or a Dask worker returns it)."""
+
+    message: str
+    failed: bool
+
+    @classmethod
+    def of(cls, problem: FileNotTaken) -> NotTaken:
+        return cls(str(problem), problem.failed)
+
+
 @dataclass
 class LandingWalk:
     files: list[Path] = field(default_factory=list)  # regular export files, in name order

@@ -21,7 +21,7 @@ from schemas.tables import warehouse_schemas
 from surveyhouse.build import build_tables
 from surveyhouse.discover import NewFile, discover_files
 from surveyhouse.lake import publish_shared, pull_from_lake
-from surveyhouse.landing import FileNotTaken
+from surveyhouse.landing import FileNotTaken, NotTaken
 from surveyhouse.lock import run_lock
 from surveyhouse.private import open_private
 from surveyhouse.runlog import (
@@ -50,12 +50,12 @@ logger = logging.getLogger("surveyhouse.pipeline")
 
 def stage_file(
     new: NewFile, *, settings: Settings, run_id: str, file_order: int, book: Codebook, staged_dir: Path | None = None
-) -> StagedFile | FileNotTaken:
+) -> StagedFile | NotTaken:
     """The file staged, or why it was not taken this night (it changed since discovery, it is a link...)."""
     try:
         return _stage(new, settings=settings, run_id=run_id, file_order=file_order, book=book, staged_dir=staged_dir)
     except FileNotTaken as problem:
-        return problem
+        return NotTaken.of(problem)
 
 
 def _stage(
@@ -191,9 +191,9 @@ def run_once(settings: Settings, *, book: Codebook | None = None) -> RunSummary:
     return run
 
 
-def account(run: RunSummary, staged: StagedFile | FileNotTaken) -> None:
-    if isinstance(staged, FileNotTaken):
-        run.problems.append(str(staged))
+def account(run: RunSummary, staged: StagedFile | NotTaken) -> None:
+    if isinstance(staged, NotTaken):
+        run.problems.append(staged.message)
         run.files_failed += staged.failed
         return
     run.files_new += 1

@@ -25,7 +25,7 @@ from pathlib import Path
 from schemas.codebook import Codebook, codebook
 from surveyhouse.build import build_tables
 from surveyhouse.discover import NewFile
-from surveyhouse.landing import FileNotTaken
+from surveyhouse.landing import NotTaken
 from surveyhouse.lock import run_lock
 from surveyhouse.night import publish, rebuild_dir, recover_state, stage_file
 from surveyhouse.runlog import RunSummary, new_run_id, record_failed_run
@@ -139,9 +139,9 @@ def _restage(settings: Settings, record: dict, *, book: Codebook, fresh: Path) -
         book=book,
         staged_dir=fresh,
     )
-    if isinstance(staged, FileNotTaken):
+    if isinstance(staged, NotTaken):
         raise RebuildError(
-            f"the archived copy of {display_name(record['source_file'])} cannot be staged again: {staged}"
+            f"the archived copy of {display_name(record['source_file'])} cannot be staged again: {staged.message}"
         )
     return staged
 

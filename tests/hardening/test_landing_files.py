@@ -21,7 +21,7 @@ import pytest
 from demo.exports.qualtrics import write_qualtrics
 from schemas.codebook import codebook
 from surveyhouse.discover import discover_files
-from surveyhouse.landing import FileNotTaken
+from surveyhouse.landing import NotTaken
 from surveyhouse.night import run_once, stage_file
 from surveyhouse.rebuild import rebuild_warehouse
 from surveyhouse.settings import load_settings
@@ -59,8 +59,10 @@ def test_a_file_written_after_discovery_is_left_for_the_next_night_then_taken_wh
     found = discover_files(settings, book=book, settle_s=0)
     write_qualtrics(respondents(11), path, seed=3)  # the tool was still writing: one more row
     left = stage_file(found.new[0], settings=settings, run_id="r", file_order=1, book=book)
-    assert isinstance(left, FileNotTaken) and not left.failed
-    assert str(left) == "export.csv was left for the next night: it changed since it was found, may still be written."
+    assert isinstance(left, NotTaken) and not left.failed
+    assert (
+        left.message == "export.csv was left for the next night: it changed since it was found, may still be written."
+    )
     assert staged_files(settings.staged_dir) == [] and not any(settings.archive_dir.glob("*.csv"))
 
     run = run_once(settings)  # the next night: taken whole
@@ -90,9 +92,8 @@ def test_a_file_modified_seconds_ago_is_left_for_the_next_night(landing, monkeyp
     run = run_once(settings)
     assert run.files_new == 0 and run.files_failed == 0
     assert run.problems == ["export.csv was left for the next night: modified 0 s ago, may still be written."]
-    settled = load_settings(inbox=str(inbox), warehouse=str(inbox.parent / "w.duckdb"))
-    monkeypatch.setenv("SURVEYHOUSE_SETTLE_S", "0")
-    run = run_once(load_settings(inbox=str(inbox), warehouse=str(settled.warehouse)))
+    monkeypatch.setenv("SURVEYHOUSE_SETTLE_S", "0")  # as if the next night came: the file has settled
+    run = run_once(load_settings(inbox=str(inbox), warehouse=str(settings.warehouse)))
     assert run.files_new == 1 and run.problems == []
 
 
@@ -135,7 +136,7 @@ def test_a_folder_swapped_for_a_link_after_discovery_is_not_followed(landing, tm
     (inbox / "2024").rename(elsewhere)
     (inbox / "2024").symlink_to(elsewhere, target_is_directory=True)
     skipped = stage_file(found.new[0], settings=settings, run_id="r", file_order=1, book=codebook())
-    assert isinstance(skipped, FileNotTaken) and "symbolic link" in str(skipped)
+    assert isinstance(skipped, NotTaken) and "symbolic link" in skipped.message
     assert not settings.archive_dir.exists() or not any(settings.archive_dir.iterdir())
 
 
