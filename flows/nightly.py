@@ -22,7 +22,6 @@ from surveyhouse.lock import run_lock
 from surveyhouse.night import account, needs_publish, next_file_order, publish, recover_state, stage_file
 from surveyhouse.runlog import RunSummary, new_run_id, record_failed_run
 from surveyhouse.settings import Settings, dask_address, load_settings, run_timeout_s
-from transforms.display import display_name
 
 
 def _passing_io_failure(task, task_run, state) -> bool:
@@ -43,7 +42,7 @@ def discover(settings: Settings) -> Discovery:
 
 @task(
     name="ingest",
-    task_run_name="ingest {new.path.name}",
+    task_run_name="ingest {new.shown_name}",
     retries=2,
     retry_delay_seconds=5,
     retry_condition_fn=_passing_io_failure,
@@ -61,7 +60,7 @@ def ingest(new: NewFile, settings: Settings, run_id: str, file_order: int):
     else:
         logger.info(
             "%s: %s (%s), %d rows, %d quarantined",
-            display_name(new.path.name),
+            new.shown_name,
             record["layout"],
             record["language"],
             record["rows_read"],

@@ -19,6 +19,7 @@ from surveyhouse.landing import FileNotTaken, identity, landed_sha256, shown, wa
 from surveyhouse.private import private_folder, write_private
 from surveyhouse.settings import Settings
 from surveyhouse.staging import staged_files
+from transforms.display import display_name
 
 #: Default of the setting SURVEYHOUSE_SETTLE_S: a file modified more recently is taken the next night.
 SETTLE_S = 5.0
@@ -32,6 +33,11 @@ class NewFile:
     sha256: str
     wave: int
     inbox: Path | None = None  # the landing folder it was found in: no link below it is followed to read it
+
+    @property
+    def shown_name(self) -> str:
+        """Its name as logs and task names show it (control characters escaped)."""
+        return display_name(self.path.name)
 
 
 @dataclass

@@ -39,6 +39,7 @@ from surveyhouse.staging import (
     stage_export,
     staged_files,
 )
+from transforms.display import display_name
 from warehouse.backend import exists as warehouse_exists
 from warehouse.backend import open_reader
 from warehouse.generated_views import generated_views
@@ -199,7 +200,9 @@ def account(run: RunSummary, staged: StagedFile | NotTaken) -> None:
     run.files_new += 1
     run.files_failed += staged.record["status"] != "loaded"
     if staged.record["status"] != "loaded":
-        run.problems.append(staged.record["message"] or f"{staged.record['source_file']}: {staged.record['status']}")
+        run.problems.append(
+            staged.record["message"] or f"{display_name(staged.record['source_file'])}: {staged.record['status']}"
+        )
     run.rows_read += staged.record["rows_read"]
 
 

@@ -94,7 +94,8 @@ def rebuild_warehouse(settings: Settings, *, book: Codebook | None = None) -> Ru
                 if staged.record["status"] != "loaded":
                     run.files_failed += 1
                     run.problems.append(
-                        staged.record["message"] or f"{staged.record['source_file']}: {staged.record['status']}"
+                        staged.record["message"]
+                        or f"{display_name(staged.record['source_file'])}: {staged.record['status']}"
                     )
             tables = build_tables(settings, run, book=book, staged_dir=fresh)
             publish(settings, tables, book=book)
