@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from surveyhouse.private import open_private, private_folder
+from surveyhouse.private import is_state_folder, open_private, private_folder
 
 
 class RunInProgress(RuntimeError):
@@ -22,7 +22,7 @@ class RunInProgress(RuntimeError):
 
 @contextmanager
 def run_lock(path: Path):
-    private_folder(path.parent)
+    private_folder(path.parent, tighten=is_state_folder(path.parent))
     handle = open_private(path, "a+")
     try:
         try:

@@ -15,11 +15,15 @@ FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 
 
-def private_folder(path: Path) -> Path:
-    """``path`` (and any missing parent) created 0700; an existing one of ours tightened to 0700.
+#: What only a state folder holds (``is_state_folder``).
+STATE_MARKS = ("archive", "staged", "secret.key")
 
-    A shared folder (sticky, like /tmp) or another account's is left as it is: the files
-    in it are still 0600.
+
+def private_folder(path: Path, *, tighten: bool = True) -> Path:
+    """``path`` (and any missing parent) created 0700; an existing one tightened to 0700 (``tighten``).
+
+    A folder shared (sticky, like /tmp) or another account's is never tightened: the
+    files in it are still 0600.
     """
     missing = [path, *[parent for parent in path.parents if not parent.exists()]]
     for folder in reversed(missing):
@@ -28,10 +32,20 @@ def private_folder(path: Path) -> Path:
         except FileExistsError:
             pass
     info = path.stat()
-    is_shared = info.st_mode & stat.S_ISVTX or info.st_uid != os.geteuid()
-    if info.st_mode & 0o077 and not is_shared:
+    is_ours = info.st_uid == os.geteuid() and not info.st_mode & stat.S_ISVTX
+    if info.st_mode & 0o077 and is_ours and tighten:
         path.chmod(FOLDER_MODE)
     return path
+
+
+def is_state_folder(path: Path) -> bool:
+    """Whether ``path`` is missing, empty, or surveyhouse's state: what may be made private.
+
+    A state setting pointed by mistake at /srv or a home folder leaves that folder's mode alone.
+    """
+    if not path.is_dir():
+        return True
+    return path.name == ".surveyhouse" or any((path / mark).exists() for mark in STATE_MARKS) or not any(path.iterdir())
 
 
 def write_private(path: Path, data: bytes | str) -> None:

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from demo.exports.qualtrics import write_qualtrics
+from surveyhouse.lock import run_lock
 from surveyhouse.night import run_once
 from surveyhouse.rebuild import rebuild_warehouse
 from surveyhouse.settings import load_settings
@@ -79,3 +80,12 @@ def test_raw_files_archived_longer_than_archive_days_are_deleted_and_a_rebuild_t
     rebuilt = rebuild_warehouse(settings)
     assert rebuilt.problems == [] and rebuilt.tables["files"].height == 2
     assert_same(snapshot(settings.warehouse, drop=()), before, "rebuilt with an expired raw file")
+
+
+def test_a_state_setting_pointing_at_another_folder_leaves_that_folder_alone(tmp_path, usual_umask):
+    folder = tmp_path / "srv"
+    folder.mkdir(mode=0o755)
+    (folder / "someone-elses.txt").write_text("x")
+    with run_lock(folder / "w.lock"):
+        pass
+    assert modes(folder) == {".": "0o755", "someone-elses.txt": "0o644", "w.lock": "0o600"}
