@@ -108,7 +108,12 @@ def recover_state(settings: Settings) -> None:
 
     Raw files archived longer than ``archive_days`` ago are deleted here (surveyhouse/staging.py).
     """
-    expire_archive(settings.archive_dir, archive_days=settings.archive_days)
+    expired = expire_archive(settings.archive_dir, archive_days=settings.archive_days)
+    if expired:
+        logger.info(
+            "%d raw file(s) archived over %g day(s) ago deleted from %s (their staged results stay).",
+            len(expired), settings.archive_days, settings.archive_dir,
+        )  # fmt: skip
     if settings.is_lake:
         pull_from_lake(settings)  # what other writers staged and published
     repair_run_log(settings)
