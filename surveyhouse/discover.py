@@ -1,18 +1,28 @@
-"""The landing folder's new export files: what no run has ingested yet, by content, and their wave."""
+"""The landing folder's new export files: what no run has ingested yet, by content, and their wave.
+
+What is not taken this night is said in the run's problems: a link or anything not a
+regular file (skipped, nothing of it read, surveyhouse/landing.py), an unreadable file
+(failed: the rest of the night goes on), and a file modified less than ``settle_s``
+seconds ago, which may still be being written (left for the next night).
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas.codebook import Codebook
-from surveyhouse.read import EXPORT_SUFFIXES, file_sha256
+from surveyhouse.landing import FileNotTaken, identity, landed_sha256, shown, walk_landing
+from surveyhouse.private import private_folder, write_private
 from surveyhouse.settings import Settings
-from surveyhouse.staging import (
-    staged_files,
-)
+from surveyhouse.staging import staged_files
+from transforms.display import display_name
+
+#: Default of the setting SURVEYHOUSE_SETTLE_S: a file modified more recently is taken the next night.
+SETTLE_S = 5.0
 
 _WAVE_FOLDER = re.compile(r"^(?:wave[=_-]?)?(\d{4})$", re.IGNORECASE)
 
@@ -22,6 +32,23 @@ class NewFile:
     path: Path
     sha256: str
     wave: int
+    inbox: Path | None = None  # the landing folder it was found in: no link below it is followed to read it
+
+    @property
+    def shown_name(self) -> str:
+        """Its name as logs and task names show it (control characters escaped)."""
+        return display_name(self.path.name)
+
+
+@dataclass
+class Discovery:
+    new: list[NewFile] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # the files not taken this night, and why (one line each)
+    files_failed: int = 0  # of those, the files that failed (unreadable), not merely skipped or left
+
+    def add(self, problem: FileNotTaken) -> None:
+        self.problems.append(str(problem))
+        self.files_failed += problem.failed
 
 
 def wave_of(path: Path, inbox: Path, default: int) -> int:
@@ -33,21 +60,32 @@ def wave_of(path: Path, inbox: Path, default: int) -> int:
     return default
 
 
-def discover_files(settings: Settings, *, book: Codebook) -> list[NewFile]:
-    """Export files in the landing folder that no run has ingested yet (by content)."""
+def discover_files(settings: Settings, *, book: Codebook, settle_s: float = SETTLE_S) -> Discovery:
+    """Export files in the landing folder that no run has ingested yet (by content), and what was not taken.
+
+    A file seen before, unchanged, is not read (``_FileHashes``).
+    """
     if not settings.inbox.is_dir():
         raise FileNotFoundError(f"the landing folder {settings.inbox} does not exist")
     known = {staged.sha256 for staged in staged_files(settings.staged_dir)}
     hashes = _FileHashes(settings.state_dir / f"{settings.warehouse_name}.file-hashes.json")
-    found: dict[str, NewFile] = {}
-    for path in sorted(settings.inbox.rglob("*")):
-        if not path.is_file() or path.name.startswith((".", "~$")) or path.suffix.lower() not in EXPORT_SUFFIXES:
+    walk = walk_landing(settings.inbox)
+    found = Discovery()
+    for skipped in walk.skipped:
+        found.add(skipped)
+    taken: set[str] = set()
+    now = time.time()
+    for path in walk.files:
+        try:
+            sha = hashes.sha256(path, inbox=settings.inbox, settled_before=now - settle_s)
+        except FileNotTaken as problem:
+            found.add(problem)
             continue
-        sha = hashes.sha256(path)
-        if sha not in known and sha not in found:
-            found[sha] = NewFile(path, sha, wave_of(path, settings.inbox, book.wave))
+        if sha not in known and sha not in taken:
+            taken.add(sha)
+            found.new.append(NewFile(path, sha, wave_of(path, settings.inbox, book.wave), settings.inbox))
     hashes.save()
-    return list(found.values())
+    return found
 
 
 class _FileHashes:
@@ -56,8 +94,10 @@ class _FileHashes:
     A file whose path, size, inode, modification and change times are those of the last
     run is not read again: a night with nothing new costs a ``stat`` per file, not a read
     of the whole history (gigabytes at millions of responses). Any write to a file moves
-    its change time (which no tool can set back), so a changed file is hashed again. The
-    cache is a convenience: lost or unreadable, every file is simply hashed.
+    its change time (which no tool can set back), so a changed file is hashed again, once
+    it has not changed for ``settle_s`` seconds. The cache is a convenience: lost or
+    unreadable, every file is simply hashed. Staging reads the file again and checks its
+    bytes have this hash (surveyhouse/staging.py).
     """
 
     def __init__(self, path: Path) -> None:
@@ -68,22 +108,33 @@ class _FileHashes:
             self.known = {}
         self.seen: dict[str, dict] = {}
 
-    def sha256(self, path: Path) -> str:
-        info = path.stat()
-        identity = [info.st_size, info.st_ino, info.st_dev, info.st_mtime_ns, info.st_ctime_ns]
+    def sha256(self, path: Path, *, inbox: Path, settled_before: float) -> str:
+        """The file's SHA-256; FileNotTaken when it changed after ``settled_before`` (a time), or cannot be read."""
+        try:
+            info = path.lstat()
+        except OSError as error:
+            raise FileNotTaken(
+                f"{shown(path, inbox)} was left for the next night: it went away ({error.strerror})", failed=False
+            ) from None
         entry = self.known.get(str(path))
-        if not (isinstance(entry, dict) and entry.get("identity") == identity and isinstance(entry.get("sha256"), str)):
-            entry = {"identity": identity, "sha256": file_sha256(path)}
-        self.seen[str(path)] = entry
-        return entry["sha256"]
+        if isinstance(entry, dict) and entry.get("identity") == identity(info) and isinstance(entry.get("sha256"), str):
+            self.seen[str(path)] = entry
+            return entry["sha256"]
+        changed = info.st_ctime_ns / 1e9  # any write, rename or chmod moves it; no tool sets it back
+        if changed > settled_before:
+            age = max(time.time() - changed, 0)
+            raise FileNotTaken(
+                f"{shown(path, inbox)} was left for the next night: modified {age:.0f} s ago, may still be written.",
+                failed=False,
+            )
+        sha, found = landed_sha256(path, inbox=inbox)
+        self.seen[str(path)] = {"identity": found, "sha256": sha}
+        return sha
 
     def save(self) -> None:
         if self.seen == self.known:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.path.with_name(self.path.name + ".part")
-            partial.write_text(json.dumps(self.seen), encoding="utf-8")
-            partial.replace(self.path)
+            write_private(private_folder(self.path.parent) / self.path.name, json.dumps(self.seen))
         except OSError:
             pass

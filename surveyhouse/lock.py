@@ -3,7 +3,9 @@
 The lock is released by the operating system when its process dies, so a killed run
 never leaves a stale lock behind. Within one process it is reentrant: the command line
 takes it before it starts Prefect (so that a second `surveyhouse run` stops at once,
-quietly), and the flow it then runs takes it again without blocking on itself.
+quietly), and the flow it then runs takes it again without blocking on itself. Taking it
+makes the state folder private (0700) and the lock file 0600 (surveyhouse/private.py):
+every run and rebuild starts here.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+from surveyhouse.private import is_state_folder, private_folder
 
 
 class RunInProgress(RuntimeError):
@@ -42,7 +46,7 @@ def run_lock(path: Path):
 
 
 def _acquire(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_folder(path.parent, tighten=is_state_folder(path.parent))  # the state folder: 0700
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     handle = os.fdopen(descriptor, "r+", encoding="utf-8")
     try:

@@ -26,10 +26,12 @@ from schemas.tables import warehouse_schemas
 from surveyhouse.build import build_tables
 from surveyhouse.discover import NewFile, discover_files
 from surveyhouse.lake import StateShare
+from surveyhouse.landing import FileNotTaken, NotTaken
 from surveyhouse.runlog import RunSummary, failed_run_record
 from surveyhouse.settings import Settings
-from surveyhouse.staging import StagedFile, stage_export
+from surveyhouse.staging import StagedFile, expire_archive, stage_export
 from surveyhouse.state import StateFolder
+from transforms.display import display_name
 from warehouse.generated_views import generated_views
 from warehouse.publish import view_sql
 from warehouse.store import Warehouse, warehouse_at
@@ -110,8 +112,14 @@ def run_night(
     run = run or RunSummary.starting()
     with night.state.lock():
         runner.step("recover", lambda: recover_state(night), io=True)
-        new_files = runner.step("discover", lambda: discover_files(settings, book=study.book), io=True)
-        for staged in stage_files(night, run, new_files, runner=runner):
+        found = runner.step(
+            "discover", lambda: discover_files(settings, book=study.book, settle_s=settings.settle_s), io=True
+        )
+        for problem in found.problems:
+            logger.warning(problem)
+        run.problems += found.problems
+        run.files_failed += found.files_failed
+        for staged in stage_files(night, run, found.new, runner=runner):
             account(run, staged)
         if needs_publish(night, run):
             publish_night(night, run, runner=runner)
@@ -129,21 +137,31 @@ def stage_files(
     first = night.state.next_file_order() if staged_dir is None else 1
     numbered = [(new, first + offset) for offset, new in enumerate(files)]
 
-    def stage(item: tuple[NewFile, int]) -> StagedFile:
+    def stage(item: tuple[NewFile, int]) -> StagedFile | NotTaken:
         new, order = item
         return stage_file(night, new, run_id=run.run_id, file_order=order, staged_dir=staged_dir)
 
-    return runner.map("ingest", stage, numbered, label=lambda item: item[0].path.name)
+    return runner.map("ingest", stage, numbered, label=lambda item: item[0].shown_name)
 
 
 def stage_file(
     night: Night, new: NewFile, *, run_id: str, file_order: int, staged_dir: Path | None = None
-) -> StagedFile:
-    """One export file read, mapped, validated and staged (surveyhouse/staging.py)."""
+) -> StagedFile | NotTaken:
+    """One export file read, mapped, validated and staged (surveyhouse/staging.py), or why it was
+    not taken this night (it changed since discovery, it became a link...)."""
+    try:
+        return _staged(night, new, run_id=run_id, file_order=file_order, staged_dir=staged_dir)
+    except FileNotTaken as problem:
+        logger.warning(str(problem))
+        return NotTaken.of(problem)
+
+
+def _staged(night: Night, new: NewFile, *, run_id: str, file_order: int, staged_dir: Path | None) -> StagedFile:
     settings = night.settings
     return stage_export(
         new.path,
         sha256=new.sha256,
+        inbox=new.inbox,
         staged_dir=staged_dir or night.state.staged_dir,
         archive_dir=night.state.archive_dir,
         run_id=run_id,
@@ -210,7 +228,19 @@ def trim(warehouse: Warehouse) -> None:
 
 
 def recover_state(night: Night) -> None:
-    """Put the state folder right after a run or rebuild that was killed; call first, under the run lock."""
+    """Put the state folder right after a run or rebuild that was killed; call first, under the run lock.
+
+    Raw files archived longer than ``archive_days`` ago are deleted here (surveyhouse/staging.py).
+    """
+    archive, days = night.state.archive_dir, night.settings.archive_days
+    expired = expire_archive(archive, archive_days=days)
+    if expired:
+        logger.info(
+            "%d raw file(s) archived over %g day(s) ago deleted from %s (their staged results stay).",
+            len(expired),
+            days,
+            archive,
+        )
     night.warehouse.absorb_shared(StateShare(night.state))  # what other writers staged and published
     night.state.runs.repair()
     if night.warehouse.exists():
@@ -219,12 +249,21 @@ def recover_state(night: Night) -> None:
     night.state.finish_rebuild()
 
 
-def account(run: RunSummary, staged: StagedFile) -> None:
+def account(run: RunSummary, staged: StagedFile | NotTaken) -> None:
+    if isinstance(staged, NotTaken):
+        run.problems.append(staged.message)
+        run.files_failed += staged.failed
+        return
     run.files_new += 1
     run.files_failed += staged.record["status"] != "loaded"
     if staged.record["status"] != "loaded":
-        run.problems.append(staged.record["message"] or f"{staged.record['source_file']}: {staged.record['status']}")
+        run.problems.append(problem_of(staged.record))
     run.rows_read += staged.record["rows_read"]
+
+
+def problem_of(record: dict) -> str:
+    """What went wrong with a staged file that was not loaded, in one line."""
+    return record["message"] or f"{display_name(record['source_file'])}: {record['status']}"
 
 
 def needs_publish(night: Night, run: RunSummary) -> bool:

@@ -133,18 +133,21 @@ def truncation(text: str, delimiter: str) -> str | None:
     return None
 
 
-def read_export(path: Path) -> RawExport:
-    """Read one export file into a raw frame, every cell as text."""
-    data = path.read_bytes()
+def read_export(path: Path, *, data: bytes | None = None) -> RawExport:
+    """Read one export file into a raw frame, every cell as text (``data``: its bytes, then the path is never opened)."""
+    given = data is not None
+    data = data if given else path.read_bytes()
     if not data or data.isspace():  # (not ``strip()``: that copies the whole file)
         raise UnreadableExport(f"{path.name} is empty")
     if data.startswith(_SPSS_MAGIC):
-        return _read_spss(path)
+        return _read_spss(path, io.BytesIO(data) if given else None)
     if data.startswith(_ZIP_MAGIC):
         return _read_workbook(path, data)
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UnreadableExport(f"{path.name} is a binary file, not a survey export (CSV, Excel workbook or SPSS file)")
     encoding, delimiter, payload = _delimited_text(path, data)
+    if payload is None and given:
+        payload = data
     # The file's bytes go before the parse: a UTF-8 file (what survey tools write) is
     # parsed from the file itself, so its bytes are not held twice while it is parsed.
     del data
@@ -234,12 +237,12 @@ def _read_workbook(path: Path, data: bytes) -> RawExport:
     return RawExport(path=path, frame=_raw_frame(frame), encoding="utf-8", delimiter=None, kind="workbook")
 
 
-def _read_spss(path: Path) -> RawExport:
-    """An SPSS file as a raw frame: names, labels, then the data with value labels applied."""
+def _read_spss(path: Path, content: io.BytesIO | None = None) -> RawExport:
+    """An SPSS file (``content``, its bytes, when given) as a raw frame: names, labels, then the data with value labels applied."""
     import pyreadstat  # C library (ReadStat): imported only when an SPSS file arrives
 
     try:
-        data, meta = pyreadstat.read_sav(str(path), output_format="polars", user_missing=False)
+        data, meta = pyreadstat.read_sav(content or str(path), output_format="polars", user_missing=False)
     except Exception as error:  # pyreadstat raises its own ReadstatError and plain exceptions alike
         raise UnreadableExport(f"{path.name} could not be read as an SPSS file: {error}") from error
     names = list(meta.column_names)

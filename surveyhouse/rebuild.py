@@ -6,7 +6,11 @@ A rebuild re-stages every archived file, in its original order and under its ori
 name (and with the run id that first ingested it), into a fresh staged folder with
 today's code, builds and publishes from it, then swaps it in for the old staged folder.
 With unchanged code the result equals the incrementally built warehouse (only `runs`
-gains the rebuild's row). A rebuild that fails or is killed before its publish leaves
+gains the rebuild's row).
+
+Raw files are kept ``archive_days`` (surveyhouse/staging.py ``expire_archive``): a file
+whose raw copy expired is not re-staged, its staged result (responses with personal
+data masked, quarantine rows, record) is taken as it is into the rebuild. A rebuild that fails or is killed before its publish leaves
 the published warehouse and the staged folder as they were; one killed after its
 publish is finished by the next run (`recover_state`).
 """
@@ -19,9 +23,12 @@ from pathlib import Path
 
 from schemas.study import Study
 from surveyhouse.discover import NewFile
-from surveyhouse.night import InProcess, Night, publish_night, recover_state, stage_file
+from surveyhouse.landing import NotTaken
+from surveyhouse.night import InProcess, Night, problem_of, publish_night, recover_state, stage_file
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
+from surveyhouse.staging import EXPIRED, StagedFile
+from transforms.display import display_name
 from warehouse.store import Warehouse
 
 
@@ -38,7 +45,9 @@ def ingested_files(night: Night) -> list[dict]:
     archive = night.state.archive_dir
     for record in records:
         if not record.get("archived_as"):
-            matches = sorted(p.name for p in archive.glob(f"{record['file_sha256']}.*") if not p.name.endswith(".part"))
+            matches = sorted(
+                p.name for p in archive.glob(f"{record['file_sha256']}.*") if not p.name.endswith((".part", EXPIRED))
+            )
             record["archived_as"] = matches[0] if matches else f"{record['file_sha256']}"
     return sorted(records, key=lambda record: record["file_order"])
 
@@ -49,12 +58,16 @@ def rebuild_warehouse(study: Study, settings: Settings, warehouse: Warehouse | N
     run = RunSummary.starting()
     with night.state.lock():
         recover_state(night)
-        ingested = _archived(night)
+        ingested, kept = _archived(night)
         fresh = night.state.rebuild_dir(run.run_id)
         scratch = fresh.with_name(fresh.name + ".files")  # the raw files under their names (dropped if killed)
         try:
-            files = [_restore(night, record, scratch) for record in ingested]
-            for staged in _stage(night, ingested, files, fresh):
+            for record in ingested:
+                staged = kept.get(record["file_sha256"])
+                if staged is not None:
+                    _link_folder(staged.folder, fresh / staged.sha256)
+                else:
+                    staged = _restage(night, record, scratch, fresh)
                 _account(run, staged.record)
             publish_night(night, run, runner=InProcess(), staged_dir=fresh)
         except Exception:
@@ -66,44 +79,67 @@ def rebuild_warehouse(study: Study, settings: Settings, warehouse: Warehouse | N
     return run
 
 
-def _archived(night: Night) -> list[dict]:
-    """Every ingested file's record, each with its archived copy present; else RebuildError."""
+def _archived(night: Night) -> tuple[list[dict], dict[str, StagedFile]]:
+    """Every ingested file's record, and the staged results of those whose raw copy the
+    retention deleted; RebuildError when a raw copy is missing otherwise."""
     ingested = ingested_files(night)
     if not ingested:
         raise RebuildError(
             f"nothing to rebuild: no file was ever ingested for {night.warehouse} (run `surveyhouse run` first)"
         )
     archive = night.state.archive_dir
-    missing = [r["source_file"] for r in ingested if not (archive / r["archived_as"]).is_file()]
+    kept = _expired_but_staged(night, ingested)
+    missing = [
+        display_name(r["source_file"])
+        for r in ingested
+        if r["file_sha256"] not in kept and not (archive / r["archived_as"]).is_file()
+    ]
     if missing:
         raise RebuildError(
             f"the archive {archive} lacks {len(missing)} ingested file(s) ({', '.join(missing[:3])}): "
             "cannot rebuild; the published warehouse is unchanged"
         )
-    return ingested
+    return ingested, kept
 
 
-def _restore(night: Night, record: dict, scratch: Path) -> NewFile:
-    """The archived copy of a file under its original name (staging reads name and suffix)."""
+def _expired_but_staged(night: Night, ingested: list[dict]) -> dict[str, StagedFile]:
+    """The staged results of the files whose raw copy the retention deleted, by SHA-256."""
+    staged = {s.sha256: s for s in night.state.staged()}
+    kept = {}
+    for record in ingested:
+        archived = night.state.archive_dir / record["archived_as"]
+        expired = not archived.is_file() and archived.with_name(archived.name + EXPIRED).is_file()
+        if expired and record["file_sha256"] in staged:
+            kept[record["file_sha256"]] = staged[record["file_sha256"]]
+    return kept
+
+
+def _restage(night: Night, record: dict, scratch: Path, fresh: Path) -> StagedFile:
+    """An archived raw file staged again with today's code into ``fresh``, under its original
+    name (staging reads name and suffix), order and the run id that first ingested it."""
     source = scratch / str(record["file_order"]) / record["source_file"]
     source.parent.mkdir(parents=True)
     _link_or_copy(night.state.archive_dir / record["archived_as"], source)
-    return NewFile(source, record["file_sha256"], record["wave"])
+    new = NewFile(source, record["file_sha256"], record["wave"])
+    staged = stage_file(night, new, run_id=record["run_id"], file_order=record["file_order"], staged_dir=fresh)
+    if isinstance(staged, NotTaken):
+        raise RebuildError(
+            f"the archived copy of {display_name(record['source_file'])} cannot be staged again: {staged.message}"
+        )
+    return staged
 
 
-def _stage(night: Night, records: list[dict], files: list[NewFile], fresh: Path) -> list:
-    """Each file staged into ``fresh`` under its original order and the run id that first ingested it."""
-    return [
-        stage_file(night, new, run_id=record["run_id"], file_order=record["file_order"], staged_dir=fresh)
-        for record, new in zip(records, files, strict=True)
-    ]
+def _link_folder(source: Path, target: Path) -> None:
+    target.mkdir(mode=0o700, parents=True)
+    for path in source.iterdir():
+        _link_or_copy(path, target / path.name)
 
 
 def _account(run: RunSummary, staged: dict) -> None:
     run.rows_read += staged["rows_read"]
     if staged["status"] != "loaded":
         run.files_failed += 1
-        run.problems.append(staged["message"] or f"{staged['source_file']}: {staged['status']}")
+        run.problems.append(problem_of(staged))
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

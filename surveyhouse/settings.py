@@ -53,6 +53,8 @@ class Settings:
     max_quarantined_share: float = 0.2  # a file with more of its rows quarantined is rejected whole
     report_lang: str = "en"  # the language of the report page each publish writes (en or fr)
     lake_keep_days: float = 30.0  # a DuckLake's snapshots older than this are expired, their files deleted
+    settle_s: float = 5.0  # a landed file modified more recently is taken the next night (it may still be written)
+    archive_days: float = 365.0  # raw files archived longer ago are deleted (their staged, masked results stay)
 
     def weighting_targets(self) -> dict[str, dict[str, float]] | None:
         """The raking targets, or None: the weights file when set, else none."""
@@ -211,6 +213,8 @@ def load_settings(
         max_quarantined_share=float(_env("MAX_QUARANTINED_SHARE", "0.2")),
         report_lang=_report_lang(_env("REPORT_LANG", "en")),
         lake_keep_days=_non_negative("LAKE_KEEP_DAYS", _env("LAKE_KEEP_DAYS", "30")),
+        settle_s=float(_env("SETTLE_S", "5")),
+        archive_days=_non_negative("ARCHIVE_DAYS", _env("ARCHIVE_DAYS", "365")),
     )
 
 

@@ -21,8 +21,10 @@ For a failed or rejected file ``rows_read = quarantined`` (accepted and supersed
 
 from __future__ import annotations
 
+import hashlib
 import json
-import shutil
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +33,10 @@ import polars as pl
 
 from schemas.canonical import canonical_schema
 from schemas.codebook import Codebook
-from surveyhouse.read import RawExport, UnreadableExport, file_sha256, read_export
-from transforms.display import excerpt
+from surveyhouse.landing import FileNotTaken, landed_bytes, shown
+from surveyhouse.private import make_private, private_folder, write_private
+from surveyhouse.read import RawExport, UnreadableExport, read_export
+from transforms.display import display_name, excerpt, printable
 from transforms.headers import (
     closest_questions,
     column_text,
@@ -157,10 +161,12 @@ def _file_quarantine(record: dict, *, check: str, message: str) -> pl.DataFrame:
 
 def _not_loaded(record: dict, *, check: str, reason: str) -> str:
     name = record["source_file"]
-    if reason.startswith(f"{name} "):
-        reason = "the file " + reason[len(name) + 1 :]
+    for named in (f"{name} ", f"{display_name(name)} "):  # the reader names the file, as it is or printable
+        if reason.startswith(named):
+            reason = "the file " + reason[len(named) :]
+            break
     return (
-        f"{name} was not loaded: {reason}. The file is kept in the archive and the rest of the run "
+        f"{display_name(name)} was not loaded: {printable(reason)}. The file is kept in the archive and the rest of the run "
         f"went on. {_NEXT_STEP.get(check, _NEXT_STEP['file_readable'])}"
     )
 
@@ -218,7 +224,7 @@ def _verdict_message(record: dict, quarantine: pl.DataFrame, *, max_share: float
     )
     failed, total = record["quarantined"], record["rows_read"]
     return (
-        f"{record['source_file']} was rejected: {failed} of its {total} rows ({failed / total:.0%}) failed the checks, "
+        f"{display_name(record['source_file'])} was rejected: {failed} of its {total} rows ({failed / total:.0%}) failed the checks, "
         f"more than the {max_share:.0%} a file may have ({details}). None of its responses were loaded; each failed "
         "row is in the quarantine table with its reason. Look at them (surveyhouse quality), correct the survey or its "
         "export, and drop the corrected file in the landing folder; if so many failures are expected, raise "
@@ -236,8 +242,9 @@ def process_export(
     key: bytes,
     time_zones: dict[str, str] | None = None,
     max_quarantined_share: float = MAX_QUARANTINED_SHARE,
+    data: bytes | None = None,
 ) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
-    """(files record, accepted responses, quarantine rows) of one export file.
+    """(files record, accepted responses, quarantine rows) of one export file (of ``data``, its bytes, when given).
 
     Never raises for a bad file: its record says ``failed`` or ``rejected`` and why.
     ``time_zones`` maps a source tool to the IANA zone of the local times its files do
@@ -250,7 +257,7 @@ def process_export(
         "rows_read": 0, "quarantined": 0, "columns_ignored": None, "status": "loaded", "message": None,
     }  # fmt: skip
     try:
-        raw = read_export(path)
+        raw = read_export(path, data=data)
     except UnreadableExport as error:
         return _failed(record, book=book, check="file_readable", reason=str(error))
     record["encoding"] = raw.encoding
@@ -275,7 +282,7 @@ def process_export(
     # The answer columns, compact (categories), so that the file's raw cells (a gigabyte
     # at a million responses) are gone before the mapping works.
     wide = compact_wide(parsed.wide, resolved, book=book)
-    del raw, parsed
+    del raw, parsed, data
     canonical = canonical_frame(wide, meta, resolved, book=book, layout=layout, header_language=header_language)
     del wide, meta  # their memory goes back before the checks
     quarantine = quarantine_rows(_validate(canonical, book), canonical, run_id=run_id, source_file=path.name)
@@ -350,30 +357,79 @@ def stage_export(
     time_zones: dict[str, str] | None = None,
     max_quarantined_share: float = MAX_QUARANTINED_SHARE,
     sha256: str | None = None,
+    inbox: Path | None = None,
 ) -> StagedFile:
     """Process one export and stage its result; the raw file goes to the archive.
 
-    ``sha256``: the file's, when the caller has just computed it (discovery does).
+    The file's bytes are read once (no link followed below ``inbox``, regular files only):
+    the archived copy, the SHA-256 and what is parsed are the same bytes. ``sha256``: the
+    file's as discovery found it; bytes that are not those any more (the file was written
+    since) are left for the next night. Raises FileNotTaken for a file not taken.
     """
-    sha = sha256 or file_sha256(path)
-    archive_dir.mkdir(parents=True, exist_ok=True)
-    archived = archive_dir / f"{sha}{path.suffix.lower()}"
-    if not archived.exists():
-        shutil.copyfile(path, archived.with_suffix(archived.suffix + ".part"))
-        archived.with_suffix(archived.suffix + ".part").replace(archived)
+    data, _ = landed_bytes(path, inbox=inbox)
+    sha = hashlib.sha256(data).hexdigest()
+    if sha256 is not None and sha != sha256:
+        raise FileNotTaken(
+            f"{shown(path, inbox)} was left for the next night: it changed since it was found, may still be written.",
+            failed=False,
+        )
+    archived = archive_raw(data, archive_dir=archive_dir, sha256=sha, suffix=path.suffix.lower())
     record, accepted, quarantine = process_export(
         path, run_id=run_id, file_order=file_order, wave=wave, book=book, key=key,
-        time_zones=time_zones, max_quarantined_share=max_quarantined_share,
+        time_zones=time_zones, max_quarantined_share=max_quarantined_share, data=data,
     )  # fmt: skip
+    del data
     record["file_sha256"] = sha
     record["archived_as"] = archived.name
-    folder = staged_dir / sha
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(staged_dir / sha)
     staged = StagedFile(sha, folder, record)
     if record["status"] == "loaded":
-        accepted.write_parquet(staged.responses)
-    quarantine.write_parquet(staged.quarantine)
-    partial = folder / (RECORD + ".part")
-    partial.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    partial.replace(folder / RECORD)
+        _write_parquet(accepted, staged.responses)
+    _write_parquet(quarantine, staged.quarantine)
+    write_private(folder / RECORD, json.dumps(record, indent=1))
     return staged
+
+
+def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    partial = path.with_name(path.name + ".part")
+    frame.write_parquet(partial)
+    make_private(partial)
+    partial.replace(path)
+
+
+def archive_raw(data: bytes, *, archive_dir: Path, sha256: str, suffix: str) -> Path:
+    """The raw file kept as ``<sha256><suffix>`` (0600), for ``rebuild``, until ``expire_archive`` deletes it."""
+    archived = private_folder(archive_dir) / f"{sha256}{suffix}"
+    if not archived.exists():
+        write_private(archived, data)
+    return archived
+
+
+#: Default of the setting SURVEYHOUSE_ARCHIVE_DAYS: raw files archived longer ago are deleted.
+ARCHIVE_DAYS = 365.0
+#: What an expired raw file leaves in the archive: ``rebuild`` then takes its staged result as it is.
+EXPIRED = ".expired"
+
+
+def expire_archive(archive_dir: Path, *, archive_days: float = ARCHIVE_DAYS, now: float | None = None) -> list[str]:
+    """Delete the raw files archived more than ``archive_days`` ago; the names of those deleted.
+
+    Each leaves ``<name>.expired`` behind, so that ``rebuild`` knows the file went by the
+    retention rule (and takes its staged, masked result) rather than by accident. Files
+    archived by an older version with a wider mode are made 0600 on the way.
+    """
+    if not archive_dir.is_dir():
+        return []
+    now = time.time() if now is None else now
+    expired = []
+    for entry in sorted(os.scandir(private_folder(archive_dir)), key=lambda entry: entry.name):
+        if not entry.is_file(follow_symlinks=False) or entry.name.endswith((EXPIRED, ".part")):
+            continue
+        info = entry.stat(follow_symlinks=False)
+        if now - info.st_mtime > archive_days * 86400:
+            write_private(Path(entry.path + EXPIRED), json.dumps({"expired_at": now, "archive_days": archive_days}))
+            os.unlink(entry.path)
+            expired.append(entry.name)
+        elif info.st_mode & 0o077:
+            os.chmod(entry.path, 0o600)
+    return expired

@@ -13,6 +13,10 @@ import pytest
 from schemas.codebook import codebook
 from tests.warehouse.postgres import postgres_bin, start_postgres
 
+# Tests write an export and run at once: no waiting for files to settle (subprocesses
+# inherit it). The tests of the setting itself set it (tests/hardening/test_landing_files.py).
+os.environ.setdefault("SURVEYHOUSE_SETTLE_S", "0")
+
 ROOT = Path(__file__).resolve().parents[1]
 REAL_FIXTURES = ROOT.parent / "shared" / "fixtures" / "real"
 

@@ -48,8 +48,8 @@ def test_a_known_file_is_not_read_again_and_a_rewritten_one_is(tmp_path, monkeyp
     import surveyhouse.discover
 
     hashed: list[Path] = []
-    real = surveyhouse.discover.file_sha256
-    monkeypatch.setattr(surveyhouse.discover, "file_sha256", lambda p: hashed.append(p) or real(p))
+    real = surveyhouse.discover.landed_sha256
+    monkeypatch.setattr(surveyhouse.discover, "landed_sha256", lambda p, **kw: hashed.append(p) or real(p, **kw))
     assert run_night(load_study(), settings).files_new == 0 and hashed == []
 
     stat = path.stat()

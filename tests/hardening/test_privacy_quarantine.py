@@ -12,7 +12,8 @@ import polars as pl
 from cli.main import main
 from demo.exports.qualtrics import write_qualtrics
 from schemas.codebook import codebook
-from surveyhouse.night import run_once
+from schemas.study import load_study
+from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
 from surveyhouse.staging import process_export
 from tests.flows.respondents import FULL, START
@@ -71,7 +72,7 @@ def every_relation(warehouse) -> dict[str, str]:
 
 def test_personal_data_typed_as_an_answer_is_masked_in_the_whole_warehouse_and_the_run_log(tmp_path, capsys):
     settings = load_settings(inbox=str(landing_folder(tmp_path)), warehouse=str(tmp_path / "w.duckdb"))
-    run = run_once(settings)
+    run = run_night(load_study(), settings)
     assert run.published and run.files_new == 3 and run.files_failed == 2
 
     relations = every_relation(settings.warehouse)

@@ -1,0 +1,182 @@
+"""Reading the landing folder without trusting it: no link followed, regular files only.
+
+Anyone who can drop a file in the landing folder can drop a symbolic link
+(``ln -s /etc/passwd landing/export.csv``), a named pipe or a folder link too. None of
+them is ever opened: the folder is walked without following links, each file is opened
+with ``O_NOFOLLOW`` below the landing folder (every folder on the way opened the same
+way, so a folder swapped for a link between the walk and the read is refused too), and
+the opened descriptor must be a regular file. What is skipped is reported by name,
+nothing of its content read.
+
+A file is identified by what ``fstat`` says of it before its bytes are read; when it says
+something else after, the file was written meanwhile and is left for the next night.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from surveyhouse.read import EXPORT_SUFFIXES
+from transforms.display import display_name
+
+_BLOCK = 1 << 20
+_NO_FOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+class FileNotTaken(Exception):
+    """A landed file not taken this night: why, naming it (one line), and whether it failed or was only left."""
+
+    def __init__(self, message: str, *, failed: bool) -> None:
+        super().__init__(message)
+        self.failed = failed
+
+
+@dataclass(frozen=True)
+class NotTaken:
+    """What a night does with a file not taken (a plain value: a Prefect task or a Dask worker returns it)."""
+
+    message: str
+    failed: bool
+
+    @classmethod
+    def of(cls, problem: FileNotTaken) -> NotTaken:
+        return cls(str(problem), problem.failed)
+
+
+@dataclass
+class LandingWalk:
+    files: list[Path] = field(default_factory=list)  # regular export files, in name order
+    skipped: list[FileNotTaken] = field(default_factory=list)  # links, pipes, unreadable folders
+
+
+def walk_landing(inbox: Path) -> LandingWalk:
+    """The regular export files below ``inbox``, and what was skipped, without following any link."""
+    walk = LandingWalk()
+    _walk_folder(inbox, inbox, walk)  # the landing folder itself unreadable: the run fails, saying so
+    return walk
+
+
+def _walk_folder(folder: Path, inbox: Path, walk: LandingWalk) -> None:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError as error:
+        if folder == inbox:
+            raise
+        walk.skipped.append(_unreadable(folder, inbox, error, what="folder"))
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.name.startswith((".", "~$")):
+            continue
+        if entry.is_symlink():
+            walk.skipped.append(_not_a_file(path, inbox, "a symbolic link"))
+        elif entry.is_dir(follow_symlinks=False):
+            _walk_folder(path, inbox, walk)
+        elif path.suffix.lower() not in EXPORT_SUFFIXES:
+            continue
+        elif entry.is_file(follow_symlinks=False):
+            walk.files.append(path)
+        else:
+            walk.skipped.append(_not_a_file(path, inbox, "not a regular file (a pipe, socket or device)"))
+
+
+def shown(path: Path, inbox: Path | None) -> str:
+    """A landed file's name as messages show it: its path below the landing folder, printable."""
+    if inbox is not None and path.is_relative_to(inbox):
+        return display_name(str(path.relative_to(inbox)))
+    return display_name(path.name)
+
+
+def _not_a_file(path: Path, inbox: Path | None, what: str) -> FileNotTaken:
+    return FileNotTaken(
+        f"{shown(path, inbox)} was skipped, nothing of it read: it is {what}. The landing folder takes files "
+        "themselves; copy the export in (not a link to it).",
+        failed=False,
+    )
+
+
+def _unreadable(path: Path, inbox: Path | None, error: OSError, *, what: str = "file") -> FileNotTaken:
+    reason = error.strerror or type(error).__name__
+    return FileNotTaken(
+        f"{shown(path, inbox)} was not loaded: the {what} cannot be read ({reason}). The rest of the run went on. "
+        f"Give the user that runs surveyhouse read access to it (chmod {'a+rx' if what == 'folder' else 'a+r'}), "
+        "or take it out of the landing folder; "
+        "it is taken the next night.",
+        failed=True,
+    )
+
+
+def identity(info: os.stat_result) -> list[int]:
+    """What the file system says of a file's content: any write changes it (the change time no tool sets back)."""
+    return [info.st_size, info.st_ino, info.st_dev, info.st_mtime_ns, info.st_ctime_ns]
+
+
+def open_landed(path: Path, *, inbox: Path | None = None) -> int:
+    """A read descriptor of a regular file, no link followed (below ``inbox``, no folder link either).
+
+    Raises FileNotTaken for a link, a pipe or anything else, or an unreadable file.
+    """
+    parts = path.relative_to(inbox).parts if inbox is not None and path.is_relative_to(inbox) else (path.name,)
+    start = inbox if inbox is not None and path.is_relative_to(inbox) else path.parent
+    folder = None
+    try:
+        folder = os.open(start, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        for part in parts[:-1]:
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        fd = os.open(parts[-1], _NO_FOLLOW, dir_fd=folder)
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise _not_a_file(path, inbox, "a symbolic link, or below one") from None
+        raise _unreadable(path, inbox, error) from None
+    finally:
+        if folder is not None:
+            os.close(folder)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _not_a_file(path, inbox, "not a regular file (a pipe, socket or device)")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def landed_sha256(path: Path, *, inbox: Path | None = None) -> tuple[str, list[int]]:
+    """(SHA-256, identity) of a landed file, read a block at a time; FileNotTaken if written meanwhile."""
+    digest = hashlib.sha256()
+
+    def hash_blocks(handle) -> None:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            digest.update(block)
+
+    found = _read_landed(path, inbox, hash_blocks)
+    return digest.hexdigest(), found
+
+
+def landed_bytes(path: Path, *, inbox: Path | None = None) -> tuple[bytes, list[int]]:
+    """(bytes, identity) of a landed file, read once; FileNotTaken if written while it was read."""
+    content: list[bytes] = []
+    found = _read_landed(path, inbox, lambda handle: content.append(handle.read()))
+    return content[0], found
+
+
+def _read_landed(path: Path, inbox: Path | None, read) -> list[int]:
+    """Opens the landed file, lets ``read`` read it, and returns its identity, the same before and after."""
+    fd = open_landed(path, inbox=inbox)
+    with os.fdopen(fd, "rb") as handle:
+        before = identity(os.fstat(fd))
+        try:
+            read(handle)
+        except OSError as error:
+            raise _unreadable(path, inbox, error) from None
+        after = identity(os.fstat(fd))
+    if after != before:
+        raise FileNotTaken(
+            f"{shown(path, inbox)} was left for the next night: it was written while it was read, may still be written.",
+            failed=False,
+        )
+    return before
