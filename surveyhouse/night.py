@@ -20,6 +20,7 @@ from schemas.figures import published_figures, published_figures_frame
 from schemas.tables import warehouse_schemas
 from surveyhouse.build import build_tables
 from surveyhouse.discover import NewFile, discover_files
+from surveyhouse.diskspace import record_failure
 from surveyhouse.lake import publish_shared, pull_from_lake
 from surveyhouse.lock import run_lock
 from surveyhouse.runlog import (
@@ -27,7 +28,6 @@ from surveyhouse.runlog import (
     last_published_settings,
     new_run_id,
     previous_runs,
-    record_failed_run,
     repair_run_log,
 )
 from surveyhouse.settings import Settings
@@ -36,9 +36,11 @@ from surveyhouse.staging import (
     stage_export,
     staged_files,
 )
+from transforms.display import display_name, excerpt
 from warehouse.backend import exists as warehouse_exists
 from warehouse.backend import open_reader
 from warehouse.generated_views import generated_views
+from warehouse.health import LiveWarehouseUnreadable, warehouse_unreadable
 from warehouse.publish import publish_warehouse as publish_file
 from warehouse.publish import view_sql
 
@@ -88,12 +90,48 @@ def finish_rebuild(settings: Settings) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def recover_state(settings: Settings) -> None:
-    """Put the state folder right after a run or rebuild that was killed; call first, under the run lock."""
+def recover_state(settings: Settings, *, warehouse_readable: bool = True) -> None:
+    """Put the state folder right after a run or rebuild that was killed; call first, under the run lock
+    (after ``unreadable_live_warehouse``: a live warehouse that cannot be read whole is not consulted)."""
     if settings.is_lake:
         pull_from_lake(settings)  # what other writers staged and published
-    repair_run_log(settings)
+    repair_run_log(settings, from_warehouse=warehouse_readable)
     finish_rebuild(settings)
+
+
+def unreadable_live_warehouse(settings: Settings) -> str | None:
+    """Why the live warehouse file cannot be read whole (every column of every row, so every block's
+    checksum is checked), in one line; None when it can, for a lake, or when none was published yet."""
+    if settings.is_lake or not warehouse_exists(settings.store()):
+        return None
+    return warehouse_unreadable(settings.store())
+
+
+def rebuilt_message(settings: Settings, reason: str, source: str = "the staged files") -> str:
+    """The one line saying that the live warehouse was corrupt and the new one built without it."""
+    return (
+        f"the live warehouse {display_name(str(settings.store()))} could not be read whole ({excerpt(reason)}): "
+        f"rebuilt from {source}"
+    )
+
+
+def build_and_publish(
+    settings: Settings, run: RunSummary, *, book: Codebook, unreadable: str | None = None
+) -> dict[str, pl.DataFrame]:
+    """Build every table and publish them; the tables published.
+
+    When the live warehouse cannot be read whole (``unreadable``, its reason, or the
+    publish finds the rows it would keep unreadable), no row of it is kept: every table is
+    built whole from the staged files, and a warning says so.
+    """
+    if unreadable is None:
+        try:
+            return publish(settings, build_tables(settings, run, book=book), book=book)
+        except LiveWarehouseUnreadable as error:
+            unreadable = error.reason
+    logger.warning(rebuilt_message(settings, unreadable))
+    # Given the staged folder explicitly, the build keeps nothing of the live warehouse.
+    return publish(settings, build_tables(settings, run, book=book, staged_dir=settings.staged_dir), book=book)
 
 
 def publish(settings: Settings, tables: dict[str, pl.DataFrame], *, book: Codebook) -> dict[str, pl.DataFrame]:
@@ -155,20 +193,22 @@ def run_once(settings: Settings, *, book: Codebook | None = None) -> RunSummary:
     now = datetime.now(UTC)
     run = RunSummary(run_id=new_run_id(now), started_at=now)
     with run_lock(settings.lock_file):
-        recover_state(settings)
+        unreadable = unreadable_live_warehouse(settings)
+        recover_state(settings, warehouse_readable=unreadable is None)
         new_files = discover_files(settings, book=book)
         order = next_file_order(settings)
-        for offset, new in enumerate(new_files):
-            staged = stage_file(new, settings=settings, run_id=run.run_id, file_order=order + offset, book=book)
-            account(run, staged)
-        if needs_publish(settings, run):
-            try:
-                tables = build_tables(settings, run, book=book)
-                tables = publish(settings, tables, book=book)
-            except Exception as error:
-                record_failed_run(settings, run, error)
+        try:
+            for offset, new in enumerate(new_files):
+                staged = stage_file(new, settings=settings, run_id=run.run_id, file_order=order + offset, book=book)
+                account(run, staged)
+            if unreadable is not None or needs_publish(settings, run):
+                run.tables = build_and_publish(settings, run, book=book, unreadable=unreadable)
+                run.published = True
+        except Exception as error:
+            full = record_failure(settings, run, error)
+            if full is None:
                 raise
-            run.published, run.tables = True, tables
+            raise full from error
     return run
 
 

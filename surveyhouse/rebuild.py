@@ -21,9 +21,18 @@ from pathlib import Path
 from schemas.codebook import Codebook, codebook
 from surveyhouse.build import build_tables
 from surveyhouse.discover import NewFile
+from surveyhouse.diskspace import record_failure
 from surveyhouse.lock import run_lock
-from surveyhouse.night import publish, rebuild_dir, recover_state, stage_file
-from surveyhouse.runlog import RunSummary, new_run_id, record_failed_run
+from surveyhouse.night import (
+    logger,
+    publish,
+    rebuild_dir,
+    rebuilt_message,
+    recover_state,
+    stage_file,
+    unreadable_live_warehouse,
+)
+from surveyhouse.runlog import RunSummary, new_run_id
 from surveyhouse.settings import Settings
 from surveyhouse.staging import staged_files
 from warehouse.publish import connect_read_only
@@ -59,7 +68,8 @@ def rebuild_warehouse(settings: Settings, *, book: Codebook | None = None) -> Ru
     now = datetime.now(UTC)
     run = RunSummary(run_id=new_run_id(now), started_at=now)
     with run_lock(settings.lock_file):
-        recover_state(settings)
+        unreadable = unreadable_live_warehouse(settings)
+        recover_state(settings, warehouse_readable=unreadable is None)
         ingested = ingested_files(settings)
         if not ingested:
             raise RebuildError(
@@ -100,11 +110,15 @@ def rebuild_warehouse(settings: Settings, *, book: Codebook | None = None) -> Ru
             publish(settings, tables, book=book)
         except Exception as error:
             shutil.rmtree(fresh, ignore_errors=True)
-            record_failed_run(settings, run, error)
-            raise
+            full = record_failure(settings, run, error)
+            if full is None:
+                raise
+            raise full from error
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         recover_state(settings)  # published: swaps the fresh staged folder in, drops the old one
+        if unreadable is not None:
+            logger.warning(rebuilt_message(settings, unreadable, "the archive"))
         run.published, run.tables = True, tables
     return run
 

@@ -42,13 +42,14 @@ def previous_runs(settings: Settings) -> list[dict]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def repair_run_log(settings: Settings) -> None:
+def repair_run_log(settings: Settings, *, from_warehouse: bool = True) -> None:
     """Make the run log agree with the live warehouse; call under the run lock, first.
 
     A run killed while appending leaves a line cut short: it is dropped. A run killed
     between its publish and its log line leaves a warehouse whose `runs` table names a
     run that the log lacks: the line is added from the warehouse, so the next run
-    neither republishes for nothing nor forgets that run.
+    neither republishes for nothing nor forgets that run. Not ``from_warehouse`` (the live
+    warehouse cannot be read whole), the log is taken as it is.
     """
     log = settings.runs_log
     if log.exists():
@@ -56,7 +57,7 @@ def repair_run_log(settings: Settings) -> None:
         if text and not text.endswith(b"\n"):
             with log.open("r+b") as handle:
                 handle.truncate(text.rfind(b"\n") + 1)
-    if not warehouse_exists(settings.store()):
+    if not from_warehouse or not warehouse_exists(settings.store()):
         return
     known = {run["run_id"] for run in previous_runs(settings)}
     with open_reader(settings.store()) as connection:
