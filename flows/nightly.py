@@ -26,6 +26,7 @@ from prefect.states import Cancelled
 
 from flows.failure import report_failure
 from schemas.study import load_study
+from surveyhouse.diskspace import says_disk_full
 from surveyhouse.lock import RunInProgress
 from surveyhouse.night import run_night
 from surveyhouse.runlog import RunSummary
@@ -41,8 +42,8 @@ def _passing_io_failure(task, task_run, state) -> bool:
     """Retry only what may pass: I/O errors, never bad data or a bug."""
     try:
         state.result()
-    except (OSError, TimeoutError):
-        return True
+    except (OSError, TimeoutError) as error:
+        return not says_disk_full(error)  # a full disk stays full: say so at once
     except Exception:
         return False
     return False

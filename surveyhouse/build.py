@@ -133,7 +133,7 @@ def build_tables(
         "responses_excluded": int(responses["is_excluded"].sum()),
         "quarantined_rows": int(quarantine.filter(pl.col("source_row").is_not_null())["source_row"].len()),
         "status": "warning" if run.files_failed else "ok",
-        "message": "; ".join(run.problems) or None,
+        "message": "; ".join(run.problems + run.notes) or None,
         "claims_consistent": int((claims["status"] == "consistent").sum()),
         "claims_total": claims.height,
         "settings": settings.recorded(),

@@ -13,7 +13,8 @@ state folder is repaired first, under the warehouse's run lock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -25,14 +26,16 @@ from schemas.study import Study
 from schemas.tables import warehouse_schemas
 from surveyhouse.build import build_tables
 from surveyhouse.discover import NewFile, discover_files
+from surveyhouse.diskspace import record_failure
 from surveyhouse.lake import StateShare
 from surveyhouse.landing import FileNotTaken, NotTaken
-from surveyhouse.runlog import RunSummary, failed_run_record
+from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
 from surveyhouse.staging import StagedFile, expire_archive, stage_export
 from surveyhouse.state import StateFolder
-from transforms.display import display_name
+from transforms.display import display_name, excerpt
 from warehouse.generated_views import generated_views
+from warehouse.health import LiveWarehouseUnreadable
 from warehouse.publish import view_sql
 from warehouse.store import Warehouse, warehouse_at
 
@@ -111,20 +114,22 @@ def run_night(
     runner = runner or InProcess()
     run = run or RunSummary.starting()
     with night.state.lock():
-        runner.step("recover", lambda: recover_state(night), io=True)
-        found = runner.step(
-            "discover", lambda: discover_files(settings, book=study.book, settle_s=settings.settle_s), io=True
-        )
-        for problem in found.problems:
-            logger.warning(problem)
-        run.problems += found.problems
-        run.files_failed += found.files_failed
-        for staged in stage_files(night, run, found.new, runner=runner):
-            account(run, staged)
-        if needs_publish(night, run):
-            publish_night(night, run, runner=runner)
-        else:
-            logger.info("Nothing new in %s; the warehouse %s is unchanged.", settings.inbox, night.warehouse)
+        unreadable = night.warehouse.unreadable()  # a corrupt live warehouse is not consulted, but rebuilt
+        runner.step("recover", lambda: recover_state(night, warehouse_readable=unreadable is None), io=True)
+        with failures_recorded(night, run):
+            found = runner.step(
+                "discover", lambda: discover_files(settings, book=study.book, settle_s=settings.settle_s), io=True
+            )
+            for problem in found.problems:
+                logger.warning(problem)
+            run.problems += found.problems
+            run.files_failed += found.files_failed
+            for staged in stage_files(night, run, found.new, runner=runner):
+                account(run, staged)
+            if unreadable is not None or needs_publish(night, run):
+                publish_night(night, run, runner=runner, unreadable=unreadable)
+            else:
+                logger.info("Nothing new in %s; the warehouse %s is unchanged.", settings.inbox, night.warehouse)
     if report and (run.published or report_is_stale(night)):
         run.report = runner.step("report", lambda: write_report_page(night))
     return run
@@ -174,16 +179,48 @@ def _staged(night: Night, new: NewFile, *, run_id: str, file_order: int, staged_
     )
 
 
-def publish_night(night: Night, run: RunSummary, *, runner: Runner, staged_dir: Path | None = None) -> None:
-    """Build every table and publish them; a failure is recorded in the run log, then raised."""
+@contextmanager
+def failures_recorded(night: Night, run: RunSummary) -> Iterator[None]:
+    """A failure inside is recorded in the run log, then raised (a full disk as one NoSpaceLeft line)."""
     try:
-        tables = runner.step("build", lambda: build_night(night, run, staged_dir=staged_dir))
-        tables = runner.step("publish", lambda: publish(night, run, tables, staged_dir=staged_dir), io=True)
+        yield
     except Exception as error:
-        night.state.runs.append(failed_run_record(run, error, settings=night.settings.recorded()))
-        raise
+        full = record_failure(night, run, error)
+        if full is None:
+            raise
+        raise full from error
+
+
+def publish_night(
+    night: Night, run: RunSummary, *, runner: Runner, staged_dir: Path | None = None, unreadable: str | None = None
+) -> None:
+    """Build every table and publish them.
+
+    When the live warehouse cannot be read whole (``unreadable``, its reason, or the publish
+    finds the rows it would keep unreadable), no row of it is kept: every table is built
+    whole from the staged files, and the run says so.
+    """
+    if unreadable is None:
+        try:
+            tables = runner.step("build", lambda: build_night(night, run, staged_dir=staged_dir))
+            tables = runner.step("publish", lambda: publish(night, run, tables, staged_dir=staged_dir), io=True)
+        except LiveWarehouseUnreadable as error:
+            unreadable = error.reason
+    if unreadable is not None:
+        run.notes.append(
+            rebuilt_message(night, unreadable, "the staged files" if staged_dir is None else "the archive")
+        )
+        logger.warning(run.notes[-1])
+        whole = staged_dir or night.state.staged_dir  # given the staged folder, the build keeps nothing of the live one
+        tables = runner.step("build", lambda: build_night(night, run, staged_dir=whole))
+        tables = runner.step("publish", lambda: publish(night, run, tables, staged_dir=staged_dir), io=True)
     run.published, run.tables = True, tables
     logger.info("Published %s (%d responses).", night.warehouse, tables["responses"].height)
+
+
+def rebuilt_message(night: Night, reason: str, source: str) -> str:
+    """The one line saying that the live warehouse was corrupt and the new one built without it."""
+    return f"the live warehouse {display_name(str(night.warehouse))} could not be read whole ({excerpt(reason)}): rebuilt from {source}"
 
 
 def build_night(night: Night, run: RunSummary, *, staged_dir: Path | None = None) -> dict[str, pl.DataFrame]:
@@ -227,7 +264,7 @@ def trim(warehouse: Warehouse) -> None:
         logger.info(trimmed)
 
 
-def recover_state(night: Night) -> None:
+def recover_state(night: Night, *, warehouse_readable: bool = True) -> None:
     """Put the state folder right after a run or rebuild that was killed; call first, under the run lock.
 
     Raw files archived longer than ``archive_days`` ago are deleted here (surveyhouse/staging.py).
@@ -243,7 +280,7 @@ def recover_state(night: Night) -> None:
         )
     night.warehouse.absorb_shared(StateShare(night.state))  # what other writers staged and published
     night.state.runs.repair()
-    if night.warehouse.exists():
+    if warehouse_readable and night.warehouse.exists():
         with night.warehouse.reader() as connection:
             night.state.runs.add_missing(connection.table("runs").pl())
     night.state.finish_rebuild()

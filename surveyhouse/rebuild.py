@@ -24,7 +24,15 @@ from pathlib import Path
 from schemas.study import Study
 from surveyhouse.discover import NewFile
 from surveyhouse.landing import NotTaken
-from surveyhouse.night import InProcess, Night, problem_of, publish_night, recover_state, stage_file
+from surveyhouse.night import (
+    InProcess,
+    Night,
+    failures_recorded,
+    problem_of,
+    publish_night,
+    recover_state,
+    stage_file,
+)
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
 from surveyhouse.staging import EXPIRED, StagedFile
@@ -57,7 +65,8 @@ def rebuild_warehouse(study: Study, settings: Settings, warehouse: Warehouse | N
     night = Night.of(study, settings, warehouse)
     run = RunSummary.starting()
     with night.state.lock():
-        recover_state(night)
+        unreadable = night.warehouse.unreadable()
+        recover_state(night, warehouse_readable=unreadable is None)
         ingested, kept = _archived(night)
         fresh = night.state.rebuild_dir(run.run_id)
         scratch = fresh.with_name(fresh.name + ".files")  # the raw files under their names (dropped if killed)
@@ -69,7 +78,8 @@ def rebuild_warehouse(study: Study, settings: Settings, warehouse: Warehouse | N
                 else:
                     staged = _restage(night, record, scratch, fresh)
                 _account(run, staged.record)
-            publish_night(night, run, runner=InProcess(), staged_dir=fresh)
+            with failures_recorded(night, run):
+                publish_night(night, run, runner=InProcess(), staged_dir=fresh, unreadable=unreadable)
         except Exception:
             shutil.rmtree(fresh, ignore_errors=True)
             raise

@@ -3,14 +3,17 @@
 Readers never see a partial state: a run builds the complete warehouse in a new file
 in the same folder, checkpoints and closes it, then ``os.replace``s it over the live
 path. A reader with the old file open keeps reading the old file; new connections see
-the new one. A run killed at any moment leaves the live file untouched (and a
-``.building`` file that the next publish removes).
+the new one. The new file is read back whole before the swap (DuckDB checks every
+block's checksum), so a corrupt file never goes live. A publish that fails removes its
+new file; one killed at any moment leaves the live file untouched (and a ``.building``
+file that the next publish removes).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import stat
 import uuid
 from collections.abc import Iterable
 from importlib import resources
@@ -21,6 +24,13 @@ import duckdb
 import polars as pl
 
 from warehouse.ddl import create_table_sql
+from warehouse.health import (
+    LiveWarehouseUnreadable,
+    NewWarehouseUnreadable,
+    one_line,
+    unreadable_tables,
+    warehouse_unreadable,
+)
 
 if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
     import pandera.polars as pa
@@ -74,61 +84,123 @@ def publish_warehouse(
     (complete on disk: it is never written in place), and each of these tables keeps its
     rows but those whose key (the frame's columns) is listed, then gets ``tables[name]``
     added; every other table and view is written anew. What such a night writes follows
-    what changed, not the whole history.
+    what changed, not the whole history. The kept tables are read whole first:
+    LiveWarehouseUnreadable when they cannot be (build them whole instead).
+
+    The new file is read back whole before it is swapped in (NewWarehouseUnreadable when
+    it cannot be, and the live file stays), and takes the live file's mode, owner and
+    group (as far as this user may set them). A failed publish removes its new file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in building_files(path):
-        leftover.unlink(missing_ok=True)
-        Path(str(leftover) + ".wal").unlink(missing_ok=True)
+        _remove_building(leftover)
     building = path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
-    incremental = incremental or {}
-    if incremental:
-        shutil.copyfile(path, building)
-    connection = duckdb.connect(str(building))
     try:
-        connection.execute("SET enable_progress_bar = false")
-        if incremental:
-            for (view,) in connection.execute("select view_name from duckdb_views() where not internal").fetchall():
-                connection.execute(f'DROP VIEW "{view}"')
-            for (table,) in connection.execute("select table_name from duckdb_tables()").fetchall():
-                if table not in incremental:
-                    connection.execute(f'DROP TABLE "{table}"')
-        for name, schema in schemas.items():
-            if name in incremental:
-                keys = incremental[name]
-                if keys.height:
-                    connection.register("replaced", keys.to_arrow())
-                    matched = " AND ".join(f'"{name}"."{key}" = replaced."{key}"' for key in keys.columns)
-                    connection.execute(f'DELETE FROM "{name}" USING replaced WHERE {matched}')
-                    connection.unregister("replaced")
-            else:
-                for statement in create_table_sql(name, schema):
-                    connection.execute(statement)
-            for frame in frames(tables[name]):
-                arrow = _arrow_ready(frame, schema).to_arrow(compat_level=pl.CompatLevel.newest())
-                # Slices of a million rows and more are inserted in parallel, in no particular
-                # order (a third faster at 20 million answers); the small tables keep their
-                # order (crosstab, claims: what `select *` shows in the CLI).
-                connection.execute(
-                    f"SET preserve_insertion_order = {'false' if len(arrow) >= _UNORDERED_ROWS else 'true'}"
-                )
-                connection.register("incoming", arrow)
-                connection.execute(f'INSERT INTO "{name}" SELECT * FROM incoming')
-                connection.unregister("incoming")
-                del arrow
-        for name, sql in (views or {}).items():
-            connection.execute(f'CREATE VIEW "{name}" AS {sql}')
-        connection.execute("CHECKPOINT")
-    finally:
-        connection.close()
-    with open(building, "rb") as handle:
-        os.fsync(handle.fileno())
+        _write_warehouse(building, path, tables, schemas, views or {}, incremental or {})
+        reason = warehouse_unreadable(building)
+        if reason is not None:
+            raise NewWarehouseUnreadable(path, reason)
+        _take_live_permissions(building, path)
+        with open(building, "rb") as handle:
+            os.fsync(handle.fileno())
+    except BaseException:
+        _remove_building(building)
+        raise
     os.replace(building, path)
     directory = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def _remove_building(building: Path) -> None:
+    building.unlink(missing_ok=True)
+    Path(str(building) + ".wal").unlink(missing_ok=True)
+
+
+def _take_live_permissions(building: Path, path: Path) -> None:
+    """The live file's mode, and its owner and group where this user may set them (else the group alone)."""
+    try:
+        live = path.stat()
+    except FileNotFoundError:
+        return
+    for owner, group in ((live.st_uid, live.st_gid), (-1, live.st_gid)):
+        try:
+            os.chown(building, owner, group)
+            break
+        except PermissionError:
+            continue
+    os.chmod(building, stat.S_IMODE(live.st_mode))
+
+
+def _open_live_copy(building: Path, path: Path, kept: list[str]) -> duckdb.DuckDBPyConnection:
+    """A connection to a copy of the live file whose ``kept`` tables were read whole."""
+    shutil.copyfile(path, building)
+    try:
+        connection = duckdb.connect(str(building))
+    except duckdb.Error as error:
+        raise LiveWarehouseUnreadable(path, one_line(error)) from error
+    connection.execute("SET enable_progress_bar = false")
+    reason = unreadable_tables(connection, kept)
+    if reason is not None:
+        connection.close()
+        raise LiveWarehouseUnreadable(path, reason)
+    for (view,) in connection.execute("select view_name from duckdb_views() where not internal").fetchall():
+        connection.execute(f'DROP VIEW "{view}"')
+    for (table,) in connection.execute("select table_name from duckdb_tables()").fetchall():
+        if table not in kept:
+            connection.execute(f'DROP TABLE "{table}"')
+    return connection
+
+
+def _write_warehouse(
+    building: Path,
+    path: Path,
+    tables: dict[str, pl.DataFrame | Iterable[pl.DataFrame]],
+    schemas: dict[str, pa.DataFrameSchema],
+    views: dict[str, str],
+    incremental: dict[str, pl.DataFrame],
+) -> None:
+    """The complete new warehouse in ``building``, checkpointed and closed."""
+    if incremental:
+        connection = _open_live_copy(building, path, list(incremental))
+    else:
+        connection = duckdb.connect(str(building))
+        connection.execute("SET enable_progress_bar = false")
+    try:
+        for name, schema in schemas.items():
+            if name in incremental:
+                _delete_keys(connection, name, incremental[name])
+            else:
+                for statement in create_table_sql(name, schema):
+                    connection.execute(statement)
+            for frame in frames(tables[name]):
+                _insert(connection, name, _arrow_ready(frame, schema).to_arrow(compat_level=pl.CompatLevel.newest()))
+        for name, sql in views.items():
+            connection.execute(f'CREATE VIEW "{name}" AS {sql}')
+        connection.execute("CHECKPOINT")
+    finally:
+        connection.close()
+
+
+def _delete_keys(connection: duckdb.DuckDBPyConnection, name: str, keys: pl.DataFrame) -> None:
+    """The rows of table ``name`` whose key (the columns of ``keys``) is listed, deleted."""
+    if keys.height:
+        connection.register("replaced", keys.to_arrow())
+        matched = " AND ".join(f'"{name}"."{key}" = replaced."{key}"' for key in keys.columns)
+        connection.execute(f'DELETE FROM "{name}" USING replaced WHERE {matched}')
+        connection.unregister("replaced")
+
+
+def _insert(connection: duckdb.DuckDBPyConnection, name: str, arrow) -> None:
+    # Slices of a million rows and more are inserted in parallel, in no particular
+    # order (a third faster at 20 million answers); the small tables keep their
+    # order (crosstab, claims: what `select *` shows in the CLI).
+    connection.execute(f"SET preserve_insertion_order = {'false' if len(arrow) >= _UNORDERED_ROWS else 'true'}")
+    connection.register("incoming", arrow)
+    connection.execute(f'INSERT INTO "{name}" SELECT * FROM incoming')
+    connection.unregister("incoming")
 
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:

@@ -22,7 +22,8 @@ import duckdb
 import polars as pl
 
 from warehouse import lake as lakes
-from warehouse.publish import connect_read_only, publish_warehouse
+from warehouse.health import warehouse_unreadable
+from warehouse.publish import building_files, connect_read_only, publish_warehouse
 from warehouse.queries import run_query
 
 if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
@@ -79,6 +80,15 @@ class Warehouse(Protocol):
     def trim(self) -> str | None:
         """Drop what no reader needs any more after a publish; a sentence saying what, or None."""
 
+    def unreadable(self) -> str | None:
+        """Why the live warehouse cannot be read whole, in one line; None when it can (or there is none)."""
+
+    def written_folders(self) -> list[Path]:
+        """The folders a publish writes into (to name the full one when a disk is full)."""
+
+    def discard_partial(self) -> None:
+        """Remove what a publish killed or failed half-way left behind."""
+
     def default_state_dir(self) -> Path:
         """Where the writer's state folder goes unless a setting says otherwise."""
 
@@ -128,6 +138,17 @@ class FileWarehouse:
 
     def trim(self) -> str | None:
         return None
+
+    def unreadable(self) -> str | None:
+        return warehouse_unreadable(self.path) if self.path.exists() else None
+
+    def written_folders(self) -> list[Path]:
+        return [self.path.parent]
+
+    def discard_partial(self) -> None:
+        for building in building_files(self.path):
+            building.unlink(missing_ok=True)
+            Path(str(building) + ".wal").unlink(missing_ok=True)
 
     def default_state_dir(self) -> Path:
         return self.path.parent / ".surveyhouse"
@@ -212,6 +233,15 @@ class LakeWarehouse:
             f"Lake trimmed: {trimmed['snapshots_expired']} snapshot(s) older than {self.keep_days:g} day(s) expired, "
             f"{trimmed['files_deleted']} unreferenced file(s) deleted."
         )
+
+    def unreadable(self) -> str | None:
+        return None  # the catalog and Parquet files are read whole by every publish (no row is kept)
+
+    def written_folders(self) -> list[Path]:
+        return [self.lake.data_path] if self.lake.data_path else []
+
+    def discard_partial(self) -> None:
+        return None  # an uncommitted snapshot's files are orphans that the next trim deletes
 
     def default_state_dir(self) -> Path:
         return (self.lake.data_path.parent if self.lake.data_path else Path.cwd()) / ".surveyhouse"

@@ -74,7 +74,9 @@ def test_a_rebuild_killed_after_its_publish_is_finished_by_the_next_run(built, m
     marker.write_text("x")
     before = snapshot(built, drop=())
     real, calls = rebuild.recover_state, []
-    monkeypatch.setattr(rebuild, "recover_state", lambda s: calls.append(s) or (real(s) if len(calls) == 1 else None))
+    monkeypatch.setattr(
+        rebuild, "recover_state", lambda s, **kw: calls.append(s) or (real(s, **kw) if len(calls) == 1 else None)
+    )
     rebuild.rebuild_warehouse(load_study(), settings)  # "killed" before its staged folder is swapped in
     assert marker.exists() and any(".rebuild-" in name for name in leftovers(built))
     empty_landing = built.parent / "nothing-new"

@@ -89,3 +89,18 @@ def test_an_interrupted_publish_leaves_the_live_file_and_is_cleaned_next_time(tm
 def test_opening_a_missing_warehouse_says_what_to_do(tmp_path):
     with pytest.raises(FileNotFoundError, match="surveyhouse run"):
         connect_read_only(tmp_path / "nope.duckdb")
+
+
+def test_a_publish_that_fails_removes_its_new_file_and_leaves_the_live_one(tmp_path):
+    path = tmp_path / "w.duckdb"
+    publish(path, ["low"])
+
+    def slices():
+        yield pl.DataFrame({"k": [0], "v": ["high"]}, schema={"k": pl.Int64, "v": pl.Enum(["low", "high"])})
+        raise OSError("the source of the second slice went away")
+
+    with pytest.raises(OSError, match="went away"):
+        publish_warehouse(path, {"numbers": slices()}, SCHEMA)
+    assert building_files(path) == [] and not list(tmp_path.glob("*.wal"))
+    with connect_read_only(path) as connection:
+        assert connection.execute("select count(*), min(v) from numbers").fetchone() == (1, "low")

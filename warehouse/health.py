@@ -1,0 +1,78 @@
+"""Whether a warehouse file can be read whole.
+
+DuckDB checks a block's checksum when it reads the block from disk, and reads only the
+blocks a query needs: a warehouse with a corrupt block answers ``count(*)`` and most
+queries, and fails only the query that touches that block. Reading every column of every
+row of every table reads every data block, so a corrupt one shows before a publish
+reuses the file's rows or swaps a new file in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+
+class WarehouseUnreadable(RuntimeError):
+    """A warehouse file that cannot be read whole: ``path`` and the ``reason``, in one line."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path, self.reason = Path(path), reason
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        return f"the warehouse {self.path} could not be read whole ({self.reason})"
+
+
+class LiveWarehouseUnreadable(WarehouseUnreadable):
+    """The live warehouse, whose rows a publish would keep, cannot be read whole: build
+    every table from the staged files instead."""
+
+    def describe(self) -> str:
+        return f"the live warehouse {self.path} could not be read whole ({self.reason})"
+
+
+class NewWarehouseUnreadable(WarehouseUnreadable):
+    """The file a publish just wrote cannot be read back whole: it was not swapped in."""
+
+    def describe(self) -> str:
+        return (
+            f"the new warehouse written for {self.path} could not be read back whole ({self.reason}): "
+            "it was not published; the previous warehouse is still live"
+        )
+
+
+def one_line(error: BaseException) -> str:
+    """An error's first line (DuckDB adds hints and stack traces on later lines)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def unreadable_tables(connection: duckdb.DuckDBPyConnection, tables: list[str] | None = None) -> str | None:
+    """None when every row of ``tables`` (default: every table) reads whole, else why not, in one line."""
+    if tables is None:
+        tables = [
+            name for (name,) in connection.execute("select table_name from duckdb_tables() order by 1").fetchall()
+        ]
+    for table in tables:
+        try:
+            # hash() of the row reads every column's data and validity blocks; the one
+            # aggregate keeps what comes back to Python to one number.
+            connection.execute(f'select bit_xor(hash(t)) from "{table}" as t').fetchall()
+        except duckdb.Error as error:
+            return f"table {table}: {one_line(error)}"
+    return None
+
+
+def warehouse_unreadable(path: Path) -> str | None:
+    """None when every table of the warehouse file at ``path`` reads whole, else the reason in one line."""
+    try:
+        connection = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as error:
+        return one_line(error)
+    try:
+        connection.execute("SET enable_progress_bar = false")
+        return unreadable_tables(connection)
+    finally:
+        connection.close()
