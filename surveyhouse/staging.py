@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandera.polars as pa
@@ -31,7 +32,7 @@ import polars as pl
 
 from schemas.canonical import canonical_schema
 from schemas.codebook import Codebook
-from surveyhouse.read import RawExport, UnreadableExport, file_sha256, read_export
+from surveyhouse.read import RawExport, UnreadableExport, export_time, file_sha256, read_export
 from transforms.headers import (
     closest_questions,
     column_text,
@@ -330,6 +331,19 @@ def _failed(record: dict, *, book: Codebook, check: str, reason: str) -> tuple[d
     return record, _empty_responses(book), _file_quarantine(record, check=check, message=message)
 
 
+def file_times(path: Path) -> dict[str, str | None]:
+    """The file record's times (ISO 8601, UTC), by which the latest version of a response
+    is told (``transforms.responses.FILE_RECENCY``): ``exported_at``, when the survey tool
+    wrote the file, where the file says so (``surveyhouse.read.export_time``), and
+    ``file_modified_at``, the file's modification time as it landed."""
+    exported = export_time(path)
+    modified = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=path.stat().st_mtime_ns // 1000)
+    return {
+        "exported_at": exported.isoformat() if exported else None,
+        "file_modified_at": modified.isoformat(),
+    }
+
+
 def stage_export(
     path: Path,
     *,
@@ -349,17 +363,17 @@ def stage_export(
     ``sha256``: the file's, when the caller has just computed it (discovery does).
     """
     sha = sha256 or file_sha256(path)
+    times = file_times(path)
     archive_dir.mkdir(parents=True, exist_ok=True)
     archived = archive_dir / f"{sha}{path.suffix.lower()}"
-    if not archived.exists():
-        shutil.copyfile(path, archived.with_suffix(archived.suffix + ".part"))
+    if not archived.exists():  # with its modification time, which a rebuild records again
+        shutil.copy2(path, archived.with_suffix(archived.suffix + ".part"))
         archived.with_suffix(archived.suffix + ".part").replace(archived)
     record, accepted, quarantine = process_export(
         path, run_id=run_id, file_order=file_order, wave=wave, book=book, key=key,
         time_zones=time_zones, max_quarantined_share=max_quarantined_share,
     )  # fmt: skip
-    record["file_sha256"] = sha
-    record["archived_as"] = archived.name
+    record |= {"file_sha256": sha, "archived_as": archived.name} | times
     folder = staged_dir / sha
     folder.mkdir(parents=True, exist_ok=True)
     staged = StagedFile(sha, folder, record)
