@@ -45,12 +45,12 @@ def build_tables(
     # Which versions are superseded is decided on their keys alone; the rows are then read
     # once, without the superseded ones (no sorted copy of every column).
     all_rows = all_rows.with_row_index("_row")
-    file_versions = _file_versions(staged)
+    versions_of_files = file_versions(staged)
     versions = (
         mark_superseded(
             all_rows.select(
                 "_row", "wave", "source_tool", "response_id", "submitted_at", "file_order", "source_row"
-            ).join(file_versions.lazy().select("file_order", *FILE_RECENCY), on="file_order", how="left")
+            ).join(versions_of_files.lazy().select("file_order", *FILE_RECENCY), on="file_order", how="left")
         )
         .select("_row", "wave", "source_tool", "response_id", "file_order", "is_superseded")
         .collect()
@@ -98,14 +98,14 @@ def build_tables(
         replaced = added.join(versions.filter(~is_new).select(key), on=key, how="semi")
         answered = responses.join(added, on=key, how="semi")
     answers = AnswerSlices(answered, book=book, check_unique=_repeats_an_option(responses, book=book))
-    quarantine = _quarantine(staged, file_versions)
+    quarantine = _quarantine(staged, versions_of_files)
     per_file = versions.group_by("file_order").agg(
         accepted=(~pl.col("is_superseded")).sum(), superseded=pl.col("is_superseded").sum()
     )
     files = (
         pl.DataFrame([s.record for s in staged], infer_schema_length=None)
         .drop(FILE_TIMES, strict=False)
-        .join(file_versions.select("file_order", *FILE_TIMES), on="file_order", how="left")
+        .join(versions_of_files.select("file_order", *FILE_TIMES), on="file_order", how="left")
         .join(per_file, on="file_order", how="left")
         .with_columns(pl.col("accepted", "superseded").fill_null(0).cast(pl.Int64))
         .with_columns(pl.col("rows_read", "quarantined", "file_order").cast(pl.Int64), pl.col("wave").cast(pl.Int32))
@@ -161,7 +161,7 @@ def build_tables(
 FILE_TIMES = ["exported_at", "file_modified_at"]
 
 
-def _file_versions(staged: list[StagedFile]) -> pl.DataFrame:
+def file_versions(staged: list[StagedFile]) -> pl.DataFrame:
     """One row per staged file: file_order, file_sha256 and its times (``FILE_TIMES``), typed;
     a time is null where the file has none, or its record was staged before times were kept."""
     schema = {"file_order": pl.Int64, "file_sha256": pl.Utf8} | {name: pl.Utf8 for name in FILE_TIMES}
@@ -171,14 +171,14 @@ def _file_versions(staged: list[StagedFile]) -> pl.DataFrame:
     )
 
 
-def _quarantine(staged: list[StagedFile], file_versions: pl.DataFrame) -> pl.DataFrame:
-    """Every staged file's quarantine rows, each failure once (``latest_failures``)."""
+def _quarantine(staged: list[StagedFile], times: pl.DataFrame) -> pl.DataFrame:
+    """Every staged file's quarantine rows, each failure once (``latest_failures``); ``times``: ``file_versions``."""
     if not staged:
         return pl.DataFrame(schema=QUARANTINE_SCHEMA)
     rows = pl.concat(
         [pl.scan_parquet(s.quarantine).with_columns(file_sha256=pl.lit(s.sha256)) for s in staged], how="vertical"
     )
-    return latest_failures(rows.join(file_versions.lazy(), on="file_sha256", how="left")).collect()
+    return latest_failures(rows.join(times.lazy(), on="file_sha256", how="left")).collect()
 
 
 def _published_quarantine(settings: Settings) -> pl.DataFrame | None:
