@@ -290,7 +290,12 @@ FILES = pa.DataFrameSchema(
         "accepted": _col(
             pl.Int64, "Rows that passed every check and are the current version of their response.", nullable=False
         ),
-        "quarantined": _col(pl.Int64, "Rows rejected by a check (see quarantine).", nullable=False),
+        "quarantined": _col(
+            pl.Int64,
+            "Rows of this file rejected by a check (see quarantine, which keeps a failure a later file shows again "
+            "once, under that file).",
+            nullable=False,
+        ),
         "superseded": _col(
             pl.Int64,
             "Rows replaced by a later version of the same response (same wave, tool and response id). The version "

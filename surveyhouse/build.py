@@ -15,6 +15,7 @@ from schemas.tables import warehouse_schemas
 from surveyhouse.runlog import RunSummary, previous_runs
 from surveyhouse.settings import Settings
 from surveyhouse.staging import (
+    FILE_TIMES,
     StagedFile,
     response_columns,
     staged_files,
@@ -157,13 +158,10 @@ def build_tables(
     return validated | extra
 
 
-#: The file record's times (surveyhouse.staging.file_times), also columns of `files`.
-FILE_TIMES = ["exported_at", "file_modified_at"]
-
-
 def file_versions(staged: list[StagedFile]) -> pl.DataFrame:
-    """One row per staged file: file_order, file_sha256 and its times (``FILE_TIMES``), typed;
-    a time is null where the file has none, or its record was staged before times were kept."""
+    """One row per staged file: file_order, file_sha256 and its times (``FILE_TIMES``, also
+    columns of `files`), typed; a time is null where the file has none, or where its record
+    was staged before times were kept."""
     schema = {"file_order": pl.Int64, "file_sha256": pl.Utf8} | {name: pl.Utf8 for name in FILE_TIMES}
     rows = [{name: s.record.get(name) for name in schema} for s in staged]
     return pl.DataFrame(rows, schema=schema).with_columns(

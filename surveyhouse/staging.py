@@ -331,6 +331,10 @@ def _failed(record: dict, *, book: Codebook, check: str, reason: str) -> tuple[d
     return record, _empty_responses(book), _file_quarantine(record, check=check, message=message)
 
 
+#: The file record's times (``file_times``).
+FILE_TIMES = ["exported_at", "file_modified_at"]
+
+
 def file_times(path: Path) -> dict[str, str | None]:
     """The file record's times (ISO 8601, UTC), by which the latest version of a response
     is told (``transforms.responses.FILE_RECENCY``): ``exported_at``, when the survey tool
@@ -338,10 +342,7 @@ def file_times(path: Path) -> dict[str, str | None]:
     ``file_modified_at``, the file's modification time as it landed."""
     exported = export_time(path)
     modified = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=path.stat().st_mtime_ns // 1000)
-    return {
-        "exported_at": exported.isoformat() if exported else None,
-        "file_modified_at": modified.isoformat(),
-    }
+    return dict(zip(FILE_TIMES, [exported.isoformat() if exported else None, modified.isoformat()]))
 
 
 def stage_export(
