@@ -33,7 +33,7 @@ from transforms.headers import resolve_columns
 from transforms.layouts import detect_layout
 from transforms.privacy import hash_personal_data
 from transforms.quarantine import quarantine_rows, typed_responses
-from transforms.responses import build_responses, mark_superseded
+from transforms.responses import FILE_RECENCY, build_responses, mark_superseded
 from transforms.trend import build_trend
 from transforms.weighting import weight_responses
 from warehouse.backend import open_reader
@@ -82,8 +82,9 @@ def build_stages(settings, *, book) -> None:
     staged = [s for s in staged_files(settings.staged_dir) if s.record["status"] == "loaded"]
     with timed("screen"):
         rows = pl.scan_parquet([s.responses for s in staged]).select(response_columns(book))
-        versions = mark_superseded(rows).collect()
-        current = versions.filter(~pl.col("is_superseded")).drop("is_superseded", "file_order").lazy()
+        times = build.file_versions(staged).lazy().select("file_order", *FILE_RECENCY)
+        versions = mark_superseded(rows.join(times, on="file_order", how="left")).collect()
+        current = versions.filter(~pl.col("is_superseded")).drop("is_superseded", "file_order", *FILE_RECENCY).lazy()
         responses = (
             build_responses(current, book=book, policy=settings.screening)
             .sort("wave", "source_tool", "submitted_at", "response_id")

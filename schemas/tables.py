@@ -262,7 +262,11 @@ QUARANTINE = pa.DataFrameSchema(
     },
     strict=True,
     name="quarantine",
-    description="One row per rejected input row and failed check.",
+    description=(
+        "One row per failed check of a response and column, as the latest file that showed it gives it "
+        "(a re-export or cumulative export showing the same failure again does not add a row; files ordered as "
+        "for files.superseded); rows without a response id, and whole-file failures, one per file."
+    ),
 )
 
 FILES = pa.DataFrameSchema(
@@ -274,7 +278,9 @@ FILES = pa.DataFrameSchema(
         "run_id": _col(pl.Utf8, "Run that ingested the file.", nullable=False),
         "wave": _col(pl.Int32, "Wave the file belongs to."),
         "file_order": _col(
-            pl.Int64, "Ingestion order (later files supersede earlier versions of a response).", nullable=False
+            pl.Int64,
+            "Order in which files were staged (for reading only: which version of a response wins never depends on it).",
+            nullable=False,
         ),
         "source_tool": _col(pl.Utf8, "Tool recognised from the file's layout; null when unrecognised."),
         "layout": _col(pl.Utf8, "Layout recognised (e.g. qualtrics, qualtrics_legacy)."),
@@ -284,9 +290,30 @@ FILES = pa.DataFrameSchema(
         "accepted": _col(
             pl.Int64, "Rows that passed every check and are the current version of their response.", nullable=False
         ),
-        "quarantined": _col(pl.Int64, "Rows rejected by a check (see quarantine).", nullable=False),
+        "quarantined": _col(
+            pl.Int64,
+            "Rows of this file rejected by a check (see quarantine, which keeps a failure a later file shows again "
+            "once, under that file).",
+            nullable=False,
+        ),
         "superseded": _col(
-            pl.Int64, "Rows replaced by a newer version of the same response from a later file.", nullable=False
+            pl.Int64,
+            "Rows replaced by a later version of the same response (same wave, tool and response id). The version "
+            "kept is the one submitted last (submitted_at); between equal submissions, the one from the later file: "
+            "by exported_at, then file_modified_at (a missing time counts as older than any known one), then "
+            "file_sha256 as a fixed tie-break; never by file name or file_order. Two rows of one file: the lower one.",
+            nullable=False,
+        ),
+        "exported_at": _col(
+            UTC,
+            "When the survey tool wrote the file, as the file says (UTC): an Excel workbook's document properties "
+            "(modified, else created), an SPSS file's header (creation date and time, the exporting machine's clock); "
+            "null for CSV, which says nothing of it, and for files staged before it was recorded.",
+        ),
+        "file_modified_at": _col(
+            UTC,
+            "The file's modification time in the landing folder when it was staged (UTC); null for files staged "
+            "before it was recorded.",
         ),
         "columns_ignored": _col(pl.Utf8, "Columns that are no question of the questionnaire (comma-separated)."),
         "status": _col(
@@ -315,7 +342,11 @@ RUNS = pa.DataFrameSchema(
         "rows_read": _col(pl.Int64, "Data rows read by this run.", nullable=False),
         "responses": _col(pl.Int64, "Responses in the warehouse after the run; null for a failed run."),
         "responses_excluded": _col(pl.Int64, "Of those, excluded from bases by screening."),
-        "quarantined_rows": _col(pl.Int64, "Input rows in quarantine after the run."),
+        "quarantined_rows": _col(
+            pl.Int64,
+            "New failed checks of input rows: quarantine rows (one per response, check and column) that the "
+            "previously published quarantine lacked; a failure a re-export shows again is not counted again.",
+        ),
         "status": _col(
             pl.Utf8,
             "ok; warning (a file was rejected or could not be read: see message and files); failed (nothing published: see message).",

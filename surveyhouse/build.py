@@ -15,6 +15,7 @@ from schemas.tables import warehouse_schemas
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
 from surveyhouse.staging import (
+    FILE_TIMES,
     StagedFile,
     response_columns,
     staged_schema,
@@ -22,11 +23,12 @@ from surveyhouse.staging import (
 from surveyhouse.state import StateFolder
 from transforms.claims import check_claims
 from transforms.crosstab import build_crosstab_pair
-from transforms.quarantine import QUARANTINE_SCHEMA
-from transforms.responses import build_answers, build_responses, mark_superseded
+from transforms.quarantine import QUARANTINE_SCHEMA, latest_failures
+from transforms.responses import FILE_RECENCY, build_answers, build_responses, mark_superseded
 from transforms.trend import build_trend
 from transforms.weighting import weight_responses
 from warehouse.ddl import duckdb_type
+from warehouse.queries import run_query
 from warehouse.store import Warehouse
 
 
@@ -51,9 +53,12 @@ def build_tables(
     # Which versions are superseded is decided on their keys alone; the rows are then read
     # once, without the superseded ones (no sorted copy of every column).
     all_rows = all_rows.with_row_index("_row")
+    versions_of_files = file_versions(staged)
     versions = (
         mark_superseded(
-            all_rows.select("_row", "wave", "source_tool", "response_id", "submitted_at", "file_order", "source_row")
+            all_rows.select(
+                "_row", "wave", "source_tool", "response_id", "submitted_at", "file_order", "source_row"
+            ).join(versions_of_files.lazy().select("file_order", *FILE_RECENCY), on="file_order", how="left")
         )
         .select("_row", "wave", "source_tool", "response_id", "file_order", "is_superseded")
         .collect()
@@ -101,16 +106,14 @@ def build_tables(
         replaced = added.join(versions.filter(~is_new).select(key), on=key, how="semi")
         answered = responses.join(added, on=key, how="semi")
     answers = AnswerSlices(answered, book=book, check_unique=_repeats_an_option(responses, book=book))
-    quarantine = (
-        pl.concat([pl.read_parquet(s.quarantine) for s in staged], how="vertical")
-        if staged
-        else pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    )
+    quarantine = _quarantine(staged, versions_of_files)
     per_file = versions.group_by("file_order").agg(
         accepted=(~pl.col("is_superseded")).sum(), superseded=pl.col("is_superseded").sum()
     )
     files = (
         pl.DataFrame([s.record for s in staged], infer_schema_length=None)
+        .drop(FILE_TIMES, strict=False)
+        .join(versions_of_files.select("file_order", *FILE_TIMES), on="file_order", how="left")
         .join(per_file, on="file_order", how="left")
         .with_columns(pl.col("accepted", "superseded").fill_null(0).cast(pl.Int64))
         .with_columns(pl.col("rows_read", "quarantined", "file_order").cast(pl.Int64), pl.col("wave").cast(pl.Int32))
@@ -131,7 +134,7 @@ def build_tables(
         "rows_read": run.rows_read,
         "responses": responses.height,
         "responses_excluded": int(responses["is_excluded"].sum()),
-        "quarantined_rows": int(quarantine.filter(pl.col("source_row").is_not_null())["source_row"].len()),
+        "quarantined_rows": _new_failures(quarantine, _published_quarantine(warehouse)),
         "status": "warning" if run.files_failed else "ok",
         "message": "; ".join(run.problems + run.notes) or None,
         "claims_consistent": int((claims["status"] == "consistent").sum()),
@@ -162,6 +165,57 @@ def build_tables(
     return validated | extra
 
 
+def file_versions(staged: list[StagedFile]) -> pl.DataFrame:
+    """One row per staged file: file_order, file_sha256 and its times (``FILE_TIMES``, also
+    columns of `files`), typed; a time is null where the file has none, or where its record
+    was staged before times were kept."""
+    schema = {"file_order": pl.Int64, "file_sha256": pl.Utf8} | {name: pl.Utf8 for name in FILE_TIMES}
+    rows = [{name: s.record.get(name) for name in schema} for s in staged]
+    return pl.DataFrame(rows, schema=schema).with_columns(
+        pl.col(FILE_TIMES).str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_unit="us", time_zone="UTC")
+    )
+
+
+def _quarantine(staged: list[StagedFile], times: pl.DataFrame) -> pl.DataFrame:
+    """Every staged file's quarantine rows, each failure once (``latest_failures``); ``times``: ``file_versions``."""
+    if not staged:
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    rows = pl.concat(
+        [pl.scan_parquet(s.quarantine).with_columns(file_sha256=pl.lit(s.sha256)) for s in staged], how="vertical"
+    )
+    return latest_failures(rows.join(times.lazy(), on="file_sha256", how="left")).collect()
+
+
+def _published_quarantine(warehouse: Warehouse) -> pl.DataFrame | None:
+    """The live warehouse's quarantine rows of input rows; None when there is none to read."""
+    if not warehouse.exists():
+        return None
+    try:
+        with warehouse.reader() as connection:
+            return run_query(connection, "published_failures").pl()
+    except (duckdb.Error, OSError):
+        return None
+
+
+def _new_failures(quarantine: pl.DataFrame, published: pl.DataFrame | None) -> int:
+    """Failed checks of input rows in ``quarantine`` that the published quarantine lacks: a
+    failure of a response by its response id, check and column (whichever file showed it),
+    one without a response id by its file name and row."""
+    rows = quarantine.filter(pl.col("source_row").is_not_null())
+    if published is None:
+        return rows.height
+    no_id = pl.col("response_id").is_null()
+    key = [
+        pl.col("response_id"),
+        pl.col("check"),
+        pl.col("column"),
+        pl.when(no_id).then(pl.col("source_file")).alias("_file"),
+        pl.when(no_id).then(pl.col("source_row")).alias("_row"),
+    ]
+    seen = published.select(key).cast({"_row": pl.Int64})
+    return rows.select(key).join(seen, on=seen.columns, how="anti", nulls_equal=True).height
+
+
 def _answers_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codebook) -> list[int] | None:
     """The file orders of the loaded files that the live warehouse lacks, when its answers
     can be kept for the others; None when the answers must be built whole.
@@ -174,8 +228,12 @@ def _answers_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codeb
     try:
         with warehouse.reader() as connection:
             live = connection.execute("select file_sha256, file_order, status from files").fetchall()
+            # A warehouse built before files had their times chose versions by ingestion order.
+            files_columns = {row[0] for row in connection.execute("describe files").fetchall()}
             described = [(row[0], row[1]) for row in connection.execute("describe answers").fetchall()]
     except (duckdb.Error, OSError):
+        return None
+    if not set(FILE_TIMES) <= files_columns:
         return None
     schema = warehouse_schemas(book)["answers"]
     expected = [(column, duckdb_type(spec.dtype.type)) for column, spec in schema.columns.items()]

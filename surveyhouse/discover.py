@@ -33,6 +33,7 @@ class NewFile:
     sha256: str
     wave: int
     inbox: Path | None = None  # the landing folder it was found in: no link below it is followed to read it
+    times: dict | None = None  # the file's times as first recorded (a rebuild re-stages an archived copy)
 
     @property
     def shown_name(self) -> str:

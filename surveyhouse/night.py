@@ -167,6 +167,7 @@ def _staged(night: Night, new: NewFile, *, run_id: str, file_order: int, staged_
         new.path,
         sha256=new.sha256,
         inbox=new.inbox,
+        times=new.times,
         staged_dir=staged_dir or night.state.staged_dir,
         archive_dir=night.state.archive_dir,
         run_id=run_id,

@@ -31,7 +31,9 @@ import io
 import zipfile
 from collections import deque
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from xml.etree import ElementTree
 
 import polars as pl
 
@@ -310,3 +312,55 @@ def _number_text(value) -> str | None:
     except (TypeError, ValueError):
         return None
     return str(int(number)) if number.is_integer() else str(number)
+
+
+#: Where an SPSS file's header holds its creation date ("25 Oct 23") and time ("00:01:37").
+_SPSS_CREATED = slice(92, 109)
+_CORE_PROPERTIES = "docProps/core.xml"
+_DCTERMS = "{http://purl.org/dc/terms/}"
+#: A workbook's document properties are a few hundred bytes; a larger part is not read.
+_CORE_PROPERTIES_MAX_BYTES = 1 << 20
+
+
+def export_time(source: Path | bytes) -> datetime | None:
+    """When the survey tool wrote the file, as the file itself says (UTC); None where it does not.
+
+    An Excel workbook: its document properties (``docProps/core.xml``), last modified,
+    else created. An SPSS file: the creation date and time of its header (the exporting
+    machine's clock, read as UTC). A delimited text says nothing of the kind. Only the
+    file's first bytes (and a workbook's properties part) are read; a damaged file gives None.
+    """
+    try:
+        with source.open("rb") if isinstance(source, Path) else io.BytesIO(source) as handle:
+            head = handle.read(_SPSS_CREATED.stop)
+            if head.startswith(_SPSS_MAGIC):
+                return _spss_created(head[_SPSS_CREATED])
+            if head.startswith(_ZIP_MAGIC):
+                handle.seek(0)
+                return _workbook_modified(handle)
+    except (OSError, zipfile.BadZipFile, ElementTree.ParseError, ValueError):
+        return None
+    return None
+
+
+def _spss_created(stamp: bytes) -> datetime | None:
+    text = stamp.decode("ascii", errors="replace")
+    try:
+        return datetime.strptime(f"{text[:9].strip()} {text[9:].strip()}", "%d %b %y %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _workbook_modified(handle) -> datetime | None:
+    with zipfile.ZipFile(handle) as archive:
+        if _CORE_PROPERTIES not in archive.namelist():
+            return None
+        if archive.getinfo(_CORE_PROPERTIES).file_size > _CORE_PROPERTIES_MAX_BYTES:
+            return None
+        root = ElementTree.fromstring(archive.read(_CORE_PROPERTIES))
+    for name in ("modified", "created"):
+        element = root.find(f"{_DCTERMS}{name}")
+        if element is not None and element.text and element.text.strip():
+            stamp = datetime.fromisoformat(element.text.strip().replace("Z", "+00:00"))
+            return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+    return None

@@ -35,7 +35,7 @@ from surveyhouse.night import (
 )
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
-from surveyhouse.staging import EXPIRED, StagedFile
+from surveyhouse.staging import EXPIRED, FILE_TIMES, StagedFile
 from transforms.display import display_name
 from warehouse.store import Warehouse
 
@@ -130,13 +130,19 @@ def _restage(night: Night, record: dict, scratch: Path, fresh: Path) -> StagedFi
     source = scratch / str(record["file_order"]) / record["source_file"]
     source.parent.mkdir(parents=True)
     _link_or_copy(night.state.archive_dir / record["archived_as"], source)
-    new = NewFile(source, record["file_sha256"], record["wave"])
+    times = {name: _iso(record.get(name)) for name in FILE_TIMES} if all(n in record for n in FILE_TIMES) else None
+    new = NewFile(source, record["file_sha256"], record["wave"], times=times)
     staged = stage_file(night, new, run_id=record["run_id"], file_order=record["file_order"], staged_dir=fresh)
     if isinstance(staged, NotTaken):
         raise RebuildError(
             f"the archived copy of {display_name(record['source_file'])} cannot be staged again: {staged.message}"
         )
     return staged
+
+
+def _iso(value: object) -> str | None:
+    """A recorded time as the staged record keeps it (the `files` table gives datetimes)."""
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def _link_folder(source: Path, target: Path) -> None:

@@ -26,6 +26,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandera.polars as pa
@@ -35,7 +36,7 @@ from schemas.canonical import canonical_schema
 from schemas.codebook import Codebook
 from surveyhouse.landing import FileNotTaken, landed_bytes, shown
 from surveyhouse.private import make_private, private_folder, write_private
-from surveyhouse.read import RawExport, UnreadableExport, read_export
+from surveyhouse.read import RawExport, UnreadableExport, export_time, read_export
 from transforms.display import display_name, excerpt, printable
 from transforms.headers import (
     closest_questions,
@@ -344,6 +345,20 @@ def _failed(record: dict, *, book: Codebook, check: str, reason: str) -> tuple[d
     return record, _empty_responses(book), _file_quarantine(record, check=check, message=message)
 
 
+#: The file record's times (``file_times``).
+FILE_TIMES = ["exported_at", "file_modified_at"]
+
+
+def file_times(data: bytes, *, modified_ns: int) -> dict[str, str | None]:
+    """The file record's times (ISO 8601, UTC), by which the latest version of a response
+    is told (``transforms.responses.FILE_RECENCY``): ``exported_at``, when the survey tool
+    wrote the file, where the file says so (``surveyhouse.read.export_time``), and
+    ``file_modified_at``, the file's modification time as it landed."""
+    exported = export_time(data)
+    modified = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=modified_ns // 1000)
+    return dict(zip(FILE_TIMES, [exported.isoformat() if exported else None, modified.isoformat()]))
+
+
 def stage_export(
     path: Path,
     *,
@@ -358,29 +373,33 @@ def stage_export(
     max_quarantined_share: float = MAX_QUARANTINED_SHARE,
     sha256: str | None = None,
     inbox: Path | None = None,
+    times: dict | None = None,
 ) -> StagedFile:
     """Process one export and stage its result; the raw file goes to the archive.
+
+    ``times``: the file's times (``file_times``) as first recorded, for a rebuild, which
+    stages the archived copy (its own modification time is when it was archived).
 
     The file's bytes are read once (no link followed below ``inbox``, regular files only):
     the archived copy, the SHA-256 and what is parsed are the same bytes. ``sha256``: the
     file's as discovery found it; bytes that are not those any more (the file was written
     since) are left for the next night. Raises FileNotTaken for a file not taken.
     """
-    data, _ = landed_bytes(path, inbox=inbox)
+    data, landed = landed_bytes(path, inbox=inbox)
     sha = hashlib.sha256(data).hexdigest()
     if sha256 is not None and sha != sha256:
         raise FileNotTaken(
             f"{shown(path, inbox)} was left for the next night: it changed since it was found, may still be written.",
             failed=False,
         )
+    times = times or file_times(data, modified_ns=landed[3])
     archived = archive_raw(data, archive_dir=archive_dir, sha256=sha, suffix=path.suffix.lower())
     record, accepted, quarantine = process_export(
         path, run_id=run_id, file_order=file_order, wave=wave, book=book, key=key,
         time_zones=time_zones, max_quarantined_share=max_quarantined_share, data=data,
     )  # fmt: skip
     del data
-    record["file_sha256"] = sha
-    record["archived_as"] = archived.name
+    record |= {"file_sha256": sha, "archived_as": archived.name} | times
     folder = private_folder(staged_dir / sha)
     staged = StagedFile(sha, folder, record)
     if record["status"] == "loaded":

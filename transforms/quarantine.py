@@ -12,6 +12,7 @@ import polars as pl
 from schemas.canonical import MESSAGES, PANDERA_CHECKS
 from schemas.codebook import Codebook
 from transforms.privacy import masked_excerpts
+from transforms.responses import FILE_RECENCY
 
 QUARANTINE_COLUMNS = [
     "run_id",
@@ -84,4 +85,30 @@ def typed_responses(accepted: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
     return accepted.with_columns(
         *[pl.col(q.code).cast(q.dtype) for q in book.single],
         *[pl.col(q.code).cast(pl.List(q.dtype)) for q in book.multi],
+    )
+
+
+def latest_failures(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per response, check and column: the row of the latest file that showed it.
+
+    A cumulative export, or the same export saved again (other line endings, another
+    name), shows a failed row again: it is one failure, kept as the latest file
+    (``FILE_RECENCY``) shows it. ``rows`` are quarantine rows carrying their file's
+    ``FILE_RECENCY`` columns. A row without a response id cannot be told apart from
+    another file's and stays one per file, as do whole-file rows (no source row).
+    Ordered by file (oldest first), then row, column and check; the quarantine's columns.
+    """
+    latest_first = rows.sort([*FILE_RECENCY, "source_row"], descending=True, nulls_last=True)
+    of_response = pl.col("response_id").is_not_null() & pl.col("source_row").is_not_null()
+    return (
+        pl.concat(
+            [
+                latest_first.filter(of_response).unique(["response_id", "check", "column"], keep="first"),
+                latest_first.filter(~of_response).unique(
+                    ["file_sha256", "source_row", "check", "column"], keep="first"
+                ),
+            ]
+        )
+        .sort([*FILE_RECENCY, "source_row", "column", "check"], nulls_last=False)
+        .select(list(QUARANTINE_SCHEMA))
     )

@@ -10,14 +10,24 @@ from transforms.screening import ScreeningPolicy, flag_responses
 KEY = ["wave", "source_tool", "response_id"]
 
 
+#: Which of two files is the later, when a response's submissions tie: the time the survey
+#: tool wrote the file (where the file says it), then the file's modification time, then
+#: its SHA-256 (any fixed order will do: the choice must not depend on the run). Never the
+#: ingestion order, nor the file's name. A missing value (a file staged before these
+#: were recorded, a CSV without an export time) counts as older than any known one.
+FILE_RECENCY = ["exported_at", "file_modified_at", "file_sha256"]
+#: The latest version of a response: the last submitted, then the one from the later file.
+VERSION_RECENCY = ["submitted_at", *FILE_RECENCY]
+
+
 def mark_superseded(staged: pl.LazyFrame) -> pl.LazyFrame:
     """One row per staged response, ``is_superseded`` where a newer version exists.
 
-    Cumulative exports and edited responses bring the same response id again; the
-    version kept is the last submitted, and among equal submissions the one from the
-    most recently ingested file.
+    Cumulative exports and edited responses bring the same response id again; the version
+    kept is the latest by ``VERSION_RECENCY`` (``staged`` carries those columns), whatever
+    order the files were staged in. Two rows of one file with the same id: the lower one.
     """
-    return staged.sort(["submitted_at", "file_order", "source_row"], descending=True, nulls_last=True).with_columns(
+    return staged.sort([*VERSION_RECENCY, "source_row"], descending=True, nulls_last=True).with_columns(
         is_superseded=pl.int_range(pl.len()).over(KEY) > 0
     )
 

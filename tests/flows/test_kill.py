@@ -46,11 +46,15 @@ print("done", flush=True)
 
 
 class Killable:
-    """A pipeline process started ahead of time (imports done), run on demand."""
+    """A pipeline process started ahead of time (imports done), run on demand.
 
-    def __init__(self, inbox: Path, warehouse: Path | str, lake_data: Path | None = None):
+    ``script`` (default ``RUN``) is given the inbox, the warehouse and the lake's data folder
+    as arguments; it says "ready", waits for "go", and says "done" when it has finished.
+    """
+
+    def __init__(self, inbox: Path, warehouse: Path | str, lake_data: Path | None = None, *, script: str = RUN):
         self.process = subprocess.Popen(
-            [sys.executable, "-c", RUN, str(inbox), str(warehouse), *([str(lake_data)] if lake_data else [])],
+            [sys.executable, "-c", script, str(inbox), str(warehouse), *([str(lake_data)] if lake_data else [])],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -67,9 +71,16 @@ class Killable:
             )
         return self.process.stdout.readline().strip()
 
-    def go(self) -> float:
+    def wait_for(self, line: str, timeout_s: float = 300) -> float:
+        """The time (``time.perf_counter``) at which the process said ``line``, its next line."""
+        said = self._line(timeout_s)
+        assert said == line, f"expected {line!r}, got {said!r}: {self.process.stderr.read()[-2000:]}"
+        return time.perf_counter()
+
+    def go(self, word: str = "go") -> float:
+        """Once the process is ready, tell it to run (``word`` is the line it reads); the time it was told."""
         assert self._line(120) == "ready", self.process.stderr.read()[-2000:]
-        self.process.stdin.write("go\n")
+        self.process.stdin.write(f"{word}\n")
         self.process.stdin.flush()
         return time.perf_counter()
 
