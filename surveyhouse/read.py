@@ -52,6 +52,10 @@ _ZIP_MAGIC = b"PK\x03\x04"
 #: SPSS stores a datetime as float seconds since 1582: digits below the millisecond are noise.
 _SPSS_TIME_PRECISION = "1ms"
 _MB = 1 << 20
+#: A text file may have a stray NUL or control byte or two in a cell (NULs are dropped);
+#: with a NUL and more control bytes than this in its first 4 KB it is a binary file.
+_CONTROLS_IN_TEXT = 2
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 #: A workbook part bigger than this that unpacks more than ``_MAX_ZIP_RATIO`` times its
 #: stored size is a zip bomb, not an export (Apache POI's default minimum inflate ratio, 1%).
 _RATIO_CHECKED_FROM = 1 << 20
@@ -193,7 +197,7 @@ def read_export(path: Path, *, data: bytes | None = None, limits: ReadLimits | N
         raw = _read_spss(path, data)
     elif data.startswith(_ZIP_MAGIC):
         raw = _read_workbook(path, data, limits=limits)
-    elif b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    elif _is_binary(data[:4096]):
         raise UnreadableExport(
             f"{display_name(path.name)} is a binary file, not a survey export (CSV, Excel workbook or SPSS file)"
         )
@@ -201,6 +205,12 @@ def read_export(path: Path, *, data: bytes | None = None, limits: ReadLimits | N
         raw = _read_delimited(path, data)
     del data
     return _bounded(raw, limits=limits)
+
+
+def _is_binary(head: bytes) -> bool:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" not in head:
+        return False
+    return len(_CONTROL_BYTES.findall(head)) > _CONTROLS_IN_TEXT
 
 
 def _export_bytes(path: Path, data: bytes | None, *, limits: ReadLimits) -> bytes:

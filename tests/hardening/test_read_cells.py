@@ -1,0 +1,45 @@
+"""Item 16 of the hardening: a NUL character in a cell (a stray byte of a text file, an
+Excel ``_x0000_`` escape) is never stored: the reader drops it."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import polars as pl
+
+from schemas.codebook import codebook
+from surveyhouse.read import read_export
+from surveyhouse.staging import process_export
+
+CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
+COMMENT = "Saves us hours, but we review everything."
+
+
+def comments(path: Path) -> list[str]:
+    _, accepted, _ = process_export(
+        path, run_id="r", file_order=1, wave=2023, book=codebook(), key=b"k", max_quarantined_share=1.0
+    )
+    return accepted["comment"].drop_nulls().to_list()
+
+
+def no_nul_anywhere(path: Path) -> bool:
+    frame = read_export(path).frame
+    return not frame.select(pl.any_horizontal(pl.col("^c\\d+$").str.contains("\x00", literal=True))).to_series().any()
+
+
+def test_nul_characters_in_a_text_file_are_dropped_not_stored(tmp_path):
+    path = tmp_path / "export.csv"
+    text = (CASES / "qualtrics_en_labels_split.csv").read_text(encoding="utf-8")
+    path.write_text(text.replace(COMMENT, "Saves\x00 us hours,\x00 but we review everything."), encoding="utf-8")
+    assert no_nul_anywhere(path)
+    assert COMMENT in comments(path)
+
+
+def test_nul_characters_a_workbook_escapes_are_dropped_not_stored(tmp_path):
+    path = tmp_path / "export.xlsx"
+    with zipfile.ZipFile(CASES / "surveymonkey_en.xlsx") as original, zipfile.ZipFile(path, "w") as out:
+        for info in original.infolist():
+            out.writestr(info, original.read(info).decode().replace("Saves us", "Saves_x0000_ us"))
+    assert no_nul_anywhere(path)
+    assert COMMENT in comments(path)
