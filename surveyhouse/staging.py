@@ -152,7 +152,7 @@ def _reader_quarantine(
 ) -> pl.DataFrame:
     """The quarantine rows of the data rows the reader could not give whole (a cell too
     large, bytes that are not text), each naming the file's column."""
-    headers = {column.index: excerpt(column.header, 80) for column in columns}
+    headers = {column.index: excerpt(column.header) for column in columns}
     rows = problems.join(meta.select("source_row", "response_id"), on="source_row", how="inner")
     named = [headers.get(index, f"column {spreadsheet_column(index)}") for index in rows["column_index"].to_list()]
     return rows.select(
