@@ -32,7 +32,7 @@ import polars as pl
 from schemas.canonical import canonical_schema
 from schemas.codebook import Codebook
 from surveyhouse.read import RawExport, ReadLimits, UnreadableExport, file_sha256, read_export, spreadsheet_column
-from transforms.display import EXCERPT_CHARS, excerpt
+from transforms.display import EXCERPT_CHARS, display_name, excerpt
 from transforms.headers import (
     closest_questions,
     column_text,
@@ -179,7 +179,7 @@ def _file_quarantine(record: dict, *, check: str, message: str) -> pl.DataFrame:
 
 
 def _not_loaded(record: dict, *, check: str, reason: str) -> str:
-    name = record["source_file"]
+    name = display_name(record["source_file"])
     if reason.startswith(f"{name} "):
         reason = "the file " + reason[len(name) + 1 :]
     return (
@@ -207,7 +207,9 @@ def _check_questionnaire(parsed: ParsedExport, resolved: list, *, book: Codebook
     found = questions_found(resolved)
     if len(found) * 2 < len(book.questions):
         closest = closest_questions(parsed.columns, book=book)
-        near = "; ".join(f"{header!r} ~ {wording!r} ({ratio:.0%} alike)" for header, wording, ratio in closest)
+        near = "; ".join(
+            f"'{excerpt(header, 80)}' ~ {wording!r} ({ratio:.0%} alike)" for header, wording, ratio in closest
+        )
         raise FileRejected(
             f"it is not an export of this questionnaire ({book.study}): {len(found)} of its {len(book.questions)} "
             f"questions were found among the file's {len(parsed.columns)} columns"
@@ -239,7 +241,7 @@ def _verdict_message(record: dict, quarantine: pl.DataFrame, *, max_share: float
     )
     failed, total = record["quarantined"], record["rows_read"]
     return (
-        f"{record['source_file']} was rejected: {failed} of its {total} rows ({failed / total:.0%}) failed the checks, "
+        f"{display_name(record['source_file'])} was rejected: {failed} of its {total} rows ({failed / total:.0%}) failed the checks, "
         f"more than the {max_share:.0%} a file may have ({details}). None of its responses were loaded; each failed "
         "row is in the quarantine table with its reason. Look at them (surveyhouse quality), correct the survey or its "
         "export, and drop the corrected file in the landing folder; if so many failures are expected, raise "
@@ -287,7 +289,7 @@ def process_export(
     meta = parsed.meta.collect()
     record["rows_read"] = meta.height
     resolved, ignored = resolve_columns(parsed.columns, book=book)
-    record["columns_ignored"] = ", ".join(dict.fromkeys(column_text(column) for column in ignored)) or None
+    record["columns_ignored"] = ", ".join(dict.fromkeys(excerpt(column_text(column)) for column in ignored)) or None
     languages = [r.language for r in resolved if r.language]
     header_language = max(set(languages), key=languages.count) if languages else None
     record["language"] = header_language

@@ -118,3 +118,21 @@ def test_the_cell_limit_is_a_limit_of_the_reader(tmp_path):
         ("cell_too_large", "y" * 200 + "... (100 more characters)")
     ]
     assert raw.frame.select(pl.max_horizontal(pl.col("^c\\d+$").str.len_chars().max())).item() <= 250
+
+
+@pytest.mark.parametrize(
+    ("header", "check"),
+    [
+        (["x" * 90_000 + "\x1b[2J", "id"], "layout_known"),  # no tool's header
+        (["Timestamp", *(f"Question {i} " + "y" * 90_000 + "\x1b[2J" for i in range(4))], "questionnaire_matched"),
+    ],
+)
+def test_what_a_file_says_reaches_its_messages_as_excerpts(tmp_path, header, check):
+    path = tmp_path / "export\x1b[31m.csv"
+    rows = [header, ["1/18/2024 14:18:57", *(["a"] * (len(header) - 1))]]
+    path.write_text("\r\n".join(",".join(row) for row in rows) + "\r\n", encoding="utf-8")
+    record, _, quarantine = staged(path)
+    assert (record["status"], quarantine["check"].to_list()) == ("failed", [check])
+    shown = [record["message"], record["columns_ignored"] or "", *quarantine["message"].to_list()]
+    assert all("\x1b" not in text and len(text) < 3_000 for text in shown), [len(text) for text in shown]
+    assert record["message"].startswith("export\\x1b[31m.csv was not loaded: ")
