@@ -422,7 +422,8 @@ def _bounded(raw: RawExport, *, limits: ReadLimits) -> RawExport:
     """The raw export with no cell longer than ``limits.max_cell_chars``: such a cell is
     cut to an excerpt and reported (``cell_too_large``), for its row to be set aside."""
     frame, most = raw.frame, limits.max_cell_chars
-    long = [name for name in _cell_columns(frame) if (frame[name].str.len_bytes().max() or 0) > most]
+    longest = frame.select(pl.col(_cell_columns(frame)).str.len_bytes().max()).row(0, named=True)
+    long = [name for name, size in longest.items() if (size or 0) > most]
     found = []
     for name in long:
         length = pl.col(name).str.len_chars()

@@ -51,6 +51,9 @@ RECORD = "file.json"
 #: Default share of a file's rows that may fail the checks before the file is rejected whole.
 MAX_QUARANTINED_SHARE = 0.2
 DEFAULT_TIME_ZONE = "UTC"
+#: A header listed in ``files.columns_ignored`` is cut past this many characters (a real
+#: question's wording is shorter; a cell of 100,000 characters is not a header).
+_HEADER_CHARS = 1_000
 
 #: What a person can do next, by the whole-file check that failed.
 _NEXT_STEP = {
@@ -289,7 +292,9 @@ def process_export(
     meta = parsed.meta.collect()
     record["rows_read"] = meta.height
     resolved, ignored = resolve_columns(parsed.columns, book=book)
-    record["columns_ignored"] = ", ".join(dict.fromkeys(excerpt(column_text(column)) for column in ignored)) or None
+    record["columns_ignored"] = (
+        ", ".join(dict.fromkeys(excerpt(column_text(column), _HEADER_CHARS) for column in ignored)) or None
+    )
     languages = [r.language for r in resolved if r.language]
     header_language = max(set(languages), key=languages.count) if languages else None
     record["language"] = header_language

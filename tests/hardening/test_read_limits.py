@@ -134,5 +134,5 @@ def test_what_a_file_says_reaches_its_messages_as_excerpts(tmp_path, header, che
     record, _, quarantine = staged(path)
     assert (record["status"], quarantine["check"].to_list()) == ("failed", [check])
     shown = [record["message"], record["columns_ignored"] or "", *quarantine["message"].to_list()]
-    assert all("\x1b" not in text and len(text) < 3_000 for text in shown), [len(text) for text in shown]
+    assert all("\x1b" not in text and len(text) < 5_000 for text in shown), [len(text) for text in shown]
     assert record["message"].startswith("export\\x1b[31m.csv was not loaded: ")
