@@ -308,9 +308,10 @@ def _parse_delimited(path: Path, payload: bytes, *, delimiter: str) -> pl.DataFr
 
 def _raw_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """Columns renamed c0..cN, empty cells null, NUL characters gone, source_row 1-based."""
-    frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns)})
-    text = pl.all().cast(pl.Utf8).str.replace_all("\x00", "", literal=True).replace("", None)
-    frame = frame.with_columns(text).with_row_index("source_row", offset=1)
+    frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns)}).with_columns(pl.all().cast(pl.Utf8))
+    with_nul = frame.select(pl.all().str.contains("\x00", literal=True).any()).row(0, named=True)
+    stripped = [pl.col(name).str.replace_all("\x00", "", literal=True) for name, nul in with_nul.items() if nul]
+    frame = frame.with_columns(stripped).with_columns(pl.all().replace("", None)).with_row_index("source_row", offset=1)
     return frame.with_columns(pl.col("source_row").cast(pl.Int64))
 
 
