@@ -39,7 +39,7 @@ def build_tables(
     loaded = [s for s in staged if s.record["status"] == "loaded"]
     columns = response_columns(book)
     if loaded:
-        all_rows = pl.scan_parquet([s.responses for s in loaded]).select(columns)
+        all_rows = pl.scan_parquet([s.responses for s in loaded], glob=False).select(columns)
     else:
         all_rows = pl.LazyFrame(schema=staged_schema(book))  # nothing loaded yet: an empty warehouse
     # Which versions are superseded is decided on their keys alone; the rows are then read
@@ -96,7 +96,7 @@ def build_tables(
         answered = responses.join(added, on=key, how="semi")
     answers = AnswerSlices(answered, book=book, check_unique=_repeats_an_option(responses, book=book))
     quarantine = (
-        pl.concat([pl.read_parquet(s.quarantine) for s in staged], how="vertical")
+        pl.concat([pl.read_parquet(s.quarantine, glob=False) for s in staged], how="vertical")
         if staged
         else pl.DataFrame(schema=QUARANTINE_SCHEMA)
     )

@@ -6,10 +6,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from schemas.codebook import codebook
+from surveyhouse.night import run_once
 from surveyhouse.read import read_export
+from surveyhouse.settings import load_settings
 from surveyhouse.staging import process_export
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
@@ -40,3 +43,15 @@ def test_a_star_in_a_name_does_not_read_the_files_it_would_match(tmp_path):
     assert read_export(starred).frame.equals(alone)
     record = staged(starred)
     assert (record["status"], record["rows_read"], record["quarantined"]) == ("loaded", 12, 5)
+
+
+def test_a_warehouse_in_a_folder_named_like_a_glob_pattern_builds_from_its_staged_files(tmp_path):
+    folder = tmp_path / "AI survey [2024] (v2)"
+    inbox = folder / "landing"
+    inbox.mkdir(parents=True)
+    shutil.copy(CASES / "typeform_en.csv", inbox / "typeform_en.csv")
+    shutil.copy(CASES / "google_forms_fr.csv", inbox / "google_forms_fr.csv")
+    run = run_once(load_settings(inbox=str(inbox), warehouse=str(folder / "w.duckdb")))
+    assert run.published and run.files_new == 2
+    with duckdb.connect(str(folder / "w.duckdb"), read_only=True) as connection:
+        assert connection.execute("select count(*) from quarantine").fetchone()[0] > 0
