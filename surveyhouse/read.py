@@ -194,7 +194,7 @@ def read_export(path: Path, *, data: bytes | None = None, limits: ReadLimits | N
     if not data or data.isspace():  # (not ``strip()``: that copies the whole file)
         raise UnreadableExport(f"{display_name(path.name)} is empty")
     if data.startswith(_SPSS_MAGIC):
-        raw = _read_spss(path, data)
+        raw = _read_spss(path, data, limits=limits)
     elif data.startswith(_ZIP_MAGIC):
         raw = _read_workbook(path, data, limits=limits)
     elif _is_binary(data[:4096]):
@@ -369,13 +369,20 @@ def _private_copy(data: bytes, *, suffix: str) -> Iterator[Path]:
         Path(name).unlink(missing_ok=True)
 
 
-def _read_spss(path: Path, data: bytes) -> RawExport:
+def _read_spss(path: Path, data: bytes, *, limits: ReadLimits) -> RawExport:
     """An SPSS file as a raw frame: names, labels, then the data with value labels applied."""
     import pyreadstat  # C library (ReadStat): imported only when an SPSS file arrives
 
     try:
         with _private_copy(data, suffix=".zsav" if data.startswith(b"$FL3") else ".sav") as copy:
+            _, header = pyreadstat.read_sav(str(copy), metadataonly=True)
+            # A compressed file (.zsav, or bytecode) unpacks to rows x record width: refused before it is.
+            unpacked = (header.number_rows or 0) * sum((header.variable_storage_width or {}).values())
+            if unpacked > limits.max_bytes:
+                raise UnreadableExport(_too_large(path, unpacked, limits=limits, what="unpacked, "))
             table, meta = pyreadstat.read_sav(str(copy), output_format="polars", user_missing=False)
+    except UnreadableExport:
+        raise
     except Exception as error:  # pyreadstat raises its own ReadstatError and plain exceptions alike
         raise UnreadableExport(
             f"{display_name(path.name)} could not be read as an SPSS file: {excerpt(error)}"

@@ -136,3 +136,18 @@ def test_what_a_file_says_reaches_its_messages_as_excerpts(tmp_path, header, che
     shown = [record["message"], record["columns_ignored"] or "", *quarantine["message"].to_list()]
     assert all("\x1b" not in text and len(text) < 5_000 for text in shown), [len(text) for text in shown]
     assert record["message"].startswith("export\\x1b[31m.csv was not loaded: ")
+
+
+def test_a_compressed_spss_file_that_unpacks_past_the_limit_is_refused_before_it_is_unpacked(tmp_path):
+    import pyreadstat
+
+    path = tmp_path / "export.zsav"
+    pyreadstat.write_sav(
+        pl.DataFrame({f"v{i}": [0.0] * 20_000 for i in range(20)}).to_pandas(), str(path), compress=True
+    )
+    assert path.stat().st_size < 200_000  # 20,000 rows x 20 numbers: 3.2 MB unpacked
+    assert read_export(path).frame.height == 20_002
+    with pytest.raises(
+        UnreadableExport, match=r"^export\.zsav is too large: unpacked, 3\.05 MB, more than the 1\.00 MB"
+    ):
+        read_export(path, limits=ReadLimits(max_bytes=1 * MB))
