@@ -20,6 +20,17 @@ spss       an SPSS data file (``$FL2``, ``$FL3`` for .zsav): row 1 the variable 
            variables as ``2023-10-02 14:03:04``, system-missing as empty. In a multiple
            dichotomy set the file declares (MRSETS), a value other than the counted one
            means "not chosen" and is empty.
+
+A file is read once, as bytes, at exactly its path (never as a pattern: ``[final]`` and
+``*`` are letters of a name), or given as the bytes its caller hashed and archived; every
+parser reads those bytes (pyreadstat, which needs a file, a private copy of them).
+
+What a file can make the pipeline hold is bounded (``ReadLimits``): a file past
+``max_bytes`` (a workbook or a compressed SPSS file: unpacked), or a workbook packed like a
+zip bomb, is unreadable; a cell past ``max_cell_chars`` is cut to an excerpt and reported
+in ``RawExport.problems`` (``cell_too_large``), and so are the cells of a file mostly UTF-8
+with bytes that are not (``encoding``, the bytes shown as U+FFFD): their rows are set aside
+(quarantined by staging), the rest of the file loads. NUL characters are dropped from cells.
 """
 
 from __future__ import annotations
@@ -44,8 +55,9 @@ from transforms.display import EXCERPT_CHARS, display_name, excerpt
 
 #: Extensions the landing folder is scanned for.
 EXPORT_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".sav", ".zsav")
-#: A file that is valid UTF-8 but for this share of bytes is read as UTF-8 with
-#: replacement characters (a stray byte in a header), not re-decoded as Windows-1252.
+#: A file that is valid UTF-8 but for this share of bytes (a stray byte in a header) is
+#: read as UTF-8, its invalid bytes replaced, not re-decoded as Windows-1252; so is one
+#: with more valid UTF-8 letters beyond ASCII than invalid bytes (rows pasted from cp1252).
 _STRAY_BYTES_SHARE = 0.001
 _SPSS_MAGIC = (b"$FL2", b"$FL3")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -215,10 +227,20 @@ def _is_binary(head: bytes) -> bool:
 
 def _export_bytes(path: Path, data: bytes | None, *, limits: ReadLimits) -> bytes:
     """The file's bytes (read once, at exactly ``path``), refused past ``limits.max_bytes``."""
-    size = len(data) if data is not None else path.stat().st_size
+    if data is None:
+        try:
+            with path.open("rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                # At most one byte past the limit, however the file grows while it is read.
+                data = handle.read(limits.max_bytes + 1) if size <= limits.max_bytes else b""
+                size = max(size, len(data))
+        except OSError as error:
+            raise UnreadableExport(f"{display_name(path.name)} could not be opened: {error.strerror}") from error
+    else:
+        size = len(data)
     if size > limits.max_bytes:
         raise UnreadableExport(_too_large(path, size, limits=limits))
-    return data if data is not None else path.read_bytes()
+    return data
 
 
 def _too_large(path: Path, size: int, *, limits: ReadLimits, what: str = "") -> str:

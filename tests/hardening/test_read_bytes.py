@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from schemas.codebook import codebook
 from surveyhouse.read import ReadLimits, _private_copy, read_export
+from surveyhouse.staging import process_export
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
 SOURCES = ["qualtrics_fr_labels_split.csv", "excel_fr_typeform_fr.csv", "surveymonkey_fr.xlsx", "spss_fr_zero.sav"]
@@ -49,3 +51,11 @@ def test_read_limits_are_frozen_with_defaults_of_2_gib_and_100_000_characters():
     assert (limits.max_bytes, limits.max_cell_chars) == (2 * 1024**3, 100_000)
     with pytest.raises(dataclasses.FrozenInstanceError):
         limits.max_bytes = 1  # type: ignore[misc]
+
+
+def test_a_file_gone_before_it_is_read_is_unreadable_not_a_traceback(tmp_path):
+    record, _, quarantine = process_export(
+        tmp_path / "gone.csv", run_id="r", file_order=1, wave=2023, book=codebook(), key=b"k"
+    )
+    assert record["status"] == "failed" and quarantine["check"].to_list() == ["file_readable"]
+    assert record["message"].startswith("gone.csv was not loaded: the file could not be opened: No such file")
