@@ -43,3 +43,12 @@ def test_nul_characters_a_workbook_escapes_are_dropped_not_stored(tmp_path):
             out.writestr(info, original.read(info).decode().replace("Saves us", "Saves_x0000_ us"))
     assert no_nul_anywhere(path)
     assert COMMENT in comments(path)
+
+
+def test_a_small_text_file_with_a_stray_nul_is_text_not_a_binary_file(tmp_path):
+    path = tmp_path / "sheet.csv"
+    path.write_bytes(b'Timestamp,Q\r\n1/18/2024 14:18:57,"Ye\x00s"\r\n')
+    assert [list(row) for row in read_export(path).frame.drop("source_row").iter_rows()] == [
+        ["Timestamp", "Q"],
+        ["1/18/2024 14:18:57", "Yes"],
+    ]
