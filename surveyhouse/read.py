@@ -382,7 +382,7 @@ def _check_unpacked_size(path: Path, members: list[zipfile.ZipInfo], *, limits: 
 def _private_copy(data: bytes, *, suffix: str) -> Iterator[Path]:
     """``data`` as a file only this user can read (mode 0600), deleted after: for a reader
     that needs a file name (pyreadstat), so that it reads exactly these bytes."""
-    handle, name = tempfile.mkstemp(prefix="surveyhouse-", suffix=suffix)
+    handle, name = tempfile.mkstemp(prefix="surveyhouse-spss-copy-", suffix=suffix)
     try:
         with os.fdopen(handle, "wb") as copy:
             copy.write(data)

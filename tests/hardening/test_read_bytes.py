@@ -35,9 +35,9 @@ def test_given_its_bytes_the_reader_reads_them_not_what_the_file_holds_now(tmp_p
 
 
 def test_an_spss_file_given_as_bytes_leaves_no_copy_behind():
-    before = set(Path(tempfile.gettempdir()).glob("surveyhouse-*"))
+    before = set(Path(tempfile.gettempdir()).glob("surveyhouse-spss-copy-*"))
     read_export(Path("export.sav"), data=(CASES / "spss_en_missing.sav").read_bytes())
-    assert set(Path(tempfile.gettempdir()).glob("surveyhouse-*")) == before
+    assert set(Path(tempfile.gettempdir()).glob("surveyhouse-spss-copy-*")) == before
 
 
 def test_the_private_copy_an_spss_reader_opens_is_readable_by_its_owner_only():

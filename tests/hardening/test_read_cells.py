@@ -3,6 +3,7 @@ Excel ``_x0000_`` escape) is never stored: the reader drops it."""
 
 from __future__ import annotations
 
+import time
 import zipfile
 from pathlib import Path
 
@@ -52,3 +53,14 @@ def test_a_small_text_file_with_a_stray_nul_is_text_not_a_binary_file(tmp_path):
         ["Timestamp", "Q"],
         ["1/18/2024 14:18:57", "Yes"],
     ]
+
+
+def test_an_excerpt_of_a_huge_cell_escapes_its_head_not_the_whole_cell():
+    from transforms.display import excerpt
+
+    cell = ("a\nb\x1b" * 25_000_000)[:-1]  # 100 million characters, a third of them control characters
+    started = time.perf_counter()
+    shown = excerpt(cell)
+    assert time.perf_counter() - started < 3  # escaping the whole cell: 20 s and more
+    assert shown == "a\\nb\\x1b" * 25 + "... (99,999,899 more characters)"  # 25 times 4 characters of the cell
+    assert excerpt("é" * 201) == "é" * 200 + "... (1 more characters)"
