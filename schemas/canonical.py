@@ -19,7 +19,7 @@ MESSAGES = {
     "valid_option": "'{value}' is not an option of {column}",
     "exclusive_alone": "{column}: an exclusive answer is combined with other answers ({value})",
     "response_id_present": "the response has no response id",
-    "response_id_unique": "response id {value!r} appears more than once in this file",
+    "response_id_unique": "response id '{value}' appears more than once in this file",
     "finished": "the response is still in progress (not finished); it will be taken once the tool exports it complete",
     "language_known": "the response's language ({value}) is neither English nor French",
     "started_before_submitted": "started_at is after submitted_at",

@@ -47,7 +47,7 @@ def build_tables(
     loaded = [s for s in staged if s.record["status"] == "loaded"]
     columns = response_columns(book)
     if loaded:
-        all_rows = pl.scan_parquet([s.responses for s in loaded]).select(columns)
+        all_rows = pl.scan_parquet([s.responses for s in loaded], glob=False).select(columns)
     else:
         all_rows = pl.LazyFrame(schema=staged_schema(book))  # nothing loaded yet: an empty warehouse
     # Which versions are superseded is decided on their keys alone; the rows are then read
@@ -181,7 +181,8 @@ def _quarantine(staged: list[StagedFile], times: pl.DataFrame) -> pl.DataFrame:
     if not staged:
         return pl.DataFrame(schema=QUARANTINE_SCHEMA)
     rows = pl.concat(
-        [pl.scan_parquet(s.quarantine).with_columns(file_sha256=pl.lit(s.sha256)) for s in staged], how="vertical"
+        [pl.scan_parquet(s.quarantine, glob=False).with_columns(file_sha256=pl.lit(s.sha256)) for s in staged],
+        how="vertical",
     )
     return latest_failures(rows.join(times.lazy(), on="file_sha256", how="left")).collect()
 

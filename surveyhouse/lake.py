@@ -70,7 +70,7 @@ def pull_staged(staged_dir: Path, shared: pl.DataFrame) -> bool:
 def _renumber(staged: StagedFile, order: int) -> None:
     """Give a staged file another ingestion order (its record and its responses' file_order)."""
     if staged.responses.exists():
-        frame = pl.read_parquet(staged.responses).with_columns(file_order=pl.lit(order, pl.Int64))
+        frame = pl.read_parquet(staged.responses, glob=False).with_columns(file_order=pl.lit(order, pl.Int64))
         partial = staged.responses.with_name(staged.responses.name + ".part")
         frame.write_parquet(partial)
         partial.replace(staged.responses)

@@ -20,32 +20,82 @@ spss       an SPSS data file (``$FL2``, ``$FL3`` for .zsav): row 1 the variable 
            variables as ``2023-10-02 14:03:04``, system-missing as empty. In a multiple
            dichotomy set the file declares (MRSETS), a value other than the counted one
            means "not chosen" and is empty.
+
+A file is read once, as bytes, at exactly its path (never as a pattern: ``[final]`` and
+``*`` are letters of a name), or given as the bytes its caller hashed and archived; every
+parser reads those bytes (pyreadstat, which needs a file, a private copy of them).
+
+What a file can make the pipeline hold is bounded (``ReadLimits``): a file past
+``max_bytes`` (a workbook or a compressed SPSS file: unpacked), or a workbook packed like a
+zip bomb, is unreadable; a cell past ``max_cell_chars`` is cut to an excerpt and reported
+in ``RawExport.problems`` (``cell_too_large``), and so are the cells of a file mostly UTF-8
+with bytes that are not (``encoding``, the bytes shown as U+FFFD): their rows are set aside
+(quarantined by staging), the rest of the file loads. NUL characters are dropped from cells.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
+import os
+import re
+import tempfile
 import zipfile
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree
 
 import polars as pl
 
+from transforms.display import EXCERPT_CHARS, display_name, excerpt
+
 #: Extensions the landing folder is scanned for.
 EXPORT_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".sav", ".zsav")
-#: A file that is valid UTF-8 but for this share of bytes is read as UTF-8 with
-#: replacement characters (a stray byte in a header), not re-decoded as Windows-1252.
+#: A file that is valid UTF-8 but for this share of bytes (a stray byte in a header) is
+#: read as UTF-8, its invalid bytes replaced, not re-decoded as Windows-1252; so is one
+#: with more valid UTF-8 letters beyond ASCII than invalid bytes (rows pasted from cp1252).
 _STRAY_BYTES_SHARE = 0.001
 _SPSS_MAGIC = (b"$FL2", b"$FL3")
 _ZIP_MAGIC = b"PK\x03\x04"
 #: SPSS stores a datetime as float seconds since 1582: digits below the millisecond are noise.
 _SPSS_TIME_PRECISION = "1ms"
+_MB = 1 << 20
+#: A text file may have a stray NUL or control byte or two in a cell (NULs are dropped);
+#: with a NUL and more control bytes than this in its first 4 KB it is a binary file.
+_CONTROLS_IN_TEXT = 2
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f]")
+#: A workbook part bigger than this that unpacks more than ``_MAX_ZIP_RATIO`` times its
+#: stored size is a zip bomb, not an export (Apache POI's default minimum inflate ratio, 1%).
+_RATIO_CHECKED_FROM = 1 << 20
+_MAX_ZIP_RATIO = 100
+#: Bytes that are not UTF-8, as ``bytes.decode(errors="surrogateescape")`` gives them.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+#: Characters other than ASCII that are valid UTF-8 (what a UTF-8 file's accents give).
+_UTF8_BEYOND_ASCII = re.compile("[^\x00-\x7f\udc80-\udcff]")
+#: Unicode noncharacters, never in an export's text: one marks the bytes that are not UTF-8 in a file mostly UTF-8.
+_MARKS = [chr(code) for code in range(0xFDD0, 0xFDF0)]
+#: The problems a reader reports: one row per cell it could not give whole.
+PROBLEMS_SCHEMA = {
+    "source_row": pl.Int64,
+    "column_index": pl.Int32,  # the raw frame's column c{index}
+    "check": pl.Utf8,  # cell_too_large | encoding
+    "failure_case": pl.Utf8,  # an excerpt of the cell, never the cell whole
+    "message": pl.Utf8,
+}
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much of a file is read: past these a file is unreadable, or a row set aside."""
+
+    max_bytes: int = 2 * 1024**3  # a file's size, unpacked for a workbook (SURVEYHOUSE_MAX_FILE_MB)
+    max_cell_chars: int = 100_000  # a longer cell is never stored: its row is quarantined (cell_too_large)
 
 
 class UnreadableExport(Exception):
@@ -59,6 +109,8 @@ class RawExport:
     encoding: str
     delimiter: str | None  # None for a workbook or an SPSS file
     kind: str = "delimited"  # delimited | workbook | spss: which layouts may read it
+    #: Cells the reader could not give whole (PROBLEMS_SCHEMA): their rows are quarantined.
+    problems: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=PROBLEMS_SCHEMA))
 
     @property
     def header(self) -> list[list[str | None]]:
@@ -79,20 +131,27 @@ def decode_export(data: bytes) -> tuple[str, str]:
     """Decode an export's bytes: UTF-8 (with or without BOM), else Windows-1252.
 
     Returns (text, encoding name). Excel re-saves in a French or English locale write
-    Windows-1252; survey tools write UTF-8, sometimes with a stray invalid byte, which
-    is replaced rather than turning every accented letter of the file into mojibake.
+    Windows-1252; survey tools write UTF-8, sometimes with stray invalid bytes (a stray
+    byte in a header, rows pasted from a Windows-1252 file): in a file mostly UTF-8 they
+    are replaced (U+FFFD) rather than turning every accented letter of the file into
+    mojibake. The reader marks them instead, to set their rows aside.
     """
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    return _decoded(data, mark="\ufffd")
+
+
+def _decoded(data: bytes, *, mark: str) -> tuple[str, str]:
+    """``decode_export``, the bytes that are not UTF-8 of a file mostly UTF-8 written ``mark``."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    replaced = data.decode("utf-8", errors="replace")
-    if replaced.count("\ufffd") <= max(2, len(data) * _STRAY_BYTES_SHARE):
-        return replaced, "utf-8 (invalid bytes replaced)"
+        return data.decode("utf-16", errors="replace"), "utf-16"
+    bom = data.startswith(b"\xef\xbb\xbf")
+    encoding = "utf-8-sig" if bom else "utf-8"
+    text = data[3 if bom else 0 :].decode("utf-8", errors="surrogateescape")
+    invalid = sum(1 for _ in _NOT_UTF8.finditer(text))
+    if not invalid:
+        return text, encoding
+    stray = invalid <= max(2, len(data) * _STRAY_BYTES_SHARE)
+    if bom or stray or sum(1 for _ in _UTF8_BEYOND_ASCII.finditer(text)) >= invalid:
+        return _NOT_UTF8.sub(mark, text), f"{encoding} (invalid bytes replaced)"
     return data.decode("cp1252", errors="replace"), "cp1252"
 
 
@@ -135,25 +194,66 @@ def truncation(text: str, delimiter: str) -> str | None:
     return None
 
 
-def read_export(path: Path, *, data: bytes | None = None) -> RawExport:
-    """Read one export file into a raw frame, every cell as text (``data``: its bytes, then the path is never opened)."""
-    given = data is not None
-    data = data if given else path.read_bytes()
+def read_export(path: Path, *, data: bytes | None = None, limits: ReadLimits | None = None) -> RawExport:
+    """Read one export file into a raw frame, every cell as text.
+
+    ``data``: the file's bytes, when the caller has read them (hashed and archived the
+    same bytes): ``path`` then only names the file, it is never opened. Otherwise the
+    file is read once, at exactly ``path`` (never as a pattern: ``[final]``, ``*`` are
+    letters of a name). A cell the file cannot give whole (past ``limits.max_cell_chars``,
+    or bytes that are not text) is in ``problems``, its row to be set aside.
+    """
+    limits = limits or ReadLimits()
+    data = _export_bytes(path, data, limits=limits)
     if not data or data.isspace():  # (not ``strip()``: that copies the whole file)
-        raise UnreadableExport(f"{path.name} is empty")
+        raise UnreadableExport(f"{display_name(path.name)} is empty")
     if data.startswith(_SPSS_MAGIC):
-        return _read_spss(path, io.BytesIO(data) if given else None)
-    if data.startswith(_ZIP_MAGIC):
-        return _read_workbook(path, data)
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise UnreadableExport(f"{path.name} is a binary file, not a survey export (CSV, Excel workbook or SPSS file)")
-    encoding, delimiter, payload = _delimited_text(path, data)
-    if payload is None and given:
-        payload = data
-    # The file's bytes go before the parse: a UTF-8 file (what survey tools write) is
-    # parsed from the file itself, so its bytes are not held twice while it is parsed.
+        raw = _read_spss(path, data, limits=limits)
+    elif data.startswith(_ZIP_MAGIC):
+        raw = _read_workbook(path, data, limits=limits)
+    elif _is_binary(data[:4096]):
+        raise UnreadableExport(
+            f"{display_name(path.name)} is a binary file, not a survey export (CSV, Excel workbook or SPSS file)"
+        )
+    else:
+        raw = _read_delimited(path, data)
     del data
-    return _parse_delimited(path, payload, encoding=encoding, delimiter=delimiter)
+    return _bounded(raw, limits=limits)
+
+
+def _is_binary(head: bytes) -> bool:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" not in head:
+        return False
+    return len(_CONTROL_BYTES.findall(head)) > _CONTROLS_IN_TEXT
+
+
+def _export_bytes(path: Path, data: bytes | None, *, limits: ReadLimits) -> bytes:
+    """The file's bytes (read once, at exactly ``path``), refused past ``limits.max_bytes``."""
+    if data is None:
+        try:
+            with path.open("rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                # At most one byte past the limit, however the file grows while it is read.
+                data = handle.read(limits.max_bytes + 1) if size <= limits.max_bytes else b""
+                size = max(size, len(data))
+        except OSError as error:
+            raise UnreadableExport(f"{display_name(path.name)} could not be opened: {error.strerror}") from error
+    else:
+        size = len(data)
+    if size > limits.max_bytes:
+        raise UnreadableExport(_too_large(path, size, limits=limits))
+    return data
+
+
+def _too_large(path: Path, size: int, *, limits: ReadLimits, what: str = "") -> str:
+    return (
+        f"{display_name(path.name)} is too large: {what}{_size_text(size)}, more than the "
+        f"{_size_text(limits.max_bytes)} a file may have (setting SURVEYHOUSE_MAX_FILE_MB)"
+    )
+
+
+def _size_text(size: int) -> str:
+    return f"{size / _MB:,.0f} MB" if size >= 10 * _MB else f"{size / _MB:,.2f} MB"
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -171,30 +271,53 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _delimited_text(path: Path, data: bytes) -> tuple[str, str, bytes | None]:
-    """(encoding, delimiter, UTF-8 bytes to parse, or None to parse the file itself)."""
+def _read_delimited(path: Path, data: bytes) -> RawExport:
+    """A delimited text: UTF-8 as it is; else decoded (see ``decode_export``), or, in a
+    file mostly UTF-8, row by row, the bytes that are not UTF-8 marked (``_INVALID``)."""
     if _is_utf8(data):
-        # What survey tools write: parsed from the file as it is (``decode_export`` would
-        # give these very characters), with the text of its head only for the delimiter.
-        encoding, payload = "utf-8", None
+        # What survey tools write: parsed from its bytes as they are (``decode_export``
+        # would give these very characters), with the text of its head only for the delimiter.
+        encoding, payload = "utf-8", data
         delimiter = sniff_delimiter(data[:800_000].decode("utf-8", errors="ignore"))
-        cut = None
-        if not data.endswith((b"\n", b"\r")):
-            cut = truncation(data.decode("utf-8"), delimiter)
+        cut = truncation(data.decode("utf-8"), delimiter) if not data.endswith((b"\n", b"\r")) else None
     else:
-        text, encoding = decode_export(data)
+        mark = next(m for m in _MARKS if m.encode("utf-8") not in data)
+        text, encoding = _decoded(data, mark=mark)
         delimiter = sniff_delimiter(text)
         cut = truncation(text, delimiter)
         payload = text.encode("utf-8")
+        del text
     if cut:
-        raise UnreadableExport(f"{path.name} is truncated: {cut} (was the download or copy interrupted?)")
-    return encoding, delimiter, payload
+        raise UnreadableExport(f"{display_name(path.name)} is truncated: {cut} (was the download or copy interrupted?)")
+    frame = _raw_frame(_parse_delimited(path, payload, delimiter=delimiter))
+    problems = None
+    if encoding.endswith("(invalid bytes replaced)"):
+        frame, problems = _unmarked(frame, mark=mark)
+    raw = RawExport(path=path, frame=frame, encoding=encoding, delimiter=delimiter)
+    return raw if problems is None else _with_problems(raw, problems)
 
 
-def _parse_delimited(path: Path, payload: bytes | None, *, encoding: str, delimiter: str) -> RawExport:
+def _unmarked(frame: pl.DataFrame, *, mark: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The cells with bytes that are not UTF-8 (``mark``) reported, the bytes shown as U+FFFD."""
+    found = []
+    for index, name in enumerate(_cell_columns(frame)):
+        marked = frame.filter(pl.col(name).str.contains(mark, literal=True)).select("source_row", name)
+        for row, cell in marked.iter_rows():
+            shown = excerpt(cell.replace(mark, "\ufffd"))
+            message = (
+                f"the cell in column {spreadsheet_column(index)} holds bytes that are not UTF-8 text, "
+                f"the rest of the file's encoding (shown as \ufffd: {shown}); the file was probably pasted "
+                "together from files of another encoding"
+            )
+            found.append((row, index, "encoding", shown, message))
+    frame = frame.with_columns(pl.col(_cell_columns(frame)).str.replace_all(mark, "\ufffd", literal=True))
+    return frame, _problems(found)
+
+
+def _parse_delimited(path: Path, payload: bytes, *, delimiter: str) -> pl.DataFrame:
     try:
-        frame = pl.read_csv(
-            path if payload is None else io.BytesIO(payload),
+        return pl.read_csv(
+            payload,  # bytes, never a path: Polars would expand ``[final]`` or ``*`` in a name as a pattern
             has_header=False,
             infer_schema=False,
             separator=delimiter,
@@ -202,65 +325,181 @@ def _parse_delimited(path: Path, payload: bytes | None, *, encoding: str, delimi
             raise_if_empty=True,
         )
     except pl.exceptions.PolarsError as error:
-        raise UnreadableExport(f"{path.name} could not be parsed as CSV: {error}") from error
-    return RawExport(path=path, frame=_raw_frame(frame), encoding=encoding, delimiter=delimiter)
+        raise UnreadableExport(
+            f"{display_name(path.name)} could not be read as CSV: {_csv_fault(payload, delimiter, error)}"
+        ) from error
 
 
 def _raw_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """Columns renamed c0..cN, empty cells null, source_row 1-based."""
-    frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns)})
-    frame = frame.with_columns(pl.all().cast(pl.Utf8).replace("", None)).with_row_index("source_row", offset=1)
+    """Columns renamed c0..cN, empty cells null, NUL characters gone, source_row 1-based."""
+    frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns)}).with_columns(pl.all().cast(pl.Utf8))
+    with_nul = frame.select(pl.all().str.contains("\x00", literal=True).any()).row(0, named=True)
+    stripped = [pl.col(name).str.replace_all("\x00", "", literal=True) for name, nul in with_nul.items() if nul]
+    frame = frame.with_columns(stripped).with_columns(pl.all().replace("", None)).with_row_index("source_row", offset=1)
     return frame.with_columns(pl.col("source_row").cast(pl.Int64))
 
 
-def _read_workbook(path: Path, data: bytes) -> RawExport:
+def _read_workbook(path: Path, data: bytes, *, limits: ReadLimits) -> RawExport:
     """The first sheet of an Excel workbook, every cell as text, rows as the sheet numbers them."""
+    name = display_name(path.name)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
+            members = archive.infolist()
     except zipfile.BadZipFile as error:
-        raise UnreadableExport(f"{path.name} is a damaged zip or Excel workbook: {error}") from error
-    if "xl/workbook.xml" not in names:
-        raise UnreadableExport(
-            f"{path.name} is a zip archive, not an Excel workbook: unzip it and drop the export inside"
-        )
+        raise UnreadableExport(f"{name} is a damaged zip or Excel workbook: {excerpt(error)}") from error
+    if "xl/workbook.xml" not in {member.filename for member in members}:
+        raise UnreadableExport(f"{name} is a zip archive, not an Excel workbook: unzip it and drop the export inside")
+    _check_unpacked_size(path, members, limits=limits)
     import fastexcel  # a Rust reader (calamine): imported only when a workbook arrives
 
     try:
-        reader = fastexcel.read_excel(data)
+        reader = fastexcel.read_excel(data)  # from its bytes: the path is never opened again
         if not reader.sheet_names:
-            raise UnreadableExport(f"{path.name} is a workbook without a sheet")
+            raise UnreadableExport(f"{name} is a workbook without a sheet")
         sheet = reader.load_sheet(0, header_row=None, dtypes="string", skip_rows=0)
         frame = pl.DataFrame(sheet)
     except fastexcel.FastExcelError as error:
-        raise UnreadableExport(f"{path.name} could not be read as an Excel workbook: {error}") from error
+        raise UnreadableExport(f"{name} could not be read as an Excel workbook: {excerpt(error)}") from error
     if frame.height == 0 or frame.width == 0:
-        raise UnreadableExport(f"{path.name} is an empty workbook (its first sheet has no cells)")
+        raise UnreadableExport(f"{name} is an empty workbook (its first sheet has no cells)")
     return RawExport(path=path, frame=_raw_frame(frame), encoding="utf-8", delimiter=None, kind="workbook")
 
 
-def _read_spss(path: Path, content: io.BytesIO | None = None) -> RawExport:
-    """An SPSS file (``content``, its bytes, when given) as a raw frame: names, labels, then the data with value labels applied."""
+def _check_unpacked_size(path: Path, members: list[zipfile.ZipInfo], *, limits: ReadLimits) -> None:
+    """Refuse a workbook that unpacks past ``max_bytes``, or a part packed like a zip bomb."""
+    unpacked = sum(member.file_size for member in members)
+    if unpacked > limits.max_bytes:
+        raise UnreadableExport(_too_large(path, unpacked, limits=limits, what="unpacked, "))
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > _RATIO_CHECKED_FROM and ratio > _MAX_ZIP_RATIO:
+            raise UnreadableExport(
+                f"{display_name(path.name)} is not a workbook a survey tool writes: its part "
+                f"{excerpt(member.filename, 80)} unpacks {ratio:,.0f} times larger than it is stored "
+                f"({member.file_size / _MB:,.0f} MB; a real workbook packs at most {_MAX_ZIP_RATIO} times)"
+            )
+
+
+@contextlib.contextmanager
+def _private_copy(data: bytes, *, suffix: str) -> Iterator[Path]:
+    """``data`` as a file only this user can read (mode 0600), deleted after: for a reader
+    that needs a file name (pyreadstat), so that it reads exactly these bytes."""
+    handle, name = tempfile.mkstemp(prefix="surveyhouse-spss-copy-", suffix=suffix)
+    try:
+        with os.fdopen(handle, "wb") as copy:
+            copy.write(data)
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def _read_spss(path: Path, data: bytes, *, limits: ReadLimits) -> RawExport:
+    """An SPSS file as a raw frame: names, labels, then the data with value labels applied."""
     import pyreadstat  # C library (ReadStat): imported only when an SPSS file arrives
 
     try:
-        data, meta = pyreadstat.read_sav(content or str(path), output_format="polars", user_missing=False)
+        with _private_copy(data, suffix=".zsav" if data.startswith(b"$FL3") else ".sav") as copy:
+            _, header = pyreadstat.read_sav(str(copy), metadataonly=True)
+            # A compressed file (.zsav, or bytecode) unpacks to rows x record width: refused before it is.
+            unpacked = (header.number_rows or 0) * sum((header.variable_storage_width or {}).values())
+            if unpacked > limits.max_bytes:
+                raise UnreadableExport(_too_large(path, unpacked, limits=limits, what="unpacked, "))
+            table, meta = pyreadstat.read_sav(str(copy), output_format="polars", user_missing=False)
+    except UnreadableExport:
+        raise
     except Exception as error:  # pyreadstat raises its own ReadstatError and plain exceptions alike
-        raise UnreadableExport(f"{path.name} could not be read as an SPSS file: {error}") from error
+        raise UnreadableExport(
+            f"{display_name(path.name)} could not be read as an SPSS file: {excerpt(error)}"
+        ) from error
     names = list(meta.column_names)
     if not names:
-        raise UnreadableExport(f"{path.name} is an SPSS file without variables")
+        raise UnreadableExport(f"{display_name(path.name)} is an SPSS file without variables")
     labels = dict(zip(names, meta.column_labels or [None] * len(names)))
     value_labels = meta.variable_value_labels or {}
     counted = _dichotomy_counted_values(meta)
     cells = [
-        _spss_text(data.get_column(name), value_labels.get(name), counted.get(name)).alias(f"c{i}")
+        _spss_text(table.get_column(name), value_labels.get(name), counted.get(name)).alias(f"c{i}")
         for i, name in enumerate(names)
     ]
-    body = data.select(cells) if data.height else pl.DataFrame(schema={f"c{i}": pl.Utf8 for i in range(len(names))})
+    body = table.select(cells) if table.height else pl.DataFrame(schema={f"c{i}": pl.Utf8 for i in range(len(names))})
     head = pl.DataFrame([names, [labels.get(name) for name in names]], schema=list(body.columns), orient="row")
     frame = _raw_frame(pl.concat([head, body], how="vertical"))
     return RawExport(path=path, frame=frame, encoding=meta.file_encoding or "unknown", delimiter=None, kind="spss")
+
+
+def _cell_columns(frame: pl.DataFrame) -> list[str]:
+    return [name for name in frame.columns if name != "source_row"]
+
+
+def spreadsheet_column(index: int) -> str:
+    """The letters a spreadsheet shows for a column: 0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def _problems(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=PROBLEMS_SCHEMA, orient="row")
+
+
+def _with_problems(raw: RawExport, problems: pl.DataFrame) -> RawExport:
+    both = pl.concat([raw.problems, problems], how="vertical")
+    return RawExport(raw.path, raw.frame, raw.encoding, raw.delimiter, raw.kind, both)
+
+
+def _bounded(raw: RawExport, *, limits: ReadLimits) -> RawExport:
+    """The raw export with no cell longer than ``limits.max_cell_chars``: such a cell is
+    cut to an excerpt and reported (``cell_too_large``), for its row to be set aside."""
+    frame, most = raw.frame, limits.max_cell_chars
+    longest = frame.select(pl.col(_cell_columns(frame)).str.len_bytes().max()).row(0, named=True)
+    long = [name for name, size in longest.items() if (size or 0) > most]
+    found = []
+    for name in long:
+        length = pl.col(name).str.len_chars()
+        rows = frame.filter(length > most).select("source_row", name, length.alias("length"))
+        for row, cell, chars in rows.iter_rows():
+            index = int(name[1:])
+            message = (
+                f"the cell in column {spreadsheet_column(index)} has {chars:,} characters, more than the "
+                f"{most:,} a cell may have; it was not stored (it begins: {excerpt(cell)})"
+            )
+            found.append((row, index, "cell_too_large", excerpt(cell), message))
+        cut = pl.concat_str(pl.col(name).str.slice(0, EXCERPT_CHARS), pl.lit("... (cut)"))
+        frame = frame.with_columns(pl.when(length > most).then(cut).otherwise(pl.col(name)).alias(name))
+    if not found:
+        return raw
+    bounded = RawExport(raw.path, frame, raw.encoding, raw.delimiter, raw.kind, raw.problems)
+    return _with_problems(bounded, _problems(found))
+
+
+def _csv_fault(payload: bytes, delimiter: str, error: Exception) -> str:
+    """Why a delimited text does not parse, in the words of a person looking at the file."""
+    row = _unclosed_quote_row(payload, delimiter)
+    if row is not None:
+        return (
+            f'row {row:,} opens a quoted cell (a cell beginning with ") that is never closed, so the rest of '
+            "the file would be one cell"
+        )
+    first = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
+    return excerpt(first, 160)
+
+
+def _unclosed_quote_row(payload: bytes, delimiter: str) -> int | None:
+    """The spreadsheet row of the first quoted cell that is not closed where a cell ends, else None."""
+    separator = re.escape(delimiter.encode("utf-8"))
+    opening = re.compile(rb"(?:\A|(?<=[" + separator + rb'\n\r]))"')
+    closing = re.compile(rb'[^"]*+(?:""[^"]*+)*+"')
+    row, position = 1, 0
+    while found := opening.search(payload, position):
+        row += payload.count(b"\n", position, found.start())
+        closed = closing.match(payload, found.end())
+        if closed is None or payload[closed.end() : closed.end() + 1] not in (delimiter.encode(), b"\n", b"\r", b""):
+            return row
+        position = closed.end()
+    return None
 
 
 def _dichotomy_counted_values(meta) -> dict[str, float]:

@@ -36,15 +36,15 @@ from schemas.canonical import canonical_schema
 from schemas.codebook import Codebook
 from surveyhouse.landing import FileNotTaken, landed_bytes, shown
 from surveyhouse.private import make_private, private_folder, write_private
-from surveyhouse.read import RawExport, UnreadableExport, export_time, read_export
-from transforms.display import display_name, excerpt, printable
+from surveyhouse.read import RawExport, ReadLimits, UnreadableExport, export_time, read_export, spreadsheet_column
+from transforms.display import EXCERPT_CHARS, display_name, excerpt, printable
 from transforms.headers import (
     closest_questions,
     column_text,
     questions_found,
     resolve_columns,
 )
-from transforms.layouts import Layout, ParsedExport, UnknownLayout, detect_layout
+from transforms.layouts import Layout, ParsedExport, SourceColumn, UnknownLayout, detect_layout
 from transforms.mapping import (
     canonical_from_wide,
     compact_wide,
@@ -58,6 +58,9 @@ MAX_QUARANTINED_SHARE = 0.2
 DEFAULT_TIME_ZONE = "UTC"
 #: At most this many characters of a whole-file verdict's reason (which may quote the file's cells or a reader's error).
 REASON_CHARS = 1000
+#: A header listed in ``files.columns_ignored`` is cut past this many characters (a real
+#: question's wording is shorter; a cell of 100,000 characters is not a header).
+_HEADER_CHARS = 1_000
 
 #: What a person can do next, by the whole-file check that failed.
 _NEXT_STEP = {
@@ -141,12 +144,37 @@ def staged_schema(book: Codebook) -> dict[str, pl.DataType]:
 
 
 def _validate(canonical: pl.DataFrame, book: Codebook) -> pl.DataFrame:
-    """Every failed check of every row at once (pandera, lazy, on materialised data)."""
+    """Every failed check of every row at once (pandera, lazy, on materialised data), each
+    offending value an excerpt (messages and the quarantine table quote it)."""
     try:
         canonical_schema(book).validate(canonical, lazy=True)
     except pa.errors.SchemaErrors as errors:
-        return errors.failure_cases
+        failures = errors.failure_cases.with_columns(pl.col("failure_case").cast(pl.Utf8))
+        value = pl.col("failure_case")
+        unfit = failures.filter((value.str.len_chars() > EXCERPT_CHARS) | value.str.contains(r"[\x00-\x1f\x7f-\x9f]"))
+        shown = {case: excerpt(case) for case in unfit["failure_case"].unique().to_list()}
+        return failures.with_columns(value.replace(shown)) if shown else failures
     return pl.DataFrame()
+
+
+def _reader_quarantine(
+    problems: pl.DataFrame, meta: pl.DataFrame, columns: tuple[SourceColumn, ...], *, run_id: str, source_file: str
+) -> pl.DataFrame:
+    """The quarantine rows of the data rows the reader could not give whole (a cell too
+    large, bytes that are not text), each naming the file's column."""
+    headers = {column.index: excerpt(column.header) for column in columns}
+    rows = problems.join(meta.select("source_row", "response_id"), on="source_row", how="inner")
+    named = [headers.get(index, f"column {spreadsheet_column(index)}") for index in rows["column_index"].to_list()]
+    return rows.select(
+        run_id=pl.lit(run_id),
+        source_file=pl.lit(source_file),
+        source_row=pl.col("source_row"),
+        response_id=pl.col("response_id"),
+        column=pl.Series(named, dtype=pl.Utf8),
+        check=pl.col("check"),
+        failure_case=pl.col("failure_case"),
+        message=pl.col("message"),
+    ).cast(QUARANTINE_SCHEMA)
 
 
 def _empty_responses(book: Codebook) -> pl.DataFrame:
@@ -192,7 +220,7 @@ def _check_questionnaire(parsed: ParsedExport, resolved: list, *, book: Codebook
     if len(found) * 2 < len(book.questions):
         closest = closest_questions(parsed.columns, book=book)
         near = "; ".join(
-            f"{excerpt(masked(header))!r} ~ {wording!r} ({ratio:.0%} alike)" for header, wording, ratio in closest
+            f"'{excerpt(masked(header), 80)}' ~ {wording!r} ({ratio:.0%} alike)" for header, wording, ratio in closest
         )
         raise FileRejected(
             f"it is not an export of this questionnaire ({book.study}): {len(found)} of its {len(book.questions)} "
@@ -244,13 +272,15 @@ def process_export(
     time_zones: dict[str, str] | None = None,
     max_quarantined_share: float = MAX_QUARANTINED_SHARE,
     data: bytes | None = None,
+    limits: ReadLimits | None = None,
 ) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
     """(files record, accepted responses, quarantine rows) of one export file (of ``data``, its bytes, when given).
 
     Never raises for a bad file: its record says ``failed`` or ``rejected`` and why.
     ``time_zones`` maps a source tool to the IANA zone of the local times its files do
     not zone (default UTC); ``max_quarantined_share`` is the share of failed rows above
-    which the whole file is rejected.
+    which the whole file is rejected. ``data``: the file's bytes, when read already (the
+    path then only names the file); ``limits``: how much of a file is read.
     """
     record = {
         "source_file": path.name, "run_id": run_id, "wave": wave, "file_order": file_order,
@@ -258,7 +288,7 @@ def process_export(
         "rows_read": 0, "quarantined": 0, "columns_ignored": None, "status": "loaded", "message": None,
     }  # fmt: skip
     try:
-        raw = read_export(path, data=data)
+        raw = read_export(path, data=data, limits=limits)
     except UnreadableExport as error:
         return _failed(record, book=book, check="file_readable", reason=str(error))
     record["encoding"] = raw.encoding
@@ -271,7 +301,8 @@ def process_export(
     meta = parsed.meta.collect()
     record["rows_read"] = meta.height
     resolved, ignored = resolve_columns(parsed.columns, book=book)
-    record["columns_ignored"] = masked(", ".join(dict.fromkeys(column_text(column) for column in ignored))) or None
+    ignored_headers = (excerpt(column_text(column), _HEADER_CHARS) for column in ignored)
+    record["columns_ignored"] = masked(", ".join(dict.fromkeys(ignored_headers))) or None
     languages = [r.language for r in resolved if r.language]
     header_language = max(set(languages), key=languages.count) if languages else None
     record["language"] = header_language
@@ -280,13 +311,15 @@ def process_export(
     except FileRejected as error:
         return _failed(record, book=book, check=error.check, reason=str(error))
 
+    unread = _reader_quarantine(raw.problems, meta, parsed.columns, run_id=run_id, source_file=path.name)
     # The answer columns, compact (categories), so that the file's raw cells (a gigabyte
     # at a million responses) are gone before the mapping works.
     wide = compact_wide(parsed.wide, resolved, book=book)
     del raw, parsed, data
     canonical = canonical_frame(wide, meta, resolved, book=book, layout=layout, header_language=header_language)
     del wide, meta  # their memory goes back before the checks
-    quarantine = quarantine_rows(_validate(canonical, book), canonical, run_id=run_id, source_file=path.name)
+    checked = quarantine_rows(_validate(canonical, book), canonical, run_id=run_id, source_file=path.name)
+    quarantine = pl.concat([unread, checked], how="vertical").sort("source_row", "column", "check")
     record["quarantined"] = quarantine["source_row"].n_unique()
     if record["rows_read"] and record["quarantined"] > max_quarantined_share * record["rows_read"]:
         message = _verdict_message(record, quarantine, max_share=max_quarantined_share)
@@ -374,6 +407,7 @@ def stage_export(
     sha256: str | None = None,
     inbox: Path | None = None,
     times: dict | None = None,
+    limits: ReadLimits | None = None,
 ) -> StagedFile:
     """Process one export and stage its result; the raw file goes to the archive.
 
@@ -396,7 +430,7 @@ def stage_export(
     archived = archive_raw(data, archive_dir=archive_dir, sha256=sha, suffix=path.suffix.lower())
     record, accepted, quarantine = process_export(
         path, run_id=run_id, file_order=file_order, wave=wave, book=book, key=key,
-        time_zones=time_zones, max_quarantined_share=max_quarantined_share, data=data,
+        time_zones=time_zones, max_quarantined_share=max_quarantined_share, data=data, limits=limits,
     )  # fmt: skip
     del data
     record |= {"file_sha256": sha, "archived_as": archived.name} | times

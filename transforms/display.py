@@ -19,11 +19,19 @@ def printable(text: str) -> str:
 
 
 def excerpt(text: object, limit: int = EXCERPT_CHARS) -> str:
-    """At most ``limit`` characters of ``text``, printable, with how much was left out."""
-    shown = printable(str(text))
+    """At most ``limit`` characters of ``text``, printable, with how many of its characters
+    were left out. Only the head is escaped: a 200 MB cell costs no copy of it."""
+    text = str(text)
+    shown = printable(text[: limit + 1])
     if len(shown) <= limit:
         return shown
-    return f"{shown[:limit]}... ({len(shown) - limit:,} more characters)"
+    kept, width = 0, 0
+    for character in text[:limit]:  # the whole characters whose escapes fit in ``limit``
+        step = len(_ESCAPES.get(character, "\\x00")) if _is_control(character) else 1
+        if width + step > limit:
+            break
+        kept, width = kept + 1, width + step
+    return f"{printable(text[:kept])}... ({len(text) - kept:,} more characters)"
 
 
 def display_name(name: object) -> str:

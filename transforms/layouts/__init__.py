@@ -49,6 +49,7 @@ from typing import NamedTuple, Protocol
 
 import polars as pl
 
+from transforms.display import excerpt
 from transforms.timestamps import parse_timestamp, reads_day_first
 
 META_SCHEMA = {
@@ -230,5 +231,5 @@ def detect_layout(header: list[list[str | None]], *, kind: str = "delimited") ->
     first = [cell for cell in (header[0] if header else []) if cell][:6]
     raise UnknownLayout(
         "no known survey-tool layout matches (Qualtrics, SurveyMonkey, Google Forms, Typeform, SPSS); "
-        "first header cells: " + ", ".join(repr(cell) for cell in first)
+        "first header cells: " + ", ".join(f"'{excerpt(cell, 80)}'" for cell in first)
     )
