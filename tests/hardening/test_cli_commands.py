@@ -1,0 +1,117 @@
+"""The command line's contract: examples in every help, one --debug, exit statuses, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from cli.main import COMMANDS, main
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_help_has_an_example(command, capsys):
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Examples:" in out and f"surveyhouse {command}" in out.split("Examples:")[1]
+
+
+def test_debug_is_an_option_of_the_command_line_not_of_each_command(capsys):
+    assert main(["--debug", "sql", "--help"]) == 0
+    capsys.readouterr()
+    assert main(["run", "--debug"]) == 2
+    assert "No such option '--debug'" in capsys.readouterr().err
+
+
+def test_debug_before_the_command_shows_the_traceback(tmp_path, monkeypatch):
+    """`surveyhouse --debug CMD` raises the failure (the console script prints the traceback)."""
+    from cli import night
+
+    def broken(*_, **__):
+        raise RuntimeError("the disk went away")
+
+    (tmp_path / "landing").mkdir()
+    monkeypatch.setattr(night, "_run_flow", broken)
+    monkeypatch.setattr(night, "_prefect_server", _no_server)
+    argv = ["run", "--inbox", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "w.duckdb")]
+    with pytest.raises(RuntimeError, match="the disk went away"):
+        main(["--debug", *argv])
+    assert main(argv) == 1
+
+
+def _no_server(settings):
+    import contextlib
+
+    return contextlib.nullcontext(lambda: None)
+
+
+def test_a_failed_run_prints_one_error_line_and_no_traceback(tmp_path, monkeypatch, capsys):
+    from cli import night
+
+    def broken(*_, **__):
+        raise RuntimeError("the disk went away")
+
+    (tmp_path / "landing").mkdir()
+    monkeypatch.setattr(night, "_run_flow", broken)
+    monkeypatch.setattr(night, "_prefect_server", _no_server)
+    assert main(["run", "--inbox", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "w.duckdb")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: RuntimeError: the disk went away\n") and "Traceback" not in err
+
+
+def test_a_run_holding_the_warehouse_exits_3_with_one_line(tmp_path, monkeypatch, capsys):
+    from cli import night
+    from surveyhouse.lock import RunInProgress
+
+    def locked(*_, **__):
+        raise RunInProgress("another run is in progress (pid 1); this run did nothing")
+
+    (tmp_path / "landing").mkdir()
+    monkeypatch.setattr(night, "_run_flow", locked)
+    monkeypatch.setattr(night, "_prefect_server", _no_server)
+    assert main(["run", "--inbox", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "w.duckdb")]) == 3
+    assert capsys.readouterr().err == "Error: another run is in progress (pid 1); this run did nothing\n"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        (
+            "SURVEYHOUSE_CONFIDENCE",
+            "95",
+            "SURVEYHOUSE_CONFIDENCE=95 is not valid: a number between 0 and 1 (e.g. 0.95)",
+        ),
+        ("SURVEYHOUSE_MINIMUM_BASE", "abc", "SURVEYHOUSE_MINIMUM_BASE=abc is not valid: a whole number"),
+        ("SURVEYHOUSE_TIMEZONE", "Mars/Base", "SURVEYHOUSE_TIMEZONE=Mars/Base is not valid: an IANA time zone"),
+        ("SURVEYHOUSE_CRON", "99 99 * * *", "SURVEYHOUSE_CRON='99 99 * * *' is not valid: a cron schedule"),
+        ("SURVEYHOUSE_MAX_FILE_MB", "-1", "SURVEYHOUSE_MAX_FILE_MB=-1 is not valid: megabytes, more than 0"),
+    ],
+)
+def test_a_bad_setting_exits_2_naming_the_variable_before_anything_starts(tmp_path, variable, value, says):
+    (tmp_path / "landing").mkdir()
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "run",
+            "--inbox",
+            str(tmp_path / "landing"),
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+        ],
+        env={**_environment(), variable: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith(f"Error: {says}") and out.stderr.count("\n") == 1
+    assert not (tmp_path / ".surveyhouse").exists(), "nothing was started or written"
+
+
+def _environment() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("SURVEYHOUSE_")}
