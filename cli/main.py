@@ -100,9 +100,11 @@ def _invoke(args: list[str]) -> tuple[int, bool]:
     except Exception as error:  # a broken run: say what and where, not a traceback
         if debug:
             raise
+        from transforms.display import excerpt
+
         _error(
-            f"{type(error).__name__}: {error}\nThe last published warehouse is unchanged. "
-            "Run again as `surveyhouse --debug ...` for the traceback."
+            f"{type(error).__name__}: {excerpt(error)}; the last published warehouse is unchanged "
+            "(the traceback is in the state folder's prefect/runs.log; `surveyhouse --debug ...` shows it)"
         )
         return FAILED, debug
 

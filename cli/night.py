@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import time
@@ -11,6 +12,30 @@ import click
 
 from cli.errors import OK, PUBLISHED_WITH_PROBLEMS, UserError
 from cli.options import inbox_option, lake_data_option, warehouse_option
+
+
+class _NoTracebacks(logging.Filter):
+    """Keeps Prefect's log lines that carry a traceback off the terminal (the error line says what failed)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.exc_info is None and record.exc_text is None
+
+
+def _log_prefect_to_file(settings) -> None:
+    """Prefect logs every line, tracebacks included, to ``<prefect home>/runs.log``; the terminal
+    shows them without tracebacks unless ``surveyhouse --debug``. Call once Prefect is imported
+    (it configures logging then)."""
+    root = logging.getLogger()
+    if not any(getattr(handler, "surveyhouse_run_log", False) for handler in root.handlers):
+        handler = logging.FileHandler(settings.prefect_home / "runs.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s - %(message)s"))
+        handler.surveyhouse_run_log = True
+        root.handlers.insert(0, handler)
+    context = click.get_current_context(silent=True)
+    debug = bool(context and context.find_root().params.get("debug"))
+    for handler in root.handlers:
+        if type(handler).__name__ == "PrefectConsoleHandler" and not debug:
+            handler.addFilter(_NoTracebacks())
 
 
 def _run_flow(settings, ready=lambda: None):
@@ -27,9 +52,11 @@ def _run_flow(settings, ready=lambda: None):
         with prefect_api(settings):
             from flows.nightly import run_nightly
 
+            _log_prefect_to_file(settings)
             return run_nightly(settings)
     from flows.nightly import run_nightly
 
+    _log_prefect_to_file(settings)
     ready()
     return run_nightly(settings)
 

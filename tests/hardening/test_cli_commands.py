@@ -57,7 +57,8 @@ def test_a_failed_run_prints_one_error_line_and_no_traceback(tmp_path, monkeypat
     monkeypatch.setattr(night, "_prefect_server", _no_server)
     assert main(["run", "--inbox", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "w.duckdb")]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("Error: RuntimeError: the disk went away\n") and "Traceback" not in err
+    assert err.startswith("Error: RuntimeError: the disk went away; the last published warehouse is unchanged")
+    assert err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_a_run_holding_the_warehouse_exits_3_with_one_line(tmp_path, monkeypatch, capsys):
@@ -115,3 +116,20 @@ def _environment() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith("SURVEYHOUSE_")}
+
+
+def test_a_failed_flow_run_shows_no_traceback_and_its_log_keeps_it(tmp_path):
+    """A real run that fails (the warehouse path is a folder): Prefect's own traceback lines stay
+    off the terminal, the log in the state folder has them, and the error is one line."""
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "landing" / "export.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "w.duckdb").mkdir()
+    argv = ["run", "--inbox", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "w.duckdb")]
+    out = subprocess.run(
+        [sys.executable, "-m", "cli.main", *argv], env=_environment(), capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 1, out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
+    errors = [line for line in out.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and "Is a directory" in errors[0]
+    assert "Traceback" in (tmp_path / ".surveyhouse" / "prefect" / "runs.log").read_text()
