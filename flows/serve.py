@@ -93,30 +93,27 @@ def _tail(path: Path, lines: int = 30) -> str:
         return ""
 
 
+def server_command(port: int, *, services: bool = True) -> list[str]:
+    """``prefect server start`` on loopback, API only (no UI), no analytics, never a prompt;
+    ``services=False``: the API alone (no scheduler and other background services), as a
+    single run's temporary server needs."""
+    command = [sys.executable, "-m", "prefect", "--no-prompt", "server", "start", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--no-ui", "--analytics-off"]
+    return command if services else [*command, "--no-services", "--log-level", "ERROR"]
+
+
 @contextmanager
 def local_prefect_server(settings: Settings, *, startup_timeout_s: float = SERVER_STARTUP_TIMEOUT_S) -> Iterator[str]:
     """A Prefect server on loopback for as long as the context lasts; yields its API URL."""
     configure_prefect(settings)
     log_path = settings.prefect_home / "server.log"
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    prefect = [sys.executable, "-m", "prefect"]
     for attempt in range(3):
         port = free_port()
         api_url = f"http://127.0.0.1:{port}/api"
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
-                [
-                    *prefect,
-                    "server",
-                    "start",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-ui",
-                    "--analytics-off",
-                    "--no-prompt",
-                ],
+                server_command(port),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
