@@ -146,6 +146,7 @@ def test_serve_runs_the_deployment_on_its_own_server_and_stops_cleanly(tmp_path,
         "SURVEYHOUSE_FAILURE_WEBHOOK": f"{hook_url}/nightly",
         "DO_NOT_TRACK": "1",
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        "SURVEYHOUSE_SETTLE_S": "0",  # the demo files were just written
     }  # the runner looks for due runs every second (default 10)
     started = time.monotonic()
     serving = Serving(tmp_path, env)

@@ -115,7 +115,7 @@ def test_a_bad_setting_exits_2_naming_the_variable_before_anything_starts(tmp_pa
 def _environment() -> dict[str, str]:
     import os
 
-    return {k: v for k, v in os.environ.items() if not k.startswith("SURVEYHOUSE_")}
+    return {k: v for k, v in os.environ.items() if not k.startswith("SURVEYHOUSE_")} | {"SURVEYHOUSE_SETTLE_S": "0"}
 
 
 def test_a_failed_flow_run_shows_no_traceback_and_its_log_keeps_it(tmp_path):
@@ -133,3 +133,16 @@ def test_a_failed_flow_run_shows_no_traceback_and_its_log_keeps_it(tmp_path):
     errors = [line for line in out.stderr.splitlines() if line.startswith("Error: ")]
     assert len(errors) == 1 and "Is a directory" in errors[0]
     assert "Traceback" in (tmp_path / ".surveyhouse" / "prefect" / "runs.log").read_text()
+
+
+def test_the_entry_point_sets_the_allocator_and_the_package_import_does_not():
+    """jemalloc reads _RJEM_MALLOC_CONF when Polars is first imported: the console script sets it
+    first thing; importing surveyhouse changes no environment variable (no hidden global state)."""
+    code = (
+        "import os, surveyhouse, surveyhouse.settings; print(os.environ.get('_RJEM_MALLOC_CONF')); "
+        "import cli.main; cli.main.main(['--help']); print(os.environ.get('_RJEM_MALLOC_CONF'))"
+    )
+    env = {k: v for k, v in _environment().items() if k != "_RJEM_MALLOC_CONF"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=60)
+    lines = out.stdout.splitlines()
+    assert lines[0] == "None" and lines[-1] == "dirty_decay_ms:5,muzzy_decay_ms:0"
