@@ -61,13 +61,15 @@ def sql_command(query: str | None, warehouse: str | None, fmt: str, allow_read: 
 
 
 def _connect(settings, readable: list[Path]) -> duckdb.DuckDBPyConnection:
-    from warehouse.sandbox import open_query_connection
+    """The warehouse, read-only, locked down: no file read but its own and ``readable`` folders'."""
+    from warehouse.sandbox import lake_data_folders, lock_down, open_query_connection
 
     try:
         if settings.is_lake:
             from warehouse.backend import open_reader
 
-            return open_reader(settings.store())
+            connection = open_reader(settings.store())
+            return lock_down(connection, [*lake_data_folders(connection), *readable])
         return open_query_connection(settings.store(), readable)
     except FileNotFoundError as error:
         raise UserError(str(error)) from error

@@ -46,6 +46,12 @@ def open_query_connection(path: Path, readable: Iterable[Path] = ()) -> duckdb.D
     return lock_down(connection, readable)
 
 
+def lake_data_folders(connection: duckdb.DuckDBPyConnection) -> list[Path]:
+    """The data folders of the DuckLakes attached to the connection (where their Parquet files are)."""
+    rows = connection.execute("select options from duckdb_databases() where type = 'ducklake'").fetchall()
+    return [Path(options["data_path"]) for (options,) in rows if options and options.get("data_path")]
+
+
 def query_statements(connection: duckdb.DuckDBPyConnection, sql: str) -> list[duckdb.Statement]:
     """The statements of ``sql``; RefusedStatement when one of them is not a query."""
     statements = connection.extract_statements(sql)
