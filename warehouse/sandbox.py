@@ -47,9 +47,15 @@ def open_query_connection(path: Path, readable: Iterable[Path] = ()) -> duckdb.D
 
 
 def lake_data_folders(connection: duckdb.DuckDBPyConnection) -> list[Path]:
-    """The data folders of the DuckLakes attached to the connection (where their Parquet files are)."""
-    rows = connection.execute("select options from duckdb_databases() where type = 'ducklake'").fetchall()
-    return [Path(options["data_path"]) for (options,) in rows if options and options.get("data_path")]
+    """The data folders of the DuckLakes attached to the connection (where their Parquet
+    files are), as their catalogs record them (DuckLake's ``ducklake_metadata`` table)."""
+    lakes = connection.execute("select database_name from duckdb_databases() where type = 'ducklake'").fetchall()
+    folders = []
+    for (name,) in lakes:  # a name from DuckDB's own catalog, quoted
+        metadata = '"' + f"__ducklake_metadata_{name}".replace('"', '""') + '".ducklake_metadata'
+        rows = connection.execute(f"select value from {metadata} where key = 'data_path'").fetchall()
+        folders += [Path(value) for (value,) in rows if value]
+    return folders
 
 
 def query_statements(connection: duckdb.DuckDBPyConnection, sql: str) -> list[duckdb.Statement]:

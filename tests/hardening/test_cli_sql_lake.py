@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pandera.polars as pa
 import polars as pl
 
@@ -18,8 +21,24 @@ def test_sql_on_a_lake_reads_its_tables_and_no_other_file(new_lake, tmp_path, mo
         "runs": pa.DataFrameSchema({"run_id": pa.Column(pl.Utf8, description="A run.")}, name="runs"),
     }
     publish_lake(lake, {"numbers": pl.DataFrame({"n": [1, 2]}), "runs": pl.DataFrame({"run_id": ["a"]})}, schemas)
-    assert main(["sql", "--warehouse", spec, "--format", "csv", "select sum(n) as total from numbers"]) == 0
-    assert capsys.readouterr().out == "total\n3\n"
+    # In another process, as a reader opens it (this one still holds the writer's attachment).
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "sql",
+            "--warehouse",
+            spec,
+            "--format",
+            "csv",
+            "select sum(n) as total from numbers",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0 and out.stdout == "total\n3\n", out.stderr
     for query in ("select * from read_csv('/etc/passwd')", f"COPY (select 1) TO '{tmp_path}/out.csv'"):
         assert main(["sql", "--warehouse", spec, query]) == 2
         assert capsys.readouterr().err.startswith("Error: ")
