@@ -74,15 +74,6 @@ def test_the_sql_command_does_not_import_pandera_or_pandas():
     assert out.stdout.splitlines()[-1] == "[]"
 
 
-def test_the_command_line_imports_no_polars_before_it_sets_the_allocator():
-    import subprocess
-    import sys
-
-    code = "import sys, cli.main; print('polars' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert out.stdout.strip() == "False"
-
-
 def test_every_package_is_in_the_wheel():
     """A package missing from pyproject.toml works in the editable install and breaks a real one."""
     import tomllib

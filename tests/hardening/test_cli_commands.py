@@ -146,3 +146,9 @@ def test_the_entry_point_sets_the_allocator_and_the_package_import_does_not():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=60)
     lines = out.stdout.splitlines()
     assert lines[0] == "None" and lines[-1] == "dirty_decay_ms:5,muzzy_decay_ms:0"
+
+
+def test_the_command_line_imports_no_polars_before_it_sets_the_allocator():
+    code = "import sys, cli.main; print('polars' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "False"
