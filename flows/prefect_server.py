@@ -3,8 +3,8 @@
 Without ``PREFECT_API_URL`` a flow run needs a Prefect server, and Prefect starts a
 temporary one when the flow starts: it imports the whole server application in the
 flow's process (seconds) only to launch it in a child process, then waits for it (7-12 s
-on this project's machines) before the first task. Here the same server (the same
-command and settings as Prefect's own temporary server: no UI, no background services,
+on this project's machines) before the first task. Here the same kind of server
+(``prefect server start --no-ui --no-services`` on loopback, Prefect's public command:
 SQLite in the project's Prefect home) is launched before anything heavy is imported, so
 its start-up overlaps the command's own imports and checks; the flow then finds
 ``PREFECT_API_URL`` set and waits only for what is left. The server runs in its own
@@ -17,50 +17,29 @@ imported, after `configure_prefect` and after the API URL is known.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flows.serve import (
-    _die_with_parent,
-    _tail,
-    free_port,
-    is_healthy,
-    stop_process_group,
-)
+from flows.serve import _die_with_parent, _tail, free_port, is_healthy, server_command, stop_process_group
 from surveyhouse.settings import Settings, configure_prefect
-
-#: What Prefect's temporary server sets in its own process (prefect.server.api.server).
-_SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
 
 
 class PrefectServerError(RuntimeError):
     """The temporary Prefect server did not start (and why)."""
 
 
-def _prefect_app_dir() -> str:
-    spec = importlib.util.find_spec("prefect")
-    if spec is None or spec.origin is None:
-        raise PrefectServerError("Prefect is not installed")
-    return str(Path(spec.origin).parent.parent)
-
-
-def _launch(settings: Settings, port: int, log_path: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | _SERVER_ENV
-    command = [
-        sys.executable, "-m", "uvicorn", "--app-dir", _prefect_app_dir(), "--factory",
-        "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
-    ]  # fmt: skip
+def _launch(port: int, log_path: Path) -> subprocess.Popen:
+    """``prefect server start`` on loopback, API only: no UI, no background services."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     with open(log_path, "ab") as log:
         return subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - called before Prefect (and its threads) is imported
+            server_command(port, services=False), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env=env, preexec_fn=_die_with_parent,  # noqa: PLW1509 - called before Prefect (and its threads) is imported
         )  # fmt: skip
 
 
@@ -81,7 +60,7 @@ def early_prefect_server(settings: Settings) -> Iterator[Callable[[], None]]:
 
     def start() -> None:
         state["port"] = free_port()
-        state["process"] = _launch(settings, state["port"], log_path)
+        state["process"] = _launch(state["port"], log_path)
         state["url"] = f"http://127.0.0.1:{state['port']}/api"
         os.environ["PREFECT_API_URL"] = state["url"]
         os.environ["PREFECT_UI_URL"] = ""  # no UI: no "View at" link to a server that stops with the run

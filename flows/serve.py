@@ -15,9 +15,10 @@ imported, after `configure_prefect` and after the API URL is known.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
-import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -28,33 +29,16 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from surveyhouse.settings import Settings, configure_prefect
 
 DEPLOYMENT = "nightly"
 FLOW = "surveyhouse-nightly"
 SERVER_STARTUP_TIMEOUT_S = 180.0
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?#LW]+$")
 
 
 class ServeError(RuntimeError):
     """Serving could not start (and why, in plain language)."""
-
-
-def check_schedule(cron: str, timezone: str) -> None:
-    """Refuse a cron or time zone that Prefect would refuse, before starting anything."""
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ServeError(f"unknown time zone {timezone!r}: give an IANA name such as UTC or Europe/Paris") from None
-    fields = cron.split()
-    if not (cron.startswith("@") and len(fields) == 1) and (
-        len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields)
-    ):
-        raise ServeError(
-            f"not a cron schedule: {cron!r} (five fields: minute hour day-of-month month day-of-week, e.g. '0 2 * * *')"
-        )
 
 
 def free_port() -> int:
@@ -109,30 +93,27 @@ def _tail(path: Path, lines: int = 30) -> str:
         return ""
 
 
+def server_command(port: int, *, services: bool = True) -> list[str]:
+    """``prefect server start`` on loopback, API only (no UI), no analytics, never a prompt;
+    ``services=False``: the API alone (no scheduler and other background services), as a
+    single run's temporary server needs."""
+    command = [sys.executable, "-m", "prefect", "--no-prompt", "server", "start", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--no-ui", "--analytics-off"]
+    return command if services else [*command, "--no-services", "--log-level", "ERROR"]
+
+
 @contextmanager
 def local_prefect_server(settings: Settings, *, startup_timeout_s: float = SERVER_STARTUP_TIMEOUT_S) -> Iterator[str]:
     """A Prefect server on loopback for as long as the context lasts; yields its API URL."""
     configure_prefect(settings)
     log_path = settings.prefect_home / "server.log"
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    prefect = [sys.executable, "-m", "prefect"]
     for attempt in range(3):
         port = free_port()
         api_url = f"http://127.0.0.1:{port}/api"
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
-                [
-                    *prefect,
-                    "server",
-                    "start",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-ui",
-                    "--analytics-off",
-                    "--no-prompt",
-                ],
+                server_command(port),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -176,11 +157,13 @@ def prefect_api(settings: Settings, *, say: Callable[[str], None] = print) -> It
     started = time.monotonic()
     with local_prefect_server(settings) as api_url:
         os.environ["PREFECT_API_URL"] = api_url
-        say(f"Prefect server: {api_url} (healthy after {time.monotonic() - started:.1f} s)")
+        os.environ["PREFECT_UI_URL"] = ""  # it serves no UI (--no-ui): no link to a page that is not there
+        say(f"Prefect server: {api_url} (API only, no UI; healthy after {time.monotonic() - started:.1f} s)")
         try:
             yield api_url
         finally:
             os.environ.pop("PREFECT_API_URL", None)
+            os.environ.pop("PREFECT_UI_URL", None)
             say("Stopping the local Prefect server ...")
 
 
@@ -212,28 +195,52 @@ def _interrupt(signum, frame) -> None:
         raise KeyboardInterrupt
 
 
+def prefect_command() -> str:
+    """How to call this environment's Prefect from a shell: its ``prefect`` script, else ``python -m prefect``."""
+    script = Path(sys.executable).parent / "prefect"
+    if script.exists():
+        return shlex.quote(str(script))
+    return f"{shlex.quote(sys.executable)} -m prefect"
+
+
+def trigger_hint(api_url: str) -> str:
+    """A shell command that starts a run of the served deployment now, exactly as printed."""
+    return f"PREFECT_API_URL={shlex.quote(api_url)} {prefect_command()} deployment run {shlex.quote(f'{FLOW}/{DEPLOYMENT}')}"
+
+
 def serve_nightly(settings: Settings, *, say: Callable[[str], None] = print) -> None:
-    """Serve the nightly flow as the deployment surveyhouse-nightly/nightly until stopped."""
-    check_schedule(settings.cron, settings.timezone)
+    """Serve the nightly flow as the deployment surveyhouse-nightly/nightly until stopped.
+
+    The schedule and time zone were checked by ``load_settings``. What it prints works as
+    printed: the trigger command names its server and this environment's Prefect; no link
+    to a UI that the local server does not serve.
+    """
     signal.signal(signal.SIGINT, _interrupt)  # even when a shell started us in the background (SIGINT ignored)
-    with serving_lock(settings), prefect_api(settings, say=say):
+    with serving_lock(settings), prefect_api(settings, say=say) as api_url:
+        from prefect.exceptions import TerminationSignal
+        from prefect.runner import Runner
         from prefect.schedules import Cron
         from prefect.types.entrypoint import EntrypointType
 
         from flows.nightly import nightly_for
 
-        say(
-            f"Serving {FLOW}/{DEPLOYMENT}: cron {settings.cron!r} in {settings.timezone}, at most one run at a time, "
-            f"time limit {settings.run_timeout_s:g} s; landing folder {settings.inbox}, warehouse {settings.warehouse}."
-        )
-        nightly_for(settings).serve(
+        runner = Runner(name=DEPLOYMENT, pause_on_shutdown=True, limit=1)  # this process starts one run at a time
+        runner.add_flow(
+            nightly_for(settings),
             name=DEPLOYMENT,
             schedules=[Cron(settings.cron, timezone=settings.timezone)],
             parameters={"inbox": str(settings.inbox), "warehouse": str(settings.warehouse)},
-            global_limit=1,  # the deployment's concurrency limit: never two runs at once
-            limit=1,  # and this process starts one at a time
+            concurrency_limit=1,  # the deployment's concurrency limit: never two runs at once
             description="Ingest every new export of the landing folder and publish the warehouse.",
             tags=["surveyhouse"],
             entrypoint_type=EntrypointType.MODULE_PATH,  # the installed package, whatever the working folder
-            pause_on_shutdown=True,
         )
+        say(
+            f"{FLOW}/{DEPLOYMENT} is being served: cron {settings.cron!r} in {settings.timezone}, at most one run at "
+            f"a time, time limit {settings.run_timeout_s:g} s; landing folder {settings.inbox}, warehouse "
+            f"{settings.warehouse}.\nTo start a run now, from any shell on this machine:\n  {trigger_hint(api_url)}"
+        )
+        try:
+            asyncio.run(runner.start())
+        except (KeyboardInterrupt, TerminationSignal):
+            pass

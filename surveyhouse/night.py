@@ -29,6 +29,7 @@ from surveyhouse.discover import NewFile, discover_files
 from surveyhouse.diskspace import record_failure
 from surveyhouse.lake import StateShare
 from surveyhouse.landing import FileNotTaken, NotTaken
+from surveyhouse.read import ReadLimits
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
 from surveyhouse.staging import StagedFile, expire_archive, stage_export
@@ -168,6 +169,7 @@ def _staged(night: Night, new: NewFile, *, run_id: str, file_order: int, staged_
         sha256=new.sha256,
         inbox=new.inbox,
         times=new.times,
+        limits=ReadLimits(max_bytes=settings.max_file_bytes, max_cell_chars=settings.max_cell_chars),
         staged_dir=staged_dir or night.state.staged_dir,
         archive_dir=night.state.archive_dir,
         run_id=run_id,

@@ -1,12 +1,19 @@
-"""Settings: the one place that reads the environment.
+"""Settings: the one place that reads the environment, declared once and checked at start.
 
 Precedence: command-line flags, then ``SURVEYHOUSE_*`` environment variables, then
-defaults. The state folder (archive of raw files, staged results, the run log, the
-hashing key, Prefect's home) sits beside the warehouse: ``<warehouse dir>/.surveyhouse``
+defaults. ``load_settings`` reads and validates everything when a command starts (never
+at import) and raises ``SettingsError`` naming the flag or variable and the values it
+accepts: ``SURVEYHOUSE_CONFIDENCE=95 is not valid: a number between 0 and 1 (e.g. 0.95)``.
+
+The state folder (archive of raw files, staged results, the run log, the hashing key,
+Prefect's home) sits beside the warehouse: ``<warehouse dir>/.surveyhouse``
 (``$SURVEYHOUSE_STATE`` when set; for a DuckLake warehouse, beside its data folder).
 
 The warehouse is a file path, or a DuckLake spec ``ducklake:postgres:<libpq conninfo>``
 with its data folder in ``lake_data`` (``--lake-data``, ``$SURVEYHOUSE_LAKE_DATA``).
+
+Nothing here imports Polars (``surveyhouse sql`` starts in a fraction of a second): the
+screening policy and crosstab options are built from their plain values when asked for.
 """
 
 from __future__ import annotations
@@ -16,28 +23,124 @@ import os
 import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
-from transforms.crosstab import CrosstabSettings
-from transforms.screening import ScreeningPolicy
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from warehouse.spec import LAKE_PREFIX, default_report_file, default_state_dir, is_lake_spec, warehouse_name
 
 if TYPE_CHECKING:
-    from warehouse.backend import Warehouse
+    from transforms.crosstab import CrosstabSettings
+    from transforms.screening import ScreeningPolicy
+    from warehouse.lake import Lake
 
 ENV_PREFIX = "SURVEYHOUSE_"
-LAKE_PREFIX = "ducklake:"
+DEFAULT_EXCLUDE = "is_attention_failed,is_speeder,is_duplicate"
+#: The command-line flag of each setting that has one (named in errors instead of the variable).
+FLAGS = {
+    "inbox": "--inbox",
+    "warehouse": "--warehouse",
+    "cron": "--cron",
+    "timezone": "--timezone",
+    "lake_data": "--lake-data",
+}
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(ENV_PREFIX + name, default)
+class SettingsError(ValueError):
+    """A setting's value is not valid: the message names the flag or variable and what it accepts."""
+
+
+def _fraction(example: str) -> str:
+    return f"a number between 0 and 1 (e.g. {example})"
+
+
+class EnvironmentSettings(BaseSettings):
+    """Every setting, typed, with what it accepts as its description (the text of its error)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore", frozen=True)
+
+    inbox: Path = Field(Path("landing"), description="a folder path (e.g. landing)")
+    warehouse: str = Field(
+        "surveyhouse.duckdb",
+        min_length=1,
+        description="a DuckDB file path, or 'ducklake:postgres:dbname=... host=...'",
+    )
+    lake_data: Path | None = Field(None, description="a folder path")
+    state: Path | None = Field(None, description="a folder path")
+    speeder_share: float = Field(1 / 3, gt=0, lt=1, description=_fraction("0.33"))
+    exclude: str = Field(DEFAULT_EXCLUDE, description="screening flags separated by commas")
+    confidence: float = Field(0.95, gt=0, lt=1, description=_fraction("0.95"))
+    alpha: float = Field(0.05, gt=0, lt=1, description=_fraction("0.05"))
+    adjust: Literal["bh", "bonferroni", "none"] = Field("bh", description="bh, bonferroni or none")
+    minimum_base: int = Field(30, ge=0, description="a whole number, 0 or more (e.g. 30)")
+    claim_tolerance_pts: float = Field(3.0, ge=0, description="percentage points, 0 or more (e.g. 3)")
+    secret: str | None = Field(None, description="any text (the hashing key)")
+    weights: Path | None = Field(None, description="a YAML file path")
+    cron: str = Field("0 2 * * *", description="a cron schedule of five fields, e.g. '0 2 * * *'")
+    timezone: str = Field("UTC", description="an IANA time zone such as UTC or Europe/Paris")
+    run_timeout_s: float = Field(3600.0, gt=0, description="seconds, more than 0 (e.g. 3600)")
+    failure_webhook: str | None = Field(None, description="a URL")
+    dask_address: str | None = Field(None, description="a Dask scheduler address (e.g. tcp://host:8786)")
+    time_zones: str = Field("", description="`tool=Area/City` items separated by commas")
+    max_quarantined_share: float = Field(0.2, ge=0, le=1, description=_fraction("0.2"))
+    report_lang: Literal["en", "fr"] = Field("en", description="en or fr")
+    lake_keep_days: float = Field(30.0, ge=0, description="a number of days, 0 or more (e.g. 30)")
+    max_file_mb: float = Field(2048.0, gt=0, description="megabytes, more than 0 (e.g. 2048)")
+    max_cell_chars: int = Field(100_000, gt=0, description="a whole number of characters, more than 0 (e.g. 100000)")
+    settle_s: float = Field(5.0, ge=0, description="seconds, 0 or more (e.g. 5)")
+    archive_days: float = Field(365.0, ge=0, description="a number of days, 0 or more (e.g. 365)")
+
+    @field_validator("speeder_share", "confidence", "alpha", "max_quarantined_share", "run_timeout_s", "lake_keep_days")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("not a number")
+        return value
+
+    @field_validator("exclude")
+    @classmethod
+    def _known_flags(cls, value: str) -> str:
+        if value != DEFAULT_EXCLUDE:
+            from transforms.screening import FLAGS as SCREENING_FLAGS  # only when set: it imports Polars
+
+            unknown = sorted({f.strip() for f in value.split(",") if f.strip()} - set(SCREENING_FLAGS))
+            if unknown:
+                raise ValueError(f"screening flags separated by commas, among {', '.join(SCREENING_FLAGS)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        if not is_time_zone(value):
+            raise ValueError("an IANA time zone such as UTC or Europe/Paris")
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        check_cron(value)
+        return value
+
+    @field_validator("time_zones")
+    @classmethod
+    def _time_zones(cls, value: str) -> str:
+        parse_time_zones(value)
+        return value
 
 
 @dataclass(frozen=True)
 class Settings:
+    """The validated settings of one command (``load_settings``); ``dataclasses.replace`` makes a variant."""
+
     inbox: Path
     warehouse: Path | str  # a DuckDB file, or a DuckLake spec "ducklake:postgres:<conninfo>"
-    screening: ScreeningPolicy = field(default_factory=ScreeningPolicy)
-    crosstab: CrosstabSettings = field(default_factory=CrosstabSettings)
+    speeder_share: float = 1 / 3  # speeder: duration under this share of the wave's median
+    exclude: tuple[str, ...] = ("is_attention_failed", "is_speeder", "is_duplicate")  # flags left out of bases
+    confidence: float = 0.95
+    alpha: float = 0.05
+    adjust: str = "bh"  # bh | bonferroni | none
+    minimum_base: int = 30
     claim_tolerance_pts: float = 3.0
     secret: str | None = None  # HMAC key for personal data; generated locally when absent
     weights_file: Path | None = None  # population targets for raking (YAML: segment -> {value: share})
@@ -53,8 +156,26 @@ class Settings:
     max_quarantined_share: float = 0.2  # a file with more of its rows quarantined is rejected whole
     report_lang: str = "en"  # the language of the report page each publish writes (en or fr)
     lake_keep_days: float = 30.0  # a DuckLake's snapshots older than this are expired, their files deleted
-    settle_s: float = 5.0  # a landed file modified more recently is taken the next night (it may still be written)
-    archive_days: float = 365.0  # raw files archived longer ago are deleted (their staged, masked results stay)
+    max_file_bytes: int = 2048 * 1024 * 1024  # the largest export, uncompressed, a run reads
+    max_cell_chars: int = 100_000  # the largest cell a run keeps
+    settle_s: float = 5.0  # a landing file modified fewer seconds ago is left for the next night
+    archive_days: float = 365.0  # archived raw exports older than this are deleted
+
+    @property
+    def screening(self) -> ScreeningPolicy:
+        """Which responses are flagged and which flags exclude them from every base."""
+        from transforms.screening import ScreeningPolicy
+
+        return ScreeningPolicy(speeder_share=self.speeder_share, exclude=self.exclude)
+
+    @property
+    def crosstab(self) -> CrosstabSettings:
+        """The crosstab's interval level, test level, multiple-test adjustment and smallest base shown."""
+        from transforms.crosstab import CrosstabSettings
+
+        return CrosstabSettings(
+            confidence=self.confidence, alpha=self.alpha, adjust=self.adjust, minimum_base=self.minimum_base
+        )
 
     def weighting_targets(self) -> dict[str, dict[str, float]] | None:
         """The raking targets, or None: the weights file when set, else none."""
@@ -71,21 +192,14 @@ class Settings:
         return {str(segment): {str(k): float(v) for k, v in shares.items()} for segment, shares in raw.items()}
 
     @property
-    def is_lake(self) -> bool:
-        return isinstance(self.warehouse, str) and self.warehouse.startswith(LAKE_PREFIX)
-
-    @property
     def warehouse_name(self) -> str:
         """The warehouse's short name, for its files in the state folder (file stem, or the lake's dbname)."""
-        if self.is_lake:
-            from warehouse.lake import catalog_name
+        return warehouse_name(self.warehouse)
 
-            return catalog_name(self.warehouse)
-        return self.warehouse.stem
-
-    def store(self) -> Warehouse:
-        """The warehouse for ``warehouse.backend``: the file path, or the DuckLake."""
-        if self.is_lake:
+    def store(self) -> Path | Lake:
+        """What names the warehouse for ``warehouse.backend`` (the readers): the file path, or the DuckLake.
+        The writer's side is ``surveyhouse.night.warehouse_of``."""
+        if is_lake_spec(self.warehouse):
             from warehouse.lake import Lake
 
             return Lake(self.warehouse.removeprefix(LAKE_PREFIX), self.lake_data, self.state_dir / "extensions")
@@ -93,11 +207,7 @@ class Settings:
 
     @property
     def state_dir(self) -> Path:
-        if self.state is not None:
-            return self.state
-        if self.is_lake:
-            return (self.lake_data.parent if self.lake_data else Path.cwd()) / ".surveyhouse"
-        return self.warehouse.parent / ".surveyhouse"
+        return self.state if self.state is not None else default_state_dir(self.warehouse, self.lake_data)
 
     @property
     def archive_dir(self) -> Path:
@@ -106,8 +216,7 @@ class Settings:
     @property
     def report_file(self) -> Path:
         """The report page each publish writes: beside the warehouse file (a lake: beside its state folder)."""
-        folder = self.state_dir.parent if self.is_lake else self.warehouse.parent
-        return folder / f"{self.warehouse_name}.report.html"
+        return default_report_file(self.warehouse, self.state_dir)
 
     @property
     def staged_dir(self) -> Path:
@@ -164,14 +273,84 @@ class Settings:
         )
 
 
-def run_timeout_s() -> float:
-    """The time limit of one run, seconds (read when the flow is defined)."""
-    return float(_env("RUN_TIMEOUT_S", "3600"))
+CRON_ACCEPTS = "a cron schedule of five fields (minute hour day-of-month month day-of-week), e.g. '0 2 * * *' or @daily"
 
 
-def dask_address() -> str | None:
-    """The Dask scheduler that runs the per-file steps (tcp://host:port), or None (read when the flow is defined)."""
-    return _env("DASK_ADDRESS") or None
+def _croniter():
+    """Prefect's own cron parser (prefect/_vendor/croniter), loaded from its file: importing
+    it through the ``prefect`` package would cost every command most of a second."""
+    import importlib.util
+    import sys
+
+    name = "_surveyhouse_croniter"
+    if name not in sys.modules:
+        prefect = importlib.util.find_spec("prefect")
+        path = Path(prefect.origin).parent / "_vendor" / "croniter" / "croniter.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name].croniter
+
+
+def check_cron(cron: str) -> None:
+    """ValueError unless Prefect would accept ``cron`` as a schedule of five fields (or an @alias)."""
+    fields = cron.split()
+    shaped = len(fields) == 5 or (len(fields) == 1 and cron.startswith("@"))
+    random = any(f.casefold() in ("r", "h") for f in fields)  # croniter's random and hashed forms: Prefect refuses them
+    if not shaped or random or not _croniter().is_valid(cron):
+        raise ValueError(CRON_ACCEPTS)
+
+
+def is_time_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone this machine knows."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def parse_time_zones(text: str) -> dict[str, str]:
+    """``surveymonkey=Europe/Paris,google_forms=Europe/Paris`` as a dict, each zone checked."""
+    zones: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        tool, sep, zone = (piece.strip() for piece in item.partition("="))
+        if not sep or not tool or not zone:
+            raise ValueError(f"expected `tool=Area/City` items separated by commas, got {item!r}")
+        if not is_time_zone(zone):
+            raise ValueError(f"{zone!r} (for {tool}) is not an IANA time zone")
+        zones[tool] = zone
+    return zones
+
+
+def _error_text(error: dict, flags: dict[str, Any]) -> str:
+    """One validation error as `NAME=value is not valid: what it accepts`."""
+    import shlex
+
+    from transforms.display import excerpt
+
+    name = str(error["loc"][0])
+    shown = FLAGS[name] if name in flags else ENV_PREFIX + name.upper()
+    accepted = EnvironmentSettings.model_fields[name].description
+    if error["type"] == "value_error":
+        accepted = str(error["ctx"]["error"])
+    return f"{shown}={shlex.quote(excerpt(error['input']))} is not valid: {accepted}"
+
+
+def read_environment(**flags: Any) -> EnvironmentSettings:
+    """The validated settings: ``flags`` (those not None) over the environment over defaults."""
+    given = {name: value for name, value in flags.items() if value is not None}
+    try:
+        return EnvironmentSettings(**given)
+    except ValidationError as error:
+        raise SettingsError("; ".join(_error_text(e, given) for e in error.errors())) from None
+
+
+def _path(value: Path | None) -> Path | None:
+    return None if value is None else Path(value).expanduser().absolute()
 
 
 def load_settings(
@@ -182,75 +361,36 @@ def load_settings(
     timezone: str | None = None,
     lake_data: str | None = None,
 ) -> Settings:
-    """Settings from flags, then the environment, then defaults."""
-    warehouse = warehouse or _env("WAREHOUSE", "surveyhouse.duckdb")
-    lake_data = lake_data or _env("LAKE_DATA")
-    speeder_share = float(_env("SPEEDER_SHARE", str(1 / 3)))
-    exclude = _env("EXCLUDE", "is_attention_failed,is_speeder,is_duplicate")
+    """Settings from flags, then the environment, then defaults; SettingsError names a bad one."""
+    env = read_environment(inbox=inbox, warehouse=warehouse, cron=cron, timezone=timezone, lake_data=lake_data)
     return Settings(
-        inbox=Path(inbox or _env("INBOX", "landing")).expanduser().absolute(),
-        warehouse=warehouse if warehouse.startswith(LAKE_PREFIX) else Path(warehouse).expanduser().absolute(),
-        screening=ScreeningPolicy(
-            speeder_share=speeder_share, exclude=tuple(flag for flag in exclude.split(",") if flag.strip())
-        ),
-        crosstab=CrosstabSettings(
-            confidence=float(_env("CONFIDENCE", "0.95")),
-            alpha=float(_env("ALPHA", "0.05")),
-            adjust=_env("ADJUST", "bh"),
-            minimum_base=int(_env("MINIMUM_BASE", "30")),
-        ),
-        claim_tolerance_pts=float(_env("CLAIM_TOLERANCE_PTS", "3")),
-        secret=_env("SECRET"),
-        weights_file=Path(_env("WEIGHTS")).expanduser().absolute() if _env("WEIGHTS") else None,
-        cron=cron or _env("CRON", "0 2 * * *"),
-        timezone=timezone or _env("TIMEZONE", "UTC"),
-        run_timeout_s=run_timeout_s(),
-        failure_webhook=_env("FAILURE_WEBHOOK") or None,
-        lake_data=Path(lake_data).expanduser().absolute() if lake_data else None,
-        state=Path(_env("STATE")).expanduser().absolute() if _env("STATE") else None,
-        dask_address=dask_address(),
-        time_zones=_time_zones(_env("TIME_ZONES", "")),
-        max_quarantined_share=float(_env("MAX_QUARANTINED_SHARE", "0.2")),
-        report_lang=_report_lang(_env("REPORT_LANG", "en")),
-        lake_keep_days=_non_negative("LAKE_KEEP_DAYS", _env("LAKE_KEEP_DAYS", "30")),
-        settle_s=float(_env("SETTLE_S", "5")),
-        archive_days=_non_negative("ARCHIVE_DAYS", _env("ARCHIVE_DAYS", "365")),
+        inbox=_path(env.inbox),
+        warehouse=env.warehouse if is_lake_spec(env.warehouse) else _path(Path(env.warehouse)),
+        speeder_share=env.speeder_share,
+        exclude=tuple(flag.strip() for flag in env.exclude.split(",") if flag.strip()),
+        confidence=env.confidence,
+        alpha=env.alpha,
+        adjust=env.adjust,
+        minimum_base=env.minimum_base,
+        claim_tolerance_pts=env.claim_tolerance_pts,
+        secret=env.secret,
+        weights_file=_path(env.weights),
+        cron=env.cron,
+        timezone=env.timezone,
+        run_timeout_s=env.run_timeout_s,
+        failure_webhook=env.failure_webhook,
+        lake_data=_path(env.lake_data),
+        state=_path(env.state),
+        dask_address=env.dask_address,
+        time_zones=parse_time_zones(env.time_zones),
+        max_quarantined_share=env.max_quarantined_share,
+        report_lang=env.report_lang,
+        lake_keep_days=env.lake_keep_days,
+        max_file_bytes=int(env.max_file_mb * 1024 * 1024),
+        max_cell_chars=env.max_cell_chars,
+        settle_s=env.settle_s,
+        archive_days=env.archive_days,
     )
-
-
-def _non_negative(name: str, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:  # also refuses nan
-        raise ValueError(f"SURVEYHOUSE_{name}: expected a number of days, 0 or more, got {text!r}")
-    return value
-
-
-def _report_lang(text: str) -> str:
-    if text not in ("en", "fr"):
-        raise ValueError(f"SURVEYHOUSE_REPORT_LANG: expected en or fr, got {text!r}")
-    return text
-
-
-def _time_zones(text: str) -> dict[str, str]:
-    """``surveymonkey=Europe/Paris,google_forms=Europe/Paris`` as a dict, each zone checked."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    zones: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        tool, sep, zone = (piece.strip() for piece in item.partition("="))
-        if not sep or not tool or not zone:
-            raise ValueError(
-                f"SURVEYHOUSE_TIME_ZONES: expected `tool=Area/City` items separated by commas, got {item!r}"
-            )
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"SURVEYHOUSE_TIME_ZONES: {zone!r} (for {tool}) is not an IANA time zone") from error
-        zones[tool] = zone
-    return zones
 
 
 def configure_prefect(settings: Settings) -> None:

@@ -21,6 +21,16 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL_FIXTURES = ROOT.parent / "shared" / "fixtures" / "real"
 
 
+@pytest.fixture(autouse=True)
+def _settings_from_the_test_alone(monkeypatch):
+    """Every test starts from the default settings, whatever the shell exports: no
+    ``SURVEYHOUSE_*`` variable but ``SURVEYHOUSE_SETTLE_S=0`` (tests write a landing file
+    and run at once). Subprocesses started by a test inherit the same."""
+    for name in [name for name in os.environ if name.startswith("SURVEYHOUSE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SURVEYHOUSE_SETTLE_S", "0")
+
+
 @pytest.fixture(scope="session")
 def book():
     return codebook()

@@ -1,9 +1,7 @@
 """Exporting the published warehouse: every table and view, one file each.
 
-Parquet keeps the types. CSV and XLSX go to spreadsheets, which run a cell that starts
-with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage return) as a formula: such text is
-written with a leading single quote, so that a free-text answer like ``=HYPERLINK(...)``
-stays text (OWASP's advice against CSV injection). Numbers are never touched.
+Parquet keeps the types. CSV and XLSX go to spreadsheets: text that a spreadsheet would
+run as a formula gets a leading single quote (``warehouse.spreadsheet``, the one rule).
 """
 
 from __future__ import annotations
@@ -15,9 +13,9 @@ from pathlib import Path
 import polars as pl
 
 from warehouse.backend import Warehouse, open_reader
+from warehouse.spreadsheet import FORMULA_START
 
 FORMATS = ("parquet", "csv", "xlsx")
-FORMULA_START = r"^[=+\-@\t\r]"
 _EXCEL_MAX_ROWS = 1_048_576
 
 

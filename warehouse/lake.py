@@ -40,12 +40,11 @@ from warehouse.ddl import _quote_identifier as ident
 from warehouse.ddl import _quote_literal as literal
 from warehouse.ddl import create_table_sql
 from warehouse.publish import frames
+from warehouse.spec import CATALOG, LAKE_PREFIX, catalog_name, is_lake_spec  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
     import pandera.polars as pa
 
-LAKE_PREFIX = "ducklake:"
-CATALOG = "lake"  # the name the lake is attached under; `USE lake` makes it the default
 STAGING = "staging"  # the lake's schema of pipeline inputs shared by every writer (not analysts' tables)
 _ATTACH_ATTEMPTS = 5  # two writers creating a fresh catalog at once: the loser retries and finds it made
 PUBLISH_ATTEMPTS = 6  # a publish that loses the race to another writer's commit is redone this often at most
@@ -88,19 +87,6 @@ def masked(text: str) -> str:
     """``text`` with libpq passwords masked (``password=...`` and ``user:password@`` in URLs)."""
     text = re.sub(r"(password\s*=\s*)('[^']*'|[^\s\"]+)", r"\1***", text)
     return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
-
-
-def is_lake_spec(warehouse: object) -> bool:
-    return isinstance(warehouse, str) and warehouse.startswith(LAKE_PREFIX)
-
-
-def catalog_name(spec: str) -> str:
-    """A short name for a lake, for file names of its local state: its dbname, else 'lake'."""
-    for part in spec.removeprefix(LAKE_PREFIX).split(":", 1)[-1].split():
-        key, _, value = part.partition("=")
-        if key == "dbname" and value:
-            return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in value)
-    return CATALOG
 
 
 def extension_file(package: str, name: str) -> Path:

@@ -37,7 +37,9 @@ def test_the_per_file_steps_run_on_the_dask_workers_and_give_the_same_warehouse(
     address, worker_logs = cluster
     inbox = tmp_path / "landing"
     written = write_demo_study(inbox, seed=2023, waves=((2023, 600),))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))} | {
+        "SURVEYHOUSE_SETTLE_S": "0"
+    }
     env |= {"SURVEYHOUSE_DASK_ADDRESS": address, "SURVEYHOUSE_SECRET": SECRET}
     result = _surveyhouse("run", "--inbox", "landing", "--warehouse", "dask.duckdb", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -93,9 +93,11 @@ def test_the_flow_has_its_time_limit_from_the_settings_and_the_failure_hook():
         "print(nightly.timeout_seconds, nightly_for(load_settings()).timeout_seconds,"
         " [h.__name__ for h in nightly_for(load_settings()).on_failure_hooks])"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))} | {
-        "SURVEYHOUSE_RUN_TIMEOUT_S": "7"
-    }
+    env = (
+        {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))}
+        | {"SURVEYHOUSE_SETTLE_S": "0"}
+        | {"SURVEYHOUSE_RUN_TIMEOUT_S": "7"}
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
     )

@@ -17,7 +17,9 @@ NOISE = ("telemetry", "database is locked", "Traceback", "Timed out while attemp
 def surveyhouse(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     command = shutil.which("surveyhouse") or ""
     argv = [command, *args] if command else [sys.executable, "-m", "cli.main", *args]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))} | {
+        "SURVEYHOUSE_SETTLE_S": "0"
+    }
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 

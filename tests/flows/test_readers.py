@@ -118,7 +118,9 @@ def test_surveyhouse_sql_starts_fast(tmp_path):
     run_night(load_study(), load_settings(inbox=str(exports), warehouse=str(warehouse)))
     script = Path(sys.executable).parent / "surveyhouse"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))} | {
+        "SURVEYHOUSE_SETTLE_S": "0"
+    }
     walls = []
     for _ in range(3):
         started = time.perf_counter()

@@ -74,7 +74,9 @@ def scaled_out(postgres, new_lake, tmp_path_factory):
     written = write_demo_study(inbox, seed=2023, waves=WAVES)
     spec = new_lake("scale_out")
     postgres.create_database("prefect_scale_out")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))} | {
+        "SURVEYHOUSE_SETTLE_S": "0"
+    }
     clean |= {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     api = f"http://127.0.0.1:{free_port()}/api"
     started, phases = time.monotonic(), {}

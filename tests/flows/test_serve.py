@@ -114,6 +114,30 @@ def deployment_run(api: str, root: Path, env: dict[str, str]) -> tuple[subproces
     return result, match.group(1)
 
 
+def run_the_printed_hint(output: str, api: str, root: Path, env: dict[str, str]) -> str:
+    """Run the trigger command serve printed, as printed, in a shell; the id of the run it created."""
+    lines = output.splitlines()
+    assert "To start a run now, from any shell on this machine:" in lines, output[-4000:]
+    hint = lines[lines.index("To start a run now, from any shell on this machine:") + 1].strip()
+    assert hint.startswith(f"PREFECT_API_URL={api} ")
+    result = subprocess.run(
+        hint, shell=True, cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    match = re.search(r"UUID: ([0-9a-f-]{36})", result.stdout)
+    assert result.returncode == 0 and match, f"the printed hint failed:\n{hint}\n{result.stdout}\n{result.stderr}"
+    return match.group(1)
+
+
+def wait_until_finished(api: str, flow_run_id: str, timeout_s: float = 240) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = _get(f"{api}/flow_runs/{flow_run_id}")["state"]["type"]
+        if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return state
+        time.sleep(0.5)
+    return "TIMED OUT"
+
+
 def test_serve_runs_the_deployment_on_its_own_server_and_stops_cleanly(tmp_path, webhook):
     hook_url, received = webhook
     write_demo_study(tmp_path / "landing", waves=((2023, 300),))
@@ -122,6 +146,7 @@ def test_serve_runs_the_deployment_on_its_own_server_and_stops_cleanly(tmp_path,
         "SURVEYHOUSE_FAILURE_WEBHOOK": f"{hook_url}/nightly",
         "DO_NOT_TRACK": "1",
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        "SURVEYHOUSE_SETTLE_S": "0",  # the demo files were just written
     }  # the runner looks for due runs every second (default 10)
     started = time.monotonic()
     serving = Serving(tmp_path, env)
@@ -136,10 +161,8 @@ def test_serve_runs_the_deployment_on_its_own_server_and_stops_cleanly(tmp_path,
         assert deployment["parameters"] == {"inbox": str(tmp_path / "landing"), "warehouse": str(tmp_path / "w.duckdb")}
 
         phases = {"serving": time.monotonic() - started}
-        result, flow_run_id = deployment_run(api, tmp_path, env)
-        assert result.returncode == 0 and "Completed" in result.stdout, (
-            f"{result.stdout[-3000:]}\n{serving.output[-4000:]}"
-        )
+        flow_run_id = run_the_printed_hint(output, api, tmp_path, env)
+        assert wait_until_finished(api, flow_run_id) == "COMPLETED", serving.output[-4000:]
         phases["first run"] = time.monotonic() - started
         clean = serving.output
         with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
@@ -166,6 +189,8 @@ def test_serve_runs_the_deployment_on_its_own_server_and_stops_cleanly(tmp_path,
     assert "Pausing all deployments" in output
     assert not is_healthy(api), "the local Prefect server stopped with serve"
     assert "Traceback" not in clean, f"until the deliberately failed run:\n{clean[-4000:]}"
+    for link in ("View at", "Prefect UI", "/deployments/deployment/"):
+        assert link not in output, f"a link to a UI the local server does not serve: {link!r}\n{output[-4000:]}"
     for noise in ("database is locked", "telemetry"):
         assert noise not in output, f"{noise!r} in serve's output:\n{output[-4000:]}"
     phases["stopped"] = time.monotonic() - started

@@ -172,9 +172,11 @@ def test_the_commands_run_the_flow_into_the_lake_and_read_it(inbox, tmp_path, la
 
     from cli.main import main
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))} | {
-        "SURVEYHOUSE_SECRET": SECRET
-    }
+    env = (
+        {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))}
+        | {"SURVEYHOUSE_SETTLE_S": "0"}
+        | {"SURVEYHOUSE_SECRET": SECRET}
+    )
     command = shutil.which("surveyhouse")
     argv = [command] if command else [sys.executable, "-m", "cli.main"]
     argv += ["run", "--inbox", str(inbox), "--warehouse", lake_catalog, "--lake-data", str(tmp_path / "data")]

@@ -1,0 +1,280 @@
+"""The commands that run the nightly flow: run, demo, serve, rebuild; and the summary they print."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from cli.errors import OK, PUBLISHED_WITH_PROBLEMS, UserError
+from cli.options import inbox_option, lake_data_option, warehouse_option
+
+
+class _NoTracebacks(logging.Filter):
+    """Keeps Prefect's log lines that carry a traceback off the terminal (the error line says what failed)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.exc_info is None and record.exc_text is None
+
+
+def _log_prefect_to_file(settings) -> None:
+    """Prefect logs every line, tracebacks included, to ``<prefect home>/runs.log``; the terminal
+    shows them without tracebacks unless ``surveyhouse --debug``. Call once Prefect is imported
+    (it configures logging then)."""
+    root = logging.getLogger()
+    if not any(getattr(handler, "surveyhouse_run_log", False) for handler in root.handlers):
+        handler = logging.FileHandler(settings.prefect_home / "runs.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s - %(message)s"))
+        handler.surveyhouse_run_log = True
+        root.handlers.insert(0, handler)
+    context = click.get_current_context(silent=True)
+    debug = bool(context and context.find_root().params.get("debug"))
+    for handler in root.handlers:
+        if type(handler).__name__ == "PrefectConsoleHandler" and not debug:
+            handler.addFilter(_NoTracebacks())
+
+
+def _run_flow(settings, ready=lambda: None):
+    """Run the nightly flow in this process; ``ready()`` waits for the run's Prefect server
+    (``_prefect_server``), called once the flow's modules are imported."""
+    from surveyhouse.settings import configure_prefect
+
+    configure_prefect(settings)
+    if settings.dask_address and not os.environ.get("PREFECT_API_URL"):
+        # Dask workers are other processes: they report their task runs to a real
+        # server, not to this process's temporary one (each would start its own).
+        from flows.serve import prefect_api
+
+        with prefect_api(settings):
+            from flows.nightly import run_nightly
+
+            _log_prefect_to_file(settings)
+            return run_nightly(settings)
+    from flows.nightly import run_nightly
+
+    _log_prefect_to_file(settings)
+    ready()
+    return run_nightly(settings)
+
+
+@contextlib.contextmanager
+def _prefect_server(settings):
+    """The run's temporary Prefect server, started now so that it starts while the flow's
+    modules are imported (flows/prefect_server.py); not for Dask runs (they use a real one)."""
+    if settings.dask_address and not os.environ.get("PREFECT_API_URL"):
+        yield lambda: None
+        return
+    from flows.prefect_server import PrefectServerError, early_prefect_server
+
+    try:
+        with early_prefect_server(settings) as ready:
+            yield ready
+    except PrefectServerError as error:
+        raise UserError(str(error)) from error
+
+
+def print_summary(run, settings, elapsed: float) -> None:
+    """What a run did, in three lines, then the claims; zeros (never None) when nothing was loaded."""
+    from warehouse.backend import open_reader
+    from warehouse.queries import run_query
+
+    with open_reader(settings.store()) as connection:
+        files = run_query(connection, "run_files_summary").fetchone()
+        flags = run_query(connection, "run_flags_summary").fetchone()
+    outcome = "published" if run.published else "nothing new: warehouse unchanged"
+    print(f"\nRun {run.run_id}: {run.files_new} new file(s), {outcome} in {elapsed:.1f} s -> {settings.store()}")
+    print(
+        f"Files: {files[0]} ({files[1]} not loaded); rows read {files[2]}: accepted {files[3]}, "
+        f"quarantined {files[4]}, superseded {files[5]}"
+    )
+    print(
+        f"Responses flagged: excluded {flags[0]} (speeders {flags[1]}, attention failed {flags[3]}, duplicates {flags[4]}); "
+        f"also flagged, kept in bases: straight-liners {flags[2]}, gibberish {flags[5]}"
+    )
+    if run.report:
+        print(f"Report page: {run.report}")
+    print()
+    print_claims(settings.store(), tolerance=settings.claim_tolerance_pts)
+
+
+def print_claims(warehouse, *, tolerance: float) -> None:
+    """The published figures next to the recomputed ones, with their status."""
+    from warehouse.backend import open_reader
+    from warehouse.queries import run_query
+
+    with open_reader(warehouse) as connection:
+        claims = run_query(connection, "claims_checked").fetchall()
+    consistent = sum(1 for c in claims if c[9] == "consistent")
+    print(
+        f"Published figures consistent with the data (within {tolerance:g} points or inside the 95% interval): "
+        f"{consistent} of {len(claims)}"
+    )
+    print(f"{'id':<5} {'figure':<52} {'published':>9} {'computed':>9} {'95% interval':>13} {'base':>5}  status")
+    for fid, question, answers, segment, published, computed, low, high, base, status, _ in claims:
+        label = f"{question}={answers}" + ("" if segment == "all" else f" | {segment}")
+        computed_text = "-" if computed is None else f"{computed:.1f}"
+        interval = "-" if low is None else f"{low:.1f}-{high:.1f}"
+        print(f"{fid:<5} {label[:52]:<52} {published:>9.0f} {computed_text:>9} {interval:>13} {base or 0:>5}  {status}")
+    for _fid, *_, status, contradiction in claims:
+        if contradiction and status == "contradicted":
+            print(f"The report contradicts itself: {contradiction}; the data side with the other figure.")
+
+
+def verdict(run) -> int:
+    """Exit status of a run: 0 when every file loaded, 4 when a file was rejected or failed."""
+    if not run.problems:
+        return OK
+    print(f"\nWarning: {len(run.problems)} file(s) were not loaded; the other files were published.", file=sys.stderr)
+    for problem in run.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    print("See `surveyhouse quality` for the rows and checks.", file=sys.stderr)
+    return PUBLISHED_WITH_PROBLEMS
+
+
+def _landing(settings) -> None:
+    if not settings.inbox.is_dir():
+        raise UserError(f"the landing folder {settings.inbox} does not exist (give --inbox or set SURVEYHOUSE_INBOX)")
+
+
+@click.command("run")
+@inbox_option
+@warehouse_option
+@lake_data_option
+def run_command(inbox: str | None, warehouse: str | None, lake_data: str | None) -> int:
+    """Run the nightly flow once: ingest new exports, validate, transform, publish the warehouse.
+
+    Exit status 0 when every file loaded, 4 when the warehouse was published but a file
+    was rejected or could not be read, 3 when another run holds the warehouse, 1 when the
+    run failed (the last published warehouse stays live).
+
+    \b
+    Examples:
+      surveyhouse run
+      surveyhouse run --inbox /srv/exports --warehouse /srv/surveyhouse.duckdb
+      surveyhouse --debug run          # a failed run shows its traceback
+    """
+    from surveyhouse.night import state_for
+    from surveyhouse.settings import load_settings
+
+    settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data)
+    _landing(settings)
+    started = time.perf_counter()
+    # The run lock first: a second run stops here at once, before any Prefect server starts
+    # (the flow takes the same lock again, in this process, without waiting on itself).
+    with state_for(settings).lock(), _prefect_server(settings) as ready:
+        run = _run_flow(settings, ready)
+        print_summary(run, settings, time.perf_counter() - started)
+    return verdict(run)
+
+
+@click.command("demo")
+@inbox_option
+@warehouse_option
+@lake_data_option
+@click.option("--seed", type=int, default=2023, show_default=True, help="seed of the demo study's model")
+def demo_command(inbox: str | None, warehouse: str | None, lake_data: str | None, seed: int) -> int:
+    """Write the built-in demo study into the landing folder and run the nightly flow on it.
+
+    \b
+    Examples:
+      surveyhouse demo
+      surveyhouse demo --inbox /tmp/demo/landing --warehouse /tmp/demo/w.duckdb --seed 7
+    """
+    write_demo_study = _demo_writer()
+    from surveyhouse.settings import load_settings
+
+    settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data)
+    started = time.perf_counter()
+    with _prefect_server(settings) as ready:
+        written = write_demo_study(settings.inbox, seed=seed)
+        print(f"Demo study written to {settings.inbox}:")
+        for path in written:
+            print(f"  {path.relative_to(settings.inbox)}")
+        run = _run_flow(settings, ready)
+        print_summary(run, settings, time.perf_counter() - started)
+    return verdict(run)
+
+
+def _demo_writer():
+    """The demo generator: demo/ ships with the source checkout, beside cli/, not in the wheel."""
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "demo" / "__init__.py").is_file() and str(checkout) not in sys.path:
+        sys.path.append(str(checkout))
+    try:
+        from demo.study import write_demo_study
+    except ModuleNotFoundError as error:
+        if error.name != "demo":
+            raise
+        raise UserError(
+            "the demo generator ships with the source checkout, not the installed package: "
+            "run `python3 make.py demo` from a clone of the repository"
+        ) from error
+    return write_demo_study
+
+
+@click.command("serve")
+@inbox_option
+@warehouse_option
+@click.option("--cron", metavar="CRON", help="when to run, cron syntax (default: '0 2 * * *', or $SURVEYHOUSE_CRON)")
+@click.option(
+    "--timezone", metavar="ZONE", help="time zone of the cron, IANA name (default: UTC, or $SURVEYHOUSE_TIMEZONE)"
+)
+def serve_command(inbox: str | None, warehouse: str | None, cron: str | None, timezone: str | None) -> int:
+    """Serve the nightly flow on a cron schedule (a Prefect deployment).
+
+    Starts a local Prefect server unless PREFECT_API_URL is set; Ctrl-C or SIGTERM stops
+    serving. It prints a command that triggers a run now.
+
+    \b
+    Examples:
+      surveyhouse serve
+      surveyhouse serve --cron "30 3 * * 1-5" --timezone Europe/Paris
+      PREFECT_API_URL=http://prefect.internal:4200/api surveyhouse serve
+    """
+    from flows.serve import ServeError, serve_nightly
+    from surveyhouse.settings import load_settings
+
+    settings = load_settings(inbox=inbox, warehouse=warehouse, cron=cron, timezone=timezone)
+    _landing(settings)
+    try:
+        serve_nightly(settings, say=lambda line: print(line, flush=True))
+    except ServeError as error:
+        raise UserError(str(error)) from error
+    print("Stopped serving.", flush=True)
+    return OK
+
+
+@click.command("rebuild")
+@warehouse_option
+def rebuild_command(warehouse: str | None) -> int:
+    """Rebuild the whole warehouse from the archive of raw files.
+
+    Re-stages every ingested file in its original order with today's code, then publishes.
+
+    \b
+    Examples:
+      surveyhouse rebuild
+      surveyhouse rebuild --warehouse /srv/surveyhouse.duckdb
+    """
+    from schemas.study import load_study
+    from surveyhouse.rebuild import RebuildError, rebuild_warehouse
+    from surveyhouse.settings import load_settings
+
+    settings = load_settings(warehouse=warehouse)
+    started = time.perf_counter()
+    try:
+        run = rebuild_warehouse(load_study(), settings)
+    except RebuildError as error:
+        raise UserError(str(error)) from error
+    files = run.tables["files"]
+    print(
+        f"Rebuilt {settings.warehouse} from the archive in {time.perf_counter() - started:.1f} s: "
+        f"{files.height} file(s) re-staged in their original order, {run.rows_read} rows read, "
+        f"{run.tables['responses'].height} responses (run {run.run_id})."
+    )
+    return verdict(run)
