@@ -12,6 +12,7 @@ state folder is repaired first, under the warehouse's run lock.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,7 +32,7 @@ from surveyhouse.lake import StateShare
 from surveyhouse.landing import FileNotTaken, NotTaken
 from surveyhouse.read import ReadLimits
 from surveyhouse.runlog import RunSummary
-from surveyhouse.settings import Settings
+from surveyhouse.settings import SecretChanged, Settings
 from surveyhouse.staging import StagedFile, expire_archive, stage_export
 from surveyhouse.state import StateFolder
 from transforms.display import display_name, excerpt
@@ -117,6 +118,7 @@ def run_night(
     with night.state.lock():
         unreadable = night.warehouse.unreadable()  # a corrupt live warehouse is not consulted, but rebuilt
         runner.step("recover", lambda: recover_state(night, warehouse_readable=unreadable is None), io=True)
+        check_secret_unchanged(night)
         with failures_recorded(night, run):
             found = runner.step(
                 "discover", lambda: discover_files(settings, book=study.book, settle_s=settings.settle_s), io=True
@@ -287,6 +289,20 @@ def recover_state(night: Night, *, warehouse_readable: bool = True) -> None:
         with night.warehouse.reader() as connection:
             night.state.runs.add_missing(connection.table("runs").pl())
     night.state.finish_rebuild()
+
+
+def check_secret_unchanged(night: Night) -> None:
+    """SecretChanged when the hashing key is not the one the live warehouse's hashes were made with."""
+    last = night.state.runs.last_published_settings()
+    previous = json.loads(last).get("key_fingerprint") if last else None
+    now = night.settings.key_fingerprint()
+    if previous and previous != now:
+        raise SecretChanged(
+            f"SURVEYHOUSE_SECRET is not the key the warehouse {display_name(str(night.warehouse))} was hashed with "
+            f"(key fingerprint {previous}, now {now}): emails and IP addresses would hash differently and duplicates "
+            "across runs would go unseen. Nothing was done. Set SURVEYHOUSE_SECRET back to the previous key, or re-key: "
+            "`surveyhouse rebuild` hashes every archived file again with the new key"
+        )
 
 
 def account(run: RunSummary, staged: StagedFile | NotTaken) -> None:

@@ -27,6 +27,7 @@ from surveyhouse.landing import NotTaken
 from surveyhouse.night import (
     InProcess,
     Night,
+    check_secret_unchanged,
     failures_recorded,
     problem_of,
     publish_night,
@@ -34,7 +35,7 @@ from surveyhouse.night import (
     stage_file,
 )
 from surveyhouse.runlog import RunSummary
-from surveyhouse.settings import Settings
+from surveyhouse.settings import SecretChanged, Settings
 from surveyhouse.staging import EXPIRED, FILE_TIMES, StagedFile
 from transforms.display import display_name
 from warehouse.store import Warehouse
@@ -68,6 +69,8 @@ def rebuild_warehouse(study: Study, settings: Settings, warehouse: Warehouse | N
         unreadable = night.warehouse.unreadable()
         recover_state(night, warehouse_readable=unreadable is None)
         ingested, kept = _archived(night)
+        if kept:
+            _hashes_kept_match_the_key(night, len(kept))
         fresh = night.state.rebuild_dir(run.run_id)
         scratch = fresh.with_name(fresh.name + ".files")  # the raw files under their names (dropped if killed)
         try:
@@ -110,6 +113,18 @@ def _archived(night: Night) -> tuple[list[dict], dict[str, StagedFile]]:
             "cannot rebuild; the published warehouse is unchanged"
         )
     return ingested, kept
+
+
+def _hashes_kept_match_the_key(night: Night, expired: int) -> None:
+    """RebuildError when files whose raw copy expired (their staged hashes kept as they are)
+    were hashed with another key than today's: their hashes cannot be made again."""
+    try:
+        check_secret_unchanged(night)
+    except SecretChanged as changed:
+        raise RebuildError(
+            f"the raw copies of {expired} file(s) expired from the archive (SURVEYHOUSE_ARCHIVE_DAYS): their staged "
+            f"hashes were made with the previous key and cannot be made again with a new one. {changed}"
+        ) from None
 
 
 def _expired_but_staged(night: Night, ingested: list[dict]) -> dict[str, StagedFile]:

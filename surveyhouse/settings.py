@@ -51,6 +51,10 @@ class SettingsError(ValueError):
     """A setting's value is not valid: the message names the flag or variable and what it accepts."""
 
 
+class SecretChanged(SettingsError):
+    """SURVEYHOUSE_SECRET is not the key the warehouse's personal-data hashes were made with."""
+
+
 def _fraction(example: str) -> str:
     return f"a number between 0 and 1 (e.g. {example})"
 
@@ -257,6 +261,12 @@ class Settings:
                 partial.unlink()
         return key_file.read_text().strip().encode("utf-8")
 
+    def key_fingerprint(self) -> str:
+        """The hashing key's fingerprint (transforms.privacy.key_fingerprint): it tells keys apart, reveals none."""
+        from transforms.privacy import key_fingerprint
+
+        return key_fingerprint(self.hashing_key())
+
     def recorded(self) -> str:
         """What a run records of its settings (JSON; never the secret)."""
         return json.dumps(
@@ -268,6 +278,8 @@ class Settings:
                 # Apply to files ingested from then on (a file is staged once; `rebuild` re-reads all).
                 "time_zones": self.time_zones,
                 "max_quarantined_share": self.max_quarantined_share,
+                # Which key hashed emails and IPs (never the key): hashes of two keys never match.
+                "key_fingerprint": self.key_fingerprint(),
             },
             sort_keys=True,
         )
