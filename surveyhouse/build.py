@@ -41,94 +41,157 @@ def build_tables(
     warehouse: Warehouse,
     staged_dir: Path | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """Every warehouse table, from every staged file (of ``staged_dir``, default the state's), validated."""
+    """Every warehouse table, from every staged file (of ``staged_dir``, default the state's), validated.
+
+    Also ``_run`` (this run's `runs` row, for the run log) and, when the live warehouse's
+    answers are kept for the responses no new file changed, ``_answers_replaced`` (the keys
+    of the live answers to drop).
+    """
     book = study.book
     staged = state.staged(staged_dir)
-    loaded = [s for s in staged if s.record["status"] == "loaded"]
-    columns = response_columns(book)
-    if loaded:
-        all_rows = pl.scan_parquet([s.responses for s in loaded], glob=False).select(columns)
-    else:
-        all_rows = pl.LazyFrame(schema=staged_schema(book))  # nothing loaded yet: an empty warehouse
-    # Which versions are superseded is decided on their keys alone; the rows are then read
-    # once, without the superseded ones (no sorted copy of every column).
-    all_rows = all_rows.with_row_index("_row")
-    versions_of_files = file_versions(staged)
-    versions = (
-        mark_superseded(
-            all_rows.select(
-                "_row", "wave", "source_tool", "response_id", "submitted_at", "file_order", "source_row"
-            ).join(versions_of_files.lazy().select("file_order", *FILE_RECENCY), on="file_order", how="left")
-        )
-        .select("_row", "wave", "source_tool", "response_id", "file_order", "is_superseded")
-        .collect()
-    )
-    superseded = versions.filter(pl.col("is_superseded"))["_row"]
-    current = all_rows.filter(~pl.col("_row").is_in(superseded.implode())).drop("_row", "file_order")
+    times = file_versions(staged)
+    current, versions = _current_versions(staged, times, book=book)
     targets = settings.weighting_targets()
     responses = (
         build_responses(current, book=book, policy=settings.screening)
         .sort("wave", "source_tool", "submitted_at", "response_id")
         .collect()
-        .pipe(weight_responses, targets=targets, key=["wave", "source_tool", "response_id"])
+        .pipe(weight_responses, targets=targets, key=KEY)
     )
-    # Counted from the responses' own answer columns (the same choices as `answers`, without a join).
-    # The unscreened crosstab (for the claims) is collected as a table too: held lazily inside
-    # the claims' joins, its plan would be re-run branch by branch.
+    crosstab, claims = _crosstab_and_claims(responses, study, settings, weighted=bool(targets))
+    # The answers (some twenty rows a response: the build's biggest frame) come after the
+    # crosstab, whose working memory is released by then.
+    keep_live = None if staged_dir is not None else _answers_base(warehouse, staged, book=book)
+    answered, replaced = _responses_to_answer(responses, versions, new_orders=keep_live)
+    quarantine = _quarantine(staged, times)
+    this_run = _run_row(run, settings, responses=responses, claims=claims, quarantine=quarantine, warehouse=warehouse)
+    tables = {
+        "responses": responses,
+        "answers": AnswerSlices(answered, book=book, check_unique=_repeats_an_option(responses, book=book)),
+        "crosstab": crosstab,
+        "trend": build_trend(crosstab.lazy(), alpha=settings.crosstab.alpha, adjust=settings.crosstab.adjust).collect(),
+        "claims": claims,
+        "quarantine": quarantine,
+        "files": _files_table(staged, times, versions, book=book),
+        "runs": _runs_table(state.runs.runs() + [this_run]),
+    }
+    schemas = warehouse_schemas(book)
+    validated = {
+        name: frame if name == "answers" else _validated(frame, schemas[name]) for name, frame in tables.items()
+    }
+    extra = {"_run": pl.DataFrame([this_run])}
+    if replaced is not None:
+        extra["_answers_replaced"] = replaced  # `answers` holds the rows of these responses only
+    return validated | extra
+
+
+#: What identifies a response across files and waves.
+KEY = ["wave", "source_tool", "response_id"]
+
+
+def _current_versions(
+    staged: list[StagedFile], times: pl.DataFrame, *, book: Codebook
+) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """(the current version of every response, lazily; one row per version with its file
+    order and ``is_superseded``). Which versions are superseded is decided on their keys
+    alone; the rows are then read once, without the superseded ones (no sorted copy of
+    every column)."""
+    loaded = [s for s in staged if s.record["status"] == "loaded"]
+    if loaded:
+        all_rows = pl.scan_parquet([s.responses for s in loaded], glob=False).select(response_columns(book))
+    else:
+        all_rows = pl.LazyFrame(schema=staged_schema(book))  # nothing loaded yet: an empty warehouse
+    all_rows = all_rows.with_row_index("_row")
+    keys = all_rows.select("_row", *KEY, "submitted_at", "file_order", "source_row")
+    versions = (
+        mark_superseded(keys.join(times.lazy().select("file_order", *FILE_RECENCY), on="file_order", how="left"))
+        .select("_row", *KEY, "file_order", "is_superseded")
+        .collect()
+    )
+    superseded = versions.filter(pl.col("is_superseded"))["_row"]
+    return all_rows.filter(~pl.col("_row").is_in(superseded.implode())).drop("_row", "file_order"), versions
+
+
+def _crosstab_and_claims(
+    responses: pl.DataFrame, study: Study, settings: Settings, *, weighted: bool
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The crosstab, and the published figures checked against it.
+
+    Counted from the responses' own answer columns (the same choices as `answers`, without
+    a join). The unscreened crosstab (for the claims) is collected as a table too: held
+    lazily inside the claims' joins, its plan would be re-run branch by branch.
+    """
+    book = study.book
     crosstab, unscreened = pl.collect_all(
-        build_crosstab_pair(responses.lazy(), book=book, settings=settings.crosstab, weighted=bool(targets))
+        build_crosstab_pair(responses.lazy(), book=book, settings=settings.crosstab, weighted=weighted)
     )
     waves = sorted(set(responses["wave"].to_list())) or [book.wave]
-    figures_wave = book.wave if book.wave in waves else waves[0]
     claims = check_claims(
         crosstab.lazy(),
         study.figures,
         book=book,
-        wave=figures_wave,
+        wave=book.wave if book.wave in waves else waves[0],
         tolerance_pts=settings.claim_tolerance_pts,
         minimum_base=settings.crosstab.minimum_base,
         unscreened=unscreened.lazy(),
     ).collect()
-    # The answers (some twenty rows a response: the build's biggest frame) come after the
-    # crosstab, whose working memory is released by then. A response's answers depend on its
-    # own answers alone: when the live warehouse was built from every staged file but this
-    # run's, only the responses whose current version came in since get theirs built; the
-    # publish keeps the live table's other rows.
-    new_orders = None if staged_dir is not None else _answers_base(warehouse, staged, book=book)
-    key = ["wave", "source_tool", "response_id"]
+    return crosstab, claims
+
+
+def _responses_to_answer(
+    responses: pl.DataFrame, versions: pl.DataFrame, *, new_orders: list[int] | None
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """(the responses whose answers this build writes, the keys of the live answers to drop).
+
+    A response's answers depend on its own answers alone: when the live warehouse was built
+    from every staged file but this run's (``new_orders``, their file orders), only the
+    responses whose current version came in since get theirs built; the publish keeps the
+    live table's other rows. ``new_orders`` None: every response's answers, none kept.
+    """
     if new_orders is None:
-        answered = responses
-        replaced = None
-    else:
-        is_new = pl.col("file_order").is_in(new_orders)
-        added = versions.filter(~pl.col("is_superseded") & is_new).select(key)
-        # The live answers to drop: those of responses a new file brings a newer version of.
-        replaced = added.join(versions.filter(~is_new).select(key), on=key, how="semi")
-        answered = responses.join(added, on=key, how="semi")
-    answers = AnswerSlices(answered, book=book, check_unique=_repeats_an_option(responses, book=book))
-    quarantine = _quarantine(staged, versions_of_files)
+        return responses, None
+    is_new = pl.col("file_order").is_in(new_orders)
+    added = versions.filter(~pl.col("is_superseded") & is_new).select(KEY)
+    # The live answers to drop: those of responses a new file brings a newer version of.
+    replaced = added.join(versions.filter(~is_new).select(KEY), on=KEY, how="semi")
+    return responses.join(added, on=KEY, how="semi"), replaced
+
+
+def _files_table(staged: list[StagedFile], times: pl.DataFrame, versions: pl.DataFrame, *, book: Codebook):
+    """One row per staged file: its record, its times, and how many of its rows are current or superseded."""
+    if not staged:
+        return pl.DataFrame(
+            schema={c: column.dtype.type for c, column in warehouse_schemas(book)["files"].columns.items()}
+        )
     per_file = versions.group_by("file_order").agg(
         accepted=(~pl.col("is_superseded")).sum(), superseded=pl.col("is_superseded").sum()
     )
-    files = (
+    return (
         pl.DataFrame([s.record for s in staged], infer_schema_length=None)
         .drop(FILE_TIMES, strict=False)
-        .join(versions_of_files.select("file_order", *FILE_TIMES), on="file_order", how="left")
+        .join(times.select("file_order", *FILE_TIMES), on="file_order", how="left")
         .join(per_file, on="file_order", how="left")
         .with_columns(pl.col("accepted", "superseded").fill_null(0).cast(pl.Int64))
         .with_columns(pl.col("rows_read", "quarantined", "file_order").cast(pl.Int64), pl.col("wave").cast(pl.Int32))
         .sort("file_order")
-        if staged
-        else pl.DataFrame(
-            schema={c: column.dtype.type for c, column in warehouse_schemas(book)["files"].columns.items()}
-        )
     )
-    finished = datetime.now(UTC)
-    this_run = {
+
+
+def _run_row(
+    run: RunSummary,
+    settings: Settings,
+    *,
+    responses: pl.DataFrame,
+    claims: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    warehouse: Warehouse,
+) -> dict:
+    """This run's row of `runs` (and line of the run log)."""
+    return {
         "run_id": run.run_id,
         "flow_run_id": run.flow_run_id,
         "started_at": run.started_at.isoformat(),
-        "finished_at": finished.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
         "files_new": run.files_new,
         "files_failed": run.files_failed,
         "rows_read": run.rows_read,
@@ -141,28 +204,12 @@ def build_tables(
         "claims_total": claims.height,
         "settings": settings.recorded(),
     }
-    runs = pl.DataFrame(state.runs.runs() + [this_run]).with_columns(
+
+
+def _runs_table(runs: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(runs).with_columns(
         pl.col("started_at", "finished_at").str.to_datetime(time_zone="UTC").dt.cast_time_unit("us")
     )
-    trend = build_trend(crosstab.lazy(), alpha=settings.crosstab.alpha, adjust=settings.crosstab.adjust).collect()
-    tables = {
-        "responses": responses,
-        "answers": answers,
-        "crosstab": crosstab,
-        "trend": trend,
-        "claims": claims,
-        "quarantine": quarantine,
-        "files": files,
-        "runs": runs,
-    }
-    schemas = warehouse_schemas(book)
-    validated = {
-        name: frame if name == "answers" else _validated(frame, schemas[name]) for name, frame in tables.items()
-    }
-    extra = {"_run": pl.DataFrame([this_run])}
-    if replaced is not None:
-        extra["_answers_replaced"] = replaced  # `answers` holds the rows of these responses only
-    return validated | extra
 
 
 def file_versions(staged: list[StagedFile]) -> pl.DataFrame:

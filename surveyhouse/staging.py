@@ -37,11 +37,9 @@ from schemas.codebook import Codebook
 from surveyhouse.landing import FileNotTaken, landed_bytes, shown
 from surveyhouse.private import make_private, private_folder, write_private
 from surveyhouse.read import RawExport, ReadLimits, UnreadableExport, export_time, read_export, spreadsheet_column
-from transforms.display import EXCERPT_CHARS, display_name, excerpt, printable
+from transforms.display import EXCERPT_CHARS, excerpt
 from transforms.headers import (
-    closest_questions,
     column_text,
-    questions_found,
     resolve_columns,
 )
 from transforms.layouts import Layout, ParsedExport, SourceColumn, UnknownLayout, detect_layout
@@ -51,41 +49,23 @@ from transforms.mapping import (
 )
 from transforms.privacy import hash_personal_data, masked
 from transforms.quarantine import QUARANTINE_SCHEMA, quarantine_rows, typed_responses
+from transforms.verdicts import (
+    MAX_QUARANTINED_SHARE,
+    FileRejected,
+    check_questionnaire,
+    header_language,
+    is_too_broken,
+    not_loaded_message,
+    rejection_message,
+)
 
 RECORD = "file.json"
-#: Default share of a file's rows that may fail the checks before the file is rejected whole.
-MAX_QUARANTINED_SHARE = 0.2
 DEFAULT_TIME_ZONE = "UTC"
 #: At most this many characters of a whole-file verdict's reason (which may quote the file's cells or a reader's error).
 REASON_CHARS = 1000
 #: A header listed in ``files.columns_ignored`` is cut past this many characters (a real
 #: question's wording is shorter; a cell of 100,000 characters is not a header).
 _HEADER_CHARS = 1_000
-
-#: What a person can do next, by the whole-file check that failed.
-_NEXT_STEP = {
-    "file_readable": "Export the file again from the survey tool (or copy it again) and drop it in the landing folder.",
-    "layout_known": (
-        "Export it again from the survey tool as CSV, Excel or SPSS without editing its header rows, "
-        "and drop it in the landing folder."
-    ),
-    "questionnaire_matched": (
-        "If it belongs to another survey, take it out of the landing folder; if it is this survey's, export it "
-        "with the question wording (not only question ids or numbers) and drop it in the landing folder again."
-    ),
-    "required_question_present": (
-        "Export it again with every question of the survey (check the export's column selection) "
-        "and drop it in the landing folder."
-    ),
-}
-
-
-class FileRejected(ValueError):
-    """The whole file is unusable, why in plain language, and the whole-file check it failed."""
-
-    def __init__(self, reason: str, *, check: str) -> None:
-        super().__init__(reason)
-        self.check = check
 
 
 @dataclass(frozen=True)
@@ -188,18 +168,6 @@ def _file_quarantine(record: dict, *, check: str, message: str) -> pl.DataFrame:
     return pl.DataFrame([row], schema=QUARANTINE_SCHEMA)
 
 
-def _not_loaded(record: dict, *, check: str, reason: str) -> str:
-    name = record["source_file"]
-    for named in (f"{name} ", f"{display_name(name)} "):  # the reader names the file, as it is or printable
-        if reason.startswith(named):
-            reason = "the file " + reason[len(named) :]
-            break
-    return (
-        f"{display_name(name)} was not loaded: {printable(reason)}. The file is kept in the archive and the rest of the run "
-        f"went on. {_NEXT_STEP.get(check, _NEXT_STEP['file_readable'])}"
-    )
-
-
 def _recognise(raw: RawExport, *, time_zones: dict[str, str] | None) -> tuple[Layout, ParsedExport]:
     layout = detect_layout(raw.header, kind=raw.kind)
     zone = (time_zones or {}).get(layout.source_tool, DEFAULT_TIME_ZONE)
@@ -212,53 +180,6 @@ def _filled_rows(frame: pl.DataFrame) -> pl.LazyFrame:
     others keep their spreadsheet row numbers, which is how layouts find their data rows."""
     cells = [name for name in frame.columns if name != "source_row"]
     return frame.lazy().filter(~pl.all_horizontal(pl.col(cells).is_null())) if cells else frame.lazy()
-
-
-def _check_questionnaire(parsed: ParsedExport, resolved: list, *, book: Codebook) -> None:
-    """Raise FileRejected when the file is another questionnaire or lacks a required question."""
-    found = questions_found(resolved)
-    if len(found) * 2 < len(book.questions):
-        closest = closest_questions(parsed.columns, book=book)
-        near = "; ".join(
-            f"'{excerpt(masked(header), 80)}' ~ {wording!r} ({ratio:.0%} alike)" for header, wording, ratio in closest
-        )
-        raise FileRejected(
-            f"it is not an export of this questionnaire ({book.study}): {len(found)} of its {len(book.questions)} "
-            f"questions were found among the file's {len(parsed.columns)} columns"
-            + (f"; the file's closest wordings: {near}" if near else "")
-            + " (all its columns are listed in files.columns_ignored)",
-            check="questionnaire_matched",
-        )
-    missing = [q for q in book.questions if q.required and q.code not in found]
-    if missing:
-        named = ", ".join(f"{q.code} ({q.text['en']!r} / {q.text['fr']!r})" for q in missing)
-        plural = "s" if len(missing) > 1 else ""
-        raise FileRejected(
-            f"required question{plural} missing: {named}; every response would fail for lack of it",
-            check="required_question_present",
-        )
-
-
-def _verdict_message(record: dict, quarantine: pl.DataFrame, *, max_share: float) -> str:
-    """Why a file with too many failed rows was rejected, and what to do."""
-    rows = quarantine.filter(pl.col("source_row").is_not_null())
-    by_check = (
-        rows.group_by("check")
-        .agg(n=pl.col("source_row").n_unique(), columns=pl.col("column").drop_nulls().unique().sort())
-        .sort(["n", "check"], descending=[True, False])
-    )
-    details = ", ".join(
-        f"{check} {n} row{'s' if n > 1 else ''}" + (f" ({', '.join(columns)})" if columns else "")
-        for check, n, columns in by_check.iter_rows()
-    )
-    failed, total = record["quarantined"], record["rows_read"]
-    return (
-        f"{display_name(record['source_file'])} was rejected: {failed} of its {total} rows ({failed / total:.0%}) failed the checks, "
-        f"more than the {max_share:.0%} a file may have ({details}). None of its responses were loaded; each failed "
-        "row is in the quarantine table with its reason. Look at them (surveyhouse quality), correct the survey or its "
-        "export, and drop the corrected file in the landing folder; if so many failures are expected, raise "
-        "max_quarantined_share."
-    )
 
 
 def process_export(
@@ -291,62 +212,83 @@ def process_export(
         raw = read_export(path, data=data, limits=limits)
     except UnreadableExport as error:
         return _failed(record, book=book, check="file_readable", reason=str(error))
+    del data
+    try:
+        layout, parsed, meta, resolved = _recognised(raw, record, book=book, time_zones=time_zones)
+    except _NotUsable as unusable:
+        return _failed(record, book=book, check=unusable.check, reason=unusable.reason)
+    unread = _reader_quarantine(raw.problems, meta, parsed.columns, run_id=run_id, source_file=path.name)
+    # The answer columns, compact (categories), so that the file's raw cells (a gigabyte
+    # at a million responses) are gone before the mapping works.
+    wide = compact_wide(parsed.wide, resolved, book=book)
+    del raw, parsed
+    canonical = canonical_frame(wide, meta, resolved, book=book, layout=layout, header_language=record["language"])
+    del wide, meta  # their memory goes back before the checks
+    checked = quarantine_rows(_validate(canonical, book), canonical, run_id=run_id, source_file=path.name)
+    quarantine = pl.concat([unread, checked], how="vertical").sort("source_row", "column", "check")
+    record["quarantined"] = quarantine["source_row"].n_unique()
+    if is_too_broken(record["rows_read"], record["quarantined"], max_share=max_quarantined_share):
+        message = rejection_message(record, quarantine, max_share=max_quarantined_share)
+        record.update(status="rejected", message=message, quarantined=record["rows_read"])
+        verdict = _file_quarantine(record, check="file_quarantined_share", message=message)
+        return record, _empty_responses(book), pl.concat([quarantine, verdict], how="vertical")
+    accepted = canonical.filter(~pl.col("source_row").is_in(quarantine["source_row"].implode()))
+    del canonical  # each step below holds only its input and its output (peak memory at a million rows)
+    return record, _staged_responses(accepted, record, book=book, key=key), quarantine
+
+
+class _NotUsable(Exception):
+    """The file cannot be used at all: the whole-file check it failed, and why."""
+
+    def __init__(self, check: str, reason: str) -> None:
+        super().__init__(reason)
+        self.check, self.reason = check, reason
+
+
+def _recognised(
+    raw: RawExport, record: dict, *, book: Codebook, time_zones: dict[str, str] | None
+) -> tuple[Layout, ParsedExport, pl.DataFrame, list]:
+    """(layout, parsed export, its rows' metadata, its resolved columns) of a file read; the
+    record filled in; _NotUsable when the layout is unknown or it is not this questionnaire."""
     record["encoding"] = raw.encoding
     try:
         layout, parsed = _recognise(raw, time_zones=time_zones)
     except UnknownLayout as error:
         record["rows_read"] = max(raw.frame.height - 1, 0)
-        return _failed(record, book=book, check="layout_known", reason=str(error))
+        raise _NotUsable("layout_known", str(error)) from None
     record.update(source_tool=layout.source_tool, layout=layout.name)
     meta = parsed.meta.collect()
     record["rows_read"] = meta.height
     resolved, ignored = resolve_columns(parsed.columns, book=book)
     ignored_headers = (excerpt(column_text(column), _HEADER_CHARS) for column in ignored)
     record["columns_ignored"] = masked(", ".join(dict.fromkeys(ignored_headers))) or None
-    languages = [r.language for r in resolved if r.language]
-    header_language = max(set(languages), key=languages.count) if languages else None
-    record["language"] = header_language
+    record["language"] = header_language(resolved)
     try:
-        _check_questionnaire(parsed, resolved, book=book)
+        check_questionnaire(parsed.columns, resolved, book=book)
     except FileRejected as error:
-        return _failed(record, book=book, check=error.check, reason=str(error))
+        raise _NotUsable(error.check, str(error)) from None
+    return layout, parsed, meta, resolved
 
-    unread = _reader_quarantine(raw.problems, meta, parsed.columns, run_id=run_id, source_file=path.name)
-    # The answer columns, compact (categories), so that the file's raw cells (a gigabyte
-    # at a million responses) are gone before the mapping works.
-    wide = compact_wide(parsed.wide, resolved, book=book)
-    del raw, parsed, data
-    canonical = canonical_frame(wide, meta, resolved, book=book, layout=layout, header_language=header_language)
-    del wide, meta  # their memory goes back before the checks
-    checked = quarantine_rows(_validate(canonical, book), canonical, run_id=run_id, source_file=path.name)
-    quarantine = pl.concat([unread, checked], how="vertical").sort("source_row", "column", "check")
-    record["quarantined"] = quarantine["source_row"].n_unique()
-    if record["rows_read"] and record["quarantined"] > max_quarantined_share * record["rows_read"]:
-        message = _verdict_message(record, quarantine, max_share=max_quarantined_share)
-        record.update(status="rejected", message=message, quarantined=record["rows_read"])
-        verdict = _file_quarantine(record, check="file_quarantined_share", message=message)
-        return record, _empty_responses(book), pl.concat([quarantine, verdict], how="vertical")
 
-    accepted = canonical.filter(~pl.col("source_row").is_in(quarantine["source_row"].implode()))
-    del canonical  # each step below holds only its input and its output (peak memory at a million rows)
+def _staged_responses(accepted: pl.DataFrame, record: dict, *, book: Codebook, key: bytes) -> pl.DataFrame:
+    """The accepted rows as staged responses: typed, personal data hashed or masked, provenance added."""
     text_columns = [c for c in response_columns(book) if c.endswith("_other") or c in {q.code for q in book.text}]
     for column in text_columns:
         if column not in accepted.columns:
             accepted = accepted.with_columns(pl.lit(None, pl.Utf8).alias(column))
     typed = typed_responses(accepted.lazy(), book=book).collect()
     del accepted
-    accepted = (
+    return (
         typed.pipe(hash_personal_data, key=key, text_columns=text_columns)
         .with_columns(
-            wave=pl.lit(wave, pl.Int32),
-            source_tool=pl.lit(layout.source_tool),
-            source_file=pl.lit(path.name),
-            file_order=pl.lit(file_order, pl.Int64),
+            wave=pl.lit(record["wave"], pl.Int32),
+            source_tool=pl.lit(record["source_tool"]),
+            source_file=pl.lit(record["source_file"]),
+            file_order=pl.lit(record["file_order"], pl.Int64),
             language=pl.col("language").cast(pl.Enum(["en", "fr"])),
         )
         .select(response_columns(book))
     )
-    return record, accepted, quarantine
 
 
 def canonical_frame(
@@ -373,7 +315,7 @@ def _failed(record: dict, *, book: Codebook, check: str, reason: str) -> tuple[d
 
     ``reason`` may quote the file (header cells, a reader's error): masked as free text
     is, and cut short."""
-    message = _not_loaded(record, check=check, reason=excerpt(masked(reason), limit=REASON_CHARS))
+    message = not_loaded_message(record["source_file"], check=check, reason=excerpt(masked(reason), limit=REASON_CHARS))
     record.update(status="failed", message=message, quarantined=record["rows_read"])
     return record, _empty_responses(book), _file_quarantine(record, check=check, message=message)
 

@@ -177,7 +177,7 @@ BROKEN_FILES = {
     ]),
     "too_many_failed_rows.csv": ("rejected", "file_quarantined_share", "qualtrics", 12, [
         "was rejected: 8 of its 12 rows (67%) failed the checks, more than the 20% a file may have",
-        "valid_option 6 rows (ai_threat, ai_uses, barriers, role)", "raise max_quarantined_share",
+        "valid_option 6 rows (ai_threat, ai_uses, barriers, role)", "raise SURVEYHOUSE_MAX_QUARANTINED_SHARE",
     ]),
     "truncated.sav": ("failed", "file_readable", None, 0, ["could not be read as an SPSS file"]),
     "zip_of_a_csv.xlsx": ("failed", "file_readable", None, 0, ["is a zip archive, not an Excel workbook: unzip it"]),

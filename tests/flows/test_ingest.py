@@ -58,7 +58,7 @@ def test_a_file_with_more_than_a_fifth_of_its_rows_failing_is_rejected_whole(tmp
             "export.csv was rejected: 3 of its 10 rows (30%) failed the checks, more than the 20% a file may have "
             "(valid_option 3 rows (role)). None of its responses were loaded; each failed row is in the quarantine "
             "table with its reason. Look at them (surveyhouse quality), correct the survey or its export, and drop the "
-            "corrected file in the landing folder; if so many failures are expected, raise max_quarantined_share."
+            "corrected file in the landing folder; if so many failures are expected, raise SURVEYHOUSE_MAX_QUARANTINED_SHARE."
         )
     else:
         assert record["message"] is None and quarantine.filter(pl.col("source_row").is_null()).is_empty()
