@@ -275,10 +275,10 @@ def _answers_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codeb
         return None
     try:
         with warehouse.reader() as connection:
-            live = connection.execute("select file_sha256, file_order, status from files").fetchall()
+            live = run_query(connection, "live_files").fetchall()
             # A warehouse built before files had their times chose versions by ingestion order.
-            files_columns = {row[0] for row in connection.execute("describe files").fetchall()}
-            described = [(row[0], row[1]) for row in connection.execute("describe answers").fetchall()]
+            files_columns = {row[0] for row in run_query(connection, "files_columns").fetchall()}
+            described = [(row[0], row[1]) for row in run_query(connection, "answers_columns").fetchall()]
     except (duckdb.Error, OSError):
         return None
     if not set(FILE_TIMES) <= files_columns:

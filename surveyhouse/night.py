@@ -39,6 +39,7 @@ from transforms.display import display_name, excerpt
 from warehouse.generated_views import generated_views
 from warehouse.health import LiveWarehouseUnreadable
 from warehouse.publish import view_sql
+from warehouse.queries import run_query
 from warehouse.store import Warehouse, warehouse_at
 
 logger = logging.getLogger("surveyhouse.night")
@@ -287,7 +288,7 @@ def recover_state(night: Night, *, warehouse_readable: bool = True) -> None:
     night.state.runs.repair()
     if warehouse_readable and night.warehouse.exists():
         with night.warehouse.reader() as connection:
-            night.state.runs.add_missing(connection.table("runs").pl())
+            night.state.runs.add_missing(run_query(connection, "published_runs").pl())
     night.state.finish_rebuild()
 
 
@@ -336,7 +337,7 @@ def needs_publish(night: Night, run: RunSummary) -> bool:
 def published_files(warehouse: Warehouse) -> set[str]:
     """The files (by SHA-256) that the live warehouse was built from."""
     with warehouse.reader() as connection:
-        return set(connection.table("files").select("file_sha256").pl()["file_sha256"].to_list())
+        return {sha for sha, _, _ in run_query(connection, "live_files").fetchall()}
 
 
 def write_report_page(night: Night) -> Path | None:

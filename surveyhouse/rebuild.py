@@ -38,6 +38,7 @@ from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import SecretChanged, Settings
 from surveyhouse.staging import EXPIRED, FILE_TIMES, StagedFile
 from transforms.display import display_name
+from warehouse.queries import run_query
 from warehouse.store import Warehouse
 
 
@@ -50,7 +51,7 @@ def ingested_files(night: Night) -> list[dict]:
     records = [staged.record for staged in night.state.staged()]
     if not records and night.warehouse.exists():
         with night.warehouse.reader() as connection:
-            records = connection.table("files").pl().sort("file_order").to_dicts()
+            records = run_query(connection, "ingested_files").pl().to_dicts()
     archive = night.state.archive_dir
     for record in records:
         if not record.get("archived_as"):

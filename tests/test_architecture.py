@@ -1,5 +1,13 @@
-"""Imports point inward: flows -> transforms, schemas, warehouse; warehouse -> schemas;
-transforms -> schemas; schemas -> nothing of ours. And the pure core does no I/O."""
+"""The allowed imports between packages (README: Architecture), exactly:
+
+    cli -> flows, surveyhouse, report, demo, warehouse, transforms, schemas
+    flows -> surveyhouse, warehouse, schemas         (Prefect lives here, and only here and in cli)
+    surveyhouse -> report, warehouse, transforms, schemas   (the night, without Prefect)
+    report -> warehouse, schemas
+    demo -> transforms, schemas                       (not in the wheel)
+    warehouse -> schemas;  transforms -> schemas;  schemas -> nothing of ours
+
+The pure core (transforms, schemas) does no I/O, and SQL text lives in warehouse/ only."""
 
 import ast
 from pathlib import Path
@@ -9,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ALLOWED = {
     "cli": {"cli", "flows", "surveyhouse", "report", "demo", "warehouse", "schemas", "transforms"},
-    "flows": {"flows", "surveyhouse", "report", "schemas", "transforms", "warehouse"},
+    "flows": {"flows", "surveyhouse", "schemas", "warehouse"},
     "surveyhouse": {"surveyhouse", "transforms", "schemas", "warehouse", "report"},
     "report": {"report", "warehouse", "schemas"},
     "demo": {"demo", "schemas", "transforms"},
@@ -91,3 +99,26 @@ def test_every_package_is_in_the_wheel():
     }
     assert listed == found
     assert not {name for name in listed if name.split(".")[0] in CHECKOUT_ONLY}
+
+
+@pytest.mark.parametrize("package", sorted(set(ALLOWED) - {"flows", "cli"}))
+def test_prefect_is_imported_by_flows_and_the_command_line_only(package):
+    for path in (ROOT / package).rglob("*.py"):
+        assert "prefect" not in _imports(path), f"{path.relative_to(ROOT)} imports prefect"
+
+
+def _sql_literals(path: Path) -> list[str]:
+    """String literals handed to ``execute``/``sql`` (SQL text written outside warehouse/)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("execute", "sql"):
+            if node.args and isinstance(node.args[0], ast.Constant | ast.JoinedStr):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+@pytest.mark.parametrize("package", ["cli", "flows", "surveyhouse", "report"])
+def test_sql_text_lives_in_the_warehouse_package(package):
+    """Queries are named files in warehouse/queries (run with warehouse.queries.run_query)."""
+    found = [place for path in (ROOT / package).rglob("*.py") for place in _sql_literals(path)]
+    assert not found, f"SQL written outside warehouse/: {found}"
