@@ -1,0 +1,36 @@
+"""Checksums of a warehouse's tables, for comparing a warehouse built today with one built
+by earlier code (tests/golden/demo_warehouse.json): row counts and an order-free hash of
+every column that does not name a run or a time of the run.
+
+    python -m tests.golden.checksums WAREHOUSE > tests/golden/demo_warehouse.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import duckdb
+
+#: Columns that differ between any two runs (which run, when): never compared.
+VOLATILE = {"run_id", "flow_run_id", "started_at", "finished_at", "settings", "exported_at", "file_modified_at"}
+
+
+def table_checksums(path: str, columns: dict[str, list[str]] | None = None) -> dict[str, dict]:
+    """Per table: rows, the columns compared, and the sum of each row's hash over them.
+    ``columns``: compare these columns per table (those of the golden file), else all but VOLATILE."""
+    out = {}
+    with duckdb.connect(path, read_only=True) as connection:
+        tables = [t for (t,) in connection.execute("select table_name from duckdb_tables() order by 1").fetchall()]
+        for table in tables:
+            names = [row[0] for row in connection.execute(f'describe "{table}"').fetchall()]
+            kept = (columns or {}).get(table) or [name for name in names if name not in VOLATILE]
+            cells = ", ".join(f"coalesce(\"{name}\"::varchar, '<null>')" for name in kept)
+            rows, total = connection.execute(f'select count(*), sum(hash({cells})) from "{table}"').fetchone()
+            out[table] = {"rows": rows, "columns": kept, "checksum": str(total)}
+    return out
+
+
+if __name__ == "__main__":
+    json.dump(table_checksums(sys.argv[1]), sys.stdout, indent=1)
+    print()
