@@ -19,6 +19,7 @@ import duckdb
 from demo.study import write_demo_study
 from flows.serve import is_healthy
 from surveyhouse.lock import run_lock
+from surveyhouse.night import state_for
 from surveyhouse.settings import load_settings
 
 BIN = Path(sys.executable).parent
@@ -169,17 +170,31 @@ def test_serve_runs_the_deployment_on_its_own_server_and_stops_cleanly(tmp_path,
             assert connection.execute("select count(*) from responses").fetchone()[0] == 297
             assert connection.execute("select flow_run_id, status from runs").fetchall() == [(flow_run_id, "ok")]
 
-        # While another process holds the warehouse, a run fails at once; the hook reports it.
-        with run_lock(load_settings(warehouse=str(tmp_path / "w.duckdb")).lock_file):
+        # While another process holds the warehouse, a run ends at once, Cancelled: it changed
+        # nothing and warns nobody (no failure hook, no webhook).
+        with run_lock(state_for(load_settings(warehouse=str(tmp_path / "w.duckdb"))).lock_file):
+            _, busy_id = deployment_run(api, tmp_path, env)
+            assert wait_until_finished(api, busy_id) == "CANCELLED"
+        time.sleep(2)
+        assert not received, "a run that found the warehouse busy is not a failure"
+
+        # A run that fails (here: a staged record damaged by hand) is reported by the hook.
+        [record] = list((tmp_path / ".surveyhouse" / "staged").rglob("file.json"))[:1]
+        kept = record.read_bytes()
+        record.write_text("{damaged", encoding="utf-8")
+        try:
             _, failed_id = deployment_run(api, tmp_path, env)
-            assert _get(f"{api}/flow_runs/{failed_id}")["state"]["type"] == "FAILED"
-        deadline = time.monotonic() + 60
-        while not received and time.monotonic() < deadline:
-            time.sleep(0.2)
+            assert wait_until_finished(api, failed_id) == "FAILED"
+            deadline = time.monotonic() + 60
+            while not received and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            record.write_bytes(kept)
         assert received, f"the failure hook posted nothing:\n{serving.output[-4000:]}"
         payload = received[0]["json"]
         assert payload["flow_run_id"] == failed_id and payload["state"] == "Failed"
-        assert "another run is in progress" in payload["message"] and payload["warehouse_unchanged"] is True
+        assert "JSONDecodeError" in payload["message"] or "Expecting" in payload["message"], payload["message"]
+        assert payload["warehouse_unchanged"] is True
         assert "failed (Failed)" in serving.output and "is unchanged; readers keep querying it" in serving.output
         phases["failed run"] = time.monotonic() - started
     finally:
