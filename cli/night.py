@@ -158,19 +158,20 @@ def run_command(inbox: str | None, warehouse: str | None, lake_data: str | None)
       surveyhouse run --inbox /srv/exports --warehouse /srv/surveyhouse.duckdb
       surveyhouse --debug run          # a failed run shows its traceback
     """
-    from schemas.study import load_study
-    from surveyhouse.night import Night, check_secret_unchanged
+    from surveyhouse.lock import run_lock
     from surveyhouse.settings import load_settings
 
     settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data)
     _landing(settings)
     started = time.perf_counter()
-    night = Night.of(load_study(), settings)
-    # The run lock first: a second run stops here at once, before any Prefect server starts
-    # (the flow takes the same lock again, in this process, without waiting on itself);
-    # so does a run with another hashing key.
-    with night.state.lock():
-        check_secret_unchanged(night)
+    # The run lock first: a second run stops here at once, before anything heavy is imported
+    # or any Prefect server starts (the flow takes the same lock again, in this process,
+    # without waiting on itself); so does a run with another hashing key.
+    with run_lock(settings.lock_file):
+        from schemas.study import load_study
+        from surveyhouse.night import Night, check_secret_unchanged
+
+        check_secret_unchanged(Night.of(load_study(), settings))
         with _prefect_server(settings) as ready:
             run = _run_flow(settings, ready)
             print_summary(run, settings, time.perf_counter() - started)

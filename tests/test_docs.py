@@ -30,3 +30,23 @@ def test_every_view_states_its_grain_and_ends_with_final(name):
     sql = view_sql()[name]
     assert sql.startswith(f"-- {name}: one row per"), "header comment: '-- name: one row per ...'"
     assert "from final" in sql.replace("\n", " ")
+
+
+def _promised_tests() -> list[str]:
+    """Every ``tests/...py::test_name`` the README's "What surveyhouse promises" cites."""
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## What surveyhouse promises", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"(tests/[\w/]+\.py)::(test_\w+)", section)
+
+
+def test_every_test_the_promises_cite_exists():
+    cited = _promised_tests()
+    assert len(cited) >= 25, "the promises cite the tests that hold them"
+    missing = [
+        f"{path}::{name}"
+        for path, name in cited
+        if not (ROOT / path).is_file() or f"def {name}(" not in (ROOT / path).read_text(encoding="utf-8")
+    ]
+    assert not missing, f"the README promises tests that do not exist: {missing}"
