@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -187,23 +186,16 @@ def _run_row(
     warehouse: Warehouse,
 ) -> dict:
     """This run's row of `runs` (and line of the run log)."""
-    return {
-        "run_id": run.run_id,
-        "flow_run_id": run.flow_run_id,
-        "started_at": run.started_at.isoformat(),
-        "finished_at": datetime.now(UTC).isoformat(),
-        "files_new": run.files_new,
-        "files_failed": run.files_failed,
-        "rows_read": run.rows_read,
-        "responses": responses.height,
-        "responses_excluded": int(responses["is_excluded"].sum()),
-        "quarantined_rows": _new_failures(quarantine, _published_quarantine(warehouse)),
-        "status": "warning" if run.files_failed else "ok",
-        "message": "; ".join(run.problems + run.notes) or None,
-        "claims_consistent": int((claims["status"] == "consistent").sum()),
-        "claims_total": claims.height,
-        "settings": settings.recorded(),
-    }
+    return run.record(
+        responses=responses.height,
+        responses_excluded=int(responses["is_excluded"].sum()),
+        quarantined_rows=_new_failures(quarantine, _published_quarantine(warehouse)),
+        status="warning" if run.files_failed else "ok",
+        message="; ".join(run.problems + run.notes) or None,
+        claims_consistent=int((claims["status"] == "consistent").sum()),
+        claims_total=claims.height,
+        settings=settings.recorded(),
+    )
 
 
 def _runs_table(runs: list[dict]) -> pl.DataFrame:

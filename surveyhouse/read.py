@@ -53,7 +53,7 @@ from xml.etree import ElementTree
 
 import polars as pl
 
-from transforms.display import EXCERPT_CHARS, display_name, excerpt
+from transforms.display import EXCERPT_CHARS, display_name, excerpt, spreadsheet_column
 
 #: Extensions the landing folder is scanned for.
 EXPORT_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".sav", ".zsav")
@@ -429,16 +429,6 @@ def _read_spss(path: Path, data: bytes, *, limits: ReadLimits) -> RawExport:
 
 def _cell_columns(frame: pl.DataFrame) -> list[str]:
     return [name for name in frame.columns if name != "source_row"]
-
-
-def spreadsheet_column(index: int) -> str:
-    """The letters a spreadsheet shows for a column: 0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
 
 
 def _problems(rows: list[tuple]) -> pl.DataFrame:

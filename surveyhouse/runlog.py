@@ -33,6 +33,18 @@ class RunSummary:
     report: Path | None = None  # the report page this run wrote after its publish
     notes: list[str] = field(default_factory=list)  # what the run did beyond the usual (recovered a warehouse...)
 
+    def record(self, **outcome) -> dict:
+        """This run's line of the run log (and row of `runs`): who, when, what it read, and ``outcome``."""
+        return {
+            "run_id": self.run_id,
+            "flow_run_id": self.flow_run_id,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": datetime.now(UTC).isoformat(),
+            "files_new": self.files_new,
+            "files_failed": self.files_failed,
+            "rows_read": self.rows_read,
+        } | outcome
+
     @classmethod
     def starting(cls, flow_run_id: str | None = None) -> RunSummary:
         now = datetime.now(UTC)
@@ -118,15 +130,8 @@ def _is_record(line: bytes) -> bool:
 
 def failed_run_record(run: RunSummary, error: BaseException, *, settings: str) -> dict:
     """The run log's line for a run that failed: the next published warehouse lists it in `runs`."""
-    return {
-        "run_id": run.run_id,
-        "flow_run_id": run.flow_run_id,
-        "started_at": run.started_at.isoformat(),
-        "finished_at": datetime.now(UTC).isoformat(),
-        "files_new": run.files_new,
-        "files_failed": run.files_failed,
-        "rows_read": run.rows_read,
-        "status": "failed",
-        "message": f"{type(error).__name__}: {error}. Nothing was published; the previous warehouse stayed live.",
-        "settings": settings,
-    }
+    return run.record(
+        status="failed",
+        message=f"{type(error).__name__}: {error}. Nothing was published; the previous warehouse stayed live.",
+        settings=settings,
+    )

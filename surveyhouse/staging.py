@@ -36,8 +36,8 @@ from schemas.canonical import canonical_schema
 from schemas.codebook import Codebook
 from surveyhouse.landing import FileNotTaken, landed_bytes, shown
 from surveyhouse.private import make_private, private_folder, write_private
-from surveyhouse.read import RawExport, ReadLimits, UnreadableExport, export_time, read_export, spreadsheet_column
-from transforms.display import EXCERPT_CHARS, excerpt
+from surveyhouse.read import RawExport, ReadLimits, UnreadableExport, export_time, read_export
+from transforms.display import EXCERPT_CHARS, excerpt, spreadsheet_column
 from transforms.headers import (
     column_text,
     resolve_columns,

@@ -42,3 +42,13 @@ def display_name(name: object) -> str:
 def _is_control(character: str) -> bool:
     code = ord(character)
     return code < 0x20 or 0x7F <= code < 0xA0
+
+
+def spreadsheet_column(index: int) -> str:
+    """The letters a spreadsheet shows for a column: 0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters

@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from transforms.display import spreadsheet_column
+
 _EPOCH = datetime(1899, 12, 30)
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -24,14 +26,7 @@ _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 Cell = str | int | float | datetime | None
 
 
-def column_letters(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
+column_letters = spreadsheet_column  # 0 -> A, 25 -> Z, 26 -> AA
 
 
 def _sheet(rows: list[list[Cell]], strings: dict[str, int]) -> str:
