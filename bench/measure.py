@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cli.main import MALLOC_CONF
+
 ROOT = Path(__file__).resolve().parent.parent
 #: Default ceiling on the RSS of a measured command and its children (MiB).
 MEMORY_CAP_MIB = 16 * 1024
@@ -61,7 +63,9 @@ def measure(
         child = subprocess.Popen(
             command,
             cwd=cwd,
-            env={**os.environ, **(env or {})},
+            # The allocator setting `surveyhouse` sets at start (cli.main.MALLOC_CONF), for every
+            # measured process, whichever entry point it uses (BENCHMARKS.md's peak memory).
+            env={"_RJEM_MALLOC_CONF": MALLOC_CONF, **os.environ, **(env or {})},
             stdout=out,
             stderr=err,
             text=True,
