@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +23,29 @@ from pathlib import Path
 import pytest
 
 from demo.study import write_demo_study
+from flows.failure import record_failure
 from schemas.study import load_study
 from surveyhouse.night import run_night, state_for
 from surveyhouse.settings import Settings, load_settings
 from tests.flows.snapshots import assert_same, same, snapshot
-from tests.flows.test_kill import Killable
+from tests.flows.test_kill import RUN, Killable
 from warehouse.backend import open_reader
+
+#: The killed process of the run-log scenario: the pipeline, SIGKILLed by itself in the middle
+#: of appending its run's line (after the lake committed its snapshot), half the line on disk.
+KILLED_IN_APPEND = (
+    """
+import os, json, signal
+from surveyhouse.runlog import RunLog
+def append(self, record):
+    line = (json.dumps(record, default=str) + "\\n").encode()
+    descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.write(descriptor, line[: len(line) // 2])
+    os.kill(os.getpid(), signal.SIGKILL)
+RunLog.append = append
+"""
+    + RUN
+)
 
 KILL_POINTS = (
     5  # and one as the publish writes its first Parquet file; fewer than the embedded test's 20 (a lake run costs more)
@@ -122,7 +140,7 @@ def check_and_complete(study, lake: LakeCopy, context: str) -> str:
     )
     with open_reader(settings.store()) as connection:
         published_runs = {row[0] for row in connection.execute("select run_id from runs").fetchall()}
-    assert published_runs == {run["run_id"] for run in state_for(settings).runs.runs()}, (
+    assert published_runs == {run["run_id"] for run in state_for(settings).runs.published_runs()}, (
         f"{context}: the run log and the lake's runs disagree"
     )
     return state
@@ -167,3 +185,29 @@ def test_a_lake_run_killed_at_any_point_leaves_the_lake_whole_and_the_next_run_c
         f"({sum(o['live'] == 'A' for o in outcomes)} before its commit); " + json.dumps(outcomes)
     )
     assert mid_run > 0, "no kill hit a running process"
+
+
+def test_a_lake_run_killed_while_appending_its_run_log_line_is_finished_by_the_next_run_and_hook(study):
+    """A real SIGKILL inside the run log's append (the process kills itself there: a kill at
+    a random moment almost never lands in that window) leaves the lake published and a line
+    cut short; the failure hook then appends after it, the next run completes, and the
+    lake ends as an uninterrupted run leaves it, the cut text kept aside."""
+    lake = study["copy"]("kill-in-append")
+    killed = Killable(study["full"], lake.spec, lake.data, script=KILLED_IN_APPEND)
+    killed.go()
+    killed.process.wait(300)
+    killed.kill()  # closes its pipes
+    assert killed.process.returncode == -signal.SIGKILL, (
+        f"the run was killed, not finished: {killed.process.returncode}"
+    )
+    settings = lake.settings(study["full"])
+    log = state_for(settings).runs.path
+    cut = log.read_bytes().splitlines(keepends=True)[-1]
+    assert not cut.endswith(b"\n") and b'"run_id"' in cut, "the run log ends with a line cut short"
+    assert record_failure(settings, flow_run_id="hook-after-the-kill", started_at=None, error=RuntimeError("killed"))
+    assert check_and_complete(study, lake, "killed while appending its run log line") == "new"
+    runs = state_for(settings).runs.runs()
+    failed = [run["flow_run_id"] for run in runs if run["status"] == "failed"]
+    assert failed == ["hook-after-the-kill"], f"the hook's line is whole and kept: {failed}"
+    assert log.with_name(log.name + ".damaged").read_bytes() == cut + b"\n", "the cut text kept aside, once"
+    shutil.rmtree(lake.folder)

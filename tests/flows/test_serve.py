@@ -39,7 +39,7 @@ def _get(url: str) -> dict:
 class Serving:
     """`surveyhouse serve` in a subprocess, its output in a file."""
 
-    def __init__(self, root: Path, env: dict[str, str]):
+    def __init__(self, root: Path, env: dict[str, str], *, warehouse: str = "w.duckdb"):
         self.log_path = root / "serve.log"
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
@@ -49,7 +49,7 @@ class Serving:
                     "--inbox",
                     "landing",
                     "--warehouse",
-                    "w.duckdb",
+                    warehouse,
                     "--cron",
                     "30 3 * * *",
                     "--timezone",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from datetime import UTC
 
 import duckdb
 import polars as pl
@@ -210,15 +211,26 @@ def test_the_commands_run_the_flow_into_the_lake_and_read_it(inbox, tmp_path, la
 
 
 def test_the_failure_report_says_what_the_lake_readers_see(published, both):
-    """The flow's failure hook reads the lake's last snapshot (it once took every warehouse for a file)."""
-    from flows.failure import warehouse_state
+    """The flow's failure hook reads the lake's last snapshot (it once took every warehouse for
+    a file), through the Warehouse protocol's published_at, as the hook builds its report."""
+    from flows.failure import failure_report
+
+    def report(settings):
+        return failure_report(
+            settings, flow_name="surveyhouse-nightly", flow_run_id=None, flow_run_name=None,
+            state_name="Failed", message="boom", started_at=None,
+        )  # fmt: skip
 
     _, lake, _ = published
-    sentence, published_at, unchanged = warehouse_state(lake.store(), started_at=None)
-    assert unchanged and published_at and "is unchanged; readers keep querying it" in sentence
+    with open_reader(lake.store()) as connection:
+        committed = connection.execute("select max(snapshot_time) from lake.snapshots()").fetchone()[0]
+    said = report(lake)
+    assert said["warehouse_unchanged"] and said["warehouse_published_at"] == committed.astimezone(UTC).isoformat()
+    assert "is unchanged; readers keep querying it" in said["summary"]
     _, fresh = both
-    sentence, published_at, unchanged = warehouse_state(fresh.store(), started_at=None)
-    assert unchanged and published_at is None and "No warehouse has been published yet in the lake" in sentence
+    said = report(fresh)
+    assert said["warehouse_unchanged"] and said["warehouse_published_at"] is None
+    assert "No warehouse has been published yet at ducklake:postgres:" in said["summary"]
 
 
 def test_old_snapshots_and_the_files_only_they_used_are_trimmed(inbox, tmp_path, lake_catalog):
