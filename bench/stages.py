@@ -24,9 +24,10 @@ from schemas.figures import published_figures
 from schemas.study import load_study
 from schemas.tables import warehouse_schemas
 from surveyhouse import build, night, runlog
+from surveyhouse.night import state_for
 from surveyhouse.read import read_export
 from surveyhouse.settings import load_settings
-from surveyhouse.staging import _validate, canonical_frame, response_columns, staged_files
+from surveyhouse.staging import _validate, canonical_frame, response_columns
 from transforms.claims import check_claims
 from transforms.crosstab import build_crosstab_pair
 from transforms.headers import resolve_columns
@@ -79,7 +80,7 @@ def file_stages(path: Path, *, book, key: bytes) -> None:
 
 def build_stages(settings, *, book) -> None:
     """surveyhouse.build.build_tables, one timer per stage, on the staged files of a run."""
-    staged = [s for s in staged_files(settings.staged_dir) if s.record["status"] == "loaded"]
+    staged = [s for s in state_for(settings).staged() if s.record["status"] == "loaded"]
     with timed("screen"):
         rows = pl.scan_parquet([s.responses for s in staged]).select(response_columns(book))
         times = build.file_versions(staged).lazy().select("file_order", *FILE_RECENCY)

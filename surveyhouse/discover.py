@@ -14,11 +14,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from schemas.codebook import Codebook
 from surveyhouse.landing import FileNotTaken, identity, landed_sha256, shown, walk_landing
 from surveyhouse.private import private_folder, write_private
-from surveyhouse.settings import Settings
-from surveyhouse.staging import staged_files
+from surveyhouse.state import StateFolder
 from transforms.display import display_name
 
 #: Default of the setting SURVEYHOUSE_SETTLE_S: a file modified more recently is taken the next night.
@@ -61,16 +59,17 @@ def wave_of(path: Path, inbox: Path, default: int) -> int:
     return default
 
 
-def discover_files(settings: Settings, *, book: Codebook, settle_s: float = SETTLE_S) -> Discovery:
+def discover_files(inbox: Path, *, state: StateFolder, default_wave: int, settle_s: float = SETTLE_S) -> Discovery:
     """Export files in the landing folder that no run has ingested yet (by content), and what was not taken.
 
-    A file seen before, unchanged, is not read (``_FileHashes``).
+    A file seen before, unchanged, is not read (``_FileHashes``). A file's wave is its
+    year-named subfolder's (``wave_of``), else ``default_wave``.
     """
-    if not settings.inbox.is_dir():
-        raise FileNotFoundError(f"the landing folder {settings.inbox} does not exist")
-    known = {staged.sha256 for staged in staged_files(settings.staged_dir)}
-    hashes = _FileHashes(settings.state_dir / f"{settings.warehouse_name}.file-hashes.json")
-    walk = walk_landing(settings.inbox)
+    if not inbox.is_dir():
+        raise FileNotFoundError(f"the landing folder {inbox} does not exist")
+    known = {staged.sha256 for staged in state.staged()}
+    hashes = _FileHashes(state.hashes_file)
+    walk = walk_landing(inbox)
     found = Discovery()
     for skipped in walk.skipped:
         found.add(skipped)
@@ -78,13 +77,13 @@ def discover_files(settings: Settings, *, book: Codebook, settle_s: float = SETT
     now = time.time()
     for path in walk.files:
         try:
-            sha = hashes.sha256(path, inbox=settings.inbox, settled_before=now - settle_s)
+            sha = hashes.sha256(path, inbox=inbox, settled_before=now - settle_s)
         except FileNotTaken as problem:
             found.add(problem)
             continue
         if sha not in known and sha not in taken:
             taken.add(sha)
-            found.new.append(NewFile(path, sha, wave_of(path, settings.inbox, book.wave), settings.inbox))
+            found.new.append(NewFile(path, sha, wave_of(path, inbox, default_wave), inbox))
     hashes.save()
     return found
 

@@ -122,7 +122,11 @@ def run_night(
         check_secret_unchanged(night)
         with failures_recorded(night, run):
             found = runner.step(
-                "discover", lambda: discover_files(settings, book=study.book, settle_s=settings.settle_s), io=True
+                "discover",
+                lambda: discover_files(
+                    settings.inbox, state=night.state, default_wave=study.book.wave, settle_s=settings.settle_s
+                ),
+                io=True,
             )
             for problem in found.problems:
                 logger.warning(problem)

@@ -214,21 +214,9 @@ class Settings:
         return self.state if self.state is not None else default_state_dir(self.warehouse, self.lake_data)
 
     @property
-    def archive_dir(self) -> Path:
-        return self.state_dir / "archive"
-
-    @property
     def report_file(self) -> Path:
         """The report page each publish writes: beside the warehouse file (a lake: beside its state folder)."""
         return default_report_file(self.warehouse, self.state_dir)
-
-    @property
-    def staged_dir(self) -> Path:
-        return self.state_dir / "staged" / self.warehouse_name
-
-    @property
-    def runs_log(self) -> Path:
-        return self.state_dir / f"{self.warehouse_name}.runs.jsonl"
 
     @property
     def lock_file(self) -> Path:

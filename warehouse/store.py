@@ -22,6 +22,7 @@ import duckdb
 import polars as pl
 
 from warehouse import lake as lakes
+from warehouse import spec
 from warehouse.health import warehouse_unreadable
 from warehouse.publish import building_files, connect_read_only, publish_warehouse
 from warehouse.queries import run_query
@@ -151,10 +152,10 @@ class FileWarehouse:
             Path(str(building) + ".wal").unlink(missing_ok=True)
 
     def default_state_dir(self) -> Path:
-        return self.path.parent / ".surveyhouse"
+        return spec.default_state_dir(self.path, None)
 
     def default_report_file(self) -> Path:
-        return self.path.with_name(f"{self.name}.report.html")
+        return spec.default_report_file(self.path, self.default_state_dir())
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ class LakeWarehouse:
 
     @property
     def name(self) -> str:
-        return lakes.catalog_name(self.lake.spec)
+        return spec.catalog_name(self.lake.spec)
 
     def __str__(self) -> str:
         return str(self.lake)
@@ -244,19 +245,19 @@ class LakeWarehouse:
         return None  # an uncommitted snapshot's files are orphans that the next trim deletes
 
     def default_state_dir(self) -> Path:
-        return (self.lake.data_path.parent if self.lake.data_path else Path.cwd()) / ".surveyhouse"
+        return spec.default_state_dir(self.lake.spec, self.lake.data_path)
 
     def default_report_file(self) -> Path:
-        return self.default_state_dir().parent / f"{self.name}.report.html"
+        return spec.default_report_file(self.lake.spec, self.default_state_dir())
 
 
-def is_lake_spec(spec: object) -> bool:
+def is_lake_spec(value: object) -> bool:
     """Whether a warehouse setting names a DuckLake (``ducklake:...``) rather than a file."""
-    return lakes.is_lake_spec(spec)
+    return spec.is_lake_spec(value)
 
 
 def warehouse_at(
-    spec: str | Path,
+    setting: str | Path,
     *,
     lake_data: Path | None = None,
     state_dir: Callable[[Warehouse], Path] | None = None,
@@ -267,9 +268,9 @@ def warehouse_at(
     A lake's extensions are installed into ``extensions/`` of the state folder, which
     ``state_dir(warehouse)`` gives (default: the warehouse's own default).
     """
-    if not is_lake_spec(spec):
-        return FileWarehouse(Path(spec))
-    draft = LakeWarehouse(lakes.Lake(str(spec).removeprefix(lakes.LAKE_PREFIX), lake_data, Path()), keep_days)
+    if not is_lake_spec(setting):
+        return FileWarehouse(Path(setting))
+    draft = LakeWarehouse(lakes.Lake(str(setting).removeprefix(spec.LAKE_PREFIX), lake_data, Path()), keep_days)
     folder = state_dir(draft) if state_dir else draft.default_state_dir()
     return LakeWarehouse(lakes.Lake(draft.lake.catalog, lake_data, folder / "extensions"), keep_days)
 

@@ -189,19 +189,21 @@ def test_a_run_killed_between_its_publish_and_its_log_line_is_taken_back_from_th
     warehouse = scenario(study, "log-window")
     settings = load_settings(inbox=str(study["full"]), warehouse=str(warehouse))
     run_night(load_study(), settings)
-    lines = settings.runs_log.read_text(encoding="utf-8").splitlines(keepends=True)
-    settings.runs_log.write_text("".join(lines[:-1]), encoding="utf-8")  # as if killed right after os.replace
+    lines = state_for(settings).runs.path.read_text(encoding="utf-8").splitlines(keepends=True)
+    state_for(settings).runs.path.write_text(
+        "".join(lines[:-1]), encoding="utf-8"
+    )  # as if killed right after os.replace
     published = warehouse.read_bytes()
     again = run_night(load_study(), settings)
     assert not again.published and warehouse.read_bytes() == published, "nothing new: no republish"
-    assert settings.runs_log.read_text(encoding="utf-8").count("\n") == len(lines)
+    assert state_for(settings).runs.path.read_text(encoding="utf-8").count("\n") == len(lines)
     assert [run["run_id"] for run in state_for(settings).runs.runs()][-1] == json.loads(lines[-1])["run_id"]
 
 
 def test_a_log_line_cut_short_by_a_kill_is_dropped(study):
     warehouse = scenario(study, "cut-line")
     settings = load_settings(inbox=str(study["full"]), warehouse=str(warehouse))
-    with settings.runs_log.open("a", encoding="utf-8") as log:
+    with state_for(settings).runs.path.open("a", encoding="utf-8") as log:
         log.write('{"run_id": "20240101T000000Z-abcdef", "sta')
     assert len(state_for(settings).runs.runs()) == study["runs_A"]
     run_night(load_study(), settings)

@@ -11,9 +11,8 @@ from cli.main import main
 from demo.study import write_demo_study
 from schemas.study import load_study
 from surveyhouse import rebuild
-from surveyhouse.night import Night, run_night
+from surveyhouse.night import Night, run_night, state_for
 from surveyhouse.settings import load_settings
-from surveyhouse.staging import staged_files
 from tests.flows.snapshots import assert_same, snapshot
 
 
@@ -41,7 +40,7 @@ def built(incremental, tmp_path):
 
 
 def leftovers(warehouse):
-    staged = load_settings(warehouse=str(warehouse)).staged_dir
+    staged = state_for(load_settings(warehouse=str(warehouse))).staged_dir
     return sorted(p.name for p in staged.parent.iterdir() if p.name != staged.name)
 
 
@@ -61,7 +60,7 @@ def test_a_rebuild_from_the_archive_equals_the_incremental_build(built, capsys):
 def test_without_staged_results_the_published_files_table_says_what_was_ingested(built):
     settings = load_settings(warehouse=str(built))
     from_staged = rebuild.ingested_files(Night.of(load_study(), settings))
-    shutil.rmtree(settings.staged_dir)
+    shutil.rmtree(state_for(settings).staged_dir)
     from_warehouse = rebuild.ingested_files(Night.of(load_study(), settings))
     keys = ("file_sha256", "source_file", "wave", "file_order", "run_id", "archived_as")
     assert [{k: r[k] for k in keys} for r in from_warehouse] == [{k: r[k] for k in keys} for r in from_staged]
@@ -70,7 +69,7 @@ def test_without_staged_results_the_published_files_table_says_what_was_ingested
 
 def test_a_rebuild_killed_after_its_publish_is_finished_by_the_next_run(built, monkeypatch):
     settings = load_settings(warehouse=str(built))
-    marker = settings.staged_dir / "old-staged-folder"
+    marker = state_for(settings).staged_dir / "old-staged-folder"
     marker.write_text("x")
     before = snapshot(built, drop=())
     real, calls = rebuild.recover_state, []
@@ -84,14 +83,14 @@ def test_a_rebuild_killed_after_its_publish_is_finished_by_the_next_run(built, m
     run = run_night(load_study(), load_settings(inbox=str(empty_landing), warehouse=str(built)))
     assert not run.published, "nothing new: the rebuilt warehouse stays"
     assert not marker.exists() and leftovers(built) == []
-    assert len(staged_files(settings.staged_dir)) == 10
+    assert len(state_for(settings).staged()) == 10
     assert_same(snapshot(built, drop=()), before, "rebuilt, then finished")
 
 
 def test_a_rebuild_without_the_archived_file_says_so_and_changes_nothing(built, capsys):
     settings = load_settings(warehouse=str(built))
     published = built.read_bytes()
-    victim = next(settings.archive_dir.iterdir())
+    victim = next(state_for(settings).archive_dir.iterdir())
     victim.unlink()
     assert main(["rebuild", "--warehouse", str(built)]) == 2
     err = capsys.readouterr().err

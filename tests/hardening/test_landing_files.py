@@ -23,10 +23,10 @@ from schemas.codebook import codebook
 from schemas.study import load_study
 from surveyhouse.discover import discover_files
 from surveyhouse.landing import NotTaken
-from surveyhouse.night import Night, run_night, stage_file
+from surveyhouse.night import Night, run_night, stage_file, state_for
 from surveyhouse.rebuild import rebuild_warehouse
 from surveyhouse.settings import load_settings
-from surveyhouse.staging import stage_export, staged_files
+from surveyhouse.staging import stage_export
 from tests.flows.test_nights import respondents
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
@@ -41,7 +41,7 @@ def landing(tmp_path):
 
 
 def archived_bytes(settings) -> list[bytes]:
-    return [p.read_bytes() for p in settings.archive_dir.iterdir() if not p.name.endswith(".expired")]
+    return [p.read_bytes() for p in state_for(settings).archive_dir.iterdir() if not p.name.endswith(".expired")]
 
 
 def table(settings, sql: str) -> list[tuple]:
@@ -57,17 +57,17 @@ def test_a_file_written_after_discovery_is_left_for_the_next_night_then_taken_wh
     path = inbox / "export.csv"
     write_qualtrics(respondents(10), path, seed=3)
     book = codebook()
-    found = discover_files(settings, book=book, settle_s=0)
+    found = discover_files(settings.inbox, state=state_for(settings), default_wave=book.wave, settle_s=0)
     write_qualtrics(respondents(11), path, seed=3)  # the tool was still writing: one more row
     left = stage_file(Night.of(load_study(), settings), found.new[0], run_id="r", file_order=1)
     assert isinstance(left, NotTaken) and not left.failed
     assert (
         left.message == "export.csv was left for the next night: it changed since it was found, may still be written."
     )
-    assert staged_files(settings.staged_dir) == [] and not any(settings.archive_dir.glob("*.csv"))
+    assert state_for(settings).staged() == [] and not any(state_for(settings).archive_dir.glob("*.csv"))
 
     run = run_night(load_study(), settings)  # the next night: taken whole
-    staged = staged_files(settings.staged_dir)[0]
+    staged = state_for(settings).staged()[0]
     (archived,) = archived_bytes(settings)
     assert staged.record["file_sha256"] == hashlib.sha256(archived).hexdigest() == staged.sha256
     assert staged.record["rows_read"] == run.rows_read == 11 == archived.count(b"\n") - 3  # 3 header rows
@@ -132,13 +132,13 @@ def test_a_folder_swapped_for_a_link_after_discovery_is_not_followed(landing, tm
     inbox, settings = landing
     (inbox / "2024").mkdir()
     shutil.copy(CASES / "qualtrics_en_labels_joined.csv", inbox / "2024" / "export.csv")
-    found = discover_files(settings, book=codebook(), settle_s=0)
+    found = discover_files(settings.inbox, state=state_for(settings), default_wave=codebook().wave, settle_s=0)
     elsewhere = tmp_path / "elsewhere"
     (inbox / "2024").rename(elsewhere)
     (inbox / "2024").symlink_to(elsewhere, target_is_directory=True)
     skipped = stage_file(Night.of(load_study(), settings), found.new[0], run_id="r", file_order=1)
     assert isinstance(skipped, NotTaken) and "symbolic link" in skipped.message
-    assert not settings.archive_dir.exists() or not any(settings.archive_dir.iterdir())
+    assert not state_for(settings).archive_dir.exists() or not any(state_for(settings).archive_dir.iterdir())
 
 
 # Item 16 (names) ----------------------------------------------------------------------

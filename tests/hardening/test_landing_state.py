@@ -13,10 +13,9 @@ import pytest
 from demo.exports.qualtrics import write_qualtrics
 from schemas.study import load_study
 from surveyhouse.lock import run_lock
-from surveyhouse.night import run_night
+from surveyhouse.night import run_night, state_for
 from surveyhouse.rebuild import rebuild_warehouse
 from surveyhouse.settings import load_settings
-from surveyhouse.staging import staged_files
 from tests.flows.snapshots import assert_same, snapshot
 from tests.flows.test_nights import respondents
 
@@ -64,7 +63,7 @@ def test_raw_files_archived_longer_than_archive_days_are_deleted_and_a_rebuild_t
     write_qualtrics(respondents(10), inbox / "first.csv", seed=3)
     settings = load_settings(inbox=str(inbox), warehouse=str(tmp_path / "w.duckdb"))
     run_night(load_study(), settings)
-    (old,) = settings.archive_dir.iterdir()
+    (old,) = state_for(settings).archive_dir.iterdir()
     long_ago = time.time() - 400 * 86400
     os.utime(old, (long_ago, long_ago))
 
@@ -74,8 +73,8 @@ def test_raw_files_archived_longer_than_archive_days_are_deleted_and_a_rebuild_t
     write_qualtrics(respondents(12), inbox / "second.csv", seed=4)
     assert run_night(load_study(), settings).files_new == 1
     assert not old.exists() and old.with_name(old.name + ".expired").is_file()
-    assert len(list(settings.archive_dir.glob("*.csv"))) == 1  # the second file's, a night old
-    assert all(staged.responses.is_file() for staged in staged_files(settings.staged_dir))  # masked: they stay
+    assert len(list(state_for(settings).archive_dir.glob("*.csv"))) == 1  # the second file's, a night old
+    assert all(staged.responses.is_file() for staged in state_for(settings).staged())  # masked: they stay
 
     before = snapshot(settings.warehouse, drop=())
     rebuilt = rebuild_warehouse(load_study(), settings)

@@ -24,13 +24,13 @@ from tests.flows.test_nights import respondents
 ROOT = Path(__file__).resolve().parents[2]
 NIGHT = """
 import json, sys
-from cli.main import _verdict
+from cli.night import verdict
 from schemas.study import load_study
 from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
 run = run_night(load_study(), load_settings(inbox=sys.argv[1], warehouse=sys.argv[2]))
 print(json.dumps({"files_new": run.files_new, "files_failed": run.files_failed, "problems": run.problems}))
-sys.exit(_verdict(run))
+sys.exit(verdict(run))
 """
 
 

@@ -13,7 +13,7 @@ from cli.main import main
 from demo.exports.qualtrics import write_qualtrics
 from schemas.codebook import codebook
 from schemas.study import load_study
-from surveyhouse.night import run_night
+from surveyhouse.night import run_night, state_for
 from surveyhouse.settings import load_settings
 from surveyhouse.staging import process_export
 from tests.flows.respondents import FULL, START
@@ -80,8 +80,8 @@ def test_personal_data_typed_as_an_answer_is_masked_in_the_whole_warehouse_and_t
     leaks = {name: clear_values_in(text) for name, text in relations.items() if clear_values_in(text)}
     assert not leaks, leaks
     assert clear_values_in(settings.warehouse.read_bytes().decode("utf-8", errors="replace")) == []
-    assert clear_values_in(settings.runs_log.read_text(encoding="utf-8")) == []
-    for staged in (settings.staged_dir).glob("*/*"):
+    assert clear_values_in(state_for(settings).runs.path.read_text(encoding="utf-8")) == []
+    for staged in state_for(settings).staged_dir.glob("*/*"):
         assert clear_values_in(staged.read_bytes().decode("utf-8", errors="replace")) == [], staged.name
 
     assert main(["quality", "--warehouse", str(settings.warehouse)]) == 0

@@ -50,7 +50,7 @@ night = Night.of(load_study(), settings)
 print("ready", flush=True)
 seed = sys.stdin.readline().strip()
 run_id = new_run_id(datetime.now(UTC))
-found = discover_files(settings, book=night.study.book, settle_s=0).new
+found = discover_files(settings.inbox, state=night.state, default_wave=night.study.book.wave, settle_s=0).new
 first = night.state.next_file_order()
 jobs = list(enumerate(found))
 random.Random(seed).shuffle(jobs)

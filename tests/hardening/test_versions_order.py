@@ -26,7 +26,7 @@ from demo.model import simulate_respondents
 from schemas.codebook import codebook
 from schemas.study import load_study
 from surveyhouse.discover import discover_files
-from surveyhouse.night import Night, build_night, run_night, stage_file
+from surveyhouse.night import Night, build_night, run_night, stage_file, state_for
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import load_settings
 from surveyhouse.staging import RECORD
@@ -101,14 +101,14 @@ def test_which_version_wins_does_not_depend_on_the_order_files_were_staged(two_e
     # A run that staged the second file (staging is concurrent in the flow) and was killed
     # before the first: the next run stages the first with a later file_order.
     killed = settings_for(landing, root / "killed" / "w.duckdb")
-    found = discover_files(killed, book=book, settle_s=0).new
+    found = discover_files(killed.inbox, state=state_for(killed), default_wave=book.wave, settle_s=0).new
     night = Night.of(load_study(), killed)
     first = night.state.next_file_order()
     stage_file(night, found[1], run_id="20231130T000000Z-killed", file_order=first + 1)
     run_night(load_study(), killed)
     orders = dict(
         (json.loads(p.read_text())["source_file"], json.loads(p.read_text())["file_order"])
-        for p in killed.staged_dir.glob(f"*/{RECORD}")
+        for p in state_for(killed).staged_dir.glob(f"*/{RECORD}")
     )
     assert orders[found[1].path.name] < orders[found[0].path.name], "the kill changed the staging order"
     assert_same(
@@ -167,7 +167,7 @@ def test_state_staged_before_the_file_times_were_recorded_still_builds(two_expor
     root, landing, expected = two_exports
     settings = settings_for(landing, root / "old-state" / "w.duckdb")
     run_night(load_study(), settings)
-    for record_path in settings.staged_dir.glob(f"*/{RECORD}"):
+    for record_path in state_for(settings).staged_dir.glob(f"*/{RECORD}"):
         record = json.loads(record_path.read_text(encoding="utf-8"))
         for name in ("exported_at", "file_modified_at"):
             record.pop(name)

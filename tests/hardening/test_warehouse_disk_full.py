@@ -21,7 +21,7 @@ import pytest
 from demo.study import write_demo_study
 from schemas.study import load_study
 from surveyhouse.diskspace import NoSpaceLeft, no_space_message
-from surveyhouse.night import run_night
+from surveyhouse.night import run_night, state_for
 from surveyhouse.settings import load_settings
 from surveyhouse.staging import RECORD
 from warehouse.publish import building_files
@@ -55,7 +55,7 @@ def fill(disk: Path, leave_kb: int) -> Path:
 
 
 def runs_logged(settings) -> list[dict]:
-    return [json.loads(line) for line in settings.runs_log.read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line) for line in state_for(settings).runs.path.read_text(encoding="utf-8").splitlines()]
 
 
 MESSAGE = "no space left on {}: free space there (or move the state folder with SURVEYHOUSE_STATE), then run again"
@@ -71,9 +71,9 @@ def test_a_full_disk_during_staging_says_where_and_the_failed_run_is_logged(land
     assert str(raised.value) == MESSAGE.format(state)
     failed = runs_logged(settings)
     assert [run["status"] for run in failed] == ["failed"] and MESSAGE.format(state) in failed[0]["message"]
-    staged = settings.staged_dir
+    staged = state_for(settings).staged_dir
     assert all((folder / RECORD).exists() for folder in staged.iterdir()) if staged.exists() else True
-    assert not list(settings.archive_dir.glob("*.part"))
+    assert not list(state_for(settings).archive_dir.glob("*.part"))
 
     filler.unlink()  # space freed: the next run publishes, and `runs` keeps the failed one
     run_night(load_study(), settings)
