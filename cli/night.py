@@ -226,11 +226,14 @@ def _demo_writer():
 @click.command("serve")
 @inbox_option
 @warehouse_option
+@lake_data_option
 @click.option("--cron", metavar="CRON", help="when to run, cron syntax (default: '0 2 * * *', or $SURVEYHOUSE_CRON)")
 @click.option(
     "--timezone", metavar="ZONE", help="time zone of the cron, IANA name (default: UTC, or $SURVEYHOUSE_TIMEZONE)"
 )
-def serve_command(inbox: str | None, warehouse: str | None, cron: str | None, timezone: str | None) -> int:
+def serve_command(
+    inbox: str | None, warehouse: str | None, lake_data: str | None, cron: str | None, timezone: str | None
+) -> int:
     """Serve the nightly flow on a cron schedule (a Prefect deployment).
 
     Starts a local Prefect server unless PREFECT_API_URL is set; Ctrl-C or SIGTERM stops
@@ -245,7 +248,7 @@ def serve_command(inbox: str | None, warehouse: str | None, cron: str | None, ti
     from flows.serve import ServeError, serve_nightly
     from surveyhouse.settings import load_settings
 
-    settings = load_settings(inbox=inbox, warehouse=warehouse, cron=cron, timezone=timezone)
+    settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data, cron=cron, timezone=timezone)
     _landing(settings)
     try:
         serve_nightly(settings, say=lambda line: print(line, flush=True))
@@ -257,7 +260,8 @@ def serve_command(inbox: str | None, warehouse: str | None, cron: str | None, ti
 
 @click.command("rebuild")
 @warehouse_option
-def rebuild_command(warehouse: str | None) -> int:
+@lake_data_option
+def rebuild_command(warehouse: str | None, lake_data: str | None) -> int:
     """Rebuild the whole warehouse from the archive of raw files.
 
     Re-stages every ingested file in its original order with today's code, then publishes.
@@ -271,7 +275,7 @@ def rebuild_command(warehouse: str | None) -> int:
     from surveyhouse.rebuild import RebuildError, rebuild_warehouse
     from surveyhouse.settings import load_settings
 
-    settings = load_settings(warehouse=warehouse)
+    settings = load_settings(warehouse=warehouse, lake_data=lake_data)
     started = time.perf_counter()
     try:
         run = rebuild_warehouse(load_study(), settings)

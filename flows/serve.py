@@ -208,6 +208,15 @@ def trigger_hint(api_url: str) -> str:
     return f"PREFECT_API_URL={shlex.quote(api_url)} {prefect_command()} deployment run {shlex.quote(f'{FLOW}/{DEPLOYMENT}')}"
 
 
+def deployment_parameters(settings: Settings) -> dict[str, str]:
+    """The flow's parameters: the landing folder, the warehouse, and a lake's data folder when there is one
+    (so that a worker without the serving process's environment finds it too)."""
+    parameters = {"inbox": str(settings.inbox), "warehouse": str(settings.warehouse)}
+    if settings.lake_data is not None:
+        parameters["lake_data"] = str(settings.lake_data)
+    return parameters
+
+
 def serve_nightly(settings: Settings, *, say: Callable[[str], None] = print) -> None:
     """Serve the nightly flow as the deployment surveyhouse-nightly/nightly until stopped.
 
@@ -229,7 +238,7 @@ def serve_nightly(settings: Settings, *, say: Callable[[str], None] = print) -> 
             nightly_for(settings),
             name=DEPLOYMENT,
             schedules=[Cron(settings.cron, timezone=settings.timezone)],
-            parameters={"inbox": str(settings.inbox), "warehouse": str(settings.warehouse)},
+            parameters=deployment_parameters(settings),
             concurrency_limit=1,  # the deployment's concurrency limit: never two runs at once
             description="Ingest every new export of the landing folder and publish the warehouse.",
             tags=["surveyhouse"],

@@ -30,7 +30,8 @@ def test_serve_publishes_a_lake_when_its_printed_trigger_is_run(tmp_path, new_la
     try:
         output = serving.wait_for("is being served", timeout_s=240)
         api = re.search(r"Prefect server: (http://127\.0\.0\.1:\d+/api)", output).group(1)
-        assert _get(f"{api}/deployments/name/{DEPLOYMENT}")["parameters"]["warehouse"] == spec
+        parameters = _get(f"{api}/deployments/name/{DEPLOYMENT}")["parameters"]
+        assert parameters["warehouse"] == spec and parameters["lake_data"] == str(data), "a worker needs no environment"
         flow_run_id = run_the_printed_hint(output, api, tmp_path, env)
         assert wait_until_finished(api, flow_run_id) == "COMPLETED", serving.output[-4000:]
     finally:
