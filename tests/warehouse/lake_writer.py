@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from schemas.study import load_study
-from surveyhouse import lake as shared
 from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
+from warehouse import lake as shared  # the lake writer: warehouse.store.LakeWarehouse calls shared.add_staged
 
 
 def main(inbox: str, spec: str, data: str, state: str, barrier: str, name: str, peer: str) -> None:
@@ -34,7 +34,7 @@ def main(inbox: str, spec: str, data: str, state: str, barrier: str, name: str, 
         def emit(self, record):
             conflicts.append(record.getMessage())
 
-    shared.logger.addHandler(Count())
+    logging.getLogger("surveyhouse.lake").addHandler(Count())  # each conflict with the other writer is logged once
     original, waited = shared.add_staged, []
 
     def add_staged_after_peer(connection, staged):
