@@ -244,6 +244,56 @@ TREND = pa.DataFrameSchema(
     description="One row per crosstab row of a wave with an earlier wave: the previous percentage, the change and its significance.",
 )
 
+_SPSS = "as SPSS Custom Tables, CTABLES /COMPARETEST TYPE=PROP"
+COLUMN_TESTS = pa.DataFrameSchema(
+    {
+        "wave": _col(pl.Int32, "Survey wave.", nullable=False),
+        "question": _col(pl.Utf8, "Question code (the table's rows).", nullable=False),
+        "answer": _col(pl.Utf8, "Option code or NET name (the row of the table).", nullable=False),
+        "segment": _col(pl.Utf8, "Segment whose values are the table's columns.", nullable=False),
+        "value_a": _col(pl.Utf8, "The pair's first segment value (the earlier letter).", nullable=False),
+        "letter_a": _col(
+            pl.Utf8,
+            "value_a's letter: A, B, C... in questionnaire order (tool and language: name order).",
+            nullable=False,
+        ),
+        "value_b": _col(pl.Utf8, "The pair's second segment value (the later letter).", nullable=False),
+        "letter_b": _col(pl.Utf8, "value_b's letter.", nullable=False),
+        "n_a": _col(pl.Int64, "Count of value_a: respondents of its base who gave the answer.", nullable=False),
+        "base_a": _col(
+            pl.Int64, "Base of value_a (unweighted respondents), at least the minimum base.", nullable=False
+        ),
+        "n_b": _col(pl.Int64, "Count of value_b.", nullable=False),
+        "base_b": _col(
+            pl.Int64, "Base of value_b (unweighted respondents), at least the minimum base.", nullable=False
+        ),
+        "pct_a": _col(pl.Float64, "100 n_a / base_a, percent 0-100.", checks=[_between(0, 100)]),
+        "pct_b": _col(pl.Float64, "100 n_b / base_b, percent 0-100.", checks=[_between(0, 100)]),
+        "p_value": _col(
+            pl.Float64,
+            f"Two-sided p-value of the pooled two-proportion z-test of pct_a against pct_b, unweighted ({_SPSS}).",
+            checks=[_between(0, 1)],
+        ),
+        "p_adjusted": _col(
+            pl.Float64,
+            "p_value adjusted within the row (wave, question, segment, answer) over its pairs of columns: Bonferroni "
+            f"by default ({_SPSS} ADJUST=BONFERRONI, its default), or Benjamini-Hochberg or none "
+            "(SURVEYHOUSE_COLUMN_ADJUST).",
+            checks=[_between(0, 1)],
+        ),
+        "higher": _col(pl.Utf8, "value_a or value_b, whichever has the higher pct, when significant; else null."),
+        "is_significant": _col(pl.Boolean, "p_adjusted below alpha (default 0.05).", nullable=False),
+    },
+    strict=True,
+    unique=["wave", "question", "answer", "segment", "value_a", "value_b"],
+    name="column_tests",
+    description=(
+        "One row per wave, question, answer, segment and pair of its values (columns) whose bases reach the minimum: "
+        f"column-proportion tests with letters ({_SPSS}). Not tested: a question crossed with its own segment or a "
+        "segment derived from it, and a question constant in the whole sample (every answer chosen by none or all)."
+    ),
+)
+
 QUARANTINE = pa.DataFrameSchema(
     {
         "run_id": _col(pl.Utf8, "Run that read the row.", nullable=False),
@@ -416,6 +466,7 @@ def warehouse_schemas(book: Codebook) -> dict[str, pa.DataFrameSchema]:
         "answers": answers_schema(book),
         "crosstab": crosstab_schema(book),
         "trend": TREND,
+        "column_tests": COLUMN_TESTS,
         "claims": CLAIMS,
         "quarantine": QUARANTINE,
         "files": FILES,

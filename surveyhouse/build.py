@@ -21,6 +21,7 @@ from surveyhouse.staging import (
 )
 from surveyhouse.state import StateFolder
 from transforms.claims import check_claims
+from transforms.column_tests import build_column_tests
 from transforms.crosstab import build_crosstab_pair
 from transforms.quarantine import QUARANTINE_SCHEMA, latest_failures
 from transforms.responses import FILE_RECENCY, build_answers, build_responses, mark_superseded
@@ -69,6 +70,7 @@ def build_tables(
         "answers": AnswerSlices(answered, book=book, check_unique=_repeats_an_option(responses, book=book)),
         "crosstab": crosstab,
         "trend": build_trend(crosstab.lazy(), alpha=settings.crosstab.alpha, adjust=settings.crosstab.adjust).collect(),
+        "column_tests": build_column_tests(crosstab.lazy(), book=book, settings=settings.column_tests).collect(),
         "claims": claims,
         "quarantine": quarantine,
         "files": _files_table(staged, times, versions, book=book),

@@ -31,6 +31,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from warehouse.spec import LAKE_PREFIX, default_report_file, default_state_dir, is_lake_spec, warehouse_name
 
 if TYPE_CHECKING:
+    from transforms.column_tests import ColumnTestSettings
     from transforms.crosstab import CrosstabSettings
     from transforms.screening import ScreeningPolicy
     from warehouse.lake import Lake
@@ -77,6 +78,7 @@ class EnvironmentSettings(BaseSettings):
     confidence: float = Field(0.95, gt=0, lt=1, description=_fraction("0.95"))
     alpha: float = Field(0.05, gt=0, lt=1, description=_fraction("0.05"))
     adjust: Literal["bh", "bonferroni", "none"] = Field("bh", description="bh, bonferroni or none")
+    column_adjust: Literal["bonferroni", "bh", "none"] = Field("bonferroni", description="bonferroni, bh or none")
     minimum_base: int = Field(30, ge=0, description="a whole number, 0 or more (e.g. 30)")
     claim_tolerance_pts: float = Field(3.0, ge=0, description="percentage points, 0 or more (e.g. 3)")
     secret: str | None = Field(None, description="any text (the hashing key)")
@@ -144,6 +146,7 @@ class Settings:
     confidence: float = 0.95
     alpha: float = 0.05
     adjust: str = "bh"  # bh | bonferroni | none
+    column_adjust: str = "bonferroni"  # column-proportion tests, within each row of a table: bonferroni | bh | none
     minimum_base: int = 30
     claim_tolerance_pts: float = 3.0
     secret: str | None = None  # HMAC key for personal data; generated locally when absent
@@ -180,6 +183,13 @@ class Settings:
         return CrosstabSettings(
             confidence=self.confidence, alpha=self.alpha, adjust=self.adjust, minimum_base=self.minimum_base
         )
+
+    @property
+    def column_tests(self) -> ColumnTestSettings:
+        """The column-proportion tests' level, adjustment (within each row of a table) and smallest base tested."""
+        from transforms.column_tests import ColumnTestSettings
+
+        return ColumnTestSettings(alpha=self.alpha, adjust=self.column_adjust, minimum_base=self.minimum_base)
 
     def weighting_targets(self) -> dict[str, dict[str, float]] | None:
         """The raking targets, or None: the weights file when set, else none."""
@@ -261,6 +271,7 @@ class Settings:
             {
                 "screening": asdict(self.screening),
                 "crosstab": asdict(self.crosstab),
+                "column_tests": asdict(self.column_tests),
                 "claim_tolerance_pts": self.claim_tolerance_pts,
                 "weighting_targets": self.weighting_targets(),
                 # Apply to files ingested from then on (a file is staged once; `rebuild` re-reads all).
@@ -371,6 +382,7 @@ def load_settings(
         confidence=env.confidence,
         alpha=env.alpha,
         adjust=env.adjust,
+        column_adjust=env.column_adjust,
         minimum_base=env.minimum_base,
         claim_tolerance_pts=env.claim_tolerance_pts,
         secret=env.secret,

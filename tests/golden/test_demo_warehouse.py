@@ -29,6 +29,7 @@ def test_the_demo_warehouse_equals_the_one_built_before_the_restructuring(tmp_pa
     settings = load_settings(inbox=str(tmp_path / "landing"), warehouse=str(tmp_path / "w.duckdb"))
     run_night(load_study(), dataclasses.replace(settings, secret=KEY), report=False)
     built = table_checksums(str(tmp_path / "w.duckdb"), {name: table["columns"] for name, table in golden.items()})
-    assert sorted(built) == sorted(golden)
+    # Tables added since (issue 17: column_tests) are not in the golden file.
+    assert sorted(set(built) - {"column_tests"}) == sorted(golden)
     differ = {name: (built[name]["rows"], golden[name]["rows"]) for name in golden if built[name] != golden[name]}
     assert not differ, f"tables that differ (rows now, rows before): {differ}"
