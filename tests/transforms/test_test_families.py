@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from schemas.tables import NOT_TESTED_REASONS
+from schemas.tables import NOT_TESTED_REASONS, crosstab_schema
 from surveyhouse.settings import SettingsError, load_settings
 from tests.transforms.test_crosstab import random_responses
 from transforms.crosstab import CrosstabSettings, build_crosstab
@@ -171,3 +171,16 @@ def test_an_invalid_family_or_low_base_setting_is_refused_naming_it(monkeypatch,
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=says):
         load_settings(inbox="landing", warehouse="w.duckdb")
+
+
+def test_a_segment_value_holding_the_whole_base_is_not_tested_and_says_so(book, responses):
+    table = crosstab_of(book, responses.with_columns(language=pl.lit("en")))
+    language = table.filter(pl.col("segment") == "language")
+    assert language.height > 0
+    assert set(language["not_tested_reason"]) == {"no_comparison", "constant_item"}  # the attention check first
+    assert language["p_value"].null_count() == language.height
+
+
+def test_the_crosstab_with_its_test_columns_validates_against_its_schema(book, table):
+    crosstab_schema(book).validate(table.with_columns(pl.col("wave").cast(pl.Int32)))
+    assert set(table["not_tested_reason"].drop_nulls()) == set(NOT_TESTED_REASONS) - {"no_comparison"}
