@@ -60,6 +60,7 @@ STYLE = {
     "ytick.color": INK,
     "hatch.linewidth": 0.6,
 }
+LOW_BASE_MARK = "†"  # after the percentage of a bar whose base is low
 SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 
 
@@ -76,6 +77,7 @@ class Bar:
     direction: int = 0  # +1 significantly higher than the rest, -1 lower, 0 not significant
     published: float | None = None
     style: str = "option"  # option | net | reference (the whole sample beside segment values)
+    is_low_base: bool = False  # shown, with a caution mark (base under the low base)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class ChartText:
     legend_suppressed: str
     suppressed_note: Callable[[int], str]  # base -> "n = 12: base < 30, not shown"
     pct: Callable[[float], str]  # 47.2 -> "47%"
+    legend_low_base: str = ""  # "Base under 100: read with caution"
 
 
 def chart_svg(panels: Sequence[Panel], *, chart_id: str, text: ChartText, label: str, columns: int = 1) -> Markup:
@@ -223,7 +226,7 @@ def _draw_panel(
             axes.scatter(
                 [bar.published], [y], marker="D", s=30, color=PUBLISHED, edgecolors="white", linewidths=0.7, zorder=4
             )
-        mark = {1: " ▲", -1: " ▼"}.get(bar.direction, "")
+        mark = {1: " ▲", -1: " ▼"}.get(bar.direction, "") + (f" {LOW_BASE_MARK}" if bar.is_low_base else "")
         axes.text(
             _extent(bar) + xmax * 0.015, y, text.pct(bar.pct) + mark, va="center", ha="left", fontsize=8, color=INK
         )
@@ -251,6 +254,9 @@ def _legend_handles(panels: Sequence[Panel], text: ChartText) -> list[tuple[obje
         up = Line2D([], [], linestyle="", marker="^", markersize=5, color=INK)
         down = Line2D([], [], linestyle="", marker="v", markersize=5, color=INK)
         handles.append(((up, down), text.legend_significant))
+    if any(bar.is_low_base for bar in shown) and text.legend_low_base:
+        dagger = Line2D([], [], linestyle="", marker=f"${LOW_BASE_MARK}$", markersize=6, color=INK)
+        handles.append((dagger, text.legend_low_base))
     if len(shown) < len(bars):
         handles.append(
             (

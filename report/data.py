@@ -37,6 +37,7 @@ class ReportData:
     run: dict | None  # run_id, finished_at of the last published run
     minimum_base: int
     tolerance_pts: float
+    low_base: int = 100  # bases from minimum_base up to under this are marked (read with caution)
 
 
 def read_report_data(connection: duckdb.DuckDBPyConnection, *, wave: int | None = None) -> ReportData:
@@ -63,6 +64,7 @@ def read_report_data(connection: duckdb.DuckDBPyConnection, *, wave: int | None 
         run={"run_id": run[0], "finished_at": run[1]} if run else None,
         minimum_base=int(settings.get("crosstab", {}).get("minimum_base", 30)),
         tolerance_pts=float(settings.get("claim_tolerance_pts", 3.0)),
+        low_base=int(settings.get("crosstab", {}).get("low_base", 100)),
     )
 
 

@@ -59,6 +59,7 @@ def _bar(row: dict, label: str, *, style: str = "option", overall: float | None 
         ci_high=row["ci_high"],
         base_n=row["base_n"],
         is_suppressed=bool(row["is_suppressed"]),
+        is_low_base=bool(row.get("is_low_base")),
         direction=direction,
         published=row["published_pct"],
         style=style,
@@ -149,7 +150,7 @@ def _segment_value_panels(chart: Panels, data: ReportData, lang: str, *, book: C
     return panels
 
 
-def _chart_text(lang: str, minimum: int) -> charts.ChartText:
+def _chart_text(lang: str, minimum: int, low: int = 100) -> charts.ChartText:
     return charts.ChartText(
         axis=ui(lang, "axis"),
         legend_bar=ui(lang, "legend_bar"),
@@ -158,6 +159,7 @@ def _chart_text(lang: str, minimum: int) -> charts.ChartText:
         legend_suppressed=ui(lang, "legend_suppressed", minimum=minimum),
         suppressed_note=lambda n: ui(lang, "suppressed_note", n=format_int(n, lang), minimum=minimum),
         pct=lambda value: format_pct(value, lang),
+        legend_low_base=ui(lang, "legend_low_base", low=low),
     )
 
 
@@ -172,7 +174,7 @@ def chart_figure(chart: Chart, data: ReportData, lang: str, *, book: Codebook) -
     svg = charts.chart_svg(
         panels,
         chart_id=cid,
-        text=_chart_text(lang, data.minimum_base),
+        text=_chart_text(lang, data.minimum_base, data.low_base),
         label=f"{q.text[lang]} {subtitle}".strip(),
         columns=2 if isinstance(chart, Panels) else 1,
     )

@@ -138,6 +138,18 @@ def answers_schema(book: Codebook) -> pa.DataFrameSchema:
     )
 
 
+#: Why a crosstab row carries no test (transforms.families), first reason first.
+NOT_TESTED_REASONS = (
+    "whole_sample",
+    "own_segment",
+    "derived_segment",
+    "constant_item",
+    "repeated_pair",
+    "suppressed",
+    "no_comparison",
+)
+
+
 def crosstab_schema(book: Codebook) -> pa.DataFrameSchema:  # long: the table's columns, one described column each
     pct = lambda text: _col(pl.Float64, text, checks=[_between(0, 100)])  # noqa: E731
     return pa.DataFrameSchema(
@@ -175,17 +187,32 @@ def crosstab_schema(book: Codebook) -> pa.DataFrameSchema:  # long: the table's 
             "ci_high": pct("Upper bound of the confidence interval of pct (Wilson score), percent 0-100."),
             "p_value": _col(
                 pl.Float64,
-                "Two-sided p-value, two-proportion z-test of the segment value against the rest of the sample; null for 'all'.",
+                "Two-sided p-value, two-proportion z-test of the segment value against the rest of the sample; null where is_tested is false.",
                 checks=[_between(0, 1)],
             ),
             "p_adjusted": _col(
                 pl.Float64,
-                "p_value corrected for the table's many comparisons (Benjamini-Hochberg by default, per wave).",
+                "p_value corrected for multiple comparisons (Benjamini-Hochberg by default) within its family: by default one question "
+                "crossed with one segment in one wave, options and NETs apart (SURVEYHOUSE_ADJUST_FAMILY = table, wave or none).",
                 checks=[_between(0, 1)],
             ),
             "is_significant": _col(pl.Boolean, "p_adjusted below alpha (default 0.05).", nullable=False),
+            "is_tested": _col(pl.Boolean, "The row is a hypothesis and carries a test (p_value).", nullable=False),
+            "not_tested_reason": _col(
+                pl.Utf8,
+                "Why the row carries no test, null where tested: whole_sample (segment 'all'), own_segment (the question "
+                "itself), derived_segment (grouped from the question), constant_item (every respondent of the wave answered "
+                "alike), repeated_pair (the same cross is a row of an earlier question), suppressed (base under the minimum), "
+                "no_comparison (the segment value holds the whole base).",
+                checks=[pa.Check.isin(list(NOT_TESTED_REASONS))],
+            ),
             "is_suppressed": _col(
                 pl.Boolean, "Base under the minimum (default 30): do not publish pct.", nullable=False
+            ),
+            "is_low_base": _col(
+                pl.Boolean,
+                "Base at or above the minimum and under SURVEYHOUSE_LOW_BASE (default 30-99 respondents): publish with a caution.",
+                nullable=False,
             ),
             "weighted_pct": pct(
                 "Weighted percentage, 0-100: 100 sum(w over n) / sum(w over the base), as R survey::svymean of the answer's 0/1 indicator; null without weighting targets."

@@ -80,6 +80,10 @@ class EnvironmentSettings(BaseSettings):
     adjust: Literal["bh", "bonferroni", "none"] = Field("bh", description="bh, bonferroni or none")
     column_adjust: Literal["bonferroni", "bh", "none"] = Field("bonferroni", description="bonferroni, bh or none")
     minimum_base: int = Field(30, ge=0, description="a whole number, 0 or more (e.g. 30)")
+    adjust_family: Literal["table", "wave", "none"] = Field(
+        "table", description="table (one question by one segment per wave), wave or none (no adjustment)"
+    )
+    low_base: int = Field(100, ge=0, description="a whole number of respondents, 0 or more (e.g. 100)")
     claim_tolerance_pts: float = Field(3.0, ge=0, description="percentage points, 0 or more (e.g. 3)")
     secret: str | None = Field(None, description="any text (the hashing key)")
     weights: Path | None = Field(None, description="a YAML file path")
@@ -148,6 +152,8 @@ class Settings:
     adjust: str = "bh"  # bh | bonferroni | none
     column_adjust: str = "bonferroni"  # column-proportion tests, within each row of a table: bonferroni | bh | none
     minimum_base: int = 30
+    adjust_family: str = "table"  # table | wave | none: the p-values adjusted together
+    low_base: int = 100  # bases from minimum_base up to under this are marked is_low_base
     claim_tolerance_pts: float = 3.0
     secret: str | None = None  # HMAC key for personal data; generated locally when absent
     weights_file: Path | None = None  # population targets for raking (YAML: segment -> {value: share})
@@ -181,7 +187,12 @@ class Settings:
         from transforms.crosstab import CrosstabSettings
 
         return CrosstabSettings(
-            confidence=self.confidence, alpha=self.alpha, adjust=self.adjust, minimum_base=self.minimum_base
+            confidence=self.confidence,
+            alpha=self.alpha,
+            adjust=self.adjust,
+            minimum_base=self.minimum_base,
+            family=self.adjust_family,
+            low_base=self.low_base,
         )
 
     @property
@@ -384,6 +395,8 @@ def load_settings(
         adjust=env.adjust,
         column_adjust=env.column_adjust,
         minimum_base=env.minimum_base,
+        adjust_family=env.adjust_family,
+        low_base=env.low_base,
         claim_tolerance_pts=env.claim_tolerance_pts,
         secret=env.secret,
         weights_file=_path(env.weights),

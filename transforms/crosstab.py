@@ -12,8 +12,10 @@ from dataclasses import dataclass
 import polars as pl
 
 from schemas.codebook import Codebook
+from transforms.families import family_columns, not_tested_reason, repeated_pairs, segment_reasons
 from transforms.statistics import (
     adjusted_p_value,
+    is_low_base,
     is_suppressed,
     two_proportion_p_value,
     wilson_interval,
@@ -31,6 +33,8 @@ class CrosstabSettings:
     alpha: float = 0.05
     adjust: str = "bh"  # bh | bonferroni | none
     minimum_base: int = 30
+    family: str = "table"  # table | wave | none: the p-values adjusted together (transforms.families)
+    low_base: int = 100  # bases from minimum_base up to under this are shown with a caution (is_low_base)
 
 
 def answer_catalog(book: Codebook) -> pl.LazyFrame:
@@ -131,7 +135,19 @@ def _from_cubes(
         .join(counts, on=["wave", "question", "answer", "segment", "segment_value"], how="left")
         .with_columns(pl.col("n").fill_null(0), pl.col("n_w").fill_null(0.0))
     )
-    return cells.pipe(_with_statistics, settings=settings, weighted=weighted).pipe(_ordered, book=book)
+    return (
+        cells.pipe(_with_test_design, book=book)
+        .pipe(_with_statistics, settings=settings, weighted=weighted)
+        .pipe(_ordered, book=book)
+    )
+
+
+def _with_test_design(cells: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
+    """The cells with what the questionnaire says of their test: ``design_reason`` (own or
+    derived segment) and ``is_repeated`` (the cross is a row of an earlier question)."""
+    return cells.join(segment_reasons(book), on=["question", "segment"], how="left").join(
+        repeated_pairs(book), on=["question", "answer", "segment", "segment_value"], how="left"
+    )
 
 
 def _people(
@@ -265,9 +281,16 @@ def _with_statistics(cells: pl.LazyFrame, *, settings: CrosstabSettings, weighte
             two_proportion_p_value(pl.col("n"), pl.col("base_n"), total_n - pl.col("n"), total_base - pl.col("base_n"))
         ),
         is_suppressed=is_suppressed(pl.col("base_n"), minimum=settings.minimum_base),
+        is_low_base=is_low_base("base_n", minimum=settings.minimum_base, low=settings.low_base),
     )
+    # Only hypotheses are tested: the others keep no p-value and say why (transforms.families).
+    with_p = with_p.with_columns(not_tested_reason=not_tested_reason(minimum_base=settings.minimum_base)).with_columns(
+        is_tested=pl.col("not_tested_reason").is_null(),
+        p_value=pl.when(pl.col("not_tested_reason").is_null()).then(pl.col("p_value")),
+    )
+    family = family_columns(settings.family)
     adjusted = with_p.with_columns(
-        p_adjusted=adjusted_p_value(pl.col("p_value"), method=settings.adjust, over=["wave"])
+        p_adjusted=adjusted_p_value(pl.col("p_value"), method=settings.adjust if family else "none", over=family)
     )
     if weighted:
         effective = pl.col("base_w") ** 2 / pl.col("base_w2")
@@ -321,7 +344,10 @@ def _ordered(cells: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
             "p_value",
             "p_adjusted",
             "is_significant",
+            "is_tested",
+            "not_tested_reason",
             "is_suppressed",
+            "is_low_base",
             "weighted_pct",
             "weighted_ci_low",
             "weighted_ci_high",

@@ -25,6 +25,7 @@ import polars as pl
 __all__ = [
     "adjusted_p_value",
     "erfc",
+    "is_low_base",
     "is_suppressed",
     "two_proportion_p_value",
     "two_proportion_p_value_from_pct",
@@ -220,3 +221,10 @@ def is_suppressed(base: pl.Expr | str, *, minimum: int) -> pl.Expr:
     never published).
     """
     return (_expr(base) < minimum).fill_null(True)
+
+
+def is_low_base(base: pl.Expr | str, *, minimum: int, low: int) -> pl.Expr:
+    """True when a cell's base (respondents) is shown but small: at or above ``minimum``
+    (else it is suppressed) and under ``low``. A null base is suppressed, so never low."""
+    base = _expr(base)
+    return ((base >= minimum) & (base < low)).fill_null(False)

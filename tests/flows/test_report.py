@@ -138,6 +138,13 @@ def test_suppressed_values_are_shown_as_such_not_as_bars(warehouse, html_en):
     assert f">{pct:.0f}%<" not in figure
 
 
+def test_low_bases_are_marked_with_a_legend(warehouse, html_en):
+    low = query(warehouse, "select count(*) from crosstab where is_low_base and not is_suppressed")[0][0]
+    assert low, "the small warehouse should have bases from 30 to under 100"
+    assert "%&#160;†<" in html_en or "% †<" in html_en or " †<" in html_en  # the mark after a percentage
+    assert "Base &lt; 100: read with caution" in html_en
+
+
 def test_significant_differences_are_marked_with_a_legend(html_en):
     assert sum(map(int, re.findall(r'data-significant="(\d+)"', html_en))) > 0
     assert "▲" in html_en and "▼" in html_en

@@ -14,6 +14,7 @@ from scipy import special, stats
 from transforms.statistics import (
     adjusted_p_value,
     erfc,
+    is_low_base,
     is_suppressed,
     two_proportion_p_value,
     two_proportion_p_value_from_pct,
@@ -338,3 +339,11 @@ def test_is_suppressed_below_minimum_and_for_unknown_base():
     frame = pl.DataFrame({"base": [None, 0, 29, 30, 31]}, schema={"base": pl.Int64})
     out = frame.select(is_suppressed("base", minimum=30)).to_series().to_list()
     assert out == [True, True, True, False, False]
+
+
+def test_is_low_base_from_the_minimum_base_up_to_under_the_low_base():
+    frame = pl.DataFrame({"base": [None, 0, 29, 30, 99, 100, 250]}, schema={"base": pl.Int64})
+    out = frame.select(is_low_base("base", minimum=30, low=100)).to_series().to_list()
+    assert out == [False, False, False, True, True, False, False]
+    suppressed = frame.select(is_suppressed("base", minimum=30)).to_series().to_list()
+    assert not any(low and hidden for low, hidden in zip(out, suppressed, strict=True))
