@@ -78,7 +78,7 @@ class EnvironmentSettings(BaseSettings):
     alpha: float = Field(0.05, gt=0, lt=1, description=_fraction("0.05"))
     adjust: Literal["bh", "bonferroni", "none"] = Field("bh", description="bh, bonferroni or none")
     minimum_base: int = Field(30, ge=0, description="a whole number, 0 or more (e.g. 30)")
-    claim_tolerance_pts: float = Field(3.0, ge=0, description="percentage points, 0 or more (e.g. 3)")
+    claim_tolerance_pts: float = Field(1.0, ge=0, description="percentage points, 0 or more (e.g. 1)")
     secret: str | None = Field(None, description="any text (the hashing key)")
     weights: Path | None = Field(None, description="a YAML file path")
     cron: str = Field("0 2 * * *", description="a cron schedule of five fields, e.g. '0 2 * * *'")
@@ -145,7 +145,7 @@ class Settings:
     alpha: float = 0.05
     adjust: str = "bh"  # bh | bonferroni | none
     minimum_base: int = 30
-    claim_tolerance_pts: float = 3.0
+    claim_tolerance_pts: float = 1.0
     secret: str | None = None  # HMAC key for personal data; generated locally when absent
     weights_file: Path | None = None  # population targets for raking (YAML: segment -> {value: share})
     cron: str = "0 2 * * *"  # when the served deployment runs (cron, in `timezone`)
