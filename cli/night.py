@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -109,10 +110,12 @@ def print_claims(warehouse, *, tolerance: float) -> None:
 
     with open_reader(warehouse) as connection:
         claims = run_query(connection, "claims_checked").fetchall()
-    consistent = sum(1 for c in claims if c[9] == "consistent")
+    counts = Counter(c[9] for c in claims)
     print(
-        f"Published figures consistent with the data (within {tolerance:g} points or inside the 95% interval): "
-        f"{consistent} of {len(claims)}"
+        f"Published figures reproduced from the data (round to the published figure): {counts['reproduced']} of "
+        f"{len(claims)}; within {tolerance:g} points: {counts['within_tolerance']}; "
+        f"not reproduced: {counts['not_reproduced']}; contradicted by the report itself: {counts['contradicted']}; "
+        f"base under the minimum: {counts['below_minimum_base']}; not computable: {counts['not_computable']}"
     )
     print(f"{'id':<5} {'figure':<52} {'published':>9} {'computed':>9} {'95% interval':>13} {'base':>5}  status")
     for fid, question, answers, segment, published, computed, low, high, base, status, _ in claims:

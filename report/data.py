@@ -63,7 +63,7 @@ def read_report_data(connection: duckdb.DuckDBPyConnection, *, wave: int | None 
         excluded=int(marks["is_excluded"].sum()) if marks.height else 0,
         run={"run_id": run[0], "finished_at": run[1]} if run else None,
         minimum_base=int(settings.get("crosstab", {}).get("minimum_base", 30)),
-        tolerance_pts=float(settings.get("claim_tolerance_pts", 3.0)),
+        tolerance_pts=float(settings.get("claim_tolerance_pts", 1.0)),
         low_base=int(settings.get("crosstab", {}).get("low_base", 100)),
     )
 

@@ -259,8 +259,8 @@ def _key_figures(data: ReportData, lang: str) -> list[tuple[str, str]]:
         (format_int(data.responses - data.excluded, lang), ui(lang, "in_bases")),
     ]
     if not data.claims.is_empty():
-        consistent = data.claims.filter(pl.col("status") == "consistent").height
-        keys.append((f"{consistent} / {data.claims.height}", ui(lang, "claims_consistent")))
+        reproduced = data.claims.filter(pl.col("status") == "reproduced").height
+        keys.append((f"{reproduced} / {data.claims.height}", ui(lang, "claims_reproduced")))
     return keys
 
 

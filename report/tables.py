@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import polars as pl
-
 from report.blocks import Block, Cell, Heading, Note, Row, Table
 from report.data import ReportData
 from report.strings import (
@@ -17,7 +15,14 @@ from report.strings import (
 )
 from schemas.codebook import Codebook
 
-STATUS_CLASS = {"consistent": "ok", "outside_interval": "warn", "contradicted": "bad", "not_computable": "muted"}
+STATUS_CLASS = {
+    "reproduced": "ok",
+    "within_tolerance": "ok",
+    "not_reproduced": "warn",
+    "contradicted": "bad",
+    "below_minimum_base": "muted",
+    "not_computable": "muted",
+}
 CLAIM_COLUMNS = ("col_id", "col_figure", "col_published", "col_recomputed", "col_interval", "col_base", "col_status")
 FILE_COLUMNS = (
     "col_file",
@@ -50,8 +55,14 @@ def claims_blocks(data: ReportData, lang: str, *, book: Codebook) -> list[Block]
         rows.append(Row(cells=_claim_cells(claim, lang, book=book)))
         if claim["status"] == "contradicted" and claim["contradiction"]:
             rows.append(Row(kind="why", text=ui(lang, "contradiction", text=claim["contradiction"])))
-    consistent = data.claims.filter(pl.col("status") == "consistent").height
-    summary = ui(lang, "claims_summary", consistent=consistent, total=data.claims.height)
+    counts = dict(data.claims["status"].value_counts().iter_rows())
+    summary = ui(
+        lang,
+        "claims_summary",
+        reproduced=counts.get("reproduced", 0),
+        within_tolerance=counts.get("within_tolerance", 0),
+        total=data.claims.height,
+    )
     table = Table(_headers(lang, CLAIM_COLUMNS), tuple(rows), numeric=frozenset({2, 3, 4, 5}), cls="claims")
     return [Note(summary, cls="note"), table]
 

@@ -238,6 +238,16 @@ def crosstab_schema(book: Codebook) -> pa.DataFrameSchema:  # long: the table's 
     )
 
 
+#: A published figure's statuses in `claims`, from the best to the worst (see transforms.claims.check_claims).
+CLAIM_STATUSES = [
+    "reproduced",
+    "within_tolerance",
+    "not_reproduced",
+    "contradicted",
+    "below_minimum_base",
+    "not_computable",
+]
+
 TREND = pa.DataFrameSchema(
     {
         "wave": _col(pl.Int32, "Survey wave.", nullable=False),
@@ -252,10 +262,19 @@ TREND = pa.DataFrameSchema(
         "previous_base_n": _col(pl.Int64, "Base in the previous wave.", nullable=False),
         "previous_n": _col(pl.Int64, "Count in the previous wave.", nullable=False),
         "previous_pct": _col(pl.Float64, "Percentage in the previous wave, 0-100."),
+        "matched_respondents": _col(
+            pl.Int64,
+            "Respondents in the bases of both waves (the same non-null email_hash), whole sample: the same for "
+            "every row of the wave pair; a row's own overlap is at most this. 0: the waves are independent samples.",
+            nullable=False,
+        ),
         "change_pts": _col(pl.Float64, "pct - previous_pct, percentage points."),
         "p_value": _col(
             pl.Float64,
-            "Two-sided p-value of the change (two-proportion z-test, independent samples).",
+            "Two-sided p-value of the change: two-proportion z-test, which assumes the two waves are independent "
+            "samples. Matched respondents (matched_respondents) make the waves paired: when they answer alike in "
+            "both (positive correlation, the usual case) the test is conservative (p too large, changes missed); "
+            "negatively correlated answers would make it anti-conservative.",
             checks=[_between(0, 1)],
         ),
         "p_adjusted": _col(
@@ -431,7 +450,10 @@ RUNS = pa.DataFrameSchema(
             checks=[pa.Check.isin(["ok", "warning", "failed"])],
         ),
         "message": _col(pl.Utf8, "What went wrong, in plain language; null when all went well."),
-        "claims_consistent": _col(pl.Int64, "Published figures consistent with the data (claims.status)."),
+        "claims_reproduced": _col(
+            pl.Int64,
+            "Published figures reproduced from the data: claims.status = 'reproduced' (rounds to the published figure).",
+        ),
         "claims_total": _col(pl.Int64, "Published figures checked."),
         "settings": _col(
             pl.Utf8, "The run's settings as JSON (screening policy, statistics, tolerance).", nullable=False
@@ -461,14 +483,21 @@ CLAIMS = pa.DataFrameSchema(
         "ci_low": _col(pl.Float64, "Lower bound of the recomputed figure's interval, percent."),
         "ci_high": _col(pl.Float64, "Upper bound of the recomputed figure's interval, percent."),
         "is_within_tolerance": _col(
-            pl.Boolean, "|diff_pts| within the claim tolerance (default 3 points; the report rounds to whole points)."
+            pl.Boolean, "|diff_pts| within the claim tolerance (SURVEYHOUSE_CLAIM_TOLERANCE_PTS, default 1 point)."
         ),
-        "is_within_ci": _col(pl.Boolean, "The published figure lies inside the recomputed 95% interval."),
+        "is_within_ci": _col(
+            pl.Boolean,
+            "The published figure lies inside the recomputed 95% interval: information only, no part of the status "
+            "(report and recomputation use the same sample).",
+        ),
         "status": _col(
             pl.Utf8,
-            "consistent (within tolerance or inside the interval), outside_interval, contradicted (the report contradicts itself here) or not_computable (no base, or base under the minimum).",
+            "reproduced (computed_pct rounds to published_pct at its printed precision, whole points here; a half rounds "
+            "either way), within_tolerance (not reproduced, within the claim tolerance), not_reproduced (neither), "
+            "contradicted (neither, and the report contradicts itself here), below_minimum_base (computed on a base "
+            "under the minimum) or not_computable (no crosstab row: no data at all).",
             nullable=False,
-            checks=[pa.Check.isin(["consistent", "outside_interval", "contradicted", "not_computable"])],
+            checks=[pa.Check.isin(CLAIM_STATUSES)],
         ),
         "contradiction": _col(pl.Utf8, "Which other published figure this one contradicts, and why."),
         "unscreened_pct": _col(

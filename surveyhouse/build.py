@@ -69,7 +69,12 @@ def build_tables(
         "responses": responses,
         "answers": AnswerSlices(answered, book=book, check_unique=_repeats_an_option(responses, book=book)),
         "crosstab": crosstab,
-        "trend": build_trend(crosstab.lazy(), alpha=settings.crosstab.alpha, adjust=settings.crosstab.adjust).collect(),
+        "trend": build_trend(
+            crosstab.lazy(),
+            alpha=settings.crosstab.alpha,
+            adjust=settings.crosstab.adjust,
+            respondents=responses.lazy().filter(~pl.col("is_excluded")).select("wave", "email_hash"),
+        ).collect(),
         "column_tests": build_column_tests(crosstab.lazy(), book=book, settings=settings.column_tests).collect(),
         "claims": claims,
         "quarantine": quarantine,
@@ -194,13 +199,19 @@ def _run_row(
         quarantined_rows=_new_failures(quarantine, _published_quarantine(warehouse)),
         status="warning" if run.files_failed else "ok",
         message="; ".join(run.problems + run.notes) or None,
-        claims_consistent=int((claims["status"] == "consistent").sum()),
+        claims_reproduced=int((claims["status"] == "reproduced").sum()),
         claims_total=claims.height,
         settings=settings.recorded(),
     )
 
 
+#: Run log fields of earlier versions that `runs` no longer has (claims_consistent counted a
+#: looser status than claims_reproduced: an old run's reproduced count is unknown, left null).
+RETIRED_RUN_FIELDS = ("claims_consistent",)
+
+
 def _runs_table(runs: list[dict]) -> pl.DataFrame:
+    runs = [{key: value for key, value in run.items() if key not in RETIRED_RUN_FIELDS} for run in runs]
     return pl.DataFrame(runs).with_columns(
         pl.col("started_at", "finished_at").str.to_datetime(time_zone="UTC").dt.cast_time_unit("us")
     )

@@ -84,7 +84,7 @@ class EnvironmentSettings(BaseSettings):
         "table", description="table (one question by one segment per wave), wave or none (no adjustment)"
     )
     low_base: int = Field(100, ge=0, description="a whole number of respondents, 0 or more (e.g. 100)")
-    claim_tolerance_pts: float = Field(3.0, ge=0, description="percentage points, 0 or more (e.g. 3)")
+    claim_tolerance_pts: float = Field(1.0, ge=0, description="percentage points, 0 or more (e.g. 1)")
     secret: str | None = Field(None, description="any text (the hashing key)")
     weights: Path | None = Field(None, description="a YAML file path")
     cron: str = Field("0 2 * * *", description="a cron schedule of five fields, e.g. '0 2 * * *'")
@@ -154,7 +154,7 @@ class Settings:
     minimum_base: int = 30
     adjust_family: str = "table"  # table | wave | none: the p-values adjusted together
     low_base: int = 100  # bases from minimum_base up to under this are marked is_low_base
-    claim_tolerance_pts: float = 3.0
+    claim_tolerance_pts: float = 1.0
     secret: str | None = None  # HMAC key for personal data; generated locally when absent
     weights_file: Path | None = None  # population targets for raking (YAML: segment -> {value: share})
     cron: str = "0 2 * * *"  # when the served deployment runs (cron, in `timezone`)

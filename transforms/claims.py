@@ -55,13 +55,16 @@ def check_claims(
 ) -> pl.LazyFrame:
     """One row per published figure: published, recomputed, interval and status.
 
-    status:
-    - `consistent`: the recomputed figure is within the tolerance of the published one
-      (the report rounds to whole points) or the published one lies inside its interval;
-    - `outside_interval`: neither;
-    - `contradicted`: the report contradicts itself on this figure (see `contradiction`)
-      and the data do not bear it out;
-    - `not_computable`: the question or segment has no base, or a base under the minimum.
+    status (see ``CLAIM_STATUSES``):
+    - `reproduced`: the recomputed figure rounds to the published one at the published
+      precision (whole points unless the published value has decimals; a half rounds either way);
+    - `within_tolerance`: not reproduced, but within ``tolerance_pts`` points of it;
+    - `contradicted`: neither, and the report contradicts itself on this figure (see `contradiction`);
+    - `not_reproduced`: neither, and no contradiction;
+    - `below_minimum_base`: computed, but on a base under ``minimum_base``;
+    - `not_computable`: no crosstab row for the figure (no data at all).
+    The interval is information only (``is_within_ci``): report and recomputation use the
+    same sample, so the interval says nothing about whether the arithmetic was reproduced.
     `unscreened` is the crosstab computed with no exclusions: how the figure would move if
     the screened-out responses were counted.
     """
@@ -82,6 +85,7 @@ def check_claims(
     return (
         joined.with_columns(
             diff_pts=diff,
+            is_reproduced=diff.abs() <= _half_unit(pl.col("published_pct")),
             is_within_tolerance=diff.abs() <= tolerance_pts,
             is_within_ci=within_ci,
         )
@@ -132,14 +136,34 @@ def _recomputed(table: pl.LazyFrame, wave: int, **names: str) -> pl.LazyFrame:
     )
 
 
+#: Most decimals a published figure is read with (its precision is the fewest that print it).
+MAX_PUBLISHED_DECIMALS = 3
+
+
+def _half_unit(published: pl.Expr) -> pl.Expr:
+    """Half the last printed unit of a published figure: 0.5 for 42, 0.05 for 42.5."""
+    unit = pl.lit(10.0**-MAX_PUBLISHED_DECIMALS)
+    for decimals in range(MAX_PUBLISHED_DECIMALS - 1, -1, -1):
+        unit = (
+            pl.when((published * 10**decimals - (published * 10**decimals).round()).abs() < 1e-9)
+            .then(pl.lit(10.0**-decimals))
+            .otherwise(unit)
+        )
+    return unit / 2
+
+
 def _claim_status(*, minimum_base: int, contradicted: list[str]) -> pl.Expr:
     """A figure's status (see ``check_claims``), from its recomputed columns."""
     return (
-        pl.when(pl.col("computed_pct").is_null() | (pl.col("base_n") < minimum_base))
+        pl.when(pl.col("computed_pct").is_null())
         .then(pl.lit("not_computable"))
-        .when(pl.col("is_within_tolerance") | pl.col("is_within_ci"))
-        .then(pl.lit("consistent"))
+        .when(pl.col("base_n") < minimum_base)
+        .then(pl.lit("below_minimum_base"))
+        .when(pl.col("is_reproduced"))
+        .then(pl.lit("reproduced"))
+        .when(pl.col("is_within_tolerance"))
+        .then(pl.lit("within_tolerance"))
         .when(pl.col("id").is_in(contradicted))
         .then(pl.lit("contradicted"))
-        .otherwise(pl.lit("outside_interval"))
+        .otherwise(pl.lit("not_reproduced"))
     )

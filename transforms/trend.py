@@ -9,12 +9,17 @@ from transforms.statistics import adjusted_p_value, two_proportion_p_value
 ROW = ["question", "answer", "segment", "segment_value"]
 
 
-def build_trend(crosstab: pl.LazyFrame, *, alpha: float, adjust: str) -> pl.LazyFrame:
+def build_trend(
+    crosstab: pl.LazyFrame, *, alpha: float, adjust: str, respondents: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
     """One row per crosstab row of a wave that has an earlier wave: the change and its test.
 
     The previous wave is the latest earlier wave holding the same question, answer and
     segment value. The change is tested with the two-proportion z-test between the two
-    independent samples, corrected for the table's many comparisons like the crosstab.
+    waves taken as independent samples, corrected for the table's many comparisons like
+    the crosstab. ``respondents`` (wave, email_hash of the responses in the bases) gives
+    ``matched_respondents``: how many took part in both waves (see ``matched_respondents``);
+    without it the column is null.
     """
     rows = crosstab.select("wave", *ROW, "base_n", "n", "pct")
     waves = rows.select("wave").unique().sort("wave")
@@ -23,6 +28,7 @@ def build_trend(crosstab: pl.LazyFrame, *, alpha: float, adjust: str) -> pl.Lazy
     return (
         rows.join(previous_wave, on="wave")
         .join(previous, on=[*ROW, "previous_wave"], how="inner")
+        .join(_matched(respondents, previous_wave), on=["wave", "previous_wave"], how="left")
         .with_columns(
             change_pts=pl.col("pct") - pl.col("previous_pct"),
             p_value=two_proportion_p_value(
@@ -37,4 +43,31 @@ def build_trend(crosstab: pl.LazyFrame, *, alpha: float, adjust: str) -> pl.Lazy
             pl.col("previous_n").cast(pl.Int64),
         )
         .sort("wave", *ROW)
+    )
+
+
+def matched_respondents(respondents: pl.LazyFrame, pairs: pl.LazyFrame) -> pl.LazyFrame:
+    """Per wave pair (wave, previous_wave): the respondents in both, by the same non-null email_hash.
+
+    The trend's z-test takes the two waves as independent samples; these respondents make
+    them paired. When they answer alike in both waves (the usual case) the change's true
+    variance is smaller than the test assumes, so the test is conservative; it would be
+    anti-conservative only if their answers were negatively correlated across waves.
+    """
+    people = respondents.drop_nulls("email_hash").select("wave", "email_hash").unique()
+    return (
+        pairs.join(people, on="wave")
+        .join(people.rename({"wave": "previous_wave"}), on=["previous_wave", "email_hash"])
+        .group_by("wave", "previous_wave")
+        .agg(matched_respondents=pl.len().cast(pl.Int64))
+    )
+
+
+def _matched(respondents: pl.LazyFrame | None, pairs: pl.LazyFrame) -> pl.LazyFrame:
+    """``matched_respondents`` of every wave pair: 0 where none match, null without ``respondents``."""
+    if respondents is None:
+        return pairs.with_columns(matched_respondents=pl.lit(None, pl.Int64))
+    counted = matched_respondents(respondents, pairs)
+    return pairs.join(counted, on=["wave", "previous_wave"], how="left").with_columns(
+        pl.col("matched_respondents").fill_null(0)
     )

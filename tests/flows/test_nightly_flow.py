@@ -39,8 +39,8 @@ def test_demo_runs_the_prefect_flow_offline_on_a_fresh_home_without_warnings(dem
         assert noise not in output, noise
     assert "WARNING" not in result.stderr
     assert (
-        "Published figures consistent with the data (within 3 points or inside the 95% interval): 70 of 71"
-        in result.stdout
+        "Published figures reproduced from the data (round to the published figure): 55 of 71; within 1 points: 9; "
+        "not reproduced: 6; contradicted by the report itself: 1" in result.stdout
     )
     assert "The report contradicts itself: F08c (11%) and F28 (71%)" in result.stdout
     with duckdb.connect(str(root / "surveyhouse.duckdb"), read_only=True) as connection:

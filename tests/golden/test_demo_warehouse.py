@@ -25,14 +25,30 @@ from tests.golden.checksums import table_checksums
 GOLDEN = Path(__file__).with_name("demo_warehouse.json")
 KEY = "golden-demo-key"  # the SURVEYHOUSE_SECRET the golden warehouse was built with
 
+#: Tables changed on purpose since the golden file (a checksum covers all of a table's golden
+#: columns, so the table is left out whole): issue 17 replaced `claims.status` (consistent ->
+#: reproduced / within_tolerance / not_reproduced ...) and the tolerance behind
+#: `claims.is_within_tolerance` (3 -> 1 point), and renamed `runs.claims_consistent` to
+#: `runs.claims_reproduced`. `trend` gained `matched_respondents` only (not in the golden file),
+#: so it is still compared. Their numbers are held by tests/transforms/test_claims_on_the_demo.py.
+CHANGED_ON_PURPOSE = {"claims", "runs"}
+
 
 def test_the_demo_warehouse_equals_the_one_built_before_the_restructuring(tmp_path):
-    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    golden = {
+        name: table
+        for name, table in json.loads(GOLDEN.read_text(encoding="utf-8")).items()
+        if name not in CHANGED_ON_PURPOSE
+    }
     write_demo_study(tmp_path / "landing")
     settings = load_settings(inbox=str(tmp_path / "landing"), warehouse=str(tmp_path / "w.duckdb"))
     run_night(load_study(), dataclasses.replace(settings, secret=KEY), report=False)
-    built = table_checksums(str(tmp_path / "w.duckdb"), {name: table["columns"] for name, table in golden.items()})
-    # Tables added since (issue 17: column_tests) are not in the golden file.
-    assert sorted(set(built) - {"column_tests"}) == sorted(golden)
+    columns = {name: table["columns"] for name, table in golden.items()}
+    built = {
+        name: table
+        for name, table in table_checksums(str(tmp_path / "w.duckdb"), columns).items()
+        if name not in CHANGED_ON_PURPOSE and name != "column_tests"  # added since (issue 17)
+    }
+    assert sorted(built) == sorted(golden)
     differ = {name: (built[name]["rows"], golden[name]["rows"]) for name in golden if built[name] != golden[name]}
     assert not differ, f"tables that differ (rows now, rows before): {differ}"

@@ -72,33 +72,60 @@ def _claims(book, crosstab_rows, figure_rows, unscreened_rows=None) -> dict[str,
     return {row["id"]: row for row in table.iter_rows(named=True)}
 
 
-def test_a_figure_within_the_tolerance_is_consistent_even_outside_its_interval(book):
-    # published 21, computed 22.5: 1.5 points off (<= 2), though 21 is below the interval [22, 23].
+def test_a_figure_that_rounds_to_the_published_integer_is_reproduced(book):
+    # published 22, computed 22.5: rounds to 22 (a half rounds either way), and 21.6 rounds to 22.
+    claims = _claims(
+        book,
+        [
+            (2023, "ai_frequency", "daily", "all", "all", 400, 22.5, 18.0, 27.0),
+            (2023, "ai_frequency", "never", "all", "all", 400, 21.6, 18.0, 26.0),
+        ],
+        [("X1", "ai_frequency", "daily", "all", 22.0, None), ("X2", "ai_frequency", "never", "all", 22.0, None)],
+    )
+    assert (claims["X1"]["status"], claims["X2"]["status"]) == ("reproduced", "reproduced")
+    assert claims["X1"]["diff_pts"] == pytest.approx(0.5)
+
+
+def test_a_figure_published_with_a_decimal_is_reproduced_at_that_precision(book):
+    # published 22.5: computed 22.54 rounds to it, 22.6 does not (0.1 off, within the 2-point tolerance).
+    claims = _claims(
+        book,
+        [
+            (2023, "ai_frequency", "daily", "all", "all", 400, 22.54, 18.0, 27.0),
+            (2023, "ai_frequency", "never", "all", "all", 400, 22.6, 18.0, 27.0),
+        ],
+        [("X1", "ai_frequency", "daily", "all", 22.5, None), ("X2", "ai_frequency", "never", "all", 22.5, None)],
+    )
+    assert (claims["X1"]["status"], claims["X2"]["status"]) == ("reproduced", "within_tolerance")
+
+
+def test_a_figure_off_by_more_than_rounding_but_within_the_tolerance_is_within_tolerance(book):
+    # published 21, computed 22.5: rounds to 22 or 23, not 21; 1.5 points off (<= 2), outside [22, 23].
     claims = _claims(
         book,
         [(2023, "ai_frequency", "daily", "all", "all", 400, 22.5, 22.0, 23.0)],
         [("X1", "ai_frequency", "daily", "all", 21.0, None)],
     )
     row = claims["X1"]
-    assert row["status"] == "consistent"
+    assert row["status"] == "within_tolerance"
     assert row["diff_pts"] == pytest.approx(1.5)
     assert (row["is_within_tolerance"], row["is_within_ci"]) == (True, False)
 
 
-def test_a_figure_inside_its_interval_is_consistent_even_beyond_the_tolerance(book):
-    # published 30, computed 25 (5 points off) but 30 lies in [20, 31].
+def test_a_figure_inside_its_interval_but_beyond_the_tolerance_is_not_reproduced(book):
+    # published 30, computed 25 (5 points off): that 30 lies in [20, 31] no longer counts.
     claims = _claims(
         book,
         [(2023, "role", "vp", "all", "all", 60, 25.0, 20.0, 31.0)],
         [("X1", "role", "vp", "all", 30.0, None)],
     )
     row = claims["X1"]
-    assert row["status"] == "consistent"
+    assert row["status"] == "not_reproduced"
     assert row["diff_pts"] == pytest.approx(-5.0)
     assert (row["is_within_tolerance"], row["is_within_ci"]) == (False, True)
 
 
-def test_a_figure_beyond_the_tolerance_and_outside_its_interval_is_outside_interval(book):
+def test_a_figure_beyond_the_tolerance_and_outside_its_interval_is_not_reproduced(book):
     # published 8, computed 20 in [15, 25]: 12 points off and 8 < 15.
     claims = _claims(
         book,
@@ -106,7 +133,7 @@ def test_a_figure_beyond_the_tolerance_and_outside_its_interval_is_outside_inter
         [("X1", "role", "vp", "all", 8.0, None)],
     )
     row = claims["X1"]
-    assert row["status"] == "outside_interval"
+    assert row["status"] == "not_reproduced"
     assert row["diff_pts"] == pytest.approx(12.0)
     assert row["contradiction"] is None
 
@@ -125,14 +152,16 @@ def test_complements_adding_up_to_more_than_100_are_contradicted_where_the_data_
             ("X2", "company_uses_ai", "no", "all", 40.0, None),
         ],
     )
-    assert claims["X1"]["status"] == "consistent"
+    assert claims["X1"]["status"] == "within_tolerance"
     assert claims["X2"]["status"] == "contradicted"
     reason = "X1 (70%) and X2 (40%) are complements and add up to 110%"
     assert claims["X1"]["contradiction"] == claims["X2"]["contradiction"] == reason
 
 
-def test_a_figure_with_no_base_or_a_base_under_the_minimum_is_not_computable(book):
-    # X1: base 29 < 30 (whatever the figure); X2: the crosstab has no row for its segment.
+def test_a_figure_computed_on_a_base_under_the_minimum_is_below_minimum_base_and_one_with_no_row_not_computable(
+    book,
+):
+    # X1: base 29 < 30 (computed, and it even rounds to the published 50); X2: the crosstab has no row for its segment.
     claims = _claims(
         book,
         [(2023, "plans_2024", "increase", "all", "all", 29, 50.0, 40.0, 60.0)],
@@ -141,8 +170,8 @@ def test_a_figure_with_no_base_or_a_base_under_the_minimum_is_not_computable(boo
             ("X2", "plans_2024", "increase", "role=vp", 50.0, None),
         ],
     )
-    assert claims["X1"]["status"] == "not_computable"
-    assert claims["X1"]["base_n"] == 29
+    assert claims["X1"]["status"] == "below_minimum_base"
+    assert (claims["X1"]["base_n"], claims["X1"]["computed_pct"]) == (29, 50.0)
     assert claims["X2"]["status"] == "not_computable"
     assert (claims["X2"]["base_n"], claims["X2"]["computed_pct"]) == (None, None)
 
@@ -165,7 +194,7 @@ def test_the_screening_effect_is_the_unscreened_figure_minus_the_screened_one(bo
         unscreened_rows=[(2023, "ai_frequency", "weekly_plus", "all", "all", 120, 43.5, 34.0, 53.0)],
     )
     row = claims["X1"]
-    assert (row["answer"], row["status"]) == ("weekly_plus", "consistent")
+    assert (row["answer"], row["status"]) == ("weekly_plus", "within_tolerance")
     assert (row["unscreened_pct"], row["screening_effect_pts"]) == (43.5, pytest.approx(3.5))
 
 

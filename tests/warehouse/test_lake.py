@@ -205,7 +205,7 @@ def test_the_commands_run_the_flow_into_the_lake_and_read_it(inbox, tmp_path, la
     assert main(["sql", "--warehouse", lake_catalog, "create table intruder (a integer)"]) == 2
     assert "read-only" in capsys.readouterr().err
     assert main(["claims", "--warehouse", lake_catalog]) == 0
-    assert "Published figures consistent with the data" in capsys.readouterr().out
+    assert "Published figures reproduced from the data" in capsys.readouterr().out
     assert main(["quality", "--warehouse", lake_catalog]) == 0
     assert "Failed checks" in capsys.readouterr().out
 
