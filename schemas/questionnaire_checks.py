@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import yaml
 
+from schemas.versions import version_problems
+
 #: The languages every label is written in (``schemas.codebook`` takes them from here).
 LANGUAGES = ("en", "fr")
 
@@ -20,8 +22,9 @@ class QuestionnaireError(ValueError):
 
 
 QUESTION_TYPES = ("single", "multi", "text")
-QUESTION_KEYS = ("code", "type", "required", "segment", "ordered", "grid", "quality_check", "text", "options")
-OPTION_KEYS = ("code", *LANGUAGES, "exclusive", "other_text")
+QUESTION_KEYS = ("code", "type", "required", "segment", "ordered", "grid", "quality_check", "text", "options",
+                 "waves", "wording")  # fmt: skip
+OPTION_KEYS = ("code", *LANGUAGES, "exclusive", "other_text", "waves", "wording", "replaces")
 Where = tuple[str | int, ...]  # where a value sits in the file: keys and list positions
 
 
@@ -80,6 +83,8 @@ class _Checker:
         self.check_grids_and_checks(raw["questions"], grids=list(raw.get("grids") or {}))
         self.check_nets(raw.get("nets") or {}, questions)
         self.check_derived(raw.get("derived_segments") or {}, questions)
+        for path, problem, fix in version_problems(raw, languages=LANGUAGES):  # schemas/versions.py
+            raise self.fail(path, problem, fix)
 
     def check_question(self, path: Where, question: object) -> str:
         if not isinstance(question, dict) or not isinstance(question.get("code"), str):

@@ -24,6 +24,7 @@ import polars as pl
 import yaml
 
 from schemas.codebook import LANGUAGES, Codebook, Question, _parse
+from schemas.versions import Versions, book_for, versions_of
 
 QUESTIONNAIRE = "questionnaire.yaml"
 FIGURES = "published_figures.csv"
@@ -44,6 +45,11 @@ class Study:
     book: Codebook
     figures: pl.DataFrame  # one row per figure the report prints (FIGURE_COLUMNS); may be empty
     source: str  # where it was loaded from, for messages
+    versions: Versions = Versions()  # what changes between waves (schemas.versions); empty: nothing
+
+    def book_for(self, wave: int) -> Codebook:
+        """The codebook of one wave: what it asked, in its wording, options numbered in its list (cached)."""
+        return book_for(self.book, self.versions, wave)
 
     @property
     def name(self) -> str:
@@ -87,12 +93,13 @@ def _study_from(folder: Path | Traversable, source: str) -> Study:
     questionnaire = folder.joinpath(QUESTIONNAIRE)
     if not questionnaire.is_file():
         raise FileNotFoundError(f"{source}: no {QUESTIONNAIRE} in it (a study folder holds its questionnaire)")
-    book = _parse(yaml.safe_load(questionnaire.read_text(encoding="utf-8")))
+    raw = yaml.safe_load(questionnaire.read_text(encoding="utf-8"))
+    book = _parse(raw)
     figures_file = folder.joinpath(FIGURES)
     figures = (
         _read_figures(figures_file.read_bytes()) if figures_file.is_file() else pl.DataFrame(schema=FIGURE_COLUMNS)
     )
-    return Study(book=book, figures=figures, source=source)
+    return Study(book=book, figures=figures, source=source, versions=versions_of(raw))
 
 
 def _read_figures(data: bytes) -> pl.DataFrame:

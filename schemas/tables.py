@@ -255,12 +255,16 @@ TREND = pa.DataFrameSchema(
         "answer": _col(pl.Utf8, "Option code or NET name.", nullable=False),
         "segment": _col(pl.Utf8, "Segment ('all' for the whole sample).", nullable=False),
         "segment_value": _col(pl.Utf8, "Segment value.", nullable=False),
-        "base_n": _col(pl.Int64, "Base in this wave.", nullable=False),
-        "n": _col(pl.Int64, "Count in this wave.", nullable=False),
+        "base_n": _col(pl.Int64, "Base in this wave; null where this wave did not ask the row (reason)."),
+        "n": _col(pl.Int64, "Count in this wave; null where this wave did not ask the row (reason)."),
         "pct": _col(pl.Float64, "Percentage in this wave, 0-100."),
         "previous_wave": _col(pl.Int32, "The latest earlier wave with the same row.", nullable=False),
-        "previous_base_n": _col(pl.Int64, "Base in the previous wave.", nullable=False),
-        "previous_n": _col(pl.Int64, "Count in the previous wave.", nullable=False),
+        "previous_base_n": _col(
+            pl.Int64, "Base in the previous wave; null where the previous wave did not ask the row (reason)."
+        ),
+        "previous_n": _col(
+            pl.Int64, "Count in the previous wave; null where the previous wave did not ask the row (reason)."
+        ),
         "previous_pct": _col(pl.Float64, "Percentage in the previous wave, 0-100."),
         "matched_respondents": _col(
             pl.Int64,
@@ -283,6 +287,18 @@ TREND = pa.DataFrameSchema(
             checks=[_between(0, 1)],
         ),
         "is_significant": _col(pl.Boolean, "p_adjusted below alpha.", nullable=False),
+        "reason": _col(
+            pl.Utf8,
+            "Why the row is not compared, when the questionnaire changed between the two waves: 'question not "
+            "asked in 2023', 'answer added in 2024', 'answer dropped after 2023', 'answer merged into images in "
+            "2024' (the other wave's figures, the change and its test are then null); null where it is compared.",
+        ),
+        "note": _col(
+            pl.Utf8,
+            "How a compared row differs between the two waves: 'compared with dalle|midjourney in 2023' (an option "
+            "that merges older ones, compared with them counted once, as a NET), 'answer wording changed since 2023' (same "
+            "code, new label), 'question wording changed since 2023'; null where nothing changed.",
+        ),
     },
     strict=True,
     unique=["wave", "question", "answer", "segment", "segment_value"],

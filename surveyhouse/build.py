@@ -11,6 +11,7 @@ import polars as pl
 from schemas.codebook import Codebook
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
+from schemas.versions import merged_book, offered_answers, trend_changes
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
 from surveyhouse.staging import (
@@ -22,7 +23,7 @@ from surveyhouse.staging import (
 from surveyhouse.state import StateFolder
 from transforms.claims import check_claims
 from transforms.column_tests import build_column_tests
-from transforms.crosstab import build_crosstab_pair
+from transforms.crosstab import build_crosstab, build_crosstab_pair
 from transforms.quarantine import QUARANTINE_SCHEMA, latest_failures
 from transforms.responses import FILE_RECENCY, build_answers, build_responses, mark_superseded
 from transforms.trend import build_trend
@@ -69,12 +70,7 @@ def build_tables(
         "responses": responses,
         "answers": AnswerSlices(answered, book=book, check_unique=_repeats_an_option(responses, book=book)),
         "crosstab": crosstab,
-        "trend": build_trend(
-            crosstab.lazy(),
-            alpha=settings.crosstab.alpha,
-            adjust=settings.crosstab.adjust,
-            respondents=responses.lazy().filter(~pl.col("is_excluded")).select("wave", "email_hash"),
-        ).collect(),
+        "trend": _trend(crosstab, responses, study, settings),
         "column_tests": build_column_tests(crosstab.lazy(), book=book, settings=settings.column_tests).collect(),
         "claims": claims,
         "quarantine": quarantine,
@@ -132,6 +128,9 @@ def _crosstab_and_claims(
         build_crosstab_pair(responses.lazy(), book=book, settings=settings.crosstab, weighted=weighted)
     )
     waves = sorted(set(responses["wave"].to_list())) or [book.wave]
+    if not study.versions.is_empty:  # no rows for what a wave did not ask (schemas/versions.py)
+        offered = offered_answers(book, study.versions, waves)
+        crosstab, unscreened = (_asked(table, offered) for table in (crosstab, unscreened))
     claims = check_claims(
         crosstab.lazy(),
         study.figures,
@@ -142,6 +141,62 @@ def _crosstab_and_claims(
         unscreened=unscreened.lazy(),
     ).collect()
     return crosstab, claims
+
+
+def _asked(crosstab: pl.DataFrame, offered: pl.DataFrame) -> pl.DataFrame:
+    """The crosstab rows of the questions and answers their wave asked (``offered``)."""
+    return crosstab.join(offered, on=["wave", "question", "answer"], how="semi", maintain_order="left")
+
+
+def _trend(crosstab: pl.DataFrame, responses: pl.DataFrame, study: Study, settings: Settings) -> pl.DataFrame:
+    """The trend table; with a questionnaire that changes between waves, the reasons of the
+    rows not compared and the previous figures of merged options (``schemas.versions``)."""
+    changes = merged = None
+    if not study.versions.is_empty:
+        waves = sorted(set(crosstab["wave"].to_list()))
+        pairs = list(zip(waves[1:], waves[:-1]))
+        changes = trend_changes(study.book, study.versions, pairs).lazy()
+        merged = _merged_previous(responses, study, settings, pairs)
+    return build_trend(
+        crosstab.lazy(),
+        alpha=settings.crosstab.alpha,
+        adjust=settings.crosstab.adjust,
+        respondents=responses.lazy().filter(~pl.col("is_excluded")).select("wave", "email_hash"),
+        changes=changes,
+        merged_previous=merged,
+    ).collect()
+
+
+def _merged_previous(
+    responses: pl.DataFrame, study: Study, settings: Settings, pairs: list[tuple[int, int]]
+) -> pl.LazyFrame | None:
+    """Per wave pair, the previous wave's figures of each option the wave merges from older
+    ones: those counted once, as a NET named by the new code, in every segment."""
+    parts = []
+    for wave, previous in pairs:
+        merged = merged_book(study.book, study.versions, wave, previous)
+        if merged is None:
+            continue
+        book, merges = merged
+        earlier = responses.filter(pl.col("wave") == previous).with_columns(
+            [pl.col(q.code).cast(pl.Utf8) for q in book.single]
+            + [pl.col(q.code).cast(pl.List(pl.Utf8)) for q in book.multi]
+        )
+        parts.append(
+            build_crosstab(earlier.lazy(), book=book, settings=settings.crosstab)
+            .join(pl.LazyFrame(merges, schema=["question", "answer"], orient="row"), on=["question", "answer"])
+            .select(
+                "question",
+                "answer",
+                "segment",
+                "segment_value",
+                previous_wave=pl.col("wave").cast(pl.Int32),
+                previous_base_n="base_n",
+                previous_n="n",
+                previous_pct="pct",
+            )
+        )
+    return pl.concat(parts) if parts else None
 
 
 def _responses_to_answer(

@@ -183,6 +183,7 @@ def _staged(night: Night, new: NewFile, *, run_id: str, file_order: int, staged_
         file_order=file_order,
         wave=new.wave,
         book=night.study.book,
+        wave_book=night.study.book_for(new.wave),  # matched against its wave's questionnaire (schemas/versions.py)
         key=settings.hashing_key(),
         time_zones=settings.time_zones,
         max_quarantined_share=settings.max_quarantined_share,

@@ -194,6 +194,7 @@ def process_export(
     max_quarantined_share: float = MAX_QUARANTINED_SHARE,
     data: bytes | None = None,
     limits: ReadLimits | None = None,
+    wave_book: Codebook | None = None,
 ) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
     """(files record, accepted responses, quarantine rows) of one export file (of ``data``, its bytes, when given).
 
@@ -201,8 +202,11 @@ def process_export(
     ``time_zones`` maps a source tool to the IANA zone of the local times its files do
     not zone (default UTC); ``max_quarantined_share`` is the share of failed rows above
     which the whole file is rejected. ``data``: the file's bytes, when read already (the
-    path then only names the file); ``limits``: how much of a file is read.
+    path then only names the file); ``limits``: how much of a file is read. ``wave_book``:
+    the codebook of the file's wave (``Study.book_for``), which its columns and answers are
+    matched against (default ``book``); the staged responses have ``book``'s columns.
     """
+    union, book = book, wave_book or book
     record = {
         "source_file": path.name, "run_id": run_id, "wave": wave, "file_order": file_order,
         "source_tool": None, "layout": None, "language": None, "encoding": None,
@@ -211,12 +215,12 @@ def process_export(
     try:
         raw = read_export(path, data=data, limits=limits)
     except UnreadableExport as error:
-        return _failed(record, book=book, check="file_readable", reason=str(error))
+        return _failed(record, book=union, check="file_readable", reason=str(error))
     del data
     try:
         layout, parsed, meta, resolved = _recognised(raw, record, book=book, time_zones=time_zones)
     except _NotUsable as unusable:
-        return _failed(record, book=book, check=unusable.check, reason=unusable.reason)
+        return _failed(record, book=union, check=unusable.check, reason=unusable.reason)
     unread = _reader_quarantine(raw.problems, meta, parsed.columns, run_id=run_id, source_file=path.name)
     # The answer columns, compact (categories), so that the file's raw cells (a gigabyte
     # at a million responses) are gone before the mapping works.
@@ -231,10 +235,10 @@ def process_export(
         message = rejection_message(record, quarantine, max_share=max_quarantined_share)
         record.update(status="rejected", message=message, quarantined=record["rows_read"])
         verdict = _file_quarantine(record, check="file_quarantined_share", message=message)
-        return record, _empty_responses(book), pl.concat([quarantine, verdict], how="vertical")
+        return record, _empty_responses(union), pl.concat([quarantine, verdict], how="vertical")
     accepted = canonical.filter(~pl.col("source_row").is_in(quarantine["source_row"].implode()))
     del canonical  # each step below holds only its input and its output (peak memory at a million rows)
-    return record, _staged_responses(accepted, record, book=book, key=key), quarantine
+    return record, _staged_responses(_in_every_wave(accepted, union), record, book=union, key=key), quarantine
 
 
 class _NotUsable(Exception):
@@ -268,6 +272,15 @@ def _recognised(
     except FileRejected as error:
         raise _NotUsable(error.check, str(error)) from None
     return layout, parsed, meta, resolved
+
+
+def _in_every_wave(accepted: pl.DataFrame, book: Codebook) -> pl.DataFrame:
+    """The accepted rows with a null column for each closed question of ``book`` (the
+    union of the waves) that the file's wave did not ask."""
+    missing = [q for q in book.closed if q.code not in accepted.columns]
+    return accepted.with_columns(
+        pl.lit(None, pl.Utf8 if q.type == "single" else pl.List(pl.Utf8)).alias(q.code) for q in missing
+    )
 
 
 def _staged_responses(accepted: pl.DataFrame, record: dict, *, book: Codebook, key: bytes) -> pl.DataFrame:
@@ -350,6 +363,7 @@ def stage_export(
     inbox: Path | None = None,
     times: dict | None = None,
     limits: ReadLimits | None = None,
+    wave_book: Codebook | None = None,
 ) -> StagedFile:
     """Process one export and stage its result; the raw file goes to the archive.
 
@@ -373,6 +387,7 @@ def stage_export(
     record, accepted, quarantine = process_export(
         path, run_id=run_id, file_order=file_order, wave=wave, book=book, key=key,
         time_zones=time_zones, max_quarantined_share=max_quarantined_share, data=data, limits=limits,
+        wave_book=wave_book,
     )  # fmt: skip
     del data
     record |= {"file_sha256": sha, "archived_as": archived.name} | times

@@ -10,7 +10,13 @@ ROW = ["question", "answer", "segment", "segment_value"]
 
 
 def build_trend(
-    crosstab: pl.LazyFrame, *, alpha: float, adjust: str, respondents: pl.LazyFrame | None = None
+    crosstab: pl.LazyFrame,
+    *,
+    alpha: float,
+    adjust: str,
+    respondents: pl.LazyFrame | None = None,
+    changes: pl.LazyFrame | None = None,
+    merged_previous: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """One row per crosstab row of a wave that has an earlier wave: the change and its test.
 
@@ -20,12 +26,21 @@ def build_trend(
     the crosstab. ``respondents`` (wave, email_hash of the responses in the bases) gives
     ``matched_respondents``: how many took part in both waves (see ``matched_respondents``);
     without it the column is null.
+
+    ``changes`` (``schemas.versions.trend_changes``: how each answer of each wave pair is
+    compared, for a questionnaire that changes between waves) adds a row, with a
+    ``reason`` and the other wave's figures null, for each row of an answer one wave of
+    the pair did not ask, and a ``note`` to the rows compared across a change (merged
+    options: their previous figures are ``merged_previous``'s, the older options counted
+    once as a NET; renamed). Without it ``reason`` and ``note`` are null.
     """
     rows = crosstab.select("wave", *ROW, "base_n", "n", "pct")
     waves = rows.select("wave").unique().sort("wave")
     previous_wave = waves.with_columns(previous_wave=pl.col("wave").shift(1)).drop_nulls("previous_wave")
     previous = rows.select(*ROW, previous_wave="wave", previous_base_n="base_n", previous_n="n", previous_pct="pct")
-    return (
+    if merged_previous is not None:  # a merged option's previous figures: its older options as a NET
+        previous = pl.concat([previous, merged_previous.select(previous.collect_schema().names())])
+    compared = (
         rows.join(previous_wave, on="wave")
         .join(previous, on=[*ROW, "previous_wave"], how="inner")
         .join(_matched(respondents, previous_wave), on=["wave", "previous_wave"], how="left")
@@ -42,8 +57,42 @@ def build_trend(
             pl.col("previous_base_n").cast(pl.Int64),
             pl.col("previous_n").cast(pl.Int64),
         )
-        .sort("wave", *ROW)
     )
+    return _with_reasons(compared, rows, previous, changes=changes, matched=_matched(respondents, previous_wave)).sort(
+        "wave", *ROW
+    )
+
+
+PAIR = ["wave", "previous_wave", "question", "answer"]
+
+
+def _with_reasons(
+    compared: pl.LazyFrame,
+    rows: pl.LazyFrame,
+    previous: pl.LazyFrame,
+    *,
+    changes: pl.LazyFrame | None,
+    matched: pl.LazyFrame,
+) -> pl.LazyFrame:
+    """The compared rows with their ``note``, and a row with a ``reason`` for each row of
+    an answer only one wave of the pair asked (``changes``; none without it)."""
+    if changes is None:
+        return compared.with_columns(reason=pl.lit(None, pl.Utf8), note=pl.lit(None, pl.Utf8))
+    changes = changes.with_columns(pl.col("wave", "previous_wave").cast(pl.Int32))
+    compared = compared.with_columns(pl.col("previous_wave").cast(pl.Int32)).join(
+        changes.select(*PAIR, "note"), on=PAIR, how="left"
+    )
+    this_wave_only = rows.join(changes.filter(pl.col("side") == "current"), on=["wave", "question", "answer"])
+    previous_only = previous.join(
+        changes.filter(pl.col("side") == "previous"), on=["previous_wave", "question", "answer"]
+    )
+    uncompared = (
+        pl.concat([this_wave_only, previous_only], how="diagonal_relaxed")
+        .join(matched.with_columns(pl.col("wave", "previous_wave").cast(pl.Int32)), on=["wave", "previous_wave"])
+        .with_columns(is_significant=pl.lit(False))
+    )
+    columns = [name for name in compared.collect_schema().names() if name != "note"]
+    return pl.concat([compared, uncompared.drop("side")], how="diagonal_relaxed").select(*columns, "reason", "note")
 
 
 def matched_respondents(respondents: pl.LazyFrame, pairs: pl.LazyFrame) -> pl.LazyFrame:
