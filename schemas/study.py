@@ -24,7 +24,7 @@ import polars as pl
 import yaml
 
 from schemas.codebook import LANGUAGES, Codebook, Question, _parse
-from schemas.versions import Versions, book_for, versions_of
+from schemas.versions import Versions, book_for, every_wave_book, versions_of
 
 QUESTIONNAIRE = "questionnaire.yaml"
 FIGURES = "published_figures.csv"
@@ -94,12 +94,13 @@ def _study_from(folder: Path | Traversable, source: str) -> Study:
     if not questionnaire.is_file():
         raise FileNotFoundError(f"{source}: no {QUESTIONNAIRE} in it (a study folder holds its questionnaire)")
     raw = yaml.safe_load(questionnaire.read_text(encoding="utf-8"))
-    book = _parse(raw)
+    versions = versions_of(raw)
+    book = every_wave_book(_parse(raw), versions)
     figures_file = folder.joinpath(FIGURES)
     figures = (
         _read_figures(figures_file.read_bytes()) if figures_file.is_file() else pl.DataFrame(schema=FIGURE_COLUMNS)
     )
-    return Study(book=book, figures=figures, source=source, versions=versions_of(raw))
+    return Study(book=book, figures=figures, source=source, versions=versions)
 
 
 def _read_figures(data: bytes) -> pl.DataFrame:

@@ -40,6 +40,7 @@ class Versions:
     option_waves: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
     option_wording: dict[tuple[str, str], dict[int, dict[str, str]]] = field(default_factory=dict)
     replaces: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    required_when_asked: set[str] = field(default_factory=set)  # required questions some waves did not ask
     _books: dict[int, Codebook] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
@@ -67,6 +68,8 @@ def versions_of(raw: dict) -> Versions:
         code = question["code"]
         if "waves" in question:
             versions.question_waves[code] = tuple(int(w) for w in question["waves"])
+            if question.get("required"):
+                versions.required_when_asked.add(code)
         if "wording" in question:
             versions.question_wording[code] = _wording(question["wording"])
         for option in question.get("options") or []:
@@ -82,6 +85,17 @@ def versions_of(raw: dict) -> Versions:
 
 def _wording(raw: dict) -> dict[int, dict[str, str]]:
     return {int(wave): {str(lang): str(text) for lang, text in texts.items()} for wave, texts in raw.items()}
+
+
+def every_wave_book(book: Codebook, versions: Versions) -> Codebook:
+    """The union of the waves (``Study.book``): a required question that some wave did not
+    ask is not required of every response (its column is null in that wave's)."""
+    if not versions.required_when_asked:
+        return book
+    questions = tuple(
+        dataclasses.replace(q, required=False) if q.code in versions.required_when_asked else q for q in book.questions
+    )
+    return dataclasses.replace(book, questions=questions)
 
 
 def book_for(book: Codebook, versions: Versions, wave: int) -> Codebook:
@@ -122,6 +136,7 @@ def _question_in(question: Question, versions: Versions, wave: int) -> Question:
     }
     return dataclasses.replace(
         question,
+        required=question.required or question.code in versions.required_when_asked,
         text=question.text | versions.question_wording.get(question.code, {}).get(wave, {}),
         options=options,
         nets=nets,
