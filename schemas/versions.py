@@ -181,6 +181,9 @@ def version_problems(raw: dict, *, languages: tuple[str, ...]) -> list[Problem]:
 def _question_problems(path: Where, question: dict, *, waves: tuple[int, ...], languages: tuple[str, ...]) -> list:
     code = question["code"]
     problems = _item_problems(path, question, f"question {code}", waves=waves, languages=languages)
+    if "waves" in question and question.get("quality_check"):  # screening fails a response without its answer
+        problems.append(((*path, "waves"), f"question {code} is a quality check asked in some waves only",
+                         "ask it in every wave (remove `waves:`), or move `quality_check:` to a question every wave asks"))  # fmt: skip
     asked = question.get("waves") if _is_wave_list(question.get("waves")) else None
     options = [o for o in question.get("options") or [] if isinstance(o, dict) and "code" in o]
     codes = [str(o["code"]) for o in options]

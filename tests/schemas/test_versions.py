@@ -105,3 +105,15 @@ def test_an_option_offered_in_a_wave_its_question_was_not_asked_is_refused(tmp_p
         "question agents, option often is offered in waves [2023], but the question is asked in [2024] only; "
         "write waves among [2024]"
     )
+
+
+def test_a_quality_check_asked_in_some_waves_only_is_refused(tmp_path):
+    # Screening fails every response that does not give the expected answer: the responses
+    # of a wave that did not ask the check would all be excluded.
+    message, path, text = _refused(
+        tmp_path, "    waves: [2024]\n", "    waves: [2024]\n    quality_check: {expected: often}\n"
+    )
+    assert message == (
+        f"{path}, line {_line_of(text, '    waves: [2024]')}: question agents is a quality check asked in some waves "
+        "only; ask it in every wave (remove `waves:`), or move `quality_check:` to a question every wave asks"
+    )
