@@ -158,6 +158,16 @@ def test_the_crosstab_of_each_wave_holds_what_that_wave_asked_counted_from_the_t
             assert rows["answer"].to_list() == question.option_codes, (wave, question.code)
             assert set(rows["base_n"]) == {base}
             assert rows["n"].to_list() == [counts.get(code, 0) for code in question.option_codes], (wave, question.code)
+    # And in each role: the segment's cells from the truth of its respondents alone.
+    by_role = tables["crosstab"].filter(pl.col("segment") == "role")
+    for (wave, role), people in truth.group_by("wave", "role"):
+        for question in study.book_for(wave).closed:
+            base, counts = _counts(people, wave, question.code)
+            rows = by_role.filter(
+                (pl.col("wave") == wave) & (pl.col("segment_value") == role) & (pl.col("question") == question.code)
+            ).sort("answer_order")
+            assert set(rows["base_n"]) == {base}
+            assert rows["n"].to_list() == [counts.get(code, 0) for code in question.option_codes], (wave, role)
     # Not asked, not offered: no rows (rather than a zero percentage).
     assert crosstab.filter((pl.col("wave") == 2023) & (pl.col("question") == "agents")).is_empty()
     assert crosstab.filter((pl.col("wave") == 2024) & pl.col("answer").is_in(["bard", "dalle", "budget"])).is_empty()
@@ -173,7 +183,8 @@ def test_the_trend_compares_only_what_both_waves_asked_and_says_why_not(night):
         compared = row[("ai_tools", answer)]
         assert (compared["n"], compared["previous_n"]) == (tools24.get(answer, 0), tools23.get(answer, 0))
         assert (compared["base_n"], compared["previous_base_n"]) == (base24, base23)
-        assert compared["reason"] is None and compared["change_pts"] is not None
+        assert compared["reason"] is None
+        assert compared["change_pts"] == pytest.approx(100 * (compared["n"] / base24 - compared["previous_n"] / base23))
     assert row[("ai_tools", "copilot")]["note"] == (
         "question wording changed since 2023; answer wording changed since 2023"
     )
