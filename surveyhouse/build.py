@@ -132,11 +132,12 @@ def _crosstab_and_claims(
         build_crosstab_pair(responses.lazy(), book=book, settings=settings.crosstab, weighted=weighted)
     )
     waves = sorted(set(responses["wave"].to_list())) or [book.wave]
+    wave = book.wave if book.wave in waves else waves[0]
     claims = check_claims(
         crosstab.lazy(),
-        study.figures,
+        study.figures.filter(pl.col("wave") == book.wave),  # the figures of the questionnaire's wave
         book=book,
-        wave=book.wave if book.wave in waves else waves[0],
+        wave=wave,
         tolerance_pts=settings.claim_tolerance_pts,
         minimum_base=settings.crosstab.minimum_base,
         unscreened=unscreened.lazy(),
