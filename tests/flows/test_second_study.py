@@ -1,6 +1,7 @@
 """A second study, of its own (city transit riders, English and Spanish: a grid, a
 multi-select with an exclusive "none", an ordered segment, NETs, a derived segment), runs
-through the whole command line with ``--study`` and no code change: every crosstab cell's
+through the whole command line with ``--study`` and no code change, by the commands the
+README's "Use it for your own survey" gives: every crosstab cell's
 base and count equal those counted here, in plain Python, from the generator's truth.
 
 The exports (Google Forms, SurveyMonkey, Typeform, SPSS) are written from a seeded truth
@@ -10,6 +11,8 @@ frame by the demo's writers, given this study's questionnaire.
 from __future__ import annotations
 
 import random
+import shlex
+import shutil
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -93,20 +96,36 @@ def _expected_cells(truth: pl.DataFrame, book) -> dict[tuple, tuple[int, int]]:
     }
 
 
+def readme_commands() -> list[list[str]]:
+    """The commands of the README's "Use it for your own survey" (its console block), as argument lists."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Use it for your own survey", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```console\n", 1)[1].split("```", 1)[0]
+    return [
+        shlex.split(line.removeprefix("$ "))[1:] for line in block.splitlines() if line.startswith("$ surveyhouse ")
+    ]
+
+
 @pytest.fixture(scope="module")
 def second_study_run(tmp_path_factory):
-    """The second study's exports landed and run once with ``surveyhouse run --study``: (truth, warehouse)."""
+    """The second study copied to ``my-study``, its exports landed in ``my-study/landing``, then the
+    README's commands (study check, ``run --study my-study``, sql) run from its parent folder:
+    (truth, warehouse)."""
     root = tmp_path_factory.mktemp("second_study")
+    shutil.copytree(STUDY, root / "my-study")
     book = load_study(STUDY).book
     truth = _truth(book, seed=16)
-    landing = root / "landing"
+    landing = root / "my-study" / "landing"
     landing.mkdir()
     for file, (_, _, write) in EXPORTS.items():
         write(truth.filter(pl.col("file") == file).drop("file", "source_tool"), landing / file, book)
-    warehouse = root / "transit.duckdb"
-    status = main(["run", "--study", str(STUDY), "--inbox", str(landing), "--warehouse", str(warehouse)])
-    assert status == 0
-    return truth, warehouse
+    commands = readme_commands()
+    assert ["run", "--study", "my-study", "--inbox", "my-study/landing", "--warehouse", "my-study.duckdb"] in commands
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        for argv in commands:
+            assert main(argv) == 0, argv
+    return truth, root / "my-study.duckdb"
 
 
 def test_a_second_study_runs_with_study_and_every_crosstab_cell_matches_the_truth(second_study_run):
@@ -138,5 +157,5 @@ def test_the_second_study_loads_every_row_of_its_four_layouts_in_both_languages(
         settings = connection.execute("select settings from runs order by run_id desc limit 1").fetchone()[0]
     assert files == {tool: PER_FILE for tool, _, _ in EXPORTS.values()}
     assert languages == dict(Counter(truth["language"].to_list()))
-    assert f'"study": "{STUDY}"' in settings
+    assert f'"study": "{warehouse.parent / "my-study"}"' in settings
     assert '"district": {"east": 0.25' in settings  # the study's weights.yaml, in effect and recorded
