@@ -4,7 +4,7 @@ through the whole command line with ``--study`` and no code change, by the comma
 README's "Use it for your own survey" gives: every crosstab cell's
 base and count equal those counted here, in plain Python, from the generator's truth.
 
-The exports (Google Forms, SurveyMonkey, Typeform, SPSS) are written from a seeded truth
+The exports (Google Forms, SurveyMonkey, Typeform, SPSS, Qualtrics numeric) are written from a seeded truth
 frame by the demo's writers, given this study's questionnaire.
 """
 
@@ -23,6 +23,7 @@ import pytest
 
 from cli.main import main
 from demo.exports.google_forms import write_google_forms
+from demo.exports.qualtrics import write_qualtrics
 from demo.exports.spss import write_spss
 from demo.exports.surveymonkey import write_surveymonkey
 from demo.exports.typeform import write_typeform
@@ -39,6 +40,11 @@ EXPORTS = {
     ),
     "transit_typeform_en.csv": ("typeform", "en", lambda f, p, book: write_typeform(f, p, seed=5, book=book)),
     "transit_spss_es.sav": ("spss", "es", lambda f, p, book: write_spss(f, p, language="es", seed=7, book=book)),
+    "transit_qualtrics_es.csv": (
+        "qualtrics",
+        "es",
+        lambda f, p, book: write_qualtrics(f, p, language="es", numeric=True, multi="split", seed=9, book=book),
+    ),
 }
 PER_FILE = 70
 
@@ -149,7 +155,7 @@ def test_a_second_study_runs_with_study_and_every_crosstab_cell_matches_the_trut
     )
 
 
-def test_the_second_study_loads_every_row_of_its_four_layouts_in_both_languages(second_study_run):
+def test_the_second_study_loads_every_row_of_its_five_layouts_in_both_languages(second_study_run):
     truth, warehouse = second_study_run
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         files = dict(connection.execute("select source_tool, accepted from files").fetchall())
