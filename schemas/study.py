@@ -27,7 +27,6 @@ import polars as pl
 import yaml
 
 from schemas.codebook import Codebook, Question, _parse
-from schemas.figures import figure_address
 from schemas.questionnaire_checks import line_numbers, questionnaire_problems
 
 QUESTIONNAIRE = "questionnaire.yaml"
@@ -186,20 +185,44 @@ def _figure_row_problems(row: dict, *, book: Codebook) -> list[str]:
         problems.append(f"has published_pct {row['published_pct']!r}; write a percentage, 0-100 (e.g. 42)")
     if row.get("wave") not in (None, "") and not str(row["wave"]).strip().isdigit():
         problems.append(f"has wave {row['wave']!r}; write the wave as a whole number (e.g. {book.wave})")
-    source = str(row["segment"] or "").partition("=")[0]
-    if row["segment"] != "all" and source not in [q.code for q in book.segment_questions]:
-        segments = ", ".join(q.code for q in book.segment_questions)
-        return [*problems, f"names segment {row['segment']!r}, whose question is no segment; write `all` or "
-                f"`<segment>=<code>` (`<code>|<code>` for a derived group) with one of {segments}"]  # fmt: skip
-    try:
-        figure_address(row["question"], str(row["answers"] or ""), row["segment"], book=book)
-    except (KeyError, ValueError) as error:
-        problems.append(
-            f"does not match the questionnaire ({str(error).strip(chr(34) + chr(39))}); write option codes of "
-            f"{row['question']} (several joined by | name the NET with exactly those members) and a segment value "
-            "or the members of a derived segment group"
-        )
+    question = book.question(row["question"])
+    members = str(row["answers"] or "").split("|")
+    problems += _members_problems(
+        members, question.option_codes, what=f"question {question.code}", groups=question.nets
+    )
+    if row["segment"] != "all":
+        problems += _segment_problems(str(row["segment"] or ""), book=book)
     return problems
+
+
+def _members_problems(members: list[str], codes: list[str], *, what: str, groups: dict) -> list[str]:
+    """Option codes of ``what`` (several: exactly the members of one of ``groups``), each wrong one said."""
+    unknown = [member for member in members if member not in codes]
+    if unknown:
+        return [f"names {', '.join(map(repr, unknown))}, no option of {what}; use {', '.join(codes)}"]
+    if len(members) > 1 and not any(set(group) == set(members) for group in groups.values()):
+        return [
+            f"names {'|'.join(members)}, which is no group of {what} (a NET or derived segment group has exactly "
+            "those members); name one option, or add that group to the questionnaire"
+        ]
+    return []
+
+
+def _segment_problems(segment: str, *, book: Codebook) -> list[str]:
+    """What is wrong with a figure's segment ``<segment question>=<code>[|<code>...]``."""
+    source, _, values = segment.partition("=")
+    segments = [q.code for q in book.segment_questions]
+    if source not in segments or not values:
+        return [
+            f"names segment {segment!r}, which is not `all` nor `<segment>=<code>` (`<code>|<code>` for a derived "
+            f"group); use one of {', '.join(segments)}"
+        ]
+    groups = {
+        f"{d.code}.{g}": members for d in book.derived_segments if d.source == source for g, members in d.groups.items()
+    }
+    return _members_problems(
+        values.split("|"), book.question(source).option_codes, what=f"segment {source}", groups=groups
+    )
 
 
 def _weights(file: Path | Traversable, name: str, *, book: Codebook) -> tuple[dict | None, list[str]]:

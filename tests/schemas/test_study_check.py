@@ -99,15 +99,21 @@ def test_study_check_names_the_csv_line_of_every_figure_that_the_questionnaire_l
         out.write("taxi,modes,taxi,all,10,,\n")
         out.write("by-colour,modes,bus,colour=red,10,,\n")
         out.write("by-reco,modes,bus,recommend=yes,10,,2025\n")
+        out.write("odd-group,modes,bus,age_band=a45_64|under_25,10,,\n")
     assert main(["study", "check", str(folder)]) == 2
     lines = capsys.readouterr().out.splitlines()
     name = f"{folder}/published_figures.csv"
-    assert lines[0].startswith(f"{name}, line 5: figure ghost names question 'fares', which is no closed question;")
-    assert lines[1].startswith(f"{name}, line 6: figure taxi does not match the questionnaire (modes has no option ")
-    assert lines[2].startswith(f"{name}, line 7: figure by-colour names segment 'colour=red', whose question is no ")
-    assert lines[3].startswith(f"{name}, line 8: figure by-reco names segment 'recommend=yes'")
-    assert "with one of age_band, district, frequency" in lines[3]
-    assert len(lines) == 4
+    assert lines == [
+        f"{name}, line 5: figure ghost names question 'fares', which is no closed question; use one of age_band, "
+        "district, frequency, modes, sat_punctuality, sat_cleanliness, sat_safety, recommend",
+        f"{name}, line 6: figure taxi names 'taxi', no option of question modes; use bus, tram, metro, bike_share, none",
+        f"{name}, line 7: figure by-colour names segment 'colour=red', which is not `all` nor `<segment>=<code>` "
+        "(`<code>|<code>` for a derived group); use one of age_band, district, frequency",
+        f"{name}, line 8: figure by-reco names segment 'recommend=yes', which is not `all` nor `<segment>=<code>` "
+        "(`<code>|<code>` for a derived group); use one of age_band, district, frequency",
+        f"{name}, line 9: figure odd-group names a45_64|under_25, which is no group of segment age_band (a NET or "
+        "derived segment group has exactly those members); name one option, or add that group to the questionnaire",
+    ]
 
 
 def test_study_check_names_weights_of_an_unknown_segment_or_value_and_shares_that_miss_one(tmp_path, capsys):
@@ -182,3 +188,12 @@ def test_the_report_language_is_any_language_of_the_study_else_its_first():
     assert study.report_language("es") == "es"
     with pytest.raises(StudyError, match="the report language 'fr' is not a language of the study"):
         study.report_language("fr")
+
+
+def test_study_check_without_a_folder_checks_the_built_in_study(monkeypatch, capsys):
+    monkeypatch.delenv("SURVEYHOUSE_STUDY", raising=False)
+    assert main(["study", "check"]) == 0
+    assert capsys.readouterr().out == (
+        "schemas/data: study ai_social_media, 16 questions (15 closed, 7 segments), languages en, fr, wave(s) 2023, "
+        "71 published figure(s): no problems.\n"
+    )
