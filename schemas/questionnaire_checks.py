@@ -138,7 +138,7 @@ class _Checker:
             return
         languages = self.check_languages(raw)
         questions = self.check_questions(raw["questions"], languages)
-        self.check_grids_and_checks(raw["questions"], grids=list(raw.get("grids") or {}))
+        self.check_grids_and_checks(raw["questions"], grids=list(raw.get("grids") or {}), languages=languages)
         for key, what in (("grids", "grid"), ("sections", "section")):
             for name, labels in (raw.get(key) or {}).items() if isinstance(raw.get(key), dict) else ():
                 self.check_labels((key, name), labels, f"{what} {name}", languages)
@@ -243,7 +243,8 @@ class _Checker:
             seen.add(option_code)
             self.check_labels(where, option, f"question {code}, option {option_code}", languages)
 
-    def check_grids_and_checks(self, questions: list, *, grids: list[str]) -> None:
+    def check_grids_and_checks(self, questions: list, *, grids: list[str], languages: tuple[str, ...]) -> None:
+        labels = ", ".join(f"{language}: ..." for language in languages)
         for index, question in enumerate(questions):
             if not isinstance(question, dict):
                 continue
@@ -252,7 +253,7 @@ class _Checker:
                 self.report(
                     ("questions", index, "grid"),
                     f"question {code} is in grid {grid!r}, which `grids:` does not define",
-                    f"add `{grid}: {{en: ..., fr: ...}}` under `grids:`, or use one of: {', '.join(grids) or 'none yet'}",
+                    f"add `{grid}: {{{labels}}}` under `grids:`, or use one of: {', '.join(grids) or 'none yet'}",
                 )
             expected = (question.get("quality_check") or {}).get("expected")
             options = _option_codes(question)
