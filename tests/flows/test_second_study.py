@@ -11,6 +11,7 @@ frame by the demo's writers, given this study's questionnaire.
 from __future__ import annotations
 
 import random
+import re
 import shlex
 import shutil
 from collections import Counter
@@ -28,6 +29,8 @@ from demo.exports.spss import write_spss
 from demo.exports.surveymonkey import write_surveymonkey
 from demo.exports.typeform import write_typeform
 from schemas.study import load_study
+from surveyhouse.night import run_night
+from surveyhouse.settings import load_settings
 
 STUDY = Path(__file__).resolve().parents[1] / "cases" / "studies" / "city_transit"
 #: file name -> (source_tool the pipeline names, language, writer)
@@ -165,3 +168,26 @@ def test_the_second_study_loads_every_row_of_its_five_layouts_in_both_languages(
     assert languages == dict(Counter(truth["language"].to_list()))
     assert f'"study": "{warehouse.parent / "my-study"}"' in settings
     assert '"district": {"east": 0.25' in settings  # the study's weights.yaml, in effect and recorded
+
+
+def test_a_study_in_one_language_other_than_english_without_figures_or_weights_runs(tmp_path):
+    """The second study in German only, with its questionnaire alone: every row loaded, in `de`."""
+    folder = tmp_path / "nur-deutsch"
+    folder.mkdir()
+    text = (STUDY / "questionnaire.yaml").read_text(encoding="utf-8")
+    text = re.sub(r',\s*es: "[^"]*"', "", text).replace("en: ", "de: ").replace("[en, es]", "[de]")
+    (folder / "questionnaire.yaml").write_text(text, encoding="utf-8")
+    study = load_study(folder)
+    assert study.languages == ("de",) and study.figures.is_empty() and study.weighting_targets is None
+    truth = _truth(study.book, seed=4).with_columns(language=pl.lit("de")).drop("file", "source_tool")
+    (tmp_path / "landing").mkdir()
+    write_google_forms(truth.head(PER_FILE), tmp_path / "landing" / "umfrage.csv", book=study.book)
+    write_surveymonkey(truth.slice(PER_FILE, PER_FILE), tmp_path / "landing" / "umfrage_sm.csv", book=study.book)
+    settings = load_settings(inbox=str(tmp_path / "landing"), warehouse=str(tmp_path / "w.duckdb"), study=str(folder))
+    run = run_night(study, settings, report=False)
+    assert run.problems == []
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
+        assert connection.execute("select language::varchar, count(*) from responses group by 1").fetchall() == [
+            ("de", 2 * PER_FILE)
+        ]
+        assert connection.execute("select count(*) from claims").fetchone() == (0,)
