@@ -131,7 +131,7 @@ def main(argv: list[str]) -> int:
     with timed("report_page"):  # what the flow does after its publish (flows/nightly.py)
         from report import write_report
 
-        write_report(scratch.store(), scratch.report_file, lang=scratch.report_lang)
+        write_report(scratch.store(), scratch.report_file, lang=study.report_language(scratch.report_lang))
     with open_reader(scratch.store()) as connection:  # the answers are built as they are written: counted there
         rows = {
             name: connection.execute(f'select count(*) from "{name}"').fetchone()[0]

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from cli.errors import OK, UserError
-from cli.options import warehouse_option
+from cli.options import load_study_of, study_option, warehouse_option
 
 
 def _open(warehouse: str | None):
@@ -76,7 +76,8 @@ def quality_command(warehouse: str | None) -> int:
 
 @click.command("dictionary")
 @warehouse_option
-def dictionary_command(warehouse: str | None) -> int:
+@study_option
+def dictionary_command(warehouse: str | None, study: str | None) -> int:
     """Print the data dictionary: every table's and view's columns, types and descriptions.
 
     From the warehouse's `dictionary` view, or from the schemas when there is no warehouse yet.
@@ -89,7 +90,7 @@ def dictionary_command(warehouse: str | None) -> int:
     from surveyhouse.settings import load_settings
     from warehouse.backend import exists
 
-    settings = load_settings(warehouse=warehouse)
+    settings = load_settings(warehouse=warehouse, study=study)
     if exists(settings.store()):
         from warehouse.backend import open_reader
         from warehouse.dictionary import dictionary_from_warehouse
@@ -101,7 +102,7 @@ def dictionary_command(warehouse: str | None) -> int:
         from warehouse.dictionary import dictionary_markdown
 
         print(f"# Data dictionary (no warehouse at {settings.store()} yet: from the schemas)\n")
-        print(dictionary_markdown(), end="")
+        print(dictionary_markdown(load_study_of(settings)), end="")
     return OK
 
 
@@ -153,10 +154,15 @@ def export_command(folder: str, warehouse: str | None, fmt: str) -> int:
     help="HTML file to write (default: <warehouse name>.report.html beside the warehouse, the page each publish rewrites)",
 )
 @click.option(
-    "--lang", type=click.Choice(("en", "fr")), help="language of the page (default: $SURVEYHOUSE_REPORT_LANG, else en)"
+    "--lang",
+    metavar="LANG",
+    help="language of the page, one of the study's (default: $SURVEYHOUSE_REPORT_LANG, else the study's first)",
 )
 @click.option("--wave", type=int, metavar="N", help="survey wave (default: the latest wave in the warehouse)")
-def report_command(warehouse: str | None, out: str | None, lang: str | None, wave: int | None) -> int:
+@study_option
+def report_command(
+    warehouse: str | None, out: str | None, lang: str | None, wave: int | None, study: str | None
+) -> int:
     """Build the survey report as one self-contained HTML page (inline SVG charts) from the warehouse.
 
     \b
@@ -165,15 +171,16 @@ def report_command(warehouse: str | None, out: str | None, lang: str | None, wav
       surveyhouse report --lang fr --wave 2023 --out rapport-2023.html
     """
     from report import ReportError, write_report
+    from schemas.study import StudyError
     from surveyhouse.settings import load_settings
 
-    settings = load_settings(warehouse=warehouse)
+    settings = load_settings(warehouse=warehouse, study=study)
     target = Path(out) if out else settings.report_file
     started = time.perf_counter()
-    lang = lang or settings.report_lang
     try:
+        lang = load_study_of(settings).report_language(lang or settings.report_lang)
         written = write_report(settings.store(), target, lang=lang, wave=wave)
-    except (FileNotFoundError, ReportError) as error:
+    except (FileNotFoundError, ReportError, StudyError) as error:
         raise UserError(str(error)) from error
     print(
         f"Report written to {written} ({written.stat().st_size:,} bytes, {lang}) in {time.perf_counter() - started:.1f} s."

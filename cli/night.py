@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from cli.errors import OK, PUBLISHED_WITH_PROBLEMS, UserError
-from cli.options import inbox_option, lake_data_option, warehouse_option
+from cli.options import inbox_option, lake_data_option, load_study_of, study_option, warehouse_option
 
 
 class _NoTracebacks(logging.Filter):
@@ -148,7 +148,8 @@ def _landing(settings) -> None:
 @inbox_option
 @warehouse_option
 @lake_data_option
-def run_command(inbox: str | None, warehouse: str | None, lake_data: str | None) -> int:
+@study_option
+def run_command(inbox: str | None, warehouse: str | None, lake_data: str | None, study: str | None) -> int:
     """Run the nightly flow once: ingest new exports, validate, transform, publish the warehouse.
 
     Exit status 0 when every file loaded, 4 when the warehouse was published but a file
@@ -159,22 +160,23 @@ def run_command(inbox: str | None, warehouse: str | None, lake_data: str | None)
     Examples:
       surveyhouse run
       surveyhouse run --inbox /srv/exports --warehouse /srv/surveyhouse.duckdb
+      surveyhouse run --study my-study --inbox my-study/landing
       surveyhouse --debug run          # a failed run shows its traceback
     """
     from surveyhouse.lock import run_lock
     from surveyhouse.settings import load_settings
 
-    settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data)
+    settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data, study=study)
     _landing(settings)
+    loaded = load_study_of(settings)  # a mistake in the study folder stops here, before any lock or server
     started = time.perf_counter()
     # The run lock first: a second run stops here at once, before anything heavy is imported
     # or any Prefect server starts (the flow takes the same lock again, in this process,
     # without waiting on itself); so does a run with another hashing key.
     with run_lock(settings.lock_file):
-        from schemas.study import load_study
         from surveyhouse.night import Night, check_secret_unchanged
 
-        check_secret_unchanged(Night.of(load_study(), settings))
+        check_secret_unchanged(Night.of(loaded, settings))
         with _prefect_server(settings) as ready:
             run = _run_flow(settings, ready)
             print_summary(run, settings, time.perf_counter() - started)
@@ -196,6 +198,8 @@ def demo_command(inbox: str | None, warehouse: str | None, lake_data: str | None
     """
     write_demo_study = _demo_writer()
     from surveyhouse.settings import load_settings
+
+    os.environ.pop("SURVEYHOUSE_STUDY", None)  # the demo's exports are the built-in study's, whatever is set
 
     settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data)
     started = time.perf_counter()
@@ -230,12 +234,18 @@ def _demo_writer():
 @inbox_option
 @warehouse_option
 @lake_data_option
+@study_option
 @click.option("--cron", metavar="CRON", help="when to run, cron syntax (default: '0 2 * * *', or $SURVEYHOUSE_CRON)")
 @click.option(
     "--timezone", metavar="ZONE", help="time zone of the cron, IANA name (default: UTC, or $SURVEYHOUSE_TIMEZONE)"
 )
 def serve_command(
-    inbox: str | None, warehouse: str | None, lake_data: str | None, cron: str | None, timezone: str | None
+    inbox: str | None,
+    warehouse: str | None,
+    lake_data: str | None,
+    study: str | None,
+    cron: str | None,
+    timezone: str | None,
 ) -> int:
     """Serve the nightly flow on a cron schedule (a Prefect deployment).
 
@@ -251,8 +261,11 @@ def serve_command(
     from flows.serve import ServeError, serve_nightly
     from surveyhouse.settings import load_settings
 
-    settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data, cron=cron, timezone=timezone)
+    settings = load_settings(
+        inbox=inbox, warehouse=warehouse, lake_data=lake_data, cron=cron, timezone=timezone, study=study
+    )
     _landing(settings)
+    load_study_of(settings)  # checked now: a served flow would fail on it every night
     try:
         serve_nightly(settings, say=lambda line: print(line, flush=True))
     except ServeError as error:
@@ -264,7 +277,8 @@ def serve_command(
 @click.command("rebuild")
 @warehouse_option
 @lake_data_option
-def rebuild_command(warehouse: str | None, lake_data: str | None) -> int:
+@study_option
+def rebuild_command(warehouse: str | None, lake_data: str | None, study: str | None) -> int:
     """Rebuild the whole warehouse from the archive of raw files.
 
     Re-stages every ingested file in its original order with today's code, then publishes.
@@ -274,14 +288,14 @@ def rebuild_command(warehouse: str | None, lake_data: str | None) -> int:
       surveyhouse rebuild
       surveyhouse rebuild --warehouse /srv/surveyhouse.duckdb
     """
-    from schemas.study import load_study
     from surveyhouse.rebuild import RebuildError, rebuild_warehouse
     from surveyhouse.settings import load_settings
 
-    settings = load_settings(warehouse=warehouse, lake_data=lake_data)
+    settings = load_settings(warehouse=warehouse, lake_data=lake_data, study=study)
+    loaded = load_study_of(settings)
     started = time.perf_counter()
     try:
-        run = rebuild_warehouse(load_study(), settings)
+        run = rebuild_warehouse(loaded, settings)
     except RebuildError as error:
         raise UserError(str(error)) from error
     files = run.tables["files"]

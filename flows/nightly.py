@@ -1,6 +1,6 @@
 """The nightly Prefect flow: `run_night` (surveyhouse/night.py) with its steps as Prefect tasks.
 
-    nightly(inbox, warehouse, lake_data)
+    nightly(inbox, warehouse, lake_data, study)
       -> load the settings (validated) and the study, once
       -> run_night(study, settings, warehouse, runner=PrefectSteps())
            recover, discover, ingest <file> (one task per file: threads, or a Dask
@@ -90,12 +90,15 @@ def _apply(function: Callable[[X], T], item: X) -> T:
 
 
 @flow(name="surveyhouse-nightly", log_prints=False, validate_parameters=False, on_failure=[report_failure])
-def nightly(inbox: str | None = None, warehouse: str | None = None, lake_data: str | None = None) -> RunSummary:
-    """Ingest every new export of the landing folder and publish the warehouse."""
-    settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data)
+def nightly(
+    inbox: str | None = None, warehouse: str | None = None, lake_data: str | None = None, study: str | None = None
+) -> RunSummary:
+    """Ingest every new export of the landing folder and publish the warehouse (of the study
+    folder ``study``; default: $SURVEYHOUSE_STUDY, else the built-in study)."""
+    settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data, study=study)
     run = RunSummary.starting(flow_run_id=str(flow_run.id) if flow_run.id else None)
     try:
-        return run_night(load_study(), settings, runner=PrefectSteps(settings.dask_address), run=run)
+        return run_night(load_study(settings.study), settings, runner=PrefectSteps(settings.dask_address), run=run)
     except RunInProgress as busy:
         return Cancelled(message=str(busy), data=run)
 
@@ -108,8 +111,13 @@ def nightly_for(settings: Settings):
 def run_nightly(settings: Settings) -> RunSummary:
     """Run the flow once, in this process."""
     lake_data = str(settings.lake_data) if settings.lake_data else None
+    study = str(settings.study) if settings.study else None
     result = nightly_for(settings)(
-        inbox=str(settings.inbox), warehouse=str(settings.warehouse), lake_data=lake_data, return_state=True
+        inbox=str(settings.inbox),
+        warehouse=str(settings.warehouse),
+        lake_data=lake_data,
+        study=study,
+        return_state=True,
     )
     if result.is_cancelled():
         raise RunInProgress(result.message or "another run is in progress")

@@ -214,6 +214,8 @@ def deployment_parameters(settings: Settings) -> dict[str, str]:
     parameters = {"inbox": str(settings.inbox), "warehouse": str(settings.warehouse)}
     if settings.lake_data is not None:
         parameters["lake_data"] = str(settings.lake_data)
+    if settings.study is not None:
+        parameters["study"] = str(settings.study)
     return parameters
 
 

@@ -11,8 +11,6 @@ import polars as pl
 
 from schemas.codebook import Codebook, Question
 
-LANGUAGES = ("en", "fr")
-
 #: Plain-language messages by check name; `{column}` and `{value}` are filled in.
 MESSAGES = {
     "required_answered": "required question {column} has no answer",
@@ -21,7 +19,7 @@ MESSAGES = {
     "response_id_present": "the response has no response id",
     "response_id_unique": "response id '{value}' appears more than once in this file",
     "finished": "the response is still in progress (not finished); it will be taken once the tool exports it complete",
-    "language_known": "the response's language ({value}) is neither English nor French",
+    "language_known": "the response's language ({value}) is none of the questionnaire's `languages:`",
     "started_before_submitted": "started_at is after submitted_at",
     "duration_not_negative": "duration is negative ({value} s)",
 }
@@ -75,7 +73,7 @@ def canonical_schema(book: Codebook) -> pa.DataFrameSchema:
         "language": pa.Column(
             pl.Utf8,
             nullable=True,
-            checks=[_expr_check("language_known", lambda col: col.is_in(list(LANGUAGES)).fill_null(False))],
+            checks=[_expr_check("language_known", lambda col: col.is_in(list(book.languages)).fill_null(False))],
         ),
     }
     columns.update({question.code: _question_column(question) for question in book.closed})

@@ -19,8 +19,8 @@ from typing import TypeVar
 import polars as pl
 import yaml
 
-from schemas.questionnaire_checks import LANGUAGES, check_questionnaire, yaml_error
 from schemas.questionnaire_checks import QuestionnaireError as QuestionnaireError  # load_codebook raises it
+from schemas.questionnaire_checks import check_questionnaire, yaml_error
 
 
 def normalize_label(text: str) -> str:
@@ -123,6 +123,17 @@ class Codebook:
     questions: tuple[Question, ...]
     grids: dict[str, dict[str, str]]
     derived_segments: tuple[DerivedSegment, ...]
+    languages: tuple[str, ...]  # the questionnaire's `languages:`, in file order (ISO 639-1)
+
+    @property
+    def default_language(self) -> str:
+        """The first language of the questionnaire: the one descriptions and defaults use."""
+        return self.languages[0]
+
+    @property
+    def language_dtype(self) -> pl.Enum:
+        """The study's languages, in questionnaire order (a response's `language`)."""
+        return pl.Enum(list(self.languages))
 
     def question(self, code: str) -> Question:
         return _by_code(self.questions, code, missing=f"the questionnaire has no question {code!r}")
@@ -194,7 +205,7 @@ class Codebook:
                 for language, label in option.labels.items():
                     languages.setdefault(normalize_label(label), set()).add(language)
                 for key in (normalize_label(option.code), str(option.position)):
-                    languages.setdefault(key, set(LANGUAGES))
+                    languages.setdefault(key, set(self.languages))
                 spellings = {key: next(iter(langs)) if len(langs) == 1 else None for key, langs in languages.items()}
                 rows.extend((question.code, key, option.code, language) for key, language in spellings.items())
         return pl.DataFrame(
@@ -206,7 +217,8 @@ class Codebook:
 
 def _parse(raw: dict) -> Codebook:
     nets = raw.get("nets") or {}
-    questions = tuple(_question(q, nets.get(q["code"]) or {}) for q in raw["questions"])
+    languages = tuple(raw.get("languages") or ())
+    questions = tuple(_question(q, nets.get(q["code"]) or {}, languages) for q in raw["questions"])
     derived = tuple(
         DerivedSegment(
             code=code, source=spec["from"], groups={g: tuple(map(str, m)) for g, m in spec["groups"].items()}
@@ -219,15 +231,16 @@ def _parse(raw: dict) -> Codebook:
         questions=questions,
         grids={name: dict(text) for name, text in (raw.get("grids") or {}).items()},
         derived_segments=derived,
+        languages=languages,
     )
 
 
-def _question(q: dict, nets: dict) -> Question:
+def _question(q: dict, nets: dict, languages: tuple[str, ...]) -> Question:
     options = tuple(
         Option(
             code=str(o["code"]),
             position=i,
-            labels={lang: o[lang] for lang in LANGUAGES},
+            labels={lang: o[lang] for lang in languages},
             exclusive=bool(o.get("exclusive", False)),
             other_text=bool(o.get("other_text", False)),
         )

@@ -1,15 +1,18 @@
 """A study: everything surveyhouse knows of one survey, loaded once and passed explicitly.
 
-The questionnaire (codes, options, NETs, derived segments, languages: the codebook), the
-report's published figures (possibly none) and the report outline (the questions the
-report page shows, in order). The built-in study is read from this package's data
-through the same path as any study folder::
+A study folder holds ``questionnaire.yaml`` (codes, options, NETs, derived segments,
+languages: the codebook) and, optionally, ``published_figures.csv`` (the report's
+published figures, any ids, an optional ``wave`` column) and ``weights.yaml`` (raking
+targets ``segment: {value: share}``). The built-in study is read from this package's
+data through the same path as any study folder::
 
     study = load_study()                       # the built-in study (the demo's)
-    study = load_study(Path("my-study"))       # questionnaire.yaml [+ published_figures.csv]
+    study = load_study(Path("my-study"))       # a study folder
 
-Nothing in the pipeline fetches a study by itself: the command line (or the flow) loads
-it once and hands it down.
+``study_problems(folder)`` lists every mistake of a folder, one line each (file, line,
+problem; fix), for ``surveyhouse study check``; ``load_study`` raises ``StudyError`` with
+the first. Nothing in the pipeline fetches a study by itself: the command line (or the
+flow) loads it once and hands it down.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from schemas.codebook import LANGUAGES, Codebook, Question, _parse
+from schemas.codebook import Codebook, Question, _parse
+from schemas.questionnaire_checks import line_numbers, questionnaire_problems
 from schemas.versions import Versions, book_for, every_wave_book, versions_of
 
 QUESTIONNAIRE = "questionnaire.yaml"
 FIGURES = "published_figures.csv"
+WEIGHTS = "weights.yaml"
 FIGURE_COLUMNS = {
     "id": pl.Utf8,
     "question": pl.Utf8,
@@ -35,16 +40,29 @@ FIGURE_COLUMNS = {
     "segment": pl.Utf8,
     "published_pct": pl.Float64,
     "note": pl.Utf8,
+    "wave": pl.Int32,
 }
+#: How much a segment's weighting shares may miss 1 (rounding of the targets as written).
+SHARE_TOLERANCE = 0.001
+
+
+class StudyError(ValueError):
+    """A study folder that cannot be used: the message is its first mistake (file, line, fix),
+    ``problems`` every one of them."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 @dataclass(frozen=True)
 class Study:
-    """One survey: its codebook, its published figures and its report outline."""
+    """One survey: its codebook, its published figures, its weighting targets and its report outline."""
 
     book: Codebook
-    figures: pl.DataFrame  # one row per figure the report prints (FIGURE_COLUMNS); may be empty
+    figures: pl.DataFrame  # one row per figure the report prints (FIGURE_COLUMNS, `wave` filled in); may be empty
     source: str  # where it was loaded from, for messages
+    weighting_targets: dict[str, dict[str, float]] | None = None  # weights.yaml: segment -> value -> share
     versions: Versions = Versions()  # what changes between waves (schemas.versions); empty: nothing
 
     def book_for(self, wave: int) -> Codebook:
@@ -57,7 +75,8 @@ class Study:
 
     @property
     def languages(self) -> tuple[str, ...]:
-        return LANGUAGES
+        """The questionnaire's languages, in file order (the first is the default label language)."""
+        return self.book.languages
 
     @property
     def nets(self) -> dict[str, dict[str, tuple[str, ...]]]:
@@ -69,41 +88,194 @@ class Study:
         """The questions the report shows, in questionnaire order (closed questions)."""
         return tuple(self.book.closed)
 
+    def report_language(self, wanted: str | None) -> str:
+        """The report page's language: ``wanted`` (SURVEYHOUSE_REPORT_LANG, --lang) when the study
+        has it, the study's first language when None; ``StudyError`` for a language it lacks."""
+        if wanted is None:
+            return self.book.default_language
+        if wanted not in self.languages:
+            raise StudyError(
+                f"the report language {wanted!r} is not a language of the study {self.source} "
+                f"(its `languages:` are {', '.join(self.languages)}); choose one of them"
+            )
+        return wanted
+
     @property
     def figures_wave(self) -> int:
-        """The wave whose report the published figures come from."""
+        """The wave whose report the published figures come from (the questionnaire's `wave:`)."""
         return self.book.wave
 
 
 def load_study(folder: Path | None = None) -> Study:
-    """The study in ``folder`` (``questionnaire.yaml``, optional ``published_figures.csv``),
-    or the built-in study when ``folder`` is None."""
+    """The study in ``folder``, or the built-in study when ``folder`` is None; ``StudyError``
+    (one line: file, line, problem and fix) when the folder has a mistake."""
     if folder is None:
         return builtin_study()
-    return _study_from(Path(folder), str(folder))
+    return _loaded(Path(folder), str(folder))
 
 
 @cache
 def builtin_study() -> Study:
     """The built-in study (the 2023 survey of social-media professionals), parsed once per process."""
-    return _study_from(resources.files("schemas").joinpath("data"), "the built-in study")
+    return _loaded(resources.files("schemas").joinpath("data"), "schemas/data")
 
 
-def _study_from(folder: Path | Traversable, source: str) -> Study:
+def study_problems(folder: Path) -> list[str]:
+    """Every mistake of the study folder, one line each (file, line N: problem; fix); empty when none."""
+    return _read(Path(folder), str(folder))[1]
+
+
+def _loaded(folder: Path | Traversable, name: str) -> Study:
+    study, problems = _read(folder, name)
+    if problems:
+        more = f" ({len(problems) - 1} more: `surveyhouse study check {name}` lists them)" if len(problems) > 1 else ""
+        raise StudyError(problems[0] + more, problems)
+    return study
+
+
+def _read(folder: Path | Traversable, name: str) -> tuple[Study | None, list[str]]:
+    """(the study, or None where its questionnaire is unusable; every mistake of the folder)."""
     questionnaire = folder.joinpath(QUESTIONNAIRE)
     if not questionnaire.is_file():
-        raise FileNotFoundError(f"{source}: no {QUESTIONNAIRE} in it (a study folder holds its questionnaire)")
-    raw = yaml.safe_load(questionnaire.read_text(encoding="utf-8"))
+        return None, [
+            f"{name}: no {QUESTIONNAIRE} in it; a study folder holds its questionnaire "
+            "(`surveyhouse study init --from EXPORT` drafts one)"
+        ]
+    text = questionnaire.read_text(encoding="utf-8")
+    problems = questionnaire_problems(text, name=f"{name}/{QUESTIONNAIRE}")
+    if problems:
+        return None, problems
+    raw = yaml.safe_load(text)
     versions = versions_of(raw)
     book = every_wave_book(_parse(raw), versions)
-    figures_file = folder.joinpath(FIGURES)
-    figures = (
-        _read_figures(figures_file.read_bytes()) if figures_file.is_file() else pl.DataFrame(schema=FIGURE_COLUMNS)
-    )
-    return Study(book=book, figures=figures, source=source, versions=versions)
+    figures, figure_problems = _figures(folder.joinpath(FIGURES), f"{name}/{FIGURES}", book=book)
+    targets, weight_problems = _weights(folder.joinpath(WEIGHTS), f"{name}/{WEIGHTS}", book=book)
+    problems = figure_problems + weight_problems
+    return Study(book=book, figures=figures, source=name, weighting_targets=targets, versions=versions), problems
 
 
-def _read_figures(data: bytes) -> pl.DataFrame:
-    return pl.read_csv(data, schema_overrides={"published_pct": pl.Float64, "note": pl.Utf8}).select(
-        [pl.col(name).cast(dtype) for name, dtype in FIGURE_COLUMNS.items()]
+def _figures(file: Path | Traversable, name: str, *, book: Codebook) -> tuple[pl.DataFrame, list[str]]:
+    """The published figures (empty where there is no file) and every mistake of their rows."""
+    empty = pl.DataFrame(schema=FIGURE_COLUMNS)
+    if not file.is_file():
+        return empty, []
+    try:
+        raw = pl.read_csv(file.read_bytes(), infer_schema=False)
+    except (pl.exceptions.PolarsError, UnicodeDecodeError) as error:
+        return empty, [f"{name}: not a readable CSV ({str(error).splitlines()[0]}); save it as UTF-8 CSV"]
+    needed = [column for column in FIGURE_COLUMNS if column not in ("note", "wave")]
+    missing = [column for column in needed if column not in raw.columns]
+    if missing:
+        return empty, [f"{name}, line 1: no column {', '.join(missing)}; the header is {','.join(FIGURE_COLUMNS)}"]
+    problems = [
+        f"{name}, line {index + 2}: figure {row['id']} {problem}"
+        for index, row in enumerate(raw.iter_rows(named=True))
+        for problem in _figure_row_problems(row, book=book)
+    ]
+    if problems:
+        return empty, problems
+    filled = raw.with_columns(
+        note=pl.col("note") if "note" in raw.columns else pl.lit(None, pl.Utf8),
+        wave=pl.col("wave").fill_null(str(book.wave)) if "wave" in raw.columns else pl.lit(str(book.wave)),
     )
+    return filled.select([pl.col(column).cast(dtype) for column, dtype in FIGURE_COLUMNS.items()]), []
+
+
+def _figure_row_problems(row: dict, *, book: Codebook) -> list[str]:
+    """What is wrong with one published figure (``problem; fix``), in the questionnaire's terms."""
+    questions = [q.code for q in book.closed]
+    if row["question"] not in questions:
+        return [f"names question {row['question']!r}, which is no closed question; use one of {', '.join(questions)}"]
+    problems = []
+    try:
+        float(row["published_pct"])
+    except (TypeError, ValueError):
+        problems.append(f"has published_pct {row['published_pct']!r}; write a percentage, 0-100 (e.g. 42)")
+    if row.get("wave") not in (None, "") and not str(row["wave"]).strip().isdigit():
+        problems.append(f"has wave {row['wave']!r}; write the wave as a whole number (e.g. {book.wave})")
+    question = book.question(row["question"])
+    members = str(row["answers"] or "").split("|")
+    problems += _members_problems(
+        members, question.option_codes, what=f"question {question.code}", groups=question.nets
+    )
+    if row["segment"] != "all":
+        problems += _segment_problems(str(row["segment"] or ""), book=book)
+    return problems
+
+
+def _members_problems(members: list[str], codes: list[str], *, what: str, groups: dict) -> list[str]:
+    """Option codes of ``what`` (several: exactly the members of one of ``groups``), each wrong one said."""
+    unknown = [member for member in members if member not in codes]
+    if unknown:
+        return [f"names {', '.join(map(repr, unknown))}, no option of {what}; use {', '.join(codes)}"]
+    if len(members) > 1 and not any(set(group) == set(members) for group in groups.values()):
+        return [
+            f"names {'|'.join(members)}, which is no group of {what} (a NET or derived segment group has exactly "
+            "those members); name one option, or add that group to the questionnaire"
+        ]
+    return []
+
+
+def _segment_problems(segment: str, *, book: Codebook) -> list[str]:
+    """What is wrong with a figure's segment ``<segment question>=<code>[|<code>...]``."""
+    source, _, values = segment.partition("=")
+    segments = [q.code for q in book.segment_questions]
+    if source not in segments or not values:
+        return [
+            f"names segment {segment!r}, which is not `all` nor `<segment>=<code>` (`<code>|<code>` for a derived "
+            f"group); use one of {', '.join(segments)}"
+        ]
+    groups = {
+        f"{d.code}.{g}": members for d in book.derived_segments if d.source == source for g, members in d.groups.items()
+    }
+    return _members_problems(
+        values.split("|"), book.question(source).option_codes, what=f"segment {source}", groups=groups
+    )
+
+
+def _weights(file: Path | Traversable, name: str, *, book: Codebook) -> tuple[dict | None, list[str]]:
+    """The raking targets of ``weights.yaml`` (None where there is no file) and every mistake in it."""
+    if not file.is_file():
+        return None, []
+    text = file.read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text)
+        lines = line_numbers(yaml.compose(text, Loader=yaml.SafeLoader)) if raw is not None else {}
+    except yaml.YAMLError as error:
+        return None, [f"{name}: not valid YAML ({str(error).splitlines()[0]}); fix the syntax"]
+    problems = weights_problems(raw, book=book)
+    if problems:
+        return None, [f"{name}, line {_line_of(lines, where)}: {message}" for where, message in problems]
+    return {str(segment): {str(k): float(v) for k, v in shares.items()} for segment, shares in raw.items()}, []
+
+
+def _line_of(lines: dict, where: tuple) -> int:
+    """The line of a weights entry (its segment's where the value's key is spelt otherwise)."""
+    keys = tuple(map(str, where))
+    return lines.get(keys) or lines.get(keys[:1]) or 1
+
+
+def weights_problems(raw: object, *, book: Codebook) -> list[tuple[tuple[str, ...], str]]:
+    """Every mistake of raking targets ``segment: {value: share}``: (where, ``problem; fix``)."""
+    if not isinstance(raw, dict) or not raw or not all(isinstance(v, dict) for v in raw.values()):
+        return [((), "expected `segment: {value: share, ...}` entries; write one mapping per segment")]
+    values = {q.code: q.option_codes for q in book.segment_questions}
+    values |= {d.code: list(d.groups) for d in book.derived_segments}
+    problems = []
+    for segment, shares in raw.items():
+        if segment not in values:
+            problems.append(((segment,), f"{segment!r} is no segment; use one of {', '.join(values)}"))
+            continue
+        for value, share in shares.items():
+            if str(value) not in values[segment]:
+                problems.append(
+                    ((segment, value), f"{value!r} is no value of {segment}; use {', '.join(values[segment])}")
+                )
+            elif isinstance(share, bool) or not isinstance(share, int | float) or share < 0:
+                problems.append(
+                    ((segment, value), f"{segment}.{value} has share {share!r}; write a number from 0 to 1")
+                )
+        total = sum(v for v in shares.values() if isinstance(v, int | float) and not isinstance(v, bool))
+        if abs(total - 1) > SHARE_TOLERANCE:
+            problems.append(((segment,), f"the shares of {segment} add up to {total:g}; make them add up to 1"))
+    return problems

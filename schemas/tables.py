@@ -58,13 +58,19 @@ def responses_schema(book: Codebook) -> pa.DataFrameSchema:  # long: the table's
             "The tool's response id (synthetic and stable for Google Forms); unique within a source tool.",
             nullable=False,
         ),
-        "language": _col(pl.Enum(["en", "fr"]), "Language the respondent answered in (en or fr).", nullable=False),
+        "language": _col(
+            book.language_dtype,
+            "Language the respondent answered in (a code of the questionnaire's `languages:`).",
+            nullable=False,
+        ),
         "started_at": _col(UTC, "When the respondent started, UTC timestamp; null where the tool does not record it."),
         "submitted_at": _col(UTC, "When the response was submitted, UTC timestamp."),
         "duration_s": _col(pl.Float64, "Time to complete, seconds; null where unknown.", checks=[_between(0, 1e9)]),
     }
     for q in book.single:
-        columns[q.code] = _col(q.dtype, f"Answer to '{q.text['en']}' (option code).", nullable=not q.required)
+        columns[q.code] = _col(
+            q.dtype, f"Answer to '{q.text[book.default_language]}' (option code).", nullable=not q.required
+        )
     for d in book.derived_segments:
         columns[d.code] = _col(
             d.dtype,
@@ -86,13 +92,17 @@ def responses_schema(book: Codebook) -> pa.DataFrameSchema:  # long: the table's
             ),
             **{
                 q.code: _col(
-                    pl.Utf8, f"Free text: '{q.text['en']}', with emails and phone numbers masked.", personal=True
+                    pl.Utf8,
+                    f"Free text: '{q.text[book.default_language]}', with emails and phone numbers masked.",
+                    personal=True,
                 )
                 for q in book.text
             },
             **{
                 f"{q.code}_other": _col(
-                    pl.Utf8, f"Free text of '{q.other_option.labels['en']}' for {q.code}, masked.", personal=True
+                    pl.Utf8,
+                    f"Free text of '{q.other_option.labels[book.default_language]}' for {q.code}, masked.",
+                    personal=True,
                 )
                 for q in book.closed
                 if q.other_option is not None
@@ -396,7 +406,9 @@ FILES = pa.DataFrameSchema(
         ),
         "source_tool": _col(pl.Utf8, "Tool recognised from the file's layout; null when unrecognised."),
         "layout": _col(pl.Utf8, "Layout recognised (e.g. qualtrics, qualtrics_legacy)."),
-        "language": _col(pl.Utf8, "Language of the file's headers (en, fr), where they tell."),
+        "language": _col(
+            pl.Utf8, "Language of the file's headers (a code of the questionnaire's `languages:`), where they tell."
+        ),
         "encoding": _col(pl.Utf8, "Text encoding read (utf-8, utf-8-sig, cp1252...)."),
         "rows_read": _col(pl.Int64, "Data rows in the file (header rows not counted).", nullable=False),
         "accepted": _col(

@@ -131,11 +131,12 @@ def _crosstab_and_claims(
     if not study.versions.is_empty:  # no rows for what a wave did not ask (schemas/versions.py)
         offered = offered_answers(book, study.versions, waves)
         crosstab, unscreened = (_asked(table, offered) for table in (crosstab, unscreened))
+    wave = book.wave if book.wave in waves else waves[0]
     claims = check_claims(
         crosstab.lazy(),
-        study.figures,
+        study.figures.filter(pl.col("wave") == book.wave),  # the figures of the questionnaire's wave
         book=book,
-        wave=book.wave if book.wave in waves else waves[0],
+        wave=wave,
         tolerance_pts=settings.claim_tolerance_pts,
         minimum_base=settings.crosstab.minimum_base,
         unscreened=unscreened.lazy(),

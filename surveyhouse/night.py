@@ -350,7 +350,9 @@ def write_report_page(night: Night) -> Path | None:
     from report import ReportError, write_report
 
     try:
-        written = write_report(night.warehouse, report_file(night), lang=night.settings.report_lang)
+        written = write_report(
+            night.warehouse, report_file(night), lang=night.study.report_language(night.settings.report_lang)
+        )
     except ReportError as why:  # a normal state (nothing loaded yet), not an error
         logger.info("No report page yet: %s.", why)
         return None

@@ -45,7 +45,10 @@ FLAGS = {
     "cron": "--cron",
     "timezone": "--timezone",
     "lake_data": "--lake-data",
+    "study": "--study",
 }
+#: What a study folder holds, as its setting's error says it.
+STUDY_ACCEPTS = "a study folder holding questionnaire.yaml (e.g. my-study; `surveyhouse study check DIR` checks one)"
 
 
 class SettingsError(ValueError):
@@ -72,6 +75,7 @@ class EnvironmentSettings(BaseSettings):
         description="a DuckDB file path, or 'ducklake:postgres:dbname=... host=...'",
     )
     lake_data: Path | None = Field(None, description="a folder path")
+    study: Path | None = Field(None, description=STUDY_ACCEPTS)
     state: Path | None = Field(None, description="a folder path")
     speeder_share: float = Field(1 / 3, gt=0, lt=1, description=_fraction("0.33"))
     exclude: str = Field(DEFAULT_EXCLUDE, description="screening flags separated by commas")
@@ -94,7 +98,7 @@ class EnvironmentSettings(BaseSettings):
     dask_address: str | None = Field(None, description="a Dask scheduler address (e.g. tcp://host:8786)")
     time_zones: str = Field("", description="`tool=Area/City` items separated by commas")
     max_quarantined_share: float = Field(0.2, ge=0, le=1, description=_fraction("0.2"))
-    report_lang: Literal["en", "fr"] = Field("en", description="en or fr")
+    report_lang: str | None = Field(None, description="a language of the study, ISO 639-1 (e.g. en, fr, es)")
     lake_keep_days: float = Field(30.0, ge=0, description="a number of days, 0 or more (e.g. 30)")
     max_file_mb: float = Field(2048.0, gt=0, description="megabytes, more than 0 (e.g. 2048)")
     max_cell_chars: int = Field(100_000, gt=0, description="a whole number of characters, more than 0 (e.g. 100000)")
@@ -106,6 +110,22 @@ class EnvironmentSettings(BaseSettings):
     def _finite(cls, value: float) -> float:
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError("not a number")
+        return value
+
+    @field_validator("study")
+    @classmethod
+    def _study_folder(cls, value: Path | None) -> Path | None:
+        if value is not None and not (Path(value).expanduser() / "questionnaire.yaml").is_file():
+            raise ValueError(STUDY_ACCEPTS)
+        return value
+
+    @field_validator("report_lang")
+    @classmethod
+    def _language_code(cls, value: str | None) -> str | None:
+        from schemas.questionnaire_checks import is_language_code  # only when set: it imports yaml
+
+        if value is not None and not is_language_code(value):
+            raise ValueError("a language of the study, as its ISO 639-1 code (two lower-case letters: en, fr, es...)")
         return value
 
     @field_validator("exclude")
@@ -167,7 +187,8 @@ class Settings:
     # The IANA zone of the local times a tool writes without one (source_tool -> zone; default UTC).
     time_zones: dict[str, str] = field(default_factory=dict)
     max_quarantined_share: float = 0.2  # a file with more of its rows quarantined is rejected whole
-    report_lang: str = "en"  # the language of the report page each publish writes (en or fr)
+    report_lang: str | None = None  # the report page's language (a study language); None: the study's first
+    study: Path | None = None  # the study folder (questionnaire.yaml ...); None: the built-in study
     lake_keep_days: float = 30.0  # a DuckLake's snapshots older than this are expired, their files deleted
     max_file_bytes: int = 2048 * 1024 * 1024  # the largest export, uncompressed, a run reads
     max_cell_chars: int = 100_000  # the largest cell a run keeps
@@ -203,8 +224,13 @@ class Settings:
         return ColumnTestSettings(alpha=self.alpha, adjust=self.column_adjust, minimum_base=self.minimum_base)
 
     def weighting_targets(self) -> dict[str, dict[str, float]] | None:
-        """The raking targets, or None: the weights file when set, else none."""
+        """The raking targets, or None: the weights file when set, else the study folder's
+        ``weights.yaml`` (checked against the study when it was loaded), else none."""
         if self.weights_file is None:
+            if self.study is not None and (self.study / "weights.yaml").is_file():
+                from schemas.study import load_study
+
+                return load_study(self.study).weighting_targets
             return None
         import yaml
 
@@ -290,7 +316,8 @@ class Settings:
                 "max_quarantined_share": self.max_quarantined_share,
                 # Which key hashed emails and IPs (never the key): hashes of two keys never match.
                 "key_fingerprint": self.key_fingerprint(),
-            },
+            }
+            | ({"study": str(self.study)} if self.study is not None else {}),
             sort_keys=True,
         )
 
@@ -382,9 +409,12 @@ def load_settings(
     cron: str | None = None,
     timezone: str | None = None,
     lake_data: str | None = None,
+    study: str | None = None,
 ) -> Settings:
     """Settings from flags, then the environment, then defaults; SettingsError names a bad one."""
-    env = read_environment(inbox=inbox, warehouse=warehouse, cron=cron, timezone=timezone, lake_data=lake_data)
+    env = read_environment(
+        inbox=inbox, warehouse=warehouse, cron=cron, timezone=timezone, lake_data=lake_data, study=study
+    )
     return Settings(
         inbox=_path(env.inbox),
         warehouse=env.warehouse if is_lake_spec(env.warehouse) else _path(Path(env.warehouse)),
@@ -410,6 +440,7 @@ def load_settings(
         time_zones=parse_time_zones(env.time_zones),
         max_quarantined_share=env.max_quarantined_share,
         report_lang=env.report_lang,
+        study=_path(env.study),
         lake_keep_days=env.lake_keep_days,
         max_file_bytes=int(env.max_file_mb * 1024 * 1024),
         max_cell_chars=env.max_cell_chars,

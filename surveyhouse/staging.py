@@ -116,7 +116,7 @@ def response_columns(book: Codebook) -> list[str]:
 def staged_schema(book: Codebook) -> dict[str, pl.DataType]:
     """The types of a staged responses file (``response_columns`` order)."""
     types: dict[str, pl.DataType] = {
-        "wave": pl.Int32, "language": pl.Enum(["en", "fr"]), "started_at": pl.Datetime("us", "UTC"),
+        "wave": pl.Int32, "language": book.language_dtype, "started_at": pl.Datetime("us", "UTC"),
         "submitted_at": pl.Datetime("us", "UTC"), "duration_s": pl.Float64, "source_row": pl.Int64, "file_order": pl.Int64,
     }  # fmt: skip
     types |= {q.code: q.dtype for q in book.single} | {q.code: pl.List(q.dtype) for q in book.multi}
@@ -298,7 +298,7 @@ def _staged_responses(accepted: pl.DataFrame, record: dict, *, book: Codebook, k
             source_tool=pl.lit(record["source_tool"]),
             source_file=pl.lit(record["source_file"]),
             file_order=pl.lit(record["file_order"], pl.Int64),
-            language=pl.col("language").cast(pl.Enum(["en", "fr"])),
+            language=pl.col("language").cast(book.language_dtype),
         )
         .select(response_columns(book))
     )

@@ -49,7 +49,8 @@ class FileRejected(ValueError):
 def header_language(resolved: list) -> str | None:
     """The language most of the file's recognised headers are written in (None: no vote)."""
     languages = [r.language for r in resolved if r.language]
-    return max(set(languages), key=languages.count) if languages else None
+    # Any of the questionnaire's languages; a tie goes to the language of the first header that tells.
+    return max(dict.fromkeys(languages), key=languages.count) if languages else None
 
 
 def check_questionnaire(columns: tuple[SourceColumn, ...], resolved: list, *, book: Codebook) -> None:

@@ -10,8 +10,8 @@ import re
 import sys
 from pathlib import Path
 
-from schemas.codebook import codebook
-from schemas.figures import published_figures, published_figures_frame
+from schemas.figures import published_figures_frame
+from schemas.study import Study, builtin_study
 from schemas.tables import warehouse_schemas
 from warehouse.ddl import duckdb_type, polars_dtype
 from warehouse.generated_views import generated_views
@@ -26,9 +26,12 @@ def view_purpose(sql: str) -> str:
     return " ".join(lines)
 
 
-def dictionary_markdown() -> str:
+def dictionary_markdown(study: Study | None = None) -> str:
+    """The data dictionary of ``study``'s warehouse (default: the built-in study's), from the schemas."""
+    study = study or builtin_study()
+    book = study.book
     parts = []
-    for name, schema in warehouse_schemas(codebook()).items():
+    for name, schema in warehouse_schemas(book).items():
         parts.append(f"### `{name}`\n\n{schema.description}\n\n| column | type | description |\n| --- | --- | --- |")
         for column, spec in schema.columns.items():
             kind = duckdb_type(polars_dtype(spec))
@@ -39,8 +42,7 @@ def dictionary_markdown() -> str:
             parts.append(f"| `{column}` | {kind} | {spec.description}{personal} |")
         parts.append("")
     parts.append("### Views\n\n| view | grain and purpose |\n| --- | --- |")
-    book = codebook()
-    views = view_sql() | generated_views(book, published_figures_frame(published_figures(), book=book))
+    views = view_sql() | generated_views(book, published_figures_frame(study.figures, book=book))
     for name, sql in views.items():
         parts.append(f"| `{name}` | {view_purpose(sql).removeprefix(name + ':').strip()} |")
     return "\n".join(parts) + "\n"

@@ -56,9 +56,11 @@ def figure_group_view(group: str, figures: pl.DataFrame) -> tuple[str, str]:
     first = figures.row(0, named=True)
     segment = first["segment_name"]
     answers = sorted(set(figures["answer"].to_list()))
-    name = f"figure_{group.lower()}_{first['question']}" + ("" if segment == "all" else f"_by_{segment}")
-    sql = f"""-- {name}: one row per wave, answer and value of {segment} (published figures {group}).
--- The figures the report prints as {group}, every value of the segment, with the published number where there is one.
+    slug = re.sub(r"[^a-z0-9_]+", "_", group.lower()).strip("_")  # any figure id (a study's own ids)
+    name = f"figure_{slug}_{first['question']}" + ("" if segment == "all" else f"_by_{segment}")
+    shown = group if re.fullmatch(r"[\w.-]+", group) else slug  # an id in a comment: never a line break
+    sql = f"""-- {name}: one row per wave, answer and value of {segment} (published figures {shown}).
+-- The figures the report prints as {shown}, every value of the segment, with the published number where there is one.
 with cells as (
     select * from crosstab
     where question = {literal(first["question"])}
@@ -92,7 +94,7 @@ select * from final order by wave, answer, segment_value
 def generated_views(book: Codebook, located_figures: pl.DataFrame) -> dict[str, str]:
     """Every generated view by name: one wide view per segment, one per published figure group."""
     views = {f"crosstab_by_{segment}": wide_segment_view(book, segment) for segment in book.segments}
-    groups = located_figures.with_columns(group=pl.col("id").str.extract(r"^(F\d+)"))
+    groups = located_figures.with_columns(group=pl.coalesce(pl.col("id").str.extract(r"^(F\d+)"), pl.col("id")))
     for (group,), part in groups.group_by(["group"], maintain_order=True):
         for (_, _), sub in part.group_by(["question", "segment_name"], maintain_order=True):
             name, sql = figure_group_view(group, sub)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from schemas.codebook import Question, codebook
+from schemas.codebook import Codebook, Question, codebook
 
 
-def language(frame: pl.DataFrame) -> str:
+def language(frame: pl.DataFrame, book: Codebook | None = None) -> str:
+    """The file's language: its first respondent's, when the questionnaire has it, else its first language."""
+    languages = (book or codebook()).languages
     first = frame.get_column("language").head(1).to_list() if "language" in frame.columns and frame.height else []
-    return "fr" if first and first[0] == "fr" else "en"
+    return first[0] if first and first[0] in languages else languages[0]
 
 
 def label(value: pl.Expr, question: Question, language: str) -> pl.Expr:
@@ -31,9 +33,9 @@ def utc(frame: pl.DataFrame, name: str) -> pl.Expr:
     )
 
 
-def check_codes(frame: pl.DataFrame) -> None:
+def check_codes(frame: pl.DataFrame, book: Codebook | None = None) -> None:
     """Fail on an answer code the questionnaire does not have (``!`` answers are meant)."""
-    for question in codebook().closed:
+    for question in (book or codebook()).closed:
         values = frame.get_column(question.code).cast(pl.List(pl.Utf8) if question.type == "multi" else pl.Utf8)
         values = (values.explode() if question.type == "multi" else values).drop_nulls()
         unknown = values.filter(~values.str.starts_with("!") & ~values.is_in(question.option_codes))

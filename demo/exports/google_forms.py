@@ -28,14 +28,13 @@ from demo.exports.common import label as _label
 from demo.exports.common import language as _language
 from demo.exports.common import other_text as _other_text
 from demo.exports.common import utc as _utc
-from schemas.codebook import codebook
+from schemas.codebook import Codebook, codebook
 
 _TIMESTAMP_FORMAT = "%-m/%-d/%Y %-H:%M:%S"
 
 
-def _question_columns(frame: pl.DataFrame, language: str) -> list[tuple[str, pl.Expr]]:
+def _question_columns(frame: pl.DataFrame, language: str, book: Codebook) -> list[tuple[str, pl.Expr]]:
     """(header, cell) for every question, in questionnaire order."""
-    book = codebook()
     columns: list[tuple[str, pl.Expr]] = []
     for question in book.questions:
         text, value = question.text[language], pl.col(question.code)
@@ -68,15 +67,16 @@ def _question_columns(frame: pl.DataFrame, language: str) -> list[tuple[str, pl.
     return columns
 
 
-def write_google_forms(frame: pl.DataFrame, path: Path) -> None:
+def write_google_forms(frame: pl.DataFrame, path: Path, *, book: Codebook | None = None) -> None:
     """Write one Google Forms response sheet (CSV) of these respondents' submitted responses."""
-    _check_codes(frame)
-    language = _language(frame)
+    book = book or codebook()
+    _check_codes(frame, book)
+    language = _language(frame, book)
     submitted = frame.filter(pl.col("submitted_at").is_not_null())
     columns = [("Timestamp", _utc(frame, "submitted_at").dt.strftime(_TIMESTAMP_FORMAT))]
     if submitted.get_column("email").is_not_null().any():
         columns.append(("Email Address", pl.col("email").cast(pl.Utf8)))
-    columns += _question_columns(frame, language)
+    columns += _question_columns(frame, language, book)
     names = [f"c{i}" for i in range(len(columns))]
     data = submitted.select([cell.cast(pl.Utf8).alias(name) for (_, cell), name in zip(columns, names)])
     head = pl.DataFrame([[header for header, _ in columns]], schema={name: pl.Utf8 for name in names}, orient="row")

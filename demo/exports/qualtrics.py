@@ -61,7 +61,7 @@ from pathlib import Path
 import polars as pl
 
 from demo.exports import numbered_questions
-from schemas.codebook import Question, codebook
+from schemas.codebook import Codebook, Question, codebook
 
 TIME_ZONES = {"en": "America/New_York", "fr": "Europe/Paris"}
 VARIANTS = ("current", "2017", "legacy")
@@ -121,8 +121,8 @@ def _random_text(seed: int, length: int) -> pl.Expr:
     return pl.concat_str(chars)
 
 
-def _question_columns(frame: pl.DataFrame, *, language: str, numeric: bool, multi: str) -> list[_Out]:
-    book, words = codebook(), _WORDS[language]
+def _question_columns(frame: pl.DataFrame, *, language: str, numeric: bool, multi: str, book: Codebook) -> list[_Out]:
+    words = _words(language)
     outs: list[_Out] = []
     for question, n, k in numbered_questions(book):
         text, value = question.text[language], pl.col(question.code)
@@ -170,7 +170,7 @@ def _utc(frame: pl.DataFrame, name: str) -> pl.Expr:
 
 
 def _meta_columns(frame: pl.DataFrame, *, language: str, numeric: bool, seed: int, progress: pl.Expr) -> list[pl.Expr]:
-    zone = TIME_ZONES[language]
+    zone = _zone(language)
     started, submitted = _utc(frame, "started_at"), _utc(frame, "submitted_at")
     local = lambda ts: ts.dt.convert_time_zone(zone).dt.strftime("%Y-%m-%d %H:%M:%S")  # noqa: E731
     finished = submitted.is_not_null()
@@ -179,7 +179,7 @@ def _meta_columns(frame: pl.DataFrame, *, language: str, numeric: bool, seed: in
     values = {
         "startDate": local(started),
         "endDate": local(pl.coalesce(submitted, started)),
-        "status": pl.lit("0" if numeric else _WORDS[language]["status"]),
+        "status": pl.lit("0" if numeric else _words(language)["status"]),
         "ipAddress": pl.col("ip_address").cast(pl.Utf8),
         "progress": pl.when(finished).then(pl.lit("100")).otherwise(progress),
         "duration": (submitted - started).dt.total_seconds().cast(pl.Utf8),
@@ -201,9 +201,9 @@ def _meta_columns(frame: pl.DataFrame, *, language: str, numeric: bool, seed: in
     return [values.get(import_id, pl.lit(None, pl.Utf8)).cast(pl.Utf8) for _, import_id, _, _ in _META]
 
 
-def _progress(frame: pl.DataFrame) -> pl.Expr:
+def _progress(frame: pl.DataFrame, book: Codebook) -> pl.Expr:
     """Share (percent) of the closed questions answered: the Progress of a partial response."""
-    closed = codebook().closed
+    closed = book.closed
     answered = [
         (pl.col(q.code).list.len() > 0) if q.type == "multi" else pl.col(q.code).is_not_null()
         for q in closed
@@ -212,9 +212,9 @@ def _progress(frame: pl.DataFrame) -> pl.Expr:
     return (pl.sum_horizontal([a.fill_null(False).cast(pl.Int32) for a in answered]) * 100 // len(closed)).cast(pl.Utf8)
 
 
-def _check_codes(frame: pl.DataFrame) -> None:
+def _check_codes(frame: pl.DataFrame, book: Codebook) -> None:
     """Fail on an answer code the questionnaire does not have (``!`` answers are meant)."""
-    for question in codebook().closed:
+    for question in book.closed:
         values = frame.get_column(question.code).cast(pl.List(pl.Utf8) if question.type == "multi" else pl.Utf8)
         values = values.explode() if question.type == "multi" else values
         unknown = values.filter(~values.str.starts_with("!") & ~values.is_in(question.option_codes)).unique()
@@ -232,27 +232,34 @@ def write_qualtrics(
     seed: int = 0,
     variant: str = "current",
     time_zone: str = "UTC",
+    book: Codebook | None = None,
 ) -> None:
     """Write one Qualtrics export of these respondents, one row each: the current format
     (UTF-8, CRLF; ``multi`` joined by default, or split), or the ``2017`` or ``legacy``
-    one (always split; local times of ``time_zone``)."""
+    one (always split; local times of ``time_zone``). ``book``: the study's questionnaire
+    (default the built-in one); ``language``: one of its languages."""
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, not {variant!r}")
     multi = multi or ("joined" if variant == "current" else "split")
-    if language not in TIME_ZONES or multi not in ("joined", "split"):
-        raise ValueError(f"language must be en or fr and multi joined or split, not {language!r}, {multi!r}")
+    book = book or codebook()
+    if language not in book.languages or multi not in ("joined", "split"):
+        raise ValueError(
+            f"language must be one of {', '.join(book.languages)} and multi joined or split, not {language!r}, {multi!r}"
+        )
     if variant != "current" and multi != "split":
         raise ValueError(f"the {variant} export splits every multi-select: multi must be split, not {multi!r}")
-    _check_codes(frame)
+    _check_codes(frame, book)
     if variant != "current":
-        _write_older(frame, path, variant=variant, language=language, numeric=numeric, seed=seed, time_zone=time_zone)
+        _write_older(
+            frame, path, variant=variant, language=language, numeric=numeric, seed=seed, time_zone=time_zone, book=book
+        )
         return
-    questions = _question_columns(frame, language=language, numeric=numeric, multi=multi)
-    meta = _meta_columns(frame, language=language, numeric=numeric, seed=seed, progress=_progress(frame))
+    questions = _question_columns(frame, language=language, numeric=numeric, multi=multi, book=book)
+    meta = _meta_columns(frame, language=language, numeric=numeric, seed=seed, progress=_progress(frame, book))
     names = [f"c{i}" for i in range(len(_META) + len(questions))]
     data = frame.select([expr.alias(name) for expr, name in zip([*meta, *(q.value for q in questions)], names)])
-    label_at = 2 if language == "en" else 3
-    zone = TIME_ZONES[language]
+    label_at = 3 if language == "fr" else 2  # the metadata's labels: French or English
+    zone = _zone(language)
 
     def import_cell(import_id: str) -> str:
         content = {"ImportId": import_id, **({"timeZone": zone} if import_id in _TIMESTAMPED else {})}
@@ -291,6 +298,18 @@ _META_LEGACY = (
     "IPAddress", "Status", "StartDate", "EndDate", "Finished",
 )  # fmt: skip
 _LOCATION = ("LocationLatitude", "LocationLongitude", "LocationAccuracy")
+
+
+def _words(language: str) -> dict[str, str]:
+    """The account's own words: English where the demo has none in ``language``."""
+    return _WORDS.get(language, _WORDS["en"])
+
+
+def _zone(language: str) -> str:
+    """The account's time zone: the demo's for English and French, else UTC."""
+    return TIME_ZONES.get(language, "UTC")
+
+
 _RESPONSE_SET = {"en": "Default Response Set", "fr": "Ensemble de réponses par défaut"}
 _ANONYMOUS = {"en": "Anonymous", "fr": "Anonyme"}
 
@@ -300,10 +319,11 @@ def _old_text(text: str) -> str:
     return text if len(text) <= _OLD_TEXT_LIMIT else text[:97].rstrip() + "..."
 
 
-def _older_question_columns(frame: pl.DataFrame, *, variant: str, language: str, numeric: bool) -> list[_Out]:
+def _older_question_columns(
+    frame: pl.DataFrame, *, variant: str, language: str, numeric: bool, book: Codebook
+) -> list[_Out]:
     """The questionnaire's columns as the 2017 or legacy export writes them (import_id
     empty for legacy)."""
-    book = codebook()
     legacy = variant == "legacy"
     outs: list[_Out] = []
 
@@ -377,8 +397,8 @@ def _older_meta(
     email = pl.col("email").cast(pl.Utf8)
     values = {
         "ResponseID": pl.concat_str(pl.lit("R_"), _random_text(seed, 15)),
-        "ResponseSet": pl.lit(_RESPONSE_SET[language]),
-        "Name": pl.when(email.is_null()).then(pl.lit(_ANONYMOUS[language])),
+        "ResponseSet": pl.lit(_RESPONSE_SET.get(language, _RESPONSE_SET["en"])),
+        "Name": pl.when(email.is_null()).then(pl.lit(_ANONYMOUS.get(language, _ANONYMOUS["en"]))),
         "IPAddress": pl.col("ip_address").cast(pl.Utf8),
         "StartDate": local(started),
         "EndDate": local(pl.coalesce(submitted, started)),
@@ -405,11 +425,19 @@ def _location(seed: int, language: str) -> list[pl.Expr]:
 
 
 def _write_older(
-    frame: pl.DataFrame, path: Path, *, variant: str, language: str, numeric: bool, seed: int, time_zone: str
+    frame: pl.DataFrame,
+    path: Path,
+    *,
+    variant: str,
+    language: str,
+    numeric: bool,
+    seed: int,
+    time_zone: str,
+    book: Codebook,
 ) -> None:
     """Write the 2017 or the legacy export (see the module's docstring)."""
     meta = _older_meta(frame, variant=variant, language=language, seed=seed, time_zone=time_zone)
-    questions = _older_question_columns(frame, variant=variant, language=language, numeric=numeric)
+    questions = _older_question_columns(frame, variant=variant, language=language, numeric=numeric, book=book)
     values = [v for _, _, v in meta] + [q.value for q in questions] + _location(seed, language)
     ids = [c for c, _, _ in meta] + [q.column_id for q in questions] + list(_LOCATION)
     if variant == "legacy":

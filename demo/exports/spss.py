@@ -31,7 +31,7 @@ from pathlib import Path
 import polars as pl
 
 from demo.exports import numbered_questions
-from schemas.codebook import Question, codebook
+from schemas.codebook import Codebook, Question, codebook
 from transforms.layouts.google_forms import hex_digits, stable_hash
 
 INVALID_CODE = 99.0
@@ -67,9 +67,9 @@ def _utc(frame: pl.DataFrame, name: str) -> pl.Expr:
     )
 
 
-def _check_codes(frame: pl.DataFrame) -> None:
+def _check_codes(frame: pl.DataFrame, book: Codebook) -> None:
     """Fail on an answer code the questionnaire does not have (``!`` answers are meant)."""
-    for question in codebook().closed:
+    for question in book.closed:
         values = frame.get_column(question.code).cast(pl.List(pl.Utf8) if question.type == "multi" else pl.Utf8)
         values = (values.explode() if question.type == "multi" else values).drop_nulls()
         unknown = values.filter(~values.str.starts_with("!") & ~values.is_in(question.option_codes))
@@ -87,9 +87,11 @@ def _position(value: pl.Expr, question: Question) -> pl.Expr:
     )
 
 
-def _variables(frame: pl.DataFrame, *, language: str, dichotomy: str) -> list[tuple[str, str, pl.Expr, dict | None]]:
+def _variables(
+    frame: pl.DataFrame, *, language: str, dichotomy: str, book: Codebook
+) -> list[tuple[str, str, pl.Expr, dict | None]]:
     """(name, label, value, value labels) of every question variable, in questionnaire order."""
-    book, words = codebook(), _WORDS[language]
+    words = _WORDS.get(language, _WORDS["en"])  # the account's words: English where it has no others
     out: list[tuple[str, str, pl.Expr, dict | None]] = []
     for question, n, k in numbered_questions(book):
         text, value = question.text[language], pl.col(question.code)
@@ -146,7 +148,7 @@ def _meta(frame: pl.DataFrame, *, language: str, time_zone: str, seed: int) -> l
     values = {
         "StartDate": (local(started), None),
         "EndDate": (local(pl.coalesce(submitted, started)), None),
-        "Status": (pl.lit(0.0), {0.0: _WORDS[language]["status"]}),
+        "Status": (pl.lit(0.0), {0.0: _WORDS.get(language, _WORDS["en"])["status"]}),
         "IPAddress": (pl.col("ip_address").cast(pl.Utf8), None),
         "Progress": (pl.when(finished).then(pl.lit(100.0)).otherwise(pl.lit(50.0)), None),
         "Duration__in_seconds_": ((submitted - started).dt.total_seconds().cast(pl.Float64), None),
@@ -171,16 +173,22 @@ def write_spss(
     dichotomy: str = "missing",
     time_zone: str = "UTC",
     seed: int = 0,
+    book: Codebook | None = None,
 ) -> None:
-    """Write one SPSS .sav export of these respondents, one case each."""
+    """Write one SPSS .sav export of these respondents, one case each (``book``: the study's
+    questionnaire, default the built-in one; ``language``: one of its languages)."""
     import pyreadstat
 
-    if language not in _WORDS or dichotomy not in ("missing", "zero"):
-        raise ValueError(f"language must be en or fr and dichotomy missing or zero, not {language!r}, {dichotomy!r}")
-    _check_codes(frame)
+    book = book or codebook()
+    if language not in book.languages or dichotomy not in ("missing", "zero"):
+        raise ValueError(
+            f"language must be one of {', '.join(book.languages)} and dichotomy missing or zero, "
+            f"not {language!r}, {dichotomy!r}"
+        )
+    _check_codes(frame, book)
     meta = _meta(frame, language=language, time_zone=time_zone, seed=seed)
-    questions = _variables(frame, language=language, dichotomy=dichotomy)
-    at = 0 if language == "en" else 1
+    questions = _variables(frame, language=language, dichotomy=dichotomy, book=book)
+    at = 1 if language == "fr" else 0  # the metadata labels: French or English
     data = frame.select(
         [value.alias(name) for name, value, _ in meta] + [value.alias(name) for name, _, value, _ in questions]
     )

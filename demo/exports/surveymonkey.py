@@ -31,7 +31,7 @@ from demo.exports.common import label as _label
 from demo.exports.common import language as _language
 from demo.exports.common import other_text as _other_text
 from demo.exports.common import utc as _utc
-from schemas.codebook import codebook
+from schemas.codebook import Codebook, codebook
 from transforms.layouts.google_forms import stable_hash
 
 _META = (
@@ -48,9 +48,10 @@ _META = (
 _DATE_FORMAT = "%m/%d/%Y %I:%M:%S %p"
 
 
-def _question_columns(frame: pl.DataFrame, language: str) -> list[tuple[str | None, str | None, pl.Expr]]:
+def _question_columns(
+    frame: pl.DataFrame, language: str, book: Codebook
+) -> list[tuple[str | None, str | None, pl.Expr]]:
     """(row 1, row 2, cell) for every answer column, in questionnaire order."""
-    book = codebook()
     columns: list[tuple[str | None, str | None, pl.Expr]] = []
     grids_started: set[str] = set()
     for question in book.questions:
@@ -107,11 +108,12 @@ def _meta_columns(frame: pl.DataFrame, *, seed: int) -> list[pl.Expr]:
     ]
 
 
-def write_surveymonkey(frame: pl.DataFrame, path: Path, *, seed: int = 0) -> None:
+def write_surveymonkey(frame: pl.DataFrame, path: Path, *, seed: int = 0, book: Codebook | None = None) -> None:
     """Write one SurveyMonkey export (UTF-8, CRLF) of these respondents, one row each."""
-    _check_codes(frame)
-    language = _language(frame)
-    questions = _question_columns(frame, language)
+    book = book or codebook()
+    _check_codes(frame, book)
+    language = _language(frame, book)
+    questions = _question_columns(frame, language, book)
     values = [*_meta_columns(frame, seed=seed), *(cell for _, _, cell in questions)]
     names = [f"c{i}" for i in range(len(values))]
     data = frame.select([value.cast(pl.Utf8).alias(name) for value, name in zip(values, names)])

@@ -34,16 +34,16 @@ from demo.exports.common import label as _label
 from demo.exports.common import language as _language
 from demo.exports.common import other_text as _other_text
 from demo.exports.common import utc as _utc
-from schemas.codebook import codebook
+from schemas.codebook import Codebook, codebook
 from transforms.layouts.google_forms import hex_digits, stable_hash
 
 _DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-def _question_columns(frame: pl.DataFrame, language: str) -> list[tuple[str, pl.Expr]]:
+def _question_columns(frame: pl.DataFrame, language: str, book: Codebook) -> list[tuple[str, pl.Expr]]:
     """(header, cell) for every answer column, in questionnaire order."""
     columns: list[tuple[str, pl.Expr]] = []
-    for question in codebook().questions:
+    for question in book.questions:
         text, value = question.text[language], pl.col(question.code)
         other = question.other_option
         if question.type == "text":
@@ -94,11 +94,12 @@ def _meta_columns(frame: pl.DataFrame, *, seed: int) -> tuple[list[tuple[str, pl
     return [("#", token)], trailing
 
 
-def write_typeform(frame: pl.DataFrame, path: Path, *, seed: int = 0) -> None:
+def write_typeform(frame: pl.DataFrame, path: Path, *, seed: int = 0, book: Codebook | None = None) -> None:
     """Write one Typeform export (UTF-8, LF) of these respondents, one row each."""
-    _check_codes(frame)
+    book = book or codebook()
+    _check_codes(frame, book)
     leading, trailing = _meta_columns(frame, seed=seed)
-    columns = [*leading, *_question_columns(frame, _language(frame)), *trailing]
+    columns = [*leading, *_question_columns(frame, _language(frame, book), book), *trailing]
     names = [f"c{i}" for i in range(len(columns))]
     data = frame.select([cell.cast(pl.Utf8).alias(name) for (_, cell), name in zip(columns, names)])
     head = pl.DataFrame([[header for header, _ in columns]], schema={name: pl.Utf8 for name in names}, orient="row")

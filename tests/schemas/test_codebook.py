@@ -166,7 +166,7 @@ def test_a_misspelt_key_of_a_question_is_refused_with_the_key_it_likely_means(tm
     line = _line_of(text, "segmnet: true")
     assert message == (
         f"{path}, line {line}: question team_size has an unknown key `segmnet`; did you mean `segment`? "
-        "the keys are code, type, required, segment, ordered, grid, quality_check, text, options, waves, wording"
+        "the keys are code, type, required, segment, ordered, grid, quality_check, text, options, section, waves, wording"
     )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from schemas.codebook import LANGUAGES, Codebook, normalize_label
+from schemas.codebook import Codebook, normalize_label
 from transforms.crosstab import EXTRA_SEGMENTS, KEY, CrosstabSettings, _from_cubes, _people
 from transforms.headers import ResolvedColumn
 from transforms.mapping import _finish, _language_votes, _per_question, _text_fields
@@ -144,7 +144,7 @@ def _spellings(book: Codebook) -> dict[tuple[str, str], list[tuple[str, str | No
     languages: dict[tuple[str, str, str], set[str]] = {}
     for question in book.closed:
         for position, option in enumerate(question.options, start=1):
-            for language in LANGUAGES:
+            for language in book.languages:
                 key = (question.code, normalize_label(option.labels[language]), option.code)
                 languages.setdefault(key, set()).add(language)
             for spelling in (normalize_label(option.code), str(position)):
