@@ -90,7 +90,9 @@ def design_based_domains(units: pl.LazyFrame, *, by: list[str], margins: list[st
 
 def _intervals_and_tests(cells: pl.LazyFrame, *, confidence: float) -> pl.LazyFrame:
     p, var = pl.col("p"), pl.col("var")
-    interior = (p > 0) & (p < 1) & (var > 0)
+    # A share the raking fixes (a category of a margin) has no variance but rounding noise:
+    # an effective base above 1e12 respondents is that noise.
+    interior = (p > 0) & (p < 1) & (var > 1e-12 * p * (1 - p))
     t = t_quantile(z_for_level(confidence), pl.col("n_domain") - 1)
     half = t * var.sqrt() / (p * (1 - p))
     logit = (p / (1 - p)).log()
