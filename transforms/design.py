@@ -103,10 +103,12 @@ def _intervals_and_tests(cells: pl.LazyFrame, *, confidence: float) -> pl.LazyFr
         weighted_ci_low=pl.when(interior).then(100.0 * expit(logit - half)).otherwise(100.0 * p),
         weighted_ci_high=pl.when(interior).then(100.0 * expit(logit + half)).otherwise(100.0 * p),
         design_effective_base=pl.when(interior).then(p * (1 - p) / var),
-        design_p_value=pl.when(pl.col("var_difference") > 0)
+        # No variance (rounding noise aside): equal shares (both 0 or 100%) are not different
+        # (p 1, where R gives NaN); different ones (a segment crossed with itself) are (p 0, as R).
+        design_p_value=pl.when(pl.col("var_difference") > 1e-24)
         .then(erfc(statistic.abs() / math.sqrt(2.0)).clip(0.0, 1.0))
         .when(pl.col("p_rest").is_not_null())
-        .then(1.0),
+        .then(pl.when((p - pl.col("p_rest")).abs() < 1e-9).then(1.0).otherwise(0.0)),
     )
 
 
