@@ -10,6 +10,12 @@ margin after margin, of ``x <- x - w * ave(x / w, margin)``. Intervals are
 its base is the Wald z-test of the difference of the two domain proportions with their
 linearised covariance: what ``svycontrast(svyby(~y, ~in_domain, subset(design, in_base),
 svymean, covmat = TRUE), c(1, -1))`` gives, with a two-sided normal p-value.
+
+Cost: one row per cell and response of the wave (the demo's two waves: ~20 s); it does
+not scale to the nightly million. The residual of a response depends only on its class
+(combination of margin categories, in domain / rest / neither, answer), so the same
+numbers come from one row per cell and class, with counts and sums of w and w^2 (from
+the crosstab's cubes when the margins are segments): the next step.
 """
 
 from __future__ import annotations
