@@ -11,11 +11,11 @@ its base is the Wald z-test of the difference of the two domain proportions with
 linearised covariance: what ``svycontrast(svyby(~y, ~in_domain, subset(design, in_base),
 svymean, covmat = TRUE), c(1, -1))`` gives, with a two-sided normal p-value.
 
-Cost: one row per cell and response of the wave (the demo's two waves: ~20 s); it does
-not scale to the nightly million. The residual of a response depends only on its class
-(combination of margin categories, in domain / rest / neither, answer), so the same
-numbers come from one row per cell and class, with counts and sums of w and w^2 (from
-the crosstab's cubes when the margins are segments): the next step.
+Cost: the passes run over classes of responses (a response's residual depends only on
+its margin categories, domain, rest and answer): a few dozen rows per cell. The classes
+are still summed from one row per cell and response (the demo's two weighted waves: the
+night 6.6 s instead of 2 s unweighted); for the nightly million they should come from
+the crosstab's cubes when the margins are segments: the next step.
 """
 
 from __future__ import annotations
@@ -46,21 +46,27 @@ def t_quantile(z: float, df: pl.Expr) -> pl.Expr:
 
 
 def _with_residuals(frame: pl.LazyFrame, columns: list[str], *, by: list[str], margins: list[str]) -> pl.LazyFrame:
-    """``columns`` (linearised values divided by the weight) made residuals of the raking margins.
+    """``columns`` (linearised values divided by the weight, one per class of ``count``
+    responses) made residuals of the raking margins: ``ave`` is a mean over responses.
 
     Each step is its own column update: nested, the expression would double in size per step.
     """
+    count = pl.col("count")
     for _ in range(RAKING_PASSES):
         for margin in margins:
-            frame = frame.with_columns(pl.col(c) - pl.col(c).mean().over(*by, margin) for c in columns)
+            frame = frame.with_columns(
+                pl.col(c) - (count * pl.col(c)).sum().over(*by, margin) / count.sum().over(*by, margin) for c in columns
+            )
     return frame
 
 
 def _linearised_variance(column: str) -> pl.Expr:
-    """With-replacement variance of the total of ``w * column`` over the design (an aggregate)."""
-    x = pl.col("w") * pl.col(column)
-    n = pl.len().cast(pl.Float64)
-    return n / (n - 1.0) * ((x - x.mean()) ** 2).sum()
+    """With-replacement variance of the total of ``w * column`` over the design's responses
+    (an aggregate over classes: ``count`` responses, ``sw`` and ``sw2`` their sums of w, w^2)."""
+    u = pl.col(column)
+    n = pl.col("count").sum().cast(pl.Float64)
+    mean = (pl.col("sw") * u).sum() / n
+    return n / (n - 1.0) * ((pl.col("sw2") * u * u).sum() - n * mean * mean)
 
 
 def design_based_domains(units: pl.LazyFrame, *, by: list[str], margins: list[str], confidence: float) -> pl.LazyFrame:
@@ -72,14 +78,21 @@ def design_based_domains(units: pl.LazyFrame, *, by: list[str], margins: list[st
     against) and ``y`` (bool: gave the answer). Out: ``weighted_pct``, ``weighted_ci_low``,
     ``weighted_ci_high`` (percent 0-100), ``design_effective_base`` (p(1-p)/var(p),
     respondents), ``design_p_value`` (0-1; null without a rest or a variance).
+
+    A response's residual depends only on its class (margin categories, domain, rest,
+    answer): the responses are summed per class first, and the passes run over classes.
     """
-    w, y = pl.col("w"), pl.col("y").cast(pl.Float64)
+    w = pl.col("w")
+    classes = units.group_by(*by, *margins, "in_domain", "in_rest", "y").agg(
+        count=pl.len(), sw=w.sum(), sw2=(w * w).sum()
+    )
+    sw, y = pl.col("sw"), pl.col("y").cast(pl.Float64)
     d1, d2 = pl.col("in_domain").cast(pl.Float64), pl.col("in_rest").cast(pl.Float64)
-    shares = units.with_columns(
-        _w1=(w * d1).sum().over(by),
-        _w2=(w * d2).sum().over(by),
-        _p1=(w * d1 * y).sum().over(by) / (w * d1).sum().over(by),
-        _p2=pl.when((w * d2).sum().over(by) > 0).then((w * d2 * y).sum().over(by) / (w * d2).sum().over(by)),
+    shares = classes.with_columns(
+        _w1=(sw * d1).sum().over(by),
+        _w2=(sw * d2).sum().over(by),
+        _p1=(sw * d1 * y).sum().over(by) / (sw * d1).sum().over(by),
+        _p2=pl.when((sw * d2).sum().over(by) > 0).then((sw * d2 * y).sum().over(by) / (sw * d2).sum().over(by)),
     )
     u1 = d1 * (y - pl.col("_p1")) / pl.col("_w1")
     u2 = pl.when(pl.col("_w2") > 0).then(d2 * (y - pl.col("_p2")) / pl.col("_w2")).otherwise(0.0)
@@ -87,7 +100,7 @@ def design_based_domains(units: pl.LazyFrame, *, by: list[str], margins: list[st
     per_cell = residuals.group_by(by).agg(
         p=pl.col("_p1").first(),
         p_rest=pl.col("_p2").first(),
-        n_domain=pl.col("in_domain").sum(),
+        n_domain=(pl.col("count") * pl.col("in_domain").cast(pl.UInt32)).sum(),
         var=_linearised_variance("_u"),
         var_difference=_linearised_variance("_d"),
     )
