@@ -187,7 +187,11 @@ def crosstab_schema(book: Codebook) -> pa.DataFrameSchema:  # long: the table's 
             "ci_high": pct("Upper bound of the confidence interval of pct (Wilson score), percent 0-100."),
             "p_value": _col(
                 pl.Float64,
-                "Two-sided p-value, two-proportion z-test of the segment value against the rest of the sample; null where is_tested is false.",
+                "Two-sided p-value of the segment value against the rest of its base; null where is_tested is false. "
+                "Unweighted: pooled two-proportion z-test (as R prop.test(correct = FALSE)). With weighting targets: "
+                "design-based Wald z-test of the difference of the two weighted domain proportions, linearised covariance "
+                "on the raked design (R survey::svycontrast(svytotal(~yd + d + yr + r, raked), quote(yd/d - yr/r)), "
+                "2 pnorm(-|z|)).",
                 checks=[_between(0, 1)],
             ),
             "p_adjusted": _col(
@@ -218,17 +222,18 @@ def crosstab_schema(book: Codebook) -> pa.DataFrameSchema:  # long: the table's 
                 "Weighted percentage, 0-100: 100 sum(w over n) / sum(w over the base), as R survey::svymean of the answer's 0/1 indicator; null without weighting targets."
             ),
             "weighted_ci_low": pct(
-                "Lower bound of the weighted interval, percent 0-100: Wilson score interval of weighted_pct with effective_base as its sample size "
-                "(as R prop.test(p n_eff, n_eff, correct = FALSE)). R survey::svyciprop (beta, logit) uses the design variance of the answer "
-                "instead and differs by a point or two."
+                "Lower bound of the weighted interval, percent 0-100: R survey::svyciprop(method = 'logit') on the raked design, a Wald "
+                "interval on the logit scale with the Taylor-linearised variance (residuals of the raking margins, as svymean after rake(); "
+                "with replacement, each response its own PSU) and a t quantile on the domain's respondents - 1 degrees of freedom; "
+                "equal to weighted_pct when that is 0 or 100."
             ),
             "weighted_ci_high": pct(
-                "Upper bound of the weighted interval (Wilson on effective_base, as weighted_ci_low), percent 0-100."
+                "Upper bound of the weighted interval (svyciprop logit on the raked design, as weighted_ci_low), percent 0-100."
             ),
             "effective_base": _col(
                 pl.Float64,
-                "Kish effective base of the weighted base, in respondents: (sum w)^2 / sum w^2. Depends on the weights only, not on the answer "
-                "(unlike the design effective size p(1-p)/var(p) of R survey::svyciprop).",
+                "Design effective base of the cell, in respondents: p(1-p)/var(p), var(p) the linearised variance of weighted_pct on the "
+                "raked design (as R survey's svyciprop); null without weighting targets or when weighted_pct is 0 or 100.",
             ),
         },
         strict=True,

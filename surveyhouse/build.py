@@ -58,7 +58,7 @@ def build_tables(
         .collect()
         .pipe(weight_responses, targets=targets, key=KEY)
     )
-    crosstab, claims = _crosstab_and_claims(responses, study, settings, weighted=bool(targets))
+    crosstab, claims = _crosstab_and_claims(responses, study, settings, margins=tuple(targets or ()))
     # The answers (some twenty rows a response: the build's biggest frame) come after the
     # crosstab, whose working memory is released by then.
     keep_live = None if staged_dir is not None else _answers_base(warehouse, staged, book=book)
@@ -119,17 +119,20 @@ def _current_versions(
 
 
 def _crosstab_and_claims(
-    responses: pl.DataFrame, study: Study, settings: Settings, *, weighted: bool
+    responses: pl.DataFrame, study: Study, settings: Settings, *, margins: tuple[str, ...]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The crosstab, and the published figures checked against it.
 
     Counted from the responses' own answer columns (the same choices as `answers`, without
     a join). The unscreened crosstab (for the claims) is collected as a table too: held
-    lazily inside the claims' joins, its plan would be re-run branch by branch.
+    lazily inside the claims' joins, its plan would be re-run branch by branch. With raking
+    ``margins`` (the weighting targets' variables) the crosstab is weighted, design-based.
     """
     book = study.book
     crosstab, unscreened = pl.collect_all(
-        build_crosstab_pair(responses.lazy(), book=book, settings=settings.crosstab, weighted=weighted)
+        build_crosstab_pair(
+            responses.lazy(), book=book, settings=settings.crosstab, weighted=bool(margins), margins=margins
+        )
     )
     waves = sorted(set(responses["wave"].to_list())) or [book.wave]
     claims = check_claims(

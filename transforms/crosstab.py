@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from schemas.codebook import Codebook
+from transforms.design import design_based_cells
 from transforms.families import family_columns, not_tested_reason, repeated_pairs, segment_reasons
 from transforms.statistics import (
     adjusted_p_value,
@@ -58,22 +59,48 @@ def build_crosstab(
     book: Codebook,
     settings: CrosstabSettings,
     weighted: bool = False,
+    margins: tuple[str, ...] = (),
 ) -> pl.LazyFrame:
     """One row per wave, question, answer, segment and segment value.
 
     With ``weighted``, responses carry a ``weight`` column and the weighted columns
     (percentage, interval on the Kish effective base) are filled; else they are null.
+    With the raking ``margins`` too, the weighted columns and the test are design-based
+    (``transforms.design``: R survey's linearisation on the raked design).
     The choices are read from the responses' own answer columns (``build_answers`` is
     their long form) and counted without a join on the response key: the way the
     nightly build counts a million responses in seconds.
     """
     segments = [*book.segments, *EXTRA_SEGMENTS]
     base_cube, count_cube = _cubes_from_responses(responses, book=book, segments=segments, weighted=weighted)
-    return _from_cubes(base_cube, count_cube, book=book, settings=settings, segments=segments, weighted=weighted)
+    design = _design(responses, book=book, settings=settings, segments=segments, margins=margins if weighted else ())
+    return _from_cubes(
+        base_cube, count_cube, book=book, settings=settings, segments=segments, weighted=weighted, design=design
+    )
+
+
+def _design(
+    responses: pl.LazyFrame, *, book: Codebook, settings: CrosstabSettings, segments: list[str], margins
+) -> pl.LazyFrame | None:
+    """The design-based weighted columns per cell, or None without raking margins."""
+    if not margins:
+        return None
+    return design_based_cells(
+        responses,
+        answer_cells=_answer_cells(book),
+        segments=segments,
+        margins=list(margins),
+        confidence=settings.confidence,
+    )
 
 
 def build_crosstab_pair(
-    responses: pl.LazyFrame, *, book: Codebook, settings: CrosstabSettings, weighted: bool = False
+    responses: pl.LazyFrame,
+    *,
+    book: Codebook,
+    settings: CrosstabSettings,
+    weighted: bool = False,
+    margins: tuple[str, ...] = (),
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(the crosstab, the crosstab with no exclusions), from one pass over the responses.
 
@@ -95,7 +122,9 @@ def build_crosstab_pair(
         settings=settings,
         segments=segments,
         weighted=weighted,
+        design=_design(responses, book=book, settings=settings, segments=segments, margins=margins if weighted else ()),
     )
+    # The raked design holds the screened responses only: this table keeps the Kish columns.
     everyone = _from_cubes(base_cube, count_cube, book=book, settings=settings, segments=segments, weighted=weighted)
     return screened, everyone
 
@@ -108,6 +137,7 @@ def _from_cubes(
     settings: CrosstabSettings,
     segments: list[str],
     weighted: bool,
+    design: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """The crosstab from its cubes: bases and counts per combination of segment values."""
 
@@ -137,7 +167,7 @@ def _from_cubes(
     )
     return (
         cells.pipe(_with_test_design, book=book)
-        .pipe(_with_statistics, settings=settings, weighted=weighted)
+        .pipe(_with_statistics, settings=settings, weighted=weighted, design=design)
         .pipe(_ordered, book=book)
     )
 
@@ -266,7 +296,9 @@ def _answer_cells(book: Codebook) -> tuple[list[tuple[str, str | None, pl.Expr]]
     return cells, masks
 
 
-def _with_statistics(cells: pl.LazyFrame, *, settings: CrosstabSettings, weighted: bool) -> pl.LazyFrame:
+def _with_statistics(
+    cells: pl.LazyFrame, *, settings: CrosstabSettings, weighted: bool, design: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
     z = z_for_level(settings.confidence)
     total = ["wave", "question", "answer"]
     whole = pl.col("segment") == "all"
@@ -288,18 +320,20 @@ def _with_statistics(cells: pl.LazyFrame, *, settings: CrosstabSettings, weighte
         is_tested=pl.col("not_tested_reason").is_null(),
         p_value=pl.when(pl.col("not_tested_reason").is_null()).then(pl.col("p_value")),
     )
+    if design is not None:  # weighted: the design-based test, of the same rows
+        with_p = _with_design(with_p, design)
     family = family_columns(settings.family)
     adjusted = with_p.with_columns(
         p_adjusted=adjusted_p_value(pl.col("p_value"), method=settings.adjust if family else "none", over=family)
     )
-    if weighted:
+    if weighted and design is None:
         effective = pl.col("base_w") ** 2 / pl.col("base_w2")
         # Sums of float weights can overshoot by a few ulps: a share of respondents is 0-100.
         weighted_pct = pl.when(pl.col("base_w") > 0).then((100.0 * pl.col("n_w") / pl.col("base_w")).clip(0.0, 100.0))
         adjusted = adjusted.with_columns(weighted_pct=weighted_pct, effective_base=effective)
         w_low, w_high = wilson_interval_from_pct(pl.col("weighted_pct"), pl.col("effective_base"), z=z)
         adjusted = adjusted.with_columns(weighted_ci_low=w_low, weighted_ci_high=w_high)
-    else:
+    elif not weighted:
         adjusted = adjusted.with_columns(
             [
                 pl.lit(None, pl.Float64).alias(c)
@@ -307,6 +341,15 @@ def _with_statistics(cells: pl.LazyFrame, *, settings: CrosstabSettings, weighte
             ]
         )
     return adjusted.with_columns(is_significant=(pl.col("p_adjusted") < settings.alpha).fill_null(False))
+
+
+def _with_design(cells: pl.LazyFrame, design: pl.LazyFrame) -> pl.LazyFrame:
+    """The weighted columns and the test of a segment value against the rest, design-based."""
+    keys = ["wave", "question", "answer", "segment", "segment_value"]
+    return cells.join(design, on=keys, how="left").with_columns(
+        p_value=pl.when(pl.col("is_tested")).then(pl.col("design_p_value")),
+        effective_base=pl.col("design_effective_base"),
+    )
 
 
 def _ordered(cells: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
