@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from schemas.codebook import Codebook
-from transforms.design import design_based_cells
+from transforms.design import design_based_cells, design_based_domains, design_classes_from_cubes
 from transforms.families import family_columns, not_tested_reason, repeated_pairs, segment_reasons
 from transforms.statistics import (
     adjusted_p_value,
@@ -72,26 +72,64 @@ def build_crosstab(
     nightly build counts a million responses in seconds.
     """
     segments = [*book.segments, *EXTRA_SEGMENTS]
-    base_cube, count_cube = _cubes_from_responses(responses, book=book, segments=segments, weighted=weighted)
-    design = _design(responses, book=book, settings=settings, segments=segments, margins=margins if weighted else ())
+    base_cube, count_cube = _cubes_from_responses(
+        responses, book=book, segments=segments, weighted=weighted, collect=bool(weighted and margins)
+    )
+    design = _design(
+        responses,
+        base_cube,
+        count_cube,
+        book=book,
+        settings=settings,
+        segments=segments,
+        margins=margins,
+        weighted=weighted,
+    )
     return _from_cubes(
         base_cube, count_cube, book=book, settings=settings, segments=segments, weighted=weighted, design=design
     )
 
 
 def _design(
-    responses: pl.LazyFrame, *, book: Codebook, settings: CrosstabSettings, segments: list[str], margins
+    responses: pl.LazyFrame,
+    base_cube: pl.LazyFrame,
+    count_cube: pl.LazyFrame,
+    *,
+    book: Codebook,
+    settings: CrosstabSettings,
+    segments: list[str],
+    margins: tuple[str, ...],
+    weighted: bool,
 ) -> pl.LazyFrame | None:
-    """The design-based weighted columns per cell, or None without raking margins."""
-    if not margins:
+    """The design-based weighted columns per cell (of the screened responses and their
+    cubes), or None unweighted or without raking margins.
+
+    Margins that are segments (the usual targets) are read from the cubes; any other
+    makes the classes summed from one row per cell and response (slower, same numbers).
+    """
+    if not (weighted and margins):
         return None
-    return design_based_cells(
-        responses,
-        answer_cells=_answer_cells(book),
+    keys = ["wave", "question", "answer", "segment", "segment_value"]
+    if not set(margins) <= set(segments):
+        return design_based_cells(
+            responses,
+            answer_cells=_answer_cells(book),
+            segments=segments,
+            margins=list(margins),
+            confidence=settings.confidence,
+        )
+    people = _people(responses, segments=segments, weighted=True, keep=["wave"]).select(
+        "wave", *[f"seg_{m}" for m in margins], n=pl.lit(1, pl.Int64), w="w", w2=pl.col("w") ** 2
+    )
+    classes = design_classes_from_cubes(
+        base_cube,
+        count_cube,
+        people,
+        answers=answer_catalog(book).select("question", "answer"),
         segments=segments,
         margins=list(margins),
-        confidence=settings.confidence,
     )
+    return design_based_domains(classes, by=keys, margins=list(margins), confidence=settings.confidence)
 
 
 def build_crosstab_pair(
@@ -109,12 +147,24 @@ def build_crosstab_pair(
     figure would move if the excluded responses were counted): the responses are summed
     once per combination of segment values and exclusion, and each table adds up the
     combinations it counts (a few thousand rows, computed when this is called).
+    The raked design holds the screened responses only: with ``margins`` the first table's
+    weighted columns are design-based, the second's keep the Kish effective base.
     """
     segments = [*book.segments, *EXTRA_SEGMENTS]
     base_cube, count_cube = _cubes_from_responses(
         responses, book=book, segments=segments, weighted=weighted, split_excluded=True
     )
     kept = ~pl.col("is_excluded")
+    design = _design(
+        responses,
+        base_cube.filter(kept).drop("is_excluded"),
+        count_cube.filter(kept).drop("is_excluded"),
+        book=book,
+        settings=settings,
+        segments=segments,
+        margins=margins,
+        weighted=weighted,
+    )
     screened = _from_cubes(
         base_cube.filter(kept),
         count_cube.filter(kept),
@@ -122,9 +172,8 @@ def build_crosstab_pair(
         settings=settings,
         segments=segments,
         weighted=weighted,
-        design=_design(responses, book=book, settings=settings, segments=segments, margins=margins if weighted else ()),
+        design=design,
     )
-    # The raked design holds the screened responses only: this table keeps the Kish columns.
     everyone = _from_cubes(base_cube, count_cube, book=book, settings=settings, segments=segments, weighted=weighted)
     return screened, everyone
 
@@ -196,7 +245,13 @@ def _people(
 
 
 def _cubes_from_responses(
-    responses: pl.LazyFrame, *, book: Codebook, segments: list[str], weighted: bool, split_excluded: bool = False
+    responses: pl.LazyFrame,
+    *,
+    book: Codebook,
+    segments: list[str],
+    weighted: bool,
+    split_excluded: bool = False,
+    collect: bool = False,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(bases, counts) per wave, question, [answer] and combination of segment values,
     from the responses' answer columns.
@@ -253,7 +308,7 @@ def _cubes_from_responses(
     else:  # as the sums of null weights: zero
         cube = cube.with_columns(w=pl.lit(0.0), w2=pl.lit(0.0))
     cube = cube.filter(pl.col("n") > 0).join(catalog, on="cell")
-    if split_excluded:  # two tables are built from it: the pass over the responses is made once, here
+    if split_excluded or collect:  # read by two tables or the design: the pass over the responses is made once, here
         cube = cube.collect().lazy()
     base_cube = cube.filter(pl.col("answer").is_null()).select("wave", "question", *seg_cols, "n", "w", "w2")
     count_cube = cube.filter(pl.col("answer").is_not_null()).select(

@@ -12,10 +12,12 @@ linearised covariance: what ``svycontrast(svyby(~y, ~in_domain, subset(design, i
 svymean, covmat = TRUE), c(1, -1))`` gives, with a two-sided normal p-value.
 
 Cost: the passes run over classes of responses (a response's residual depends only on
-its margin categories, domain, rest and answer): a few dozen rows per cell. The classes
-are still summed from one row per cell and response (the demo's two weighted waves: the
-night 6.6 s instead of 2 s unweighted); for the nightly million they should come from
-the crosstab's cubes when the margins are segments: the next step.
+its margin categories, domain, rest and answer): cells times margin categories times
+five classes, whatever the number of responses. The nightly build adds the classes up
+from the crosstab's cubes (:func:`design_classes_from_cubes`, when the margins are
+segments): on the demo's two weighted waves the crosstab pair takes 1.1 s instead of
+7.0 s summed from one row per cell and response (:func:`design_units`, kept for margins
+that are not segments and as the tests' second computation).
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ import polars as pl
 
 from transforms.statistics import erfc, z_for_level
 
-__all__ = ["design_based_cells", "design_based_domains", "design_units", "t_quantile"]
+__all__ = [
+    "design_based_cells",
+    "design_based_domains",
+    "design_classes",
+    "design_classes_from_cubes",
+    "design_units",
+    "t_quantile",
+]
 
 RAKING_PASSES = 10  # survey:::svyrecvar's fixed number of passes over the margins
 
@@ -45,17 +54,18 @@ def t_quantile(z: float, df: pl.Expr) -> pl.Expr:
     return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
 
 
-def _with_residuals(frame: pl.LazyFrame, columns: list[str], *, by: list[str], margins: list[str]) -> pl.LazyFrame:
+def _with_residuals(frame: pl.LazyFrame, columns: list[str], *, groups: list[str]) -> pl.LazyFrame:
     """``columns`` (linearised values divided by the weight, one per class of ``count``
     responses) made residuals of the raking margins: ``ave`` is a mean over responses.
 
+    ``groups``: per margin, an integer column naming the cell and the margin's category.
     Each step is its own column update: nested, the expression would double in size per step.
     """
     count = pl.col("count")
     for _ in range(RAKING_PASSES):
-        for margin in margins:
+        for group in groups:
             frame = frame.with_columns(
-                pl.col(c) - (count * pl.col(c)).sum().over(*by, margin) / count.sum().over(*by, margin) for c in columns
+                pl.col(c) - (count * pl.col(c)).sum().over(group) / count.sum().over(group) for c in columns
             )
     return frame
 
@@ -69,42 +79,65 @@ def _linearised_variance(column: str) -> pl.Expr:
     return n / (n - 1.0) * ((pl.col("sw2") * u * u).sum() - n * mean * mean)
 
 
-def design_based_domains(units: pl.LazyFrame, *, by: list[str], margins: list[str], confidence: float) -> pl.LazyFrame:
+def design_classes(units: pl.LazyFrame, *, by: list[str], margins: list[str]) -> pl.LazyFrame:
+    """One row per ``by`` (a cell), margin categories, ``in_domain``, ``in_rest`` and ``y``:
+    ``count`` responses, ``sw`` and ``sw2`` their sums of w and w^2 (see :func:`design_units`)."""
+    w = pl.col("w")
+    return units.group_by(*by, *margins, "in_domain", "in_rest", "y").agg(
+        count=pl.len().cast(pl.Int64), sw=w.sum(), sw2=(w * w).sum()
+    )
+
+
+def design_based_domains(
+    classes: pl.LazyFrame, *, by: list[str], margins: list[str], confidence: float
+) -> pl.LazyFrame:
     """One row per ``by`` (a cell): the design-based proportion, its interval and test.
 
-    ``units`` has one row per cell and response of the whole (raked) design the cell
-    belongs to: ``w`` the weight, the raking ``margins`` columns, ``in_domain`` and
-    ``in_rest`` (booleans: the cell's domain, and the rest of its base it is tested
-    against) and ``y`` (bool: gave the answer). Out: ``weighted_pct``, ``weighted_ci_low``,
+    ``classes`` (from :func:`design_classes` or :func:`design_classes_from_cubes`) hold
+    the whole (raked) design each cell belongs to, summed per class of responses: the
+    raking ``margins`` columns, ``in_domain`` and ``in_rest`` (booleans: the cell's
+    domain, and the rest of its base it is tested against), ``y`` (bool: gave the
+    answer), ``count``, ``sw``, ``sw2``. Out: ``weighted_pct``, ``weighted_ci_low``,
     ``weighted_ci_high`` (percent 0-100), ``design_effective_base`` (p(1-p)/var(p),
     respondents), ``design_p_value`` (0-1; null without a rest or a variance).
 
     A response's residual depends only on its class (margin categories, domain, rest,
-    answer): the responses are summed per class first, and the passes run over classes.
+    answer): the passes run over classes, a few dozen rows per cell.
     """
-    w = pl.col("w")
-    classes = units.group_by(*by, *margins, "in_domain", "in_rest", "y").agg(
-        count=pl.len(), sw=w.sum(), sw2=(w * w).sum()
+    # The windows run over integer keys: a cell's number, and per margin the cell and category.
+    # (Numbered within one pass over the classes: joined back, the classes' plan would run twice.)
+    listed = [c for c in ("count", "sw", "sw2", "in_domain", "in_rest", "y", *margins)]
+    groups = [f"_group:{m}" for m in margins]
+    keyed = (
+        classes.group_by(by)
+        .agg(pl.col(listed))
+        .with_row_index("_cell")
+        .explode(listed)
+        .with_columns(
+            (pl.col("_cell").cast(pl.UInt64) * 2**32 + pl.col(m).cast(pl.String).rank("dense").cast(pl.UInt64)).alias(g)
+            for m, g in zip(margins, groups, strict=True)
+        )
     )
-    sw, y = pl.col("sw"), pl.col("y").cast(pl.Float64)
+    sw, y, cell = pl.col("sw"), pl.col("y").cast(pl.Float64), "_cell"
     d1, d2 = pl.col("in_domain").cast(pl.Float64), pl.col("in_rest").cast(pl.Float64)
-    shares = classes.with_columns(
-        _w1=(sw * d1).sum().over(by),
-        _w2=(sw * d2).sum().over(by),
-        _p1=(sw * d1 * y).sum().over(by) / (sw * d1).sum().over(by),
-        _p2=pl.when((sw * d2).sum().over(by) > 0).then((sw * d2 * y).sum().over(by) / (sw * d2).sum().over(by)),
+    shares = keyed.with_columns(
+        _w1=(sw * d1).sum().over(cell),
+        _w2=(sw * d2).sum().over(cell),
+        _p1=(sw * d1 * y).sum().over(cell) / (sw * d1).sum().over(cell),
+        _p2=pl.when((sw * d2).sum().over(cell) > 0).then((sw * d2 * y).sum().over(cell) / (sw * d2).sum().over(cell)),
     )
     u1 = d1 * (y - pl.col("_p1")) / pl.col("_w1")
     u2 = pl.when(pl.col("_w2") > 0).then(d2 * (y - pl.col("_p2")) / pl.col("_w2")).otherwise(0.0)
-    residuals = shares.with_columns(_u=u1, _d=u1 - u2).pipe(_with_residuals, ["_u", "_d"], by=by, margins=margins)
-    per_cell = residuals.group_by(by).agg(
+    residuals = shares.with_columns(_u=u1, _d=u1 - u2).pipe(_with_residuals, ["_u", "_d"], groups=groups)
+    per_cell = residuals.group_by(cell).agg(
+        pl.col(by).first(),
         p=pl.col("_p1").first(),
         p_rest=pl.col("_p2").first(),
-        n_domain=(pl.col("count") * pl.col("in_domain").cast(pl.UInt32)).sum(),
+        n_domain=pl.col("count").filter(pl.col("in_domain")).sum(),
         var=_linearised_variance("_u"),
         var_difference=_linearised_variance("_d"),
     )
-    return per_cell.pipe(_intervals_and_tests, confidence=confidence).drop("p", "p_rest", "var", "var_difference")
+    return per_cell.pipe(_intervals_and_tests, confidence=confidence).drop(cell, "p", "p_rest", "var", "var_difference")
 
 
 def _intervals_and_tests(cells: pl.LazyFrame, *, confidence: float) -> pl.LazyFrame:
@@ -223,4 +256,95 @@ def design_based_cells(
         margins=margins,
     )
     keys = ["wave", "question", "answer", "segment", "segment_value"]
-    return design_based_domains(units, by=keys, margins=margins, confidence=confidence)
+    classes = design_classes(units, by=keys, margins=margins)
+    return design_based_domains(classes, by=keys, margins=margins, confidence=confidence)
+
+
+#: The classes of a cell's design, as sums of the cube columns: (in_domain, in_rest, y, the
+#: columns added, the columns subtracted). ``d1`` the domain's answer, ``db`` the domain's
+#: base, ``c`` and ``b`` the whole base's answer and base, ``p`` every response of the design.
+_CLASSES = (
+    (True, False, True, ["d1"], []),
+    (True, False, False, ["db"], ["d1"]),
+    (False, True, True, ["c"], ["d1"]),
+    (False, True, False, ["b", "d1"], ["db", "c"]),
+    (False, False, False, ["p"], ["b"]),
+)
+
+
+def design_classes_from_cubes(
+    base_cube: pl.LazyFrame,
+    count_cube: pl.LazyFrame,
+    people: pl.LazyFrame,
+    *,
+    answers: pl.LazyFrame,
+    segments: list[str],
+    margins: list[str],
+) -> pl.LazyFrame:
+    """What :func:`design_classes` gives (``by`` = wave, question, answer, segment, segment
+    value), added up from the crosstab's cubes instead of one row per cell and response.
+
+    ``base_cube`` (wave, question, ``seg_<segment>``..., n, w, w2: who answered) and
+    ``count_cube`` (the same with answer: who gave it) are the crosstab's sums per
+    combination of segment values; ``people`` (wave, ``seg_<margin>``..., n, w, w2) every
+    response of the design; ``answers`` (question, answer) the cells of each question.
+    Every raking margin must be a segment (a ``seg_`` column of the cubes). The cost
+    follows cells times margin categories, not responses.
+    """
+    keyed = [f"seg_{m}" for m in margins]
+    sums = [pl.col("n", "w", "w2").sum()]
+
+    def per_value(cube: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+        return pl.concat(
+            cube.with_columns(segment_value=pl.lit("all") if s == "all" else pl.col(f"seg_{s}"))
+            .drop_nulls("segment_value")
+            .group_by(*keys, "segment_value", *keyed)
+            .agg(*sums)
+            .with_columns(segment=pl.lit(s))
+            for s in ["all", *segments]
+        )
+
+    def named(frame: pl.LazyFrame, prefix: str) -> pl.LazyFrame:
+        return frame.rename({c: f"{prefix}_{c}" for c in ("n", "w", "w2")})
+
+    domain_base = named(per_value(base_cube, ["wave", "question"]), "db")
+    cells = domain_base.select("wave", "question", "segment", "segment_value").unique().join(answers, on="question")
+    cell = ["wave", "question", "segment", "segment_value"]
+    grid = (
+        cells.join(named(people.group_by("wave", *keyed).agg(*sums), "p"), on="wave")
+        .join(domain_base, on=[*cell, *keyed], how="left")
+        .join(
+            named(per_value(count_cube, ["wave", "question", "answer"]), "d1"), on=[*cell, "answer", *keyed], how="left"
+        )
+        .join(
+            named(base_cube.group_by("wave", "question", *keyed).agg(*sums), "b"),
+            on=["wave", "question", *keyed],
+            how="left",
+        )
+        .join(
+            named(count_cube.group_by("wave", "question", "answer", *keyed).agg(*sums), "c"),
+            on=["wave", "question", "answer", *keyed],
+            how="left",
+        )
+    )
+    classes = pl.concat(
+        grid.select(
+            *cell,
+            "answer",
+            *[pl.col(k).alias(m) for k, m in zip(keyed, margins, strict=True)],
+            in_domain=pl.lit(in_domain),
+            in_rest=pl.lit(in_rest),
+            y=pl.lit(y),
+            count=_sum_of("n", plus, minus).cast(pl.Int64),
+            sw=_sum_of("w", plus, minus).cast(pl.Float64),
+            sw2=_sum_of("w2", plus, minus).cast(pl.Float64),
+        )
+        for in_domain, in_rest, y, plus, minus in _CLASSES
+    )
+    return classes.filter(pl.col("count") > 0)
+
+
+def _sum_of(column: str, plus: list[str], minus: list[str]) -> pl.Expr:
+    """The sum of the ``plus`` cubes' ``column`` less the ``minus`` ones' (a missing row is 0)."""
+    term = lambda x: pl.col(f"{x}_{column}").fill_null(0)  # noqa: E731
+    return sum((term(x) for x in plus), pl.lit(0)) - sum((term(x) for x in minus), pl.lit(0))
