@@ -262,11 +262,13 @@ TREND = pa.DataFrameSchema(
         "segment_value": _col(pl.Utf8, "Segment value.", nullable=False),
         "base_n": _col(pl.Int64, "Base in this wave.", nullable=False),
         "n": _col(pl.Int64, "Count in this wave.", nullable=False),
-        "pct": _col(pl.Float64, "Percentage in this wave, 0-100."),
+        "pct": _col(
+            pl.Float64, "Percentage in this wave, 0-100: the crosstab's pct, or its weighted_pct when is_weighted."
+        ),
         "previous_wave": _col(pl.Int32, "The latest earlier wave with the same row.", nullable=False),
         "previous_base_n": _col(pl.Int64, "Base in the previous wave.", nullable=False),
         "previous_n": _col(pl.Int64, "Count in the previous wave.", nullable=False),
-        "previous_pct": _col(pl.Float64, "Percentage in the previous wave, 0-100."),
+        "previous_pct": _col(pl.Float64, "Percentage in the previous wave, 0-100 (weighted when is_weighted, as pct)."),
         "matched_respondents": _col(
             pl.Int64,
             "Respondents in the bases of both waves (the same non-null email_hash), whole sample: the same for "
@@ -276,11 +278,19 @@ TREND = pa.DataFrameSchema(
         "change_pts": _col(pl.Float64, "pct - previous_pct, percentage points."),
         "p_value": _col(
             pl.Float64,
-            "Two-sided p-value of the change: two-proportion z-test, which assumes the two waves are independent "
-            "samples. Matched respondents (matched_respondents) make the waves paired: when they answer alike in "
+            "Two-sided p-value of the change; the test assumes the two waves are independent samples. Unweighted: "
+            "pooled two-proportion z-test of the counts. Weighted (is_weighted): Wald z-test of change_pts whose "
+            "variance is the sum of the two waves' design-based variances p(1-p)/effective_base (linearised on each "
+            "wave's raked design, as R survey::svycontrast on the two waves stacked as strata). Matched respondents (matched_respondents) make the waves paired: when they answer alike in "
             "both (positive correlation, the usual case) the test is conservative (p too large, changes missed); "
             "negatively correlated answers would make it anti-conservative.",
             checks=[_between(0, 1)],
+        ),
+        "is_weighted": _col(
+            pl.Boolean,
+            "pct, previous_pct, change_pts and the test are weighted (weighting targets set), design-based; "
+            "base_n and n stay respondents.",
+            nullable=False,
         ),
         "p_adjusted": _col(
             pl.Float64,
@@ -482,7 +492,16 @@ CLAIMS = pa.DataFrameSchema(
         "segment_name": _col(pl.Utf8, "Crosstab segment.", nullable=False),
         "segment_value": _col(pl.Utf8, "Crosstab segment value.", nullable=False),
         "published_pct": _col(pl.Float64, "Figure printed in the report, percent 0-100.", nullable=False),
-        "computed_pct": _col(pl.Float64, "Figure recomputed from the warehouse, percent 0-100."),
+        "computed_pct": _col(
+            pl.Float64,
+            "Figure recomputed from the warehouse, percent 0-100: the crosstab's pct, or its weighted_pct when is_weighted.",
+        ),
+        "is_weighted": _col(
+            pl.Boolean,
+            "computed_pct and its interval (ci_low, ci_high: the crosstab's weighted_ci_low/high, svyciprop logit) are "
+            "the weighted ones (weighting targets set); base_n stays respondents.",
+            nullable=False,
+        ),
         "diff_pts": _col(pl.Float64, "computed_pct - published_pct, percentage points."),
         "base_n": _col(pl.Int64, "Base of the recomputed figure."),
         "ci_low": _col(pl.Float64, "Lower bound of the recomputed figure's interval, percent."),
@@ -507,10 +526,13 @@ CLAIMS = pa.DataFrameSchema(
         "contradiction": _col(pl.Utf8, "Which other published figure this one contradicts, and why."),
         "unscreened_pct": _col(
             pl.Float64,
-            "The figure if screened-out responses (speeders, failed attention, duplicates) were counted, percent 0-100.",
+            "The figure if screened-out responses (speeders, failed attention, duplicates) were counted, percent 0-100, "
+            "unweighted.",
         ),
         "screening_effect_pts": _col(
-            pl.Float64, "unscreened_pct - computed_pct, percentage points: how much screening moves the figure."
+            pl.Float64,
+            "unscreened_pct - the unweighted screened percentage, percentage points: how much screening moves the "
+            "figure (unweighted even when is_weighted: the screened-out responses have no weight).",
         ),
         "note": _col(pl.Utf8, "Note from the list of published figures."),
     },

@@ -74,6 +74,7 @@ def build_tables(
             alpha=settings.crosstab.alpha,
             adjust=settings.crosstab.adjust,
             respondents=responses.lazy().filter(~pl.col("is_excluded")).select("wave", "email_hash"),
+            weighted=bool(targets),
         ).collect(),
         "column_tests": build_column_tests(crosstab.lazy(), book=book, settings=settings.column_tests).collect(),
         "claims": claims,
@@ -143,6 +144,7 @@ def _crosstab_and_claims(
         tolerance_pts=settings.claim_tolerance_pts,
         minimum_base=settings.crosstab.minimum_base,
         unscreened=unscreened.lazy(),
+        weighted=bool(margins),
     ).collect()
     return crosstab, claims
 

@@ -22,11 +22,9 @@ that are not segments and as the tests' second computation).
 
 from __future__ import annotations
 
-import math
-
 import polars as pl
 
-from transforms.statistics import erfc, z_for_level
+from transforms.statistics import wald_p_value, z_for_level
 
 __all__ = [
     "design_based_cells",
@@ -149,18 +147,13 @@ def _intervals_and_tests(cells: pl.LazyFrame, *, confidence: float) -> pl.LazyFr
     half = t * var.sqrt() / (p * (1 - p))
     logit = (p / (1 - p)).log()
     expit = lambda x: 1.0 / (1.0 + (-x).exp())  # noqa: E731
-    statistic = (p - pl.col("p_rest")) / pl.col("var_difference").sqrt()
     return cells.with_columns(
         weighted_pct=100.0 * p,
         weighted_ci_low=pl.when(interior).then(100.0 * expit(logit - half)).otherwise(100.0 * p),
         weighted_ci_high=pl.when(interior).then(100.0 * expit(logit + half)).otherwise(100.0 * p),
         design_effective_base=pl.when(interior).then(p * (1 - p) / var),
-        # No variance (rounding noise aside): equal shares (both 0 or 100%) are not different
-        # (p 1, where R gives NaN); different ones (a segment crossed with itself) are (p 0, as R).
-        design_p_value=pl.when(pl.col("var_difference") > 1e-24)
-        .then(erfc(statistic.abs() / math.sqrt(2.0)).clip(0.0, 1.0))
-        .when(pl.col("p_rest").is_not_null())
-        .then(pl.when((p - pl.col("p_rest")).abs() < 1e-9).then(1.0).otherwise(0.0)),
+        # Null without a rest (p_rest null); a segment crossed with itself has no variance: p 0.
+        design_p_value=wald_p_value(p - pl.col("p_rest"), pl.col("var_difference")),
     )
 
 
