@@ -183,8 +183,11 @@ def crosstab_schema(book: Codebook) -> pa.DataFrameSchema:  # long: the table's 
                 checks=[pa.Check.ge(0)],
             ),
             "pct": pct("Percentage, 0-100: 100 n / base_n (multi-select: share of respondents)."),
-            "ci_low": pct("Lower bound of the confidence interval of pct (Wilson score), percent 0-100."),
-            "ci_high": pct("Upper bound of the confidence interval of pct (Wilson score), percent 0-100."),
+            "ci_low": pct(
+                "Lower bound of the confidence interval of pct, unweighted: Wilson score interval (as R "
+                "prop.test(n, base_n, correct = FALSE), statsmodels proportion_confint(method = 'wilson')), percent 0-100."
+            ),
+            "ci_high": pct("Upper bound of the confidence interval of pct (Wilson score, as ci_low), percent 0-100."),
             "p_value": _col(
                 pl.Float64,
                 "Two-sided p-value of the segment value against the rest of its base; null where is_tested is false. "
@@ -196,8 +199,9 @@ def crosstab_schema(book: Codebook) -> pa.DataFrameSchema:  # long: the table's 
             ),
             "p_adjusted": _col(
                 pl.Float64,
-                "p_value corrected for multiple comparisons (Benjamini-Hochberg by default) within its family: by default one question "
-                "crossed with one segment in one wave, options and NETs apart (SURVEYHOUSE_ADJUST_FAMILY = table, wave or none).",
+                "p_value corrected for multiple comparisons (Benjamini-Hochberg by default, as R p.adjust(method = 'BH'); "
+                "SURVEYHOUSE_ADJUST) within its family: by default one question crossed with one segment in one wave, options and "
+                "NETs apart (SURVEYHOUSE_ADJUST_FAMILY = table, wave or none). Weighted or not, the same rows in the same families.",
                 checks=[_between(0, 1)],
             ),
             "is_significant": _col(pl.Boolean, "p_adjusted below alpha (default 0.05).", nullable=False),
@@ -219,7 +223,9 @@ def crosstab_schema(book: Codebook) -> pa.DataFrameSchema:  # long: the table's 
                 nullable=False,
             ),
             "weighted_pct": pct(
-                "Weighted percentage, 0-100: 100 sum(w over n) / sum(w over the base), as R survey::svymean of the answer's 0/1 indicator; null without weighting targets."
+                "Weighted percentage, 0-100: 100 sum(w over n) / sum(w over the base), as R survey::svymean of the answer's 0/1 indicator; "
+                "null without weighting targets. With them, weighted_pct and its interval, effective_base and the test (p_value) are "
+                "design-based; pct, ci_low, ci_high, base_n and n stay unweighted."
             ),
             "weighted_ci_low": pct(
                 "Lower bound of the weighted interval, percent 0-100: R survey::svyciprop(method = 'logit') on the raked design, a Wald "
