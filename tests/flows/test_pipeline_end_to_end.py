@@ -211,3 +211,16 @@ def test_weighting_targets_rake_the_bases_to_the_population(demo, tmp_path):
         "from responses where wave = 2023",
     ).row(0, named=True)
     assert weights["m"] == pytest.approx(1) and weights["x"] == 0
+    # Trend and claims read the weighted figures too, and say so.
+    claims = query(
+        weighted,
+        "select c.is_weighted, c.computed_pct, x.weighted_pct from claims c join crosstab x on x.wave = c.wave "
+        "and x.question = c.question and x.answer = c.answer and x.segment = c.segment_name "
+        "and x.segment_value = c.segment_value",
+    )
+    assert claims.height > 0 and claims["is_weighted"].all()
+    assert (claims["computed_pct"] == claims["weighted_pct"]).all()
+    trend = query(weighted, "select count(*) n, count(*) filter (where not is_weighted) plain from trend").row(
+        0, named=True
+    )
+    assert trend["n"] > 0 and trend["plain"] == 0
