@@ -193,17 +193,25 @@ def crosstab_schema(book: Codebook) -> pa.DataFrameSchema:  # long: the table's 
                 checks=[pa.Check.ge(0)],
             ),
             "pct": pct("Percentage, 0-100: 100 n / base_n (multi-select: share of respondents)."),
-            "ci_low": pct("Lower bound of the confidence interval of pct (Wilson score), percent 0-100."),
-            "ci_high": pct("Upper bound of the confidence interval of pct (Wilson score), percent 0-100."),
+            "ci_low": pct(
+                "Lower bound of the confidence interval of pct, unweighted: Wilson score interval (as R "
+                "prop.test(n, base_n, correct = FALSE), statsmodels proportion_confint(method = 'wilson')), percent 0-100."
+            ),
+            "ci_high": pct("Upper bound of the confidence interval of pct (Wilson score, as ci_low), percent 0-100."),
             "p_value": _col(
                 pl.Float64,
-                "Two-sided p-value, two-proportion z-test of the segment value against the rest of the sample; null where is_tested is false.",
+                "Two-sided p-value of the segment value against the rest of its base; null where is_tested is false. "
+                "Unweighted: pooled two-proportion z-test (as R prop.test(correct = FALSE)). With weighting targets: "
+                "design-based Wald z-test of the difference of the two weighted domain proportions, linearised covariance "
+                "on the raked design (R survey::svycontrast(svytotal(~yd + d + yr + r, raked), quote(yd/d - yr/r)), "
+                "2 pnorm(-|z|)).",
                 checks=[_between(0, 1)],
             ),
             "p_adjusted": _col(
                 pl.Float64,
-                "p_value corrected for multiple comparisons (Benjamini-Hochberg by default) within its family: by default one question "
-                "crossed with one segment in one wave, options and NETs apart (SURVEYHOUSE_ADJUST_FAMILY = table, wave or none).",
+                "p_value corrected for multiple comparisons (Benjamini-Hochberg by default, as R p.adjust(method = 'BH'); "
+                "SURVEYHOUSE_ADJUST) within its family: by default one question crossed with one segment in one wave, options and "
+                "NETs apart (SURVEYHOUSE_ADJUST_FAMILY = table, wave or none). Weighted or not, the same rows in the same families.",
                 checks=[_between(0, 1)],
             ),
             "is_significant": _col(pl.Boolean, "p_adjusted below alpha (default 0.05).", nullable=False),
@@ -225,20 +233,23 @@ def crosstab_schema(book: Codebook) -> pa.DataFrameSchema:  # long: the table's 
                 nullable=False,
             ),
             "weighted_pct": pct(
-                "Weighted percentage, 0-100: 100 sum(w over n) / sum(w over the base), as R survey::svymean of the answer's 0/1 indicator; null without weighting targets."
+                "Weighted percentage, 0-100: 100 sum(w over n) / sum(w over the base), as R survey::svymean of the answer's 0/1 indicator; "
+                "null without weighting targets. With them, weighted_pct and its interval, effective_base and the test (p_value) are "
+                "design-based; pct, ci_low, ci_high, base_n and n stay unweighted."
             ),
             "weighted_ci_low": pct(
-                "Lower bound of the weighted interval, percent 0-100: Wilson score interval of weighted_pct with effective_base as its sample size "
-                "(as R prop.test(p n_eff, n_eff, correct = FALSE)). R survey::svyciprop (beta, logit) uses the design variance of the answer "
-                "instead and differs by a point or two."
+                "Lower bound of the weighted interval, percent 0-100: R survey::svyciprop(method = 'logit') on the raked design, a Wald "
+                "interval on the logit scale with the Taylor-linearised variance (residuals of the raking margins, as svymean after rake(); "
+                "with replacement, each response its own PSU) and a t quantile on the domain's respondents - 1 degrees of freedom; "
+                "equal to weighted_pct when that is 0 or 100."
             ),
             "weighted_ci_high": pct(
-                "Upper bound of the weighted interval (Wilson on effective_base, as weighted_ci_low), percent 0-100."
+                "Upper bound of the weighted interval (svyciprop logit on the raked design, as weighted_ci_low), percent 0-100."
             ),
             "effective_base": _col(
                 pl.Float64,
-                "Kish effective base of the weighted base, in respondents: (sum w)^2 / sum w^2. Depends on the weights only, not on the answer "
-                "(unlike the design effective size p(1-p)/var(p) of R survey::svyciprop).",
+                "Design effective base of the cell, in respondents: p(1-p)/var(p), var(p) the linearised variance of weighted_pct on the "
+                "raked design (as R survey's svyciprop); null without weighting targets or when weighted_pct is 0 or 100.",
             ),
         },
         strict=True,
@@ -267,7 +278,9 @@ TREND = pa.DataFrameSchema(
         "segment_value": _col(pl.Utf8, "Segment value.", nullable=False),
         "base_n": _col(pl.Int64, "Base in this wave; null where this wave did not ask the row (reason)."),
         "n": _col(pl.Int64, "Count in this wave; null where this wave did not ask the row (reason)."),
-        "pct": _col(pl.Float64, "Percentage in this wave, 0-100."),
+        "pct": _col(
+            pl.Float64, "Percentage in this wave, 0-100: the crosstab's pct, or its weighted_pct when is_weighted."
+        ),
         "previous_wave": _col(pl.Int32, "The latest earlier wave with the same row.", nullable=False),
         "previous_base_n": _col(
             pl.Int64, "Base in the previous wave; null where the previous wave did not ask the row (reason)."
@@ -275,7 +288,7 @@ TREND = pa.DataFrameSchema(
         "previous_n": _col(
             pl.Int64, "Count in the previous wave; null where the previous wave did not ask the row (reason)."
         ),
-        "previous_pct": _col(pl.Float64, "Percentage in the previous wave, 0-100."),
+        "previous_pct": _col(pl.Float64, "Percentage in the previous wave, 0-100 (weighted when is_weighted, as pct)."),
         "matched_respondents": _col(
             pl.Int64,
             "Respondents in the bases of both waves (the same non-null email_hash), whole sample: the same for "
@@ -285,11 +298,19 @@ TREND = pa.DataFrameSchema(
         "change_pts": _col(pl.Float64, "pct - previous_pct, percentage points."),
         "p_value": _col(
             pl.Float64,
-            "Two-sided p-value of the change: two-proportion z-test, which assumes the two waves are independent "
-            "samples. Matched respondents (matched_respondents) make the waves paired: when they answer alike in "
+            "Two-sided p-value of the change; the test assumes the two waves are independent samples. Unweighted: "
+            "pooled two-proportion z-test of the counts. Weighted (is_weighted): Wald z-test of change_pts whose "
+            "variance is the sum of the two waves' design-based variances p(1-p)/effective_base (linearised on each "
+            "wave's raked design, as R survey::svycontrast on the two waves stacked as strata). Matched respondents (matched_respondents) make the waves paired: when they answer alike in "
             "both (positive correlation, the usual case) the test is conservative (p too large, changes missed); "
             "negatively correlated answers would make it anti-conservative.",
             checks=[_between(0, 1)],
+        ),
+        "is_weighted": _col(
+            pl.Boolean,
+            "pct, previous_pct, change_pts and the test are weighted (weighting targets set), design-based; "
+            "base_n and n stay respondents.",
+            nullable=False,
         ),
         "p_adjusted": _col(
             pl.Float64,
@@ -505,7 +526,16 @@ CLAIMS = pa.DataFrameSchema(
         "segment_name": _col(pl.Utf8, "Crosstab segment.", nullable=False),
         "segment_value": _col(pl.Utf8, "Crosstab segment value.", nullable=False),
         "published_pct": _col(pl.Float64, "Figure printed in the report, percent 0-100.", nullable=False),
-        "computed_pct": _col(pl.Float64, "Figure recomputed from the warehouse, percent 0-100."),
+        "computed_pct": _col(
+            pl.Float64,
+            "Figure recomputed from the warehouse, percent 0-100: the crosstab's pct, or its weighted_pct when is_weighted.",
+        ),
+        "is_weighted": _col(
+            pl.Boolean,
+            "computed_pct and its interval (ci_low, ci_high: the crosstab's weighted_ci_low/high, svyciprop logit) are "
+            "the weighted ones (weighting targets set); base_n stays respondents.",
+            nullable=False,
+        ),
         "diff_pts": _col(pl.Float64, "computed_pct - published_pct, percentage points."),
         "base_n": _col(pl.Int64, "Base of the recomputed figure."),
         "ci_low": _col(pl.Float64, "Lower bound of the recomputed figure's interval, percent."),
@@ -530,10 +560,13 @@ CLAIMS = pa.DataFrameSchema(
         "contradiction": _col(pl.Utf8, "Which other published figure this one contradicts, and why."),
         "unscreened_pct": _col(
             pl.Float64,
-            "The figure if screened-out responses (speeders, failed attention, duplicates) were counted, percent 0-100.",
+            "The figure if screened-out responses (speeders, failed attention, duplicates) were counted, percent 0-100, "
+            "unweighted.",
         ),
         "screening_effect_pts": _col(
-            pl.Float64, "unscreened_pct - computed_pct, percentage points: how much screening moves the figure."
+            pl.Float64,
+            "unscreened_pct - the unweighted screened percentage, percentage points: how much screening moves the "
+            "figure (unweighted even when is_weighted: the screened-out responses have no weight).",
         ),
         "note": _col(pl.Utf8, "Note from the list of published figures."),
     },

@@ -59,7 +59,7 @@ def build_tables(
         .collect()
         .pipe(weight_responses, targets=targets, key=KEY)
     )
-    crosstab, claims = _crosstab_and_claims(responses, study, settings, weighted=bool(targets))
+    crosstab, claims = _crosstab_and_claims(responses, study, settings, margins=tuple(targets or ()))
     # The answers (some twenty rows a response: the build's biggest frame) come after the
     # crosstab, whose working memory is released by then.
     keep_live = None if staged_dir is not None else _answers_base(warehouse, staged, book=book)
@@ -70,7 +70,7 @@ def build_tables(
         "responses": responses,
         "answers": AnswerSlices(answered, book=book, check_unique=_repeats_an_option(responses, book=book)),
         "crosstab": crosstab,
-        "trend": _trend(crosstab, responses, study, settings),
+        "trend": _trend(crosstab, responses, study, settings, weighted=bool(targets)),
         "column_tests": build_column_tests(crosstab.lazy(), book=book, settings=settings.column_tests).collect(),
         "claims": claims,
         "quarantine": quarantine,
@@ -115,17 +115,20 @@ def _current_versions(
 
 
 def _crosstab_and_claims(
-    responses: pl.DataFrame, study: Study, settings: Settings, *, weighted: bool
+    responses: pl.DataFrame, study: Study, settings: Settings, *, margins: tuple[str, ...]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The crosstab, and the published figures checked against it.
 
     Counted from the responses' own answer columns (the same choices as `answers`, without
     a join). The unscreened crosstab (for the claims) is collected as a table too: held
-    lazily inside the claims' joins, its plan would be re-run branch by branch.
+    lazily inside the claims' joins, its plan would be re-run branch by branch. With raking
+    ``margins`` (the weighting targets' variables) the crosstab is weighted, design-based.
     """
     book = study.book
     crosstab, unscreened = pl.collect_all(
-        build_crosstab_pair(responses.lazy(), book=book, settings=settings.crosstab, weighted=weighted)
+        build_crosstab_pair(
+            responses.lazy(), book=book, settings=settings.crosstab, weighted=bool(margins), margins=margins
+        )
     )
     waves = sorted(set(responses["wave"].to_list())) or [book.wave]
     if not study.versions.is_empty:  # no rows for what a wave did not ask (schemas/versions.py)
@@ -140,6 +143,7 @@ def _crosstab_and_claims(
         tolerance_pts=settings.claim_tolerance_pts,
         minimum_base=settings.crosstab.minimum_base,
         unscreened=unscreened.lazy(),
+        weighted=bool(margins),
     ).collect()
     return crosstab, claims
 
@@ -149,7 +153,9 @@ def _asked(crosstab: pl.DataFrame, offered: pl.DataFrame) -> pl.DataFrame:
     return crosstab.join(offered, on=["wave", "question", "answer"], how="semi", maintain_order="left")
 
 
-def _trend(crosstab: pl.DataFrame, responses: pl.DataFrame, study: Study, settings: Settings) -> pl.DataFrame:
+def _trend(
+    crosstab: pl.DataFrame, responses: pl.DataFrame, study: Study, settings: Settings, *, weighted: bool
+) -> pl.DataFrame:
     """The trend table; with a questionnaire that changes between waves, the reasons of the
     rows not compared and the previous figures of merged options (``schemas.versions``)."""
     changes = merged = None
@@ -165,6 +171,7 @@ def _trend(crosstab: pl.DataFrame, responses: pl.DataFrame, study: Study, settin
         respondents=responses.lazy().filter(~pl.col("is_excluded")).select("wave", "email_hash"),
         changes=changes,
         merged_previous=merged,
+        weighted=weighted,
     ).collect()
 
 

@@ -52,6 +52,7 @@ def check_claims(
     tolerance_pts: float,
     minimum_base: int,
     unscreened: pl.LazyFrame | None = None,
+    weighted: bool = False,
 ) -> pl.LazyFrame:
     """One row per published figure: published, recomputed, interval and status.
 
@@ -66,7 +67,9 @@ def check_claims(
     The interval is information only (``is_within_ci``): report and recomputation use the
     same sample, so the interval says nothing about whether the arithmetic was reproduced.
     `unscreened` is the crosstab computed with no exclusions: how the figure would move if
-    the screened-out responses were counted.
+    the screened-out responses were counted (unweighted: the screened-out have no weight).
+    ``weighted``: the figure is recomputed as the crosstab's weighted percentage, with its
+    weighted interval (``is_weighted``); the minimum base still counts respondents.
     """
     located = published_figures_frame(figures, book=book)
     conflicts = internal_contradictions(figures, book=book)
@@ -74,7 +77,16 @@ def check_claims(
     for row in conflicts.iter_rows(named=True):
         reasons[row["id"]] = reasons[row["contradicts"]] = row["reason"]
     keys = ["question", "answer", "segment_name", "segment_value"]
-    computed = _recomputed(crosstab, wave, base_n="base_n", computed_pct="pct", ci_low="ci_low", ci_high="ci_high")
+    prefix = "weighted_" if weighted else ""
+    computed = _recomputed(
+        crosstab,
+        wave,
+        base_n="base_n",
+        computed_pct=f"{prefix}pct",
+        ci_low=f"{prefix}ci_low",
+        ci_high=f"{prefix}ci_high",
+        screened_pct="pct",
+    )
     joined = located.lazy().join(computed, on=keys, how="left")
     if unscreened is not None:
         joined = joined.join(_recomputed(unscreened, wave, unscreened_pct="pct"), on=keys, how="left")
@@ -92,8 +104,9 @@ def check_claims(
         .with_columns(
             status=_claim_status(minimum_base=minimum_base, contradicted=list(reasons)),
             contradiction=pl.col("id").replace_strict(reasons, default=None),
-            screening_effect_pts=pl.col("unscreened_pct") - pl.col("computed_pct"),
+            screening_effect_pts=pl.col("unscreened_pct") - pl.col("screened_pct"),
             wave=pl.lit(wave, pl.Int32),
+            is_weighted=pl.lit(weighted),
         )
         .select(CLAIM_COLUMNS)
         .sort("id")
@@ -111,6 +124,7 @@ CLAIM_COLUMNS = [
     "segment_value",
     "published_pct",
     "computed_pct",
+    "is_weighted",
     "diff_pts",
     "base_n",
     "ci_low",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from schemas.codebook import Codebook
+from transforms.design import design_based_cells, design_based_domains, design_classes_from_cubes
 from transforms.families import family_columns, not_tested_reason, repeated_pairs, segment_reasons
 from transforms.statistics import (
     adjusted_p_value,
@@ -58,22 +59,86 @@ def build_crosstab(
     book: Codebook,
     settings: CrosstabSettings,
     weighted: bool = False,
+    margins: tuple[str, ...] = (),
 ) -> pl.LazyFrame:
     """One row per wave, question, answer, segment and segment value.
 
     With ``weighted``, responses carry a ``weight`` column and the weighted columns
     (percentage, interval on the Kish effective base) are filled; else they are null.
+    With the raking ``margins`` too, the weighted columns and the test are design-based
+    (``transforms.design``: R survey's linearisation on the raked design).
     The choices are read from the responses' own answer columns (``build_answers`` is
     their long form) and counted without a join on the response key: the way the
     nightly build counts a million responses in seconds.
     """
     segments = [*book.segments, *EXTRA_SEGMENTS]
-    base_cube, count_cube = _cubes_from_responses(responses, book=book, segments=segments, weighted=weighted)
-    return _from_cubes(base_cube, count_cube, book=book, settings=settings, segments=segments, weighted=weighted)
+    base_cube, count_cube = _cubes_from_responses(
+        responses, book=book, segments=segments, weighted=weighted, collect=bool(weighted and margins)
+    )
+    design = _design(
+        responses,
+        base_cube,
+        count_cube,
+        book=book,
+        settings=settings,
+        segments=segments,
+        margins=margins,
+        weighted=weighted,
+    )
+    return _from_cubes(
+        base_cube, count_cube, book=book, settings=settings, segments=segments, weighted=weighted, design=design
+    )
+
+
+def _design(
+    responses: pl.LazyFrame,
+    base_cube: pl.LazyFrame,
+    count_cube: pl.LazyFrame,
+    *,
+    book: Codebook,
+    settings: CrosstabSettings,
+    segments: list[str],
+    margins: tuple[str, ...],
+    weighted: bool,
+) -> pl.LazyFrame | None:
+    """The design-based weighted columns per cell (of the screened responses and their
+    cubes), or None unweighted or without raking margins.
+
+    Margins that are segments (the usual targets) are read from the cubes; any other
+    makes the classes summed from one row per cell and response (slower, same numbers).
+    """
+    if not (weighted and margins):
+        return None
+    keys = ["wave", "question", "answer", "segment", "segment_value"]
+    if not set(margins) <= set(segments):
+        return design_based_cells(
+            responses,
+            answer_cells=_answer_cells(book),
+            segments=segments,
+            margins=list(margins),
+            confidence=settings.confidence,
+        )
+    people = _people(responses, segments=segments, weighted=True, keep=["wave"]).select(
+        "wave", *[f"seg_{m}" for m in margins], n=pl.lit(1, pl.Int64), w="w", w2=pl.col("w") ** 2
+    )
+    classes = design_classes_from_cubes(
+        base_cube,
+        count_cube,
+        people,
+        answers=answer_catalog(book).select("question", "answer"),
+        segments=segments,
+        margins=list(margins),
+    )
+    return design_based_domains(classes, by=keys, margins=list(margins), confidence=settings.confidence)
 
 
 def build_crosstab_pair(
-    responses: pl.LazyFrame, *, book: Codebook, settings: CrosstabSettings, weighted: bool = False
+    responses: pl.LazyFrame,
+    *,
+    book: Codebook,
+    settings: CrosstabSettings,
+    weighted: bool = False,
+    margins: tuple[str, ...] = (),
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(the crosstab, the crosstab with no exclusions), from one pass over the responses.
 
@@ -82,12 +147,24 @@ def build_crosstab_pair(
     figure would move if the excluded responses were counted): the responses are summed
     once per combination of segment values and exclusion, and each table adds up the
     combinations it counts (a few thousand rows, computed when this is called).
+    The raked design holds the screened responses only: with ``margins`` the first table's
+    weighted columns are design-based, the second's keep the Kish effective base.
     """
     segments = [*book.segments, *EXTRA_SEGMENTS]
     base_cube, count_cube = _cubes_from_responses(
         responses, book=book, segments=segments, weighted=weighted, split_excluded=True
     )
     kept = ~pl.col("is_excluded")
+    design = _design(
+        responses,
+        base_cube.filter(kept).drop("is_excluded"),
+        count_cube.filter(kept).drop("is_excluded"),
+        book=book,
+        settings=settings,
+        segments=segments,
+        margins=margins,
+        weighted=weighted,
+    )
     screened = _from_cubes(
         base_cube.filter(kept),
         count_cube.filter(kept),
@@ -95,6 +172,7 @@ def build_crosstab_pair(
         settings=settings,
         segments=segments,
         weighted=weighted,
+        design=design,
     )
     everyone = _from_cubes(base_cube, count_cube, book=book, settings=settings, segments=segments, weighted=weighted)
     return screened, everyone
@@ -108,6 +186,7 @@ def _from_cubes(
     settings: CrosstabSettings,
     segments: list[str],
     weighted: bool,
+    design: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """The crosstab from its cubes: bases and counts per combination of segment values."""
 
@@ -137,7 +216,7 @@ def _from_cubes(
     )
     return (
         cells.pipe(_with_test_design, book=book)
-        .pipe(_with_statistics, settings=settings, weighted=weighted)
+        .pipe(_with_statistics, settings=settings, weighted=weighted, design=design)
         .pipe(_ordered, book=book)
     )
 
@@ -166,7 +245,13 @@ def _people(
 
 
 def _cubes_from_responses(
-    responses: pl.LazyFrame, *, book: Codebook, segments: list[str], weighted: bool, split_excluded: bool = False
+    responses: pl.LazyFrame,
+    *,
+    book: Codebook,
+    segments: list[str],
+    weighted: bool,
+    split_excluded: bool = False,
+    collect: bool = False,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(bases, counts) per wave, question, [answer] and combination of segment values,
     from the responses' answer columns.
@@ -223,7 +308,7 @@ def _cubes_from_responses(
     else:  # as the sums of null weights: zero
         cube = cube.with_columns(w=pl.lit(0.0), w2=pl.lit(0.0))
     cube = cube.filter(pl.col("n") > 0).join(catalog, on="cell")
-    if split_excluded:  # two tables are built from it: the pass over the responses is made once, here
+    if split_excluded or collect:  # read by two tables or the design: the pass over the responses is made once, here
         cube = cube.collect().lazy()
     base_cube = cube.filter(pl.col("answer").is_null()).select("wave", "question", *seg_cols, "n", "w", "w2")
     count_cube = cube.filter(pl.col("answer").is_not_null()).select(
@@ -266,7 +351,9 @@ def _answer_cells(book: Codebook) -> tuple[list[tuple[str, str | None, pl.Expr]]
     return cells, masks
 
 
-def _with_statistics(cells: pl.LazyFrame, *, settings: CrosstabSettings, weighted: bool) -> pl.LazyFrame:
+def _with_statistics(
+    cells: pl.LazyFrame, *, settings: CrosstabSettings, weighted: bool, design: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
     z = z_for_level(settings.confidence)
     total = ["wave", "question", "answer"]
     whole = pl.col("segment") == "all"
@@ -288,18 +375,20 @@ def _with_statistics(cells: pl.LazyFrame, *, settings: CrosstabSettings, weighte
         is_tested=pl.col("not_tested_reason").is_null(),
         p_value=pl.when(pl.col("not_tested_reason").is_null()).then(pl.col("p_value")),
     )
+    if design is not None:  # weighted: the design-based test, of the same rows
+        with_p = _with_design(with_p, design)
     family = family_columns(settings.family)
     adjusted = with_p.with_columns(
         p_adjusted=adjusted_p_value(pl.col("p_value"), method=settings.adjust if family else "none", over=family)
     )
-    if weighted:
+    if weighted and design is None:
         effective = pl.col("base_w") ** 2 / pl.col("base_w2")
         # Sums of float weights can overshoot by a few ulps: a share of respondents is 0-100.
         weighted_pct = pl.when(pl.col("base_w") > 0).then((100.0 * pl.col("n_w") / pl.col("base_w")).clip(0.0, 100.0))
         adjusted = adjusted.with_columns(weighted_pct=weighted_pct, effective_base=effective)
         w_low, w_high = wilson_interval_from_pct(pl.col("weighted_pct"), pl.col("effective_base"), z=z)
         adjusted = adjusted.with_columns(weighted_ci_low=w_low, weighted_ci_high=w_high)
-    else:
+    elif not weighted:
         adjusted = adjusted.with_columns(
             [
                 pl.lit(None, pl.Float64).alias(c)
@@ -307,6 +396,15 @@ def _with_statistics(cells: pl.LazyFrame, *, settings: CrosstabSettings, weighte
             ]
         )
     return adjusted.with_columns(is_significant=(pl.col("p_adjusted") < settings.alpha).fill_null(False))
+
+
+def _with_design(cells: pl.LazyFrame, design: pl.LazyFrame) -> pl.LazyFrame:
+    """The weighted columns and the test of a segment value against the rest, design-based."""
+    keys = ["wave", "question", "answer", "segment", "segment_value"]
+    return cells.join(design, on=keys, how="left").with_columns(
+        p_value=pl.when(pl.col("is_tested")).then(pl.col("design_p_value")),
+        effective_base=pl.col("design_effective_base"),
+    )
 
 
 def _ordered(cells: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:

@@ -29,6 +29,7 @@ __all__ = [
     "is_suppressed",
     "two_proportion_p_value",
     "two_proportion_p_value_from_pct",
+    "wald_p_value",
     "wilson_interval",
     "wilson_interval_from_pct",
     "z_for_level",
@@ -179,6 +180,23 @@ def two_proportion_p_value_from_pct(
         _expr(n_eff1).cast(pl.Float64),
         _expr(pct2).cast(pl.Float64) / 100.0,
         _expr(n_eff2).cast(pl.Float64),
+    )
+
+
+def wald_p_value(difference: pl.Expr | str, variance: pl.Expr | str) -> pl.Expr:
+    """Two-sided p-value (0-1) of the Wald z-test of an estimated ``difference`` with its ``variance``
+    (z = difference / sqrt(variance), p = 2 (1 - Phi(|z|)), as R's ``2 * pnorm(-abs(z))``).
+
+    With no variance (below 1e-24: rounding noise) there is no z: equal estimates (within
+    1e-9) are not different (p 1, where R gives NaN), different ones are (p 0, as R).
+    Null when either input is null.
+    """
+    difference, variance = _expr(difference).cast(pl.Float64), _expr(variance).cast(pl.Float64)
+    return (
+        pl.when(variance > 1e-24)
+        .then(erfc(difference.abs() / variance.sqrt() / math.sqrt(2.0)).clip(0.0, 1.0))
+        .when(variance.is_not_null() & difference.is_not_null())
+        .then(pl.when(difference.abs() < 1e-9).then(1.0).otherwise(0.0))
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.statistics import adjusted_p_value, two_proportion_p_value
+from transforms.statistics import adjusted_p_value, two_proportion_p_value, wald_p_value
 
 ROW = ["question", "answer", "segment", "segment_value"]
 
@@ -17,13 +17,18 @@ def build_trend(
     respondents: pl.LazyFrame | None = None,
     changes: pl.LazyFrame | None = None,
     merged_previous: pl.LazyFrame | None = None,
+    weighted: bool = False,
 ) -> pl.LazyFrame:
     """One row per crosstab row of a wave that has an earlier wave: the change and its test.
 
     The previous wave is the latest earlier wave holding the same question, answer and
-    segment value. The change is tested with the two-proportion z-test between the two
-    waves taken as independent samples, corrected for the table's many comparisons like
-    the crosstab. ``respondents`` (wave, email_hash of the responses in the bases) gives
+    segment value. Unweighted, the change is tested with the two-proportion z-test between
+    the two waves taken as independent samples. ``weighted`` (the crosstab's weighted
+    columns are filled): ``pct`` and ``previous_pct`` are the weighted percentages, and the
+    change is tested by the Wald z-test of their difference whose variance is the sum of the
+    two waves' design-based variances (see :func:`design_variance`): independent waves
+    again. The p-values are corrected for the table's many comparisons like the crosstab.
+    ``respondents`` (wave, email_hash of the responses in the bases) gives
     ``matched_respondents``: how many took part in both waves (see ``matched_respondents``);
     without it the column is null.
 
@@ -34,22 +39,32 @@ def build_trend(
     options: their previous figures are ``merged_previous``'s, the older options counted
     once as a NET; renamed). Without it ``reason`` and ``note`` are null.
     """
-    rows = crosstab.select("wave", *ROW, "base_n", "n", "pct")
+    pct, variance = ("weighted_pct", design_variance()) if weighted else ("pct", pl.lit(None, pl.Float64))
+    rows = crosstab.select("wave", *ROW, "base_n", "n", pct=pct, _variance=variance)
     waves = rows.select("wave").unique().sort("wave")
     previous_wave = waves.with_columns(previous_wave=pl.col("wave").shift(1)).drop_nulls("previous_wave")
-    previous = rows.select(*ROW, previous_wave="wave", previous_base_n="base_n", previous_n="n", previous_pct="pct")
+    previous = rows.select(
+        *ROW,
+        previous_wave="wave",
+        previous_base_n="base_n",
+        previous_n="n",
+        previous_pct="pct",
+        _previous_variance="_variance",
+    )
     if merged_previous is not None:  # a merged option's previous figures: its older options as a NET
-        previous = pl.concat([previous, merged_previous.select(previous.collect_schema().names())])
+        merged = merged_previous.with_columns(_previous_variance=pl.lit(None, pl.Float64))
+        previous = pl.concat([previous, merged.select(previous.collect_schema().names())])
+    change = pl.col("pct") - pl.col("previous_pct")
+    if weighted:
+        p_value = wald_p_value(change / 100.0, pl.col("_variance") + pl.col("_previous_variance"))
+    else:
+        p_value = two_proportion_p_value(pl.col("n"), pl.col("base_n"), pl.col("previous_n"), pl.col("previous_base_n"))
     compared = (
         rows.join(previous_wave, on="wave")
         .join(previous, on=[*ROW, "previous_wave"], how="inner")
         .join(_matched(respondents, previous_wave), on=["wave", "previous_wave"], how="left")
-        .with_columns(
-            change_pts=pl.col("pct") - pl.col("previous_pct"),
-            p_value=two_proportion_p_value(
-                pl.col("n"), pl.col("base_n"), pl.col("previous_n"), pl.col("previous_base_n")
-            ),
-        )
+        .with_columns(change_pts=change, p_value=p_value, is_weighted=pl.lit(weighted))
+        .drop("_variance", "_previous_variance")
         .with_columns(p_adjusted=adjusted_p_value(pl.col("p_value"), method=adjust, over=["wave"]))
         .with_columns(is_significant=(pl.col("p_adjusted") < alpha).fill_null(False))
         .with_columns(
@@ -58,8 +73,16 @@ def build_trend(
             pl.col("previous_n").cast(pl.Int64),
         )
     )
-    return _with_reasons(compared, rows, previous, changes=changes, matched=_matched(respondents, previous_wave)).sort(
-        "wave", *ROW
+    return (
+        _with_reasons(
+            compared,
+            rows.drop("_variance"),
+            previous.drop("_previous_variance"),
+            changes=changes,
+            matched=_matched(respondents, previous_wave),
+        )
+        .with_columns(is_weighted=pl.lit(weighted))
+        .sort("wave", *ROW)
     )
 
 
@@ -93,6 +116,14 @@ def _with_reasons(
     )
     columns = [name for name in compared.collect_schema().names() if name != "note"]
     return pl.concat([compared, uncompared.drop("side")], how="diagonal_relaxed").select(*columns, "reason", "note")
+
+
+def design_variance() -> pl.Expr:
+    """The design-based variance of a crosstab row's weighted proportion (0-1 scale):
+    p(1-p) / effective_base, the variance the effective base was made from; 0 where the
+    crosstab has no effective base (a share of 0 or 100%, or one the raking fixes)."""
+    p = pl.col("weighted_pct") / 100.0
+    return pl.when(pl.col("effective_base") > 0).then(p * (1.0 - p) / pl.col("effective_base")).otherwise(0.0)
 
 
 def matched_respondents(respondents: pl.LazyFrame, pairs: pl.LazyFrame) -> pl.LazyFrame:

@@ -195,10 +195,32 @@ def test_weighting_targets_rake_the_bases_to_the_population(demo, tmp_path):
     )
     shares = dict(zip(rows["answer"], rows["weighted_pct"]))
     assert shares == pytest.approx({"vp": 10, "senior_director": 30, "manager": 40, "entry": 20}, abs=1e-6)
-    assert (rows["effective_base"] < rows["base_n"]).all()
+    # A raking margin's weighted shares are fixed by the raking: no design variance, no interval.
+    assert rows["effective_base"].is_null().all()
+    design = query(
+        weighted,
+        "select effective_base, base_n, weighted_ci_low, weighted_pct, weighted_ci_high from crosstab "
+        "where wave = 2023 and question = 'ai_frequency' and segment = 'role'",
+    )
+    assert (design["effective_base"] > 0).all()
+    assert (design["weighted_ci_low"] < design["weighted_pct"]).all()
+    assert (design["weighted_pct"] < design["weighted_ci_high"]).all()
     weights = query(
         weighted,
         "select avg(weight) m, count(weight) n, count(*) filter (where is_excluded and weight is not null) x "
         "from responses where wave = 2023",
     ).row(0, named=True)
     assert weights["m"] == pytest.approx(1) and weights["x"] == 0
+    # Trend and claims read the weighted figures too, and say so.
+    claims = query(
+        weighted,
+        "select c.is_weighted, c.computed_pct, x.weighted_pct from claims c join crosstab x on x.wave = c.wave "
+        "and x.question = c.question and x.answer = c.answer and x.segment = c.segment_name "
+        "and x.segment_value = c.segment_value",
+    )
+    assert claims.height > 0 and claims["is_weighted"].all()
+    assert (claims["computed_pct"] == claims["weighted_pct"]).all()
+    trend = query(weighted, "select count(*) n, count(*) filter (where not is_weighted) plain from trend").row(
+        0, named=True
+    )
+    assert trend["n"] > 0 and trend["plain"] == 0

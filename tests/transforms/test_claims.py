@@ -205,3 +205,33 @@ def test_without_an_unscreened_crosstab_the_screening_effect_is_null(book):
         [("X1", "role", "vp", "all", 8.0, None)],
     )
     assert (claims["X1"]["unscreened_pct"], claims["X1"]["screening_effect_pts"]) == (None, None)
+
+
+def test_weighted_claims_compare_the_weighted_percentage_and_say_so(book):
+    # unweighted 40% (rounds to 40: reproduced), weighted 42.2% (rounds to 42: not 40, 2.2 off > 2): with
+    # weights the figure is the weighted one, its interval the weighted one; the base stays respondents.
+    crosstab = _crosstab([(2023, "ai_frequency", "daily", "all", "all", 400, 40.0, 35.0, 45.0)]).with_columns(
+        weighted_pct=pl.lit(42.2), weighted_ci_low=pl.lit(37.0), weighted_ci_high=pl.lit(47.5)
+    )
+    figures = pl.DataFrame([("X1", "ai_frequency", "daily", "all", 40.0, None)], schema=FIGURE_SCHEMA, orient="row")
+    unscreened = _crosstab([(2023, "ai_frequency", "daily", "all", "all", 450, 41.0, 36.0, 46.0)])
+
+    def claim(weighted: bool) -> dict:
+        table = check_claims(
+            crosstab,
+            figures,
+            book=book,
+            wave=2023,
+            tolerance_pts=2.0,
+            minimum_base=30,
+            unscreened=unscreened,
+            weighted=weighted,
+        ).collect()
+        return table.row(0, named=True)
+
+    plain, weighted = claim(False), claim(True)
+    assert (plain["status"], plain["computed_pct"], plain["is_weighted"]) == ("reproduced", 40.0, False)
+    assert (weighted["status"], weighted["computed_pct"], weighted["is_weighted"]) == ("not_reproduced", 42.2, True)
+    assert (weighted["ci_low"], weighted["ci_high"], weighted["base_n"]) == (37.0, 47.5, 400)
+    # The screened-out responses have no weight: how screening moves the figure is unweighted.
+    assert weighted["screening_effect_pts"] == plain["screening_effect_pts"] == pytest.approx(1.0)

@@ -1,5 +1,10 @@
 """Raking and the weighted crosstab columns against R's survey package (an independent oracle).
 
+These are the crosstab's weighted columns when no raking margins are passed (the Kish
+path, ``build_crosstab(weighted=True)``). The nightly build passes the weighting targets'
+variables as margins and the columns are then design-based: test_design_oracle.py and
+tests/flows/test_design_oracle_demo.py hold those to R's svyciprop and Wald test.
+
 One Rscript run (module fixture; data exchanged as CSV files in a temporary folder)
 computes, from the same data:
 
