@@ -14,7 +14,7 @@ it once and hands it down.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -23,7 +23,8 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from schemas.codebook import LANGUAGES, Codebook, Question, _parse
+from schemas.codebook import LANGUAGES, Codebook, _parse
+from schemas.outline import OUTLINE, Outline, default_outline, parse_outline
 
 QUESTIONNAIRE = "questionnaire.yaml"
 FIGURES = "published_figures.csv"
@@ -44,6 +45,11 @@ class Study:
     book: Codebook
     figures: pl.DataFrame  # one row per figure the report prints (FIGURE_COLUMNS); may be empty
     source: str  # where it was loaded from, for messages
+    outline: Outline = field(default=None)  # type: ignore[assignment]  # the report outline (schemas/outline.py)
+
+    def __post_init__(self) -> None:
+        if self.outline is None:
+            object.__setattr__(self, "outline", default_outline(self.book))
 
     @property
     def name(self) -> str:
@@ -57,11 +63,6 @@ class Study:
     def nets(self) -> dict[str, dict[str, tuple[str, ...]]]:
         """NETs by question: question code -> NET code -> member option codes."""
         return {q.code: dict(q.nets) for q in self.book.questions if q.nets}
-
-    @property
-    def outline(self) -> tuple[Question, ...]:
-        """The questions the report shows, in questionnaire order (closed questions)."""
-        return tuple(self.book.closed)
 
     @property
     def figures_wave(self) -> int:
@@ -87,12 +88,24 @@ def _study_from(folder: Path | Traversable, source: str) -> Study:
     questionnaire = folder.joinpath(QUESTIONNAIRE)
     if not questionnaire.is_file():
         raise FileNotFoundError(f"{source}: no {QUESTIONNAIRE} in it (a study folder holds its questionnaire)")
-    book = _parse(yaml.safe_load(questionnaire.read_text(encoding="utf-8")))
+    raw = yaml.safe_load(questionnaire.read_text(encoding="utf-8"))
+    book = _parse(raw)
     figures_file = folder.joinpath(FIGURES)
     figures = (
         _read_figures(figures_file.read_bytes()) if figures_file.is_file() else pl.DataFrame(schema=FIGURE_COLUMNS)
     )
-    return Study(book=book, figures=figures, source=source)
+    outline_file = folder.joinpath(OUTLINE)
+    outline = (
+        parse_outline(outline_file.read_text(encoding="utf-8"), name=_named(outline_file, source), book=book)
+        if outline_file.is_file()
+        else default_outline(book, raw)
+    )
+    return Study(book=book, figures=figures, source=source, outline=outline)
+
+
+def _named(path: Path | Traversable, source: str) -> str:
+    """How messages name a file of the study: its path, or its name in the built-in study."""
+    return str(path) if isinstance(path, Path) else f"schemas/data/{path.name}"
 
 
 def _read_figures(data: bytes) -> pl.DataFrame:
