@@ -24,19 +24,20 @@ def _open(warehouse: str | None):
 
 @click.command("claims")
 @warehouse_option
-def claims_command(warehouse: str | None) -> int:
+@click.option("--wave", type=int, metavar="N", help="only the published figures of this wave (default: every wave)")
+def claims_command(warehouse: str | None, wave: int | None) -> int:
     """Print the report's published figures next to the recomputed ones, with intervals and status.
 
     \b
     Examples:
       surveyhouse claims
-      surveyhouse claims --warehouse /srv/surveyhouse.duckdb
+      surveyhouse claims --wave 2023 --warehouse /srv/surveyhouse.duckdb
     """
     from cli.night import print_claims
 
     settings, connection = _open(warehouse)
     connection.close()
-    print_claims(settings.store(), tolerance=settings.claim_tolerance_pts)
+    print_claims(settings.store(), tolerance=settings.claim_tolerance_pts, wave=wave)
     return OK
 
 
@@ -153,7 +154,9 @@ def export_command(folder: str, warehouse: str | None, fmt: str) -> int:
     help="HTML file to write (default: <warehouse name>.report.html beside the warehouse, the page each publish rewrites)",
 )
 @click.option(
-    "--lang", type=click.Choice(("en", "fr")), help="language of the page (default: $SURVEYHOUSE_REPORT_LANG, else en)"
+    "--lang",
+    metavar="LANG",
+    help="language of the page: any language of the study's questionnaire (default: $SURVEYHOUSE_REPORT_LANG, else en)",
 )
 @click.option("--wave", type=int, metavar="N", help="survey wave (default: the latest wave in the warehouse)")
 def report_command(warehouse: str | None, out: str | None, lang: str | None, wave: int | None) -> int:
@@ -163,8 +166,13 @@ def report_command(warehouse: str | None, out: str | None, lang: str | None, wav
     Examples:
       surveyhouse report
       surveyhouse report --lang fr --wave 2023 --out rapport-2023.html
+
+    The sections and question labels come from the study (its report.yaml, else its
+    questionnaire); the page's own words are in English or French (English for another language).
     """
     from report import ReportError, write_report
+    from schemas.questionnaire_checks import QuestionnaireError
+    from schemas.study import load_study
     from surveyhouse.settings import load_settings
 
     settings = load_settings(warehouse=warehouse)
@@ -172,8 +180,9 @@ def report_command(warehouse: str | None, out: str | None, lang: str | None, wav
     started = time.perf_counter()
     lang = lang or settings.report_lang
     try:
-        written = write_report(settings.store(), target, lang=lang, wave=wave)
-    except (FileNotFoundError, ReportError) as error:
+        study = load_study(getattr(settings, "study", None))  # the study folder setting (issue 16), else built-in
+        written = write_report(settings.store(), target, lang=lang, wave=wave, study=study)
+    except (FileNotFoundError, ReportError, QuestionnaireError) as error:
         raise UserError(str(error)) from error
     print(
         f"Report written to {written} ({written.stat().st_size:,} bytes, {lang}) in {time.perf_counter() - started:.1f} s."

@@ -394,3 +394,19 @@ def test_the_page_renders_offline_in_headless_chromium(chromium, page_en):
     assert not errors, errors
     requested = {e["request"]["url"] for e in chromium.of("Network.requestWillBeSent")}
     assert requested == {url}, requested
+
+
+def test_chart_text_stays_at_least_11_px_on_a_phone_420_px_wide(chromium, page_en):
+    """A chart keeps its natural width on a narrow screen (it scrolls sideways in its own box)."""
+    chromium.send("Page.enable")
+    chromium.send("Emulation.setDeviceMetricsOverride", width=420, height=900, deviceScaleFactor=1, mobile=True)
+    chromium.send("Page.navigate", url=page_en.resolve().as_uri())
+    chromium.wait_for("Page.loadEventFired")
+    sizes = chromium.evaluate(
+        "[...document.querySelectorAll('svg.chart-svg text')].map(t => "
+        "parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)"
+    )
+    assert len(sizes) > 100
+    assert min(sizes) >= 11, f"the smallest chart text is {min(sizes):.1f} px at 420 px wide"
+    assert chromium.evaluate("window.innerWidth") == 420
+    assert chromium.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
