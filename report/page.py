@@ -245,9 +245,10 @@ def render_page(data: ReportData, *, lang: str, warehouse_name: str, study: Stud
 
 def _how_to_read(data: ReportData, lang: str) -> list[str]:
     """The legend's lines: the marks the charts use, the changes, and whether the figures are weighted."""
+    published = data.crosstab["published_pct"].is_not_null().any()
     lines = [
         ui(lang, "read_bar"),
-        ui(lang, "read_published"),
+        *([ui(lang, "read_published")] if published else []),
         ui(lang, "read_significant"),
         ui(lang, "read_suppressed", minimum=data.minimum_base),
         ui(lang, "read_net"),

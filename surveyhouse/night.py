@@ -349,9 +349,7 @@ def write_report_page(night: Night) -> Path | None:
     from report import ReportError, write_report
 
     try:
-        languages = night.study.languages  # the page in the setting's language, else the study's first
-        lang = night.settings.report_lang if night.settings.report_lang in languages else languages[0]
-        written = write_report(night.warehouse, report_file(night), lang=lang, study=night.study)
+        written = write_report(night.warehouse, report_file(night), lang=night.settings.report_lang, study=night.study)
     except ReportError as why:  # a normal state (nothing loaded yet), not an error
         logger.info("No report page yet: %s.", why)
         return None
