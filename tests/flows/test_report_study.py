@@ -18,6 +18,7 @@ import pytest
 from cli.main import main
 from demo.study import write_demo_study
 from report import build_report
+from report.strings import UI, ui
 from schemas.outline import OutlineError
 from schemas.study import load_study
 from surveyhouse.night import run_night
@@ -87,7 +88,7 @@ def test_the_default_page_lists_the_claims_of_2023_though_it_shows_2024(demo, pa
     assert "Published figures of wave 2023" in claims
     for (fid,) in query(demo.warehouse, "select id from claims where wave = 2023"):
         assert f"<td>{fid}</td>" in claims, fid
-    assert 'data-published="0"' in page  # no 2023 figure drawn on a 2024 bar
+    assert sum(map(int, re.findall(r'data-published="(\d+)"', page))) == 0  # no 2023 figure on a 2024 bar
 
 
 def test_the_claims_command_takes_a_wave(demo, capsys):
@@ -226,3 +227,8 @@ def test_rebuild_writes_the_report_page_of_the_rebuilt_warehouse(tmp_path):
     run = rebuild_warehouse(load_study(), settings)
     assert run.report == settings.report_file
     assert f"(run {run.run_id})" in settings.report_file.read_text(encoding="utf-8")
+
+
+def test_the_page_words_fall_back_to_english_in_a_language_they_are_not_written_in():
+    assert ui("es", "how_to_read") == UI["en"]["how_to_read"]
+    assert ui("fr", "how_to_read") == "Comment lire les graphiques"
