@@ -9,6 +9,7 @@ time: the same warehouse gives the same bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from functools import cache
 from pathlib import Path
@@ -273,18 +274,22 @@ def _chart_figures(section: Section, data: ReportData, lang: str, *, study: Stud
     return figures
 
 
+def _without_repeated_heading(title: str, blocks: list[Block]) -> list[Block]:
+    """A section of one chart titled by its question: the chart's heading would say it again."""
+    if len(blocks) == 1 and isinstance(blocks[0], Figure) and blocks[0].heading == title:
+        return [dataclasses.replace(blocks[0], heading="")]
+    return blocks
+
+
 def _sections(data: ReportData, lang: str, as_of: str, *, study: Study) -> list[SectionView]:
     """The outline's sections in order, then the claims and the data quality."""
     seen: set[str] = set()
-    sections = [
-        SectionView(
-            section.key,
-            in_language(section.title, lang, fallback=section.key),
-            in_language(section.caption, lang),
-            tuple(_chart_figures(section, data, lang, study=study, seen=seen)),
-        )
-        for section in report_sections(study.outline, book=study.book)
-    ]
+    sections = []
+    for section in report_sections(study.outline, book=study.book):
+        title = in_language(section.title, lang, fallback=section.key)
+        figures = _chart_figures(section, data, lang, study=study, seen=seen)
+        blocks = tuple(_without_repeated_heading(title, figures))
+        sections.append(SectionView(section.key, title, in_language(section.caption, lang), blocks))
     claims_caption = ui(lang, "cap_claims", tolerance=format_number(data.tolerance_pts, lang, 0))
     sections.append(_section("claims", lang, claims_blocks(data, lang, study=study), caption=claims_caption))
     sections.append(_section("quality", lang, [Note(as_of, cls="asof"), *quality_blocks(data, lang)]))

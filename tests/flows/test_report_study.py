@@ -19,7 +19,6 @@ from cli.main import main
 from demo.study import write_demo_study
 from report import build_report
 from report.strings import UI, ui
-from schemas.outline import OutlineError
 from schemas.study import load_study
 from surveyhouse.night import run_night
 from surveyhouse.rebuild import rebuild_warehouse
@@ -152,7 +151,7 @@ def test_a_study_with_a_report_yaml_gets_exactly_its_sections_charts_and_words(d
 )
 def test_a_mistake_in_report_yaml_is_one_line_naming_the_file_and_line(tmp_path, text, line, says):
     folder = _study(tmp_path, text)
-    with pytest.raises(OutlineError) as error:
+    with pytest.raises(ValueError) as error:  # OutlineError, or the StudyError that carries it
         load_study(folder)
     message = str(error.value)
     assert message.startswith(f"{folder / 'report.yaml'}, line {line}: ") and says in message, message
@@ -164,7 +163,8 @@ def test_without_report_yaml_the_outline_is_every_closed_question_by_section_els
     text = text.replace("  - code: industry\n", "  - code: industry\n    section: profile\n")
     text = text.replace("  - code: team_size\n", "  - code: team_size\n    section: profile\n")
     text = text.replace(
-        "questions:\n  - code: role", 'sections:\n  profile: {en: "About you"}\n\nquestions:\n  - code: role'
+        "questions:\n  - code: role",
+        'sections:\n  profile: {en: "About you", fr: "Votre profil"}\n\nquestions:\n  - code: role',
     )
     folder = tmp_path / "study"
     folder.mkdir()
@@ -179,6 +179,18 @@ def test_without_report_yaml_the_outline_is_every_closed_question_by_section_els
     assert ("opinions", "How much do you agree with each statement?", ["ai_useful", "ai_threat"]) in keys
     closed = [q.code for q in load_study(folder).book.closed if q.code != "attention_check"]
     assert outline.questions == closed
+
+
+def test_a_section_of_one_question_does_not_repeat_its_title_as_the_charts_heading(demo, tmp_path):
+    folder = tmp_path / "study"
+    folder.mkdir()
+    shutil.copy(BUILTIN, folder / "questionnaire.yaml")  # no report.yaml: a section per question or grid
+    page = build_report(demo.warehouse, lang="en", study=load_study(folder))
+    role = page[page.index('<section id="role">') : page.index('<section id="industry">')]
+    assert role.count("What is your current role level?") == 2  # the section's title and the chart's label
+    assert "<h3>" not in role
+    opinions = page[page.index('<section id="opinions">') :]
+    assert "<h3>AI tools are a threat to my job.</h3>" in opinions  # a grid's items keep their headings
 
 
 def test_a_study_in_english_and_spanish_has_spanish_labels_and_english_page_words(demo, tmp_path):
