@@ -41,6 +41,7 @@ class ReportData:
     low_base: int = 100  # bases from minimum_base up to under this are marked (read with caution)
     is_weighted: bool = False  # pct, ci_low, ci_high are the weighted ones (the run had weighting targets)
     previous_wave: int | None = None  # the wave the changes are measured from (None: no earlier wave)
+    is_trend_weighted: bool = False  # the changes and their tests are the weighted ones (trend.is_weighted)
 
 
 def read_report_data(connection: duckdb.DuckDBPyConnection, *, wave: int | None = None) -> ReportData:
@@ -48,7 +49,7 @@ def read_report_data(connection: duckdb.DuckDBPyConnection, *, wave: int | None 
     wave = _chosen_wave(connection, wave)
     claims = run_query(connection, "report_claims").pl()
     crosstab, is_weighted = _shown_figures(run_query(connection, "report_crosstab", [wave]).pl())
-    trend = run_query(connection, "report_trend", [wave]).pl()
+    trend, is_trend_weighted = _changes(run_query(connection, "report_trend", [wave]).pl())
     files = run_query(connection, "report_files", [wave]).pl()
     marks = run_query(connection, "report_response_flags", [wave]).pl()
     run = run_query(connection, "last_run").fetchone()  # run_id, finished_at, status, settings
@@ -70,8 +71,25 @@ def read_report_data(connection: duckdb.DuckDBPyConnection, *, wave: int | None 
         tolerance_pts=float(settings.get("claim_tolerance_pts", 1.0)),
         low_base=int(settings.get("crosstab", {}).get("low_base", 100)),
         is_weighted=is_weighted,
+        is_trend_weighted=is_trend_weighted,
         previous_wave=trend["previous_wave"].max() if trend.height else None,
     )
+
+
+def _changes(trend: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+    """The wave's changes since the previous wave (the crosstab's key, previous_wave, change_pts,
+    is_change_significant), and whether they are weighted (a trend with `is_weighted`)."""
+    weighted = "is_weighted" in trend.columns and bool(trend["is_weighted"].any())
+    changes = trend.select(
+        "question",
+        "answer",
+        "segment",
+        "segment_value",
+        "previous_wave",
+        "change_pts",
+        pl.col("is_significant").alias("is_change_significant"),
+    )
+    return changes, weighted
 
 
 def _shown_figures(crosstab: pl.DataFrame) -> tuple[pl.DataFrame, bool]:

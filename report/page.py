@@ -258,6 +258,8 @@ def _how_to_read(data: ReportData, lang: str) -> list[str]:
         lines.append(ui(lang, "read_change", previous=data.previous_wave))
     if data.is_weighted:
         lines.append(ui(lang, "read_weighted"))
+        if data.previous_wave is not None:
+            lines.append(ui(lang, "read_changes_weighted" if data.is_trend_weighted else "read_changes_unweighted"))
     return lines
 
 

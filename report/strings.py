@@ -40,8 +40,9 @@ UI: dict[str, dict[str, str]] = {
         "read_change": "+5 pts after a percentage: its change since wave {previous}, in percentage points; "
         "* marks a significant change (two-proportion test, adjusted p < 0.05).",
         "read_weighted": "The figures are weighted to the population targets (raking): percentages and intervals "
-        "are weighted (intervals on the effective base), bases are respondents. Changes since the previous "
-        "wave and their tests are on unweighted figures.",
+        "are weighted, bases are respondents.",
+        "read_changes_weighted": "The changes since the previous wave and their tests are weighted too.",
+        "read_changes_unweighted": "The changes since the previous wave and their tests are on unweighted figures.",
         "weighted_key": "weighted figures",
         "claims_wave": "Published figures of wave {wave}",
         "no_figures": "This study has no published figures (a study folder may hold a `published_figures.csv`).",
@@ -135,8 +136,10 @@ UI: dict[str, dict[str, str]] = {
         "read_change": "+5 pts après un pourcentage : son évolution depuis la vague {previous}, en points de "
         "pourcentage ; * signale une évolution significative (test de deux proportions, p ajusté < 0,05).",
         "read_weighted": "Les chiffres sont pondérés sur les cibles de population (calage) : pourcentages et "
-        "intervalles pondérés (intervalles sur la base effective), bases en répondants. Les évolutions depuis la "
-        "vague précédente et leurs tests portent sur les chiffres non pondérés.",
+        "intervalles pondérés, bases en répondants.",
+        "read_changes_weighted": "Les évolutions depuis la vague précédente et leurs tests sont pondérés eux aussi.",
+        "read_changes_unweighted": "Les évolutions depuis la vague précédente et leurs tests portent sur les "
+        "chiffres non pondérés.",
         "weighted_key": "chiffres pondérés",
         "claims_wave": "Chiffres publiés de la vague {wave}",
         "no_figures": "Cette étude n'a pas de chiffres publiés (un dossier d'étude peut contenir un "

@@ -228,6 +228,12 @@ def test_a_weighted_run_shows_weighted_figures_and_says_so(demo, tmp_path):
     figure = _figure(page, "role")
     for share in ("10%", "30%", "40%", "20%"):  # the raked shares, not the sample's
         assert f">{share} " in figure, share
+    columns = [row[0] for row in query(weighted.warehouse, "select column_name from (describe trend)")]
+    trend_weighted = (
+        "is_weighted" in columns and query(weighted.warehouse, "select bool_or(is_weighted) from trend")[0][0]
+    )
+    says = "are weighted too." if trend_weighted else "are on unweighted figures."
+    assert f"The changes since the previous wave and their tests {says}" in page
     unweighted = build_report(demo.warehouse, lang="en")
     assert "The figures are weighted" not in unweighted
 
