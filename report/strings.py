@@ -81,8 +81,6 @@ UI: dict[str, dict[str, str]] = {
         "status_below_minimum_base": "base under the minimum",
         "status_not_computable": "not computable",
         "contradiction": "The report contradicts itself: {text}. The data side with the other figure.",
-        "no_claims": "The published report gives no figures for wave {wave} (it covers wave {waves}: "
-        "`surveyhouse report --wave {first}`).",
         "claims_summary": "{reproduced} of {total} published figures are reproduced from the data, "
         "{within_tolerance} more within the tolerance.",
         "quality_files": "Files read",
@@ -180,8 +178,6 @@ UI: dict[str, dict[str, str]] = {
         "status_not_computable": "non calculable",
         "contradiction": "Le rapport se contredit (explication de l'entrepôt, en anglais) : « {text} ». "
         "Les données donnent raison à l'autre chiffre.",
-        "no_claims": "Le rapport publié ne donne aucun chiffre pour la vague {wave} (il porte sur la vague "
-        "{waves} : `surveyhouse report --wave {first}`).",
         "claims_summary": "{reproduced} chiffres publiés sur {total} sont reproduits à partir des données, "
         "{within_tolerance} de plus dans la tolérance.",
         "quality_files": "Fichiers lus",
