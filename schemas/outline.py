@@ -38,6 +38,7 @@ CHART_KINDS = ("distribution", "by_segment", "panels")
 TOP_KEYS = ("title", "sections", "segments", "nets", "groups")
 SECTION_KEYS = ("key", "title", "caption", "questions")
 CHART_KEYS = ("question", "chart", "answer", "by", "nets")
+PAGE_SECTIONS = ("claims", "quality")  # the page's own sections, after the outline's
 Texts = dict[str, str]  # language -> text
 
 
@@ -100,6 +101,7 @@ def default_outline(book: Codebook, raw: dict | None = None) -> Outline:
             key, title = question.grid, dict(book.grids.get(question.grid) or {}) or {"en": question.grid}
         else:
             key, title = question.code, dict(question.text)
+        key = f"{key}-questions" if key in PAGE_SECTIONS else key
         groups.setdefault(key, (title, []))[1].append(question)
     return Outline(
         tuple(
@@ -164,8 +166,12 @@ class _OutlineReader:
         parsed = tuple(self.section(("sections", i), s, i) for i, s in enumerate(sections))
         keys = [s.key for s in parsed]
         for index, key in enumerate(keys):
-            if key in keys[:index] or key in ("claims", "quality"):
-                raise self.fail(("sections", index, "key"), f"section key {key!r} is used twice", "give each its own")
+            if key in keys[:index] or key in PAGE_SECTIONS:
+                raise self.fail(
+                    ("sections", index, "key"),
+                    f"section key {key!r} is taken",
+                    f"give each section its own key ({' and '.join(PAGE_SECTIONS)} are the page's own)",
+                )
         return Outline(
             parsed,
             title=self.texts(("title",), raw.get("title") or {}),

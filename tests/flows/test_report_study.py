@@ -146,6 +146,7 @@ def test_a_study_with_a_report_yaml_gets_exactly_its_sections_charts_and_words(d
         ("sections:\n  - title: {en: A}\n    questions:\n      - {question: role, by: shoe_size}\n", 4, "needs `by:`"),
         ("sections:\n  - title: {en: A}\n    questions:\n      - {question: role, nets: [top2]}\n", 4, "no NET 'top2'"),
         ("title: {en: A}\n", 1, "`sections:` is missing"),
+        ("sections:\n  - key: quality\n    title: {en: A}\n    questions: [role]\n", 2, "key 'quality' is taken"),
         ("sections:\n\t- title: A\n", 2, "not valid YAML"),
     ],
 )
