@@ -24,19 +24,20 @@ def _open(warehouse: str | None):
 
 @click.command("claims")
 @warehouse_option
-def claims_command(warehouse: str | None) -> int:
+@click.option("--wave", type=int, metavar="N", help="only the published figures of this wave (default: every wave)")
+def claims_command(warehouse: str | None, wave: int | None) -> int:
     """Print the report's published figures next to the recomputed ones, with intervals and status.
 
     \b
     Examples:
       surveyhouse claims
-      surveyhouse claims --warehouse /srv/surveyhouse.duckdb
+      surveyhouse claims --wave 2023 --warehouse /srv/surveyhouse.duckdb
     """
     from cli.night import print_claims
 
     settings, connection = _open(warehouse)
     connection.close()
-    print_claims(settings.store(), tolerance=settings.claim_tolerance_pts)
+    print_claims(settings.store(), tolerance=settings.claim_tolerance_pts, wave=wave)
     return OK
 
 
@@ -169,6 +170,9 @@ def report_command(
     Examples:
       surveyhouse report
       surveyhouse report --lang fr --wave 2023 --out rapport-2023.html
+
+    The sections and question labels come from the study (its report.yaml, else its
+    questionnaire); the page's own words are in English or French (English for another language).
     """
     from report import ReportError, write_report
     from schemas.study import StudyError
@@ -178,8 +182,9 @@ def report_command(
     target = Path(out) if out else settings.report_file
     started = time.perf_counter()
     try:
-        lang = load_study_of(settings).report_language(lang or settings.report_lang)
-        written = write_report(settings.store(), target, lang=lang, wave=wave)
+        loaded = load_study_of(settings)
+        lang = loaded.report_language(lang or settings.report_lang)
+        written = write_report(settings.store(), target, lang=lang, wave=wave, study=loaded)
     except (FileNotFoundError, ReportError, StudyError) as error:
         raise UserError(str(error)) from error
     print(

@@ -103,13 +103,20 @@ def print_summary(run, settings, elapsed: float) -> None:
     print_claims(settings.store(), tolerance=settings.claim_tolerance_pts)
 
 
-def print_claims(warehouse, *, tolerance: float) -> None:
-    """The published figures next to the recomputed ones, with their status."""
+def print_claims(warehouse, *, tolerance: float, wave: int | None = None) -> None:
+    """The published figures (of every wave, or of `wave`) next to the recomputed ones, with their status."""
     from warehouse.backend import open_reader
     from warehouse.queries import run_query
 
     with open_reader(warehouse) as connection:
-        claims = run_query(connection, "claims_checked").fetchall()
+        if wave is None:
+            claims = run_query(connection, "claims_checked").fetchall()
+        else:
+            claims = run_query(connection, "claims_of_wave", [wave]).fetchall()
+            if not claims:
+                waves = [row[0] for row in run_query(connection, "claim_waves").fetchall()]
+                known = ", ".join(map(str, waves)) or "none"
+                raise UserError(f"wave {wave} has no published figures in {warehouse} (waves with figures: {known})")
     counts = Counter(c[9] for c in claims)
     print(
         f"Published figures reproduced from the data (round to the published figure): {counts['reproduced']} of "
@@ -304,4 +311,6 @@ def rebuild_command(warehouse: str | None, lake_data: str | None, study: str | N
         f"{files.height} file(s) re-staged in their original order, {run.rows_read} rows read, "
         f"{run.tables['responses'].height} responses (run {run.run_id})."
     )
+    if run.report:
+        print(f"Report page: {run.report}")
     return verdict(run)

@@ -65,6 +65,8 @@ class Figure:
     suppressed: int = 0
     significant: int = 0
     published: int = 0
+    changes: int = 0  # bars that show their change since the previous wave
+    changes_significant: int = 0  # of those, significant changes
     kind: str = "figure"
 
 

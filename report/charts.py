@@ -39,6 +39,7 @@ COLUMN_GAP_IN = 0.35
 AXIS_IN = 0.42
 LEGEND_ROW_IN = 0.21
 VALUE_ROOM_IN = 0.55  # room right of the longest bar for its value label
+CHANGE_ROOM_IN = 0.75  # and for its change since the previous wave
 LABEL_WIDTH = 40  # characters per line of a bar label
 
 COLORS = {"option": "#5b8db8", "net": "#1f4e79", "reference": "#9aa5b1"}
@@ -60,6 +61,8 @@ STYLE = {
     "ytick.color": INK,
     "hatch.linewidth": 0.6,
 }
+SMALL = 8.5  # points: the smallest text, 11.3 px at the chart's natural width (NATURAL_PX)
+NATURAL_PX = round(WIDTH_IN * 96)  # the page never draws a chart narrower (report/templates/page.css)
 LOW_BASE_MARK = "†"  # after the percentage of a bar whose base is low
 SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 
@@ -78,6 +81,8 @@ class Bar:
     published: float | None = None
     style: str = "option"  # option | net | reference (the whole sample beside segment values)
     is_low_base: bool = False  # shown, with a caution mark (base under the low base)
+    change_pts: float | None = None  # change since the previous wave, percentage points (None: no earlier row)
+    is_change_significant: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,8 @@ class ChartText:
     suppressed_note: Callable[[int], str]  # base -> "n = 12: base < 30, not shown"
     pct: Callable[[float], str]  # 47.2 -> "47%"
     legend_low_base: str = ""  # "Base under 100: read with caution"
+    change: Callable[[float, bool], str] = lambda pts, significant: ""  # 5.2, True -> "+5 pts*"
+    legend_change: str = ""  # "Change since wave 2023 (* significant)"
 
 
 def chart_svg(panels: Sequence[Panel], *, chart_id: str, text: ChartText, label: str, columns: int = 1) -> Markup:
@@ -148,7 +155,8 @@ def _draw(panels: Sequence[Panel], *, text: ChartText, columns: int) -> Figure:
     figure = Figure(figsize=(WIDTH_IN, height))
     FigureCanvasAgg(figure)
     extent = max((_extent(bar) for panel in panels for bar in panel.bars), default=0.0)
-    xmax = max(extent, 5.0) / (1 - VALUE_ROOM_IN / layout.panel_in)
+    room = VALUE_ROOM_IN + (CHANGE_ROOM_IN if any(b.change_pts is not None for p in panels for b in p.bars) else 0)
+    xmax = max(extent, 5.0) / (1 - min(room / layout.panel_in, 0.6))
 
     top = height
     for r in range(layout.rows):
@@ -169,7 +177,7 @@ def _draw(panels: Sequence[Panel], *, text: ChartText, columns: int) -> Figure:
                 slots=layout.bars_per_row[r],
                 text=text,
             )
-            axes.set_xlabel(text.axis if r == layout.rows - 1 else "", fontsize=8, color=MUTED)
+            axes.set_xlabel(text.axis if r == layout.rows - 1 else "", fontsize=SMALL, color=MUTED)
         top -= span + PANEL_GAP_IN
     if legend:
         _add_legend(figure, legend)
@@ -184,7 +192,7 @@ def _add_legend(figure: Figure, legend: list[tuple[object, str]]) -> None:
         bbox_to_anchor=(0.01, 0.0),
         ncols=2,
         frameon=False,
-        fontsize=8,
+        fontsize=SMALL,
         handler_map={tuple: HandlerTuple(ndivide=None, pad=0.6)},
         handletextpad=0.5,
         columnspacing=1.6,
@@ -194,13 +202,13 @@ def _add_legend(figure: Figure, legend: list[tuple[object, str]]) -> None:
 def _draw_panel(
     axes, panel: Panel, title: str, labels: list[str] | None, *, xmax: float, slots: int, text: ChartText
 ) -> None:
-    axes.set_title(title, loc="left", fontsize=8.5, color=MUTED, pad=5, linespacing=1.25)
+    axes.set_title(title, loc="left", fontsize=SMALL, color=MUTED, pad=5, linespacing=1.25)
     axes.set_xlim(0, xmax)
     axes.set_ylim(slots - 0.5, -0.5)
     step = next(s for limit, s in ((12, 2), (30, 5), (70, 10), (10**6, 20)) if xmax <= limit)
     axes.set_xticks(range(0, int(min(100, xmax)) + 1, step))
-    axes.tick_params(axis="x", labelsize=7.5, length=3)
-    axes.tick_params(axis="y", length=0, labelsize=8.5)
+    axes.tick_params(axis="x", labelsize=SMALL, length=3)
+    axes.tick_params(axis="y", length=0, labelsize=SMALL)
     axes.grid(axis="x", color="#e6e6e6", linewidth=0.6)
     axes.set_axisbelow(True)
     positions = list(range(len(panel.bars)))
@@ -215,7 +223,7 @@ def _draw_panel(
         if bar.is_suppressed or bar.pct is None:
             axes.barh(y, xmax, height=0.7, color=SUPPRESSED_FILL, edgecolor=SUPPRESSED_HATCH, hatch="////", linewidth=0)
             axes.text(
-                xmax * 0.015, y, text.suppressed_note(bar.base_n), va="center", ha="left", fontsize=7.5, color=MUTED
+                xmax * 0.015, y, text.suppressed_note(bar.base_n), va="center", ha="left", fontsize=SMALL, color=MUTED
             )
             continue
         axes.barh(y, bar.pct, height=0.62, color=COLORS[bar.style], linewidth=0)
@@ -227,8 +235,10 @@ def _draw_panel(
                 [bar.published], [y], marker="D", s=30, color=PUBLISHED, edgecolors="white", linewidths=0.7, zorder=4
             )
         mark = {1: " ▲", -1: " ▼"}.get(bar.direction, "") + (f" {LOW_BASE_MARK}" if bar.is_low_base else "")
+        if bar.change_pts is not None:
+            mark += "  " + text.change(bar.change_pts, bar.is_change_significant)
         axes.text(
-            _extent(bar) + xmax * 0.015, y, text.pct(bar.pct) + mark, va="center", ha="left", fontsize=8, color=INK
+            _extent(bar) + xmax * 0.015, y, text.pct(bar.pct) + mark, va="center", ha="left", fontsize=SMALL, color=INK
         )
 
 
@@ -257,6 +267,8 @@ def _legend_handles(panels: Sequence[Panel], text: ChartText) -> list[tuple[obje
     if any(bar.is_low_base for bar in shown) and text.legend_low_base:
         dagger = Line2D([], [], linestyle="", marker=f"${LOW_BASE_MARK}$", markersize=6, color=INK)
         handles.append((dagger, text.legend_low_base))
+    if any(bar.change_pts is not None for bar in shown) and text.legend_change:
+        handles.append((Line2D([], [], linestyle="", marker="$±$", markersize=7, color=INK), text.legend_change))
     if len(shown) < len(bars):
         handles.append(
             (
@@ -302,9 +314,12 @@ def _inline(svg: str, *, chart_id: str, label: str) -> Markup:
     svg = re.sub(r"[ \n\t]+", " ", svg).strip()
     svg = _unwrap_groups(svg.replace("<g/>", ""))
     family = font.group(0).removeprefix("font-family: ").rstrip("; ").replace("'", "") if font else "sans-serif"
-    attributes = Markup('<svg class="chart-svg" role="img" aria-label="{}" data-chart="{}" font-family="{}" ')
-    # matplotlib escaped the SVG's own text; Markup.format escapes the three values
-    return Markup(svg.replace("<svg ", attributes.format(label, chart_id, family), 1))
+    attributes = Markup(
+        '<svg class="chart-svg" role="img" aria-label="{}" data-chart="{}" font-family="{}" style="min-width:{}px" '
+    )
+    # matplotlib escaped the SVG's own text; Markup.format escapes the values. Never drawn narrower than its
+    # natural width (a phone scrolls the chart sideways): its smallest text stays SMALL points, 11 px or more.
+    return Markup(svg.replace("<svg ", attributes.format(label, chart_id, family, NATURAL_PX), 1))
 
 
 def _unwrap_groups(svg: str) -> str:

@@ -26,8 +26,9 @@ class ReportData:
     """What the page shows, read from the warehouse for one wave."""
 
     wave: int
-    crosstab: pl.DataFrame  # the wave's rows, with `published_pct` from claims where the report printed one
-    claims: pl.DataFrame  # the wave's published figures
+    crosstab: pl.DataFrame  # the wave's rows, with `published_pct` from claims where the report printed one,
+    # and `previous_wave`, `change_pts`, `is_change_significant` from trend where the previous wave has the row
+    claims: pl.DataFrame  # the published figures of every wave that has some, latest wave first
     claim_waves: tuple[int, ...]
     files: pl.DataFrame
     checks: pl.DataFrame  # check, rows, files
@@ -38,13 +39,17 @@ class ReportData:
     minimum_base: int
     tolerance_pts: float
     low_base: int = 100  # bases from minimum_base up to under this are marked (read with caution)
+    is_weighted: bool = False  # pct, ci_low, ci_high are the weighted ones (the run had weighting targets)
+    previous_wave: int | None = None  # the wave the changes are measured from (None: no earlier wave)
+    is_trend_weighted: bool = False  # the changes and their tests are the weighted ones (trend.is_weighted)
 
 
 def read_report_data(connection: duckdb.DuckDBPyConnection, *, wave: int | None = None) -> ReportData:
     """The report's rows of one wave (default: the latest wave in the warehouse)."""
     wave = _chosen_wave(connection, wave)
     claims = run_query(connection, "report_claims").pl()
-    crosstab = run_query(connection, "report_crosstab", [wave]).pl()
+    crosstab, is_weighted = _shown_figures(run_query(connection, "report_crosstab", [wave]).pl())
+    trend, is_trend_weighted = _changes(run_query(connection, "report_trend", [wave]).pl())
     files = run_query(connection, "report_files", [wave]).pl()
     marks = run_query(connection, "report_response_flags", [wave]).pl()
     run = run_query(connection, "last_run").fetchone()  # run_id, finished_at, status, settings
@@ -53,8 +58,8 @@ def read_report_data(connection: duckdb.DuckDBPyConnection, *, wave: int | None 
         wave=wave,
         crosstab=crosstab.join(
             _published_pct(claims, wave), on=["question", "answer", "segment", "segment_value"], how="left"
-        ),
-        claims=claims.filter(pl.col("wave") == wave),
+        ).join(trend, on=["question", "answer", "segment", "segment_value"], how="left"),
+        claims=claims.sort("wave", descending=True, maintain_order=True),
         claim_waves=tuple(sorted(set(claims["wave"].to_list()))),
         files=files,
         checks=_check_counts(run_query(connection, "report_quarantine_checks").pl(), files),
@@ -65,7 +70,38 @@ def read_report_data(connection: duckdb.DuckDBPyConnection, *, wave: int | None 
         minimum_base=int(settings.get("crosstab", {}).get("minimum_base", 30)),
         tolerance_pts=float(settings.get("claim_tolerance_pts", 1.0)),
         low_base=int(settings.get("crosstab", {}).get("low_base", 100)),
+        is_weighted=is_weighted,
+        is_trend_weighted=is_trend_weighted,
+        previous_wave=trend["previous_wave"].max() if trend.height else None,
     )
+
+
+def _changes(trend: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+    """The wave's changes since the previous wave (the crosstab's key, previous_wave, change_pts,
+    is_change_significant), and whether they are weighted (a trend with `is_weighted`)."""
+    weighted = "is_weighted" in trend.columns and bool(trend["is_weighted"].any())
+    changes = trend.select(
+        "question",
+        "answer",
+        "segment",
+        "segment_value",
+        "previous_wave",
+        "change_pts",
+        pl.col("is_significant").alias("is_change_significant"),
+    )
+    return changes, weighted
+
+
+def _shown_figures(crosstab: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+    """The wave's crosstab with the figures the page shows: the weighted ones where the run had weights."""
+    weighted = "weighted_pct" in crosstab.columns and crosstab["weighted_pct"].is_not_null().any()
+    if not weighted:
+        return crosstab, False
+    return crosstab.with_columns(
+        pl.col("weighted_pct").alias("pct"),
+        pl.col("weighted_ci_low").alias("ci_low"),
+        pl.col("weighted_ci_high").alias("ci_high"),
+    ), True
 
 
 def _chosen_wave(connection: duckdb.DuckDBPyConnection, wave: int | None) -> int:

@@ -1,14 +1,17 @@
-"""The report's sections and charts, in the order of the published 2023 report.
+"""The report's sections and charts, from the study's report outline (schemas/outline.py).
 
 Each chart names crosstab rows: a question's distribution over the whole sample
-(its options, then the NETs the report talks of), one answer across the values of a
-segment (with the whole sample on top), or a question's options in small panels, one
-per segment value. Published figures are matched to the charts through `claims`.
+(its options, then its NETs), one answer across the values of a segment (with the
+whole sample on top), or a question's options in small panels, one per segment
+value. Published figures are matched to the charts through `claims`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from schemas.codebook import Codebook
+from schemas.outline import Outline, OutlineChart
 
 
 @dataclass(frozen=True)
@@ -41,63 +44,27 @@ Chart = Distribution | BySegment | Panels
 
 @dataclass(frozen=True)
 class Section:
-    key: str  # anchor, and the suffix of its title (sec_*) and caption (cap_*) in strings.UI
+    key: str  # the section's anchor on the page
+    title: dict[str, str]  # language -> title
+    caption: dict[str, str]  # language -> caption (may be empty)
     charts: tuple[Chart, ...]
 
 
-SECTIONS: tuple[Section, ...] = (
-    Section(
-        "who", (Distribution("role"), Distribution("industry"), Distribution("team_size"), Distribution("followers"))
-    ),
-    Section(
-        "interest",
-        (
-            Distribution("ai_interest", ("interested",)),
-            BySegment("ai_interest", "interested", "ai_frequency"),
-            BySegment("ai_interest", "dont_care", "account_size"),
-        ),
-    ),
-    Section(
-        "frequency",
-        (
-            Distribution("ai_frequency", ("weekly_plus", "any_use")),
-            BySegment("ai_frequency", "weekly_plus", "role"),
-            BySegment("ai_frequency", "few_per_week_plus", "account_size"),
-            BySegment("ai_frequency", "few_per_week_plus", "followers"),
-        ),
-    ),
-    Section(
-        "usefulness",
-        (
-            Distribution("ai_useful", ("top2", "bottom2")),
-            BySegment("ai_useful", "bottom2", "role"),
-            BySegment("ai_useful", "top2", "followers"),
-            BySegment("ai_useful", "top2", "ai_frequency"),
-        ),
-    ),
-    Section("uses", (Distribution("ai_uses"),)),
-    Section(
-        "company",
-        (
-            Distribution("company_uses_ai"),
-            BySegment("company_uses_ai", "yes", "followers"),
-            Distribution("plans_2024"),
-            BySegment("plans_2024", "increase", "followers"),
-            BySegment("plans_2024", "increase", "ai_frequency"),
-        ),
-    ),
-    Section(
-        "want_more",
-        (
-            Distribution("want_more_ai"),
-            BySegment("want_more_ai", "yes", "role"),
-            BySegment("want_more_ai", "yes", "followers"),
-            BySegment("want_more_ai", "yes", "ai_frequency"),
-        ),
-    ),
-    Section("uses_2025", (Distribution("uses_2025"), Panels("uses_2025", "role"))),
-    Section("barriers", (Distribution("barriers"),)),
-)
+def report_sections(outline: Outline, *, book: Codebook) -> tuple[Section, ...]:
+    """The outline's sections as the page's charts, in outline order."""
+    return tuple(
+        Section(section.key, section.title, section.caption, tuple(_chart(c, book=book) for c in section.charts))
+        for section in outline.sections
+    )
+
+
+def _chart(chart: OutlineChart, *, book: Codebook) -> Chart:
+    if chart.kind == "by_segment":
+        return BySegment(chart.question, str(chart.answer), str(chart.segment))
+    if chart.kind == "panels":
+        return Panels(chart.question, str(chart.segment))
+    nets = chart.nets if chart.nets is not None else tuple(book.question(chart.question).nets)
+    return Distribution(chart.question, nets)
 
 
 def chart_id(chart: Chart) -> str:

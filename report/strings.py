@@ -1,22 +1,25 @@
 """The report page's own words in English and French, and number formatting.
 
-Question texts and option labels come from the questionnaire (schemas/codebook.py);
-this module holds only what the questionnaire does not: section titles, captions,
-legends, table headers, and names for NETs, segments and derived segment groups.
+Question texts and option labels come from the questionnaire (schemas/codebook.py), in
+any of the study's languages; section titles, captions and the names of segments, NETs
+and derived segment groups come from the study's report outline (schemas/outline.py).
+This module holds only the page's own words (legends, notes, table headers); a page in
+another language than English or French shows them in English.
 """
 
 from __future__ import annotations
 
 from schemas.codebook import Codebook
+from schemas.outline import Outline, in_language
 
-LANGUAGES = ("en", "fr")
+LANGUAGES = ("en", "fr")  # the languages of the page's own words (UI); labels: any study language
 
 UI: dict[str, dict[str, str]] = {
     "en": {
-        "title": "AI in social media: survey report",
+        "title": "Survey report: {study}",
         "wave": "Wave {wave}",
         "intro": "Every figure on this page is recomputed from the survey responses in the warehouse, "
-        "with its base (n) and its 95% confidence interval. Where the published 2023 report printed a "
+        "with its base (n) and its 95% confidence interval. Where a published report printed a "
         "figure, it is drawn beside the recomputed one.",
         "as_of": "Data of the run published on {date} UTC (run {run_id}), warehouse {warehouse}.",
         "no_run": "No published run is recorded in this warehouse.",
@@ -32,26 +35,19 @@ UI: dict[str, dict[str, str]] = {
         "(two-proportion test, Benjamini-Hochberg adjusted p < 0.05).",
         "read_suppressed": "Grey hatched band: base under {minimum}, the percentage is not shown.",
         "read_net": "Darker bars after a dashed line: NETs, answers counted together (once per respondent).",
-        "sec_who": "Who answered",
-        "sec_interest": "Interest in AI",
-        "sec_frequency": "How often AI is used",
-        "sec_usefulness": "Is AI useful?",
-        "sec_uses": "What AI is used for",
-        "sec_company": "Company use and 2024 plans",
-        "sec_want_more": "Wanting more AI",
-        "sec_uses_2025": "Wished-for uses in 2025",
-        "sec_barriers": "Obstacles",
+        "pts": "pts",
+        "legend_change": "Change since wave {previous} (* significant)",
+        "read_change": "+5 pts after a percentage: its change since wave {previous}, in percentage points; "
+        "* marks a significant change (two-proportion test, adjusted p < 0.05).",
+        "read_weighted": "The figures are weighted to the population targets (raking): percentages and intervals "
+        "are weighted, bases are respondents.",
+        "read_changes_weighted": "The changes since the previous wave and their tests are weighted too.",
+        "read_changes_unweighted": "The changes since the previous wave and their tests are on unweighted figures.",
+        "weighted_key": "weighted figures",
+        "claims_wave": "Published figures of wave {wave}",
+        "no_figures": "This study has no published figures (a study folder may hold a `published_figures.csv`).",
         "sec_claims": "The published figures, recomputed",
         "sec_quality": "Data quality",
-        "cap_who": "The sample by role level, industry, team size and followers of the company's accounts.",
-        "cap_interest": "Interest in how AI will change social media, overall, by frequency of use and by account size.",
-        "cap_frequency": "How often respondents use AI tools, overall, by role level, by account size and by followers.",
-        "cap_usefulness": "Agreement that AI is a useful tool for social media management.",
-        "cap_uses": "What respondents use AI for (several answers possible: shares of respondents).",
-        "cap_company": "Whether the company uses AI for social media, and its plans for 2024.",
-        "cap_want_more": "Whether respondents would like their company to use AI tools more.",
-        "cap_uses_2025": "What respondents would like to use AI for in 2025 (several answers possible).",
-        "cap_barriers": "The main obstacles to using AI (several answers possible).",
         "cap_claims": "Every figure of the published report next to the one recomputed from the data: "
         "reproduced when it rounds to the published figure, within tolerance when within {tolerance} points.",
         "cap_quality": "What was read, what was rejected and why, and which responses were left out of the bases.",
@@ -85,8 +81,6 @@ UI: dict[str, dict[str, str]] = {
         "status_below_minimum_base": "base under the minimum",
         "status_not_computable": "not computable",
         "contradiction": "The report contradicts itself: {text}. The data side with the other figure.",
-        "no_claims": "The published report gives no figures for wave {wave} (it covers wave {waves}: "
-        "`surveyhouse report --wave {first}`).",
         "claims_summary": "{reproduced} of {total} published figures are reproduced from the data, "
         "{within_tolerance} more within the tolerance.",
         "quality_files": "Files read",
@@ -115,10 +109,10 @@ UI: dict[str, dict[str, str]] = {
         "footer": "Built by `surveyhouse report` from the warehouse alone; open offline in any browser.",
     },
     "fr": {
-        "title": "L'IA dans les réseaux sociaux : rapport d'enquête",
+        "title": "Rapport d'enquête : {study}",
         "wave": "Vague {wave}",
         "intro": "Chaque chiffre de cette page est recalculé à partir des réponses de l'entrepôt, avec sa "
-        "base (n) et son intervalle de confiance à 95 %. Lorsque le rapport publié en 2023 donnait un "
+        "base (n) et son intervalle de confiance à 95 %. Lorsqu'un rapport publié donnait un "
         "chiffre, il figure à côté du chiffre recalculé.",
         "as_of": "Données du traitement publié le {date} UTC (exécution {run_id}), entrepôt {warehouse}.",
         "no_run": "Aucun traitement publié n'est enregistré dans cet entrepôt.",
@@ -135,28 +129,21 @@ UI: dict[str, dict[str, str]] = {
         "read_suppressed": "Bande grise hachurée : base inférieure à {minimum}, le pourcentage n'est pas affiché.",
         "read_net": "Barres plus foncées après un trait pointillé : regroupements (NET), réponses comptées "
         "ensemble (une fois par répondant).",
-        "sec_who": "Qui a répondu",
-        "sec_interest": "L'intérêt pour l'IA",
-        "sec_frequency": "À quelle fréquence l'IA est utilisée",
-        "sec_usefulness": "L'IA est-elle utile ?",
-        "sec_uses": "À quoi sert l'IA",
-        "sec_company": "L'usage en entreprise et les projets pour 2024",
-        "sec_want_more": "Vouloir plus d'IA",
-        "sec_uses_2025": "Les usages souhaités en 2025",
-        "sec_barriers": "Les obstacles",
+        "pts": "pts",
+        "legend_change": "Évolution depuis la vague {previous} (* significative)",
+        "read_change": "+5 pts après un pourcentage : son évolution depuis la vague {previous}, en points de "
+        "pourcentage ; * signale une évolution significative (test de deux proportions, p ajusté < 0,05).",
+        "read_weighted": "Les chiffres sont pondérés sur les cibles de population (calage) : pourcentages et "
+        "intervalles pondérés, bases en répondants.",
+        "read_changes_weighted": "Les évolutions depuis la vague précédente et leurs tests sont pondérés eux aussi.",
+        "read_changes_unweighted": "Les évolutions depuis la vague précédente et leurs tests portent sur les "
+        "chiffres non pondérés.",
+        "weighted_key": "chiffres pondérés",
+        "claims_wave": "Chiffres publiés de la vague {wave}",
+        "no_figures": "Cette étude n'a pas de chiffres publiés (un dossier d'étude peut contenir un "
+        "`published_figures.csv`).",
         "sec_claims": "Les chiffres publiés, recalculés",
         "sec_quality": "Qualité des données",
-        "cap_who": "L'échantillon par niveau de poste, secteur, taille d'équipe et abonnés des comptes de l'entreprise.",
-        "cap_interest": "L'intérêt pour la façon dont l'IA va changer les réseaux sociaux, en tout, selon la "
-        "fréquence d'utilisation et selon la taille du compte.",
-        "cap_frequency": "La fréquence d'utilisation des outils d'IA, en tout, selon le niveau de poste, la "
-        "taille du compte et le nombre d'abonnés.",
-        "cap_usefulness": "L'accord avec l'idée que l'IA est un outil utile pour la gestion des réseaux sociaux.",
-        "cap_uses": "Ce pour quoi les répondants utilisent l'IA (plusieurs réponses possibles : parts de répondants).",
-        "cap_company": "Si l'entreprise utilise l'IA pour les réseaux sociaux, et ses projets pour 2024.",
-        "cap_want_more": "Si les répondants aimeraient que leur entreprise utilise davantage les outils d'IA.",
-        "cap_uses_2025": "Ce pour quoi les répondants aimeraient utiliser l'IA en 2025 (plusieurs réponses possibles).",
-        "cap_barriers": "Les principaux obstacles à l'utilisation de l'IA (plusieurs réponses possibles).",
         "cap_claims": "Chaque chiffre du rapport publié à côté de celui recalculé à partir des données : "
         "reproduit s'il s'arrondit au chiffre publié, dans la tolérance s'il est à {tolerance} points près.",
         "cap_quality": "Ce qui a été lu, ce qui a été rejeté et pourquoi, et quelles réponses sont hors des bases.",
@@ -191,8 +178,6 @@ UI: dict[str, dict[str, str]] = {
         "status_not_computable": "non calculable",
         "contradiction": "Le rapport se contredit (explication de l'entrepôt, en anglais) : « {text} ». "
         "Les données donnent raison à l'autre chiffre.",
-        "no_claims": "Le rapport publié ne donne aucun chiffre pour la vague {wave} (il porte sur la vague "
-        "{waves} : `surveyhouse report --wave {first}`).",
         "claims_summary": "{reproduced} chiffres publiés sur {total} sont reproduits à partir des données, "
         "{within_tolerance} de plus dans la tolérance.",
         "quality_files": "Fichiers lus",
@@ -222,80 +207,12 @@ UI: dict[str, dict[str, str]] = {
     },
 }
 
-#: Segment names as the page says them ("by role level").
-SEGMENTS: dict[str, dict[str, str]] = {
-    "en": {
-        "role": "role level",
-        "industry": "industry",
-        "team_size": "team size",
-        "followers": "followers",
-        "ai_frequency": "frequency of AI use",
-        "account_size": "account size",
-        "usage_band": "usage band",
-    },
-    "fr": {
-        "role": "niveau de poste",
-        "industry": "secteur",
-        "team_size": "taille d'équipe",
-        "followers": "nombre d'abonnés",
-        "ai_frequency": "fréquence d'utilisation de l'IA",
-        "account_size": "taille du compte",
-        "usage_band": "intensité d'usage",
-    },
-}
-
-#: NETs of the questionnaire (they have codes, not labels). Unknown NETs fall back to their members' labels.
-NETS: dict[str, dict[tuple[str, str], str]] = {
-    "en": {
-        ("ai_interest", "interested"): "Interested (very or somewhat)",
-        ("ai_useful", "top2"): "Agree (strongly or not)",
-        ("ai_useful", "bottom2"): "Disagree (strongly or not)",
-        ("ai_threat", "top2"): "Agree (strongly or not)",
-        ("ai_threat", "bottom2"): "Disagree (strongly or not)",
-        ("ai_frequency", "weekly_plus"): "Once a week or more",
-        ("ai_frequency", "few_per_week_plus"): "A few times a week or more",
-        ("ai_frequency", "any_use"): "Uses AI (any frequency)",
-    },
-    "fr": {
-        ("ai_interest", "interested"): "Intéressé(e) (très ou plutôt)",
-        ("ai_useful", "top2"): "D'accord (tout à fait ou non)",
-        ("ai_useful", "bottom2"): "Pas d'accord (du tout ou non)",
-        ("ai_threat", "top2"): "D'accord (tout à fait ou non)",
-        ("ai_threat", "bottom2"): "Pas d'accord (du tout ou non)",
-        ("ai_frequency", "weekly_plus"): "Une fois par semaine ou plus",
-        ("ai_frequency", "few_per_week_plus"): "Quelques fois par semaine ou plus",
-        ("ai_frequency", "any_use"): "Utilise l'IA (quelle que soit la fréquence)",
-    },
-}
-
-#: Groups of derived segments. Unknown groups fall back to their members' labels.
-GROUPS: dict[str, dict[tuple[str, str], str]] = {
-    "en": {
-        ("account_size", "small"): "Small (under 50,000 followers)",
-        ("account_size", "mid"): "Mid-size (50,000 - 249,999)",
-        ("account_size", "large"): "Large (250,000 or more)",
-        ("usage_band", "heavy"): "Heavy (a few times a week or more)",
-        ("usage_band", "regular"): "Regular (weekly to monthly)",
-        ("usage_band", "light"): "Light (rarely)",
-        ("usage_band", "non_user"): "Non-user",
-    },
-    "fr": {
-        ("account_size", "small"): "Petits (moins de 50 000 abonnés)",
-        ("account_size", "mid"): "Moyens (50 000 à 249 999)",
-        ("account_size", "large"): "Grands (250 000 ou plus)",
-        ("usage_band", "heavy"): "Intensif (quelques fois par semaine ou plus)",
-        ("usage_band", "regular"): "Régulier (de hebdomadaire à mensuel)",
-        ("usage_band", "light"): "Occasionnel (rarement)",
-        ("usage_band", "non_user"): "Non-utilisateur",
-    },
-}
-
 NBSP = "\u00a0"
 
 
 def ui(lang: str, key: str, **values: object) -> str:
-    """One UI string in `lang`, with its {placeholders} filled."""
-    return UI[lang][key].format(**values)
+    """One UI string in `lang` (English for a language the page has no words in), its {placeholders} filled."""
+    return UI.get(lang, UI["en"])[key].format(**values)
 
 
 def format_int(value: int, lang: str) -> str:
@@ -318,29 +235,48 @@ def format_pct(value: float, lang: str, digits: int = 0) -> str:
     return format_number(value, lang, digits) + unit
 
 
-def answer_label(question: str, answer: str, lang: str, *, book: Codebook) -> str:
-    """An option's label, or a NET's name, in `lang`."""
+def format_change(change_pts: float, lang: str) -> str:
+    """+5 pts, -12 pts, ±0 pts (a change in percentage points, rounded)."""
+    rounded = round(change_pts)
+    sign = "+" if rounded > 0 else "−" if rounded < 0 else "±"
+    return f"{sign}{abs(rounded)}{NBSP}{ui(lang, 'pts')}"
+
+
+def question_text(question: str, lang: str, *, book: Codebook) -> str:
+    """A question's text in `lang` (else English, else its first language)."""
+    return in_language(book.question(question).text, lang, fallback=question)
+
+
+def option_label(question: str, option: str, lang: str, *, book: Codebook) -> str:
+    return in_language(book.question(question).option(option).labels, lang, fallback=option)
+
+
+def segment_name(segment: str, lang: str, *, outline: Outline) -> str:
+    """A segment as the page says it ("role level"): from the outline's `segments:`, else its code."""
+    return in_language(outline.segments.get(segment, {}), lang, fallback=segment.replace("_", " "))
+
+
+def answer_label(question: str, answer: str, lang: str, *, book: Codebook, outline: Outline) -> str:
+    """An option's label, or a NET's name (the outline's `nets:`, else its members' labels), in `lang`."""
     q = book.question(question)
     if answer in q.option_codes:
-        return q.option(answer).labels[lang]
+        return option_label(question, answer, lang, book=book)
     if answer in q.nets:
-        fallback = " + ".join(q.option(code).labels[lang] for code in q.nets[answer])
-        return NETS[lang].get((question, answer), fallback)
+        fallback = " + ".join(option_label(question, code, lang, book=book) for code in q.nets[answer])
+        return in_language(outline.nets.get(question, {}).get(answer, {}), lang, fallback=fallback)
     return answer
 
 
-def segment_value_label(segment: str, value: str, lang: str, *, book: Codebook) -> str:
+def segment_value_label(segment: str, value: str, lang: str, *, book: Codebook, outline: Outline) -> str:
     """A segment value's label in `lang` (question options, derived groups; others as they are)."""
     if segment == "all":
         return ui(lang, "all_respondents")
     if segment in [q.code for q in book.segment_questions]:
-        return book.question(segment).option(value).labels[lang]
+        return option_label(segment, value, lang, book=book)
     if segment in [d.code for d in book.derived_segments]:
         derived = book.derived(segment)
-        fallback = ", ".join(
-            book.question(derived.source).option(c).labels[lang] for c in derived.groups.get(value, ())
-        )
-        return GROUPS[lang].get((segment, value), fallback or value)
+        fallback = ", ".join(option_label(derived.source, c, lang, book=book) for c in derived.groups.get(value, ()))
+        return in_language(outline.groups.get(segment, {}).get(value, {}), lang, fallback=fallback or value)
     return value
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 from report.blocks import Block, Cell, Heading, Note, Row, Table
 from report.data import ReportData
 from report.strings import (
-    SEGMENTS,
     answer_label,
     format_int,
     format_number,
     format_pct,
+    question_text,
+    segment_name,
     segment_value_label,
     ui,
 )
-from schemas.codebook import Codebook
+from schemas.study import Study
 
 STATUS_CLASS = {
     "reproduced": "ok",
@@ -40,39 +41,47 @@ def _headers(lang: str, keys: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(ui(lang, key) for key in keys)
 
 
-def claims_blocks(data: ReportData, lang: str, *, book: Codebook) -> list[Block]:
-    """The claims section: how many published figures hold, and the table of every one."""
+def claims_blocks(data: ReportData, lang: str, *, study: Study) -> list[Block]:
+    """The claims section: for every wave with published figures (latest first), how many hold and the table."""
     if data.claims.is_empty():
-        waves = ", ".join(map(str, data.claim_waves)) or "-"
-        first = data.claim_waves[0] if data.claim_waves else data.wave
-        return [Note(ui(lang, "no_claims", wave=data.wave, waves=waves, first=first), cls="note")]
+        return [Note(ui(lang, "no_figures"), cls="note")]
+    blocks: list[Block] = []
+    for (wave,), claims in data.claims.group_by("wave", maintain_order=True):
+        blocks.append(Heading(ui(lang, "claims_wave", wave=wave)))
+        blocks += _wave_claims(claims, lang, study=study)
+    return blocks
+
+
+def _wave_claims(claims, lang: str, *, study: Study) -> list[Block]:
+    """One wave's published figures: a summary line and the table of every one, by question."""
     rows: list[Row] = []
     question = None
-    for claim in data.claims.iter_rows(named=True):
+    for claim in claims.iter_rows(named=True):
         if claim["question"] != question:
             question = claim["question"]
-            rows.append(Row(kind="group", text=book.question(question).text[lang]))
-        rows.append(Row(cells=_claim_cells(claim, lang, book=book)))
+            rows.append(Row(kind="group", text=question_text(question, lang, book=study.book)))
+        rows.append(Row(cells=_claim_cells(claim, lang, study=study)))
         if claim["status"] == "contradicted" and claim["contradiction"]:
             rows.append(Row(kind="why", text=ui(lang, "contradiction", text=claim["contradiction"])))
-    counts = dict(data.claims["status"].value_counts().iter_rows())
+    counts = dict(claims["status"].value_counts().iter_rows())
     summary = ui(
         lang,
         "claims_summary",
         reproduced=counts.get("reproduced", 0),
         within_tolerance=counts.get("within_tolerance", 0),
-        total=data.claims.height,
+        total=claims.height,
     )
     table = Table(_headers(lang, CLAIM_COLUMNS), tuple(rows), numeric=frozenset({2, 3, 4, 5}), cls="claims")
     return [Note(summary, cls="note"), table]
 
 
-def _claim_cells(claim: dict, lang: str, *, book: Codebook) -> tuple[str | Cell, ...]:
+def _claim_cells(claim: dict, lang: str, *, study: Study) -> tuple[str | Cell, ...]:
     """One published figure: id, what it counts, published, recomputed, interval, base, status."""
-    figure = answer_label(claim["question"], claim["answer"], lang, book=book)
+    book, outline = study.book, study.outline
+    figure = answer_label(claim["question"], claim["answer"], lang, book=book, outline=outline)
     if claim["segment_name"] != "all":
-        segment = SEGMENTS[lang].get(claim["segment_name"], claim["segment_name"])
-        value = segment_value_label(claim["segment_name"], claim["segment_value"], lang, book=book)
+        segment = segment_name(claim["segment_name"], lang, outline=outline)
+        value = segment_value_label(claim["segment_name"], claim["segment_value"], lang, book=book, outline=outline)
         figure += " · " + ui(lang, "segment_value", segment=segment, value=value)
     interval = (
         "–"

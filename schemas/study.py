@@ -17,7 +17,7 @@ flow) loads it once and hands it down.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -26,7 +26,8 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from schemas.codebook import Codebook, Question, _parse
+from schemas.codebook import Codebook, _parse
+from schemas.outline import OUTLINE, Outline, OutlineError, default_outline, parse_outline
 from schemas.questionnaire_checks import line_numbers, questionnaire_problems
 from schemas.versions import Versions, book_for, every_wave_book, versions_of
 
@@ -64,6 +65,11 @@ class Study:
     source: str  # where it was loaded from, for messages
     weighting_targets: dict[str, dict[str, float]] | None = None  # weights.yaml: segment -> value -> share
     versions: Versions = Versions()  # what changes between waves (schemas.versions); empty: nothing
+    outline: Outline = field(default=None)  # type: ignore[assignment]  # the report outline (schemas/outline.py)
+
+    def __post_init__(self) -> None:
+        if self.outline is None:
+            object.__setattr__(self, "outline", default_outline(self.book))
 
     def book_for(self, wave: int) -> Codebook:
         """The codebook of one wave: what it asked, in its wording, options numbered in its list (cached)."""
@@ -82,11 +88,6 @@ class Study:
     def nets(self) -> dict[str, dict[str, tuple[str, ...]]]:
         """NETs by question: question code -> NET code -> member option codes."""
         return {q.code: dict(q.nets) for q in self.book.questions if q.nets}
-
-    @property
-    def outline(self) -> tuple[Question, ...]:
-        """The questions the report shows, in questionnaire order (closed questions)."""
-        return tuple(self.book.closed)
 
     def report_language(self, wanted: str | None) -> str:
         """The report page's language: ``wanted`` (SURVEYHOUSE_REPORT_LANG, --lang) when the study
@@ -150,8 +151,22 @@ def _read(folder: Path | Traversable, name: str) -> tuple[Study | None, list[str
     book = every_wave_book(_parse(raw), versions)
     figures, figure_problems = _figures(folder.joinpath(FIGURES), f"{name}/{FIGURES}", book=book)
     targets, weight_problems = _weights(folder.joinpath(WEIGHTS), f"{name}/{WEIGHTS}", book=book)
-    problems = figure_problems + weight_problems
-    return Study(book=book, figures=figures, source=name, weighting_targets=targets, versions=versions), problems
+    outline, outline_problems = _outline(folder.joinpath(OUTLINE), f"{name}/{OUTLINE}", book=book, raw=raw)
+    problems = figure_problems + weight_problems + outline_problems
+    study = Study(
+        book=book, figures=figures, source=name, weighting_targets=targets, versions=versions, outline=outline
+    )
+    return study, problems
+
+
+def _outline(file: Path | Traversable, name: str, *, book: Codebook, raw: dict) -> tuple[Outline, list[str]]:
+    """The report outline: ``report.yaml`` when the folder has one, else the questionnaire's default."""
+    if not file.is_file():
+        return default_outline(book, raw), []
+    try:
+        return parse_outline(file.read_text(encoding="utf-8"), name=name, book=book), []
+    except OutlineError as error:
+        return default_outline(book, raw), [str(error)]
 
 
 def _figures(file: Path | Traversable, name: str, *, book: Codebook) -> tuple[pl.DataFrame, list[str]]:

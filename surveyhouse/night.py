@@ -351,7 +351,10 @@ def write_report_page(night: Night) -> Path | None:
 
     try:
         written = write_report(
-            night.warehouse, report_file(night), lang=night.study.report_language(night.settings.report_lang)
+            night.warehouse,
+            report_file(night),
+            lang=night.study.report_language(night.settings.report_lang),
+            study=night.study,
         )
     except ReportError as why:  # a normal state (nothing loaded yet), not an error
         logger.info("No report page yet: %s.", why)

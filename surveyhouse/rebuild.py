@@ -33,6 +33,7 @@ from surveyhouse.night import (
     publish_night,
     recover_state,
     stage_file,
+    write_report_page,
 )
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import SecretChanged, Settings
@@ -90,6 +91,7 @@ def rebuild_warehouse(study: Study, settings: Settings, warehouse: Warehouse | N
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         recover_state(night)  # published: the fresh staged folder swapped in, the old one dropped
+    run.report = write_report_page(night)  # the page of the rebuilt warehouse, not the previous run's
     return run
 
 
