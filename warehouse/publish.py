@@ -31,6 +31,7 @@ from warehouse.health import (
     unreadable_tables,
     warehouse_unreadable,
 )
+from warehouse.view_columns import describe_views
 
 if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
     import pandera.polars as pa
@@ -179,6 +180,7 @@ def _write_warehouse(
                 _insert(connection, name, _arrow_ready(frame, schema).to_arrow(compat_level=pl.CompatLevel.newest()))
         for name, sql in views.items():
             connection.execute(f'CREATE VIEW "{name}" AS {sql}')
+        describe_views(connection, views, schemas)
         connection.execute("CHECKPOINT")
     finally:
         connection.close()

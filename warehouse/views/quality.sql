@@ -16,7 +16,7 @@ final as (
         files.quarantined,
         files.superseded,
         failures.check_name,
-        coalesce(failures.rows_failed, 0) as rows_failed
+        coalesce(failures.rows_failed, 0) as rows_failed -- Rows of the file that failed the check (0 for a file with no failure).
     from files
     left join failures using (source_file)
 )

@@ -31,7 +31,11 @@ examples as (
 ),
 
 final as (
-    select counted.source_file, counted.check_name, counted.rows_failed, examples.examples
+    select
+        counted.source_file,
+        counted.check_name,
+        counted.rows_failed, -- Rows of the file that failed the check.
+        examples.examples -- Up to three failures, 'row N: message', separated by ' | ', first rows first.
     from counted
     join examples using (source_file, check_name)
 )
