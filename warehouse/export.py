@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from warehouse.backend import Warehouse, open_reader
@@ -63,7 +64,10 @@ def study_languages(connection) -> list[str]:
     first row is the first question's text in it); empty for a warehouse without labels."""
     if ("labels", "table") not in relations(connection):
         return []
-    rows = connection.execute("select language, min(rowid) from labels group by language order by 2").fetchall()
+    try:
+        rows = connection.execute("select language, min(rowid) from labels group by language order by 2").fetchall()
+    except duckdb.Error:  # a catalog without row ids: name order
+        rows = connection.execute("select distinct language, 0 from labels order by 1").fetchall()
     return [language for language, _ in rows]
 
 

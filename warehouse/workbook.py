@@ -21,7 +21,7 @@ SHEET_NAME_CHARS = 31
 MAX_ROWS = 1_048_576
 
 BANNER_NOTE = (
-    "Empty cell: base under the minimum (not published). ▲ / ▼: significantly higher / lower than the rest of the "
+    "Empty cell: base under the minimum (not published). †: low base, read with caution. ▲ / ▼: significantly higher / lower than the rest of the "
     "sample. Letters: the columns of the same segment this one is significantly higher than (column-proportion "
     "test, Bonferroni within the row, as SPSS Custom Tables)."
 )

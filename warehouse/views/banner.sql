@@ -72,7 +72,7 @@ labelled as (
         cells.pct,
         cells.is_suppressed,
         cells.is_low_base,
-        cells.is_significant,
+        cells.is_significant, -- The value differs significantly from the rest of the sample (crosstab.is_significant, adjusted within its family).
         totals.base_n as total_base_n, -- Base of the question in the whole sample.
         totals.pct as total_pct, -- Percentage 0-100 of the answer in the whole sample.
         higher_than.letters as higher_than -- Letters of the columns of the same segment this value is significantly higher than (column-proportion test, column_tests); null for none.
@@ -107,7 +107,8 @@ final as (
         case
             when not is_suppressed then
                 printf('%.0f%%', pct) || coalesce(' ' || mark, '') || coalesce(' ' || higher_than, '')
-        end as cell -- The cell as printed: the rounded percentage, the mark, then the letters ("77% ▲ B D"); null where the base is under the minimum.
+                || case when is_low_base then ' †' else '' end
+        end as cell -- The cell as printed: the rounded percentage, the mark, the letters, then † on a low base (is_low_base: read with caution): "77% ▲ B D"; null where the base is under the minimum.
     from labelled
 )
 
