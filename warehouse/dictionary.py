@@ -18,7 +18,7 @@ from schemas.tables import warehouse_schemas
 from warehouse.ddl import create_table_sql, duckdb_type, polars_dtype
 from warehouse.generated_views import generated_views
 from warehouse.publish import view_sql
-from warehouse.view_columns import describe_views, view_purpose
+from warehouse.view_columns import describe_views, in_creation_order, view_purpose
 
 START, END = "<!-- dictionary:start -->", "<!-- dictionary:end -->"
 
@@ -35,7 +35,7 @@ def empty_warehouse(book: Codebook, views: dict[str, str]) -> duckdb.DuckDBPyCon
     for name, schema in schemas.items():
         for statement in create_table_sql(name, schema):
             connection.execute(statement)
-    for name, sql in views.items():
+    for name, sql in in_creation_order(views).items():
         connection.execute(f'CREATE VIEW "{name}" AS {sql}')
     describe_views(connection, views, schemas)
     return connection

@@ -54,6 +54,23 @@ def source_tables(sql: str) -> list[str]:
     return list(dict.fromkeys(_SOURCE.findall(sql)))
 
 
+def in_creation_order(views: dict[str, str]) -> dict[str, str]:
+    """The views, each after the views it reads (name order otherwise): the order to create them in."""
+    ordered: dict[str, str] = {}
+
+    def add(name: str, path: tuple[str, ...]) -> None:
+        if name in ordered or name in path:
+            return
+        for source in source_tables(views[name]):
+            if source in views and source != name:
+                add(source, (*path, name))
+        ordered[name] = views[name]
+
+    for name in views:
+        add(name, ())
+    return ordered
+
+
 def view_column_descriptions(
     sql: str, columns: list[str], schemas: dict[str, pa.DataFrameSchema]
 ) -> dict[str, str | None]:

@@ -11,7 +11,7 @@ import polars as pl
 from schemas.codebook import codebook
 from warehouse.dictionary import empty_warehouse, study_views
 from warehouse.publish import publish_warehouse
-from warehouse.view_columns import view_column_descriptions, view_purpose
+from warehouse.view_columns import in_creation_order, view_column_descriptions, view_purpose
 
 SCHEMAS = {
     "notes": pa.DataFrameSchema(
@@ -62,3 +62,15 @@ def test_a_published_warehouse_comments_its_views_and_their_columns(tmp_path):
         purpose = connection.execute("select comment from duckdb_views() where view_name = 'long_notes'").fetchone()
     assert comments == [("k", "Key."), ("text_length", "Characters of the text.")]
     assert purpose == ("long_notes: one row per note with text. The notes worth reading.",)
+
+
+def test_views_are_created_after_the_views_they_read():
+    views = {
+        "a_reads_b": "-- a_reads_b: one row per note.\nselect * from b_reads_notes",
+        "b_reads_notes": "-- b_reads_notes: one row per note.\nselect * from notes",
+        "c": "-- c: one row per note.\nselect * from notes join a_reads_b using (k)",
+    }
+    assert list(in_creation_order(views)) == ["b_reads_notes", "a_reads_b", "c"]
+    assert list(in_creation_order(study_views(codebook()))).index("column_letters") < list(
+        in_creation_order(study_views(codebook()))
+    ).index("banner")

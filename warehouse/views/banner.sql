@@ -1,5 +1,5 @@
 -- banner: one row per wave, language, question, answer, segment (not 'all') and segment value.
--- The banner tables (a question's answers as rows, every segment's values as columns) in the long form, labelled in each of the study's languages: base, percentage, significance mark, the column letter and the letters of the columns a cell is significantly higher than ("77% B D"), beside the whole sample's figure. The XLSX export pivots it into one sheet per wave and question.
+-- The banner tables (a question's answers as rows, every segment's values as columns) in the long form, labelled in each of the study's languages: base, percentage, significance mark, the column letter and the letters of the columns a cell is significantly higher than ("77% B D", from column_letters), beside the whole sample's figure. The XLSX export pivots it into one sheet per wave and question.
 with cells as (
     select * from crosstab
 ),
@@ -27,27 +27,11 @@ value_labels as (
 ),
 
 letters as (
-    select distinct segment, value_a as segment_value, letter_a as letter from column_tests
-    union
-    select distinct segment, value_b as segment_value, letter_b as letter from column_tests
-),
-
-beaten as (
-    select
-        wave,
-        question,
-        answer,
-        segment,
-        higher as segment_value,
-        case when higher = value_a then letter_b else letter_a end as letter
-    from column_tests
-    where is_significant
+    select distinct segment, segment_value, letter from column_letters
 ),
 
 higher_than as (
-    select wave, question, answer, segment, segment_value, string_agg(letter, ' ' order by length(letter), letter) as letters
-    from beaten
-    group by wave, question, answer, segment, segment_value
+    select wave, question, answer, segment, segment_value, higher_than as letters from column_letters
 ),
 
 labelled as (
