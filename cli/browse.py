@@ -118,16 +118,27 @@ def dictionary_command(warehouse: str | None, study: str | None) -> int:
     show_default=True,
     help="file format",
 )
-def export_command(folder: str, warehouse: str | None, fmt: str) -> int:
-    """Export every table and view of the warehouse to a folder as Parquet, CSV or XLSX.
+@click.option(
+    "--lang",
+    "--labels",
+    "lang",
+    metavar="LANG",
+    help="label codes in this language of the study (xlsx: default the study's first language; csv: codes only without it)",
+)
+def export_command(folder: str, warehouse: str | None, fmt: str, lang: str | None) -> int:
+    """Export the warehouse to a folder: every table and view as Parquet or CSV, or one XLSX workbook.
 
-    One file per table and view; in CSV and XLSX, text a spreadsheet would run as a
-    formula gets a leading single quote.
+    Parquet and CSV: one file per table and view. XLSX: one workbook, surveyhouse.xlsx, with
+    a banner sheet per wave and question (answers as rows; the whole sample and every
+    segment's values as columns, with bases, percentages, significance marks and column
+    letters: "77% B D"), then a sheet per table, labelled in LANG. In CSV and XLSX, text a
+    spreadsheet would run as a formula gets a leading single quote.
 
     \b
     Examples:
       surveyhouse export out/
-      surveyhouse export --format xlsx out/ --warehouse /srv/surveyhouse.duckdb
+      surveyhouse export --format xlsx --lang fr out/ --warehouse /srv/surveyhouse.duckdb
+      surveyhouse export --format csv --labels en out/
     """
     from surveyhouse.settings import load_settings
     from warehouse.backend import exists
@@ -136,14 +147,19 @@ def export_command(folder: str, warehouse: str | None, fmt: str) -> int:
     settings = load_settings(warehouse=warehouse)
     if not exists(settings.store()):
         raise UserError(f"no warehouse at {settings.store()}: run `surveyhouse run` (or `surveyhouse demo`) first")
+    if lang and fmt == "parquet":
+        raise UserError("--lang labels csv and xlsx exports; parquet keeps the codes: add --format csv or xlsx")
     target = Path(folder)
     if target.exists() and not target.is_dir():
         raise UserError(f"{target} is a file, not a folder")
     try:
-        written = export_warehouse(settings.store(), target, fmt=fmt)
+        written = export_warehouse(settings.store(), target, fmt=fmt, lang=lang)
     except ValueError as error:
         raise UserError(str(error)) from error
-    print(f"Exported {len(written)} tables and views from {settings.store()} to {target} ({fmt}).")
+    if fmt == "xlsx":
+        print(f"Exported {settings.store()} to {written[0]} (one workbook).")
+    else:
+        print(f"Exported {len(written)} tables and views from {settings.store()} to {target} ({fmt}).")
     return OK
 
 

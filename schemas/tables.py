@@ -387,17 +387,57 @@ COLUMN_TESTS = pa.DataFrameSchema(
     ),
 )
 
+LABELS = pa.DataFrameSchema(
+    {
+        "question": _col(pl.Utf8, "Question code, or derived segment code.", nullable=False),
+        "code": _col(
+            pl.Utf8,
+            "The code labelled: the question's own code (kind question), an option code, a NET name or a derived "
+            "segment's value.",
+            nullable=False,
+        ),
+        "language": _col(pl.Utf8, "Language of the label (ISO 639-1), one of the study's languages.", nullable=False),
+        "label": _col(
+            pl.Utf8,
+            "The text in that language, as the questionnaire words it; a NET's or derived segment value's label is "
+            "its members' labels joined with ' + '.",
+            nullable=False,
+        ),
+        "position": _col(
+            pl.Int32,
+            "Order, 1-based: a question's place in the questionnaire (derived segments after every question); an "
+            "option's position (as numeric exports code it); NETs after the options; a derived segment's values in "
+            "declared order.",
+            nullable=False,
+        ),
+        "kind": _col(
+            pl.Utf8,
+            "question (the question text), option, net or segment_value (a derived segment's value).",
+            nullable=False,
+            checks=[pa.Check.isin(["question", "option", "net", "segment_value"])],
+        ),
+    },
+    strict=True,
+    unique=["question", "code", "kind", "language"],
+    name="labels",
+    description=(
+        "One row per question, code and language: the study's labels (question texts, options, NETs, derived "
+        "segment values) in every language of the questionnaire, to label any table's codes."
+    ),
+)
+
 QUARANTINE = pa.DataFrameSchema(
     {
         "run_id": _col(pl.Utf8, "Run that read the row.", nullable=False),
+        "wave": _col(pl.Int32, "Wave of the file the row came from (files.wave); null where the file has none."),
         "source_file": _col(pl.Utf8, "Export file the row came from.", nullable=False),
         "source_row": _col(
             pl.Int64,
             "Row of that file as a spreadsheet shows it (1-based, header rows included); null for a whole-file failure.",
         ),
         "response_id": _col(pl.Utf8, "The tool's response id, where the row has one."),
-        "column": _col(pl.Utf8, "Question code or field that failed; null for a whole-file failure."),
-        "check": _col(
+        "column_name": _col(pl.Utf8, "Question code or field that failed; null for a whole-file failure."),
+        "check_name": _col(
             pl.Utf8, "Name of the failed check (e.g. valid_option, required_answered, exclusive_alone).", nullable=False
         ),
         "failure_case": _col(pl.Utf8, "The offending value as read.", personal=True),
@@ -585,6 +625,7 @@ def warehouse_schemas(book: Codebook) -> dict[str, pa.DataFrameSchema]:
         "trend": TREND,
         "column_tests": COLUMN_TESTS,
         "claims": CLAIMS,
+        "labels": LABELS,
         "quarantine": QUARANTINE,
         "files": FILES,
         "runs": RUNS,

@@ -24,6 +24,7 @@ from surveyhouse.state import StateFolder
 from transforms.claims import check_claims
 from transforms.column_tests import build_column_tests
 from transforms.crosstab import build_crosstab, build_crosstab_pair
+from transforms.labels import build_labels
 from transforms.quarantine import QUARANTINE_SCHEMA, latest_failures
 from transforms.responses import FILE_RECENCY, build_answers, build_responses, mark_superseded
 from transforms.trend import build_trend
@@ -73,6 +74,7 @@ def build_tables(
         "trend": _trend(crosstab, responses, study, settings, weighted=bool(targets)),
         "column_tests": build_column_tests(crosstab.lazy(), book=book, settings=settings.column_tests).collect(),
         "claims": claims,
+        "labels": build_labels(book, languages=study.languages),
         "quarantine": quarantine,
         "files": _files_table(staged, times, versions, book=book),
         "runs": _runs_table(state.runs.runs() + [this_run]),
@@ -291,15 +293,27 @@ def file_versions(staged: list[StagedFile]) -> pl.DataFrame:
     )
 
 
+#: The staged quarantine's column names -> the warehouse's (``check`` and ``column`` are SQL keywords).
+QUARANTINE_NAMES = {"check": "check_name", "column": "column_name"}
+
+
 def _quarantine(staged: list[StagedFile], times: pl.DataFrame) -> pl.DataFrame:
-    """Every staged file's quarantine rows, each failure once (``latest_failures``); ``times``: ``file_versions``."""
+    """Every staged file's quarantine rows, each failure once (``latest_failures``), with the
+    file's wave, in the warehouse's column names; ``times``: ``file_versions``."""
     if not staged:
-        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+        empty = pl.DataFrame(schema=QUARANTINE_SCHEMA).with_columns(wave=pl.lit(None, pl.Int32))
+        return empty.rename(QUARANTINE_NAMES)
     rows = pl.concat(
-        [pl.scan_parquet(s.quarantine, glob=False).with_columns(file_sha256=pl.lit(s.sha256)) for s in staged],
+        [
+            pl.scan_parquet(s.quarantine, glob=False).with_columns(
+                file_sha256=pl.lit(s.sha256), wave=pl.lit(s.record.get("wave"), pl.Int32)
+            )
+            for s in staged
+        ],
         how="vertical",
     )
-    return latest_failures(rows.join(times.lazy(), on="file_sha256", how="left")).collect()
+    latest = latest_failures(rows.join(times.lazy(), on="file_sha256", how="left"), keep=("wave",))
+    return latest.collect().rename(QUARANTINE_NAMES)
 
 
 def _published_quarantine(warehouse: Warehouse) -> pl.DataFrame | None:
@@ -308,7 +322,7 @@ def _published_quarantine(warehouse: Warehouse) -> pl.DataFrame | None:
         return None
     try:
         with warehouse.reader() as connection:
-            return run_query(connection, "published_failures").pl()
+            return run_query(connection, "published_failures").pl().rename(QUARANTINE_NAMES, strict=False)
     except (duckdb.Error, OSError):
         return None
 
@@ -323,8 +337,8 @@ def _new_failures(quarantine: pl.DataFrame, published: pl.DataFrame | None) -> i
     no_id = pl.col("response_id").is_null()
     key = [
         pl.col("response_id"),
-        pl.col("check"),
-        pl.col("column"),
+        pl.col("check_name"),
+        pl.col("column_name"),
         pl.when(no_id).then(pl.col("source_file")).alias("_file"),
         pl.when(no_id).then(pl.col("source_row")).alias("_row"),
     ]

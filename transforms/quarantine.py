@@ -88,7 +88,7 @@ def typed_responses(accepted: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
     )
 
 
-def latest_failures(rows: pl.LazyFrame) -> pl.LazyFrame:
+def latest_failures(rows: pl.LazyFrame, *, keep: tuple[str, ...] = ()) -> pl.LazyFrame:
     """One row per response, check and column: the row of the latest file that showed it.
 
     A cumulative export, or the same export saved again (other line endings, another
@@ -96,7 +96,8 @@ def latest_failures(rows: pl.LazyFrame) -> pl.LazyFrame:
     (``FILE_RECENCY``) shows it. ``rows`` are quarantine rows carrying their file's
     ``FILE_RECENCY`` columns. A row without a response id cannot be told apart from
     another file's and stays one per file, as do whole-file rows (no source row).
-    Ordered by file (oldest first), then row, column and check; the quarantine's columns.
+    Ordered by file (oldest first), then row, column and check; the quarantine's columns
+    (and the columns of ``rows`` named in ``keep``).
     """
     latest_first = rows.sort([*FILE_RECENCY, "source_row"], descending=True, nulls_last=True)
     of_response = pl.col("response_id").is_not_null() & pl.col("source_row").is_not_null()
@@ -110,5 +111,5 @@ def latest_failures(rows: pl.LazyFrame) -> pl.LazyFrame:
             ]
         )
         .sort([*FILE_RECENCY, "source_row", "column", "check"], nulls_last=False)
-        .select(list(QUARANTINE_SCHEMA))
+        .select([*QUARANTINE_SCHEMA, *keep])
     )

@@ -10,20 +10,54 @@ import re
 import sys
 from pathlib import Path
 
+import duckdb
+
+from schemas.codebook import Codebook
 from schemas.figures import published_figures_frame
 from schemas.study import Study, builtin_study
 from schemas.tables import warehouse_schemas
-from warehouse.ddl import duckdb_type, polars_dtype
+from warehouse.ddl import create_table_sql, duckdb_type, polars_dtype
 from warehouse.generated_views import generated_views
 from warehouse.publish import view_sql
+from warehouse.view_columns import describe_views, in_creation_order, view_purpose
 
 START, END = "<!-- dictionary:start -->", "<!-- dictionary:end -->"
 
 
-def view_purpose(sql: str) -> str:
-    """A view's header comment: its grain and purpose."""
-    lines = [line[2:].strip() for line in sql.splitlines() if line.startswith("--")]
-    return " ".join(lines)
+def study_views(book: Codebook, study: Study | None = None) -> dict[str, str]:
+    """Every view of a warehouse of this codebook and ``study``'s published figures (default: the built-in study's)."""
+    figures = (study or builtin_study()).figures
+    return view_sql() | generated_views(book, published_figures_frame(figures, book=book))
+
+
+def empty_warehouse(book: Codebook, views: dict[str, str]) -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse with every table (empty) and view, commented as a publish comments them."""
+    connection = duckdb.connect()
+    schemas = warehouse_schemas(book)
+    for name, schema in schemas.items():
+        for statement in create_table_sql(name, schema):
+            connection.execute(statement)
+    for name, sql in in_creation_order(views).items():
+        connection.execute(f'CREATE VIEW "{name}" AS {sql}')
+    describe_views(connection, views, schemas)
+    return connection
+
+
+def view_columns_markdown(connection, names: list[str]) -> str:
+    """Each named view's columns, types and descriptions, from a warehouse's `dictionary` view."""
+    parts = []
+    for name in names:
+        rows = connection.execute(
+            "select column_name, data_type, description, table_description from dictionary "
+            "where table_name = ? order by column_index",
+            [name],
+        ).fetchall()
+        parts.append(f"#### `{name}` (view)\n\n{rows[0][3]}\n\n| column | type | description |\n| --- | --- | --- |")
+        for column, kind, description, _ in rows:
+            kind = "ENUM" if kind.startswith("ENUM(") else kind
+            parts.append(f"| `{column}` | {kind} | {description or ''} |")
+        parts.append("")
+    return "\n".join(parts)
 
 
 def dictionary_markdown(study: Study | None = None) -> str:
@@ -42,10 +76,17 @@ def dictionary_markdown(study: Study | None = None) -> str:
             parts.append(f"| `{column}` | {kind} | {spec.description}{personal} |")
         parts.append("")
     parts.append("### Views\n\n| view | grain and purpose |\n| --- | --- |")
-    views = view_sql() | generated_views(book, published_figures_frame(study.figures, book=book))
+    views = study_views(book, study)
     for name, sql in views.items():
         parts.append(f"| `{name}` | {view_purpose(sql).removeprefix(name + ':').strip()} |")
-    return "\n".join(parts) + "\n"
+    parts.append(
+        "\nThe columns of the views above that are written by hand (warehouse/views); those generated from the "
+        "questionnaire (`crosstab_by_*`, `figure_*`) are described in `surveyhouse dictionary` and the `dictionary` "
+        "view like every other.\n"
+    )
+    with empty_warehouse(book, views) as connection:
+        parts.append(view_columns_markdown(connection, sorted(view_sql())))
+    return "\n".join(parts).rstrip("\n") + "\n"
 
 
 def dictionary_from_warehouse(connection) -> str:

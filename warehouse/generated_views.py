@@ -24,9 +24,12 @@ def segment_values(book: Codebook, segment: str) -> list[str]:
 
 def wide_segment_view(book: Codebook, segment: str) -> str:
     """Answers as rows, the segment's values as columns (suppressed percentages left empty)."""
-    columns = ",\n        ".join(
+    values = segment_values(book, segment)
+    columns = "\n        ".join(
         f"max(pct) filter (where segment_value = {literal(value)} and not is_suppressed) as {ident(value)}"
-        for value in segment_values(book, segment)
+        + ("," if i < len(values) - 1 else "")
+        + f" -- Percentage 0-100 among {segment} = {value}; empty where its base is under the minimum."
+        for i, value in enumerate(values)
     )
     return f"""-- crosstab_by_{segment}: one row per wave, question and answer; one column per value of {segment}.
 -- Percentages 0-100 of each {segment} value's base, beside the whole sample; empty where the base is under the minimum.
@@ -41,7 +44,7 @@ final as (
         answer,
         answer_kind,
         answer_order,
-        max(pct) filter (where segment = 'all') as "all",
+        max(pct) filter (where segment = 'all') as "all", -- Percentage 0-100 in the whole sample.
         {columns}
     from cells
     group by wave, question, answer, answer_kind, answer_order

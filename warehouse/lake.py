@@ -41,6 +41,7 @@ from warehouse.ddl import _quote_literal as literal
 from warehouse.ddl import create_table_sql
 from warehouse.publish import frames
 from warehouse.spec import CATALOG, LAKE_PREFIX, catalog_name, is_lake_spec  # noqa: F401 (re-exported)
+from warehouse.view_columns import describe_views, in_creation_order
 
 if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
     import pandera.polars as pa
@@ -235,8 +236,9 @@ def write_snapshot(
             connection.register("incoming", _arrow_ready(frame, schema).to_arrow())
             connection.execute(f"INSERT INTO {ident(name)} SELECT * FROM incoming")
             connection.unregister("incoming")
-    for name, sql in (views or {}).items():
+    for name, sql in in_creation_order(views or {}).items():
         connection.execute(f"CREATE OR REPLACE VIEW {ident(name)} AS {sql}")
+    describe_views(connection, views or {}, schemas, columns=False)  # DuckLake: no comment on a view column
 
 
 #: Files a publish no longer needs are deleted once they have been unreferenced this

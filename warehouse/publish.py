@@ -31,6 +31,7 @@ from warehouse.health import (
     unreadable_tables,
     warehouse_unreadable,
 )
+from warehouse.view_columns import describe_views, in_creation_order
 
 if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
     import pandera.polars as pa
@@ -177,8 +178,9 @@ def _write_warehouse(
                     connection.execute(statement)
             for frame in frames(tables[name]):
                 _insert(connection, name, _arrow_ready(frame, schema).to_arrow(compat_level=pl.CompatLevel.newest()))
-        for name, sql in views.items():
+        for name, sql in in_creation_order(views).items():
             connection.execute(f'CREATE VIEW "{name}" AS {sql}')
+        describe_views(connection, views, schemas)
         connection.execute("CHECKPOINT")
     finally:
         connection.close()

@@ -62,7 +62,7 @@ def run(tmp_path, frame: pl.DataFrame):
     run_night(load_study(), settings)
     with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
         quarantine = connection.execute(
-            'select source_row, "column", "check", failure_case, message from quarantine'
+            "select source_row, column_name, check_name, failure_case, message from quarantine"
         ).pl()
         responses = connection.execute("select * from responses order by source_row").pl()
     return quarantine, responses
@@ -152,7 +152,7 @@ def outcome(tmp_path, files: list[pl.DataFrame]):
             "select columns(* exclude (response_id, source_file, source_row)) from responses order by submitted_at, email_hash"
         ).pl()
         quarantined = connection.execute(
-            'select q."column", q."check", q.failure_case from quarantine q order by all'
+            "select q.column_name, q.check_name, q.failure_case from quarantine q order by all"
         ).pl()
     return accepted, quarantined
 

@@ -95,7 +95,7 @@ def test_known_defects_are_quarantined_or_flagged(demo):
     _, counts = demo_respondents(seed=SEED)
     checks = query(
         settings,
-        'select "check", count(distinct (source_file, source_row)) as n from quarantine '
+        'select check_name as "check", count(distinct (source_file, source_row)) as n from quarantine '
         "where source_file in (select source_file from files where wave = 2023) group by all",
     )
     by_check = dict(zip(checks["check"], checks["n"]))

@@ -139,7 +139,7 @@ def test_each_wave_s_exports_load_against_that_wave_s_questionnaire(night):
     assert tables["responses"].group_by("wave").len().sort("wave")["len"].to_list() == [130, 143]
     # The 2024 files: a label and a position of no option of 2024's list are invalid answers.
     quarantined = tables["quarantine"].filter(pl.col("source_row").is_not_null())
-    assert quarantined["check"].to_list() == ["valid_option"] * 2
+    assert quarantined["check_name"].to_list() == ["valid_option"] * 2
     chosen = sorted(json.loads(case) for case in quarantined["failure_case"])
     assert sorted(case[-1] for case in chosen) == ["5", "Bard"]
 

@@ -177,7 +177,7 @@ def test_the_quality_section_shows_files_checks_flags_and_the_run_date(warehouse
     quality = html_en[html_en.index('<section id="quality">') :]
     for (name,) in query(warehouse, "select source_file from files"):
         assert name.replace("&", "&amp;") in quality, name
-    for (check,) in query(warehouse, 'select distinct "check" from quarantine'):
+    for (check,) in query(warehouse, "select distinct check_name from quarantine"):
         assert f"<code>{check}</code>" in quality
     finished = query(warehouse, "select max(finished_at) from runs")[0][0]
     assert f"{finished:%Y-%m-%d %H:%M} UTC" in quality
@@ -228,7 +228,7 @@ def test_markup_in_a_file_name_message_check_or_run_id_is_shown_as_text(warehous
             "update files set source_file = ?, message = ? where source_file = ?", [MARKUP, MARKUP, name]
         )
         connection.execute(
-            'update quarantine set source_file = ?, "check" = ? where source_file = ?', [MARKUP, MARKUP, name]
+            "update quarantine set source_file = ?, check_name = ? where source_file = ?", [MARKUP, MARKUP, name]
         )
         connection.execute("update runs set run_id = ?", [MARKUP])
     html = build_report(copy, lang="en")

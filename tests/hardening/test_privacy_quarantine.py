@@ -92,7 +92,7 @@ def test_personal_data_typed_as_an_answer_is_masked_in_the_whole_warehouse_and_t
 
     with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
         quarantine = connection.execute(
-            """select "column", failure_case, message from quarantine where source_row is not null order by 1"""
+            """select column_name, failure_case, message from quarantine where source_row is not null order by 1"""
         ).fetchall()
         messages = dict(connection.execute("select source_file, message from files").fetchall())
     assert quarantine == [

@@ -40,7 +40,7 @@ def query(settings, sql: str) -> pl.DataFrame:
 
 
 def failures(settings) -> pl.DataFrame:
-    return query(settings, 'select response_id, "check", "column", source_file from quarantine order by all')
+    return query(settings, "select response_id, check_name, column_name, source_file from quarantine order by all")
 
 
 def quarantined_rows_by_run(settings) -> list[int]:

@@ -34,11 +34,11 @@ final as (
         columns.question,
         columns.answer,
         columns.segment,
-        columns.segment_value,
-        columns.letter,
-        columns.pct,
-        higher_than.letters as higher_than,
-        printf('%.0f%%', columns.pct) || coalesce(' ' || higher_than.letters, '') as cell
+        columns.segment_value, -- The segment value (a column of the table).
+        columns.letter, -- The value's column letter: A, B, C... in questionnaire order (tool and language: name order).
+        columns.pct, -- Percentage 0-100 of the answer in the value's base.
+        higher_than.letters as higher_than, -- Letters of the columns this one is significantly higher than (space-separated); null for none.
+        printf('%.0f%%', columns.pct) || coalesce(' ' || higher_than.letters, '') as cell -- The cell as printed: the rounded percentage, then those letters ("77% B D").
     from columns
     left join higher_than
       on higher_than.wave = columns.wave and higher_than.question = columns.question

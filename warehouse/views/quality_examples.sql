@@ -3,37 +3,41 @@
 with failures as (
     select
         source_file,
-        "check",
+        check_name,
         source_row,
-        "column",
+        column_name,
         failure_case,
         message,
-        row_number() over (partition by source_file, "check" order by source_row) as example_rank
+        row_number() over (partition by source_file, check_name order by source_row) as example_rank
     from quarantine
 ),
 
 counted as (
-    select source_file, "check", count(distinct source_row) as rows_failed
+    select source_file, check_name, count(distinct source_row) as rows_failed
     from failures
-    group by source_file, "check"
+    group by source_file, check_name
 ),
 
 examples as (
     select
         source_file,
-        "check",
+        check_name,
         string_agg(
             coalesce('row ' || source_row::varchar || ': ', '') || message, ' | ' order by source_row
         ) as examples
     from failures
     where example_rank <= 3
-    group by source_file, "check"
+    group by source_file, check_name
 ),
 
 final as (
-    select counted.source_file, counted."check", counted.rows_failed, examples.examples
+    select
+        counted.source_file,
+        counted.check_name,
+        counted.rows_failed, -- Rows of the file that failed the check.
+        examples.examples -- Up to three failures, 'row N: message', separated by ' | ', first rows first.
     from counted
-    join examples using (source_file, "check")
+    join examples using (source_file, check_name)
 )
 
-select * from final order by source_file, "check"
+select * from final order by source_file, check_name

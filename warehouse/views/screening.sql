@@ -12,10 +12,10 @@ with flags as (
 final as (
     select
         wave,
-        flag,
-        count(*) filter (where is_flagged) as responses_flagged,
-        count(*) filter (where is_flagged and is_excluded) as responses_excluded,
-        count(*) as responses
+        flag, -- The quality flag: a flag column of responses (is_speeder, is_straightliner...).
+        count(*) filter (where is_flagged) as responses_flagged, -- Responses of the wave the flag caught.
+        count(*) filter (where is_flagged and is_excluded) as responses_excluded, -- Of those, responses left out of every base.
+        count(*) as responses -- Responses of the wave (accepted, screened or not).
     from flags
     group by wave, flag
 )

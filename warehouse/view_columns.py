@@ -1,0 +1,105 @@
+"""Every view's purpose and every view column's description, as DuckDB comments.
+
+A view's purpose is its header comment (the ``--`` lines at the top of its SQL: grain,
+then purpose). A view column's description is, first, the comment at the end of the line
+that names it in the SQL::
+
+    count(*) filter (where is_flagged) as responses_flagged, -- Responses the flag caught.
+
+else the description of the column of the same name in the first table the view reads
+(``from`` / ``join``, in the order the SQL names them) that has one: the pandera schema's,
+so a column a view passes through is described once, where the table defines it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from warehouse.ddl import _quote_identifier as ident
+from warehouse.ddl import _quote_literal as literal
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandera.polars as pa
+
+_LINE_COMMENT = re.compile(r'"?(\w+)"?\s*,?\s*--\s*(.+?)\s*$')
+_SOURCE = re.compile(r"\b(?:from|join)\s+\"?(\w+)\"?", flags=re.IGNORECASE)
+
+
+def view_purpose(sql: str) -> str:
+    """A view's header comment: its grain and purpose (the ``--`` lines before its SQL)."""
+    lines = []
+    for line in sql.splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line[2:].strip())
+    return " ".join(lines)
+
+
+def column_comments(sql: str) -> dict[str, str]:
+    """Column -> the comment ending the line that names it (the header's lines excluded)."""
+    found: dict[str, str] = {}
+    for line in sql.splitlines():
+        if line.lstrip().startswith("--") or "--" not in line:
+            continue
+        match = _LINE_COMMENT.search(line)
+        if match:
+            found.setdefault(match.group(1), match.group(2))
+    return found
+
+
+def source_tables(sql: str) -> list[str]:
+    """The relations the SQL reads, in the order it names them (CTEs included: they match no table)."""
+    return list(dict.fromkeys(_SOURCE.findall(sql)))
+
+
+def in_creation_order(views: dict[str, str]) -> dict[str, str]:
+    """The views, each after the views it reads (name order otherwise): the order to create them in."""
+    ordered: dict[str, str] = {}
+
+    def add(name: str, path: tuple[str, ...]) -> None:
+        if name in ordered or name in path:
+            return
+        for source in source_tables(views[name]):
+            if source in views and source != name:
+                add(source, (*path, name))
+        ordered[name] = views[name]
+
+    for name in views:
+        add(name, ())
+    return ordered
+
+
+def view_column_descriptions(
+    sql: str, columns: list[str], schemas: dict[str, pa.DataFrameSchema]
+) -> dict[str, str | None]:
+    """Each of the view's ``columns`` with its description (None where neither rule gives one)."""
+    comments = column_comments(sql)
+    tables = [schemas[name] for name in source_tables(sql) if name in schemas]
+    described: dict[str, str | None] = {}
+    for column in columns:
+        inherited = (t.columns[column].description for t in tables if column in t.columns)
+        described[column] = comments.get(column) or next((d for d in inherited if d), None)
+    return described
+
+
+def describe_views(
+    connection: duckdb.DuckDBPyConnection,
+    views: dict[str, str],
+    schemas: dict[str, pa.DataFrameSchema],
+    *,
+    columns: bool = True,
+) -> None:
+    """COMMENT ON every view (its purpose) and on every view column (its description).
+
+    ``columns=False``: the views only (DuckLake comments no view column: "not a table").
+    """
+    for name, sql in views.items():
+        connection.execute(f"COMMENT ON VIEW {ident(name)} IS {literal(view_purpose(sql))}")
+        if not columns:
+            continue
+        names = [row[0] for row in connection.execute(f"DESCRIBE {ident(name)}").fetchall()]
+        for column, description in view_column_descriptions(sql, names, schemas).items():
+            if description:
+                connection.execute(f"COMMENT ON COLUMN {ident(name)}.{ident(column)} IS {literal(description)}")
