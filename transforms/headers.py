@@ -140,6 +140,17 @@ def _pairs(column: SourceColumn) -> list[tuple[str, str | None]]:
         pair = (header[: match.start()], header[match.end() :])
         if pair[0] and pair[1] and pair not in pairs:
             pairs.append(pair)
+    # Alchemer: "<option>:<question>", "<row>:<grid title>" (the sub-label first).
+    for match in re.finditer(r"\s*:\s*", header):
+        pair = (header[match.end() :], header[: match.start()])
+        if pair[0] and pair[1] and pair not in pairs:
+            pairs.append(pair)
+    # Microsoft Forms' Likert rows: "<question>.<statement>".
+    for match in re.finditer(r"\.\s*", header):
+        pair = (header[: match.start() + 1], header[match.end() :])
+        if pair[0] and pair[1] and pair not in pairs:
+            pairs.append(pair)
+            pairs.append((header[: match.start()], header[match.end() :]))
     return pairs
 
 
@@ -171,6 +182,13 @@ def _resolve_one(column: SourceColumn, lookups: _Lookups) -> ResolvedColumn | No
         if right_key in _WHOLE_ANSWER:
             role = "text" if question.type == "text" else "answer"
             return ResolvedColumn(column.index, question.code, None, role, language)
+        if (
+            right_key in _OTHER_WORDS
+            and question.other_option is not None
+            and lookups.option_of(question, right) is None
+        ):
+            # LimeSurvey's "<question> [Other]": the typed text of the question's "Other".
+            return ResolvedColumn(column.index, question.code, question.other_option.code, "other_text", language)
         if right_key in _TEXT_BOX:
             if question.type == "text":
                 return ResolvedColumn(column.index, question.code, None, "text", language)
