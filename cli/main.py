@@ -21,6 +21,7 @@ from cli.browse import claims_command, dictionary_command, export_command, quali
 from cli.errors import FAILED, LOCKED, OK, USAGE, UserError
 from cli.night import demo_command, rebuild_command, run_command, serve_command
 from cli.query import sql_command
+from cli.study import study_group
 from surveyhouse.lock import RunInProgress
 from surveyhouse.settings import SettingsError
 
@@ -62,6 +63,7 @@ COMMANDS = {
         export_command,
         dictionary_command,
         report_command,
+        study_group,
     )
 }
 for _command in COMMANDS.values():
