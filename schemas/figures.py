@@ -54,8 +54,9 @@ def published_figures_frame(figures: pl.DataFrame, *, book: Codebook) -> pl.Data
         for row in figures.iter_rows(named=True)
     ]
     return figures.with_columns(
-        answer=pl.Series([a[0] for a in addresses]),
-        segment_name=pl.Series([a[1] for a in addresses]),
-        segment_value=pl.Series([a[2] for a in addresses]),
+        # Typed, so that a study with no published figures joins the crosstab too.
+        answer=pl.Series([a[0] for a in addresses], dtype=pl.Utf8),
+        segment_name=pl.Series([a[1] for a in addresses], dtype=pl.Utf8),
+        segment_value=pl.Series([a[2] for a in addresses], dtype=pl.Utf8),
         published_pct=pl.col("published_pct").cast(pl.Float64),
     )

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -64,6 +65,10 @@ _STOPWORDS = {
     "nl": "de het u uw wat hoe is zijn en voor met welke een van",
 }
 _DEFAULT_LANGUAGE = "en"
+#: The largest number read as an option's position; larger ones were typed (ages, amounts).
+MAX_SCALE = 50
+#: More distinct answers than this in a column: typed, not picked from a list.
+MAX_OPTIONS = 60
 #: In front of a wording copied into a language it is not written in.
 TO_TRANSLATE = "[to translate] "
 
@@ -143,9 +148,10 @@ def _box_option(item: str) -> str | None:
 
 
 #: Where a header splits into question text and sub-label: ``Q - item`` (Qualtrics), ``Q:item``
-#: read as ``item:Q`` (Alchemer), ``Q.item`` (Microsoft Forms), a bare ``-`` that joins no
+#: read as ``item:Q`` (Alchemer), ``Q?.item`` (Microsoft Forms' Likert rows, after a question
+#: mark or a stop: ``cong.state`` is a field name), a bare ``-`` that joins no
 #: two letters (Qualtrics' 2017 and legacy ``Q?-item``).
-_SPLITS = (r"\s+-\s+", r"\s*:\s*", r"\.(?=\S)", r"(?<![^\W\d_])-|-(?![^\W\d_])")
+_SPLITS = (r"\s+-\s+", r"\s*:\s*", r"(?<=[?.])\.(?=\S)", r"(?<![^\W\d_])-|-(?![^\W\d_])")
 
 
 def _stems(column: SourceColumn) -> dict[str, tuple[str, str]]:
@@ -219,12 +225,17 @@ def _joined_separator(values: _Values, *, numeric: bool) -> str | None:
         return ";"
     if numeric:  # positions joined by ","
         return "," if any(re.fullmatch(r"\d+(,\d+)+", v) for v in values.distinct) else None
-    split = [re.split(r"(?<!\d),(?!\d)\s*", v) for v in values.distinct]
-    joined = sum(len(parts) > 1 for parts in split)
-    tokens = {part for parts in split for part in parts}
-    if joined >= 2 and joined >= 0.1 * len(values.distinct) and len(tokens) <= 2 * len(values.distinct):
-        return r"(?<!\d),(?!\d)\s*"
-    return None
+    pattern = r"(?<!\d),(?!\d)\s*"
+    split = {v: [part.strip() for part in re.split(pattern, v) if part.strip()] for v in values.distinct}
+    joined = [v for v, parts in split.items() if len(parts) > 1]
+    if not joined:
+        return None
+    # What people pick recurs: the same combination in several responses, or its labels
+    # in several combinations; what people type does not.
+    seen_in = Counter(header_key(part) for parts in split.values() for part in set(parts))
+    tokens = [header_key(part) for v in joined for part in split[v]]
+    repeated = any(values.counts.get(header_key(v), 0) >= 2 for v in joined)
+    return pattern if repeated or sum(seen_in[t] >= 2 for t in tokens) >= 0.5 * len(tokens) else None
 
 
 def is_numeric_export(values: list[_Values]) -> bool:
@@ -236,13 +247,31 @@ def is_numeric_export(values: list[_Values]) -> bool:
 
 
 def _labels_in_order(values: list[str], *, numeric: bool = False) -> list[str]:
-    """Distinct labels in order seen; in a numeric export ``1`` .. the largest number (a
-    number is its option's position), then the texts in order seen."""
-    numbers = [int(v) for v in values if re.fullmatch(r"\d{1,3}", v)]
-    if not numeric or not numbers:
-        return list(dict.fromkeys(values))
-    texts = [v for v in dict.fromkeys(values) if not re.fullmatch(r"\d{1,3}", v)]
-    return [str(n) for n in range(1, max(numbers) + 1)] + texts
+    """Distinct labels in order seen (one spelling per label: ``Yes`` and ``yes `` are one);
+    numbers (a numeric export, or a column of small numbers) are ``1`` .. the largest, so
+    that a number is its option's position, the other labels after them."""
+    labels = list({_label_key(v): v for v in reversed(values)}.values())[::-1]
+    numbers = [int(v) for v in labels if re.fullmatch(r"\d{1,3}", v)]
+    if not numbers or not (numeric or len(numbers) >= 0.8 * len(labels)):
+        return labels
+    texts = [v for v in labels if not re.fullmatch(r"\d{1,3}", v)]
+    zero = ["0"] if 0 in numbers else []  # a no (Typeform's yes/no) or a scale from 0: by its label
+    return [str(n) for n in range(1, max(numbers) + 1)] + zero + texts
+
+
+def _label_key(label: str) -> str:
+    """Spellings of one label: folded, without the final stop people add or leave out."""
+    return header_key(label).rstrip(" .!")
+
+
+def _is_typed_number(values: _Values) -> bool:
+    """Numbers people typed (an age, a zip code, an amount): too many or too large to be a
+    scale's positions, read as text."""
+    numbers = [v for v in values.distinct if re.fullmatch(r"-?\d+([.,]\d+)?", v)]
+    if len(numbers) < 0.8 * len(values.distinct):
+        return False
+    whole = [int(v) for v in numbers if re.fullmatch(r"\d{1,6}", v)]
+    return len(whole) < len(numbers) or max(whole, default=0) > MAX_SCALE
 
 
 def _is_personal(column: SourceColumn, values: _Values) -> bool:
@@ -253,15 +282,19 @@ def _is_personal(column: SourceColumn, values: _Values) -> bool:
 
 
 def _is_free_text(values: _Values) -> bool:
-    """Many distinct long values: what people typed, not options they picked."""
-    return values.count > 0 and len(values.distinct) >= 0.6 * values.count and values.mean_length >= 20
+    """Many distinct long values, or more distinct values than a list of options has:
+    what people typed, not options they picked."""
+    many = values.count > 0 and len(values.distinct) >= 0.6 * values.count and values.mean_length >= 20
+    return many or len(values.distinct) > MAX_OPTIONS
 
 
 def _alone(text: str, values: _Values, *, numeric: bool = False) -> _Question:
     """The question of a column alone: free text, a joined multi-select or a single choice."""
-    if not values.distinct or _is_free_text(values):
+    if not values.distinct or _is_typed_number(values):
         return _Question(text, "text")
     separator = _joined_separator(values, numeric=numeric)
+    if separator is None and _is_free_text(values):
+        return _Question(text, "text")
     if separator is None:
         return _Question(text, "single", _labels_in_order(values.distinct, numeric=numeric))
     tokens = [part.strip() for value in values.distinct for part in re.split(separator, value)]
