@@ -250,7 +250,10 @@ def _labels_in_order(values: list[str], *, numeric: bool = False) -> list[str]:
     """Distinct labels in order seen (one spelling per label: ``Yes`` and ``yes `` are one);
     numbers (a numeric export, or a column of small numbers) are ``1`` .. the largest, so
     that a number is its option's position, the other labels after them."""
-    labels = list({_label_key(v): v for v in reversed(values)}.values())[::-1]
+    first: dict[str, str] = {}
+    for value in values:
+        first.setdefault(_label_key(value), value)
+    labels = list(first.values())
     numbers = [int(v) for v in labels if re.fullmatch(r"\d{1,3}", v)]
     if not numbers or not (numeric or len(numbers) >= 0.8 * len(labels)):
         return labels
