@@ -112,14 +112,20 @@ def write_limesurvey(
     frame: pl.DataFrame, path: Path, *, headings: str = "full", excel: bool = False, seed: int = 0
 ) -> None:
     """Write one LimeSurvey export of these respondents; ``headings``: ``full`` (question
-    text) or ``code_text`` (``<code>. <text>``); ``excel``: an .xlsx workbook, else CSV."""
+    text), ``code`` (the questionnaire's codes as LimeSurvey's question and sub-question
+    codes: ``role``, ``ai_uses[visuals]``, ``opinions[ai_useful]``) or ``code_text``
+    (``<code>. <text>``); ``excel``: an .xlsx workbook, else CSV."""
     _check_codes(frame)
     language = _language(frame)
     columns = [*_meta_columns(frame, language, seed=seed), *_question_columns(frame, language)]
     if frame.get_column("email").is_not_null().any():
         columns.append(("email", "Email address", pl.col("email").cast(pl.Utf8)))
     names = [f"c{i}" for i in range(len(columns))]
-    heads = [text if headings == "full" else f"{code}. {text}" for code, text, _ in columns]
+    heads = {
+        "full": [text for _, text, _ in columns],
+        "code": [code for code, _, _ in columns],
+        "code_text": [f"{code}. {text}" for code, text, _ in columns],
+    }[headings]
     data = frame.select([cell.cast(pl.Utf8).alias(name) for (_, _, cell), name in zip(columns, names)])
     if excel:
         write_workbook([heads, *[list(row) for row in data.iter_rows()]], path, sheet_name="AI in social media")

@@ -184,6 +184,7 @@ def write_exports(out: Path = OUT) -> list[Path]:
         write_microsoft_forms(frame, target(f"microsoft_forms_{language}.xlsx"))
         write_alchemer(frame, target(f"alchemer_{language}.csv"), seed=3)
     write_limesurvey(people["fr"], target("limesurvey_fr.xlsx"), headings="code_text", excel=True, seed=3)
+    write_limesurvey(people["en"], target("limesurvey_en_codes.csv"), headings="code", seed=3)
     write_spss(people["en"], target("spss_en_missing.sav"), language="en", dichotomy="missing", seed=3)
     write_spss(
         people["fr"], target("spss_fr_zero.sav"), language="fr", dichotomy="zero", time_zone="Europe/Paris", seed=3

@@ -56,6 +56,7 @@ WRITERS = {
     "excel.xlsx": ("en", _excel),
     "limesurvey.csv": ("fr", lambda f, p: write_limesurvey(f, p, headings="code_text")),
     "limesurvey.xlsx": ("en", lambda f, p: write_limesurvey(f, p, excel=True)),
+    "limesurvey_codes.csv": ("en", lambda f, p: write_limesurvey(f, p, headings="code")),
     "microsoft_forms.xlsx": ("en", write_microsoft_forms),
     "alchemer.csv": ("fr", lambda f, p: write_alchemer(f, p)),
 }
