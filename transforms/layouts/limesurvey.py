@@ -20,7 +20,8 @@ commits in the team's notes (export-formats.md §5 and §8):
 - Headings of the questions: the code (``Q01``, a sub-question ``Q01[SQ001]``, the
   "other" text ``Q01[other]``), the text (``How often ...? [Apples]``, the "other" text
   ``<question> [Other]``), or both (``Q01[SQ001]. How often ...? [Apples]``): the code
-  part is taken off here, the resolver (``transforms.headers``) splits ``[...]``.
+  part is taken off here; the resolver (``transforms.headers``) splits ``[...]``, and matches
+  code headings to a questionnaire whose codes they are.
 - ``submitdate`` empty = an incomplete response (SurveyDao.php: ``submitdate IS NULL``);
   without date stamping a complete one holds ``1980-01-01 00:00:00``, not a time (read as
   complete, with no submission time). Dates ``YYYY-MM-DD HH:MM:SS``, the server's local
