@@ -65,6 +65,11 @@ _STOPWORDS = {
     "nl": "de het u uw wat hoe is zijn en voor met welke een van",
 }
 _DEFAULT_LANGUAGE = "en"
+#: Wordings that ask for several answers.
+_ASKS_FOR_SEVERAL = re.compile(
+    r"all that apply|select all|check all|several answers|plusieurs réponses|toutes les réponses|mehrere antworten"
+    r"|mehrfachnennung|varias respuestas|todas las que"
+)
 #: The largest number read as an option's position; larger ones were typed (ages, amounts).
 MAX_SCALE = 50
 #: More distinct answers than this in a column: typed, not picked from a list.
@@ -304,7 +309,18 @@ def _alone(text: str, values: _Values, *, numeric: bool = False) -> _Question:
     return _Question(text, "multi", _labels_in_order([token for token in tokens if token], numeric=numeric))
 
 
-def _group(text: str, members: list[tuple[SourceColumn, str]], values: list[_Values], numeric: bool) -> list[_Question]:
+def most_chosen(wide: pl.DataFrame, columns: list[SourceColumn]) -> int:
+    """The most columns of a group any one response chose (a cell neither empty nor "not chosen")."""
+    if wide.is_empty() or not columns:
+        return 0
+    folded = [pl.col(str(c.index)).cast(pl.Utf8).str.strip_chars().str.to_lowercase() for c in columns]
+    chosen = [(cell.is_not_null() & (cell != "") & ~cell.is_in(sorted(NOT_CHOSEN))).cast(pl.Int32) for cell in folded]
+    return int(wide.select(pl.sum_horizontal(chosen).max()).item() or 0)
+
+
+def _group(
+    text: str, members: list[tuple[SourceColumn, str]], values: list[_Values], numeric: bool, most: int
+) -> list[_Question]:
     """The questions of columns sharing a question text: one multi-select, or a grid's items."""
     whole = [n for n, (_, item) in enumerate(members) if header_key(item) in WHOLE_ANSWER]
     if whole:
@@ -316,7 +332,10 @@ def _group(text: str, members: list[tuple[SourceColumn, str]], values: list[_Val
         return [question]
     markers = [_is_marker(v, item) for v, (_, item) in zip(values, members)]
     if sum(markers) * 2 >= len(members):
-        question = _Question(text, "multi", [item for (_, item), m in zip(members, markers) if m])
+        # One column per option: a multi-select, unless no response ever chose two and the
+        # wording does not ask for several (SurveyMonkey may split a single choice so).
+        kind = "multi" if most > 1 or _ASKS_FOR_SEVERAL.search(header_key(text)) else "single"
+        question = _Question(text, kind, [item for (_, item), m in zip(members, markers) if m])
         for (_, item), is_marker in zip(members, markers):
             if not is_marker:
                 _attach_other(question, _box_option(item) if _is_box(item) else item)
@@ -388,7 +407,9 @@ def draft_questions(wide: pl.DataFrame, columns: tuple[SourceColumn, ...]) -> tu
         else:
             close_labels()
             questions += (
-                [_alone(item, values[0], numeric=numeric)] if stem is None else _group(stem, members, values, numeric)
+                [_alone(item, values[0], numeric=numeric)]
+                if stem is None
+                else _group(stem, members, values, numeric, most_chosen(wide, [c for c, _ in members]))
             )
     close_labels()
     return questions, left_out

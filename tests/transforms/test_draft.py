@@ -99,3 +99,13 @@ def test_personal_data_columns_are_left_out():
     columns = (SourceColumn(0, "Contact"), SourceColumn(1, "Subscribed?"))
     questionnaire, left_out = draft_questionnaire(wide, columns, study="s", wave=2024, language="en")
     assert left_out == ["Contact"] and [q["text"]["en"] for q in questionnaire["questions"]] == ["Subscribed?"]
+
+
+def test_one_column_per_option_is_a_single_choice_when_no_response_chose_two():
+    questionnaire = draft(
+        {"a": ["A lot", None, None], "b": [None, "Some", None], "c": [None, None, "Not at all"]},
+        [("How much do you identify?", "A lot"), ("How much do you identify?", "Some"),
+         ("How much do you identify?", "Not at all")],
+    )  # fmt: skip
+    (question,) = questionnaire["questions"]
+    assert question["type"] == "single" and [o["en"] for o in question["options"]] == ["A lot", "Some", "Not at all"]
