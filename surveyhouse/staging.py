@@ -174,6 +174,11 @@ def _recognise(raw: RawExport, *, time_zones: dict[str, str] | None) -> tuple[La
     return layout, layout.parse(_filled_rows(raw.frame), raw.header, time_zone=zone)
 
 
+def recognise_export(raw: RawExport, *, time_zones: dict[str, str] | None = None) -> tuple[Layout, ParsedExport]:
+    """(the layout a file's header rows match, its filled rows parsed); UnknownLayout when none does."""
+    return _recognise(raw, time_zones=time_zones)
+
+
 def _filled_rows(frame: pl.DataFrame) -> pl.LazyFrame:
     """The raw rows with something in a cell: a row with none (the blank lines, and the
     lines of delimiters alone, that editors leave after the last row) is no response. The

@@ -88,6 +88,7 @@ class _Lookups:
             q.code: {header_key(label): option.code for option in q.options for label in option.labels.values()}
             for q in book.closed
         }
+        self.grids = set(book.grids)
 
     def option_of(self, question: Question, label: str) -> str | None:
         return self.option_label.get(question.code, {}).get(header_key(label))
@@ -140,10 +141,53 @@ def _pairs(column: SourceColumn) -> list[tuple[str, str | None]]:
         pair = (header[: match.start()], header[match.end() :])
         if pair[0] and pair[1] and pair not in pairs:
             pairs.append(pair)
+    # Alchemer: "<option>:<question>", "<row>:<grid title>" (the sub-label first).
+    for match in re.finditer(r"\s*:\s*", header):
+        pair = (header[match.end() :], header[: match.start()])
+        if pair[0] and pair[1] and pair not in pairs:
+            pairs.append(pair)
+    # Microsoft Forms' Likert rows: "<question>.<statement>".
+    for match in re.finditer(r"\.\s*", header):
+        pair = (header[: match.start() + 1], header[match.end() :])
+        if pair[0] and pair[1] and pair not in pairs:
+            pairs.append(pair)
+            pairs.append((header[: match.start()], header[match.end() :]))
     return pairs
 
 
+#: A heading that is codes, as LimeSurvey's "Question code" headings: ``role``,
+#: ``ai_uses[visuals]``, ``opinions[ai_useful]``, ``industry[other]``.
+_CODE_HEADING = re.compile(r"([a-z][a-z0-9_]*)(?:\[([a-z0-9_]+)\])?")
+
+
+def _resolve_code(column: SourceColumn, lookups: _Lookups) -> ResolvedColumn | None:
+    """A column headed with the questionnaire's own codes, exactly (a survey built with them)."""
+    match = _CODE_HEADING.fullmatch(column.header.strip()) if column.sub_label is None else None
+    if match is None:
+        return None
+    first, second = match.groups()
+    codes = {q.code: q for q in lookups.book.questions}
+    if first in lookups.grids and second in codes and codes[second].grid == first:
+        return ResolvedColumn(column.index, second, None, "answer", None)
+    question = codes.get(first)
+    if question is None:
+        return None
+    if second is None:
+        return ResolvedColumn(column.index, first, None, "text" if question.type == "text" else "answer", None)
+    option = next((o for o in question.options if o.code == second), None)
+    if option is not None and option.other_text and question.type == "single":
+        return ResolvedColumn(column.index, first, option.code, "other_text", None)
+    if option is not None:
+        return ResolvedColumn(column.index, first, option.code, "answer", None)
+    if second == "other" and question.other_option is not None:
+        return ResolvedColumn(column.index, first, question.other_option.code, "other_text", None)
+    return None
+
+
 def _resolve_one(column: SourceColumn, lookups: _Lookups) -> ResolvedColumn | None:
+    by_code = _resolve_code(column, lookups)
+    if by_code is not None:
+        return by_code
     for left, right in _pairs(column):
         left_key = header_key(left)
         if right is None:
@@ -171,6 +215,13 @@ def _resolve_one(column: SourceColumn, lookups: _Lookups) -> ResolvedColumn | No
         if right_key in _WHOLE_ANSWER:
             role = "text" if question.type == "text" else "answer"
             return ResolvedColumn(column.index, question.code, None, role, language)
+        if (
+            right_key in _OTHER_WORDS
+            and question.other_option is not None
+            and lookups.option_of(question, right) is None
+        ):
+            # LimeSurvey's "<question> [Other]": the typed text of the question's "Other".
+            return ResolvedColumn(column.index, question.code, question.other_option.code, "other_text", language)
         if right_key in _TEXT_BOX:
             if question.type == "text":
                 return ResolvedColumn(column.index, question.code, None, "text", language)

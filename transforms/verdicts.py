@@ -12,7 +12,7 @@ import polars as pl
 from schemas.codebook import Codebook
 from transforms.display import display_name, excerpt, printable
 from transforms.headers import closest_questions, questions_found
-from transforms.layouts import SourceColumn
+from transforms.layouts import SourceColumn, supported_tools
 from transforms.privacy import masked
 
 #: Default share of a file's rows that may fail the checks before the file is rejected whole.
@@ -24,8 +24,9 @@ MATCHED_SHARE = 0.5
 NEXT_STEP = {
     "file_readable": "Export the file again from the survey tool (or copy it again) and drop it in the landing folder.",
     "layout_known": (
-        "Export it again from the survey tool as CSV, Excel or SPSS without editing its header rows, "
-        "and drop it in the landing folder."
+        f"surveyhouse reads the response exports of {supported_tools()}, with their header rows as the tool "
+        "wrote them: if the file is one of those with edited header rows, drop the tool's own export in the "
+        "landing folder instead; any other file, take it out of the landing folder."
     ),
     "questionnaire_matched": (
         "If it belongs to another survey, take it out of the landing folder; if it is this survey's, export it "

@@ -55,7 +55,10 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from demo.exports.alchemer import write_alchemer  # noqa: E402
 from demo.exports.google_forms import write_google_forms  # noqa: E402
+from demo.exports.limesurvey import write_limesurvey  # noqa: E402
+from demo.exports.microsoft_forms import write_microsoft_forms  # noqa: E402
 from demo.exports.qualtrics import write_qualtrics  # noqa: E402
 from demo.exports.spss import write_spss  # noqa: E402
 from demo.exports.surveymonkey import write_surveymonkey  # noqa: E402
@@ -175,6 +178,13 @@ def write_exports(out: Path = OUT) -> list[Path]:
             to_paris(out / "surveymonkey_fr.csv")
             to_paris(out / "google_forms_fr.csv")
         workbook_of(out / f"surveymonkey_{language}.csv", target(f"surveymonkey_{language}.xlsx"), dates_as_cells=False)
+        # LimeSurvey: English full question texts; French "code & question text" headings, Oui/Non cells.
+        headings = "full" if language == "en" else "code_text"
+        write_limesurvey(frame, target(f"limesurvey_{language}.csv"), headings=headings, seed=3)
+        write_microsoft_forms(frame, target(f"microsoft_forms_{language}.xlsx"))
+        write_alchemer(frame, target(f"alchemer_{language}.csv"), seed=3)
+    write_limesurvey(people["fr"], target("limesurvey_fr.xlsx"), headings="code_text", excel=True, seed=3)
+    write_limesurvey(people["en"], target("limesurvey_en_codes.csv"), headings="code", seed=3)
     write_spss(people["en"], target("spss_en_missing.sav"), language="en", dichotomy="missing", seed=3)
     write_spss(
         people["fr"], target("spss_fr_zero.sav"), language="fr", dichotomy="zero", time_zone="Europe/Paris", seed=3

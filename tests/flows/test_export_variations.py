@@ -8,7 +8,8 @@ was exported (compared as ``test_cases_exports`` compares them):
 reordered        column groups shuffled, metadata and questions alike (a group: a column
                  and those whose meaning hangs on it: SurveyMonkey's columns under a blank
                  row-1 cell, Typeform's option columns after their question and its hidden
-                 fields before Response Type, which is how its reader tells them)
+                 fields before Response Type, Alchemer's write-in after its tick, which is
+                 how their readers tell them)
 extra_columns    unknown columns inserted between groups (reported in columns_ignored)
 blank_lines      empty lines and a line of delimiters alone after the last row
 trailing_column  an empty last column (a delimiter ending every line)
@@ -43,7 +44,7 @@ import pytest
 
 from schemas.codebook import codebook
 from surveyhouse.read import decode_export, read_export, sniff_delimiter
-from tests.flows.test_cases_exports import CASES, EXPORTS, run, with_respondents
+from tests.flows.test_cases_exports import CASES, CODE_HEADINGS, EXPORTS, run, with_respondents
 from transforms.headers import resolve_columns
 from transforms.layouts import detect_layout
 
@@ -55,6 +56,8 @@ HEADER_ROWS = {
     "surveymonkey": 2,
     "google_forms": 1,
     "typeform": 1,
+    "limesurvey": 1,
+    "alchemer": 1,
 }
 TEXT_ROW = {
     "qualtrics": 1,
@@ -63,8 +66,11 @@ TEXT_ROW = {
     "surveymonkey": 0,
     "google_forms": 0,
     "typeform": 0,
+    "limesurvey": 0,
+    "alchemer": 0,
 }
-TEXT_FILES = [name for name in EXPORTS if name.endswith(".csv")]
+#: Headed with question codes, not wordings: nothing a person re-types or wraps in HTML.
+TEXT_FILES = [name for name in EXPORTS if name.endswith(".csv") and name not in CODE_HEADINGS]
 #: One file per layout, both languages, labels and numbers, joined and split multi-selects.
 SAMPLE = [
     "qualtrics_en_labels_joined.csv", "qualtrics_fr_numeric_split.csv", "qualtrics_en_2017_numeric.csv",
@@ -117,7 +123,8 @@ def load(name: str) -> Table:
     path = CASES / name
     text, encoding = decode_export(path.read_bytes())
     delimiter = sniff_delimiter(text)
-    rows = tuple(tuple(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    # A blank line is no row of the table (LimeSurvey ends its files with one).
+    rows = tuple(tuple(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if row)
     raw = read_export(path)
     layout = detect_layout(raw.header, kind=raw.kind)
     resolved, _ = resolve_columns(layout.parse(raw.frame.lazy(), raw.header).columns, book=codebook())
@@ -154,6 +161,8 @@ def _groups(table: Table) -> list[list[int]]:
             or (
                 table.layout == "typeform" and index in question_of and question_of.get(index - 1) == question_of[index]
             )
+            # Alchemer's write-in: the column after its tick, under the same heading.
+            or (table.layout == "alchemer" and top[index].strip() and top[index] == top[index - 1])
             or (
                 table.layout == "typeform"
                 and hidden_field(index - 1)

@@ -93,7 +93,7 @@ TEXT_KINDS = ("delimited", "workbook")
 @dataclass(frozen=True)
 class Layout:
     name: str  # e.g. "qualtrics", "qualtrics_legacy"
-    source_tool: str  # qualtrics | surveymonkey | google_forms | typeform | spss
+    source_tool: str  # a key of TOOL_NAMES
     detect: Callable[[list[list[str | None]]], bool]  # on the first three raw rows
     parse: Parse  # (raw frame, header rows, *, time_zone for local times the file does not zone)
     #: The tool writes an "Other" free text in place of the option (Google Forms).
@@ -103,7 +103,26 @@ class Layout:
 
 
 class UnknownLayout(ValueError):
-    """No registered layout recognises the file."""
+    """No registered layout recognises the file (or it is an export of a tool that is not supported)."""
+
+
+#: The tools whose exports are read (``Layout.source_tool`` -> the tool's name), in the order messages list them.
+TOOL_NAMES = {
+    "qualtrics": "Qualtrics",
+    "surveymonkey": "SurveyMonkey",
+    "google_forms": "Google Forms",
+    "typeform": "Typeform",
+    "limesurvey": "LimeSurvey",
+    "microsoft_forms": "Microsoft Forms",
+    "alchemer": "Alchemer (SurveyGizmo)",
+    "spss": "SPSS",
+}
+
+
+def supported_tools() -> str:
+    """The supported tools, for a message: ``Qualtrics, SurveyMonkey, ... and SPSS``."""
+    names = list(TOOL_NAMES.values())
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def wide_from_columns(
@@ -217,19 +236,43 @@ def with_timestamps(
 
 def registry() -> tuple[Layout, ...]:
     """Every known layout, most specific first (detection takes the first that matches)."""
-    from transforms.layouts import google_forms, qualtrics, spss, surveymonkey, typeform
+    from transforms.layouts import (
+        alchemer,
+        google_forms,
+        limesurvey,
+        microsoft_forms,
+        qualtrics,
+        spss,
+        surveymonkey,
+        typeform,
+    )
 
-    return (*qualtrics.LAYOUTS, *surveymonkey.LAYOUTS, *typeform.LAYOUTS, *google_forms.LAYOUTS, *spss.LAYOUTS)
+    return (
+        *qualtrics.LAYOUTS,
+        *surveymonkey.LAYOUTS,
+        *typeform.LAYOUTS,
+        *google_forms.LAYOUTS,
+        *limesurvey.LAYOUTS,
+        *microsoft_forms.LAYOUTS,
+        *alchemer.LAYOUTS,
+        *spss.LAYOUTS,
+    )
 
 
 def detect_layout(header: list[list[str | None]], *, kind: str = "delimited") -> Layout:
     """The layout that recognises these first rows of a raw file of this kind, or
-    UnknownLayout saying what was seen."""
+    UnknownLayout saying what was seen: the tool, where it is one surveyhouse recognises
+    but does not read (``transforms.layouts.unsupported``)."""
+    from transforms.layouts.unsupported import recognised_tool
+
     for layout in registry():
         if kind in layout.reads and layout.detect(header):
             return layout
     first = [cell for cell in (header[0] if header else []) if cell][:6]
+    tool = recognised_tool(header)
+    if tool is not None:
+        raise UnknownLayout(f"it is {tool}, which surveyhouse does not support (it reads {supported_tools()} exports)")
     raise UnknownLayout(
-        "no known survey-tool layout matches (Qualtrics, SurveyMonkey, Google Forms, Typeform, SPSS); "
+        f"no known survey-tool layout matches ({supported_tools()}); "
         "first header cells: " + ", ".join(f"'{excerpt(cell, 80)}'" for cell in first)
     )
