@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import yaml
 
+from schemas.waves import check_waves
+
 #: The languages every label is written in (``schemas.codebook`` takes them from here).
 LANGUAGES = ("en", "fr")
 
@@ -80,6 +82,8 @@ class _Checker:
         self.check_grids_and_checks(raw["questions"], grids=list(raw.get("grids") or {}))
         self.check_nets(raw.get("nets") or {}, questions)
         self.check_derived(raw.get("derived_segments") or {}, questions)
+        for path, problem, fix in check_waves(raw):  # schemas/waves.py: the `waves:` key
+            raise self.fail(path, problem, fix)
 
     def check_question(self, path: Where, question: object) -> str:
         if not isinstance(question, dict) or not isinstance(question.get("code"), str):

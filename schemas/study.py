@@ -24,6 +24,7 @@ import polars as pl
 import yaml
 
 from schemas.codebook import LANGUAGES, Codebook, Question, _parse
+from schemas.waves import Wave, parse_waves
 
 QUESTIONNAIRE = "questionnaire.yaml"
 FIGURES = "published_figures.csv"
@@ -44,10 +45,16 @@ class Study:
     book: Codebook
     figures: pl.DataFrame  # one row per figure the report prints (FIGURE_COLUMNS); may be empty
     source: str  # where it was loaded from, for messages
+    declared_waves: tuple[Wave, ...] = ()  # questionnaire.yaml `waves:` (schemas/waves.py)
 
     @property
     def name(self) -> str:
         return self.book.study
+
+    @property
+    def waves(self) -> tuple[Wave, ...]:
+        """The declared waves (field periods, landing folders), else the one `wave:` without a field period."""
+        return self.declared_waves or (Wave(self.book.wave),)
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -87,12 +94,13 @@ def _study_from(folder: Path | Traversable, source: str) -> Study:
     questionnaire = folder.joinpath(QUESTIONNAIRE)
     if not questionnaire.is_file():
         raise FileNotFoundError(f"{source}: no {QUESTIONNAIRE} in it (a study folder holds its questionnaire)")
-    book = _parse(yaml.safe_load(questionnaire.read_text(encoding="utf-8")))
+    raw = yaml.safe_load(questionnaire.read_text(encoding="utf-8"))
+    book = _parse(raw)
     figures_file = folder.joinpath(FIGURES)
     figures = (
         _read_figures(figures_file.read_bytes()) if figures_file.is_file() else pl.DataFrame(schema=FIGURE_COLUMNS)
     )
-    return Study(book=book, figures=figures, source=source)
+    return Study(book=book, figures=figures, source=source, declared_waves=parse_waves(raw))
 
 
 def _read_figures(data: bytes) -> pl.DataFrame:

@@ -26,14 +26,14 @@ from schemas.figures import published_figures_frame
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
 from surveyhouse.build import build_tables
-from surveyhouse.discover import NewFile, discover_files
+from surveyhouse.discover import NewFile, discover_files, held_entry, record_held
 from surveyhouse.diskspace import record_failure
 from surveyhouse.lake import StateShare
 from surveyhouse.landing import FileNotTaken, NotTaken
 from surveyhouse.read import ReadLimits
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import SecretChanged, Settings
-from surveyhouse.staging import StagedFile, expire_archive, stage_export
+from surveyhouse.staging import FileHeld, StagedFile, expire_archive, stage_export
 from surveyhouse.state import StateFolder
 from transforms.display import display_name, excerpt
 from warehouse.generated_views import generated_views
@@ -124,7 +124,11 @@ def run_night(
             found = runner.step(
                 "discover",
                 lambda: discover_files(
-                    settings.inbox, state=night.state, default_wave=study.book.wave, settle_s=settings.settle_s
+                    settings.inbox,
+                    state=night.state,
+                    default_wave=study.book.wave,
+                    settle_s=settings.settle_s,
+                    waves=study.waves,
                 ),
                 io=True,
             )
@@ -132,8 +136,15 @@ def run_night(
                 logger.warning(problem)
             run.problems += found.problems
             run.files_failed += found.files_failed
-            for staged in stage_files(night, run, found.new, runner=runner):
+            results = stage_files(night, run, found.new, runner=runner)
+            for staged in results:
                 account(run, staged)
+            record_held(
+                night.state,
+                found,
+                [r.held for r in results if isinstance(r, NotTaken) and r.held],
+                staged={r.sha256 for r in results if isinstance(r, StagedFile)},
+            )
             if unreadable is not None or needs_publish(night, run):
                 publish_night(night, run, runner=runner, unreadable=unreadable)
             else:
@@ -164,6 +175,11 @@ def stage_file(
     not taken this night (it changed since discovery, it became a link...)."""
     try:
         return _staged(night, new, run_id=run_id, file_order=file_order, staged_dir=staged_dir)
+    except FileHeld as held:
+        logger.warning(str(held))
+        return NotTaken.of(
+            held, held_entry(new.path, new.sha256, inbox=new.inbox, message=str(held), record=held.record)
+        )
     except FileNotTaken as problem:
         logger.warning(str(problem))
         return NotTaken.of(problem)
@@ -182,6 +198,8 @@ def _staged(night: Night, new: NewFile, *, run_id: str, file_order: int, staged_
         run_id=run_id,
         file_order=file_order,
         wave=new.wave,
+        checked=new.checked,
+        waves=night.study.waves,
         book=night.study.book,
         key=settings.hashing_key(),
         time_zones=settings.time_zones,
@@ -328,10 +346,12 @@ def problem_of(record: dict) -> str:
 
 
 def needs_publish(night: Night, run: RunSummary) -> bool:
-    """Publish when something new arrived, the settings changed, there is no warehouse, or
-    the warehouse lacks staged files (a run killed between staging and publishing)."""
+    """Publish when something new arrived, a command asked (``run.trigger``), the settings
+    changed, there is no warehouse, or the warehouse lacks staged files (a run killed
+    between staging and publishing)."""
     return (
         run.files_new > 0
+        or run.trigger is not None  # `surveyhouse assign` or `forget`: republish
         or not night.warehouse.exists()
         or night.state.runs.last_published_settings() != night.settings.recorded()
         or published_files(night.warehouse) != {staged.sha256 for staged in night.state.staged()}
