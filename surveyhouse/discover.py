@@ -82,7 +82,8 @@ def discover_files(
         raise FileNotFoundError(f"the landing folder {inbox} does not exist")
     waves = waves or (Wave(default_wave),)
     decisions = FileWaves.of(state)
-    known = {staged.sha256 for staged in state.staged()} | set(decisions.forgotten)
+    filed = {staged.sha256: staged.record["wave"] for staged in state.staged()}
+    known = set(filed) | set(decisions.forgotten)
     hashes = _FileHashes(state.hashes_file)
     walk = walk_landing(inbox)
     found = Discovery()
@@ -97,6 +98,8 @@ def discover_files(
             continue
         if sha not in known and sha not in found.seen:
             _take(found, path, sha, inbox=inbox, waves=waves, default=default_wave, assigned=decisions.assigned)
+        elif sha in filed and sha not in decisions.assigned:
+            found.problems += _moved(path, inbox=inbox, waves=waves, default=default_wave, filed=filed[sha])
         found.seen.add(sha)
     hashes.save()
     return found
@@ -117,6 +120,18 @@ def _take(
         found.held.append(held_entry(path, sha, inbox=inbox, message=message))
         return
     found.new.append(NewFile(path, sha, placement.wave, inbox, checked=placement.checked))
+
+
+def _moved(path: Path, *, inbox: Path, waves: tuple[Wave, ...], default: int, filed: int) -> list[str]:
+    """The line saying that a file already in sits in another declared wave's folder now (moved
+    there after it was taken): its rows stay in their wave until `surveyhouse assign` moves them."""
+    placement = placement_of(path, inbox, waves, default=default)
+    if not isinstance(placement, Placement) or not placement.checked or placement.wave in (None, filed):
+        return []
+    return [
+        f"{shown(path, inbox)} sits in wave {placement.wave}'s folder but its rows are in wave {filed}: run "
+        f"`surveyhouse assign {display_name(path.name)} --wave {placement.wave}` to move them"
+    ]
 
 
 def held_entry(path: Path, sha: str, *, inbox: Path | None, message: str, record: dict | None = None) -> dict:

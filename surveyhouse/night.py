@@ -172,13 +172,16 @@ def stage_file(
     night: Night, new: NewFile, *, run_id: str, file_order: int, staged_dir: Path | None = None
 ) -> StagedFile | NotTaken:
     """One export file read, mapped, validated and staged (surveyhouse/staging.py), or why it was
-    not taken this night (it changed since discovery, it became a link...)."""
+    not taken this night (it changed since discovery, it became a link, its dates fit no wave...)."""
     try:
         return _staged(night, new, run_id=run_id, file_order=file_order, staged_dir=staged_dir)
     except FileHeld as held:
         logger.warning(str(held))
         return NotTaken.of(
-            held, held_entry(new.path, new.sha256, inbox=new.inbox, message=str(held), record=held.record)
+            held,
+            held_entry(
+                new.path, new.sha256, inbox=new.inbox, message=str(held), record=held.record | {"wave": new.wave}
+            ),
         )
     except FileNotTaken as problem:
         logger.warning(str(problem))

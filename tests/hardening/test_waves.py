@@ -82,7 +82,7 @@ def test_an_export_whose_dates_are_outside_its_folders_wave_is_held_back_then_ta
     assert problem.startswith("typeform.csv: submissions 2024-10-")
     assert "fall outside wave 2023's field period 2023-10-01..2023-12-15; move it to landing/2024/ or run " in problem
     assert problem.endswith("`surveyhouse assign typeform.csv --wave 2024`")
-    assert responses_by_wave(tmp_path) == {2023: pytest.approx(responses_by_wave(tmp_path)[2023])}
+    assert set(responses_by_wave(tmp_path)) == {2023}  # the other file published, none of the held one
     held = seen(study, settings)["2023/typeform.csv"]
     assert (held["status"], held["layout"], held["message"]) == ("held", "typeform", problem)
     assert len(list(Night.of(study, settings).state.staged_dir.iterdir())) == 1  # not staged, no quarantine rows
@@ -243,3 +243,18 @@ def test_a_mistake_in_waves_is_one_line_naming_the_file_line_and_fix(waves, line
         check_questionnaire(yaml.safe_load(text), text=text, name="questionnaire.yaml")
     assert str(raised.value).startswith(f"questionnaire.yaml, line {offset + line}: ")
     assert problem in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_a_file_moved_into_another_waves_folder_after_it_was_taken_is_said_not_silently_ignored(tmp_path):
+    settings, study = settings_for(tmp_path), load_study()
+    export = typeform_export(tmp_path / "landing" / "typeform.csv", wave=2024)
+    assert run_night(study, settings, report=False).published
+    (tmp_path / "landing" / "2023").mkdir()
+    export.rename(tmp_path / "landing" / "2023" / "typeform.csv")
+    assert run_night(study, settings, report=False).problems == [
+        "2023/typeform.csv sits in wave 2023's folder but its rows are in wave 2024: run "
+        "`surveyhouse assign typeform.csv --wave 2023` to move them"
+    ]
+    assign_file(study, settings, "typeform.csv", 2023)
+    assert set(responses_by_wave(tmp_path)) == {2023}
+    assert run_night(study, settings, report=False).problems == []
