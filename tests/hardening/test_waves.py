@@ -258,3 +258,25 @@ def test_a_file_moved_into_another_waves_folder_after_it_was_taken_is_said_not_s
     assign_file(study, settings, "typeform.csv", 2023)
     assert set(responses_by_wave(tmp_path)) == {2023}
     assert run_night(study, settings, report=False).problems == []
+
+
+def test_assign_and_forget_wait_for_no_one_another_run_holding_the_warehouse_exits_3(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from surveyhouse.lock import run_lock
+    from surveyhouse.night import state_for
+
+    settings = settings_for(tmp_path)
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))}
+    options = ["--inbox", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "w.duckdb")]
+    with run_lock(state_for(settings).lock_file):
+        for command in (["assign", "typeform.csv", "--wave", "2024"], ["forget", "typeform.csv"]):
+            done = subprocess.run(
+                [sys.executable, "-m", "cli.main", *command, *options],
+                cwd=root, env=env, capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            assert done.returncode == 3, done.stderr
+            assert done.stderr.startswith("Error: ") and len(done.stderr.splitlines()) == 1
