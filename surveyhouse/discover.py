@@ -169,6 +169,11 @@ class FileWaves:
             saved = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             saved = {}
+        except ValueError as error:
+            raise ValueError(
+                f"the state file {path} is damaged ({error}): restore it from a backup, or delete it "
+                "(the waves assigned and the files forgotten are then forgotten too)"
+            ) from None
         return cls(path, **{key: dict(saved.get(key) or {}) for key in ("assigned", "forgotten", "held")})
 
     def save(self) -> None:

@@ -350,21 +350,22 @@ def problem_of(record: dict) -> str:
 
 def needs_publish(night: Night, run: RunSummary) -> bool:
     """Publish when something new arrived, a command asked (``run.trigger``), the settings
-    changed, there is no warehouse, or the warehouse lacks staged files (a run killed
-    between staging and publishing)."""
+    changed, there is no warehouse, or the warehouse lacks staged files or has them in
+    other waves (a run killed between staging and publishing)."""
     return (
         run.files_new > 0
         or run.trigger is not None  # `surveyhouse assign` or `forget`: republish
         or not night.warehouse.exists()
         or night.state.runs.last_published_settings() != night.settings.recorded()
-        or published_files(night.warehouse) != {staged.sha256 for staged in night.state.staged()}
+        or published_files(night.warehouse) != {s.sha256: s.record["wave"] for s in night.state.staged()}
     )
 
 
-def published_files(warehouse: Warehouse) -> set[str]:
-    """The files (by SHA-256) that the live warehouse was built from."""
+def published_files(warehouse: Warehouse) -> dict[str, int]:
+    """The files (by SHA-256) that the live warehouse was built from, and their waves (an
+    assignment staged but not published yet differs)."""
     with warehouse.reader() as connection:
-        return {sha for sha, _, _ in run_query(connection, "live_files").fetchall()}
+        return dict(run_query(connection, "live_file_waves").fetchall())
 
 
 def write_report_page(night: Night) -> Path | None:

@@ -280,3 +280,16 @@ def test_assign_and_forget_wait_for_no_one_another_run_holding_the_warehouse_exi
             )  # fmt: skip
             assert done.returncode == 3, done.stderr
             assert done.stderr.startswith("Error: ") and len(done.stderr.splitlines()) == 1
+
+
+def test_an_assignment_staged_but_not_published_is_published_by_the_next_night(tmp_path):
+    from surveyhouse.refile import _restage
+
+    settings, study = settings_for(tmp_path), load_study()
+    typeform_export(tmp_path / "landing" / "typeform.csv", wave=2024)
+    run_night(study, settings, report=False)
+    night = Night.of(study, settings)
+    _restage(night, night.state.staged()[0].record, 2023)  # `assign` killed before its publish
+    assert run_night(study, settings, report=False).published
+    assert set(responses_by_wave(tmp_path)) == {2023}
+    assert not run_night(study, settings, report=False).published  # then nothing new again
