@@ -260,7 +260,7 @@ def test_a_file_moved_into_another_waves_folder_after_it_was_taken_is_said_not_s
     assert run_night(study, settings, report=False).problems == []
 
 
-def test_assign_and_forget_wait_for_no_one_another_run_holding_the_warehouse_exits_3(tmp_path):
+def test_assign_and_forget_exit_3_while_another_run_holds_the_warehouse(tmp_path):
     import os
     import subprocess
     import sys
