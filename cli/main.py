@@ -19,6 +19,7 @@ import click
 
 from cli.browse import claims_command, dictionary_command, export_command, quality_command, report_command
 from cli.errors import FAILED, LOCKED, OK, USAGE, UserError
+from cli.files import assign_command, files_command, forget_command
 from cli.night import demo_command, rebuild_command, run_command, serve_command
 from cli.query import sql_command
 from cli.study import study_group
@@ -64,6 +65,9 @@ COMMANDS = {
         dictionary_command,
         report_command,
         study_group,
+        files_command,
+        assign_command,
+        forget_command,
     )
 }
 for _command in COMMANDS.values():

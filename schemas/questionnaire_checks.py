@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from schemas.waves import check_waves
+
 #: ISO 639-1 language codes (two lower-case letters), the values `languages:` accepts.
 ISO_639_1 = frozenset(
     "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz ee el "
@@ -58,11 +60,6 @@ OPTION_KEYS = ("code", "exclusive", "other_text", "waves", "wording", "replaces"
 Where = tuple[str | int, ...]  # where a value sits in the file: keys and list positions
 #: Records one mistake: (where, what is wrong, what to write instead).
 Report = Callable[[Where, str, str], None]
-
-
-def check_waves_key(raw: dict, report: Report) -> None:
-    """The `waves:` key and the wave numbers it declares. PLACEHOLDER: validates nothing yet;
-    s16-waves replaces this body with one call to its schemas/waves.py check."""
 
 
 def line_numbers(node: yaml.Node, path: Where = ()) -> dict[Where, int]:
@@ -139,7 +136,8 @@ class _Checker:
                 self.check_labels((key, name), labels, f"{what} {name}", languages)
         self.check_nets(raw.get("nets") or {}, questions)
         self.check_derived(raw.get("derived_segments") or {}, questions)
-        check_waves_key(raw, self.report)
+        for path, problem, fix in check_waves(raw):  # schemas/waves.py: the `waves:` key
+            self.report(path, problem, fix)
         from schemas.versions import version_problems  # here: it needs polars, which `sql` never imports
 
         for path, problem, fix in version_problems(raw, languages=languages):  # schemas/versions.py

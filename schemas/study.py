@@ -30,6 +30,7 @@ from schemas.codebook import Codebook, _parse
 from schemas.outline import OUTLINE, Outline, OutlineError, default_outline, parse_outline
 from schemas.questionnaire_checks import line_numbers, questionnaire_problems
 from schemas.versions import Versions, book_for, every_wave_book, versions_of
+from schemas.waves import Wave, parse_waves
 
 QUESTIONNAIRE = "questionnaire.yaml"
 FIGURES = "published_figures.csv"
@@ -65,6 +66,7 @@ class Study:
     source: str  # where it was loaded from, for messages
     weighting_targets: dict[str, dict[str, float]] | None = None  # weights.yaml: segment -> value -> share
     versions: Versions = Versions()  # what changes between waves (schemas.versions); empty: nothing
+    declared_waves: tuple[Wave, ...] = ()  # questionnaire.yaml `waves:` (schemas/waves.py)
     outline: Outline = field(default=None)  # type: ignore[assignment]  # the report outline (schemas/outline.py)
 
     def __post_init__(self) -> None:
@@ -78,6 +80,11 @@ class Study:
     @property
     def name(self) -> str:
         return self.book.study
+
+    @property
+    def waves(self) -> tuple[Wave, ...]:
+        """The declared waves (field periods, landing folders), else the one `wave:` without a field period."""
+        return self.declared_waves or (Wave(self.book.wave),)
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -154,7 +161,13 @@ def _read(folder: Path | Traversable, name: str) -> tuple[Study | None, list[str
     outline, outline_problems = _outline(folder.joinpath(OUTLINE), f"{name}/{OUTLINE}", book=book, raw=raw)
     problems = figure_problems + weight_problems + outline_problems
     study = Study(
-        book=book, figures=figures, source=name, weighting_targets=targets, versions=versions, outline=outline
+        book=book,
+        figures=figures,
+        source=name,
+        weighting_targets=targets,
+        versions=versions,
+        outline=outline,
+        declared_waves=parse_waves(raw),
     )
     return study, problems
 

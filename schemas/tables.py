@@ -539,6 +539,11 @@ RUNS = pa.DataFrameSchema(
             checks=[pa.Check.isin(["ok", "warning", "failed"])],
         ),
         "message": _col(pl.Utf8, "What went wrong, in plain language; null when all went well."),
+        "trigger": _col(
+            pl.Utf8,
+            "The command that started the run besides the nightly run, with its file: 'assign FILE --wave W' or "
+            "'forget FILE'; null for a nightly run or a rebuild.",
+        ),
         "claims_reproduced": _col(
             pl.Int64,
             "Published figures reproduced from the data: claims.status = 'reproduced' (rounds to the published figure).",

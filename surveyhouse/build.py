@@ -276,7 +276,7 @@ RETIRED_RUN_FIELDS = ("claims_consistent",)
 
 
 def _runs_table(runs: list[dict]) -> pl.DataFrame:
-    runs = [{key: value for key, value in run.items() if key not in RETIRED_RUN_FIELDS} for run in runs]
+    runs = [{"trigger": None} | {k: v for k, v in run.items() if k not in RETIRED_RUN_FIELDS} for run in runs]
     return pl.DataFrame(runs).with_columns(
         pl.col("started_at", "finished_at").str.to_datetime(time_zone="UTC").dt.cast_time_unit("us")
     )

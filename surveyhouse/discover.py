@@ -1,5 +1,12 @@
 """The landing folder's new export files: what no run has ingested yet, by content, and their wave.
 
+A file's wave comes from its landing subfolder (a declared wave's folder), from an
+assignment (`surveyhouse assign`), else from its submission dates once staging has read
+it (schemas/waves.py). A file in a folder that is no declared wave's is held back here,
+unread; one whose dates do not fit is held back by staging. Held files are not staged:
+every night looks at them again (moved into the right folder, a file is then taken), and
+``FileWaves`` remembers them for `surveyhouse files`, with the assigned and forgotten files.
+
 What is not taken this night is said in the run's problems: a link or anything not a
 regular file (skipped, nothing of it read, surveyhouse/landing.py), an unreadable file
 (failed: the rest of the night goes on), and a file modified less than ``settle_s``
@@ -9,11 +16,12 @@ seconds ago, which may still be being written (left for the next night).
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+from schemas.waves import Placement, Wave, folder_placement
 from surveyhouse.landing import FileNotTaken, identity, landed_sha256, shown, walk_landing
 from surveyhouse.private import private_folder, write_private
 from surveyhouse.state import StateFolder
@@ -22,16 +30,15 @@ from transforms.display import display_name
 #: Default of the setting SURVEYHOUSE_SETTLE_S: a file modified more recently is taken the next night.
 SETTLE_S = 5.0
 
-_WAVE_FOLDER = re.compile(r"^(?:wave[=_-]?)?(\d{4})$", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class NewFile:
     path: Path
     sha256: str
-    wave: int
+    wave: int | None  # None: from its submission dates, once read (schemas/waves.py place_file)
     inbox: Path | None = None  # the landing folder it was found in: no link below it is followed to read it
     times: dict | None = None  # the file's times as first recorded (a rebuild re-stages an archived copy)
+    checked: bool = False  # whether its submissions must fall in its wave's field period (else it is held)
 
     @property
     def shown_name(self) -> str:
@@ -43,37 +50,45 @@ class NewFile:
 class Discovery:
     new: list[NewFile] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # the files not taken this night, and why (one line each)
-    files_failed: int = 0  # of those, the files that failed (unreadable), not merely skipped or left
+    files_failed: int = 0  # of those, the files that failed (unreadable) or were held back, not merely skipped or left
+    held: list[dict] = field(default_factory=list)  # the files held back unread (a folder that is no wave's)
+    seen: set[str] = field(default_factory=set)  # the SHA-256 of every file found, new or not
 
     def add(self, problem: FileNotTaken) -> None:
         self.problems.append(str(problem))
         self.files_failed += problem.failed
 
 
-def wave_of(path: Path, inbox: Path, default: int) -> int:
-    """The wave a file belongs to: a folder named for a year (2024, wave=2024) under the inbox."""
-    for part in reversed(path.relative_to(inbox).parts[:-1]):
-        match = _WAVE_FOLDER.match(part)
-        if match:
-            return int(match.group(1))
-    return default
+def placement_of(path: Path, inbox: Path, waves: tuple[Wave, ...], *, default: int) -> Placement | str:
+    """Where a file's wave comes from, by its folders under the inbox (or why it is held back)."""
+    return folder_placement(path.relative_to(inbox).parts[:-1], waves, default=default)
 
 
-def discover_files(inbox: Path, *, state: StateFolder, default_wave: int, settle_s: float = SETTLE_S) -> Discovery:
+def discover_files(
+    inbox: Path,
+    *,
+    state: StateFolder,
+    default_wave: int,
+    settle_s: float = SETTLE_S,
+    waves: tuple[Wave, ...] | None = None,
+) -> Discovery:
     """Export files in the landing folder that no run has ingested yet (by content), and what was not taken.
 
-    A file seen before, unchanged, is not read (``_FileHashes``). A file's wave is its
-    year-named subfolder's (``wave_of``), else ``default_wave``.
+    A file seen before, unchanged, is not read (``_FileHashes``); a forgotten one is not
+    taken again. A file's wave: its assignment, else its wave folder (``placement_of``;
+    ``waves``: the study's, default the one ``default_wave`` without a field period).
     """
     if not inbox.is_dir():
         raise FileNotFoundError(f"the landing folder {inbox} does not exist")
-    known = {staged.sha256 for staged in state.staged()}
+    waves = waves or (Wave(default_wave),)
+    decisions = FileWaves.of(state)
+    filed = {staged.sha256: staged.record["wave"] for staged in state.staged()}
+    known = set(filed) | set(decisions.forgotten)
     hashes = _FileHashes(state.hashes_file)
     walk = walk_landing(inbox)
     found = Discovery()
     for skipped in walk.skipped:
         found.add(skipped)
-    taken: set[str] = set()
     now = time.time()
     for path in walk.files:
         try:
@@ -81,11 +96,101 @@ def discover_files(inbox: Path, *, state: StateFolder, default_wave: int, settle
         except FileNotTaken as problem:
             found.add(problem)
             continue
-        if sha not in known and sha not in taken:
-            taken.add(sha)
-            found.new.append(NewFile(path, sha, wave_of(path, inbox, default_wave), inbox))
+        if sha not in known and sha not in found.seen:
+            _take(found, path, sha, inbox=inbox, waves=waves, default=default_wave, assigned=decisions.assigned)
+        elif sha in filed and sha not in decisions.assigned:
+            found.problems += _moved(path, inbox=inbox, waves=waves, default=default_wave, filed=filed[sha])
+        found.seen.add(sha)
     hashes.save()
     return found
+
+
+def _take(
+    found: Discovery, path: Path, sha: str, *, inbox: Path, waves: tuple[Wave, ...], default: int, assigned: dict
+) -> None:
+    """A new file taken with its wave's placement, or held back for its folder."""
+    if sha in assigned:
+        found.new.append(NewFile(path, sha, int(assigned[sha]["wave"]), inbox))
+        return
+    placement = placement_of(path, inbox, waves, default=default)
+    if isinstance(placement, str):
+        message = f"{shown(path, inbox)} was held back: {placement}"
+        found.problems.append(message)
+        found.files_failed += 1
+        found.held.append(held_entry(path, sha, inbox=inbox, message=message))
+        return
+    found.new.append(NewFile(path, sha, placement.wave, inbox, checked=placement.checked))
+
+
+def _moved(path: Path, *, inbox: Path, waves: tuple[Wave, ...], default: int, filed: int) -> list[str]:
+    """The line saying that a file already in sits in another declared wave's folder now (moved
+    there after it was taken): its rows stay in their wave until `surveyhouse assign` moves them."""
+    placement = placement_of(path, inbox, waves, default=default)
+    if not isinstance(placement, Placement) or not placement.checked or placement.wave in (None, filed):
+        return []
+    return [
+        f"{shown(path, inbox)} sits in wave {placement.wave}'s folder but its rows are in wave {filed}: run "
+        f"`surveyhouse assign {display_name(path.name)} --wave {placement.wave}` to move them"
+    ]
+
+
+def held_entry(path: Path, sha: str, *, inbox: Path | None, message: str, record: dict | None = None) -> dict:
+    """What `surveyhouse files` shows of a file held back (``record``: its staging record, when it was read)."""
+    record = record or {}
+    return {
+        "file_sha256": sha,
+        "source_file": path.name,
+        "path": shown(path, inbox) if inbox else display_name(path.name),
+        "wave": record.get("wave"),
+        "layout": record.get("layout"),
+        "language": record.get("language"),
+        "rows_read": record.get("rows_read"),
+        "status": "held",
+        "message": message,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+@dataclass
+class FileWaves:
+    """The state folder's decisions about files (``<state>/<name>.file-waves.json``, 0600): the
+    waves assigned (`surveyhouse assign`), the files forgotten (`surveyhouse forget`, their
+    records as they were) and the files held back, each by SHA-256. Kept across `rebuild`."""
+
+    path: Path
+    assigned: dict[str, dict] = field(default_factory=dict)
+    forgotten: dict[str, dict] = field(default_factory=dict)
+    held: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, state: StateFolder) -> FileWaves:
+        path = state.root / f"{state.name}.file-waves.json"
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            saved = {}
+        except ValueError as error:
+            raise ValueError(
+                f"the state file {path} is damaged ({error}): restore it from a backup, or delete it "
+                "(the waves assigned and the files forgotten are then forgotten too)"
+            ) from None
+        return cls(path, **{key: dict(saved.get(key) or {}) for key in ("assigned", "forgotten", "held")})
+
+    def save(self) -> None:
+        data = {"assigned": self.assigned, "forgotten": self.forgotten, "held": self.held}
+        write_private(private_folder(self.path.parent) / self.path.name, json.dumps(data, indent=1))
+
+
+def record_held(state: StateFolder, found: Discovery, held: list[dict], *, staged: set[str]) -> None:
+    """Remember the files held back this night (``found.held`` and ``held``, by staging); those
+    taken since, or gone from the landing folder, are held no more."""
+    decisions = FileWaves.of(state)
+    before = dict(decisions.held)
+    kept = {sha: entry for sha, entry in before.items() if sha in found.seen and sha not in staged}
+    kept |= {entry["file_sha256"]: entry for entry in [*found.held, *held]}
+    if kept != before:
+        decisions.held = kept
+        decisions.save()
 
 
 class _FileHashes:

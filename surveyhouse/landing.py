@@ -42,10 +42,11 @@ class NotTaken:
 
     message: str
     failed: bool
+    held: dict | None = None  # a file held back for its wave: what `surveyhouse files` shows of it
 
     @classmethod
-    def of(cls, problem: FileNotTaken) -> NotTaken:
-        return cls(str(problem), problem.failed)
+    def of(cls, problem: FileNotTaken, held: dict | None = None) -> NotTaken:
+        return cls(str(problem), problem.failed, held)
 
 
 @dataclass

@@ -26,14 +26,14 @@ from schemas.figures import published_figures_frame
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
 from surveyhouse.build import build_tables
-from surveyhouse.discover import NewFile, discover_files
+from surveyhouse.discover import NewFile, discover_files, held_entry, record_held
 from surveyhouse.diskspace import record_failure
 from surveyhouse.lake import StateShare
 from surveyhouse.landing import FileNotTaken, NotTaken
 from surveyhouse.read import ReadLimits
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import SecretChanged, Settings
-from surveyhouse.staging import StagedFile, expire_archive, stage_export
+from surveyhouse.staging import FileHeld, StagedFile, expire_archive, stage_export
 from surveyhouse.state import StateFolder
 from transforms.display import display_name, excerpt
 from warehouse.generated_views import generated_views
@@ -124,7 +124,11 @@ def run_night(
             found = runner.step(
                 "discover",
                 lambda: discover_files(
-                    settings.inbox, state=night.state, default_wave=study.book.wave, settle_s=settings.settle_s
+                    settings.inbox,
+                    state=night.state,
+                    default_wave=study.book.wave,
+                    settle_s=settings.settle_s,
+                    waves=study.waves,
                 ),
                 io=True,
             )
@@ -132,8 +136,15 @@ def run_night(
                 logger.warning(problem)
             run.problems += found.problems
             run.files_failed += found.files_failed
-            for staged in stage_files(night, run, found.new, runner=runner):
+            results = stage_files(night, run, found.new, runner=runner)
+            for staged in results:
                 account(run, staged)
+            record_held(
+                night.state,
+                found,
+                [r.held for r in results if isinstance(r, NotTaken) and r.held],
+                staged={r.sha256 for r in results if isinstance(r, StagedFile)},
+            )
             if unreadable is not None or needs_publish(night, run):
                 publish_night(night, run, runner=runner, unreadable=unreadable)
             else:
@@ -161,9 +172,17 @@ def stage_file(
     night: Night, new: NewFile, *, run_id: str, file_order: int, staged_dir: Path | None = None
 ) -> StagedFile | NotTaken:
     """One export file read, mapped, validated and staged (surveyhouse/staging.py), or why it was
-    not taken this night (it changed since discovery, it became a link...)."""
+    not taken this night (it changed since discovery, it became a link, its dates fit no wave...)."""
     try:
         return _staged(night, new, run_id=run_id, file_order=file_order, staged_dir=staged_dir)
+    except FileHeld as held:
+        logger.warning(str(held))
+        return NotTaken.of(
+            held,
+            held_entry(
+                new.path, new.sha256, inbox=new.inbox, message=str(held), record=held.record | {"wave": new.wave}
+            ),
+        )
     except FileNotTaken as problem:
         logger.warning(str(problem))
         return NotTaken.of(problem)
@@ -182,8 +201,12 @@ def _staged(night: Night, new: NewFile, *, run_id: str, file_order: int, staged_
         run_id=run_id,
         file_order=file_order,
         wave=new.wave,
+        checked=new.checked,
+        waves=night.study.waves,
         book=night.study.book,
-        wave_book=night.study.book_for(new.wave),  # matched against its wave's questionnaire (schemas/versions.py)
+        # matched against its wave's questionnaire (schemas/versions.py); a file placed by its dates
+        # (wave None until read) against the union of the waves' questionnaires
+        wave_book=None if new.wave is None else night.study.book_for(new.wave),
         key=settings.hashing_key(),
         time_zones=settings.time_zones,
         max_quarantined_share=settings.max_quarantined_share,
@@ -329,20 +352,23 @@ def problem_of(record: dict) -> str:
 
 
 def needs_publish(night: Night, run: RunSummary) -> bool:
-    """Publish when something new arrived, the settings changed, there is no warehouse, or
-    the warehouse lacks staged files (a run killed between staging and publishing)."""
+    """Publish when something new arrived, a command asked (``run.trigger``), the settings
+    changed, there is no warehouse, or the warehouse lacks staged files or has them in
+    other waves (a run killed between staging and publishing)."""
     return (
         run.files_new > 0
+        or run.trigger is not None  # `surveyhouse assign` or `forget`: republish
         or not night.warehouse.exists()
         or night.state.runs.last_published_settings() != night.settings.recorded()
-        or published_files(night.warehouse) != {staged.sha256 for staged in night.state.staged()}
+        or published_files(night.warehouse) != {s.sha256: s.record["wave"] for s in night.state.staged()}
     )
 
 
-def published_files(warehouse: Warehouse) -> set[str]:
-    """The files (by SHA-256) that the live warehouse was built from."""
+def published_files(warehouse: Warehouse) -> dict[str, int]:
+    """The files (by SHA-256) that the live warehouse was built from, and their waves (an
+    assignment staged but not published yet differs)."""
     with warehouse.reader() as connection:
-        return {sha for sha, _, _ in run_query(connection, "live_files").fetchall()}
+        return dict(run_query(connection, "live_file_waves").fetchall())
 
 
 def write_report_page(night: Night) -> Path | None:

@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 
 from schemas.study import Study
-from surveyhouse.discover import NewFile
+from surveyhouse.discover import FileWaves, NewFile
 from surveyhouse.landing import NotTaken
 from surveyhouse.night import (
     InProcess,
@@ -53,8 +53,11 @@ def ingested_files(night: Night) -> list[dict]:
     if not records and night.warehouse.exists():
         with night.warehouse.reader() as connection:
             records = run_query(connection, "ingested_files").pl().to_dicts()
+    decisions = FileWaves.of(night.state)  # `surveyhouse assign` and `forget` hold across a rebuild
+    records = [record for record in records if record["file_sha256"] not in decisions.forgotten]
     archive = night.state.archive_dir
     for record in records:
+        record["wave"] = decisions.assigned.get(record["file_sha256"], {}).get("wave", record["wave"])
         if not record.get("archived_as"):
             matches = sorted(
                 p.name for p in archive.glob(f"{record['file_sha256']}.*") if not p.name.endswith((".part", EXPIRED))

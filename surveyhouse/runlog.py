@@ -32,6 +32,9 @@ class RunSummary:
     problems: list[str] = field(default_factory=list)  # what went wrong with files, in plain language
     report: Path | None = None  # the report page this run wrote after its publish
     notes: list[str] = field(default_factory=list)  # what the run did beyond the usual (recovered a warehouse...)
+    trigger: str | None = (
+        None  # the command that started it besides the nightly run: "assign FILE --wave W", "forget FILE"
+    )
 
     def record(self, **outcome) -> dict:
         """This run's line of the run log (and row of `runs`): who, when, what it read, and ``outcome``."""
@@ -43,6 +46,7 @@ class RunSummary:
             "files_new": self.files_new,
             "files_failed": self.files_failed,
             "rows_read": self.rows_read,
+            "trigger": self.trigger,
         } | outcome
 
     @classmethod

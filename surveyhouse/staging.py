@@ -34,10 +34,11 @@ import polars as pl
 
 from schemas.canonical import canonical_schema
 from schemas.codebook import Codebook
+from schemas.waves import Placement, Wave, place_file
 from surveyhouse.landing import FileNotTaken, landed_bytes, shown
 from surveyhouse.private import make_private, private_folder, write_private
 from surveyhouse.read import RawExport, ReadLimits, UnreadableExport, export_time, read_export
-from transforms.display import EXCERPT_CHARS, excerpt, spreadsheet_column
+from transforms.display import EXCERPT_CHARS, display_name, excerpt, spreadsheet_column
 from transforms.headers import (
     column_text,
     resolve_columns,
@@ -359,7 +360,7 @@ def stage_export(
     archive_dir: Path,
     run_id: str,
     file_order: int,
-    wave: int,
+    wave: int | None,
     book: Codebook,
     key: bytes,
     time_zones: dict[str, str] | None = None,
@@ -369,8 +370,14 @@ def stage_export(
     times: dict | None = None,
     limits: ReadLimits | None = None,
     wave_book: Codebook | None = None,
+    checked: bool = False,
+    waves: tuple[Wave, ...] = (),
 ) -> StagedFile:
     """Process one export and stage its result; the raw file goes to the archive.
+
+    ``wave``: the file's wave, None for the one its submission dates fall in (``waves``,
+    the study's); ``checked``: its submissions must fall in that wave's field period. A
+    file whose dates do not fit is not staged: FileHeld says why (schemas/waves.py).
 
     ``times``: the file's times (``file_times``) as first recorded, for a rebuild, which
     stages the archived copy (its own modification time is when it was archived).
@@ -390,11 +397,12 @@ def stage_export(
     times = times or file_times(data, modified_ns=landed[3])
     archived = archive_raw(data, archive_dir=archive_dir, sha256=sha, suffix=path.suffix.lower())
     record, accepted, quarantine = process_export(
-        path, run_id=run_id, file_order=file_order, wave=wave, book=book, key=key,
+        path, run_id=run_id, file_order=file_order, wave=book.wave if wave is None else wave, book=book, key=key,
         time_zones=time_zones, max_quarantined_share=max_quarantined_share, data=data, limits=limits,
         wave_book=wave_book,
     )  # fmt: skip
     del data
+    accepted = _in_its_wave(record, accepted, Placement(wave, checked), waves=waves or (Wave(book.wave),), path=path)
     record |= {"file_sha256": sha, "archived_as": archived.name} | times
     folder = private_folder(staged_dir / sha)
     staged = StagedFile(sha, folder, record)
@@ -403,6 +411,36 @@ def stage_export(
     _write_parquet(quarantine, staged.quarantine)
     write_private(folder / RECORD, json.dumps(record, indent=1))
     return staged
+
+
+class FileHeld(FileNotTaken):
+    """A file held back, not staged: its submissions do not fit its wave (the message says how to fix it)."""
+
+    def __init__(self, message: str, *, record: dict) -> None:
+        super().__init__(message, failed=True)
+        self.record = record
+
+
+def submission_days(accepted: pl.DataFrame) -> tuple[str, str] | None:
+    """The first and last day (UTC, ISO 8601) of a staged file's accepted submissions; None when no row has one."""
+    if accepted.is_empty() or "submitted_at" not in accepted.columns:
+        return None
+    submitted = pl.col("submitted_at").dt.convert_time_zone("UTC")
+    first, last = accepted.select(submitted.min().dt.date(), submitted.max().dt.date().alias("last")).row(0)
+    return None if first is None else (first.isoformat(), last.isoformat())
+
+
+def _in_its_wave(
+    record: dict, accepted: pl.DataFrame, placement: Placement, *, waves: tuple[Wave, ...], path: Path
+) -> pl.DataFrame:
+    """The accepted rows in the wave their dates and placement give (the record says it too);
+    FileHeld when they fit none. A file not loaded keeps its given wave (else `wave:`)."""
+    days = submission_days(accepted) if record["status"] == "loaded" else None
+    wave = place_file(display_name(path.name), placement, days, waves, default=record["wave"])
+    if isinstance(wave, str):
+        raise FileHeld(wave, record=record)
+    record["wave"] = wave
+    return accepted.with_columns(wave=pl.lit(wave, pl.Int32)) if record["status"] == "loaded" else accepted
 
 
 def _write_parquet(frame: pl.DataFrame, path: Path) -> None:

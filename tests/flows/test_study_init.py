@@ -108,7 +108,7 @@ def test_the_drafted_study_runs_the_night_on_its_export_and_loads_every_row(tmp_
     assert run.files_new == 1
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
         files = connection.execute("select rows_read, accepted, quarantined from files").fetchall()
-        checks = connection.execute('select distinct check_name from quarantine').fetchall()
+        checks = connection.execute("select distinct check_name from quarantine").fetchall()
     assert files == [(9, 8, 1)] and checks == [("finished",)]  # the one unfinished response
 
 
