@@ -12,7 +12,7 @@ from pathlib import Path
 
 from schemas.codebook import codebook
 from schemas.figures import published_figures, published_figures_frame
-from schemas.tables import warehouse_schemas
+from schemas.tables import view_schemas, warehouse_schemas
 from warehouse.ddl import duckdb_type, polars_dtype
 from warehouse.generated_views import generated_views
 from warehouse.publish import view_sql
@@ -26,18 +26,26 @@ def view_purpose(sql: str) -> str:
     return " ".join(lines)
 
 
+def columns_markdown(heading: str, schema) -> list[str]:
+    """A table's (or a documented view's) section: its description and one line per column."""
+    parts = [f"### {heading}\n\n{schema.description}\n\n| column | type | description |\n| --- | --- | --- |"]
+    for column, spec in schema.columns.items():
+        kind = duckdb_type(polars_dtype(spec))
+        if kind.startswith("ENUM("):  # the codes are in the questionnaire; a list of them ends in []
+            kind = "ENUM[]" if kind.endswith("[]") else "ENUM"
+        personal = (
+            " *Personal data (hashed or masked).*" if spec.metadata and spec.metadata.get("personal_data") else ""
+        )
+        parts.append(f"| `{column}` | {kind} | {spec.description}{personal} |")
+    return [*parts, ""]
+
+
 def dictionary_markdown() -> str:
     parts = []
     for name, schema in warehouse_schemas(codebook()).items():
-        parts.append(f"### `{name}`\n\n{schema.description}\n\n| column | type | description |\n| --- | --- | --- |")
-        for column, spec in schema.columns.items():
-            kind = duckdb_type(polars_dtype(spec))
-            kind = "ENUM" if kind.startswith("ENUM(") else kind
-            personal = (
-                " *Personal data (hashed or masked).*" if spec.metadata and spec.metadata.get("personal_data") else ""
-            )
-            parts.append(f"| `{column}` | {kind} | {spec.description}{personal} |")
-        parts.append("")
+        parts.extend(columns_markdown(f"`{name}`", schema))
+    for name, schema in view_schemas(codebook()).items():
+        parts.extend(columns_markdown(f"`{name}` (view)", schema))
     parts.append("### Views\n\n| view | grain and purpose |\n| --- | --- |")
     book = codebook()
     views = view_sql() | generated_views(book, published_figures_frame(published_figures(), book=book))

@@ -66,7 +66,7 @@ _UNORDERED_ROWS = 1_000_000
 
 def frames(table) -> Iterable[pl.DataFrame]:
     """A table's rows as frames: the frame itself, or the slices of a table written a
-    slice at a time (any iterable of frames, e.g. ``surveyhouse.build.AnswerSlices``)."""
+    slice at a time (any iterable of frames)."""
     return (table,) if isinstance(table, pl.DataFrame) else table
 
 
@@ -179,6 +179,8 @@ def _write_warehouse(
                 _insert(connection, name, _arrow_ready(frame, schema).to_arrow(compat_level=pl.CompatLevel.newest()))
         for name, sql in views.items():
             connection.execute(f'CREATE VIEW "{name}" AS {sql}')
+            for statement in getattr(sql, "comments", ()):  # a DocumentedView's descriptions
+                connection.execute(statement)
         connection.execute("CHECKPOINT")
     finally:
         connection.close()
