@@ -33,6 +33,7 @@ BEFORE = {"rows": 383_950, "checksum": "3541682777296963132620022"}
 
 
 def test_the_answers_view_has_the_rows_and_types_of_the_answers_table_it_replaces(tmp_path):
+    """Every row of `answers` as before, its types, and its description in the `dictionary` view."""
     inbox = tmp_path / "landing"
     inbox.mkdir()
     path = export(tmp_path / "cache", "qualtrics_en", 20_000)
@@ -51,10 +52,15 @@ def test_the_answers_view_has_the_rows_and_types_of_the_answers_table_it_replace
         stored = connection.sql("select * from responses join choices using (wave, source_tool, response_id)").pl()
         types = connection.sql("select column_name, column_type from (describe answers)").fetchall()
         (responses,) = connection.sql("select count(*) from responses").fetchone()
+        described = connection.sql(
+            "select column_name, description, table_description from dictionary where table_name = 'answers'"
+        ).fetchall()
     assert stored.height == responses > 19_000  # every accepted response has its one choices row
     expected = build_answers(stored.lazy(), book=book).collect()
     viewed = viewed.with_columns(pl.col("question").cast(book.question_dtype), pl.col("answer").cast(book.answer_dtype))
     assert_frame_equal(viewed.sort(COLUMNS), expected.sort(COLUMNS))
+    assert [column for column, _, _ in described] == COLUMNS  # the view is in the dictionary, described
+    assert all(text and purpose.startswith("One row per response") for _, text, purpose in described)
     assert types == [
         ("wave", "INTEGER"),
         ("source_tool", "VARCHAR"),
