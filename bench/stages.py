@@ -92,8 +92,8 @@ def build_stages(settings, *, book) -> None:
             .collect()
             .pipe(weight_responses, targets=None, key=["wave", "source_tool", "response_id"])
         )
-    with timed("answers"):  # built and validated a slice at a time, as the publish does (held whole here)
-        build.AnswerSlices(responses, book=book, check_unique=False).collect()
+    with timed("answers"):  # the choices table (one row a response: the `answers` view unnests it), validated
+        build._validated(build.build_choices(responses.lazy(), book=book).collect(), warehouse_schemas(book)["choices"])
     with timed("crosstab"):  # with the unscreened crosstab the claims need, from the same pass (as the flow does)
         crosstab, unscreened = pl.collect_all(
             build_crosstab_pair(responses.lazy(), book=book, settings=settings.crosstab)
@@ -132,10 +132,10 @@ def main(argv: list[str]) -> int:
         from report import write_report
 
         write_report(scratch.store(), scratch.report_file, lang=study.report_language(scratch.report_lang))
-    with open_reader(scratch.store()) as connection:  # the answers are built as they are written: counted there
+    with open_reader(scratch.store()) as connection:  # `answers`: the view over responses and choices, counted there
         rows = {
             name: connection.execute(f'select count(*) from "{name}"').fetchone()[0]
-            for name in tables
+            for name in [*tables, "answers"]
             if not name.startswith("_")
         }
     print(json.dumps({"stages": TIMES, "rows": rows}))

@@ -144,8 +144,43 @@ def answers_schema(book: Codebook) -> pa.DataFrameSchema:
         strict=True,
         unique=["wave", "source_tool", "response_id", "question", "answer"],
         name="answers",
-        description="One row per response, closed question and chosen option.",
+        description="One row per response, closed question and chosen option (a view: the single-choice columns of "
+        "responses and the lists of choices, unnested).",
     )
+
+
+def _no_repeated_option(data) -> pl.LazyFrame:
+    """A multi-select list names each option at most once (`answers` has one row per option)."""
+    chosen = pl.col(data.key)
+    return data.lazyframe.select((chosen.list.n_unique() == chosen.list.len()).fill_null(True))
+
+
+def choices_schema(book: Codebook) -> pa.DataFrameSchema:
+    """One row per response, the options chosen of each multi-select question as one list."""
+    columns = {
+        "wave": _col(pl.Int32, "Survey wave (year of fieldwork).", nullable=False),
+        "source_tool": _col(pl.Utf8, "Survey tool that exported the response.", nullable=False),
+        "response_id": _col(pl.Utf8, "The tool's response id; joins to responses.", nullable=False),
+    }
+    for q in book.multi:
+        columns[q.code] = _col(
+            pl.List(q.dtype),
+            f"Options chosen for '{q.text['en']}' (option codes, each once); null or empty where none.",
+            checks=[pa.Check(_no_repeated_option, name="no_repeated_option")],
+        )
+    return pa.DataFrameSchema(
+        columns,
+        strict=True,
+        unique=["wave", "source_tool", "response_id"],
+        name="choices",
+        description="One row per accepted response: the options chosen of each multi-select question, one list "
+        "column per question (the `answers` view unnests them).",
+    )
+
+
+def view_schemas(book: Codebook) -> dict[str, pa.DataFrameSchema]:
+    """The views whose columns are documented like a table's (their column comments and dictionary rows)."""
+    return {"answers": answers_schema(book)}
 
 
 #: Why a crosstab row carries no test (transforms.families), first reason first.
@@ -625,7 +660,7 @@ def warehouse_schemas(book: Codebook) -> dict[str, pa.DataFrameSchema]:
     """Every warehouse table's schema, in load order."""
     return {
         "responses": responses_schema(book),
-        "answers": answers_schema(book),
+        "choices": choices_schema(book),
         "crosstab": crosstab_schema(book),
         "trend": TREND,
         "column_tests": COLUMN_TESTS,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import duckdb
@@ -26,7 +25,7 @@ from transforms.column_tests import build_column_tests
 from transforms.crosstab import build_crosstab, build_crosstab_pair
 from transforms.labels import build_labels
 from transforms.quarantine import QUARANTINE_SCHEMA, latest_failures
-from transforms.responses import FILE_RECENCY, build_answers, build_responses, mark_superseded
+from transforms.responses import FILE_RECENCY, build_choices, build_responses, mark_superseded
 from transforms.trend import build_trend
 from transforms.weighting import weight_responses
 from warehouse.ddl import duckdb_type
@@ -46,8 +45,8 @@ def build_tables(
     """Every warehouse table, from every staged file (of ``staged_dir``, default the state's), validated.
 
     Also ``_run`` (this run's `runs` row, for the run log) and, when the live warehouse's
-    answers are kept for the responses no new file changed, ``_answers_replaced`` (the keys
-    of the live answers to drop).
+    choices are kept for the responses no new file changed, ``_choices_replaced`` (the keys
+    of the live choices to drop).
     """
     book = study.book
     staged = state.staged(staged_dir)
@@ -61,15 +60,15 @@ def build_tables(
         .pipe(weight_responses, targets=targets, key=KEY)
     )
     crosstab, claims = _crosstab_and_claims(responses, study, settings, margins=tuple(targets or ()))
-    # The answers (some twenty rows a response: the build's biggest frame) come after the
-    # crosstab, whose working memory is released by then.
-    keep_live = None if staged_dir is not None else _answers_base(warehouse, staged, book=book)
+    # The multi-select answers, one row a response (the `answers` view unnests them with the
+    # single-choice columns of `responses`).
+    keep_live = None if staged_dir is not None else _choices_base(warehouse, staged, book=book)
     answered, replaced = _responses_to_answer(responses, versions, new_orders=keep_live)
     quarantine = _quarantine(staged, times)
     this_run = _run_row(run, settings, responses=responses, claims=claims, quarantine=quarantine, warehouse=warehouse)
     tables = {
         "responses": responses,
-        "answers": AnswerSlices(answered, book=book, check_unique=_repeats_an_option(responses, book=book)),
+        "choices": build_choices(answered.lazy(), book=book).collect(),
         "crosstab": crosstab,
         "trend": _trend(crosstab, responses, study, settings, weighted=bool(targets)),
         "column_tests": build_column_tests(crosstab.lazy(), book=book, settings=settings.column_tests).collect(),
@@ -80,12 +79,10 @@ def build_tables(
         "runs": _runs_table(state.runs.runs() + [this_run]),
     }
     schemas = warehouse_schemas(book)
-    validated = {
-        name: frame if name == "answers" else _validated(frame, schemas[name]) for name, frame in tables.items()
-    }
+    validated = {name: _validated(frame, schemas[name]) for name, frame in tables.items()}
     extra = {"_run": pl.DataFrame([this_run])}
     if replaced is not None:
-        extra["_answers_replaced"] = replaced  # `answers` holds the rows of these responses only
+        extra["_choices_replaced"] = replaced  # `choices` holds the rows of these responses only
     return validated | extra
 
 
@@ -212,18 +209,18 @@ def _merged_previous(
 def _responses_to_answer(
     responses: pl.DataFrame, versions: pl.DataFrame, *, new_orders: list[int] | None
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """(the responses whose answers this build writes, the keys of the live answers to drop).
+    """(the responses whose choices this build writes, the keys of the live choices to drop).
 
-    A response's answers depend on its own answers alone: when the live warehouse was built
+    A response's choices depend on its own answers alone: when the live warehouse was built
     from every staged file but this run's (``new_orders``, their file orders), only the
     responses whose current version came in since get theirs built; the publish keeps the
-    live table's other rows. ``new_orders`` None: every response's answers, none kept.
+    live table's other rows. ``new_orders`` None: every response's choices, none kept.
     """
     if new_orders is None:
         return responses, None
     is_new = pl.col("file_order").is_in(new_orders)
     added = versions.filter(~pl.col("is_superseded") & is_new).select(KEY)
-    # The live answers to drop: those of responses a new file brings a newer version of.
+    # The live choices to drop: those of responses a new file brings a newer version of.
     replaced = added.join(versions.filter(~is_new).select(KEY), on=KEY, how="semi")
     return responses.join(added, on=KEY, how="semi"), replaced
 
@@ -346,12 +343,13 @@ def _new_failures(quarantine: pl.DataFrame, published: pl.DataFrame | None) -> i
     return rows.select(key).join(seen, on=seen.columns, how="anti", nulls_equal=True).height
 
 
-def _answers_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codebook) -> list[int] | None:
-    """The file orders of the loaded files that the live warehouse lacks, when its answers
-    can be kept for the others; None when the answers must be built whole.
+def _choices_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codebook) -> list[int] | None:
+    """The file orders of the loaded files that the live warehouse lacks, when its choices
+    can be kept for the others; None when the choices must be built whole.
 
     Kept only for a warehouse file (not a lake) whose every file is staged, as it was then,
-    and whose answers table has this codebook's column types.
+    and whose choices table has this codebook's column types (a warehouse published before
+    `choices` has none: built whole).
     """
     if not warehouse.keeps_live_rows():
         return None
@@ -360,12 +358,12 @@ def _answers_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codeb
             live = run_query(connection, "live_files").fetchall()
             # A warehouse built before files had their times chose versions by ingestion order.
             files_columns = {row[0] for row in run_query(connection, "files_columns").fetchall()}
-            described = [(row[0], row[1]) for row in run_query(connection, "answers_columns").fetchall()]
+            described = [(row[0], row[1]) for row in run_query(connection, "choices_columns").fetchall()]
     except (duckdb.Error, OSError):
         return None
     if not set(FILE_TIMES) <= files_columns:
         return None
-    schema = warehouse_schemas(book)["answers"]
+    schema = warehouse_schemas(book)["choices"]
     expected = [(column, duckdb_type(spec.dtype.type)) for column, spec in schema.columns.items()]
     if [(c, t.replace(" ", "")) for c, t in described] != [(c, t.replace(" ", "")) for c, t in expected]:
         return None
@@ -379,57 +377,6 @@ def _answers_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codeb
 def _validated(frame: pl.DataFrame, schema) -> pl.DataFrame:
     """``frame`` validated against its schema (pandera, lazy: every failure at once)."""
     return schema.validate(_conform(frame, schema), lazy=True)
-
-
-class AnswerSlices:
-    """The ``answers`` table, built, validated and written a slice of responses at a time.
-
-    Some twenty rows a response: at a million responses, 19 million rows and most of a
-    gigabyte, the build's biggest frame by far. Held whole, it set the run's peak memory;
-    here the publish takes one slice of ``SLICE_RESPONSES`` responses at a time (about
-    two million rows), builds its answers (``build_answers``), validates them with the
-    answers' pandera schema and writes them, so only one slice is ever in memory. The
-    slices come out in key order, each response's rows in one slice: the table is the one
-    ``build_answers`` gives for all of them at once, row for row.
-
-    The answers' uniqueness (one row per response, question and option) holds by
-    construction when the responses are unique (their own schema) and no response lists an
-    option twice; ``check_unique`` (a repeated option was seen) checks it on every slice,
-    which is the whole check, since a response's rows are never split across slices.
-    """
-
-    SLICE_RESPONSES = 100_000
-
-    def __init__(self, responses: pl.DataFrame, *, book: Codebook, check_unique: bool) -> None:
-        self.responses = responses
-        # Key order, as positions: the slices are gathered in it (no sorted copy of the responses).
-        self.order = responses.select(pl.arg_sort_by("wave", "source_tool", "response_id")).to_series()
-        self.book = book
-        self.schema = copy.copy(warehouse_schemas(book)["answers"])
-        if not check_unique:
-            self.schema.unique = None
-
-    def __iter__(self):
-        for offset in range(0, self.responses.height, self.SLICE_RESPONSES):
-            part = self.responses[self.order.slice(offset, self.SLICE_RESPONSES)].lazy()
-            yield _validated(build_answers(part, book=self.book).collect(), self.schema)
-
-    def collect(self) -> pl.DataFrame:
-        """The whole table as one frame (for tests and small studies)."""
-        slices = list(self)
-        return (
-            pl.concat(slices, how="vertical")
-            if slices
-            else _validated(build_answers(self.responses.lazy(), book=self.book).collect(), self.schema)
-        )
-
-
-def _repeats_an_option(responses: pl.DataFrame, *, book: Codebook) -> bool:
-    multi = [q.code for q in book.multi if q.code in responses.columns]
-    if not multi:
-        return False
-    repeated = [(pl.col(c).list.n_unique() != pl.col(c).list.len()).fill_null(False).any() for c in multi]
-    return bool(responses.select(pl.any_horizontal(repeated)).item())
 
 
 def _conform(frame: pl.DataFrame, schema) -> pl.DataFrame:

@@ -274,12 +274,12 @@ def publish(
     book = night.study.book
     schemas = warehouse_schemas(book)
     views = view_sql() | generated_views(book, published_figures_frame(night.study.figures, book=book))
-    replaced = tables.get("_answers_replaced")
+    replaced = tables.get("_choices_replaced")
     share = StateShare(
         night.state, rebuild=lambda: build_night(night, run, staged_dir=staged_dir), staged_dir=staged_dir
     )
     tables = night.warehouse.publish(
-        tables, schemas, views, share=share, incremental={"answers": replaced} if replaced is not None else None
+        tables, schemas, views, share=share, incremental={"choices": replaced} if replaced is not None else None
     )
     night.state.runs.append(tables["_run"].row(0, named=True))
     trim(night.warehouse)

@@ -1,4 +1,4 @@
-"""The responses and answers tables, from every staged export of every run."""
+"""The responses and choices tables (and the answers rows), from every staged export of every run."""
 
 from __future__ import annotations
 
@@ -52,8 +52,21 @@ def build_responses(current: pl.LazyFrame, *, book: Codebook, policy: ScreeningP
     return current.pipe(with_derived_segments, book=book).pipe(flag_responses, book=book, policy=policy)
 
 
+def build_choices(responses: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
+    """One row per response: its key and, per multi-select question, the options chosen as one list.
+
+    With the single-choice columns of `responses`, this is every answer, once per response:
+    the warehouse's `answers` view unnests both (``warehouse.generated_views.answers_view``)
+    into the rows ``build_answers`` gives.
+    """
+    return responses.select(*KEY, *[pl.col(q.code).cast(pl.List(q.dtype)) for q in book.multi])
+
+
 def build_answers(responses: pl.LazyFrame, *, book: Codebook) -> pl.LazyFrame:
-    """One row per response, closed question and chosen option.
+    """One row per response, closed question and chosen option: the rows of the `answers` view.
+
+    The warehouse stores them columnar (`responses`, `choices`); this is their definition
+    in Polars, for a frame that holds both (the build's responses before validation).
 
     Rows are in response key order, then questionnaire order of questions and answers.
     Each choice is coded as one integer (question position x answers + answer position):

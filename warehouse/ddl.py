@@ -64,3 +64,25 @@ def create_table_sql(name: str, schema: pa.DataFrameSchema, *, enums: bool = Tru
             f"COMMENT ON COLUMN {_quote_identifier(name)}.{_quote_identifier(col)} IS {_quote_literal(spec.description or '')}"
         )
     return statements
+
+
+class DocumentedView(str):
+    """A view's SQL (a query) that also carries the COMMENT statements describing the view and its
+    columns, which the file warehouse runs after creating the view, and the view's query with
+    VARCHAR for ENUM, which a DuckLake creates instead (it has no ENUM type, and cannot comment on
+    a view's columns)."""
+
+    comments: tuple[str, ...]
+    without_enums: str
+
+    def __new__(cls, sql: str, *, comments: list[str], without_enums: str) -> DocumentedView:
+        view = super().__new__(cls, sql)
+        view.comments, view.without_enums = tuple(comments), without_enums
+        return view
+
+
+def view_comment_sql(name: str, schema: pa.DataFrameSchema) -> list[str]:
+    """COMMENT ON statements giving view ``name`` its schema's description and column descriptions
+    (so that the `dictionary` view describes them as a table's)."""
+    statements = create_table_sql(name, schema)[1:]
+    return [statement.replace("COMMENT ON TABLE", "COMMENT ON VIEW", 1) for statement in statements]

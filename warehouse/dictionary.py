@@ -15,7 +15,7 @@ import duckdb
 from schemas.codebook import Codebook
 from schemas.figures import published_figures_frame
 from schemas.study import Study, builtin_study
-from schemas.tables import warehouse_schemas
+from schemas.tables import view_schemas, warehouse_schemas
 from warehouse.ddl import create_table_sql, duckdb_type, polars_dtype
 from warehouse.generated_views import generated_views
 from warehouse.publish import view_sql
@@ -40,6 +40,9 @@ def empty_warehouse(book: Codebook, views: dict[str, str]) -> duckdb.DuckDBPyCon
     for name, sql in in_creation_order(views).items():
         connection.execute(f'CREATE VIEW "{name}" AS {sql}')
     describe_views(connection, views, schemas)
+    for sql in views.values():
+        for statement in getattr(sql, "comments", ()):  # a DocumentedView's descriptions (the answers view)
+            connection.execute(statement)
     return connection
 
 
@@ -60,21 +63,29 @@ def view_columns_markdown(connection, names: list[str]) -> str:
     return "\n".join(parts)
 
 
+def columns_markdown(heading: str, schema) -> list[str]:
+    """A table's (or a documented view's) section: its description and one line per column."""
+    parts = [f"### {heading}\n\n{schema.description}\n\n| column | type | description |\n| --- | --- | --- |"]
+    for column, spec in schema.columns.items():
+        kind = duckdb_type(polars_dtype(spec))
+        if kind.startswith("ENUM("):  # the codes are in the questionnaire; a list of them ends in []
+            kind = "ENUM[]" if kind.endswith("[]") else "ENUM"
+        personal = (
+            " *Personal data (hashed or masked).*" if spec.metadata and spec.metadata.get("personal_data") else ""
+        )
+        parts.append(f"| `{column}` | {kind} | {spec.description}{personal} |")
+    return [*parts, ""]
+
+
 def dictionary_markdown(study: Study | None = None) -> str:
     """The data dictionary of ``study``'s warehouse (default: the built-in study's), from the schemas."""
     study = study or builtin_study()
     book = study.book
     parts = []
     for name, schema in warehouse_schemas(book).items():
-        parts.append(f"### `{name}`\n\n{schema.description}\n\n| column | type | description |\n| --- | --- | --- |")
-        for column, spec in schema.columns.items():
-            kind = duckdb_type(polars_dtype(spec))
-            kind = "ENUM" if kind.startswith("ENUM(") else kind
-            personal = (
-                " *Personal data (hashed or masked).*" if spec.metadata and spec.metadata.get("personal_data") else ""
-            )
-            parts.append(f"| `{column}` | {kind} | {spec.description}{personal} |")
-        parts.append("")
+        parts.extend(columns_markdown(f"`{name}`", schema))
+    for name, schema in view_schemas(book).items():
+        parts.extend(columns_markdown(f"`{name}` (view)", schema))
     parts.append("### Views\n\n| view | grain and purpose |\n| --- | --- |")
     views = study_views(book, study)
     for name, sql in views.items():

@@ -12,6 +12,8 @@ import re
 import polars as pl
 
 from schemas.codebook import Codebook
+from schemas.tables import answers_schema
+from warehouse.ddl import DocumentedView, duckdb_type, view_comment_sql
 from warehouse.ddl import _quote_identifier as ident
 from warehouse.ddl import _quote_literal as literal
 
@@ -94,9 +96,55 @@ select * from final order by wave, answer, segment_value
     return name, sql
 
 
+def answers_view(book: Codebook) -> str:
+    """The answers, one row each, unnested from their columnar store: each single-choice
+    column of `responses` and each list column of `choices` (``transforms.responses.build_answers``
+    in SQL). Typed as the answers table was: question and answer as the questionnaire's ENUMs
+    (VARCHAR in a DuckLake, which has no ENUM, as its tables' enums)."""
+    return DocumentedView(
+        _answers_query(book, enums=True),
+        comments=view_comment_sql("answers", answers_schema(book)),
+        without_enums=_answers_query(book, enums=False),
+    )
+
+
+def _answers_query(book: Codebook, *, enums: bool) -> str:
+    key = "wave, source_tool, response_id"
+    single = [
+        f"select {key}, {literal(q.code)} as question, {ident(q.code)}::VARCHAR as answer from responses"
+        for q in book.single
+    ]
+    multi = [
+        f"select {key}, {literal(q.code)} as question, unnest({ident(q.code)})::VARCHAR as answer from choices"
+        for q in book.multi
+    ]
+    chosen = (
+        "\n    union all\n    ".join(single + multi) or f"select {key}, null as question, null as answer from responses"
+    )
+    return f"""-- answers: one row per response, closed question and chosen option (multi-select questions give one row per option).
+-- The single-choice columns of responses and the option lists of choices, unnested, in no particular order (as the table it
+-- replaced from a million rows): order by question, answer for the questionnaire's order.
+with chosen as (
+    {chosen}
+),
+
+final as (
+    select
+        {key},
+        question::{duckdb_type(book.question_dtype, enums=enums)} as question,
+        answer::{duckdb_type(book.answer_dtype, enums=enums)} as answer
+    from chosen
+    where answer is not null
+)
+
+select * from final
+"""
+
+
 def generated_views(book: Codebook, located_figures: pl.DataFrame) -> dict[str, str]:
-    """Every generated view by name: one wide view per segment, one per published figure group."""
-    views = {f"crosstab_by_{segment}": wide_segment_view(book, segment) for segment in book.segments}
+    """Every generated view by name: `answers`, one wide view per segment, one per published figure group."""
+    views = {"answers": answers_view(book)}
+    views |= {f"crosstab_by_{segment}": wide_segment_view(book, segment) for segment in book.segments}
     groups = located_figures.with_columns(group=pl.coalesce(pl.col("id").str.extract(r"^(F\d+)"), pl.col("id")))
     for (group,), part in groups.group_by(["group"], maintain_order=True):
         for (_, _), sub in part.group_by(["question", "segment_name"], maintain_order=True):

@@ -217,6 +217,7 @@ def _arrow_ready(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFram
     frame = frame.select(list(schema.columns))
     return frame.with_columns(
         [pl.col(c).cast(pl.Utf8) for c, t in frame.schema.items() if isinstance(t, pl.Enum | pl.Categorical)]
+        + [pl.col(c).cast(pl.List(pl.Utf8)) for c, t in frame.schema.items() if t == pl.List and t.inner == pl.Enum]
     )
 
 
@@ -237,6 +238,7 @@ def write_snapshot(
             connection.execute(f"INSERT INTO {ident(name)} SELECT * FROM incoming")
             connection.unregister("incoming")
     for name, sql in in_creation_order(views or {}).items():
+        sql = getattr(sql, "without_enums", sql)  # a DocumentedView (warehouse.ddl): its query without ENUM
         connection.execute(f"CREATE OR REPLACE VIEW {ident(name)} AS {sql}")
     describe_views(connection, views or {}, schemas, columns=False)  # DuckLake: no comment on a view column
 

@@ -67,7 +67,7 @@ _UNORDERED_ROWS = 1_000_000
 
 def frames(table) -> Iterable[pl.DataFrame]:
     """A table's rows as frames: the frame itself, or the slices of a table written a
-    slice at a time (any iterable of frames, e.g. ``surveyhouse.build.AnswerSlices``)."""
+    slice at a time (any iterable of frames)."""
     return (table,) if isinstance(table, pl.DataFrame) else table
 
 
@@ -181,6 +181,9 @@ def _write_warehouse(
         for name, sql in in_creation_order(views).items():
             connection.execute(f'CREATE VIEW "{name}" AS {sql}')
         describe_views(connection, views, schemas)
+        for sql in views.values():
+            for statement in getattr(sql, "comments", ()):  # a DocumentedView's descriptions
+                connection.execute(statement)
         connection.execute("CHECKPOINT")
     finally:
         connection.close()

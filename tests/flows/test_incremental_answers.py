@@ -37,10 +37,10 @@ def test_a_night_builds_the_answers_of_its_own_responses_and_equals_a_rebuild(tm
     write_qualtrics(respondents(14), inbox / "night2_new.csv", seed=9)
     keep_rows(inbox / "night2_new.csv", [10, 11, 12, 13])  # only the four new ones
     built: list[int] = []
-    real = surveyhouse.build.build_answers
+    real = surveyhouse.build.build_choices
     monkeypatch.setattr(
         surveyhouse.build,
-        "build_answers",
+        "build_choices",
         lambda responses, **k: built.append(responses.collect().height) or real(responses, **k),
     )
     second = run_night(load_study(), settings)

@@ -85,11 +85,11 @@ def first_night(tmp_path_factory):
 
 @pytest.fixture()
 def corrupt_night(first_night, tmp_path):
-    """A copy of the first night whose warehouse has corrupt blocks in `answers` and `runs`."""
+    """A copy of the first night whose warehouse has corrupt blocks in `choices` (the table a night keeps rows of) and `runs`."""
     root = tmp_path / "night"
     shutil.copytree(first_night, root)
-    corrupt_table(root / "w.duckdb", "answers", "runs")
-    for table in ("answers", "runs"):
+    corrupt_table(root / "w.duckdb", "choices", "runs")
+    for table in ("choices", "runs"):
         assert "checksum" in select_all_fails(root / "w.duckdb", table)
     return root
 

@@ -10,6 +10,7 @@ relations as (
     select table_name, comment as table_comment from duckdb_tables()
     where schema_name = 'main' and database_name = current_database()
     union all
+    -- views described like a table (answers): their comment is their description
     select view_name as table_name, comment as table_comment from duckdb_views()
     where schema_name = 'main' and database_name = current_database() and not internal
 ),
