@@ -172,9 +172,15 @@ def run_command(inbox: str | None, warehouse: str | None, lake_data: str | None)
     # without waiting on itself); so does a run with another hashing key.
     with run_lock(settings.lock_file):
         from schemas.study import load_study
-        from surveyhouse.night import Night, check_secret_unchanged
+        from surveyhouse.night import Night, check_secret_unchanged, night_is_quiet, run_night
 
-        check_secret_unchanged(Night.of(load_study(), settings))
+        study = load_study()
+        check_secret_unchanged(Night.of(study, settings))
+        if night_is_quiet(study, settings):
+            # Nothing new, nothing to repair: the night runs here, without starting Prefect.
+            run = run_night(study, settings)
+            print_summary(run, settings, time.perf_counter() - started)
+            return verdict(run)
         with _prefect_server(settings) as ready:
             run = _run_flow(settings, ready)
             print_summary(run, settings, time.perf_counter() - started)
