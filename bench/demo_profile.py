@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from bench.measure import peak_mib, reset_peak
+
 T = TypeVar("T")
 X = TypeVar("X")
 
@@ -24,13 +26,16 @@ class TimedSteps:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.peak_mib: dict[str, float] = {}
 
     def step(self, name: str, function: Callable[[], T], *, io: bool = False) -> T:
+        reset_peak()
         start = time.perf_counter()
         try:
             return function()
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            self.peak_mib[name] = max(self.peak_mib.get(name, 0.0), peak_mib() or 0.0)
 
     def map(self, name: str, function: Callable[[X], T], items: Sequence[X], *, label: Callable[[X], str]) -> list[T]:
         return [self.step(f"{name} {label(item)}", lambda item=item: function(item)) for item in items]
@@ -51,7 +56,11 @@ def main(argv: list[str]) -> int:
     done = time.perf_counter()
     steps = {"imports": imported - start, "settings and study": loaded - imported} | runner.seconds
     steps["other (lock, checks, run log)"] = done - loaded - sum(runner.seconds.values())
-    print(json.dumps({"steps": steps, "files_new": run.files_new, "published": run.published}))
+    print(
+        json.dumps(
+            {"steps": steps, "peak_rss_mib": runner.peak_mib, "files_new": run.files_new, "published": run.published}
+        )
+    )
     return 0
 
 

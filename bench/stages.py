@@ -20,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
+from bench.measure import peak_mib, reset_peak
 from schemas.codebook import codebook
 from schemas.figures import published_figures
 from schemas.study import load_study
@@ -45,29 +46,13 @@ TIMES: dict[str, float] = {}
 PEAKS: dict[str, float] = {}
 
 
-def _reset_peak() -> None:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM, the peak resident set size
-    except OSError:
-        pass
-
-
-def _peak_mib() -> float | None:
-    try:
-        status = Path("/proc/self/status").read_text()
-    except OSError:
-        return None
-    line = next((line for line in status.splitlines() if line.startswith("VmHWM:")), None)
-    return int(line.split()[1]) / 1024 if line else None
-
-
 @contextmanager
 def timed(stage: str):
-    _reset_peak()
+    reset_peak()
     start = time.perf_counter()
     yield
     TIMES[stage] = TIMES.get(stage, 0.0) + time.perf_counter() - start
-    peak = _peak_mib()
+    peak = peak_mib()
     if peak is not None:
         PEAKS[stage] = max(PEAKS.get(stage, 0.0), peak)
 

@@ -121,20 +121,22 @@ def demo_section(results: dict) -> list[str]:
         "(started at the command's start, in parallel with the imports; none for a night with nothing new, and none "
         "beside a running `surveyhouse serve`) and the flow and task runs.",
         "",
-        "| step | from scratch | nothing new |",
-        "| --- | --- | --- |",
+        "| step | from scratch | peak RSS during the step | nothing new |",
+        "| --- | --- | --- | --- |",
     ]
     steps_again = again.get("steps", {}) if is_ok(again) else {}
+    peaks = first.get("peak_rss_mib", {})
     for step, value in first["steps"].items():
-        lines.append(f"| {step} | {seconds(value)} | {seconds(steps_again.get(step))} |")
-    lines.append(f"| **`run_night`, whole process** | {seconds(first['wall_s'])} | {seconds(get(again, 'wall_s'))} |")
+        lines.append(f"| {step} | {seconds(value)} | {mib(peaks.get(step))} | {seconds(steps_again.get(step))} |")
+    lines.append(f"| **`run_night`, whole process** | {seconds(first['wall_s'])} | {mib(first['rss_mib'])} | "
+                 f"{seconds(get(again, 'wall_s'))} |")  # fmt: skip
     for key, label in (("scratch", "`surveyhouse run`, whole process (temporary Prefect server)"),
                        ("served", "`surveyhouse run` beside a running `surveyhouse serve`")):  # fmt: skip
         part = demo.get(key)
         if part is not None:
             nothing = demo.get("nothing_new") if key == "scratch" else None
             lines.append(f"| **{label}** | {seconds(get(part, 'wall_s')) if is_ok(part) else error_of(part)} | "
-                         f"{seconds(get(nothing, 'wall_s'))} |")  # fmt: skip
+                         f"{mib(get(part, 'rss_mib'))} | {seconds(get(nothing, 'wall_s'))} |")  # fmt: skip
     scratch = demo.get("scratch")
     if is_ok(scratch) and scratch.get("flow_begins_s"):
         lines += ["", f"`surveyhouse run` from scratch: the flow's first line {seconds(scratch['flow_begins_s'])} after "
