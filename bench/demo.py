@@ -88,6 +88,7 @@ def _beside_serve(template: Path, work: Path, env: dict) -> dict:
     """``surveyhouse run`` from scratch while ``surveyhouse serve`` (same folder: same Prefect home) runs."""
     from bench.run import SURVEYHOUSE, Failed, surveyhouse_run
 
+    shutil.rmtree(work, ignore_errors=True)
     inbox, warehouse = landing_copy(template, work / "run")
     serve_inbox = work / "serve-landing"
     serve_inbox.mkdir(parents=True)
