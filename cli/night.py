@@ -167,10 +167,18 @@ def run_command(inbox: str | None, warehouse: str | None, lake_data: str | None)
     settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data)
     _landing(settings)
     started = time.perf_counter()
+    # No state folder yet: a first night, which has work and no run to check the key against;
+    # the Prefect server starts at once, while the night's modules are imported.
+    first_night = not settings.state_dir.exists()
     # The run lock first: a second run stops here at once, before anything heavy is imported
     # or any Prefect server starts (the flow takes the same lock again, in this process,
     # without waiting on itself); so does a run with another hashing key.
     with run_lock(settings.lock_file):
+        if first_night:
+            with _prefect_server(settings) as ready:
+                run = _run_flow(settings, ready)
+                print_summary(run, settings, time.perf_counter() - started)
+            return verdict(run)
         from schemas.study import load_study
         from surveyhouse.night import Night, check_secret_unchanged, night_is_quiet, run_night
 
