@@ -115,25 +115,6 @@ def _peak(result: dict) -> float | None:
     return max(values) if values else None
 
 
-def _growth(sizes: dict) -> tuple[str, bool] | None:
-    points = sorted(
-        ((r["n"], r["bytes"], _peak(r)) for r in sizes.values() if not r.get("mix") and _peak(r) is not None),
-        key=lambda p: p[0],
-    )
-    if len(points) < 2:
-        return None
-    text = "; ".join(f"{_label(n)}: {b / 1e6:,.0f} MB in, {_mib(r)} peak" for n, b, r in points)
-    steps = [(b2 / b1, r2 / r1) for (_, b1, r1), (_, b2, r2) in zip(points, points[1:])]
-    text += (
-        " (input x"
-        + ", x".join(f"{i:.1f}" for i, _ in steps)
-        + "; memory x"
-        + ", x".join(f"{r:.1f}" for _, r in steps)
-        + ")"
-    )
-    return text, all(r < i for i, r in steps)
-
-
 def _prefect(results: dict) -> list[str]:
     lines = ["## Prefect's own cost", ""]
     first, again, bare = results.get("process_empty_first"), results.get("process_empty"), results.get("run_once_empty")

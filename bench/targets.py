@@ -80,8 +80,18 @@ def large_rows(results: dict) -> list[tuple[str, str, str, str]]:
     return rows + _memory_rows(sizes)
 
 
+def _flat_memory_row(sizes: dict) -> list[tuple[str, str, str, str]]:
+    """Peak RSS of the largest single-export size against the smallest: within 1.3x for memory flat in the input."""
+    points = sorted((r["n"], _peak(r)) for r in sizes.values() if not r.get("mix") and _peak(r) is not None)
+    if len(points) < 2:
+        return []
+    (n1, r1), (n2, r2) = points[0], points[-1]
+    return [(f"peak RSS flat in the input size: {n2:,} responses within 1.3x of {n1:,} ({n2 / n1:.0f}x the input)",
+             f"{mib(r2)} vs {mib(r1)}", times(r2 / r1), verdict(r2 / r1 <= 1.3))]  # fmt: skip
+
+
 def _memory_rows(sizes: dict) -> list[tuple[str, str, str, str]]:
-    rows = []
+    rows = _flat_memory_row(sizes)
     for name, cap in (("qualtrics_1M", 1.5), ("qualtrics_5M", 2.0)):
         peak = _peak(sizes.get(name))
         label = f"peak RSS at {name.split('_')[1]} (largest of `run_night` and `surveyhouse run`): <= {cap:g} GiB"
