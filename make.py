@@ -102,9 +102,9 @@ def main(argv: list[str]) -> int:
                 print(f"ruff {' '.join(lint)} failed: run `.venv/bin/ruff {' '.join(lint).replace('--check ', '')}`.")
                 return 1
         command = [str(BIN / "python"), "-m", "pytest", *argv[1:]]
-    else:
-        command = [str(BIN / "surveyhouse"), *argv]
-    return subprocess.run(command, cwd=ROOT).returncode
+        return subprocess.run(command, cwd=ROOT).returncode
+    # In the caller's folder: a relative path given to a command (--warehouse w.duckdb) is the caller's.
+    return subprocess.run([str(BIN / "surveyhouse"), *argv]).returncode
 
 
 if __name__ == "__main__":

@@ -104,3 +104,21 @@ def measure(
 
 def python(*args: str) -> list[str]:
     return [sys.executable, *args]
+
+
+def reset_peak() -> None:
+    """Reset this process's peak resident set size (Linux: VmHWM), to measure one step's peak."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_mib() -> float | None:
+    """This process's peak resident set size since start or the last ``reset_peak``, MiB (Linux)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    line = next((line for line in status.splitlines() if line.startswith("VmHWM:")), None)
+    return int(line.split()[1]) / 1024 if line else None

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-GIB = 1024
+from bench.report_format import error_of, get, is_ok, mib, seconds, times, verdict
+from bench.targets import demo_section, targets_section
+
 HERE = Path(__file__).resolve().parent
 
 STAGES = [
@@ -42,28 +44,7 @@ STAGES = [
 ]
 
 
-def _ok(part) -> bool:
-    return isinstance(part, dict) and "error" not in part
-
-
-def _get(part, key: str):
-    return part.get(key) if _ok(part) else None
-
-
-def _s(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
-
-
-def _mib(mib: float | None) -> str:
-    if mib is None:
-        return "-"
-    return f"{mib / GIB:.2f} GiB" if mib >= GIB else f"{mib:.0f} MiB"
-
-
-def _x(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}x"
+_ok, _get, _s, _mib, _x, _error, _verdict = is_ok, get, seconds, mib, times, error_of, verdict
 
 
 def _div(a: float | None, b: float | None) -> float | None:
@@ -77,16 +58,6 @@ def _label(n: int) -> str:
 def _floor(result: dict) -> float | None:
     best = result["floor"].get("best")
     return result["floor"][best]["wall_s"] if best else None
-
-
-def _error(part) -> str:
-    return part["error"] if isinstance(part, dict) and "error" in part else "not measured"
-
-
-def _verdict(met: bool | None, miss: str = "") -> str:
-    if met is None:
-        return "not measured"
-    return "**met**" if met else f"**missed**{' ' + miss if miss else ''}"
 
 
 def write_report(results: dict, out: Path) -> None:
@@ -125,7 +96,8 @@ def write_report(results: dict, out: Path) -> None:
         "| versions | " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + " |",
         "",
     ]
-    lines += _targets(results)
+    lines += targets_section(results)
+    lines += demo_section(results)
     lines += _prefect(results)
     lines += _per_size(sizes)
     lines += _stages(sizes)
@@ -141,145 +113,6 @@ def _peak(result: dict) -> float | None:
     values = [_get(result.get(k), "rss_mib") for k in ("pipeline", "process")]
     values = [v for v in values if v is not None]
     return max(values) if values else None
-
-
-def _targets(results: dict) -> list[str]:
-    sizes = results["sizes"]
-    one_m = sizes.get("qualtrics_1M")
-    lines = ["## Targets", ""]
-    if one_m is None:
-        return lines + ["(The 1M size was not part of this run: the targets are stated at 1M.)", ""]
-    floor = _floor(one_m)
-    process = _get(one_m.get("process"), "wall_s")
-    pipeline = _get(one_m.get("pipeline"), "wall_s")
-    baseline = _get(one_m.get("baseline"), "wall_s")
-    crosstab = (_get(one_m.get("stages"), "stages") or {}).get("crosstab")
-    query = one_m.get("query") if _ok(one_m.get("query")) else {}
-    rss = _peak(one_m)
-    nights = results["nights"].get("qualtrics_1M", {})
-    nothing, new = nights.get("nothing_new"), nights.get("new_10k")
-    full = _get(one_m.get("pipeline"), "work_s")
-    rows: list[tuple[str, str, str, str]] = []
-
-    if floor is not None:
-        budget = 3 * floor
-        if process is not None:
-            rows.append(("`surveyhouse run` on the 1M export, whole process, within 3x the floor",
-                         f"{_s(process)}; floor {_s(floor)} ({one_m['floor']['best']}), so 3x = {_s(budget)}",
-                         _x(process / floor), _verdict(process <= budget, f"by {_s(process - budget)} ({process / budget:.1f}x the budget)")))  # fmt: skip
-        if pipeline is not None:
-            rows.append(("the same without Prefect (`run_night`, whole process) within 3x the floor", _s(pipeline),
-                         _x(pipeline / floor), _verdict(pipeline <= budget, f"by {_s(pipeline - budget)} ({pipeline / budget:.1f}x the budget)")))  # fmt: skip
-    same = _get(one_m.get("same_work"), "wall_s")
-    if baseline is not None and same is not None:
-        ratio = baseline / same
-        rows.append(("at least 3x faster than the pandas baseline on the same work (read, map, pandera checks, crosstab; whole processes)",
-                     f"baseline {_s(baseline)}, the pipeline's functions on the same work (`bench.same_work`) {_s(same)}",
-                     _x(ratio), _verdict(ratio >= 3, f"(needs {_s(baseline / 3)} or less: {_s(same - baseline / 3)} over)")))  # fmt: skip
-    else:
-        missing = one_m.get("baseline") if baseline is None else one_m.get("same_work")
-        rows.append(
-            ("at least 3x faster than the pandas baseline on the same work", _error(missing), "-", "not measured")
-        )
-    if baseline is not None and process is not None:
-        ratio = baseline / process
-        rows.append(("the whole nightly run against the same baseline (the run also stages, screens, builds every table, publishes and draws the report page)",
-                     f"baseline {_s(baseline)}, `surveyhouse run` {_s(process)}, `run_night` {_s(pipeline)}",
-                     f"{_x(ratio)} (`run_night`: {_x(_div(baseline, pipeline))})", "(reported)"))  # fmt: skip
-    if rss is not None:
-        rows.append(
-            (
-                "peak memory at 1M under 2 GiB (largest RSS of `run_night` and `surveyhouse run`)",
-                _mib(rss),
-                "",
-                _verdict(rss < 2 * GIB, f"by {_mib(rss - 2 * GIB)}"),
-            )
-        )
-    growth = _growth(sizes)
-    if growth:
-        text, slower = growth
-        rows.append(("peak memory growing slower than the input", text, "", _verdict(slower)))
-    if crosstab is not None:
-        rows.append(
-            (
-                "crosstab over all segments at 1M under 5 s (stage `crosstab`)",
-                _s(crosstab),
-                "",
-                _verdict(crosstab < 5, f"by {_s(crosstab - 5)}"),
-            )
-        )
-    if query:
-        rows.append(
-            (
-                "one figure from the published warehouse under 50 ms (connect, query, close; median of 21)",
-                _s(query["in_process_s"]),
-                "",
-                _verdict(query["in_process_s"] < 0.05),
-            )
-        )
-        rows.append(
-            (
-                "the same as a `surveyhouse sql` command (whole process, median of 5)",
-                _s(query["process_s"]),
-                "",
-                "(reported)",
-            )
-        )
-    if _ok(nothing):
-        rows.append(("a night with nothing new: under 2 s of work past process start (`run_night` on the 1M warehouse)",
-                     f"{_s(nothing['work_s'])} of work; the start (Python, imports) {_s(nothing['imports_s'])}; whole process {_s(nothing['wall_s'])}",
-                     "", _verdict(nothing["work_s"] < 2)))  # fmt: skip
-    nothing_process = one_m.get("process_nothing_new")
-    if _ok(nothing_process):
-        begins = nothing_process.get("flow_begins_s")
-        rows.append(("the same night as `surveyhouse run` (Prefect included)",
-                     f"{_s(nothing_process['wall_s'])} start to exit, of which the start up to the flow's first line "
-                     f"{_s(begins)}" + (f" and {_s(nothing_process['wall_s'] - begins)} after" if begins else ""),
-                     "", "(reported: the start)"))  # fmt: skip
-    if _ok(new) and full:
-        share = new["work_s"] / full
-        rows.append(("a night with 10k new responses on a warehouse of 1M, well under a 1M rebuild (work past start)",
-                     f"{_s(new['work_s'])} vs {_s(full)} for the 1M from scratch", f"{share:.0%} of it",
-                     _verdict(share <= 0.25, "(counting 'well under' as a quarter or less)" if share > 0.25 else "")))  # fmt: skip
-    process_new = nights.get("process_new_10k")
-    if _ok(process_new) and process is not None:
-        rows.append(
-            (
-                "the same night as `surveyhouse run`, whole process",
-                f"{_s(process_new['wall_s'])} vs {_s(process)} from scratch",
-                f"{process_new['wall_s'] / process:.0%}",
-                "(reported)",
-            )
-        )
-    lines += [
-        f"On the 1M-response Qualtrics export ({one_m['bytes'] / 1e6:.0f} MB). The floor is the faster of DuckDB and Polars "
-        "reading it into a table (whole processes, like everything here).",
-        "",
-        "| target | measured | ratio | verdict |",
-        "| --- | --- | --- | --- |",
-        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
-        "",
-    ]
-    return lines
-
-
-def _growth(sizes: dict) -> tuple[str, bool] | None:
-    points = sorted(
-        ((r["n"], r["bytes"], _peak(r)) for r in sizes.values() if not r.get("mix") and _peak(r) is not None),
-        key=lambda p: p[0],
-    )
-    if len(points) < 2:
-        return None
-    text = "; ".join(f"{_label(n)}: {b / 1e6:,.0f} MB in, {_mib(r)} peak" for n, b, r in points)
-    steps = [(b2 / b1, r2 / r1) for (_, b1, r1), (_, b2, r2) in zip(points, points[1:])]
-    text += (
-        " (input x"
-        + ", x".join(f"{i:.1f}" for i, _ in steps)
-        + "; memory x"
-        + ", x".join(f"{r:.1f}" for _, r in steps)
-        + ")"
-    )
-    return text, all(r < i for i, r in steps)
 
 
 def _prefect(results: dict) -> list[str]:
@@ -365,15 +198,15 @@ def _stages(sizes: dict) -> list[str]:
         "## Where the time goes: stages",
         "",
         "Wall time of each stage, its functions called directly in one process per input (bench/stages.py; production "
-        "code has no timers). The per-file stages add up over the files of an input; `build_tables` is timed again as a "
-        "whole.",
+        "code has no timers), and the peak RSS during it (the high-water mark reset before each stage). The per-file "
+        "stages add up over the files of an input; `build_tables` is timed again as a whole.",
         "",
         "| stage | what | " + " | ".join(names) + " |",
         "| --- | --- | " + " | ".join("---" for _ in names) + " |",
     ]
     for stage, what in STAGES:
         lines.append(
-            f"| {stage} | {what} | " + " | ".join(_s(sizes[n]["stages"]["stages"].get(stage)) for n in names) + " |"
+            f"| {stage} | {what} | " + " | ".join(_stage_cell(sizes[n]["stages"], stage) for n in names) + " |"
         )
     lines.append("| rows | published | " + " | ".join(
         ", ".join(f"{t} {v:,}" for t, v in sizes[n]["stages"]["rows"].items() if t in ("responses", "answers", "crosstab", "quarantine"))
@@ -386,6 +219,12 @@ def _stages(sizes: dict) -> list[str]:
             f"| {n} | {_s(sizes[n]['query']['in_process_s'])} | {_s(sizes[n]['query']['process_s'])} |" for n in queried
         ]
     return lines + [""]
+
+
+def _stage_cell(stages: dict, stage: str) -> str:
+    """The stage's seconds, and its peak RSS when measured (bench/stages.py)."""
+    peak = stages.get("peak_rss_mib", {}).get(stage)
+    return _s(stages["stages"].get(stage)) + (f", peak {_mib(peak)}" if peak is not None else "")
 
 
 def _nights(results: dict) -> list[str]:

@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from bench.demo import bench_demo
 from bench.measure import MEMORY_CAP_MIB, ROOT, Measured, measure, python
 from bench.report import write_report
 
@@ -112,13 +113,22 @@ def machine() -> dict:
 
 
 def fresh_inbox(work: Path, files: list[Path]) -> tuple[Path, Path]:
-    """A new landing folder (links to the cached files) and a warehouse path beside it."""
+    """A new landing folder (hard links to the cached files, else copies: the landing folder
+    skips symbolic links) and a warehouse path beside it."""
     shutil.rmtree(work, ignore_errors=True)
     inbox = work / "landing"
     inbox.mkdir(parents=True)
     for path in files:
-        (inbox / path.name).symlink_to(path.resolve())
+        land(path, inbox / path.name)
     return inbox, work / "warehouse.duckdb"
+
+
+def land(path: Path, target: Path) -> None:
+    target.unlink(missing_ok=True)
+    try:
+        os.link(path.resolve(), target)
+    except OSError:
+        shutil.copy2(path, target)
 
 
 class Failed(RuntimeError):
@@ -256,14 +266,12 @@ def nights(name: str, cache: Path, new_file: Path, *, env: dict, process: bool) 
         return out
     log(f"{name}: night with nothing new (run_once)")
     attempt(out, "nothing_new", lambda: run_once(inbox, warehouse))
-    (inbox / new_file.name).unlink(missing_ok=True)
-    (inbox / new_file.name).symlink_to(new_file.resolve())
+    land(new_file, inbox / new_file.name)
     log(f"{name}: night with {NEW_NIGHT:,} new (run_once)")
     attempt(out, "new_10k", lambda: run_once(inbox, warehouse))
     p_inbox, p_warehouse = work / "process" / "landing", work / "process" / "warehouse.duckdb"
     if process and p_warehouse.exists():
-        (p_inbox / new_file.name).unlink(missing_ok=True)
-        (p_inbox / new_file.name).symlink_to(new_file.resolve())
+        land(new_file, p_inbox / new_file.name)
         log(f"{name}: night with {NEW_NIGHT:,} new (surveyhouse run)")
         attempt(out, "process_new_10k", lambda: surveyhouse_run(p_inbox, p_warehouse, env))
     return out
@@ -278,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", default=str(ROOT / ".bench-cache"), help="generated files and runs (git-ignored)")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"), help="report to write")
     parser.add_argument("--no-prefect", action="store_true", help="skip the whole-process `surveyhouse run` measures")
+    parser.add_argument("--no-demo", action="store_true", help="skip the demo study's night (bench/demo.py)")
     parser.add_argument("--baseline-max", default="1m", help="largest size the pandas baseline runs at (default 1m)")
     parser.add_argument(
         "--memory-cap", type=float, default=MEMORY_CAP_MIB / 1024, help="GiB a measured command may hold (default 16)"
@@ -306,6 +315,12 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": {},
         "nights": {},
     }
+    # The landing folder takes files only once they have not changed for settle_s seconds;
+    # a hard link made for a measure has just changed (its link count).
+    os.environ["SURVEYHOUSE_SETTLE_S"] = "0"
+    if not args.no_demo:
+        results["demo"] = bench_demo(cache, env=env, process=process)
+        _save(cache, results)
     new_file = generate(cache, "qualtrics_en", NEW_NIGHT, seed=7)[0]
     if process:
         log(

@@ -1,7 +1,8 @@
 """Wall time of each stage of the pipeline, by calling the stage functions directly.
 
 Run in its own process: ``python -m bench.stages WAREHOUSE FILE [FILE...]`` prints one
-JSON object. The per-file stages repeat what ``surveyhouse.staging.process_export`` does, step
+JSON object: each stage's seconds, and its peak RSS (the process's high-water mark, reset
+before the stage: which stage holds the most memory). The per-file stages repeat what ``surveyhouse.staging.process_export`` does, step
 by step; the build stages repeat ``surveyhouse.build.build_tables`` on the files that a
 ``run_night`` of the same inbox staged beside WAREHOUSE, then time ``build_tables`` and
 ``publish`` themselves (into a scratch copy of the warehouse path). Production code has
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
+from bench.measure import peak_mib, reset_peak
 from schemas.codebook import codebook
 from schemas.figures import published_figures
 from schemas.study import load_study
@@ -40,13 +42,19 @@ from transforms.weighting import weight_responses
 from warehouse.backend import open_reader
 
 TIMES: dict[str, float] = {}
+#: Peak RSS (MiB) of this process during each stage (Linux: the high-water mark reset before it).
+PEAKS: dict[str, float] = {}
 
 
 @contextmanager
 def timed(stage: str):
+    reset_peak()
     start = time.perf_counter()
     yield
     TIMES[stage] = TIMES.get(stage, 0.0) + time.perf_counter() - start
+    peak = peak_mib()
+    if peak is not None:
+        PEAKS[stage] = max(PEAKS.get(stage, 0.0), peak)
 
 
 def file_stages(path: Path, *, book, key: bytes) -> None:
@@ -138,7 +146,7 @@ def main(argv: list[str]) -> int:
             for name in [*tables, "answers"]
             if not name.startswith("_")
         }
-    print(json.dumps({"stages": TIMES, "rows": rows}))
+    print(json.dumps({"stages": TIMES, "peak_rss_mib": PEAKS, "rows": rows}))
     return 0
 
 

@@ -177,13 +177,26 @@ def run_command(inbox: str | None, warehouse: str | None, lake_data: str | None,
     _landing(settings)
     loaded = load_study_of(settings)  # a mistake in the study folder stops here, before any lock or server
     started = time.perf_counter()
+    # No state folder yet: a first night, which has work and no run to check the key against;
+    # the Prefect server starts at once, while the night's modules are imported.
+    first_night = not settings.state_dir.exists()
     # The run lock first: a second run stops here at once, before anything heavy is imported
     # or any Prefect server starts (the flow takes the same lock again, in this process,
     # without waiting on itself); so does a run with another hashing key.
     with run_lock(settings.lock_file):
-        from surveyhouse.night import Night, check_secret_unchanged
+        if first_night:
+            with _prefect_server(settings) as ready:
+                run = _run_flow(settings, ready)
+                print_summary(run, settings, time.perf_counter() - started)
+            return verdict(run)
+        from surveyhouse.night import Night, check_secret_unchanged, night_is_quiet, run_night
 
         check_secret_unchanged(Night.of(loaded, settings))
+        if night_is_quiet(loaded, settings):
+            # Nothing new, nothing to repair: the night runs here, without starting Prefect.
+            run = run_night(loaded, settings)
+            print_summary(run, settings, time.perf_counter() - started)
+            return verdict(run)
         with _prefect_server(settings) as ready:
             run = _run_flow(settings, ready)
             print_summary(run, settings, time.perf_counter() - started)

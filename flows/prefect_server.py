@@ -9,7 +9,9 @@ SQLite in the project's Prefect home) is launched before anything heavy is impor
 its start-up overlaps the command's own imports and checks; the flow then finds
 ``PREFECT_API_URL`` set and waits only for what is left. The server runs in its own
 process group, dies with this process (Linux: parent-death signal) and is stopped when
-the run ends.
+the run ends. When this project's `surveyhouse serve` runs (it records its server in the
+Prefect home, flows/serve.py) and answers a health request within half a second, the
+run reports to that server and starts none.
 
 Import nothing of Prefect at module level: its settings are read when it is first
 imported, after `configure_prefect` and after the API URL is known.
@@ -25,7 +27,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flows.serve import _die_with_parent, _tail, free_port, is_healthy, server_command, stop_process_group
+from flows.serve import (
+    _die_with_parent,
+    _tail,
+    free_port,
+    is_healthy,
+    served_prefect_api,
+    server_command,
+    stop_process_group,
+)
 from surveyhouse.settings import Settings, configure_prefect
 
 
@@ -44,15 +54,31 @@ def _launch(port: int, log_path: Path) -> subprocess.Popen:
 
 
 @contextmanager
+def _api_url_set(api_url: str) -> Iterator[None]:
+    os.environ["PREFECT_API_URL"] = api_url
+    os.environ["PREFECT_UI_URL"] = ""  # the local servers serve no UI: no "View at" link
+    try:
+        yield
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        os.environ.pop("PREFECT_UI_URL", None)
+
+
+@contextmanager
 def early_prefect_server(settings: Settings) -> Iterator[Callable[[], None]]:
     """Start the run's temporary Prefect server now; yields ``ready()``, which waits until it answers.
 
-    Does nothing (``ready`` returns at once) when ``PREFECT_API_URL`` is set: the run
-    reports to that server.
+    Does nothing (``ready`` returns at once) when ``PREFECT_API_URL`` is set, or when this
+    project's `surveyhouse serve` runs a server that answers: the run reports to that server.
     """
     configure_prefect(settings)
     if os.environ.get("PREFECT_API_URL"):
         yield lambda: None
+        return
+    served = served_prefect_api(settings)
+    if served:  # `surveyhouse serve` runs this project's server: report to it, start none
+        with _api_url_set(served):
+            yield lambda: None
         return
     log_path = settings.prefect_home / "temporary-server.log"
     timeout_s = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90"))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
 import shlex
 import signal
@@ -159,12 +160,33 @@ def prefect_api(settings: Settings, *, say: Callable[[str], None] = print) -> It
         os.environ["PREFECT_API_URL"] = api_url
         os.environ["PREFECT_UI_URL"] = ""  # it serves no UI (--no-ui): no link to a page that is not there
         say(f"Prefect server: {api_url} (API only, no UI; healthy after {time.monotonic() - started:.1f} s)")
+        record = served_server_file(settings)
+        record.write_text(json.dumps({"api_url": api_url, "pid": os.getpid()}), encoding="utf-8")
         try:
             yield api_url
         finally:
+            record.unlink(missing_ok=True)
             os.environ.pop("PREFECT_API_URL", None)
             os.environ.pop("PREFECT_UI_URL", None)
             say("Stopping the local Prefect server ...")
+
+
+def served_server_file(settings: Settings) -> Path:
+    """Where `serve` records the local Prefect server it runs (in the project's Prefect home),
+    for `surveyhouse run` to report to it rather than start its own."""
+    return settings.prefect_home / "served-server.json"
+
+
+def served_prefect_api(settings: Settings, *, timeout_s: float = 0.5) -> str | None:
+    """The API URL of the Prefect server a `surveyhouse serve` of this project runs, if it answers
+    its health request within ``timeout_s``; else None (no serve, or one that stopped)."""
+    try:
+        api_url = json.loads(served_server_file(settings).read_text(encoding="utf-8"))["api_url"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(api_url, str) or not api_url.startswith("http://127.0.0.1:"):
+        return None
+    return api_url if is_healthy(api_url, timeout_s=timeout_s) else None
 
 
 @contextmanager

@@ -154,6 +154,25 @@ def run_night(
     return run
 
 
+def night_is_quiet(study: Study, settings: Settings) -> bool:
+    """Whether a night would find nothing to do: no new file in the landing folder, and a readable
+    warehouse that holds every staged file, was published with today's settings, and whose report
+    page is up to date. Such a night needs no Prefect server and no build (cli/night.py runs it in
+    this process); any doubt (an error here included) says no, and the night runs in full."""
+    night = Night.of(study, settings)
+    try:
+        with night.state.lock():
+            if not night.warehouse.exists() or night.warehouse.unreadable() is not None:
+                return False
+            found = discover_files(
+                settings.inbox, state=night.state, default_wave=study.book.wave, settle_s=settings.settle_s
+            )
+            return not found.new and not needs_publish(night, RunSummary.starting()) and not report_is_stale(night)
+    except Exception as error:  # the full night meets the same error, and says it as it should
+        logger.debug("Not a quiet night: %s", error)
+        return False
+
+
 def stage_files(
     night: Night, run: RunSummary, files: Sequence[NewFile], *, runner: Runner, staged_dir: Path | None = None
 ) -> list[StagedFile]:

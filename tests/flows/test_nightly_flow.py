@@ -64,3 +64,16 @@ def test_a_second_run_with_nothing_new_publishes_nothing(demo_run):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "nothing new: warehouse unchanged" in result.stdout
     assert (root / "surveyhouse.duckdb").read_bytes() == before
+
+
+def test_a_night_with_nothing_new_starts_no_prefect_server_and_no_flow(demo_run):
+    root, first = demo_run
+    assert first.returncode == 0
+    server_log = root / ".surveyhouse" / "prefect" / "temporary-server.log"
+    assert server_log.exists(), "the demo's run started the temporary server"
+    logged = server_log.stat().st_size
+    result = surveyhouse("run", "--inbox", "landing", "--warehouse", "surveyhouse.duckdb", cwd=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "nothing new: warehouse unchanged" in result.stdout
+    assert "Flow run" not in result.stdout + result.stderr
+    assert server_log.stat().st_size == logged, "no temporary Prefect server was started"

@@ -170,6 +170,21 @@ def test_serve_runs_the_deployment_on_its_own_server_and_stops_cleanly(tmp_path,
             assert connection.execute("select count(*) from responses").fetchone()[0] == 297
             assert connection.execute("select flow_run_id, status from runs").fetchall() == [(flow_run_id, "ok")]
 
+        # `surveyhouse run` beside a running serve reports to serve's server and starts none.
+        write_demo_study(tmp_path / "landing" / "2024", waves=((2024, 60),))
+        server_log = tmp_path / ".surveyhouse" / "prefect" / "temporary-server.log"
+        run = subprocess.run(
+            [*_command("surveyhouse", "cli.main"), "run", "--inbox", "landing", "--warehouse", "w.duckdb"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert not server_log.exists(), "no temporary Prefect server"
+        with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
+            [(cli_run_id,)] = connection.execute(
+                "select flow_run_id from runs where flow_run_id <> ?", [flow_run_id]
+            ).fetchall()
+        assert _get(f"{api}/flow_runs/{cli_run_id}")["state"]["type"] == "COMPLETED"
+
         # While another process holds the warehouse, a run ends at once, Cancelled: it changed
         # nothing and warns nobody (no failure hook, no webhook).
         with run_lock(state_for(load_settings(warehouse=str(tmp_path / "w.duckdb"))).lock_file):

@@ -1,0 +1,30 @@
+"""A command imports only what it uses: `surveyhouse sql` starts without Prefect, pandera or Polars."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import duckdb
+
+PROBE = """
+import sys
+from cli.main import main
+try:
+    status = main(["sql", "--warehouse", sys.argv[1], "--format", "csv", "select answer from responses"])
+except SystemExit as stop:
+    status = stop.code
+heavy = sorted(name for name in ("prefect", "pandera", "polars", "pandas") if name in sys.modules)
+print("status", status, "heavy", ",".join(heavy) or "none")
+"""
+
+
+def test_sql_imports_neither_prefect_nor_pandera_nor_polars(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("create table responses as select 42 as answer")
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(warehouse)], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "42" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "status 0 heavy none", out.stdout + out.stderr
