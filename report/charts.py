@@ -1,70 +1,59 @@
-"""Horizontal bar charts as inline SVG strings (matplotlib, Agg canvas, no pyplot).
+"""Horizontal bar charts as inline SVG strings, written directly from the figures (svg.py).
 
 A chart is one or more panels of bars. Each bar is a recomputed percentage with its 95%
 interval as an error bar; a diamond marks the published figure where the report printed
-one; ▲/▼ beside the value marks a significant difference from the rest of the sample; a
-suppressed value (base under the minimum) is a grey hatched band with a note, never a bar.
+one; ▲/▼ beside the value marks a significant difference from the rest of the sample; † a
+low base; the change since the previous wave follows the value; a suppressed value (base
+under the minimum) is a grey hatched band with a note, never a bar.
 
-The SVG keeps its text as text (`svg.fonttype = none`), carries no date or other
-metadata, and is byte-for-byte reproducible: the id salt is the chart's own id, which
-also keeps ids unique when many charts share one HTML page.
+The SVG keeps its text as text, carries a <title> and an aria-label, no date or other
+metadata, and is byte-for-byte reproducible. Its one id (the hatch pattern) comes from
+the chart's own id, which keeps ids unique when many charts share one HTML page.
+Coordinates are CSS pixels at the chart's natural width (WIDTH_PX): the page never draws a
+chart narrower (a phone scrolls it sideways), so FONT_PX is the smallest text anyone sees.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import re
 import textwrap
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import matplotlib
 from markupsafe import Markup
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.legend_handler import HandlerTuple
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
-# Inches: figure width, label column, gaps; rows grow with the number of bars.
-WIDTH_IN = 8.4  # 806 px at 96 dpi: the page's text column, so 9 pt text shows at 12 px
-LABEL_IN = 2.9
-RIGHT_IN = 0.15
-ROW_IN = 0.27
-WRAPPED_ROW_IN = 0.36
-TITLE_LINE_IN = 0.17
-PANEL_GAP_IN = 0.45
-COLUMN_GAP_IN = 0.35
-AXIS_IN = 0.42
-LEGEND_ROW_IN = 0.21
-VALUE_ROOM_IN = 0.55  # room right of the longest bar for its value label
-CHANGE_ROOM_IN = 0.75  # and for its change since the previous wave
+from report.svg import element, group, lines_text, number
+
+# Pixels: chart width (the page's text column), label column, gaps; rows grow with the number of bars.
+WIDTH_PX = 806
+LABEL_PX = 278
+RIGHT_PX = 14
+ROW_PX = 26
+WRAPPED_ROW_PX = 35
+TITLE_LINE_PX = 16
+PANEL_GAP_PX = 43
+COLUMN_GAP_PX = 34
+AXIS_PX = 40
+LEGEND_ROW_PX = 20
+VALUE_ROOM_PX = 53  # room right of the longest bar for its value label
+CHANGE_ROOM_PX = 72  # and for its change since the previous wave
 LABEL_WIDTH = 40  # characters per line of a bar label
+FONT_PX = 11.5  # every text of the chart: 11 px or more wherever the page shows it
+LINE_PX = FONT_PX * 1.25
+FONT_FAMILY = "DejaVu Sans, Verdana, Arial, sans-serif"
+NATURAL_PX = WIDTH_PX  # the page never draws a chart narrower (report/templates/page.css)
 
 COLORS = {"option": "#5b8db8", "net": "#1f4e79", "reference": "#9aa5b1"}
 INK = "#222222"
 MUTED = "#555555"
+AXIS_COLOR = "#888888"
+GRID = "#e6e6e6"
 PUBLISHED = "#d1495b"
 SUPPRESSED_FILL = "#f1f1f1"
 SUPPRESSED_HATCH = "#b5b5b5"
-
-STYLE = {
-    "svg.fonttype": "none",  # text stays text: searchable, selectable, small
-    "font.family": "sans-serif",
-    "font.sans-serif": ["DejaVu Sans", "Verdana", "Arial"],
-    "font.size": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.edgecolor": "#888888",
-    "xtick.color": MUTED,
-    "ytick.color": INK,
-    "hatch.linewidth": 0.6,
-}
-SMALL = 8.5  # points: the smallest text, 11.3 px at the chart's natural width (NATURAL_PX)
-NATURAL_PX = round(WIDTH_IN * 96)  # the page never draws a chart narrower (report/templates/page.css)
 LOW_BASE_MARK = "†"  # after the percentage of a bar whose base is low
-SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 
 
 @dataclass(frozen=True)
@@ -108,232 +97,314 @@ class ChartText:
 
 
 def chart_svg(panels: Sequence[Panel], *, chart_id: str, text: ChartText, label: str, columns: int = 1) -> Markup:
-    """One chart as an SVG element (no XML prolog), markup ready to inline in HTML."""
-    with matplotlib.rc_context({**STYLE, "svg.hashsalt": f"surveyhouse-{chart_id}"}):
-        figure = _draw(panels, text=text, columns=columns)
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata=SVG_METADATA)
-    return _inline(buffer.getvalue(), chart_id=chart_id, label=label)
+    """One chart as an SVG element (no XML prolog), markup ready to inline in HTML; every text escaped."""
+    legend = _legend_entries(panels, text)
+    legend_columns = _legend_columns(legend)
+    layout = _layout(panels, columns=columns, legend_rows=math.ceil(len(legend) / legend_columns))
+    hatch = _hatch_id(chart_id)
+    body = [element("title", label)]
+    if any(_is_hidden(bar) for panel in panels for bar in panel.bars):
+        body.append(_hatch_pattern(hatch))
+    body += _panels(panels, layout, text=text, hatch=hatch)
+    body += _legend(
+        legend, top=layout.height - 8 - layout.legend_rows * LEGEND_ROW_PX, columns=legend_columns, hatch=hatch
+    )
+    svg = group(
+        body,
+        tag_="svg",
+        class_="chart-svg",
+        role="img",
+        aria_label=label,
+        data_chart=chart_id,
+        font_family=FONT_FAMILY,
+        font_size=FONT_PX,
+        style=f"min-width:{NATURAL_PX}px",
+        width=WIDTH_PX,
+        height=layout.height,
+        viewBox=f"0 0 {WIDTH_PX} {number(layout.height)}",
+        xmlns="http://www.w3.org/2000/svg",
+    )
+    return Markup(svg)  # noqa: S704 - built by report.svg, which escapes every value
 
 
 @dataclass(frozen=True)
 class _Layout:
-    """Where a chart's panels go: a grid of `columns`, sizes in inches."""
+    """Where a chart's panels go: a grid of `columns`, sizes in pixels."""
 
     columns: int
     rows: int
-    panel_in: float
-    row_in: float
-    labels: list[list[str]]  # wrapped bar labels, per panel
-    titles: list[str]  # wrapped panel titles
+    panel_px: float
+    row_px: float
+    labels: list[list[list[str]]]  # wrapped bar labels (lines), per panel
+    titles: list[list[str]]  # wrapped panel titles (lines)
     bars_per_row: list[int]
-    title_in: list[float]
+    title_px: list[float]
+    legend_rows: int
     height: float
+    xmax: float  # the percentage at a panel's right edge
 
 
-def _layout(panels: Sequence[Panel], *, columns: int, legend_entries: int) -> _Layout:
+def _layout(panels: Sequence[Panel], *, columns: int, legend_rows: int) -> _Layout:
     columns = max(1, min(columns, len(panels)))
     rows = math.ceil(len(panels) / columns)
-    panel_in = (WIDTH_IN - LABEL_IN - RIGHT_IN - (columns - 1) * COLUMN_GAP_IN) / columns
+    panel_px = (WIDTH_PX - LABEL_PX - RIGHT_PX - (columns - 1) * COLUMN_GAP_PX) / columns
     labels = [[_wrap(bar.label, LABEL_WIDTH) for bar in panel.bars] for panel in panels]
-    titles = [_wrap(panel.title, int(panel_in * 13.5) if columns > 1 else 200) for panel in panels]
-    row_in = WRAPPED_ROW_IN if any("\n" in lab for panel in labels for lab in panel) else ROW_IN
+    titles = [_wrap(panel.title, int(panel_px / 7.1) if columns > 1 else 200) for panel in panels]
+    row_px = WRAPPED_ROW_PX if any(len(lines) > 1 for panel in labels for lines in panel) else ROW_PX
     bars_per_row = [max(len(p.bars) for p in panels[r * columns : (r + 1) * columns]) for r in range(rows)]
-    title_in = [
-        0.15 + TITLE_LINE_IN * max(t.count("\n") + 1 for t in titles[r * columns : (r + 1) * columns])
-        for r in range(rows)
-    ]
-    height = sum(n * row_in for n in bars_per_row) + sum(title_in) + (rows - 1) * PANEL_GAP_IN
-    height += AXIS_IN + math.ceil(legend_entries / 2) * LEGEND_ROW_IN + 0.08
-    return _Layout(columns, rows, panel_in, row_in, labels, titles, bars_per_row, title_in, height)
-
-
-def _draw(panels: Sequence[Panel], *, text: ChartText, columns: int) -> Figure:
-    legend = _legend_handles(panels, text)
-    layout = _layout(panels, columns=columns, legend_entries=len(legend))
-    columns, height = layout.columns, layout.height
-    figure = Figure(figsize=(WIDTH_IN, height))
-    FigureCanvasAgg(figure)
+    title_px = [14 + TITLE_LINE_PX * max(len(t) for t in titles[r * columns : (r + 1) * columns]) for r in range(rows)]
+    height = sum(n * row_px for n in bars_per_row) + sum(title_px) + (rows - 1) * PANEL_GAP_PX
+    height += AXIS_PX + legend_rows * LEGEND_ROW_PX + 8
     extent = max((_extent(bar) for panel in panels for bar in panel.bars), default=0.0)
-    room = VALUE_ROOM_IN + (CHANGE_ROOM_IN if any(b.change_pts is not None for p in panels for b in p.bars) else 0)
-    xmax = max(extent, 5.0) / (1 - min(room / layout.panel_in, 0.6))
+    room = VALUE_ROOM_PX + (CHANGE_ROOM_PX if any(b.change_pts is not None for p in panels for b in p.bars) else 0)
+    xmax = max(extent, 5.0) / (1 - min(room / panel_px, 0.6))
+    return _Layout(columns, rows, panel_px, row_px, labels, titles, bars_per_row, title_px, legend_rows, height, xmax)
 
-    top = height
+
+@dataclass(frozen=True)
+class _Box:
+    """One panel's plotting area: percentages 0..xmax left to right, one slot per bar top to bottom."""
+
+    left: float
+    top: float
+    width: float
+    row_px: float
+    slots: int
+    xmax: float
+
+    @property
+    def bottom(self) -> float:
+        return self.top + self.slots * self.row_px
+
+    def x(self, pct: float) -> float:
+        return self.left + self.width * min(max(pct, 0.0), self.xmax) / self.xmax
+
+    def y(self, slot: float) -> float:
+        """The middle of a slot (slot + 0.5 is the line between two)."""
+        return self.top + (slot + 0.5) * self.row_px
+
+
+def _panels(panels: Sequence[Panel], layout: _Layout, *, text: ChartText, hatch: str) -> list[str]:
+    out: list[str] = []
+    top = 0.0
     for r in range(layout.rows):
-        top -= layout.title_in[r]
-        span = layout.bars_per_row[r] * layout.row_in
-        for c in range(columns):
-            index = r * columns + c
+        top += layout.title_px[r]
+        for c in range(layout.columns):
+            index = r * layout.columns + c
             if index >= len(panels):
                 break
-            left = LABEL_IN + c * (layout.panel_in + COLUMN_GAP_IN)
-            axes = figure.add_axes((left / WIDTH_IN, (top - span) / height, layout.panel_in / WIDTH_IN, span / height))
-            _draw_panel(
-                axes,
-                panels[index],
-                layout.titles[index],
-                layout.labels[index] if c == 0 else None,
-                xmax=xmax,
-                slots=layout.bars_per_row[r],
-                text=text,
-            )
-            axes.set_xlabel(text.axis if r == layout.rows - 1 else "", fontsize=SMALL, color=MUTED)
-        top -= span + PANEL_GAP_IN
-    if legend:
-        _add_legend(figure, legend)
-    return figure
+            left = LABEL_PX + c * (layout.panel_px + COLUMN_GAP_PX)
+            box = _Box(left, top, layout.panel_px, layout.row_px, layout.bars_per_row[r], layout.xmax)
+            out += _axes(box, layout.titles[index], axis=text.axis if r == layout.rows - 1 else "")
+            if c == 0:
+                out += _bar_labels(box, panels[index].bars, layout.labels[index])
+            out += _bars(box, panels[index].bars, text=text, hatch=hatch)
+        top += layout.bars_per_row[r] * layout.row_px + PANEL_GAP_PX
+    return out
 
 
-def _add_legend(figure: Figure, legend: list[tuple[object, str]]) -> None:
-    figure.legend(
-        handles=[h for h, _ in legend],
-        labels=[t for _, t in legend],
-        loc="lower left",
-        bbox_to_anchor=(0.01, 0.0),
-        ncols=2,
-        frameon=False,
-        fontsize=SMALL,
-        handler_map={tuple: HandlerTuple(ndivide=None, pad=0.6)},
-        handletextpad=0.5,
-        columnspacing=1.6,
-    )
-
-
-def _draw_panel(
-    axes, panel: Panel, title: str, labels: list[str] | None, *, xmax: float, slots: int, text: ChartText
-) -> None:
-    axes.set_title(title, loc="left", fontsize=SMALL, color=MUTED, pad=5, linespacing=1.25)
-    axes.set_xlim(0, xmax)
-    axes.set_ylim(slots - 0.5, -0.5)
+def _ticks(xmax: float) -> range:
     step = next(s for limit, s in ((12, 2), (30, 5), (70, 10), (10**6, 20)) if xmax <= limit)
-    axes.set_xticks(range(0, int(min(100, xmax)) + 1, step))
-    axes.tick_params(axis="x", labelsize=SMALL, length=3)
-    axes.tick_params(axis="y", length=0, labelsize=SMALL)
-    axes.grid(axis="x", color="#e6e6e6", linewidth=0.6)
-    axes.set_axisbelow(True)
-    positions = list(range(len(panel.bars)))
-    axes.set_yticks(positions, labels if labels is not None else [""] * len(positions))
-    if labels is not None:
-        for tick, bar in zip(axes.get_yticklabels(), panel.bars):
-            if bar.style != "option":
-                tick.set_fontweight("bold")
-    for y, bar in enumerate(panel.bars):
-        if y and bar.style != panel.bars[y - 1].style:
-            axes.axhline(y - 0.5, color="#999999", linewidth=0.7, linestyle=(0, (3, 3)))
-        if bar.is_suppressed or bar.pct is None:
-            axes.barh(y, xmax, height=0.7, color=SUPPRESSED_FILL, edgecolor=SUPPRESSED_HATCH, hatch="////", linewidth=0)
-            axes.text(
-                xmax * 0.015, y, text.suppressed_note(bar.base_n), va="center", ha="left", fontsize=SMALL, color=MUTED
-            )
-            continue
-        axes.barh(y, bar.pct, height=0.62, color=COLORS[bar.style], linewidth=0)
-        if bar.ci_low is not None and bar.ci_high is not None:
-            error = [[max(bar.pct - bar.ci_low, 0)], [max(bar.ci_high - bar.pct, 0)]]
-            axes.errorbar(bar.pct, y, xerr=error, fmt="none", ecolor=INK, elinewidth=0.9, capsize=2.5, capthick=0.9)
-        if bar.published is not None:
-            axes.scatter(
-                [bar.published], [y], marker="D", s=30, color=PUBLISHED, edgecolors="white", linewidths=0.7, zorder=4
-            )
-        mark = {1: " ▲", -1: " ▼"}.get(bar.direction, "") + (f" {LOW_BASE_MARK}" if bar.is_low_base else "")
-        if bar.change_pts is not None:
-            mark += "  " + text.change(bar.change_pts, bar.is_change_significant)
-        axes.text(
-            _extent(bar) + xmax * 0.015, y, text.pct(bar.pct) + mark, va="center", ha="left", fontsize=SMALL, color=INK
+    return range(0, int(min(100, xmax)) + 1, step)
+
+
+def _axes(box: _Box, title: list[str], *, axis: str) -> list[str]:
+    """The panel's title above it, its grid, left and bottom axis lines, ticks, tick labels and axis label."""
+    first_baseline = box.top - 6 - (len(title) - 1) * LINE_PX
+    out = [lines_text(title, x=box.left, y=first_baseline, line_px=LINE_PX, fill=MUTED)]
+    grid, ticks, labels = [], [], []
+    for tick in _ticks(box.xmax):
+        x = box.x(tick)
+        grid.append(element("line", x1=x, y1=box.top, x2=x, y2=box.bottom))
+        ticks.append(element("line", x1=x, y1=box.bottom, x2=x, y2=box.bottom + 4))
+        labels.append(element("text", str(tick), x=x, y=box.bottom + 17))
+    out.append(group(grid, stroke=GRID, stroke_width=0.8))
+    spines = [
+        element("line", x1=box.left, y1=box.top, x2=box.left, y2=box.bottom),
+        element("line", x1=box.left, y1=box.bottom, x2=box.left + box.width, y2=box.bottom),
+    ]
+    out.append(group(spines + ticks, stroke=AXIS_COLOR, stroke_width=1.0))
+    out.append(group(labels, fill=MUTED, text_anchor="middle"))
+    if axis:
+        out.append(
+            element("text", axis, x=box.left + box.width / 2, y=box.bottom + 33, fill=MUTED, text_anchor="middle")
         )
+    return out
+
+
+def _bar_labels(box: _Box, bars: Sequence[Bar], labels: list[list[str]]) -> list[str]:
+    """The bars' labels, right-aligned left of the panel; NETs and the whole sample in bold."""
+    out = []
+    for slot, (bar, lines) in enumerate(zip(bars, labels, strict=True)):
+        first = box.y(slot) + 0.35 * FONT_PX - (len(lines) - 1) * LINE_PX / 2
+        weight = "bold" if bar.style != "option" else None
+        out.append(lines_text(lines, x=box.left - 6, y=first, line_px=LINE_PX, font_weight=weight))
+    return [group(out, fill=INK, text_anchor="end")]
+
+
+def _bars(box: _Box, bars: Sequence[Bar], *, text: ChartText, hatch: str) -> list[str]:
+    out = []
+    for slot, bar in enumerate(bars):
+        middle = box.y(slot)
+        if slot and bar.style != bars[slot - 1].style:
+            line = box.y(slot - 0.5)
+            out.append(
+                element(
+                    "line",
+                    x1=box.left,
+                    y1=line,
+                    x2=box.left + box.width,
+                    y2=line,
+                    stroke="#999999",
+                    stroke_dasharray="4 4",
+                )
+            )
+        if _is_hidden(bar):
+            height = 0.7 * box.row_px
+            out.append(
+                element(
+                    "rect", x=box.left, y=middle - height / 2, width=box.width, height=height, fill=f"url(#{hatch})"
+                )
+            )
+            note = text.suppressed_note(bar.base_n)
+            out.append(element("text", note, x=box.x(box.xmax * 0.015), y=middle + 0.35 * FONT_PX, fill=MUTED))
+            continue
+        out += _shown_bar(box, bar, middle, text=text)
+    return out
+
+
+def _shown_bar(box: _Box, bar: Bar, middle: float, *, text: ChartText) -> list[str]:
+    """A bar, its interval's whisker, the published figure's diamond and the value with its marks."""
+    height = 0.62 * box.row_px
+    width = box.x(bar.pct) - box.left
+    out = [element("rect", x=box.left, y=middle - height / 2, width=width, height=height, fill=COLORS[bar.style])]
+    if bar.ci_low is not None and bar.ci_high is not None:
+        low, high = box.x(min(bar.ci_low, bar.pct)), box.x(max(bar.ci_high, bar.pct))
+        out.append(_whisker(low, high, middle))
+    if bar.published is not None:
+        out.append(
+            element("polygon", points=_diamond(box.x(bar.published), middle, 5.5), fill=PUBLISHED, stroke="white")
+        )
+    mark = {1: " ▲", -1: " ▼"}.get(bar.direction, "") + (f" {LOW_BASE_MARK}" if bar.is_low_base else "")
+    if bar.change_pts is not None:
+        mark += "\u00a0 " + text.change(bar.change_pts, bar.is_change_significant)
+    value = text.pct(bar.pct) + mark
+    x = box.x(_extent(bar) + box.xmax * 0.015)
+    out.append(element("text", value, x=x, y=middle + 0.35 * FONT_PX, fill=INK))
+    return out
+
+
+def _whisker(low: float, high: float, middle: float) -> str:
+    """A 95% interval: a line from low to high with a cap at each end."""
+    paths = f"M{number(low)} {number(middle)}H{number(high)}"
+    for x in (low, high):
+        paths += f"M{number(x)} {number(middle - 3.5)}V{number(middle + 3.5)}"
+    return element("path", d=paths, stroke=INK, stroke_width=1.2, fill="none")
+
+
+def _diamond(x: float, y: float, radius: float) -> str:
+    points = ((x, y - radius), (x + radius, y), (x, y + radius), (x - radius, y))
+    return " ".join(f"{number(px)},{number(py)}" for px, py in points)
+
+
+def _triangle(x: float, y: float, *, up: bool) -> str:
+    sign = -1 if up else 1
+    points = ((x, y + sign * 4.5), (x + 4.5, y - sign * 3.5), (x - 4.5, y - sign * 3.5))
+    return " ".join(f"{number(px)},{number(py)}" for px, py in points)
 
 
 def _extent(bar: Bar) -> float:
     """How far right a bar reaches with its whisker and published marker."""
-    if bar.is_suppressed or bar.pct is None:
+    if _is_hidden(bar):
         return 0.0
     return max(bar.pct, bar.ci_high or 0.0, bar.published or 0.0)
 
 
-def _legend_handles(panels: Sequence[Panel], text: ChartText) -> list[tuple[object, str]]:
+def _is_hidden(bar: Bar) -> bool:
+    return bar.is_suppressed or bar.pct is None
+
+
+def _hatch_id(chart_id: str) -> str:
+    """An id safe in url(#...), unique per chart id."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", chart_id)
+    suffix = "" if safe == chart_id else f"-{zlib.crc32(chart_id.encode()):08x}"
+    return f"hatch-{safe}{suffix}"
+
+
+def _hatch_pattern(hatch: str) -> str:
+    """The grey diagonal hatching of suppressed values (fills by url(#hatch))."""
+    tile = [
+        element("rect", width=6, height=6, fill=SUPPRESSED_FILL),
+        element("line", x1=0, y1=0, x2=0, y2=6, stroke=SUPPRESSED_HATCH, stroke_width=1.6),
+    ]
+    pattern = group(
+        tile, tag_="pattern", id=hatch, width=6, height=6, patternUnits="userSpaceOnUse", patternTransform="rotate(45)"
+    )
+    return group([pattern], tag_="defs")
+
+
+# ---------------------------------------------------------------- legend
+
+
+def _legend_entries(panels: Sequence[Panel], text: ChartText) -> list[tuple[str, str]]:
+    """(kind of mark, words) for each mark the chart uses, in a fixed order."""
     bars = [bar for panel in panels for bar in panel.bars]
-    shown = [bar for bar in bars if not (bar.is_suppressed or bar.pct is None)]
-    handles: list[tuple[object, str]] = []
-    if shown:
-        bar = Patch(color=COLORS["option"])
-        whisker = Line2D([], [], color=INK, linewidth=0.9, marker="|", markersize=6)
-        handles.append(((bar, whisker), text.legend_bar))
-    if any(bar.published is not None for bar in shown):
-        diamond = Line2D([], [], linestyle="", marker="D", markersize=5, color=PUBLISHED, markeredgecolor="white")
-        handles.append((diamond, text.legend_published))
-    if any(bar.direction for bar in shown):
-        up = Line2D([], [], linestyle="", marker="^", markersize=5, color=INK)
-        down = Line2D([], [], linestyle="", marker="v", markersize=5, color=INK)
-        handles.append(((up, down), text.legend_significant))
-    if any(bar.is_low_base for bar in shown) and text.legend_low_base:
-        dagger = Line2D([], [], linestyle="", marker=f"${LOW_BASE_MARK}$", markersize=6, color=INK)
-        handles.append((dagger, text.legend_low_base))
-    if any(bar.change_pts is not None for bar in shown) and text.legend_change:
-        handles.append((Line2D([], [], linestyle="", marker="$±$", markersize=7, color=INK), text.legend_change))
-    if len(shown) < len(bars):
-        handles.append(
-            (
-                Patch(facecolor=SUPPRESSED_FILL, edgecolor=SUPPRESSED_HATCH, hatch="////", linewidth=0),
-                text.legend_suppressed,
-            )
-        )
-    return handles
+    shown = [bar for bar in bars if not _is_hidden(bar)]
+    wanted = [
+        ("bar", bool(shown), text.legend_bar),
+        ("published", any(bar.published is not None for bar in shown), text.legend_published),
+        ("significant", any(bar.direction for bar in shown), text.legend_significant),
+        ("low_base", any(bar.is_low_base for bar in shown), text.legend_low_base),
+        ("change", any(bar.change_pts is not None for bar in shown), text.legend_change),
+        ("suppressed", len(shown) < len(bars), text.legend_suppressed),
+    ]
+    return [(kind, words) for kind, used, words in wanted if used and words]
 
 
-def _wrap(label: str, width: int) -> str:
+def _words_px(entries: Sequence[tuple[str, str]]) -> float:
+    """A generous estimate of the widest entry's words in pixels (0.62 em a character)."""
+    return max((len(words) for _, words in entries), default=0) * FONT_PX * 0.62
+
+
+def _legend_columns(entries: list[tuple[str, str]]) -> int:
+    """Two columns, unless an entry would not fit in half the width."""
+    return 2 if _words_px(entries) <= WIDTH_PX / 2 - 44 else 1
+
+
+def _legend(entries: list[tuple[str, str]], *, top: float, columns: int, hatch: str) -> list[str]:
+    """The marks the chart uses, each with its words, row by row; the second column just clears the first."""
+    second = min(WIDTH_PX / 2, 8 + 36 + _words_px(entries[::columns]) + 28)
+    out = []
+    for index, (kind, words) in enumerate(entries):
+        row, column = divmod(index, columns)
+        x, middle = 8 + column * (second - 8), top + (row + 0.5) * LEGEND_ROW_PX
+        out += _legend_mark(kind, x, middle, hatch=hatch)
+        out.append(element("text", words, x=x + 36, y=middle + 0.35 * FONT_PX, fill=INK))
+    return out
+
+
+def _legend_mark(kind: str, x: float, middle: float, *, hatch: str) -> list[str]:
+    """The mark a legend entry explains, drawn in a box 30 px wide."""
+    glyph = {"low_base": LOW_BASE_MARK, "change": "±"}
+    if kind == "bar":
+        bar = element("rect", x=x, y=middle - 5, width=13, height=10, fill=COLORS["option"])
+        return [bar, _whisker(x + 17, x + 30, middle)]
+    if kind == "published":
+        return [element("polygon", points=_diamond(x + 15, middle, 5.5), fill=PUBLISHED, stroke="white")]
+    if kind == "significant":
+        return [
+            element("polygon", points=_triangle(x + 8, middle, up=True), fill=INK),
+            element("polygon", points=_triangle(x + 22, middle, up=False), fill=INK),
+        ]
+    if kind in glyph:
+        return [element("text", glyph[kind], x=x + 15, y=middle + 0.35 * FONT_PX, fill=INK, text_anchor="middle")]
+    return [element("rect", x=x, y=middle - 6, width=30, height=12, fill=f"url(#{hatch})")]
+
+
+def _wrap(label: str, width: int) -> list[str]:
     """At most two lines (spaces inside "n=2 252" are non-breaking, so a base never splits)."""
     lines = textwrap.wrap(label, width, break_on_hyphens=False)
     if len(lines) > 2:
         rest = " ".join(lines[1:])
         lines = [lines[0], rest[: width - 1] + "…"]
-    return "\n".join(lines) or label
-
-
-_REFERENCE = re.compile(r"(?:url\(#|xlink:href=\"#|href=\"#)([^)\"]+)")
-_ID = re.compile(r' id="([^"]+)"')
-_FONT = re.compile(r"font-family: [^;\"]+;? ?")
-_NO_ROTATION = re.compile(r' transform="rotate\(-?0 [^)"]*\)"')
-_LONG_DECIMAL = re.compile(r"(\d\.\d\d)\d+")  # coordinates to 1/100 pt
-_GROUP = re.compile(r"<g>|<g |</g>")
-
-
-def _inline(svg: str, *, chart_id: str, label: str) -> Markup:
-    """The <svg> element alone, lighter: no prolog, no unreferenced ids, one font declaration.
-
-    Only what does not change the drawing goes: ids nothing points to, identity rotations,
-    digits below 1/100 pt, wrapper groups without attributes, repeated whitespace; the
-    font list moves from every text element to the root (text inherits it).
-    """
-    svg = svg[svg.index("<svg") :]
-    referenced = set(_REFERENCE.findall(svg))
-    svg = _ID.sub(lambda m: m.group(0) if m.group(1) in referenced else "", svg)
-    font = _FONT.search(svg)
-    svg = _FONT.sub("", svg)
-    svg = _NO_ROTATION.sub("", svg)
-    svg = _LONG_DECIMAL.sub(r"\1", svg)
-    svg = re.sub(r">[ \n\t]+<", "><", svg)
-    svg = re.sub(r"[ \n\t]+", " ", svg).strip()
-    svg = _unwrap_groups(svg.replace("<g/>", ""))
-    family = font.group(0).removeprefix("font-family: ").rstrip("; ").replace("'", "") if font else "sans-serif"
-    attributes = Markup(
-        '<svg class="chart-svg" role="img" aria-label="{}" data-chart="{}" font-family="{}" style="min-width:{}px" '
-    )
-    # matplotlib escaped the SVG's own text; Markup.format escapes the values. Never drawn narrower than its
-    # natural width (a phone scrolls the chart sideways): its smallest text stays SMALL points, 11 px or more.
-    return Markup(svg.replace("<svg ", attributes.format(label, chart_id, family, NATURAL_PX), 1))
-
-
-def _unwrap_groups(svg: str) -> str:
-    """Drop every <g> without attributes and its matching </g>; keep groups that carry any."""
-    out, kept, position = [], [], 0
-    for match in _GROUP.finditer(svg):
-        out.append(svg[position : match.start()])
-        position = match.end()
-        if match.group(0) == "<g>":
-            kept.append(False)
-        elif match.group(0) == "<g ":
-            kept.append(True)
-            out.append("<g ")
-        elif kept.pop():
-            out.append("</g>")
-    out.append(svg[position:])
-    return "".join(out)
+    return lines or [label]
