@@ -287,7 +287,7 @@ def _shown_bar(box: _Box, bar: Bar, middle: float, *, text: ChartText) -> list[s
         )
     mark = {1: " ▲", -1: " ▼"}.get(bar.direction, "") + (f" {LOW_BASE_MARK}" if bar.is_low_base else "")
     if bar.change_pts is not None:
-        mark += "\u00a0 " + text.change(bar.change_pts, bar.is_change_significant)
+        mark += "  " + text.change(bar.change_pts, bar.is_change_significant)
     value = text.pct(bar.pct) + mark
     x = box.x(_extent(bar) + box.xmax * 0.015)
     out.append(element("text", value, x=x, y=middle + 0.35 * FONT_PX, fill=INK))

@@ -312,7 +312,7 @@ def test_every_mark_a_chart_uses_is_drawn_and_explained_in_its_legend():
     )
     svg = charts.chart_svg([charts.Panel("n = 12 to 900", bars)], chart_id="marks", text=CHART_TEXT, label="Marks")
     texts = _drawn_texts(svg)
-    assert "50%" in texts and "60% ▲ †\u00a0 +5 pts*" in texts and "30% ▼\u00a0 -1 pts" in texts
+    assert "50%" in texts and "60% ▲ †  +5 pts*" in texts and "30% ▼  -1 pts" in texts
     assert "n = 12: base < 30, not shown" in texts and "72%" not in texts
     for words in ("Recomputed % and 95% interval", "Published in the report", "Significantly higher / lower"):
         assert words in texts, words

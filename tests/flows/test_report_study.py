@@ -188,7 +188,9 @@ def test_a_section_of_one_question_does_not_repeat_its_title_as_the_charts_headi
     shutil.copy(BUILTIN, folder / "questionnaire.yaml")  # no report.yaml: a section per question or grid
     page = build_report(demo.warehouse, lang="en", study=load_study(folder))
     role = page[page.index('<section id="role">') : page.index('<section id="industry">')]
-    assert role.count("What is your current role level?") == 2  # the section's title and the chart's label
+    assert (
+        role.count("What is your current role level?") == 3
+    )  # the section's title, the chart's aria-label and <title>
     assert "<h3>" not in role
     opinions = page[page.index('<section id="opinions">') :]
     assert "<h3>AI tools are a threat to my job.</h3>" in opinions  # a grid's items keep their headings
