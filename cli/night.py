@@ -117,19 +117,25 @@ def print_claims(warehouse, *, tolerance: float, wave: int | None = None) -> Non
                 waves = [row[0] for row in run_query(connection, "claim_waves").fetchall()]
                 known = ", ".join(map(str, waves)) or "none"
                 raise UserError(f"wave {wave} has no published figures in {warehouse} (waves with figures: {known})")
+    if not claims:
+        print("The study has no published figures to check (add a published_figures.csv to the study folder).")
+        return
     counts = Counter(c[9] for c in claims)
+    width = max(5, *(len(c[0]) for c in claims))  # figure ids are any text
     print(
         f"Published figures reproduced from the data (round to the published figure): {counts['reproduced']} of "
         f"{len(claims)}; within {tolerance:g} points: {counts['within_tolerance']}; "
         f"not reproduced: {counts['not_reproduced']}; contradicted by the report itself: {counts['contradicted']}; "
         f"base under the minimum: {counts['below_minimum_base']}; not computable: {counts['not_computable']}"
     )
-    print(f"{'id':<5} {'figure':<52} {'published':>9} {'computed':>9} {'95% interval':>13} {'base':>5}  status")
+    print(f"{'id':<{width}} {'figure':<52} {'published':>9} {'computed':>9} {'95% interval':>13} {'base':>5}  status")
     for fid, question, answers, segment, published, computed, low, high, base, status, _ in claims:
         label = f"{question}={answers}" + ("" if segment == "all" else f" | {segment}")
         computed_text = "-" if computed is None else f"{computed:.1f}"
         interval = "-" if low is None else f"{low:.1f}-{high:.1f}"
-        print(f"{fid:<5} {label[:52]:<52} {published:>9.0f} {computed_text:>9} {interval:>13} {base or 0:>5}  {status}")
+        print(
+            f"{fid:<{width}} {label[:52]:<52} {published:>9.0f} {computed_text:>9} {interval:>13} {base or 0:>5}  {status}"
+        )
     for _fid, *_, status, contradiction in claims:
         if contradiction and status == "contradicted":
             print(f"The report contradicts itself: {contradiction}; the data side with the other figure.")
