@@ -165,7 +165,7 @@ def choices_schema(book: Codebook) -> pa.DataFrameSchema:
     for q in book.multi:
         columns[q.code] = _col(
             pl.List(q.dtype),
-            f"Options chosen for '{q.text['en']}' (option codes, each once); null or empty where none.",
+            f"Options chosen for '{q.text[book.default_language]}' (option codes, each once); null or empty where none.",
             checks=[pa.Check(_no_repeated_option, name="no_repeated_option")],
         )
     return pa.DataFrameSchema(
