@@ -3,6 +3,9 @@
     recover the state folder -> discover new files -> stage each (through the runner)
     -> build every table from all staged files -> publish -> write the report page
 
+A night that finds nothing new builds and publishes nothing: it is a line of the run log
+(status ``nothing_new``), which the next publish lists in `runs`.
+
 The night knows nothing of Prefect. The runner decides how its steps run: in this
 process (``InProcess``, what tests, benchmarks and `rebuild` use), or as Prefect tasks
 with retries on I/O errors and the per-file steps fanned out to threads or a Dask
@@ -17,6 +20,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -31,7 +35,7 @@ from surveyhouse.diskspace import record_failure
 from surveyhouse.lake import StateShare
 from surveyhouse.landing import FileNotTaken, NotTaken
 from surveyhouse.read import ReadLimits
-from surveyhouse.runlog import RunSummary
+from surveyhouse.runlog import RunSummary, quiet_night_record
 from surveyhouse.settings import SecretChanged, Settings
 from surveyhouse.staging import FileHeld, StagedFile, expire_archive, stage_export
 from surveyhouse.state import StateFolder
@@ -148,10 +152,21 @@ def run_night(
             if unreadable is not None or needs_publish(night, run):
                 publish_night(night, run, runner=runner, unreadable=unreadable)
             else:
-                logger.info("Nothing new in %s; the warehouse %s is unchanged.", settings.inbox, night.warehouse)
+                record_quiet_night(night, run)
     if report and (run.published or report_is_stale(night)):
         run.report = runner.step("report", lambda: write_report_page(night))
     return run
+
+
+def record_quiet_night(night: Night, run: RunSummary) -> None:
+    """A night that found nothing new, in the run log with the status ``nothing_new`` (the next
+    publish lists it in `runs`); the warehouse is neither built nor rewritten."""
+    published = night.state.runs.published_runs()
+    last = published[-1] if published else None
+    night.state.runs.append(quiet_night_record(run, last, settings=night.settings.recorded()))
+    run.unchanged_since = datetime.fromisoformat(last["finished_at"]) if last else None
+    since = f" since {run.unchanged_since:%Y-%m-%d %H:%M} UTC" if run.unchanged_since else ""
+    logger.info("Nothing new in %s%s; the warehouse %s is unchanged.", night.settings.inbox, since, night.warehouse)
 
 
 def night_is_quiet(study: Study, settings: Settings) -> bool:
@@ -165,7 +180,11 @@ def night_is_quiet(study: Study, settings: Settings) -> bool:
             if not night.warehouse.exists() or night.warehouse.unreadable() is not None:
                 return False
             found = discover_files(
-                settings.inbox, state=night.state, default_wave=study.book.wave, settle_s=settings.settle_s
+                settings.inbox,
+                state=night.state,
+                default_wave=study.book.wave,
+                settle_s=settings.settle_s,
+                waves=study.waves,  # a file held back for its folder stays held, unless its wave is now declared
             )
             return not found.new and not needs_publish(night, RunSummary.starting()) and not report_is_stale(night)
     except Exception as error:  # the full night meets the same error, and says it as it should

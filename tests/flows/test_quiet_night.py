@@ -6,11 +6,14 @@ work for the full night."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import duckdb
 import polars as pl
 
 from demo.exports.qualtrics import write_qualtrics
 from schemas.study import load_study
-from surveyhouse.night import night_is_quiet, run_night
+from surveyhouse.night import night_is_quiet, run_night, state_for
 from surveyhouse.settings import load_settings
 from tests.flows.respondents import small_respondents
 
@@ -43,3 +46,35 @@ def test_only_a_night_with_nothing_to_do_is_quiet(tmp_path):
 
     settings.warehouse.write_bytes(b"not a database")
     assert not night_is_quiet(study, settings), "an unreadable warehouse is rebuilt by the full night"
+
+
+def test_a_quiet_night_is_recorded_in_the_run_log_and_listed_in_runs_at_the_next_publish(tmp_path):
+    inbox = tmp_path / "landing"
+    inbox.mkdir()
+    settings = load_settings(inbox=str(inbox), warehouse=str(tmp_path / "surveyhouse.duckdb"))
+    study = load_study()
+    write_qualtrics(clean_respondents(), inbox / "AI+in+social+media_night1.csv", seed=9)
+    first = run_night(study, settings)
+    published = settings.warehouse.read_bytes()
+    quiet = [run_night(study, settings), run_night(study, settings)]
+    assert not any(run.published for run in quiet)
+    assert settings.warehouse.read_bytes() == published, "a quiet night does not rewrite the warehouse"
+    log = state_for(settings).runs.runs()
+    assert [(run["run_id"], run["status"]) for run in log[1:]] == [(run.run_id, "nothing_new") for run in quiet]
+    assert quiet[0].unchanged_since == datetime.fromisoformat(log[0]["finished_at"])
+    assert (log[1]["responses"], log[1]["quarantined_rows"], log[1]["files_new"]) == (log[0]["responses"], 0, 0)
+
+    write_qualtrics(clean_respondents().head(5), inbox / "AI+in+social+media_night2.csv", seed=11)
+    last = run_night(study, settings)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        runs = connection.execute(
+            "select run_id, status, started_at, finished_at from runs order by started_at"
+        ).fetchall()
+    assert [(run_id, status) for run_id, status, *_ in runs] == [
+        (first.run_id, "ok"),
+        (quiet[0].run_id, "nothing_new"),
+        (quiet[1].run_id, "nothing_new"),
+        (last.run_id, "ok"),
+    ]
+    assert [started for _, _, started, _ in runs[1:3]] == [run.started_at for run in quiet]
+    assert all(started <= finished for _, _, started, finished in runs)
