@@ -15,6 +15,7 @@ state folder is repaired first, under the warehouse's run lock.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
@@ -30,10 +31,10 @@ from schemas.figures import published_figures_frame
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
 from surveyhouse.build import build_tables
-from surveyhouse.discover import NewFile, discover_files, held_entry, record_held
+from surveyhouse.discover import FileWaves, NewFile, discover_files, held_entry, record_held
 from surveyhouse.diskspace import record_failure
 from surveyhouse.lake import StateShare
-from surveyhouse.landing import FileNotTaken, NotTaken
+from surveyhouse.landing import FileNotTaken, NotTaken, shown
 from surveyhouse.read import ReadLimits
 from surveyhouse.runlog import RunSummary, quiet_night_record
 from surveyhouse.settings import SecretChanged, Settings
@@ -186,10 +187,32 @@ def night_is_quiet(study: Study, settings: Settings) -> bool:
                 settle_s=settings.settle_s,
                 waves=study.waves,  # a file held back for its folder stays held, unless its wave is now declared
             )
-            return not found.new and not needs_publish(night, RunSummary.starting()) and not report_is_stale(night)
+            waiting = [new for new in found.new if not is_still_held(night, new)]
+            return not waiting and not needs_publish(night, RunSummary.starting()) and not report_is_stale(night)
     except Exception as error:  # the full night meets the same error, and says it as it should
         logger.debug("Not a quiet night: %s", error)
         return False
+
+
+def held_under(night: Night) -> str:
+    """What decides whether a file's submission dates fit a wave: the study's waves, its default
+    wave and the time zones (a file held back for its dates is held again while they stay)."""
+    decides = (night.study.waves, night.study.book.wave, sorted(night.settings.time_zones.items()))
+    return hashlib.sha256(repr(decides).encode()).hexdigest()[:16]
+
+
+def is_still_held(night: Night, new: NewFile) -> bool:
+    """Whether a new file is one staging held back for its dates, at the same place and under the
+    same waves: the night would hold it again, so it is not work. Moved, assigned a wave, or
+    under other waves (declared since), it could now be taken."""
+    decisions = FileWaves.of(night.state)
+    entry = decisions.held.get(new.sha256)
+    return (
+        entry is not None
+        and new.sha256 not in decisions.assigned
+        and entry.get("held_under") == held_under(night)
+        and entry.get("path") == shown(new.path, new.inbox)
+    )
 
 
 def stage_files(
@@ -215,12 +238,10 @@ def stage_file(
         return _staged(night, new, run_id=run_id, file_order=file_order, staged_dir=staged_dir)
     except FileHeld as held:
         logger.warning(str(held))
-        return NotTaken.of(
-            held,
-            held_entry(
-                new.path, new.sha256, inbox=new.inbox, message=str(held), record=held.record | {"wave": new.wave}
-            ),
+        entry = held_entry(
+            new.path, new.sha256, inbox=new.inbox, message=str(held), record=held.record | {"wave": new.wave}
         )
+        return NotTaken.of(held, entry | {"held_under": held_under(night)})
     except FileNotTaken as problem:
         logger.warning(str(problem))
         return NotTaken.of(problem)

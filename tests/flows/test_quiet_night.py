@@ -16,6 +16,7 @@ from schemas.study import load_study
 from surveyhouse.night import night_is_quiet, run_night, state_for
 from surveyhouse.settings import load_settings
 from tests.flows.respondents import small_respondents
+from tests.hardening.test_waves import WAVES_2023_2024, settings_for, study_folder, typeform_export
 
 CLEAN = [1, 2, 3, 8, 9, 10, 11]  # the respondents of the dozen that pass every check (tests/flows/test_nights.py)
 
@@ -78,3 +79,29 @@ def test_a_quiet_night_is_recorded_in_the_run_log_and_listed_in_runs_at_the_next
     ]
     assert [started for _, _, started, _ in runs[1:3]] == [run.started_at for run in quiet]
     assert all(started <= finished for _, _, started, finished in runs)
+
+
+def test_a_held_file_keeps_a_night_from_being_quiet_once_it_could_be_taken_and_only_then(tmp_path):
+    only_2023 = "waves:\n  - {wave: 2023, start: 2023-10-01, end: 2023-12-15}\n"
+    settings = settings_for(tmp_path)
+    study = load_study(study_folder(tmp_path, only_2023))
+    landing = tmp_path / "landing"
+    typeform_export(landing / "2023" / "kept.csv", wave=2023, seed=9)
+    misfiled = typeform_export(landing / "2023" / "typeform.csv", wave=2024)  # its dates fit no wave: held
+    typeform_export(landing / "2024" / "later.csv", wave=2024, seed=7)  # a folder that is no wave's: held unread
+    first = run_night(study, settings, report=False)
+    assert first.published and len(first.problems) == 2
+    run_night(study, settings)  # the report page
+    assert night_is_quiet(study, settings), "both files would be held again"
+
+    study = load_study(study_folder(tmp_path, WAVES_2023_2024))  # wave 2024 declared: later.csv can be taken
+    assert not night_is_quiet(study, settings)
+    declared = run_night(study, settings)
+    assert declared.published and declared.files_new == 1 and len(declared.problems) == 1
+    assert night_is_quiet(study, settings), "typeform.csv is held again, outside wave 2023's period"
+
+    misfiled.rename(landing / "2024" / misfiled.name)  # moved into its wave's folder: it can be taken
+    assert not night_is_quiet(study, settings)
+    moved = run_night(study, settings)
+    assert moved.published and moved.files_new == 1 and not moved.problems
+    assert night_is_quiet(study, settings)
