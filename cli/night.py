@@ -196,8 +196,12 @@ def run_command(inbox: str | None, warehouse: str | None, lake_data: str | None,
                 print_summary(run, settings, time.perf_counter() - started)
             return verdict(run)
         from surveyhouse.night import Night, check_secret_unchanged, night_is_quiet, run_night
+        from surveyhouse.runlog import RunLogDamaged
 
-        check_secret_unchanged(Night.of(loaded, settings))
+        try:
+            check_secret_unchanged(Night.of(loaded, settings))  # reads the run log: a damaged one stops here
+        except RunLogDamaged as error:
+            raise UserError(str(error)) from error
         if night_is_quiet(loaded, settings):
             # Nothing new, nothing to repair: the night runs here, without starting Prefect.
             run = run_night(loaded, settings)

@@ -67,6 +67,14 @@ def new_run_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
+#: What every line of the run log has, whatever version wrote it.
+RUN_FIELDS = ("run_id", "started_at", "status", "settings")
+
+
+class RunLogDamaged(ValueError):
+    """A line of the run log is whole JSON but no run's (edited by hand): one line naming the file and the fix."""
+
+
 class RunLog:
     """The run log file: whole lines only, repaired before it is read or appended to."""
 
@@ -74,11 +82,20 @@ class RunLog:
         self.path = path
 
     def runs(self) -> list[dict]:
-        """Every run in the log, oldest first."""
+        """Every run in the log, oldest first; RunLogDamaged when a line is a record but not a run's."""
         self.repair()
         if not self.path.exists():
             return []
-        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        runs = {number: json.loads(line) for number, line in enumerate(lines, start=1) if line.strip()}
+        for number, run in runs.items():
+            missing = [name for name in RUN_FIELDS if name not in run]
+            if missing:
+                raise RunLogDamaged(
+                    f"the run log {self.path} is damaged: line {number} is no run's ({', '.join(missing)} missing); "
+                    "delete that line (the runs the warehouse published come back from its `runs` table)"
+                )
+        return list(runs.values())
 
     def published_runs(self) -> list[dict]:
         """The runs that published a warehouse (not those that failed or found nothing new), oldest first."""
