@@ -2,10 +2,12 @@
 
 Every run appends one line when it publishes or fails, and every night that finds nothing
 new one with the status ``nothing_new`` (nothing is built or published for it: the warehouse
-is not rewritten); the next publish lists them all in `runs`, in order. A process killed while appending leaves a line cut short, and a process that
-appends after it (a failure hook) glues its line onto the cut one: ``RunLog`` repairs
-both before anything reads the log, keeping any damaged text aside in
-``<log>.damaged`` (nothing is lost), so a reader never meets half a line.
+is not rewritten); the next publish lists them all in `runs`, in order. A process killed
+while appending leaves a line cut short, and a process that appends after it (a failure
+hook) glues its line onto the cut one: ``RunLog`` repairs both before anything reads the
+log, keeping any damaged text aside in ``<log>.damaged`` (nothing is lost), so a reader
+never meets half a line. A whole line that is no run's (edited by hand) is not guessed at:
+``RunLogDamaged`` names the log and the line.
 """
 
 from __future__ import annotations
