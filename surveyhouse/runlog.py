@@ -107,6 +107,21 @@ class RunLog:
         published = self.published_runs()
         return published[-1]["settings"] if published else None
 
+    def nights_since_publish(self) -> list[dict]:
+        """The nights that found nothing new since the last publish, oldest first; read as a reader
+        reads (never repaired or written: no lock held), a line it cannot read is skipped."""
+        try:
+            lines = self.path.read_bytes().splitlines()
+        except OSError:  # no log yet, or the writer's state folder is not for this reader
+            return []
+        quiet = []
+        for run in (json.loads(line) for line in reversed(lines) if _is_record(line)):
+            if run.get("status") not in ("failed", NOTHING_NEW):
+                break
+            if run.get("status") == NOTHING_NEW:
+                quiet.append(run)
+        return quiet[::-1]
+
     def append(self, record: dict) -> None:
         """Add one run (a whole line, flushed to disk)."""
         self.repair()

@@ -11,6 +11,7 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
+from cli.main import main
 from demo.exports.qualtrics import write_qualtrics
 from schemas.study import load_study
 from surveyhouse.night import night_is_quiet, run_night, state_for
@@ -49,7 +50,7 @@ def test_only_a_night_with_nothing_to_do_is_quiet(tmp_path):
     assert not night_is_quiet(study, settings), "an unreadable warehouse is rebuilt by the full night"
 
 
-def test_a_quiet_night_is_recorded_in_the_run_log_and_listed_in_runs_at_the_next_publish(tmp_path):
+def test_a_quiet_night_is_recorded_in_the_run_log_and_listed_in_runs_at_the_next_publish(tmp_path, capsys):
     inbox = tmp_path / "landing"
     inbox.mkdir()
     settings = load_settings(inbox=str(inbox), warehouse=str(tmp_path / "surveyhouse.duckdb"))
@@ -64,6 +65,12 @@ def test_a_quiet_night_is_recorded_in_the_run_log_and_listed_in_runs_at_the_next
     assert [(run["run_id"], run["status"]) for run in log[1:]] == [(run.run_id, "nothing_new") for run in quiet]
     assert quiet[0].unchanged_since == datetime.fromisoformat(log[0]["finished_at"])
     assert (log[1]["responses"], log[1]["quarantined_rows"], log[1]["files_new"]) == (log[0]["responses"], 0, 0)
+    capsys.readouterr()
+    assert main(["quality", "--warehouse", str(settings.warehouse)]) == 0
+    assert (
+        f"Nothing new since {quiet[0].unchanged_since:%Y-%m-%d %H:%M} UTC: 2 night(s) since found nothing new, the "
+        f"last at {quiet[1].started_at:%Y-%m-%d %H:%M} UTC (listed in `runs` from the next publish on)"
+    ) in capsys.readouterr().out
 
     write_qualtrics(clean_respondents().head(5), inbox / "AI+in+social+media_night2.csv", seed=11)
     last = run_night(study, settings)
@@ -79,6 +86,9 @@ def test_a_quiet_night_is_recorded_in_the_run_log_and_listed_in_runs_at_the_next
     ]
     assert [started for _, _, started, _ in runs[1:3]] == [run.started_at for run in quiet]
     assert all(started <= finished for _, _, started, finished in runs)
+    capsys.readouterr()
+    assert main(["quality", "--warehouse", str(settings.warehouse)]) == 0
+    assert "Nothing new since" not in capsys.readouterr().out
 
 
 def test_a_held_file_keeps_a_night_from_being_quiet_once_it_could_be_taken_and_only_then(tmp_path):
