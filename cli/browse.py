@@ -54,7 +54,7 @@ def quality_command(warehouse: str | None) -> int:
     from cli.output import print_table
     from warehouse.queries import run_query
 
-    _, connection = _open(warehouse)
+    settings, connection = _open(warehouse)
     sections = (
         ("Files", "quality_files"),
         ("\nFailed checks (rows quarantined, with examples)", "quality_failed_checks"),
@@ -67,12 +67,28 @@ def quality_command(warehouse: str | None) -> int:
     with connection:
         last = run_query(connection, "last_run").fetchone()
         if last is not None:
-            print(f"Last run {last[0]} ({last[2]}), published {last[1]:%Y-%m-%d %H:%M} UTC\n")
+            print(f"Last run {last[0]} ({last[2]}), published {last[1]:%Y-%m-%d %H:%M} UTC")
+            print(_nothing_new_since(settings, published=last[1]))
         for title, name in sections:
             print(title)
             result = run_query(connection, name)
             print_table([d[0] for d in result.description], result.fetchall())
     return OK
+
+
+def _nothing_new_since(settings, *, published) -> str:
+    """'Nothing new since <the publish>: N night(s) found nothing new, the last at <time>' (from the
+    run log, where those nights wait for the next publish to be listed in `runs`), else ''."""
+    from surveyhouse.runlog import RunLog
+
+    quiet = RunLog(settings.state_dir / f"{settings.warehouse_name}.runs.jsonl").nights_since_publish()
+    if not quiet:
+        return ""
+    last = quiet[-1]["started_at"][:16].replace("T", " ")
+    return (
+        f"Nothing new since {published:%Y-%m-%d %H:%M} UTC: {len(quiet)} night(s) since found nothing new, "
+        f"the last at {last} UTC (listed in `runs` from the next publish on)\n"
+    )
 
 
 @click.command("dictionary")

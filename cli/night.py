@@ -87,7 +87,7 @@ def print_summary(run, settings, elapsed: float) -> None:
     with open_reader(settings.store()) as connection:
         files = run_query(connection, "run_files_summary").fetchone()
         flags = run_query(connection, "run_flags_summary").fetchone()
-    outcome = "published" if run.published else "nothing new: warehouse unchanged"
+    outcome = "published" if run.published else f"{nothing_new(run)}: warehouse unchanged"
     print(f"\nRun {run.run_id}: {run.files_new} new file(s), {outcome} in {elapsed:.1f} s -> {settings.store()}")
     print(
         f"Files: {files[0]} ({files[1]} not loaded); rows read {files[2]}: accepted {files[3]}, "
@@ -101,6 +101,12 @@ def print_summary(run, settings, elapsed: float) -> None:
         print(f"Report page: {run.report}")
     print()
     print_claims(settings.store(), tolerance=settings.claim_tolerance_pts)
+
+
+def nothing_new(run) -> str:
+    """'nothing new since <the live warehouse's publish>' (UTC, to the minute), or 'nothing new'."""
+    since = run.unchanged_since
+    return f"nothing new since {since:%Y-%m-%d %H:%M} UTC" if since else "nothing new"
 
 
 def print_claims(warehouse, *, tolerance: float, wave: int | None = None) -> None:
@@ -196,8 +202,12 @@ def run_command(inbox: str | None, warehouse: str | None, lake_data: str | None,
                 print_summary(run, settings, time.perf_counter() - started)
             return verdict(run)
         from surveyhouse.night import Night, check_secret_unchanged, night_is_quiet, run_night
+        from surveyhouse.runlog import RunLogDamaged
 
-        check_secret_unchanged(Night.of(loaded, settings))
+        try:
+            check_secret_unchanged(Night.of(loaded, settings))  # reads the run log: a damaged one stops here
+        except RunLogDamaged as error:
+            raise UserError(str(error)) from error
         if night_is_quiet(loaded, settings):
             # Nothing new, nothing to repair: the night runs here, without starting Prefect.
             run = run_night(loaded, settings)

@@ -556,7 +556,7 @@ RUNS = pa.DataFrameSchema(
             pl.Utf8, "Prefect flow run id; null when the pipeline ran without Prefect (tests, benchmarks)."
         ),
         "started_at": _col(UTC, "When the run started, UTC.", nullable=False),
-        "finished_at": _col(UTC, "When the run published, UTC.", nullable=False),
+        "finished_at": _col(UTC, "When the run published (or failed, or found nothing new), UTC.", nullable=False),
         "files_new": _col(pl.Int64, "Files ingested by this run.", nullable=False),
         "files_failed": _col(pl.Int64, "Of those, files rejected whole.", nullable=False),
         "rows_read": _col(pl.Int64, "Data rows read by this run.", nullable=False),
@@ -569,9 +569,11 @@ RUNS = pa.DataFrameSchema(
         ),
         "status": _col(
             pl.Utf8,
-            "ok; warning (a file was rejected or could not be read: see message and files); failed (nothing published: see message).",
+            "ok; warning (a file was rejected or could not be read: see message and files); failed (nothing published: "
+            "see message); nothing_new (a night that found nothing new: nothing built or published, the warehouse "
+            "unchanged; listed from the next publish on, its counts those of the warehouse it left live).",
             nullable=False,
-            checks=[pa.Check.isin(["ok", "warning", "failed"])],
+            checks=[pa.Check.isin(["ok", "warning", "failed", "nothing_new"])],
         ),
         "message": _col(pl.Utf8, "What went wrong, in plain language; null when all went well."),
         "trigger": _col(
@@ -590,7 +592,7 @@ RUNS = pa.DataFrameSchema(
     },
     strict=True,
     name="runs",
-    description="One row per run: those that published, and those that failed (nothing published).",
+    description="One row per run: those that published, those that failed and the nights that found nothing new (nothing published).",
 )
 
 CLAIMS = pa.DataFrameSchema(

@@ -274,7 +274,7 @@ RETIRED_RUN_FIELDS = ("claims_consistent",)
 
 def _runs_table(runs: list[dict]) -> pl.DataFrame:
     runs = [{"trigger": None} | {k: v for k, v in run.items() if k not in RETIRED_RUN_FIELDS} for run in runs]
-    return pl.DataFrame(runs).with_columns(
+    return pl.DataFrame(runs, infer_schema_length=None).with_columns(
         pl.col("started_at", "finished_at").str.to_datetime(time_zone="UTC").dt.cast_time_unit("us")
     )
 

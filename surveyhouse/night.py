@@ -3,6 +3,9 @@
     recover the state folder -> discover new files -> stage each (through the runner)
     -> build every table from all staged files -> publish -> write the report page
 
+A night that finds nothing new builds and publishes nothing: it is a line of the run log
+(status ``nothing_new``), which the next publish lists in `runs`.
+
 The night knows nothing of Prefect. The runner decides how its steps run: in this
 process (``InProcess``, what tests, benchmarks and `rebuild` use), or as Prefect tasks
 with retries on I/O errors and the per-file steps fanned out to threads or a Dask
@@ -12,11 +15,13 @@ state folder is repaired first, under the warehouse's run lock.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -26,12 +31,12 @@ from schemas.figures import published_figures_frame
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
 from surveyhouse.build import build_tables
-from surveyhouse.discover import NewFile, discover_files, held_entry, record_held
+from surveyhouse.discover import FileWaves, NewFile, discover_files, held_entry, record_held
 from surveyhouse.diskspace import record_failure
 from surveyhouse.lake import StateShare
-from surveyhouse.landing import FileNotTaken, NotTaken
+from surveyhouse.landing import FileNotTaken, NotTaken, shown
 from surveyhouse.read import ReadLimits
-from surveyhouse.runlog import RunSummary
+from surveyhouse.runlog import RunSummary, quiet_night_record
 from surveyhouse.settings import SecretChanged, Settings
 from surveyhouse.staging import FileHeld, StagedFile, expire_archive, stage_export
 from surveyhouse.state import StateFolder
@@ -148,10 +153,21 @@ def run_night(
             if unreadable is not None or needs_publish(night, run):
                 publish_night(night, run, runner=runner, unreadable=unreadable)
             else:
-                logger.info("Nothing new in %s; the warehouse %s is unchanged.", settings.inbox, night.warehouse)
+                record_quiet_night(night, run)
     if report and (run.published or report_is_stale(night)):
         run.report = runner.step("report", lambda: write_report_page(night))
     return run
+
+
+def record_quiet_night(night: Night, run: RunSummary) -> None:
+    """A night that found nothing new, in the run log with the status ``nothing_new`` (the next
+    publish lists it in `runs`); the warehouse is neither built nor rewritten."""
+    published = night.state.runs.published_runs()
+    last = published[-1] if published else None
+    night.state.runs.append(quiet_night_record(run, last, settings=night.settings.recorded()))
+    run.unchanged_since = datetime.fromisoformat(last["finished_at"]) if last else None
+    since = f" since {run.unchanged_since:%Y-%m-%d %H:%M} UTC" if run.unchanged_since else ""
+    logger.info("Nothing new in %s%s; the warehouse %s is unchanged.", night.settings.inbox, since, night.warehouse)
 
 
 def night_is_quiet(study: Study, settings: Settings) -> bool:
@@ -165,12 +181,38 @@ def night_is_quiet(study: Study, settings: Settings) -> bool:
             if not night.warehouse.exists() or night.warehouse.unreadable() is not None:
                 return False
             found = discover_files(
-                settings.inbox, state=night.state, default_wave=study.book.wave, settle_s=settings.settle_s
+                settings.inbox,
+                state=night.state,
+                default_wave=study.book.wave,
+                settle_s=settings.settle_s,
+                waves=study.waves,  # a file held back for its folder stays held, unless its wave is now declared
             )
-            return not found.new and not needs_publish(night, RunSummary.starting()) and not report_is_stale(night)
+            waiting = [new for new in found.new if not is_still_held(night, new)]
+            return not waiting and not needs_publish(night, RunSummary.starting()) and not report_is_stale(night)
     except Exception as error:  # the full night meets the same error, and says it as it should
         logger.debug("Not a quiet night: %s", error)
         return False
+
+
+def held_under(night: Night) -> str:
+    """What decides whether a file's submission dates fit a wave: the study's waves, its default
+    wave and the time zones (a file held back for its dates is held again while they stay)."""
+    decides = (night.study.waves, night.study.book.wave, sorted(night.settings.time_zones.items()))
+    return hashlib.sha256(repr(decides).encode()).hexdigest()[:16]
+
+
+def is_still_held(night: Night, new: NewFile) -> bool:
+    """Whether a new file is one staging held back for its dates, at the same place and under the
+    same waves: the night would hold it again, so it is not work. Moved, assigned a wave, or
+    under other waves (declared since), it could now be taken."""
+    decisions = FileWaves.of(night.state)
+    entry = decisions.held.get(new.sha256)
+    return (
+        entry is not None
+        and new.sha256 not in decisions.assigned
+        and entry.get("held_under") == held_under(night)
+        and entry.get("path") == shown(new.path, new.inbox)
+    )
 
 
 def stage_files(
@@ -196,12 +238,10 @@ def stage_file(
         return _staged(night, new, run_id=run_id, file_order=file_order, staged_dir=staged_dir)
     except FileHeld as held:
         logger.warning(str(held))
-        return NotTaken.of(
-            held,
-            held_entry(
-                new.path, new.sha256, inbox=new.inbox, message=str(held), record=held.record | {"wave": new.wave}
-            ),
+        entry = held_entry(
+            new.path, new.sha256, inbox=new.inbox, message=str(held), record=held.record | {"wave": new.wave}
         )
+        return NotTaken.of(held, entry | {"held_under": held_under(night)})
     except FileNotTaken as problem:
         logger.warning(str(problem))
         return NotTaken.of(problem)

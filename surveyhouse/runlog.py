@@ -1,10 +1,13 @@
 """The run log: one JSON line per run in the state folder, kept in step with the live warehouse.
 
-Every run appends one line when it publishes or fails; the next publish lists them all in
-`runs`. A process killed while appending leaves a line cut short, and a process that
-appends after it (a failure hook) glues its line onto the cut one: ``RunLog`` repairs
-both before anything reads the log, keeping any damaged text aside in
-``<log>.damaged`` (nothing is lost), so a reader never meets half a line.
+Every run appends one line when it publishes or fails, and every night that finds nothing
+new one with the status ``nothing_new`` (nothing is built or published for it: the warehouse
+is not rewritten); the next publish lists them all in `runs`, in order. A process killed
+while appending leaves a line cut short, and a process that appends after it (a failure
+hook) glues its line onto the cut one: ``RunLog`` repairs both before anything reads the
+log, keeping any damaged text aside in ``<log>.damaged`` (nothing is lost), so a reader
+never meets half a line. A whole line that is no run's (edited by hand) is not guessed at:
+``RunLogDamaged`` names the log and the line.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class RunSummary:
     trigger: str | None = (
         None  # the command that started it besides the nightly run: "assign FILE --wave W", "forget FILE"
     )
+    unchanged_since: datetime | None = None  # a night with nothing new: when the live warehouse was published
 
     def record(self, **outcome) -> dict:
         """This run's line of the run log (and row of `runs`): who, when, what it read, and ``outcome``."""
@@ -55,8 +59,22 @@ class RunSummary:
         return cls(run_id=new_run_id(now), started_at=now, flow_run_id=flow_run_id)
 
 
+#: The status of a night that found nothing new (runs.status): recorded in the run log, nothing published.
+NOTHING_NEW = "nothing_new"
+#: What `runs` says of the warehouse after a run; a night with nothing new keeps the last publish's.
+WAREHOUSE_COUNTS = ("responses", "responses_excluded", "claims_reproduced", "claims_total")
+
+
 def new_run_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+#: What every line of the run log has, whatever version wrote it.
+RUN_FIELDS = ("run_id", "started_at", "status", "settings")
+
+
+class RunLogDamaged(ValueError):
+    """A line of the run log is whole JSON but no run's (edited by hand): one line naming the file and the fix."""
 
 
 class RunLog:
@@ -66,18 +84,43 @@ class RunLog:
         self.path = path
 
     def runs(self) -> list[dict]:
-        """Every run in the log, oldest first."""
+        """Every run in the log, oldest first; RunLogDamaged when a line is a record but not a run's."""
         self.repair()
         if not self.path.exists():
             return []
-        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        runs = {number: json.loads(line) for number, line in enumerate(lines, start=1) if line.strip()}
+        for number, run in runs.items():
+            missing = [name for name in RUN_FIELDS if name not in run]
+            if missing:
+                raise RunLogDamaged(
+                    f"the run log {self.path} is damaged: line {number} is no run's ({', '.join(missing)} missing); "
+                    "delete that line (the runs the warehouse published come back from its `runs` table)"
+                )
+        return list(runs.values())
 
     def published_runs(self) -> list[dict]:
-        return [run for run in self.runs() if run.get("status") != "failed"]
+        """The runs that published a warehouse (not those that failed or found nothing new), oldest first."""
+        return [run for run in self.runs() if run.get("status") not in ("failed", NOTHING_NEW)]
 
     def last_published_settings(self) -> str | None:
         published = self.published_runs()
         return published[-1]["settings"] if published else None
+
+    def nights_since_publish(self) -> list[dict]:
+        """The nights that found nothing new since the last publish, oldest first; read as a reader
+        reads (never repaired or written: no lock held), a line it cannot read is skipped."""
+        try:
+            lines = self.path.read_bytes().splitlines()
+        except OSError:  # no log yet, or the writer's state folder is not for this reader
+            return []
+        quiet = []
+        for run in (json.loads(line) for line in reversed(lines) if _is_record(line)):
+            if run.get("status") not in ("failed", NOTHING_NEW):
+                break
+            if run.get("status") == NOTHING_NEW:
+                quiet.append(run)
+        return quiet[::-1]
 
     def append(self, record: dict) -> None:
         """Add one run (a whole line, flushed to disk)."""
@@ -137,5 +180,18 @@ def failed_run_record(run: RunSummary, error: BaseException, *, settings: str) -
     return run.record(
         status="failed",
         message=f"{type(error).__name__}: {error}. Nothing was published; the previous warehouse stayed live.",
+        settings=settings,
+    )
+
+
+def quiet_night_record(run: RunSummary, last_published: dict | None, *, settings: str) -> dict:
+    """The run log's line for a night that found nothing new: nothing built or published, the
+    warehouse's counts those of ``last_published`` (the run that published it), no new failure."""
+    kept = {name: (last_published or {}).get(name) for name in WAREHOUSE_COUNTS}
+    return run.record(
+        **kept,
+        quarantined_rows=0,
+        status=NOTHING_NEW,
+        message="; ".join(run.problems + run.notes) or None,
         settings=settings,
     )

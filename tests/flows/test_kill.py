@@ -196,8 +196,10 @@ def test_a_run_killed_between_its_publish_and_its_log_line_is_taken_back_from_th
     published = warehouse.read_bytes()
     again = run_night(load_study(), settings)
     assert not again.published and warehouse.read_bytes() == published, "nothing new: no republish"
-    assert state_for(settings).runs.path.read_text(encoding="utf-8").count("\n") == len(lines)
-    assert [run["run_id"] for run in state_for(settings).runs.runs()][-1] == json.loads(lines[-1])["run_id"]
+    runs = state_for(settings).runs.runs()
+    assert len(runs) == len(lines) + 1, "the killed run's line taken back, then this quiet night's"
+    assert runs[-2]["run_id"] == json.loads(lines[-1])["run_id"]
+    assert (runs[-1]["run_id"], runs[-1]["status"]) == (again.run_id, "nothing_new")
 
 
 def test_a_log_line_cut_short_by_a_kill_is_dropped(study):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -62,7 +64,7 @@ def test_a_second_run_with_nothing_new_publishes_nothing(demo_run):
     before = (root / "surveyhouse.duckdb").read_bytes()
     result = surveyhouse("run", "--inbox", "landing", "--warehouse", "surveyhouse.duckdb", cwd=root)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "nothing new: warehouse unchanged" in result.stdout
+    assert "nothing new since " in result.stdout and " UTC: warehouse unchanged in " in result.stdout
     assert (root / "surveyhouse.duckdb").read_bytes() == before
 
 
@@ -74,6 +76,29 @@ def test_a_night_with_nothing_new_starts_no_prefect_server_and_no_flow(demo_run)
     logged = server_log.stat().st_size
     result = surveyhouse("run", "--inbox", "landing", "--warehouse", "surveyhouse.duckdb", cwd=root)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "nothing new: warehouse unchanged" in result.stdout
     assert "Flow run" not in result.stdout + result.stderr
     assert server_log.stat().st_size == logged, "no temporary Prefect server was started"
+    runs = [json.loads(line) for line in (root / ".surveyhouse" / "surveyhouse.runs.jsonl").read_text().splitlines()]
+    published = next(run for run in runs if run["status"] == "ok")
+    since = datetime.fromisoformat(published["finished_at"])
+    run_id = result.stdout.split("Run ", 1)[1].split(":", 1)[0]
+    assert f"Run {run_id}: 0 new file(s), nothing new since {since:%Y-%m-%d %H:%M} UTC: warehouse unchanged in " in (
+        result.stdout
+    )
+    assert (runs[-1]["run_id"], runs[-1]["status"], runs[-1]["flow_run_id"]) == (run_id, "nothing_new", None)
+
+
+def test_a_damaged_run_log_stops_a_night_with_one_line_naming_it_and_the_fix(demo_run, tmp_path):
+    root, first = demo_run
+    assert first.returncode == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("prefect"))
+    log = copy / ".surveyhouse" / "surveyhouse.runs.jsonl"
+    with log.open("a", encoding="utf-8") as damaged:
+        damaged.write('{"run_id": "edited by hand"}\n')
+    result = surveyhouse("run", "--inbox", "landing", "--warehouse", "surveyhouse.duckdb", cwd=copy)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"Error: the run log {log} is damaged: line {len(log.read_text().splitlines())} is no run's (started_at, "
+        "status, settings missing); delete that line (the runs the warehouse published come back from its `runs` table)"
+    ]

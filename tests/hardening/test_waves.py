@@ -179,9 +179,10 @@ def test_assign_files_a_held_export_and_forget_takes_its_rows_out_both_recorded_
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
         triggers = [t for (t,) in connection.execute("select trigger from runs order by started_at").fetchall()]
         assert connection.execute("select count(*) from files where source_file = 'typeform.csv'").fetchone() == (0,)
-    assert triggers[-3:] == [
+    assert triggers[-4:] == [
         "assign 2023/typeform.csv --wave 2024",
         "assign typeform.csv --wave 2023",
+        None,  # the night between them, which found nothing new
         "forget typeform.csv",
     ]
     state = Night.of(study, settings).state
