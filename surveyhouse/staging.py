@@ -24,7 +24,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -124,18 +126,43 @@ def staged_schema(book: Codebook) -> dict[str, pl.DataType]:
     return {column: types.get(column, pl.Utf8) for column in response_columns(book)}
 
 
-def _validate(canonical: pl.DataFrame, book: Codebook) -> pl.DataFrame:
+def _validate(canonical: pl.DataFrame, book: Codebook, *, duplicated: pl.Series | None = None) -> pl.DataFrame:
     """Every failed check of every row at once (pandera, lazy, on materialised data), each
-    offending value an excerpt (messages and the quarantine table quote it)."""
+    offending value an excerpt (messages and the quarantine table quote it).
+
+    ``duplicated``: the source rows whose response id the whole file holds more than once,
+    when ``canonical`` is a slice of the file (pandera sees only the slice's duplicates)."""
+    failures = _schema_failures(canonical, book)
+    if duplicated is not None:
+        failures = pl.concat([failures, _duplicate_failures(canonical, duplicated)], how="diagonal_relaxed")
+    if failures.is_empty():
+        return pl.DataFrame()
+    failures = failures.with_columns(pl.col("failure_case").cast(pl.Utf8))
+    value = pl.col("failure_case")
+    unfit = failures.filter((value.str.len_chars() > EXCERPT_CHARS) | value.str.contains(r"[\x00-\x1f\x7f-\x9f]"))
+    shown = {case: excerpt(case) for case in unfit["failure_case"].unique().to_list()}
+    return failures.with_columns(value.replace(shown)) if shown else failures
+
+
+def _schema_failures(canonical: pl.DataFrame, book: Codebook) -> pl.DataFrame:
     try:
         canonical_schema(book).validate(canonical, lazy=True)
     except pa.errors.SchemaErrors as errors:
-        failures = errors.failure_cases.with_columns(pl.col("failure_case").cast(pl.Utf8))
-        value = pl.col("failure_case")
-        unfit = failures.filter((value.str.len_chars() > EXCERPT_CHARS) | value.str.contains(r"[\x00-\x1f\x7f-\x9f]"))
-        shown = {case: excerpt(case) for case in unfit["failure_case"].unique().to_list()}
-        return failures.with_columns(value.replace(shown)) if shown else failures
+        return errors.failure_cases
     return pl.DataFrame()
+
+
+def _duplicate_failures(canonical: pl.DataFrame, duplicated: pl.Series) -> pl.DataFrame:
+    """pandera's failure of its ``unique`` check, for the rows of ``canonical`` among ``duplicated``
+    (a null response id is a value like any other, as pandera counts it)."""
+    rows = canonical.select("source_row", "response_id").with_row_index("index")
+    return rows.filter(pl.col("source_row").is_in(duplicated.implode())).select(
+        failure_case=pl.col("response_id"),
+        schema_context=pl.lit("Column"),
+        column=pl.lit("response_id"),
+        check=pl.lit("field_uniqueness"),
+        index=pl.col("index").cast(pl.Int32),
+    )
 
 
 def _reader_quarantine(
@@ -188,6 +215,11 @@ def _filled_rows(frame: pl.DataFrame) -> pl.LazyFrame:
     return frame.lazy().filter(~pl.all_horizontal(pl.col(cells).is_null())) if cells else frame.lazy()
 
 
+#: Rows of a file mapped, validated and typed at a time: the canonical and typed frames
+#: are held one slice at a time, not the whole file's (peak memory at millions of rows).
+SLICE_ROWS = 50_000
+
+
 def process_export(
     path: Path,
     *,
@@ -201,6 +233,7 @@ def process_export(
     data: bytes | None = None,
     limits: ReadLimits | None = None,
     wave_book: Codebook | None = None,
+    slice_rows: int = SLICE_ROWS,
 ) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
     """(files record, accepted responses, quarantine rows) of one export file (of ``data``, its bytes, when given).
 
@@ -211,40 +244,109 @@ def process_export(
     path then only names the file); ``limits``: how much of a file is read. ``wave_book``:
     the codebook of the file's wave (``Study.book_for``), which its columns and answers are
     matched against (default ``book``); the staged responses have ``book``'s columns.
+    ``slice_rows``: rows mapped, validated and typed at a time (the result is the same).
     """
-    union, book = book, wave_book or book
+    slices: list[pl.DataFrame] = []
+    options = _Options(run_id, file_order, wave, book, key, time_zones, max_quarantined_share, wave_book, slice_rows)
+    record, quarantine = _processed(path, lambda: read_export(path, data=data, limits=limits), slices.append, options)
+    if record["status"] != "loaded":
+        return record, _empty_responses(book), quarantine
+    return record, pl.concat(slices, how="vertical"), quarantine
+
+
+@dataclass(frozen=True)
+class _Options:
+    """What ``process_export`` is told about a file besides its bytes."""
+
+    run_id: str
+    file_order: int
+    wave: int
+    book: Codebook
+    key: bytes
+    time_zones: dict[str, str] | None
+    max_quarantined_share: float
+    wave_book: Codebook | None
+    slice_rows: int = SLICE_ROWS
+
+
+def _processed(
+    path: Path, read: Callable[[], RawExport], keep: Callable[[pl.DataFrame], None], options: _Options
+) -> tuple[dict, pl.DataFrame]:
+    """(files record, quarantine rows) of one export file, read by ``read``; its accepted
+    responses, staged, go to ``keep`` a slice of rows at a time (taken only when the record
+    says ``loaded``). The whole-file decisions (layout, columns, header language, dates)
+    are taken once, from the whole file; each slice is then mapped, validated and typed alone."""
+    union, book = options.book, options.wave_book or options.book
     record = {
-        "source_file": path.name, "run_id": run_id, "wave": wave, "file_order": file_order,
+        "source_file": path.name, "run_id": options.run_id, "wave": options.wave, "file_order": options.file_order,
         "source_tool": None, "layout": None, "language": None, "encoding": None,
         "rows_read": 0, "quarantined": 0, "columns_ignored": None, "status": "loaded", "message": None,
     }  # fmt: skip
     try:
-        raw = read_export(path, data=data, limits=limits)
+        raw = read()
     except UnreadableExport as error:
-        return _failed(record, book=union, check="file_readable", reason=str(error))
-    del data
+        return _failed(record, book=union, check="file_readable", reason=str(error))[::2]
     try:
-        layout, parsed, meta, resolved = _recognised(raw, record, book=book, time_zones=time_zones)
+        layout, parsed, meta, resolved = _recognised(raw, record, book=book, time_zones=options.time_zones)
     except _NotUsable as unusable:
-        return _failed(record, book=union, check=unusable.check, reason=unusable.reason)
-    unread = _reader_quarantine(raw.problems, meta, parsed.columns, run_id=run_id, source_file=path.name)
+        return _failed(record, book=union, check=unusable.check, reason=unusable.reason)[::2]
+    unread = _reader_quarantine(raw.problems, meta, parsed.columns, run_id=options.run_id, source_file=path.name)
     # The answer columns, compact (categories), so that the file's raw cells (a gigabyte
     # at a million responses) are gone before the mapping works.
     wide = compact_wide(parsed.wide, resolved, book=book)
     del raw, parsed
-    canonical = canonical_frame(wide, meta, resolved, book=book, layout=layout, header_language=record["language"])
-    del wide, meta  # their memory goes back before the checks
-    checked = quarantine_rows(_validate(canonical, book), canonical, run_id=run_id, source_file=path.name)
+    mapping = _Mapping(book, union, resolved, layout, record, options.key, unread["source_row"])
+    checked = _checked_slices(wide, meta, mapping, keep, slice_rows=options.slice_rows)
+    del wide, meta
     quarantine = pl.concat([unread, checked], how="vertical").sort("source_row", "column", "check")
     record["quarantined"] = quarantine["source_row"].n_unique()
-    if is_too_broken(record["rows_read"], record["quarantined"], max_share=max_quarantined_share):
-        message = rejection_message(record, quarantine, max_share=max_quarantined_share)
+    share = options.max_quarantined_share
+    if is_too_broken(record["rows_read"], record["quarantined"], max_share=share):
+        message = rejection_message(record, quarantine, max_share=share)
         record.update(status="rejected", message=message, quarantined=record["rows_read"])
         verdict = _file_quarantine(record, check="file_quarantined_share", message=message)
-        return record, _empty_responses(union), pl.concat([quarantine, verdict], how="vertical")
-    accepted = canonical.filter(~pl.col("source_row").is_in(quarantine["source_row"].implode()))
-    del canonical  # each step below holds only its input and its output (peak memory at a million rows)
-    return record, _staged_responses(_in_every_wave(accepted, union), record, book=union, key=key), quarantine
+        return record, pl.concat([quarantine, verdict], how="vertical")
+    return record, quarantine
+
+
+@dataclass(frozen=True)
+class _Mapping:
+    """The whole-file decisions each slice of a file is mapped, validated and staged with."""
+
+    book: Codebook  # the wave's
+    union: Codebook  # the staged columns'
+    resolved: list
+    layout: Layout
+    record: dict
+    key: bytes
+    unread: pl.Series  # the source rows the reader set aside
+
+
+def _checked_slices(
+    wide: pl.DataFrame, meta: pl.DataFrame, mapping: _Mapping, keep: Callable[[pl.DataFrame], None], *, slice_rows: int
+) -> pl.DataFrame:
+    """The quarantine rows of the file's checks, ``slice_rows`` rows at a time: each slice
+    mapped, validated, and its accepted rows staged (to ``keep``) alone. Source rows stay
+    the file's; a response id the whole file repeats fails in every slice it is in."""
+    rows = meta["source_row"]
+    # A slice of the answers is a slice of the metadata when their rows are in the same, file, order (every layout).
+    size = slice_rows if rows.equals(wide["source_row"]) and rows.is_sorted() else max(wide.height, 1)
+    duplicated = meta.filter(pl.col("response_id").is_duplicated())["source_row"]
+    book, record = mapping.book, mapping.record
+    found = []
+    for start in range(0, max(wide.height, 1), size):
+        canonical = canonical_frame(
+            wide.slice(start, size), meta.slice(start, size), mapping.resolved, book=book, layout=mapping.layout,
+            header_language=record["language"],
+        )  # fmt: skip
+        failures = _validate(canonical, book, duplicated=duplicated)
+        checked = quarantine_rows(failures, canonical, run_id=record["run_id"], source_file=record["source_file"])
+        found.append(checked)
+        set_aside = pl.concat([mapping.unread, checked["source_row"]])
+        accepted = canonical.filter(~pl.col("source_row").is_in(set_aside.implode()))
+        del canonical  # each step below holds only its input and its output
+        keep(_staged_responses(_in_every_wave(accepted, mapping.union), record, book=mapping.union, key=mapping.key))
+    return pl.concat(found, how="vertical")
 
 
 class _NotUsable(Exception):
@@ -372,6 +474,7 @@ def stage_export(
     wave_book: Codebook | None = None,
     checked: bool = False,
     waves: tuple[Wave, ...] = (),
+    slice_rows: int = SLICE_ROWS,
 ) -> StagedFile:
     """Process one export and stage its result; the raw file goes to the archive.
 
@@ -396,21 +499,68 @@ def stage_export(
         )
     times = times or file_times(data, modified_ns=landed[3])
     archived = archive_raw(data, archive_dir=archive_dir, sha256=sha, suffix=path.suffix.lower())
-    record, accepted, quarantine = process_export(
-        path, run_id=run_id, file_order=file_order, wave=book.wave if wave is None else wave, book=book, key=key,
-        time_zones=time_zones, max_quarantined_share=max_quarantined_share, data=data, limits=limits,
-        wave_book=wave_book,
-    )  # fmt: skip
+    held = [data]  # the bytes go once read: only the reader's frame holds the file then
     del data
-    accepted = _in_its_wave(record, accepted, Placement(wave, checked), waves=waves or (Wave(book.wave),), path=path)
-    record |= {"file_sha256": sha, "archived_as": archived.name} | times
-    folder = private_folder(staged_dir / sha)
-    staged = StagedFile(sha, folder, record)
-    if record["status"] == "loaded":
-        _write_parquet(accepted, staged.responses)
+
+    def read() -> RawExport:
+        return read_export(path, data=held.pop(), limits=limits)
+
+    wave_given = book.wave if wave is None else wave
+    options = _Options(
+        run_id, file_order, wave_given, book, key, time_zones, max_quarantined_share, wave_book, slice_rows
+    )
+    sliced = _SlicedResponses(staged_dir / f".{sha}.slices")
+    try:
+        record, quarantine = _processed(path, read, sliced.keep, options)
+        days = sliced.days if record["status"] == "loaded" else None
+        placement, waves = Placement(wave, checked), waves or (Wave(book.wave),)
+        record["wave"] = _placed_wave(record, days, placement, waves=waves, path=path)
+        record |= {"file_sha256": sha, "archived_as": archived.name} | times
+        return _written(StagedFile(sha, private_folder(staged_dir / sha), record), sliced, quarantine)
+    finally:
+        sliced.remove()
+
+
+def _written(staged: StagedFile, sliced: _SlicedResponses, quarantine: pl.DataFrame) -> StagedFile:
+    """``staged`` written: its responses (when loaded), its quarantine, then its record, last."""
+    if staged.record["status"] == "loaded":
+        sliced.combine(staged.responses, wave=staged.record["wave"])
     _write_parquet(quarantine, staged.quarantine)
-    write_private(folder / RECORD, json.dumps(record, indent=1))
+    write_private(staged.folder / RECORD, json.dumps(staged.record, indent=1))
     return staged
+
+
+class _SlicedResponses:
+    """A file's staged responses as they come, a slice of rows at a time: each slice a
+    Parquet part (in ``folder``, private, removed after), combined into one file at the end."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.parts: list[Path] = []
+        self.days: tuple[str, str] | None = None  # of the accepted submissions (``submission_days``)
+
+    def keep(self, staged: pl.DataFrame) -> None:
+        if not self.parts:  # what a run killed while staging this file left
+            shutil.rmtree(self.folder, ignore_errors=True)
+            private_folder(self.folder)
+        part = self.folder / f"{len(self.parts):06d}.parquet"
+        staged.write_parquet(part)
+        make_private(part)
+        self.parts.append(part)
+        days = submission_days(staged)
+        if days is not None:
+            self.days = days if self.days is None else (min(self.days[0], days[0]), max(self.days[1], days[1]))
+
+    def combine(self, path: Path, *, wave: int) -> None:
+        """The parts written to ``path`` as one Parquet file (streamed, never whole in memory), atomically."""
+        partial = path.with_name(path.name + ".part")
+        parts = pl.scan_parquet(self.parts, glob=False)
+        parts.with_columns(wave=pl.lit(wave, pl.Int32)).sink_parquet(partial)
+        make_private(partial)
+        partial.replace(path)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class FileHeld(FileNotTaken):
@@ -430,17 +580,15 @@ def submission_days(accepted: pl.DataFrame) -> tuple[str, str] | None:
     return None if first is None else (first.isoformat(), last.isoformat())
 
 
-def _in_its_wave(
-    record: dict, accepted: pl.DataFrame, placement: Placement, *, waves: tuple[Wave, ...], path: Path
-) -> pl.DataFrame:
-    """The accepted rows in the wave their dates and placement give (the record says it too);
+def _placed_wave(
+    record: dict, days: tuple[str, str] | None, placement: Placement, *, waves: tuple[Wave, ...], path: Path
+) -> int:
+    """The wave of a file's accepted rows, by their first and last ``days`` and its placement;
     FileHeld when they fit none. A file not loaded keeps its given wave (else `wave:`)."""
-    days = submission_days(accepted) if record["status"] == "loaded" else None
     wave = place_file(display_name(path.name), placement, days, waves, default=record["wave"])
     if isinstance(wave, str):
         raise FileHeld(wave, record=record)
-    record["wave"] = wave
-    return accepted.with_columns(wave=pl.lit(wave, pl.Int32)) if record["status"] == "loaded" else accepted
+    return wave
 
 
 def _write_parquet(frame: pl.DataFrame, path: Path) -> None:

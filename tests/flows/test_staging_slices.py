@@ -1,0 +1,71 @@
+"""A file is mapped, validated and typed a slice of rows at a time (peak memory): the
+result is the whole file's, whatever the slice. The whole-file decisions (layout, columns,
+header language, dates, the rejected share, a response id repeated in the file) are the
+file's; the quarantine's source rows are the file's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from bench.generate import export
+from schemas.codebook import codebook
+from surveyhouse.staging import process_export, stage_export
+from tests.flows.test_cases_exports import BROKEN, CASES, EXPORTS, run
+
+WHOLE = 10**9
+
+
+def _same(sliced: tuple, whole: tuple) -> None:
+    assert sliced[0] == whole[0]
+    assert_frame_equal(sliced[1], whole[1])
+    assert_frame_equal(sliced[2], whole[2])
+
+
+@pytest.mark.parametrize(
+    "path", [CASES / name for name in EXPORTS] + sorted(BROKEN.iterdir()), ids=lambda path: path.name
+)
+def test_each_case_export_sliced_gives_the_whole_files_result(path):
+    _same(run(path, slice_rows=5), run(path, slice_rows=WHOLE))
+
+
+def test_a_response_id_repeated_in_another_slice_is_quarantined_in_both(tmp_path):
+    source = CASES / "qualtrics_en_labels_joined.csv"
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_text("".join([*lines, lines[3]]), encoding="utf-8")  # the first data row again, last
+    sliced, whole = run(repeated, slice_rows=4), run(repeated, slice_rows=WHOLE)
+    _same(sliced, whole)
+    quarantine = sliced[2]
+    failed = quarantine.filter(pl.col("check") == "response_id_unique")["source_row"].to_list()
+    assert failed[0] == 4 and len(failed) == 2 and failed[1] > 4 + 4  # another slice's
+
+
+@pytest.fixture(scope="module")
+def demo_export(tmp_path_factory) -> Path:
+    """A demo Qualtrics export of 3,000 responses, with the demo's defects (repeated ids, bad answers)."""
+    return export(tmp_path_factory.mktemp("exports"), "qualtrics_en", 3_000, seed=3)
+
+
+def test_a_demo_export_sliced_gives_the_whole_files_result(demo_export):
+    options = {"run_id": "t", "file_order": 1, "wave": 2023, "book": codebook(), "key": b"k"}
+    sliced = process_export(demo_export, slice_rows=700, **options)
+    _same(sliced, process_export(demo_export, slice_rows=WHOLE, **options))
+    assert sliced[0]["status"] == "loaded" and not sliced[2].is_empty()
+
+
+def test_stage_export_writes_the_slices_as_one_file_and_leaves_no_part(demo_export, tmp_path):
+    staged = stage_export(
+        demo_export, staged_dir=tmp_path / "staged", archive_dir=tmp_path / "archive", run_id="t", file_order=1,
+        wave=2023, book=codebook(), key=b"k", slice_rows=700,
+    )  # fmt: skip
+    record, responses, quarantine = process_export(
+        demo_export, run_id="t", file_order=1, wave=2023, book=codebook(), key=b"k", slice_rows=WHOLE
+    )
+    assert {k: v for k, v in staged.record.items() if k in record} == record
+    assert_frame_equal(pl.read_parquet(staged.responses), responses)
+    assert_frame_equal(pl.read_parquet(staged.quarantine), quarantine)
+    assert sorted(path.name for path in (tmp_path / "staged").iterdir()) == [staged.sha256]
