@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from schemas.codebook import Codebook, Question
-from schemas.questionnaire_checks import QuestionnaireError
+from schemas.questionnaire_checks import QuestionnaireError, line_numbers
 
 OUTLINE = "report.yaml"
 CHART_KINDS = ("distribution", "by_segment", "panels")
@@ -122,20 +122,7 @@ def parse_outline(text: str, *, name: str, book: Codebook) -> Outline:
         raise OutlineError(
             f"{where}: not valid YAML ({getattr(error, 'problem', error)}); fix the indentation or quotes"
         ) from None
-    return _OutlineReader(name, _lines(node) if node is not None else {}, book).outline(raw)
-
-
-def _lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
-    """The 1-based line of every key and list item of a composed YAML document."""
-    lines = {path: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            lines.update(_lines(value, (*path, key.value)))
-            lines[(*path, key.value)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            lines.update(_lines(item, (*path, index)))
-    return lines
+    return _OutlineReader(name, line_numbers(node) if node is not None else {}, book).outline(raw)
 
 
 @dataclass(frozen=True)
