@@ -395,11 +395,23 @@ COLUMN_TESTS = pa.DataFrameSchema(
         "base_b": _col(
             pl.Int64, "Base of value_b (unweighted respondents), at least the minimum base.", nullable=False
         ),
-        "pct_a": _col(pl.Float64, "100 n_a / base_a, percent 0-100.", checks=[_between(0, 100)]),
-        "pct_b": _col(pl.Float64, "100 n_b / base_b, percent 0-100.", checks=[_between(0, 100)]),
+        "pct_a": _col(
+            pl.Float64,
+            "Percentage 0-100 of value_a: 100 n_a / base_a, or value_a's crosstab weighted_pct when is_weighted.",
+            checks=[_between(0, 100)],
+        ),
+        "pct_b": _col(
+            pl.Float64,
+            "Percentage 0-100 of value_b: 100 n_b / base_b, or its weighted_pct when is_weighted.",
+            checks=[_between(0, 100)],
+        ),
         "p_value": _col(
             pl.Float64,
-            f"Two-sided p-value of the pooled two-proportion z-test of pct_a against pct_b, unweighted ({_SPSS}).",
+            f"Two-sided p-value of pct_a against pct_b. Unweighted: the pooled two-proportion z-test ({_SPSS}). "
+            "Weighted (is_weighted): the Wald z-test of the difference of the weighted percentages, its variance the "
+            "sum of the two cells' design-based variances p(1-p)/effective_base (linearised on the raked design, as R "
+            "survey's svyby + svycontrast of two domains); the covariance the raking induces between the two disjoint "
+            "domains is neglected, as the trend neglects it between waves.",
             checks=[_between(0, 1)],
         ),
         "p_adjusted": _col(
@@ -409,8 +421,15 @@ COLUMN_TESTS = pa.DataFrameSchema(
             "(SURVEYHOUSE_COLUMN_ADJUST).",
             checks=[_between(0, 1)],
         ),
-        "higher": _col(pl.Utf8, "value_a or value_b, whichever has the higher pct, when significant; else null."),
+        "higher": _col(
+            pl.Utf8, "value_a or value_b, whichever has the higher pct_a / pct_b, when significant; else null."
+        ),
         "is_significant": _col(pl.Boolean, "p_adjusted below alpha (default 0.05).", nullable=False),
+        "is_weighted": _col(
+            pl.Boolean,
+            "True when weighting targets are set: pct_a, pct_b, p_value and higher are weighted, design-based.",
+            nullable=False,
+        ),
     },
     strict=True,
     unique=["wave", "question", "answer", "segment", "value_a", "value_b"],

@@ -71,7 +71,9 @@ def build_tables(
         "choices": build_choices(answered.lazy(), book=book).collect(),
         "crosstab": crosstab,
         "trend": _trend(crosstab, responses, study, settings, weighted=bool(targets)),
-        "column_tests": build_column_tests(crosstab.lazy(), book=book, settings=settings.column_tests).collect(),
+        "column_tests": build_column_tests(
+            crosstab.lazy(), book=book, settings=settings.column_tests, weighted=bool(targets)
+        ).collect(),
         "claims": claims,
         "labels": build_labels(book, languages=study.languages),
         "quarantine": quarantine,

@@ -8,6 +8,14 @@ Bonferroni by default as CTABLES does (``ADJUST=BONFERRONI``). Each value gets a
 (A, B, C... in questionnaire order); a cell is then shown with the letters of the columns
 it is significantly higher than ("77% B D").
 
+Weighted (the crosstab's weighted columns are filled, ``weighted``): the pair's weighted
+percentages are compared by the Wald z-test of their difference whose variance is the sum
+of the two cells' design-based variances p(1-p)/effective_base (``transforms.trend.
+design_variance``, linearised on the raked design, as R's ``svyby`` + ``svycontrast`` of two
+domains). The two values are disjoint domains; the small covariance the raking induces
+between them is neglected, as the trend does between waves. Adjusted and lettered as the
+unweighted tests, ``higher`` from the weighted percentages.
+
 Not tested: columns whose base is under the minimum, a question crossed with its own
 segment or with a segment derived from it, and a question that is constant (every answer
 chosen by nobody or by everybody of the whole sample: nothing can differ).
@@ -21,7 +29,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from schemas.codebook import Codebook
-from transforms.statistics import adjusted_p_value, two_proportion_p_value
+from transforms.statistics import adjusted_p_value, two_proportion_p_value, wald_p_value
+from transforms.trend import design_variance
 
 TABLE = ["wave", "question", "segment"]
 ROW = [*TABLE, "answer"]
@@ -34,27 +43,35 @@ class ColumnTestSettings:
     minimum_base: int = 30
 
 
-def build_column_tests(crosstab: pl.LazyFrame, *, book: Codebook, settings: ColumnTestSettings) -> pl.LazyFrame:
+def build_column_tests(
+    crosstab: pl.LazyFrame, *, book: Codebook, settings: ColumnTestSettings, weighted: bool = False
+) -> pl.LazyFrame:
     """One row per wave, question, answer, segment and pair of its values (columns) tested.
 
-    ``crosstab`` is the unweighted crosstab (``build_crosstab``): its counts and bases.
+    ``crosstab`` is the crosstab (``build_crosstab``): its counts and bases; ``weighted``
+    (built with weighting targets) also its weighted_pct and effective_base.
     """
-    pairs = column_pairs(crosstab, book=book, minimum_base=settings.minimum_base)
-    return tested_column_pairs(pairs, adjust=settings.adjust, alpha=settings.alpha)
+    pairs = column_pairs(crosstab, book=book, minimum_base=settings.minimum_base, weighted=weighted)
+    return tested_column_pairs(pairs, adjust=settings.adjust, alpha=settings.alpha, weighted=weighted)
 
 
-def column_pairs(crosstab: pl.LazyFrame, *, book: Codebook, minimum_base: int) -> pl.LazyFrame:
+def column_pairs(crosstab: pl.LazyFrame, *, book: Codebook, minimum_base: int, weighted: bool = False) -> pl.LazyFrame:
     """One row per testable pair of columns of a table's row: value_a (the earlier letter)
-    and value_b, with their letters, counts (n_a, n_b) and bases (base_a, base_b)."""
+    and value_b, with their letters, counts (n_a, n_b) and bases (base_a, base_b);
+    ``weighted``, also their weighted percentages and design-based variances
+    (_wpct_a, _variance_a, _wpct_b, _variance_b)."""
+    design = [pl.col("weighted_pct").alias("_wpct"), design_variance().alias("_variance")] if weighted else []
     columns = (
         crosstab.filter(pl.col("segment") != "all", pl.col("base_n") >= minimum_base)
         .join(_not_tested(crosstab, book=book), on=TABLE, how="anti")
         .join(value_letters(crosstab, book=book), on=["segment", "segment_value"])
-        .select(*ROW, "answer_order", "segment_value", "letter", "letter_order", "n", "base_n")
+        .select(*ROW, "answer_order", "segment_value", "letter", "letter_order", "n", "base_n", *design)
     )
-    a = columns.rename({"segment_value": "value_a", "letter": "letter_a", "n": "n_a", "base_n": "base_a"})
+    names = {"segment_value": "value", "letter": "letter", "n": "n", "base_n": "base"}
+    names |= {"_wpct": "_wpct", "_variance": "_variance"} if weighted else {}
+    a = columns.rename({name: f"{short}_a" for name, short in names.items()})
     b = columns.drop("answer_order").rename(
-        {"segment_value": "value_b", "letter": "letter_b", "n": "n_b", "base_n": "base_b", "letter_order": "_order_b"}
+        {name: f"{short}_b" for name, short in names.items()} | {"letter_order": "_order_b"}
     )
     return (
         a.join(b, on=ROW)
@@ -64,28 +81,36 @@ def column_pairs(crosstab: pl.LazyFrame, *, book: Codebook, minimum_base: int) -
     )
 
 
-def tested_column_pairs(pairs: pl.LazyFrame, *, adjust: str, alpha: float) -> pl.LazyFrame:
+def tested_column_pairs(pairs: pl.LazyFrame, *, adjust: str, alpha: float, weighted: bool = False) -> pl.LazyFrame:
     """The pairs with their percentages, p-value, adjusted p-value (within each row of each
     table) and which value is higher when the difference is significant.
 
-    The seam for another estimator: ``pairs`` carries only counts and bases
-    (n_a, base_a, n_b, base_b) per pair; the test reads nothing else.
+    Unweighted, the test reads only the counts and bases (n_a, base_a, n_b, base_b) per
+    pair: pct_a and pct_b are 100 n / base. ``weighted``, pct_a and pct_b are the weighted
+    percentages and the test is the Wald z-test of their difference (see the module).
     """
     significant = pl.col("p_adjusted") < alpha
-    return (
-        pairs.with_columns(
+    if weighted:
+        tested = pairs.with_columns(
+            pct_a=pl.col("_wpct_a"),
+            pct_b=pl.col("_wpct_b"),
+            p_value=wald_p_value(
+                (pl.col("_wpct_a") - pl.col("_wpct_b")) / 100.0, pl.col("_variance_a") + pl.col("_variance_b")
+            ),
+        ).drop("_wpct_a", "_wpct_b", "_variance_a", "_variance_b")
+    else:
+        tested = pairs.with_columns(
             pct_a=100.0 * pl.col("n_a") / pl.col("base_a"),
             pct_b=100.0 * pl.col("n_b") / pl.col("base_b"),
             p_value=two_proportion_p_value("n_a", "base_a", "n_b", "base_b"),
         )
-        .with_columns(p_adjusted=adjusted_p_value("p_value", method=adjust, over=ROW))
-        .with_columns(
-            higher=pl.when(significant & (pl.col("pct_a") > pl.col("pct_b")))
-            .then(pl.col("value_a"))
-            .when(significant & (pl.col("pct_b") > pl.col("pct_a")))
-            .then(pl.col("value_b")),
-            is_significant=significant.fill_null(False),
-        )
+    return tested.with_columns(p_adjusted=adjusted_p_value("p_value", method=adjust, over=ROW)).with_columns(
+        higher=pl.when(significant & (pl.col("pct_a") > pl.col("pct_b")))
+        .then(pl.col("value_a"))
+        .when(significant & (pl.col("pct_b") > pl.col("pct_a")))
+        .then(pl.col("value_b")),
+        is_significant=significant.fill_null(False),
+        is_weighted=pl.lit(weighted),
     )
 
 
