@@ -5,7 +5,7 @@ with cells as (
 ),
 
 totals as (
-    select wave, question, answer, base_n, pct from cells where segment = 'all'
+    select wave, question, answer, base_n, coalesce(weighted_pct, pct) as pct from cells where segment = 'all'
 ),
 
 languages as (
@@ -53,12 +53,12 @@ labelled as (
         value_labels.position as value_order, -- Position of the value in its segment (labels.position); null for language and source_tool values (name order).
         letters.letter, -- The segment value's column letter (A, B, C... as in column_tests); null where the value is never tested (its base is always under the minimum).
         cells.base_n,
-        cells.pct,
+        coalesce(cells.weighted_pct, cells.pct) as pct, -- Percentage 0-100 of the answer in the segment value: weighted (crosstab.weighted_pct) when weighting targets are set, as the column letters are; else crosstab.pct.
         cells.is_suppressed,
         cells.is_low_base,
         cells.is_significant, -- The value differs significantly from the rest of the sample (crosstab.is_significant, adjusted within its family).
         totals.base_n as total_base_n, -- Base of the question in the whole sample.
-        totals.pct as total_pct, -- Percentage 0-100 of the answer in the whole sample.
+        totals.pct as total_pct, -- Percentage 0-100 of the answer in the whole sample (weighted when weighting targets are set).
         higher_than.letters as higher_than -- Letters of the columns of the same segment this value is significantly higher than (column-proportion test, column_tests); null for none.
     from cells
     cross join languages
