@@ -46,3 +46,20 @@ def check_codes(frame: pl.DataFrame, book: Codebook | None = None) -> None:
 def other_text(frame: pl.DataFrame, question: Question) -> pl.Expr:
     name = f"{question.code}_other"
     return pl.col(name).cast(pl.Utf8) if name in frame.columns else pl.lit(None, pl.Utf8)
+
+
+def chosen_labels(frame: pl.DataFrame, value: pl.Expr, question: Question, language: str) -> pl.Expr:
+    """A multi-select answer (a list of codes) as the list of its labels, in option order: an
+    "Other" option as the respondent's text where there is one, ``!text`` (an invalid answer) as ``text``."""
+    chosen = value.cast(pl.List(pl.Utf8))
+    parts = [
+        pl.when(chosen.list.contains(option.code)).then(pl.lit(option.labels[language]))
+        for option in question.options
+        if not option.other_text
+    ]
+    other = question.other_option
+    if other:
+        typed = pl.coalesce(other_text(frame, question), pl.lit(other.labels[language]))
+        parts.append(pl.when(chosen.list.contains(other.code)).then(typed))
+    invalid = chosen.list.eval(pl.element().filter(pl.element().str.starts_with("!")).str.slice(1))
+    return pl.concat_list([*parts, invalid]).list.drop_nulls()

@@ -24,6 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from demo.exports.common import check_codes as _check_codes
+from demo.exports.common import chosen_labels
 from demo.exports.common import label as _label
 from demo.exports.common import language as _language
 from demo.exports.common import other_text as _other_text
@@ -52,17 +53,7 @@ def _question_columns(frame: pl.DataFrame, language: str, book: Codebook) -> lis
                 cell = pl.when(code == other.code).then(pl.coalesce(_other_text(frame, question), cell)).otherwise(cell)
             columns.append((text, cell))
         else:
-            chosen = value.cast(pl.List(pl.Utf8))
-            parts = [
-                pl.when(chosen.list.contains(option.code)).then(pl.lit(option.labels[language]))
-                for option in question.options
-                if not option.other_text
-            ]
-            if other:
-                typed = pl.coalesce(_other_text(frame, question), pl.lit(other.labels[language]))
-                parts.append(pl.when(chosen.list.contains(other.code)).then(typed))
-            invalid = chosen.list.eval(pl.element().filter(pl.element().str.starts_with("!")).str.slice(1))
-            joined = pl.concat_list([*parts, invalid]).list.drop_nulls().list.join(", ")
+            joined = chosen_labels(frame, value, question, language).list.join(", ")
             columns.append((text, pl.when(joined != "").then(joined)))
     return columns
 

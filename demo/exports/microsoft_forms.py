@@ -25,6 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from demo.exports.common import check_codes as _check_codes
+from demo.exports.common import chosen_labels
 from demo.exports.common import label as _label
 from demo.exports.common import language as _language
 from demo.exports.common import other_text as _other_text
@@ -58,17 +59,7 @@ def _question_columns(frame: pl.DataFrame, language: str) -> list[tuple[str, pl.
                 )
             columns.append((text, cell))
         else:
-            chosen = value.cast(pl.List(pl.Utf8))
-            parts = [
-                pl.when(chosen.list.contains(option.code)).then(pl.lit(option.labels[language]))
-                for option in question.options
-                if not option.other_text
-            ]
-            if other:
-                typed = pl.coalesce(_other_text(frame, question), pl.lit(other.labels[language]))
-                parts.append(pl.when(chosen.list.contains(other.code)).then(typed))
-            invalid = chosen.list.eval(pl.element().filter(pl.element().str.starts_with("!")).str.slice(1))
-            pieces = pl.concat_list([*parts, invalid]).list.drop_nulls()
+            pieces = chosen_labels(frame, value, question, language)
             joined = pieces.list.eval(pl.element() + ";").list.join("")
             columns.append((text, pl.when(joined != "").then(joined)))
     return columns
