@@ -106,10 +106,10 @@ def _invoke(args: list[str]) -> tuple[int, bool]:
     except Exception as error:  # a broken run: say what and where, not a traceback
         if debug:
             raise
-        from transforms.display import excerpt
+        from surveyhouse.logs import error_line
 
         _error(
-            f"{type(error).__name__}: {excerpt(error)}; the last published warehouse is unchanged "
+            f"{error_line(error)}; the last published warehouse is unchanged "
             "(the traceback is in the state folder's prefect/runs.log; `surveyhouse --debug ...` shows it)"
         )
         return FAILED, debug

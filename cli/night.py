@@ -38,6 +38,9 @@ def _log_prefect_to_file(settings) -> None:
     for handler in root.handlers:
         if type(handler).__name__ == "PrefectConsoleHandler" and not debug:
             handler.addFilter(_NoTracebacks())
+    from surveyhouse.logs import mask_every_handler
+
+    mask_every_handler()
 
 
 def _run_flow(settings, ready=lambda: None):

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from surveyhouse.lock import RunInProgress
+from surveyhouse.logs import masked_line
 from surveyhouse.night import state_for, warehouse_of
 from surveyhouse.runlog import RunSummary, failed_run_record, new_run_id
 from surveyhouse.settings import Settings, load_settings
@@ -63,7 +64,7 @@ def failure_report(
 ) -> dict[str, Any]:
     """What failed, where, the state left behind and what to do next (the webhook's JSON)."""
     state_sentence, published_at, unchanged = warehouse_state(warehouse_of(settings), started_at=started_at)
-    what = message or f"the run ended in state {state_name}"
+    what = masked_line(message) if message else f"the run ended in state {state_name}"
     timed_out = state_name == "TimedOut" or "timeout" in what.lower()
     next_step = (
         (

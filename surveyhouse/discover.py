@@ -26,6 +26,7 @@ from surveyhouse.landing import FileNotTaken, identity, landed_sha256, shown, wa
 from surveyhouse.private import private_folder, write_private
 from surveyhouse.state import StateFolder
 from transforms.display import display_name
+from transforms.privacy import masked_file_name
 
 #: Default of the setting SURVEYHOUSE_SETTLE_S: a file modified more recently is taken the next night.
 SETTLE_S = 5.0
@@ -139,7 +140,7 @@ def held_entry(path: Path, sha: str, *, inbox: Path | None, message: str, record
     record = record or {}
     return {
         "file_sha256": sha,
-        "source_file": path.name,
+        "source_file": masked_file_name(path.name),
         "path": shown(path, inbox) if inbox else display_name(path.name),
         "wave": record.get("wave"),
         "layout": record.get("layout"),

@@ -26,6 +26,7 @@ from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
 from surveyhouse.staging import FILE_TIMES, StagedFile
 from transforms.display import display_name
+from transforms.privacy import masked_file_name
 
 #: `surveyhouse files`'s columns.
 FILES_COLUMNS = ("file", "wave", "layout", "language", "rows", "status", "when", "message")
@@ -86,7 +87,8 @@ def find_file(night: Night, name: str) -> dict:
         by_content = [row for row in rows if row["sha256"] == sha]
         if by_content:
             return by_content[-1]
-    named = [row for row in rows if {name, path.name} & {row["file"], row["record"].get("source_file")}]
+    names = {name, path.name, masked_file_name(path.name)}  # as the user knows it, or as `files` shows it
+    named = [row for row in rows if names & {row["file"], row["record"].get("source_file")}]
     if not named:
         raise FileNotKnown(f"no file {display_name(name)} was ever seen: run `surveyhouse files` to see the names")
     if len({row["sha256"] for row in named}) > 1:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
+from surveyhouse.logs import error_line
+
 
 @dataclass
 class RunSummary:
@@ -179,7 +181,7 @@ def failed_run_record(run: RunSummary, error: BaseException, *, settings: str) -
     """The run log's line for a run that failed: the next published warehouse lists it in `runs`."""
     return run.record(
         status="failed",
-        message=f"{type(error).__name__}: {error}. Nothing was published; the previous warehouse stayed live.",
+        message=f"{error_line(error)}. Nothing was published; the previous warehouse stayed live.",
         settings=settings,
     )
 

@@ -50,7 +50,7 @@ from transforms.mapping import (
     canonical_from_wide,
     compact_wide,
 )
-from transforms.privacy import hash_personal_data, masked
+from transforms.privacy import hash_personal_data, masked, masked_file_name
 from transforms.quarantine import QUARANTINE_SCHEMA, quarantine_rows, typed_responses
 from transforms.verdicts import (
     MAX_QUARANTINED_SHARE,
@@ -278,7 +278,7 @@ def _processed(
     are taken once, from the whole file; each slice is then mapped, validated and typed alone."""
     union, book = options.book, options.wave_book or options.book
     record = {
-        "source_file": path.name, "run_id": options.run_id, "wave": options.wave, "file_order": options.file_order,
+        "source_file": masked_file_name(path.name), "run_id": options.run_id, "wave": options.wave, "file_order": options.file_order,
         "source_tool": None, "layout": None, "language": None, "encoding": None,
         "rows_read": 0, "quarantined": 0, "columns_ignored": None, "status": "loaded", "message": None,
     }  # fmt: skip
@@ -290,7 +290,9 @@ def _processed(
         layout, parsed, meta, resolved = _recognised(raw, record, book=book, time_zones=options.time_zones)
     except _NotUsable as unusable:
         return _failed(record, book=union, check=unusable.check, reason=unusable.reason)[::2]
-    unread = _reader_quarantine(raw.problems, meta, parsed.columns, run_id=options.run_id, source_file=path.name)
+    unread = _reader_quarantine(
+        raw.problems, meta, parsed.columns, run_id=options.run_id, source_file=record["source_file"]
+    )
     # The answer columns, compact (categories), so that the file's raw cells (a gigabyte
     # at a million responses) are gone before the mapping works.
     wide = compact_wide(parsed.wide, resolved, book=book)

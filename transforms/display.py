@@ -35,8 +35,11 @@ def excerpt(text: object, limit: int = EXCERPT_CHARS) -> str:
 
 
 def display_name(name: object) -> str:
-    """A file name (or path) as it may be printed: control characters escaped, at most 200 characters."""
-    return excerpt(name)
+    """A file name (or path) as it may be printed: emails and phone numbers masked, control
+    characters escaped, at most 200 characters."""
+    from transforms.privacy import masked_file_name  # Polars, which this module does without
+
+    return excerpt(masked_file_name(str(name)))
 
 
 def _is_control(character: str) -> bool:

@@ -152,6 +152,15 @@ def masked(text: str) -> str:
     return pl.select(masked_text(pl.lit(text, pl.Utf8))).item()
 
 
+def masked_file_name(name: str) -> str:
+    """A file's name as tables, messages and logs keep it: emails and phone numbers in it
+    masked (the raw archive alone keeps the name in clear), its extension kept (readers
+    go by it): ``from jane@example.com.csv`` -> ``from [email].csv``."""
+    shown = masked(name)
+    suffix = name[name.rfind(".") :] if "." in name else ""
+    return shown if shown == name or shown.endswith(suffix) else shown + suffix
+
+
 def masked_excerpts(values: pl.Series) -> pl.Series:
     """Each value from a file as a message may quote it: masked, then cut to an excerpt (null stays null)."""
     hidden = values.cast(pl.Utf8).to_frame("value").select(masked_text(pl.col("value")))["value"]
