@@ -24,8 +24,10 @@ QUARANTINE_COLUMNS = [
     "failure_case",
     "message",
 ]
-#: Checks pandera runs on the whole frame report no column; name the one they are about.
-_FRAME_CHECK_COLUMN = {"started_before_submitted": "started_at"}
+#: Checks of a whole row (pandera reports no column for them, and the whole row, personal
+#: data included, as the failure case): the columns each is about. The first is the failed
+#: column; the failure case is their values, named (``started_at ..., submitted_at ...``).
+_ROW_CHECK_COLUMNS = {"started_before_submitted": ("started_at", "submitted_at")}
 
 
 def quarantine_rows(failures: pl.DataFrame, canonical: pl.DataFrame, *, run_id: str, source_file: str) -> pl.DataFrame:
@@ -34,14 +36,11 @@ def quarantine_rows(failures: pl.DataFrame, canonical: pl.DataFrame, *, run_id: 
         return pl.DataFrame(schema=QUARANTINE_SCHEMA)
     rows = canonical.select("source_row", "response_id").with_row_index("index")
     check = pl.col("check").replace(PANDERA_CHECKS)
-    named = failures.with_columns(
-        check=check,
-        column=pl.coalesce(pl.col("column"), check.replace_strict(_FRAME_CHECK_COLUMN, default=None)),
-        index=pl.col("index").cast(pl.UInt32),
-    ).with_columns(
+    named = failures.with_columns(check=check, index=pl.col("index").cast(pl.UInt32)).with_columns(
         # A required question left empty fails both "not null" and its own check: say it once.
         failure_case=pl.when(pl.col("failure_case") == "null").then(None).otherwise(pl.col("failure_case")),
     )
+    named = _row_checks_named(named, canonical)
     # What was typed may be an email or a phone number, and any length: kept and quoted as free text is.
     named = named.with_columns(failure_case=masked_excerpts(named["failure_case"]))
     message = (
@@ -66,6 +65,28 @@ def quarantine_rows(failures: pl.DataFrame, canonical: pl.DataFrame, *, run_id: 
         .sort("source_row", "column", "check")
         .cast(QUARANTINE_SCHEMA)
     )
+
+
+def _row_checks_named(failures: pl.DataFrame, canonical: pl.DataFrame) -> pl.DataFrame:
+    """``failures`` with each whole-row check's column and failure case taken from the
+    columns it is about (``_ROW_CHECK_COLUMNS``), never the whole row."""
+    for name, columns in _ROW_CHECK_COLUMNS.items():
+        values = canonical.select(
+            pl.concat_str(
+                [pl.format(f"{column} {{}}", pl.col(column).cast(pl.Utf8).fill_null("(none)")) for column in columns],
+                separator=", ",
+            ).alias("_values")
+        ).with_row_index("index")
+        is_row_check = pl.col("check") == name
+        failures = (
+            failures.join(values, on="index", how="left", maintain_order="left")
+            .with_columns(
+                column=pl.when(is_row_check).then(pl.lit(columns[0])).otherwise(pl.col("column")),
+                failure_case=pl.when(is_row_check).then(pl.col("_values")).otherwise(pl.col("failure_case")),
+            )
+            .drop("_values")
+        )
+    return failures
 
 
 QUARANTINE_SCHEMA = {

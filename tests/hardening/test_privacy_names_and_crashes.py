@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import io
 import logging
+import re
+from datetime import timedelta
 
+import polars as pl
 from click.testing import CliRunner
 
 from cli.main import surveyhouse
 from demo.exports.qualtrics import write_qualtrics
 from flows.failure import failure_report
+from schemas.codebook import codebook
 from schemas.study import load_study
 from surveyhouse.logs import MaskPersonalData, error_line
 from surveyhouse.night import run_night, state_for
 from surveyhouse.runlog import RunSummary, failed_run_record
 from surveyhouse.settings import load_settings
+from surveyhouse.staging import process_export
 from tests.hardening.test_privacy_quarantine import EMAIL, PHONE, clear_values_in, every_relation, respondents
 from transforms.display import display_name
 from transforms.privacy import masked_file_name
@@ -86,3 +91,23 @@ def test_log_lines_and_their_tracebacks_are_written_with_personal_data_masked():
     text = written.getvalue()
     assert "staging failed for from [email] call [phone].csv" in text
     assert "RuntimeError: cell [email]" in text and clear_values_in(text) == []
+
+
+def test_a_row_started_after_its_submission_is_quarantined_on_started_at_with_its_two_times_only(tmp_path):
+    """The whole-row check's failure case is the two times it compares, not the row (whose
+    email and IP address a 200-character excerpt could cut after)."""
+    late = respondents().with_columns(
+        started_at=pl.when(pl.col("respondent") == 5)
+        .then(pl.col("submitted_at") + timedelta(minutes=30))
+        .otherwise(pl.col("started_at"))
+    )
+    write_qualtrics(late, tmp_path / "export.csv", language="en", seed=1)
+    _, _, quarantine = process_export(
+        tmp_path / "export.csv", run_id="test", file_order=1, wave=2023, book=codebook(), key=b"test"
+    )
+    failed = quarantine.filter(pl.col("check") == "started_before_submitted")
+    assert failed.height == 1
+    column, case, message = failed.select("column", "failure_case", "message").row(0)
+    assert column == "started_at" and message == "started_at is after submitted_at"
+    assert re.fullmatch(r"started_at 20\d\d-\S+ \S+, submitted_at 20\d\d-\S+ \S+", case), case
+    assert "203.0.113." not in str(quarantine.rows()) and "@" not in str(quarantine.rows())
