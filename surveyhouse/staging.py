@@ -599,6 +599,11 @@ def _written(staged: StagedFile, sliced: _SlicedResponses, quarantine: pl.DataFr
     return staged
 
 
+#: Rows of a row group of the staged responses: the combined file is written a row group at
+#: a time (Polars' default, 262,144 rows, would hold that many staged rows while it writes).
+_ROW_GROUP_ROWS = 20_000
+
+
 class _SlicedResponses:
     """A file's staged responses as they come, a slice of rows at a time: each slice a
     Parquet part (in ``folder``, private, removed after), combined into one file at the end."""
@@ -624,7 +629,7 @@ class _SlicedResponses:
         """The parts written to ``path`` as one Parquet file (streamed, never whole in memory), atomically."""
         partial = path.with_name(path.name + ".part")
         parts = pl.scan_parquet(self.parts, glob=False)
-        parts.with_columns(wave=pl.lit(wave, pl.Int32)).sink_parquet(partial)
+        parts.with_columns(wave=pl.lit(wave, pl.Int32)).sink_parquet(partial, row_group_size=_ROW_GROUP_ROWS)
         make_private(partial)
         partial.replace(path)
 
