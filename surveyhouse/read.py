@@ -355,9 +355,9 @@ def _raw_frame(frame: pl.DataFrame, *, first_row: int = 1) -> pl.DataFrame:
     return frame.with_columns(pl.col("source_row").cast(pl.Int64))
 
 
-#: Bytes of a delimited export parsed at a time (``read_batches``): about 35,000 rows of a
-#: Qualtrics export of 100 columns, a few times that in Polars' text columns.
-BATCH_BYTES = 16 << 20
+#: At most this many bytes of a delimited export are parsed at a time (``read_batches``),
+#: however few rows they hold: about 140,000 rows of a Qualtrics export of 100 columns.
+BATCH_BYTES = 64 << 20
 #: The first bytes of a file, what its kind, its delimiter and its first rows are told from.
 _HEAD_BYTES = 800_000
 _BOM = b"\xef\xbb\xbf"
@@ -385,9 +385,11 @@ def read_batches(
     data: bytes | None = None,
     limits: ReadLimits | None = None,
     batch_bytes: int = BATCH_BYTES,
+    batch_rows: int | None = None,
 ) -> ExportBatches:
-    """An export read ``batch_bytes`` at a time: what ``read_export`` reads, the same frame
-    once the batches are put together.
+    """An export read ``batch_rows`` records (about: batches are sized on the records read
+    before), else ``batch_bytes``, at a time, and never many more bytes than ``batch_bytes``:
+    what ``read_export`` reads, the same frame once the batches are put together.
 
     A delimited text in UTF-8 (with or without BOM) is parsed a batch of whole records at a
     time, so that what is held does not grow with the file; any other file (a workbook, an
@@ -421,7 +423,7 @@ def read_batches(
     cut = _stream_truncation(opened, skip=skip, delimiter=delimiter)
     if cut:
         raise UnreadableExport(f"{display_name(path.name)} is truncated: {cut} (was the download or copy interrupted?)")
-    batches = _DelimitedBatches(path, opened, skip, delimiter, limits, batch_bytes)
+    batches = _DelimitedBatches(path, opened, skip, delimiter, limits, batch_bytes, batch_rows)
     return ExportBatches(path, "delimited", batches.encoding, delimiter, batches.header(), batches)
 
 
@@ -470,23 +472,29 @@ def _stream_truncation(opened: Callable[[], BinaryIO], *, skip: int, delimiter: 
         return _short_last_record(io.TextIOWrapper(handle, encoding="utf-8", newline=""), delimiter)
 
 
-def _record_chunks(handle: BinaryIO, *, size: int) -> Iterator[bytes]:
-    """The bytes of ``handle`` about ``size`` at a time, each cut after a line break outside
-    quoted cells (an even number of quotes before it): whole records, as a CSV parser reads them."""
-    carry = b""
-    for block in iter(lambda: handle.read(size), b""):
-        data = carry + block if carry else block
-        end, quotes = len(data), data.count(b'"')
-        while (cut := data.rfind(b"\n", 0, end)) >= 0:
-            quotes -= data.count(b'"', cut, end)
+def _record_chunks(handle: BinaryIO, *, size: int, rows: int | None = None) -> Iterator[bytes]:
+    """The bytes of ``handle`` about ``rows`` records (else ``size`` bytes, and never much
+    more) at a time, each cut after a line break outside quoted cells (an even number of
+    quotes before it): whole records, as a CSV parser reads them."""
+    carry, carry_quotes, read = b"", 0, min(size, 1 << 20) if rows else size  # a first chunk to size the others on
+    while block := handle.read(read):
+        # A line break of ``carry`` is inside a quoted cell (else it was cut there): only the block's can end a chunk.
+        total = carry_quotes + block.count(b'"')
+        quotes, end = total, len(block)
+        while (cut := block.rfind(b"\n", 0, end)) >= 0:
+            quotes -= block.count(b'"', cut, end)  # the quotes before ``cut``
             if quotes % 2 == 0:
                 break
             end = cut
         if cut < 0:
-            carry = data
+            carry, carry_quotes = carry + block, total
             continue
-        yield data[: cut + 1]
-        carry = data[cut + 1 :]
+        chunk = carry + block[: cut + 1] if carry else block[: cut + 1]
+        carry = block[cut + 1 :]
+        carry_quotes = carry.count(b'"')
+        if rows:  # the next read sized on this chunk's bytes a line
+            read = min(size, max(1, len(chunk) * rows // max(chunk.count(b"\n"), 1)))
+        yield chunk
     if carry:
         yield carry
 
@@ -494,15 +502,15 @@ def _record_chunks(handle: BinaryIO, *, size: int) -> Iterator[bytes]:
 class _DelimitedBatches:
     """The raw frames of a UTF-8 delimited file, ``size`` bytes of whole records at a time."""
 
-    def __init__(self, path, opened, skip, delimiter, limits, size) -> None:  # noqa: PLR0913
+    def __init__(self, path, opened, skip, delimiter, limits, size, rows) -> None:  # noqa: PLR0913
         self.path, self.opened, self.skip, self.delimiter, self.limits = path, opened, skip, delimiter, limits
-        self.size = max(size, 1)
+        self.size, self.rows = max(size, 1), rows
         self.encoding = "utf-8-sig" if skip else "utf-8"
 
     def header(self) -> list[list[str | None]]:
         """The first three rows (what ``RawExport.header`` gives of the file read whole)."""
         rows: list[list[str | None]] = []
-        for raw in self(size=min(self.size, _HEAD_BYTES)):
+        for raw in self(size=min(self.size, _HEAD_BYTES), rows=None):
             rows += raw.header[: 3 - len(rows)]
             if len(rows) >= 3:
                 break
@@ -513,11 +521,11 @@ class _DelimitedBatches:
             handle.seek(self.skip)
             return handle.read()
 
-    def __call__(self, *, size: int | None = None) -> Iterator[RawExport]:
+    def __call__(self, *, size: int | None = None, rows: int | None = -1) -> Iterator[RawExport]:
         width, first_row = None, 1
         with self.opened() as handle:
             handle.seek(self.skip)
-            for chunk in _record_chunks(handle, size=size or self.size):
+            for chunk in _record_chunks(handle, size=size or self.size, rows=self.rows if rows == -1 else rows):
                 parsed = _parse_delimited(self.path, chunk, delimiter=self.delimiter, width=width, whole=self.whole)
                 del chunk
                 width = width or parsed.width

@@ -62,6 +62,7 @@ from transforms.layouts import (
     added_votes,
     date_votes,
     detect_layout,
+    votes_of,
 )
 from transforms.mapping import (
     canonical_from_wide,
@@ -262,14 +263,15 @@ def process_export(
     path then only names the file); ``limits``: how much of a file is read. ``wave_book``:
     the codebook of the file's wave (``Study.book_for``), which its columns and answers are
     matched against (default ``book``); the staged responses have ``book``'s columns.
-    ``slice_rows``: rows mapped, validated and typed at a time; ``batch_bytes``: bytes of a
-    delimited file parsed at a time (``read_batches``); the result is the same whatever they are.
+    ``slice_rows``: rows parsed (``read_batches``), mapped, validated and typed at a time;
+    ``batch_bytes``: at most this many bytes of a delimited file parsed at a time; the result
+    is the same whatever they are.
     """
     slices: list[pl.DataFrame] = []
     options = _Options(run_id, file_order, wave, book, key, time_zones, max_quarantined_share, wave_book, slice_rows)
 
     def read() -> ExportBatches:
-        return read_batches(path, data=data, limits=limits, batch_bytes=batch_bytes)
+        return read_batches(path, data=data, limits=limits, batch_bytes=batch_bytes, batch_rows=slice_rows)
 
     record, quarantine = _processed(path, read, slices.append, options)
     if record["status"] != "loaded":
@@ -440,9 +442,12 @@ def _recognised(
     first = _FirstPass(layout, export.header, zone, [], {}, pl.Series("source_row", [], pl.Int64))
     ids, votes, columns = [], {}, ()
     for _, parsed in first.parsed_batches(export):
-        ids.append(parsed.meta.select("source_row", "response_id").collect())
+        wanted = [parsed.meta.select("source_row", "response_id")]
         if layout.batched and parsed.dates is not None:
-            votes = added_votes(votes, date_votes(parsed.dates))
+            wanted.append(date_votes(parsed.dates))
+        found = pl.collect_all(wanted)  # one pass over the batch for both
+        ids.append(found[0])
+        votes = added_votes(votes, votes_of(found[1])) if len(found) > 1 else votes
         columns = parsed.columns
     every = pl.concat(ids, how="vertical")
     record["rows_read"] = every.height
@@ -563,7 +568,7 @@ def stage_export(
     stages the archived copy (its own modification time is when it was archived).
 
     The file is read once (no link followed below ``inbox``, regular files only): copied
-    into the archive, and the archived copy hashed and parsed, ``batch_bytes`` at a time
+    into the archive, and the archived copy hashed and parsed a slice of rows at a time
     (``read_batches``: a delimited export is never whole in memory). ``sha256``: the file's
     as discovery found it; bytes that are not those any more (the file was written since)
     are left for the next night. Raises FileNotTaken for a file not taken.
@@ -572,7 +577,7 @@ def stage_export(
     times = times or file_times(archived, modified_ns=landed[3])
 
     def read() -> ExportBatches:
-        return read_batches(path, source=archived, limits=limits, batch_bytes=batch_bytes)
+        return read_batches(path, source=archived, limits=limits, batch_bytes=batch_bytes, batch_rows=slice_rows)
 
     wave_given = book.wave if wave is None else wave
     options = _Options(

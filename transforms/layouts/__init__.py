@@ -197,18 +197,25 @@ def date_texts(frame: pl.LazyFrame, texts: dict[str, tuple[pl.Expr, str]]) -> pl
     return frame.select([text.cast(pl.Utf8).alias(name) for name, (text, _) in texts.items()])
 
 
-def date_votes(dates: pl.LazyFrame) -> dict[str, tuple[int, int]]:
-    """(month-first, day-first) reads of each date of ``dates`` (``slash_votes``): what a
-    file's slices add up to decide its day/month order."""
+def date_votes(dates: pl.LazyFrame) -> pl.LazyFrame:
+    """One row: the (month-first, day-first) reads (``slash_votes``) of each date of ``dates``,
+    ``month:<date>`` and ``day:<date>``: what a file's slices add up to decide its day/month order."""
     names = dates.collect_schema().names()
-    if not names:
-        return {}
     # Only a value with a slash can be a slash date: the others are not read twenty ways.
-    slashed = [pl.when(pl.col(name).str.contains("/", literal=True)).then(pl.col(name)) for name in names]
-    votes = [vote.alias(f"{i}{part}") for i, text in enumerate(slashed) for part, vote in zip("md", slash_votes(text))]
-    counts = dates.select(votes).collect()
-    row = counts.row(0, named=True)
-    return {name: (row[f"{i}m"], row[f"{i}d"]) for i, name in enumerate(names)}
+    slashed = {name: pl.when(pl.col(name).str.contains("/", literal=True)).then(pl.col(name)) for name in names}
+    votes = [
+        vote.alias(f"{part}:{name}")
+        for name, text in slashed.items()
+        for part, vote in zip(("month", "day"), slash_votes(text))
+    ]
+    return dates.select(votes)
+
+
+def votes_of(counts: pl.DataFrame) -> dict[str, tuple[int, int]]:
+    """The votes of ``date_votes``' row, name -> (month-first, day-first)."""
+    row = counts.row(0, named=True) if counts.height else {}
+    names = [column.split(":", 1)[1] for column in counts.columns if column.startswith("month:")]
+    return {name: (row.get(f"month:{name}") or 0, row.get(f"day:{name}") or 0) for name in names}
 
 
 def added_votes(total: Votes, more: Votes) -> dict[str, tuple[int, int]]:
