@@ -25,6 +25,13 @@ A file is read once, as bytes, at exactly its path (never as a pattern: ``[final
 ``*`` are letters of a name), or given as the bytes its caller hashed and archived; every
 parser reads those bytes (pyreadstat, which needs a file, a private copy of them).
 
+``read_batches`` reads a delimited text in UTF-8 (what survey tools write) a batch of whole
+records at a time (a batch cut after a line break outside quoted cells; each batch parsed as
+wide as the file's first record), so that what is held does not grow with the file; the
+frames of its batches put together are ``read_export``'s. Any other file (a workbook, an
+SPSS file, a text in Windows-1252 or UTF-16, or mostly UTF-8 with bytes that are not) is read
+whole, one batch: a workbook and an SPSS file are bounded by ``max_bytes`` unpacked.
+
 What a file can make the pipeline hold is bounded (``ReadLimits``): a file past
 ``max_bytes`` (a workbook or a compressed SPSS file: unpacked), or a workbook packed like a
 zip bomb, is unreadable; a cell past ``max_cell_chars`` is cut to an excerpt and reported
@@ -489,12 +496,13 @@ def _record_chunks(handle: BinaryIO, *, size: int, rows: int | None = None) -> I
         if cut < 0:
             carry, carry_quotes = carry + block, total
             continue
-        chunk = carry + block[: cut + 1] if carry else block[: cut + 1]
+        chunk = [carry + block[: cut + 1] if carry else block[: cut + 1]]
         carry = block[cut + 1 :]
+        del block
         carry_quotes = carry.count(b'"')
         if rows:  # the next read sized on this chunk's bytes a line
-            read = min(size, max(1, len(chunk) * rows // max(chunk.count(b"\n"), 1)))
-        yield chunk
+            read = min(size, max(1, len(chunk[0]) * rows // max(chunk[0].count(b"\n"), 1)))
+        yield chunk.pop()  # handed over, not kept here while it is parsed
     if carry:
         yield carry
 
@@ -530,6 +538,7 @@ class _DelimitedBatches:
                 del chunk
                 width = width or parsed.width
                 frame = _raw_frame(parsed, first_row=first_row)
+                del parsed  # (a generator keeps its locals while its caller works on what it gave)
                 first_row += frame.height
                 yield _bounded(RawExport(self.path, frame, self.encoding, self.delimiter), limits=self.limits)
 

@@ -318,7 +318,8 @@ def _processed(
         return _failed(record, book=union, check=unusable.check, reason=unusable.reason)[::2]
     mapping = _Mapping(book, union, first.resolved, first.layout, record, options.key, first.duplicated)
     unread, checked = [], []
-    for raw, parsed in first.parsed_batches(export):
+    for raw in first.batches(export):
+        parsed = first.parsed(raw)
         meta = parsed.meta.collect()
         unread.append(
             _reader_quarantine(raw.problems, meta, parsed.columns, run_id=options.run_id, source_file=path.name)
@@ -406,14 +407,14 @@ class _FirstPass:
     votes: dict[str, tuple[int, int]]  # each date's (month-first, day-first) reads (``date_votes``)
     duplicated: pl.Series  # the source rows whose response id the file holds more than once
 
-    def parsed_batches(self, export: ExportBatches) -> Iterator[tuple[RawExport, ParsedExport]]:
-        """Each batch of the file's rows, parsed with the file's decisions (the whole file at
-        once for a layout that must see every row)."""
-        batches = export.batches() if self.layout.batched else iter([_joined(export.batches())])
-        for raw in batches:
-            frame = _filled_rows(raw.frame)
-            votes = {"votes": self.votes} if self.layout.batched else {}
-            yield raw, self.layout.parse(frame, self.header, time_zone=self.time_zone, **votes)
+    def batches(self, export: ExportBatches) -> Iterator[RawExport]:
+        """The file's batches of rows (the whole file at once for a layout that must see every row)."""
+        return export.batches() if self.layout.batched else iter([_joined(export.batches())])
+
+    def parsed(self, raw: RawExport) -> ParsedExport:
+        """A batch of the file's rows parsed with the file's decisions."""
+        votes = {"votes": self.votes} if self.layout.batched else {}
+        return self.layout.parse(_filled_rows(raw.frame), self.header, time_zone=self.time_zone, **votes)
 
 
 def _joined(batches: Iterator[RawExport]) -> RawExport:
@@ -423,6 +424,13 @@ def _joined(batches: Iterator[RawExport]) -> RawExport:
     problems = pl.concat([raw.problems for raw in raws], how="vertical")
     first = raws[0]
     return RawExport(first.path, frame, first.encoding, first.delimiter, first.kind, problems)
+
+
+#: What the first pass keeps of a row's response id: two 64-bit hashes (16 bytes a row, not
+#: the id's text; two ids with the same 128 bits are never met), equal for equal ids, nulls included.
+_ID_HASHES = pl.struct(
+    pl.col("response_id").hash(seed=0).alias("id_hash_0"), pl.col("response_id").hash(seed=1).alias("id_hash_1")
+).alias("response_id")
 
 
 def _recognised(
@@ -441,15 +449,16 @@ def _recognised(
     zone = (time_zones or {}).get(layout.source_tool, DEFAULT_TIME_ZONE)
     first = _FirstPass(layout, export.header, zone, [], {}, pl.Series("source_row", [], pl.Int64))
     ids, votes, columns = [], {}, ()
-    for _, parsed in first.parsed_batches(export):
-        wanted = [parsed.meta.select("source_row", "response_id")]
+    for raw in first.batches(export):
+        parsed = first.parsed(raw)
+        wanted = [parsed.meta.select("source_row", _ID_HASHES)]
         if layout.batched and parsed.dates is not None:
             wanted.append(date_votes(parsed.dates))
         found = pl.collect_all(wanted)  # one pass over the batch for both
         ids.append(found[0])
         votes = added_votes(votes, votes_of(found[1])) if len(found) > 1 else votes
         columns = parsed.columns
-    every = pl.concat(ids, how="vertical")
+    every = pl.concat(ids, how="vertical", rechunk=False)
     record["rows_read"] = every.height
     resolved, ignored = resolve_columns(columns, book=book)
     ignored_headers = (excerpt(column_text(column), _HEADER_CHARS) for column in ignored)
@@ -703,14 +712,6 @@ def _archived_copy(
         part.unlink(missing_ok=True)
         raise
     return sha, landed, archived
-
-
-def archive_raw(data: bytes, *, archive_dir: Path, sha256: str, suffix: str) -> Path:
-    """The raw file kept as ``<sha256><suffix>`` (0600), for ``rebuild``, until ``expire_archive`` deletes it."""
-    archived = private_folder(archive_dir) / f"{sha256}{suffix}"
-    if not archived.exists():
-        write_private(archived, data)
-    return archived
 
 
 #: Default of the setting SURVEYHOUSE_ARCHIVE_DAYS: raw files archived longer ago are deleted.
