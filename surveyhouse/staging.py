@@ -406,9 +406,12 @@ class _FirstPass:
     resolved: list
     votes: dict[str, tuple[int, int]]  # each date's (month-first, day-first) reads (``date_votes``)
     duplicated: pl.Series  # the source rows whose response id the file holds more than once
+    only: RawExport | None = None  # the file's rows when they are one batch (not read again)
 
     def batches(self, export: ExportBatches) -> Iterator[RawExport]:
         """The file's batches of rows (the whole file at once for a layout that must see every row)."""
+        if self.only is not None:
+            return iter([self.only])
         return export.batches() if self.layout.batched else iter([_joined(export.batches())])
 
     def parsed(self, raw: RawExport) -> ParsedExport:
@@ -448,8 +451,9 @@ def _recognised(
     record.update(source_tool=layout.source_tool, layout=layout.name)
     zone = (time_zones or {}).get(layout.source_tool, DEFAULT_TIME_ZONE)
     first = _FirstPass(layout, export.header, zone, [], {}, pl.Series("source_row", [], pl.Int64))
-    ids, votes, columns = [], {}, ()
+    ids, votes, columns, only = [], {}, (), None
     for raw in first.batches(export):
+        only = raw if not ids else None  # kept while it is the only batch
         parsed = first.parsed(raw)
         wanted = [parsed.meta.select("source_row", _ID_HASHES)]
         if layout.batched and parsed.dates is not None:
@@ -469,7 +473,7 @@ def _recognised(
     except FileRejected as error:
         raise _NotUsable(error.check, str(error)) from None
     duplicated = every.filter(pl.col("response_id").is_duplicated())["source_row"]
-    return _FirstPass(layout, export.header, zone, resolved, votes, duplicated)
+    return _FirstPass(layout, export.header, zone, resolved, votes, duplicated, only)
 
 
 def _in_every_wave(accepted: pl.DataFrame, book: Codebook) -> pl.DataFrame:
