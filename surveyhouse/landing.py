@@ -171,16 +171,51 @@ def landed_copy(path: Path, target: Path, *, inbox: Path | None = None) -> list[
     bytes held here. FileNotTaken if it was written while it was copied."""
 
     def copy(handle) -> None:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        except OSError as error:
+            raise _CopyNotWritten(error) from error
         try:
             os.fchmod(fd, 0o600)  # a leftover of a killed run may have had another mode
-            offset = 0
-            while sent := os.sendfile(fd, handle.fileno(), offset, _COPY_BYTES):
-                offset += sent
+            _copied(handle, fd)
+        except OSError as error:
+            if error.errno in _WRITE_ERRORS:
+                raise _CopyNotWritten(error) from error
+            raise
         finally:
             os.close(fd)
 
-    return _read_landed(path, inbox, copy)
+    try:
+        return _read_landed(path, inbox, copy)
+    except _CopyNotWritten as failed:  # the copy could not be written: not the landed file's fault
+        raise failed.error from None
+
+
+#: What writing a copy may fail with (the landed file itself was readable).
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
+
+
+class _CopyNotWritten(Exception):
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _copied(handle, fd: int) -> None:
+    """``handle``'s bytes written to ``fd``: by the kernel (``sendfile``), else a block at a time."""
+    offset = 0
+    try:
+        while sent := os.sendfile(fd, handle.fileno(), offset, _COPY_BYTES):
+            offset += sent
+        return
+    except OSError as error:
+        if error.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP) or offset:
+            raise
+    handle.seek(0)
+    for block in iter(lambda: handle.read(_BLOCK), b""):  # a file system sendfile does not copy from
+        view = memoryview(block)
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def _read_landed(path: Path, inbox: Path | None, read) -> list[int]:
