@@ -431,9 +431,23 @@ def _joined(batches: Iterator[RawExport]) -> RawExport:
 
 #: What the first pass keeps of a row's response id: two 64-bit hashes (16 bytes a row, not
 #: the id's text; two ids with the same 128 bits are never met), equal for equal ids, nulls included.
-_ID_HASHES = pl.struct(
-    pl.col("response_id").hash(seed=0).alias("id_hash_0"), pl.col("response_id").hash(seed=1).alias("id_hash_1")
-).alias("response_id")
+_ID_HASHES = [
+    pl.col("response_id").hash(seed=0).alias("id_hash_0"),
+    pl.col("response_id").hash(seed=1).alias("id_hash_1"),
+]
+#: The repeated ids are looked for in this many shares of the rows (by hash), one at a time:
+#: the hash table is a share's, not millions of rows'.
+_ID_SHARES = 16
+
+
+def _repeated_rows(ids: pl.DataFrame) -> pl.Series:
+    """The source rows of ``ids`` (``source_row`` and ``_ID_HASHES``) whose response id is the file's more than once."""
+    found = []
+    for share in range(_ID_SHARES):
+        part = ids.filter(pl.col("id_hash_0") % _ID_SHARES == share)
+        found.append(part.filter(pl.struct("id_hash_0", "id_hash_1").is_duplicated())["source_row"])
+        del part
+    return pl.concat(found).sort()
 
 
 def _recognised(
@@ -455,7 +469,7 @@ def _recognised(
     for raw in first.batches(export):
         only = raw if not ids else None  # kept while it is the only batch
         parsed = first.parsed(raw)
-        wanted = [parsed.meta.select("source_row", _ID_HASHES)]
+        wanted = [parsed.meta.select("source_row", *_ID_HASHES)]
         if layout.batched and parsed.dates is not None:
             wanted.append(date_votes(parsed.dates))
         found = pl.collect_all(wanted)  # one pass over the batch for both
@@ -472,7 +486,7 @@ def _recognised(
         check_questionnaire(columns, resolved, book=book)
     except FileRejected as error:
         raise _NotUsable(error.check, str(error)) from None
-    duplicated = every.filter(pl.col("response_id").is_duplicated())["source_row"]
+    duplicated = _repeated_rows(every)
     return _FirstPass(layout, export.header, zone, resolved, votes, duplicated, only)
 
 
