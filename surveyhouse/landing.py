@@ -25,6 +25,7 @@ from surveyhouse.read import EXPORT_SUFFIXES
 from transforms.display import display_name
 
 _BLOCK = 1 << 20
+_COPY_BYTES = 1 << 30
 _NO_FOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
@@ -163,6 +164,58 @@ def landed_bytes(path: Path, *, inbox: Path | None = None) -> tuple[bytes, list[
     content: list[bytes] = []
     found = _read_landed(path, inbox, lambda handle: content.append(handle.read()))
     return content[0], found
+
+
+def landed_copy(path: Path, target: Path, *, inbox: Path | None = None) -> list[int]:
+    """The identity of a landed file copied to ``target`` (0600), by the kernel: none of its
+    bytes held here. FileNotTaken if it was written while it was copied."""
+
+    def copy(handle) -> None:
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        except OSError as error:
+            raise _CopyNotWritten(error) from error
+        try:
+            os.fchmod(fd, 0o600)  # a leftover of a killed run may have had another mode
+            _copied(handle, fd)
+        except OSError as error:
+            if error.errno in _WRITE_ERRORS:
+                raise _CopyNotWritten(error) from error
+            raise
+        finally:
+            os.close(fd)
+
+    try:
+        return _read_landed(path, inbox, copy)
+    except _CopyNotWritten as failed:  # the copy could not be written: not the landed file's fault
+        raise failed.error from None
+
+
+#: What writing a copy may fail with (the landed file itself was readable).
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
+
+
+class _CopyNotWritten(Exception):
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _copied(handle, fd: int) -> None:
+    """``handle``'s bytes written to ``fd``: by the kernel (``sendfile``), else a block at a time."""
+    offset = 0
+    try:
+        while sent := os.sendfile(fd, handle.fileno(), offset, _COPY_BYTES):
+            offset += sent
+        return
+    except OSError as error:
+        if error.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP) or offset:
+            raise
+    handle.seek(0)
+    for block in iter(lambda: handle.read(_BLOCK), b""):  # a file system sendfile does not copy from
+        view = memoryview(block)
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def _read_landed(path: Path, inbox: Path | None, read) -> list[int]:

@@ -25,6 +25,13 @@ A file is read once, as bytes, at exactly its path (never as a pattern: ``[final
 ``*`` are letters of a name), or given as the bytes its caller hashed and archived; every
 parser reads those bytes (pyreadstat, which needs a file, a private copy of them).
 
+``read_batches`` reads a delimited text in UTF-8 (what survey tools write) a batch of whole
+records at a time (a batch cut after a line break outside quoted cells; each batch parsed as
+wide as the file's first record), so that what is held does not grow with the file; the
+frames of its batches put together are ``read_export``'s. Any other file (a workbook, an
+SPSS file, a text in Windows-1252 or UTF-16, or mostly UTF-8 with bytes that are not) is read
+whole, one batch: a workbook and an SPSS file are bounded by ``max_bytes`` unpacked.
+
 What a file can make the pipeline hold is bounded (``ReadLimits``): a file past
 ``max_bytes`` (a workbook or a compressed SPSS file: unpacked), or a workbook packed like a
 zip bomb, is unreadable; a cell past ``max_cell_chars`` is cut to an excerpt and reported
@@ -45,10 +52,11 @@ import re
 import tempfile
 import zipfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 from xml.etree import ElementTree
 
 import polars as pl
@@ -182,7 +190,12 @@ def truncation(text: str, delimiter: str) -> str | None:
         return None
     if text.count('"') % 2:
         return "it ends inside a quoted cell"
-    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    return _short_last_record(io.StringIO(text, newline=""), delimiter)
+
+
+def _short_last_record(stream: io.TextIOBase, delimiter: str) -> str | None:
+    """Why the text of ``stream`` looks cut short: its last record has fewer cells than its first."""
+    records = csv.reader(stream, delimiter=delimiter)
     try:
         first = next(records, [])
         tail = deque(enumerate(records, start=2), maxlen=1)  # the last record, read at C speed
@@ -314,29 +327,220 @@ def _unmarked(frame: pl.DataFrame, *, mark: str) -> tuple[pl.DataFrame, pl.DataF
     return frame, _problems(found)
 
 
-def _parse_delimited(path: Path, payload: bytes, *, delimiter: str) -> pl.DataFrame:
+def _parse_delimited(
+    path: Path, payload: bytes, *, delimiter: str, width: int | None = None, whole: Callable[[], bytes] | None = None
+) -> pl.DataFrame:
+    """The records of ``payload`` as text columns; ``width``: as many columns as the file's
+    first record has (a batch of a file read in batches); ``whole``: the file's bytes, for a
+    parse error's diagnosis when ``payload`` is a batch of them."""
+    # A parser takes as many columns as the first record has: a batch begins with an empty
+    # record of the file's width, dropped once read.
+    widest = (delimiter * (width - 1) + "\n").encode("utf-8") if width else b""
     try:
-        return pl.read_csv(
-            payload,  # bytes, never a path: Polars would expand ``[final]`` or ``*`` in a name as a pattern
+        frame = pl.read_csv(
+            widest + payload if width else payload,  # bytes, never a path: Polars would expand ``[final]`` or ``*``
             has_header=False,
             infer_schema=False,
             separator=delimiter,
             truncate_ragged_lines=True,
             raise_if_empty=True,
         )
+        return frame.slice(1) if width else frame
     except pl.exceptions.PolarsError as error:
-        raise UnreadableExport(
-            f"{display_name(path.name)} could not be read as CSV: {_csv_fault(payload, delimiter, error)}"
-        ) from error
+        fault = _csv_fault(whole() if whole is not None else payload, delimiter, error)
+        raise UnreadableExport(f"{display_name(path.name)} could not be read as CSV: {fault}") from error
 
 
-def _raw_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """Columns renamed c0..cN, empty cells null, NUL characters gone, source_row 1-based."""
+def _raw_frame(frame: pl.DataFrame, *, first_row: int = 1) -> pl.DataFrame:
+    """Columns renamed c0..cN, empty cells null, NUL characters gone, source_row 1-based
+    (``first_row`` that of the frame's first record)."""
     frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns)}).with_columns(pl.all().cast(pl.Utf8))
     with_nul = frame.select(pl.all().str.contains("\x00", literal=True).any()).row(0, named=True)
     stripped = [pl.col(name).str.replace_all("\x00", "", literal=True) for name, nul in with_nul.items() if nul]
-    frame = frame.with_columns(stripped).with_columns(pl.all().replace("", None)).with_row_index("source_row", offset=1)
+    frame = frame.with_columns(stripped).with_columns(pl.all().replace("", None))
+    frame = frame.with_row_index("source_row", offset=first_row)
     return frame.with_columns(pl.col("source_row").cast(pl.Int64))
+
+
+#: At most this many bytes of a delimited export are parsed at a time (``read_batches``),
+#: however few rows they hold: about 140,000 rows of a Qualtrics export of 100 columns.
+BATCH_BYTES = 64 << 20
+#: The first bytes of a file, what its kind, its delimiter and its first rows are told from.
+_HEAD_BYTES = 800_000
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class ExportBatches:
+    """An export read a batch of rows at a time (``read_batches``): what is known of it
+    before its rows (kind, encoding, delimiter, its first three rows, ``RawExport.header``)
+    and ``batches()``, its raw frames in file order, each with the file's own ``source_row``
+    and its ``problems`` (each call reads the file again, from its start)."""
+
+    path: Path
+    kind: str
+    encoding: str
+    delimiter: str | None
+    header: list[list[str | None]]
+    batches: Callable[[], Iterator[RawExport]]
+
+
+def read_batches(
+    path: Path,
+    *,
+    source: Path | None = None,
+    data: bytes | None = None,
+    limits: ReadLimits | None = None,
+    batch_bytes: int = BATCH_BYTES,
+    batch_rows: int | None = None,
+) -> ExportBatches:
+    """An export read ``batch_rows`` records (about: batches are sized on the records read
+    before), else ``batch_bytes``, at a time, and never many more bytes than ``batch_bytes``:
+    what ``read_export`` reads, the same frame once the batches are put together.
+
+    A delimited text in UTF-8 (with or without BOM) is parsed a batch of whole records at a
+    time, so that what is held does not grow with the file; any other file (a workbook, an
+    SPSS file, a text in Windows-1252, UTF-16 or with bytes that are not UTF-8) is read whole
+    (``read_export``), one batch. ``path`` names the file (messages); its bytes are ``data``,
+    else the file at ``source`` (default ``path``), opened at exactly that path.
+    """
+    limits = limits or ReadLimits()
+    where = source or path
+
+    def opened() -> BinaryIO:
+        if data is not None:
+            return io.BytesIO(data)
+        try:
+            return where.open("rb")
+        except OSError as error:
+            raise UnreadableExport(f"{display_name(path.name)} could not be opened: {error.strerror}") from error
+
+    with opened() as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(0)
+        if size > limits.max_bytes:
+            raise UnreadableExport(_too_large(path, size, limits=limits))
+        head = handle.read(_HEAD_BYTES)
+        skip = len(_BOM) if head.startswith(_BOM) else 0
+        streamed = _is_plain_text(head) and _is_utf8_stream(handle, skip=skip)
+    if not streamed:
+        raw = read_export(path, data=data if data is not None else _whole_bytes(path, opened), limits=limits)
+        return ExportBatches(path, raw.kind, raw.encoding, raw.delimiter, raw.header, lambda: iter([raw]))
+    delimiter = sniff_delimiter(head[skip:].decode("utf-8", errors="ignore"))
+    cut = _stream_truncation(opened, skip=skip, delimiter=delimiter)
+    if cut:
+        raise UnreadableExport(f"{display_name(path.name)} is truncated: {cut} (was the download or copy interrupted?)")
+    batches = _DelimitedBatches(path, opened, skip, delimiter, limits, batch_bytes, batch_rows)
+    return ExportBatches(path, "delimited", batches.encoding, delimiter, batches.header(), batches)
+
+
+def _whole_bytes(path: Path, opened: Callable[[], BinaryIO]) -> bytes:
+    try:
+        with opened() as handle:
+            return handle.read()
+    except OSError as error:
+        raise UnreadableExport(f"{display_name(path.name)} could not be read: {error.strerror}") from error
+
+
+def _is_plain_text(head: bytes) -> bool:
+    """Whether a file beginning with ``head`` is a text in UTF-8 or ASCII (no other kind, not empty)."""
+    if not head or head.isspace() or head.startswith((*_SPSS_MAGIC, _ZIP_MAGIC, b"\xff\xfe", b"\xfe\xff")):
+        return False
+    return not _is_binary(head[:4096])
+
+
+def _is_utf8_stream(handle: BinaryIO, *, skip: int) -> bool:
+    """Whether the rest of ``handle`` from byte ``skip`` is valid UTF-8, read a block at a time."""
+    handle.seek(skip)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            # ASCII is UTF-8 (checked at memory speed) unless it follows half a character.
+            if not block.isascii() or decoder.getstate()[0]:
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _stream_truncation(opened: Callable[[], BinaryIO], *, skip: int, delimiter: str) -> str | None:
+    """``truncation`` of a UTF-8 file's text, read a block at a time."""
+    with opened() as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(size - 1, 0))
+        if handle.read(1) in (b"\n", b"\r"):
+            return None
+        handle.seek(skip)
+        quotes = sum(block.count(b'"') for block in iter(lambda: handle.read(1 << 24), b""))
+        if quotes % 2:
+            return "it ends inside a quoted cell"
+        handle.seek(skip)
+        return _short_last_record(io.TextIOWrapper(handle, encoding="utf-8", newline=""), delimiter)
+
+
+def _record_chunks(handle: BinaryIO, *, size: int, rows: int | None = None) -> Iterator[bytes]:
+    """The bytes of ``handle`` about ``rows`` records (else ``size`` bytes, and never much
+    more) at a time, each cut after a line break outside quoted cells (an even number of
+    quotes before it): whole records, as a CSV parser reads them."""
+    carry, carry_quotes, read = b"", 0, min(size, 1 << 20) if rows else size  # a first chunk to size the others on
+    while block := handle.read(read):
+        # A line break of ``carry`` is inside a quoted cell (else it was cut there): only the block's can end a chunk.
+        total = carry_quotes + block.count(b'"')
+        quotes, end = total, len(block)
+        while (cut := block.rfind(b"\n", 0, end)) >= 0:
+            quotes -= block.count(b'"', cut, end)  # the quotes before ``cut``
+            if quotes % 2 == 0:
+                break
+            end = cut
+        if cut < 0:
+            carry, carry_quotes = carry + block, total
+            continue
+        chunk = [carry + block[: cut + 1] if carry else block[: cut + 1]]
+        carry = block[cut + 1 :]
+        del block
+        carry_quotes = carry.count(b'"')
+        if rows:  # the next read sized on this chunk's bytes a line
+            read = min(size, max(1, len(chunk[0]) * rows // max(chunk[0].count(b"\n"), 1)))
+        yield chunk.pop()  # handed over, not kept here while it is parsed
+    if carry:
+        yield carry
+
+
+class _DelimitedBatches:
+    """The raw frames of a UTF-8 delimited file, ``size`` bytes of whole records at a time."""
+
+    def __init__(self, path, opened, skip, delimiter, limits, size, rows) -> None:  # noqa: PLR0913
+        self.path, self.opened, self.skip, self.delimiter, self.limits = path, opened, skip, delimiter, limits
+        self.size, self.rows = max(size, 1), rows
+        self.encoding = "utf-8-sig" if skip else "utf-8"
+
+    def header(self) -> list[list[str | None]]:
+        """The first three rows (what ``RawExport.header`` gives of the file read whole)."""
+        rows: list[list[str | None]] = []
+        for raw in self(size=min(self.size, _HEAD_BYTES), rows=None):
+            rows += raw.header[: 3 - len(rows)]
+            if len(rows) >= 3:
+                break
+        return rows
+
+    def whole(self) -> bytes:
+        with self.opened() as handle:
+            handle.seek(self.skip)
+            return handle.read()
+
+    def __call__(self, *, size: int | None = None, rows: int | None = -1) -> Iterator[RawExport]:
+        width, first_row = None, 1
+        with self.opened() as handle:
+            handle.seek(self.skip)
+            for chunk in _record_chunks(handle, size=size or self.size, rows=self.rows if rows == -1 else rows):
+                parsed = _parse_delimited(self.path, chunk, delimiter=self.delimiter, width=width, whole=self.whole)
+                del chunk
+                width = width or parsed.width
+                frame = _raw_frame(parsed, first_row=first_row)
+                del parsed  # (a generator keeps its locals while its caller works on what it gave)
+                first_row += frame.height
+                yield _bounded(RawExport(self.path, frame, self.encoding, self.delimiter), limits=self.limits)
 
 
 def _read_workbook(path: Path, data: bytes, *, limits: ReadLimits) -> RawExport:

@@ -21,12 +21,12 @@ For a failed or rejected file ``rows_read = quarantined`` (accepted and supersed
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import secrets
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,15 +37,33 @@ import polars as pl
 from schemas.canonical import canonical_schema
 from schemas.codebook import Codebook
 from schemas.waves import Placement, Wave, place_file
-from surveyhouse.landing import FileNotTaken, landed_bytes, shown
+from surveyhouse.landing import FileNotTaken, landed_copy, shown
 from surveyhouse.private import make_private, private_folder, write_private
-from surveyhouse.read import RawExport, ReadLimits, UnreadableExport, export_time, read_export
+from surveyhouse.read import (
+    BATCH_BYTES,
+    ExportBatches,
+    RawExport,
+    ReadLimits,
+    UnreadableExport,
+    export_time,
+    file_sha256,
+    read_batches,
+)
 from transforms.display import EXCERPT_CHARS, display_name, excerpt, spreadsheet_column
 from transforms.headers import (
     column_text,
     resolve_columns,
 )
-from transforms.layouts import Layout, ParsedExport, SourceColumn, UnknownLayout, detect_layout
+from transforms.layouts import (
+    Layout,
+    ParsedExport,
+    SourceColumn,
+    UnknownLayout,
+    added_votes,
+    date_votes,
+    detect_layout,
+    votes_of,
+)
 from transforms.mapping import (
     canonical_from_wide,
     compact_wide,
@@ -234,6 +252,7 @@ def process_export(
     limits: ReadLimits | None = None,
     wave_book: Codebook | None = None,
     slice_rows: int = SLICE_ROWS,
+    batch_bytes: int = BATCH_BYTES,
 ) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
     """(files record, accepted responses, quarantine rows) of one export file (of ``data``, its bytes, when given).
 
@@ -244,11 +263,17 @@ def process_export(
     path then only names the file); ``limits``: how much of a file is read. ``wave_book``:
     the codebook of the file's wave (``Study.book_for``), which its columns and answers are
     matched against (default ``book``); the staged responses have ``book``'s columns.
-    ``slice_rows``: rows mapped, validated and typed at a time (the result is the same).
+    ``slice_rows``: rows parsed (``read_batches``), mapped, validated and typed at a time;
+    ``batch_bytes``: at most this many bytes of a delimited file parsed at a time; the result
+    is the same whatever they are.
     """
     slices: list[pl.DataFrame] = []
     options = _Options(run_id, file_order, wave, book, key, time_zones, max_quarantined_share, wave_book, slice_rows)
-    record, quarantine = _processed(path, lambda: read_export(path, data=data, limits=limits), slices.append, options)
+
+    def read() -> ExportBatches:
+        return read_batches(path, data=data, limits=limits, batch_bytes=batch_bytes, batch_rows=slice_rows)
+
+    record, quarantine = _processed(path, read, slices.append, options)
     if record["status"] != "loaded":
         return record, _empty_responses(book), quarantine
     return record, pl.concat(slices, how="vertical"), quarantine
@@ -270,12 +295,14 @@ class _Options:
 
 
 def _processed(
-    path: Path, read: Callable[[], RawExport], keep: Callable[[pl.DataFrame], None], options: _Options
+    path: Path, read: Callable[[], ExportBatches], keep: Callable[[pl.DataFrame], None], options: _Options
 ) -> tuple[dict, pl.DataFrame]:
     """(files record, quarantine rows) of one export file, read by ``read``; its accepted
     responses, staged, go to ``keep`` a slice of rows at a time (taken only when the record
-    says ``loaded``). The whole-file decisions (layout, columns, header language, dates)
-    are taken once, from the whole file; each slice is then mapped, validated and typed alone."""
+    says ``loaded``). The whole-file decisions (layout, columns, header language, the order
+    of dates, the response ids the file repeats) are taken first, from a pass over the file
+    that keeps only them (``_FirstPass``); then each batch of rows the reader gives is parsed,
+    and each slice of it mapped, validated and typed alone."""
     union, book = options.book, options.wave_book or options.book
     record = {
         "source_file": masked_file_name(path.name), "run_id": options.run_id, "wave": options.wave, "file_order": options.file_order,
@@ -283,24 +310,30 @@ def _processed(
         "rows_read": 0, "quarantined": 0, "columns_ignored": None, "status": "loaded", "message": None,
     }  # fmt: skip
     try:
-        raw = read()
+        export = read()
+        first = _recognised(export, record, book=book, time_zones=options.time_zones)
     except UnreadableExport as error:
         return _failed(record, book=union, check="file_readable", reason=str(error))[::2]
-    try:
-        layout, parsed, meta, resolved = _recognised(raw, record, book=book, time_zones=options.time_zones)
     except _NotUsable as unusable:
         return _failed(record, book=union, check=unusable.check, reason=unusable.reason)[::2]
-    unread = _reader_quarantine(
-        raw.problems, meta, parsed.columns, run_id=options.run_id, source_file=record["source_file"]
-    )
-    # The answer columns, compact (categories), so that the file's raw cells (a gigabyte
-    # at a million responses) are gone before the mapping works.
-    wide = compact_wide(parsed.wide, resolved, book=book)
-    del raw, parsed
-    mapping = _Mapping(book, union, resolved, layout, record, options.key, unread["source_row"])
-    checked = _checked_slices(wide, meta, mapping, keep, slice_rows=options.slice_rows)
-    del wide, meta
-    quarantine = pl.concat([unread, checked], how="vertical").sort("source_row", "column", "check")
+    mapping = _Mapping(book, union, first.resolved, first.layout, record, options.key, first.duplicated)
+    unread, checked = [], []
+    for raw in first.batches(export):
+        parsed = first.parsed(raw)
+        meta = parsed.meta.collect()
+        unread.append(
+            _reader_quarantine(
+                raw.problems, meta, parsed.columns, run_id=options.run_id, source_file=record["source_file"]
+            )
+        )
+        # The answer columns, compact (categories), so that the batch's raw cells are gone before the mapping works.
+        wide = compact_wide(parsed.wide, first.resolved, book=book)
+        del raw, parsed
+        checked.append(
+            _checked_slices(wide, meta, mapping, unread[-1]["source_row"], keep, slice_rows=options.slice_rows)
+        )
+        del wide, meta
+    quarantine = pl.concat([*unread, *checked], how="vertical").sort("source_row", "column", "check")
     record["quarantined"] = quarantine["source_row"].n_unique()
     share = options.max_quarantined_share
     if is_too_broken(record["rows_read"], record["quarantined"], max_share=share):
@@ -321,19 +354,25 @@ class _Mapping:
     layout: Layout
     record: dict
     key: bytes
-    unread: pl.Series  # the source rows the reader set aside
+    duplicated: pl.Series  # the source rows whose response id the file holds more than once
 
 
 def _checked_slices(
-    wide: pl.DataFrame, meta: pl.DataFrame, mapping: _Mapping, keep: Callable[[pl.DataFrame], None], *, slice_rows: int
+    wide: pl.DataFrame,
+    meta: pl.DataFrame,
+    mapping: _Mapping,
+    unread: pl.Series,
+    keep: Callable[[pl.DataFrame], None],
+    *,
+    slice_rows: int,
 ) -> pl.DataFrame:
-    """The quarantine rows of the file's checks, ``slice_rows`` rows at a time: each slice
-    mapped, validated, and its accepted rows staged (to ``keep``) alone. Source rows stay
-    the file's; a response id the whole file repeats fails in every slice it is in."""
+    """The quarantine rows of the checks of a batch of the file's rows, ``slice_rows`` rows
+    at a time: each slice mapped, validated, and its accepted rows (not among ``unread``, the
+    rows the reader set aside) staged (to ``keep``) alone. Source rows stay the file's; a
+    response id the whole file repeats fails in every slice it is in."""
     rows = meta["source_row"]
     # A slice of the answers is a slice of the metadata when their rows are in the same, file, order (every layout).
     size = slice_rows if rows.equals(wide["source_row"]) and rows.is_sorted() else max(wide.height, 1)
-    duplicated = meta.filter(pl.col("response_id").is_duplicated())["source_row"]
     book, record = mapping.book, mapping.record
     found = []
     for start in range(0, max(wide.height, 1), size):
@@ -341,10 +380,10 @@ def _checked_slices(
             wide.slice(start, size), meta.slice(start, size), mapping.resolved, book=book, layout=mapping.layout,
             header_language=record["language"],
         )  # fmt: skip
-        failures = _validate(canonical, book, duplicated=duplicated)
+        failures = _validate(canonical, book, duplicated=mapping.duplicated)
         checked = quarantine_rows(failures, canonical, run_id=record["run_id"], source_file=record["source_file"])
         found.append(checked)
-        set_aside = pl.concat([mapping.unread, checked["source_row"]])
+        set_aside = pl.concat([unread, checked["source_row"]])
         accepted = canonical.filter(~pl.col("source_row").is_in(set_aside.implode()))
         del canonical  # each step below holds only its input and its output
         keep(_staged_responses(_in_every_wave(accepted, mapping.union), record, book=mapping.union, key=mapping.key))
@@ -359,29 +398,98 @@ class _NotUsable(Exception):
         self.check, self.reason = check, reason
 
 
+@dataclass(frozen=True)
+class _FirstPass:
+    """What a file's first pass decides for every batch of its rows."""
+
+    layout: Layout
+    header: list[list[str | None]]
+    time_zone: str
+    resolved: list
+    votes: dict[str, tuple[int, int]]  # each date's (month-first, day-first) reads (``date_votes``)
+    duplicated: pl.Series  # the source rows whose response id the file holds more than once
+    only: RawExport | None = None  # the file's rows when they are one batch (not read again)
+
+    def batches(self, export: ExportBatches) -> Iterator[RawExport]:
+        """The file's batches of rows (the whole file at once for a layout that must see every row)."""
+        if self.only is not None:
+            return iter([self.only])
+        return export.batches() if self.layout.batched else iter([_joined(export.batches())])
+
+    def parsed(self, raw: RawExport) -> ParsedExport:
+        """A batch of the file's rows parsed with the file's decisions."""
+        votes = {"votes": self.votes} if self.layout.batched else {}
+        return self.layout.parse(_filled_rows(raw.frame), self.header, time_zone=self.time_zone, **votes)
+
+
+def _joined(batches: Iterator[RawExport]) -> RawExport:
+    """A file's batches as one raw export."""
+    raws = list(batches)
+    frame = pl.concat([raw.frame for raw in raws], how="vertical")
+    problems = pl.concat([raw.problems for raw in raws], how="vertical")
+    first = raws[0]
+    return RawExport(first.path, frame, first.encoding, first.delimiter, first.kind, problems)
+
+
+#: What the first pass keeps of a row's response id: two 64-bit hashes (16 bytes a row, not
+#: the id's text; two ids with the same 128 bits are never met), equal for equal ids, nulls included.
+_ID_HASHES = [
+    pl.col("response_id").hash(seed=0).alias("id_hash_0"),
+    pl.col("response_id").hash(seed=1).alias("id_hash_1"),
+]
+#: The repeated ids are looked for in this many shares of the rows (by hash), one at a time:
+#: the hash table is a share's, not millions of rows'.
+_ID_SHARES = 16
+
+
+def _repeated_rows(ids: pl.DataFrame) -> pl.Series:
+    """The source rows of ``ids`` (``source_row`` and ``_ID_HASHES``) whose response id is the file's more than once."""
+    found = []
+    for share in range(_ID_SHARES):
+        part = ids.filter(pl.col("id_hash_0") % _ID_SHARES == share)
+        found.append(part.filter(pl.struct("id_hash_0", "id_hash_1").is_duplicated())["source_row"])
+        del part
+    return pl.concat(found).sort()
+
+
 def _recognised(
-    raw: RawExport, record: dict, *, book: Codebook, time_zones: dict[str, str] | None
-) -> tuple[Layout, ParsedExport, pl.DataFrame, list]:
-    """(layout, parsed export, its rows' metadata, its resolved columns) of a file read; the
-    record filled in; _NotUsable when the layout is unknown or it is not this questionnaire."""
-    record["encoding"] = raw.encoding
+    export: ExportBatches, record: dict, *, book: Codebook, time_zones: dict[str, str] | None
+) -> _FirstPass:
+    """The whole-file decisions of a file, from a first pass over its rows that keeps only
+    their response ids and the votes of their dates; the record filled in. _NotUsable when
+    the layout is unknown or it is not this questionnaire."""
+    record["encoding"] = export.encoding
     try:
-        layout, parsed = _recognise(raw, time_zones=time_zones)
+        layout = detect_layout(export.header, kind=export.kind)
     except UnknownLayout as error:
-        record["rows_read"] = max(raw.frame.height - 1, 0)
+        record["rows_read"] = max(sum(raw.frame.height for raw in export.batches()) - 1, 0)
         raise _NotUsable("layout_known", str(error)) from None
     record.update(source_tool=layout.source_tool, layout=layout.name)
-    meta = parsed.meta.collect()
-    record["rows_read"] = meta.height
-    resolved, ignored = resolve_columns(parsed.columns, book=book)
+    zone = (time_zones or {}).get(layout.source_tool, DEFAULT_TIME_ZONE)
+    first = _FirstPass(layout, export.header, zone, [], {}, pl.Series("source_row", [], pl.Int64))
+    ids, votes, columns, only = [], {}, (), None
+    for raw in first.batches(export):
+        only = raw if not ids else None  # kept while it is the only batch
+        parsed = first.parsed(raw)
+        wanted = [parsed.meta.select("source_row", *_ID_HASHES)]
+        if layout.batched and parsed.dates is not None:
+            wanted.append(date_votes(parsed.dates))
+        found = pl.collect_all(wanted)  # one pass over the batch for both
+        ids.append(found[0])
+        votes = added_votes(votes, votes_of(found[1])) if len(found) > 1 else votes
+        columns = parsed.columns
+    every = pl.concat(ids, how="vertical", rechunk=False)
+    record["rows_read"] = every.height
+    resolved, ignored = resolve_columns(columns, book=book)
     ignored_headers = (excerpt(column_text(column), _HEADER_CHARS) for column in ignored)
     record["columns_ignored"] = masked(", ".join(dict.fromkeys(ignored_headers))) or None
     record["language"] = header_language(resolved)
     try:
-        check_questionnaire(parsed.columns, resolved, book=book)
+        check_questionnaire(columns, resolved, book=book)
     except FileRejected as error:
         raise _NotUsable(error.check, str(error)) from None
-    return layout, parsed, meta, resolved
+    duplicated = _repeated_rows(every)
+    return _FirstPass(layout, export.header, zone, resolved, votes, duplicated, only)
 
 
 def _in_every_wave(accepted: pl.DataFrame, book: Codebook) -> pl.DataFrame:
@@ -447,7 +555,7 @@ def _failed(record: dict, *, book: Codebook, check: str, reason: str) -> tuple[d
 FILE_TIMES = ["exported_at", "file_modified_at"]
 
 
-def file_times(data: bytes, *, modified_ns: int) -> dict[str, str | None]:
+def file_times(data: bytes | Path, *, modified_ns: int) -> dict[str, str | None]:
     """The file record's times (ISO 8601, UTC), by which the latest version of a response
     is told (``transforms.responses.FILE_RECENCY``): ``exported_at``, when the survey tool
     wrote the file, where the file says so (``surveyhouse.read.export_time``), and
@@ -477,6 +585,7 @@ def stage_export(
     checked: bool = False,
     waves: tuple[Wave, ...] = (),
     slice_rows: int = SLICE_ROWS,
+    batch_bytes: int = BATCH_BYTES,
 ) -> StagedFile:
     """Process one export and stage its result; the raw file goes to the archive.
 
@@ -487,25 +596,17 @@ def stage_export(
     ``times``: the file's times (``file_times``) as first recorded, for a rebuild, which
     stages the archived copy (its own modification time is when it was archived).
 
-    The file's bytes are read once (no link followed below ``inbox``, regular files only):
-    the archived copy, the SHA-256 and what is parsed are the same bytes. ``sha256``: the
-    file's as discovery found it; bytes that are not those any more (the file was written
-    since) are left for the next night. Raises FileNotTaken for a file not taken.
+    The file is read once (no link followed below ``inbox``, regular files only): copied
+    into the archive, and the archived copy hashed and parsed a slice of rows at a time
+    (``read_batches``: a delimited export is never whole in memory). ``sha256``: the file's
+    as discovery found it; bytes that are not those any more (the file was written since)
+    are left for the next night. Raises FileNotTaken for a file not taken.
     """
-    data, landed = landed_bytes(path, inbox=inbox)
-    sha = hashlib.sha256(data).hexdigest()
-    if sha256 is not None and sha != sha256:
-        raise FileNotTaken(
-            f"{shown(path, inbox)} was left for the next night: it changed since it was found, may still be written.",
-            failed=False,
-        )
-    times = times or file_times(data, modified_ns=landed[3])
-    archived = archive_raw(data, archive_dir=archive_dir, sha256=sha, suffix=path.suffix.lower())
-    held = [data]  # the bytes go once read: only the reader's frame holds the file then
-    del data
+    sha, landed, archived = _archived_copy(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
+    times = times or file_times(archived, modified_ns=landed[3])
 
-    def read() -> RawExport:
-        return read_export(path, data=held.pop(), limits=limits)
+    def read() -> ExportBatches:
+        return read_batches(path, source=archived, limits=limits, batch_bytes=batch_bytes, batch_rows=slice_rows)
 
     wave_given = book.wave if wave is None else wave
     options = _Options(
@@ -530,6 +631,11 @@ def _written(staged: StagedFile, sliced: _SlicedResponses, quarantine: pl.DataFr
     _write_parquet(quarantine, staged.quarantine)
     write_private(staged.folder / RECORD, json.dumps(staged.record, indent=1))
     return staged
+
+
+#: Rows of a row group of the staged responses: the combined file is written a row group at
+#: a time (Polars' default, 262,144 rows, would hold that many staged rows while it writes).
+_ROW_GROUP_ROWS = 20_000
 
 
 class _SlicedResponses:
@@ -557,7 +663,7 @@ class _SlicedResponses:
         """The parts written to ``path`` as one Parquet file (streamed, never whole in memory), atomically."""
         partial = path.with_name(path.name + ".part")
         parts = pl.scan_parquet(self.parts, glob=False)
-        parts.with_columns(wave=pl.lit(wave, pl.Int32)).sink_parquet(partial)
+        parts.with_columns(wave=pl.lit(wave, pl.Int32)).sink_parquet(partial, row_group_size=_ROW_GROUP_ROWS)
         make_private(partial)
         partial.replace(path)
 
@@ -600,12 +706,32 @@ def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
     partial.replace(path)
 
 
-def archive_raw(data: bytes, *, archive_dir: Path, sha256: str, suffix: str) -> Path:
-    """The raw file kept as ``<sha256><suffix>`` (0600), for ``rebuild``, until ``expire_archive`` deletes it."""
-    archived = private_folder(archive_dir) / f"{sha256}{suffix}"
-    if not archived.exists():
-        write_private(archived, data)
-    return archived
+def _archived_copy(
+    path: Path, *, inbox: Path | None, archive_dir: Path, sha256: str | None
+) -> tuple[str, list[int], Path]:
+    """(SHA-256, identity, archived copy) of a landed file: copied once into the archive
+    (0600, by the kernel), then hashed from that copy, so that the archive, the hash and what
+    is parsed are the same bytes. FileNotTaken (nothing archived) when the file was written
+    while it was copied, or is not any more the file discovery hashed (``sha256``)."""
+    folder, suffix = private_folder(archive_dir), path.suffix.lower()
+    part = folder / f"{sha256 or secrets.token_hex(16)}{suffix}.part"
+    try:
+        landed = landed_copy(path, part, inbox=inbox)
+        sha = file_sha256(part)
+        if sha256 is not None and sha != sha256:
+            raise FileNotTaken(
+                f"{shown(path, inbox)} was left for the next night: it changed since it was found, may still be written.",
+                failed=False,
+            )
+        archived = folder / f"{sha}{suffix}"
+        if archived.exists():
+            part.unlink()
+        else:
+            part.replace(archived)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return sha, landed, archived
 
 
 #: Default of the setting SURVEYHOUSE_ARCHIVE_DAYS: raw files archived longer ago are deleted.

@@ -79,17 +79,28 @@ def _slash_reads(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return _first_match(text, SLASH_FORMATS), _first_match(text, tuple(_day_first(fmt) for fmt in SLASH_FORMATS))
 
 
+def slash_votes(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(month-first, day-first): how many of the column's values each order reads, the
+    counts the slash rule compares (they add up over the slices of a file)."""
+    month_first, day_first = _slash_reads(expr.cast(pl.Utf8).str.strip_chars())
+    return month_first.is_not_null().sum(), day_first.is_not_null().sum()
+
+
 def reads_day_first(expr: pl.Expr) -> pl.Expr:
     """Boolean scalar: day-first reads more of the column's slash dates than month-first."""
-    month_first, day_first = _slash_reads(expr.cast(pl.Utf8).str.strip_chars())
-    return day_first.is_not_null().sum() > month_first.is_not_null().sum()
+    month_first, day_first = slash_votes(expr)
+    return day_first > month_first
 
 
-def parse_timestamp(expr: pl.Expr, *, time_zone: str, day_first: bool | pl.Expr = False) -> pl.Expr:
+def parse_timestamp(
+    expr: pl.Expr, *, time_zone: str, day_first: bool | pl.Expr = False, votes: tuple[int, int] | None = None
+) -> pl.Expr:
     """A text timestamp as Datetime(us, UTC); local times are in ``time_zone``.
 
     ``day_first`` only breaks the tie of a column whose slash dates read both ways
-    (see the module docstring); null where no format reads the value.
+    (see the module docstring); null where no format reads the value. ``votes``: the
+    column's (month-first, day-first) counts (``slash_votes``) over the whole file, when
+    ``expr`` is a slice of it: the order is the file's, not the slice's.
     """
     text = expr.cast(pl.Utf8).str.strip_chars()
     # Absolute times: a trailing Z is UTC; an explicit offset is converted to UTC.
@@ -105,6 +116,8 @@ def parse_timestamp(expr: pl.Expr, *, time_zone: str, day_first: bool | pl.Expr 
 
     month_first, day_first_read = _slash_reads(text)
     n_month, n_day = month_first.is_not_null().sum(), day_first_read.is_not_null().sum()
+    if votes is not None:
+        n_month, n_day = pl.lit(votes[0]), pl.lit(votes[1])
     tie_break = day_first if isinstance(day_first, pl.Expr) else pl.lit(day_first)
     use_day_first = (n_day > n_month) | ((n_day == n_month) & tie_break)
     slash = pl.when(use_day_first).then(day_first_read).otherwise(month_first)

@@ -1,7 +1,8 @@
-"""A file is mapped, validated and typed a slice of rows at a time (peak memory): the
-result is the whole file's, whatever the slice. The whole-file decisions (layout, columns,
-header language, dates, the rejected share, a response id repeated in the file) are the
-file's; the quarantine's source rows are the file's own."""
+"""A file is read a batch of records at a time, and mapped, validated and typed a slice of
+rows at a time (peak memory): the result is the whole file's, whatever the batch and the
+slice. The whole-file decisions (layout, columns, header language, the order of dates, the
+rejected share, a response id repeated in the file) are the file's; the quarantine's source
+rows are the file's own."""
 
 from __future__ import annotations
 
@@ -32,12 +33,34 @@ def test_each_case_export_sliced_gives_the_whole_files_result(path):
     _same(run(path, slice_rows=5), run(path, slice_rows=WHOLE))
 
 
+@pytest.mark.parametrize(
+    "path", [CASES / name for name in EXPORTS] + sorted(BROKEN.iterdir()), ids=lambda path: path.name
+)
+def test_each_case_export_read_in_batches_gives_the_whole_files_result(path):
+    # 300 bytes: a record or two a batch, so that every record boundary of the file is a batch's
+    _same(run(path, slice_rows=2, batch_bytes=300), run(path, slice_rows=WHOLE, batch_bytes=WHOLE))
+
+
+def test_dates_read_in_batches_take_the_order_of_the_whole_file(tmp_path):
+    """A French Excel re-save: the first rows' dates (02/10/2023) read both ways, a later
+    row's (14/10/2023) only day first; every batch reads the file's order, day first."""
+    source = CASES / "excel_fr_qualtrics_fr_labels_split.csv"
+    utf8 = tmp_path / "excel_fr_utf8.csv"
+    utf8.write_bytes(source.read_bytes().decode("cp1252").encode("utf-8"))
+    kept = {"max_quarantined_share": 1.0}  # its rows kept, failed checks and all
+    batched = run(utf8, slice_rows=2, batch_bytes=300, **kept)
+    whole = run(utf8, slice_rows=WHOLE, batch_bytes=WHOLE, **kept)
+    _same(batched, whole)
+    first = batched[1].sort("source_row").row(0, named=True)
+    assert (first["started_at"].month, first["started_at"].day) == (10, 2)
+
+
 def test_a_response_id_repeated_in_another_slice_is_quarantined_in_both(tmp_path):
     source = CASES / "qualtrics_en_labels_joined.csv"
     lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
     repeated = tmp_path / "repeated.csv"
     repeated.write_text("".join([*lines, lines[3]]), encoding="utf-8")  # the first data row again, last
-    sliced, whole = run(repeated, slice_rows=4), run(repeated, slice_rows=WHOLE)
+    sliced, whole = run(repeated, slice_rows=4, batch_bytes=300), run(repeated, slice_rows=WHOLE, batch_bytes=WHOLE)
     _same(sliced, whole)
     quarantine = sliced[2]
     failed = quarantine.filter(pl.col("check") == "response_id_unique")["source_row"].to_list()
@@ -52,18 +75,18 @@ def demo_export(tmp_path_factory) -> Path:
 
 def test_a_demo_export_sliced_gives_the_whole_files_result(demo_export):
     options = {"run_id": "t", "file_order": 1, "wave": 2023, "book": codebook(), "key": b"k"}
-    sliced = process_export(demo_export, slice_rows=700, **options)
-    _same(sliced, process_export(demo_export, slice_rows=WHOLE, **options))
+    sliced = process_export(demo_export, slice_rows=700, batch_bytes=100_000, **options)
+    _same(sliced, process_export(demo_export, slice_rows=WHOLE, batch_bytes=WHOLE, **options))
     assert sliced[0]["status"] == "loaded" and not sliced[2].is_empty()
 
 
 def test_stage_export_writes_the_slices_as_one_file_and_leaves_no_part(demo_export, tmp_path):
     staged = stage_export(
         demo_export, staged_dir=tmp_path / "staged", archive_dir=tmp_path / "archive", run_id="t", file_order=1,
-        wave=2023, book=codebook(), key=b"k", slice_rows=700,
+        wave=2023, book=codebook(), key=b"k", slice_rows=700, batch_bytes=100_000,
     )  # fmt: skip
     record, responses, quarantine = process_export(
-        demo_export, run_id="t", file_order=1, wave=2023, book=codebook(), key=b"k", slice_rows=WHOLE
+        demo_export, run_id="t", file_order=1, wave=2023, book=codebook(), key=b"k", slice_rows=WHOLE, batch_bytes=WHOLE
     )
     assert {k: v for k, v in staged.record.items() if k in record} == record
     assert_frame_equal(pl.read_parquet(staged.responses), responses)

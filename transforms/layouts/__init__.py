@@ -37,20 +37,29 @@ the local times of a file whose tool does not write one (SurveyMonkey, Google Fo
 a Qualtrics export without ``timeZone``): the per-source setting. A zone the file names
 always wins.
 
+``dates`` (LazyFrame or None): the text of each date the layout reads, one Utf8 column per
+    date, one row per data row: what the day/month order of slash dates is decided on.
+
+A ``batched`` layout's parse takes the file a slice of rows at a time: ``parse(slice,
+header, time_zone=..., votes=...)``, ``votes`` the whole file's (month-first, day-first)
+reads of each date of ``dates`` (``date_votes`` summed over the slices), so that every
+slice reads its dates in the file's order. The others (Google Forms numbers a person's
+submissions in one second over the whole file) take the whole file.
+
 A layout reads one kind of raw file (``surveyhouse.read``: ``delimited`` text and Excel
 ``workbook``s hold the same cells; an ``spss`` file has its own shape): ``reads``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 import polars as pl
 
 from transforms.display import excerpt
-from transforms.timestamps import parse_timestamp, reads_day_first
+from transforms.timestamps import parse_timestamp, reads_day_first, slash_votes
 
 META_SCHEMA = {
     "source_row": pl.Int64,
@@ -78,11 +87,16 @@ class ParsedExport(NamedTuple):
     columns: tuple[SourceColumn, ...]
     cells: pl.LazyFrame
     wide: pl.LazyFrame
+    dates: pl.LazyFrame | None = None
+
+
+#: A file's dates: name -> (month-first, day-first) reads of its slash dates (``date_votes``).
+Votes = Mapping[str, tuple[int, int]]
 
 
 class Parse(Protocol):
     def __call__(
-        self, frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC"
+        self, frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC", votes: Votes | None = None
     ) -> ParsedExport: ...
 
 
@@ -100,6 +114,8 @@ class Layout:
     other_in_place: bool = False
     #: Kinds of raw file this layout reads.
     reads: tuple[str, ...] = TEXT_KINDS
+    #: Its parse takes a slice of the file's rows, given the file's date ``votes``.
+    batched: bool = False
 
 
 class UnknownLayout(ValueError):
@@ -176,8 +192,44 @@ _PLAIN_TIME = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
 _NAIVE = pl.Datetime("us")
 
 
+def date_texts(frame: pl.LazyFrame, texts: dict[str, tuple[pl.Expr, str]]) -> pl.LazyFrame:
+    """The ``dates`` of a ParsedExport: the text of each date of ``texts`` (name -> (text, time zone))."""
+    return frame.select([text.cast(pl.Utf8).alias(name) for name, (text, _) in texts.items()])
+
+
+def date_votes(dates: pl.LazyFrame) -> pl.LazyFrame:
+    """One row: the (month-first, day-first) reads (``slash_votes``) of each date of ``dates``,
+    ``month:<date>`` and ``day:<date>``: what a file's slices add up to decide its day/month order."""
+    names = dates.collect_schema().names()
+    # Only a value with a slash can be a slash date: the others are not read twenty ways.
+    slashed = {name: pl.when(pl.col(name).str.contains("/", literal=True)).then(pl.col(name)) for name in names}
+    votes = [
+        vote.alias(f"{part}:{name}")
+        for name, text in slashed.items()
+        for part, vote in zip(("month", "day"), slash_votes(text))
+    ]
+    return dates.select(votes)
+
+
+def votes_of(counts: pl.DataFrame) -> dict[str, tuple[int, int]]:
+    """The votes of ``date_votes``' row, name -> (month-first, day-first)."""
+    row = counts.row(0, named=True) if counts.height else {}
+    names = [column.split(":", 1)[1] for column in counts.columns if column.startswith("month:")]
+    return {name: (row.get(f"month:{name}") or 0, row.get(f"day:{name}") or 0) for name in names}
+
+
+def added_votes(total: Votes, more: Votes) -> dict[str, tuple[int, int]]:
+    """Two slices' votes together."""
+    names = dict.fromkeys([*total, *more])
+    return {n: tuple(a + b for a, b in zip(total.get(n, (0, 0)), more.get(n, (0, 0)))) for n in names}
+
+
 def with_timestamps(
-    frame: pl.LazyFrame, texts: dict[str, tuple[pl.Expr, str]], *, one_date_order: bool = False
+    frame: pl.LazyFrame,
+    texts: dict[str, tuple[pl.Expr, str]],
+    *,
+    one_date_order: bool = False,
+    votes: Votes | None = None,
 ) -> pl.LazyFrame:
     """``frame`` plus one Datetime(us, UTC) column per name in ``texts`` (name -> (text, time zone)).
 
@@ -191,15 +243,20 @@ def with_timestamps(
     cascade of formats, which then sees a column that is null where the first pass read
     it, and costs next to nothing on a tool's own export. A plain value holds no slash,
     so no day/month vote changes.
+
+    ``votes``: the whole file's (``date_votes`` of its ``date_texts``), when ``frame`` is a
+    slice of it: the day/month order is the file's.
     """
     if not texts:
         return frame
     text_columns = {name: f"_{name}_text" for name in texts}
-    day_first = (
-        pl.any_horizontal([reads_day_first(pl.col(f"_{name}_slash")) for name in texts])
-        if one_date_order
-        else pl.lit(False)
-    )
+    if votes is not None:
+        file_votes = {name: votes.get(name, (0, 0)) for name in texts}
+        day_first = pl.lit(one_date_order and any(day > month for month, day in file_votes.values()))
+    elif one_date_order:
+        day_first = pl.any_horizontal([reads_day_first(pl.col(f"_{name}_slash")) for name in texts])
+    else:
+        day_first = pl.lit(False)
     plain, rest, read = [day_first.alias("_day_first")], [], []
     for name, (_, zone) in texts.items():
         text = pl.col(text_columns[name])
@@ -213,7 +270,12 @@ def with_timestamps(
             .alias(f"_{name}_plain")
         )
         rest.append(pl.when(pl.col(f"_{name}_plain").is_null()).then(text).alias(f"_{name}_rest"))
-        cascade = parse_timestamp(pl.col(f"_{name}_rest"), time_zone=zone, day_first=pl.col("_day_first").first())
+        cascade = parse_timestamp(
+            pl.col(f"_{name}_rest"),
+            time_zone=zone,
+            day_first=pl.col("_day_first").first(),
+            votes=None if votes is None else file_votes[name],
+        )
         read.append(pl.coalesce(pl.col(f"_{name}_plain"), cascade).alias(name))
     temporary = ["_day_first", *[f"_{name}_{part}" for name in texts for part in ("text", "slash", "plain", "rest")]]
     # Each step is materialised as columns: an expression repeated inside the cascade's

@@ -32,10 +32,11 @@ import re
 
 import polars as pl
 
-from transforms.layouts import Layout, ParsedExport, SourceColumn, parsed_cells
+from transforms.layouts import Layout, ParsedExport, SourceColumn, Votes, parsed_cells
 from transforms.layouts.one_header import (
     header_name,
     language_code,
+    meta_dates,
     meta_frame,
     meta_text,
     split_header,
@@ -96,7 +97,9 @@ def _timestamp_text(text: pl.Expr) -> pl.Expr:
     return pl.coalesce(written, text)
 
 
-def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC") -> ParsedExport:
+def parse(
+    frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC", votes: Votes | None = None
+) -> ParsedExport:
     meta_index, columns = split_header(header[0], _FIELDS, is_system=lambda key: bool(_URL_VARIABLE.match(key)))
     columns = _question_columns(columns)
     started = _timestamp_text(meta_text(meta_index, "started_at"))
@@ -111,8 +114,10 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str
         is_finished=meta_text(meta_index, "status").str.to_lowercase() == "complete",
         language=language_code(meta_text(meta_index, "language")),
         submitted_text=_timestamp_text(meta_text(meta_index, "submitted_at")),
+        votes=votes,
     )
-    return parsed_cells(meta, columns, frame, data_from_row=2)
+    dates = meta_dates(frame_with_start, index, submitted_text=_timestamp_text(meta_text(meta_index, "submitted_at")))
+    return parsed_cells(meta, columns, frame, data_from_row=2)._replace(dates=dates)
 
 
-LAYOUTS = (Layout(name="alchemer", source_tool="alchemer", detect=detect, parse=parse),)
+LAYOUTS = (Layout(name="alchemer", source_tool="alchemer", detect=detect, parse=parse, batched=True),)

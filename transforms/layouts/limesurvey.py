@@ -43,11 +43,12 @@ import re
 
 import polars as pl
 
-from transforms.layouts import Layout, ParsedExport, SourceColumn, cells_from_wide, wide_from_columns
+from transforms.layouts import Layout, ParsedExport, SourceColumn, Votes, cells_from_wide, wide_from_columns
 from transforms.layouts.one_header import (
     DATA_FROM_ROW,
     header_name,
     language_code,
+    meta_dates,
     meta_frame,
     meta_text,
     replaced_cells,
@@ -151,7 +152,9 @@ def _without_other_words(wide: pl.LazyFrame, columns: tuple[SourceColumn, ...]) 
     )
 
 
-def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC") -> ParsedExport:
+def parse(
+    frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC", votes: Votes | None = None
+) -> ParsedExport:
     meta_index, columns = split_header(_names(header[0]), _FIELDS, is_system=lambda key: bool(_SYSTEM.match(key)))
     submitted_text = meta_text(meta_index, "submitted_at")
     meta = meta_frame(
@@ -161,10 +164,12 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str
         is_finished=submitted_text.is_not_null(),
         language=language_code(meta_text(meta_index, "language")),
         submitted_text=pl.when(submitted_text != _PLACEHOLDER).then(submitted_text),
+        votes=votes,
     )
+    dates = meta_dates(frame, meta_index, submitted_text=pl.when(submitted_text != _PLACEHOLDER).then(submitted_text))
     wide = wide_from_columns(frame, columns, data_from_row=DATA_FROM_ROW)
     wide = _without_other_words(replaced_cells(wide, columns, _CELLS), columns)
-    return ParsedExport(meta=meta, columns=columns, cells=cells_from_wide(wide), wide=wide)
+    return ParsedExport(meta=meta, columns=columns, cells=cells_from_wide(wide), wide=wide, dates=dates)
 
 
-LAYOUTS = (Layout(name="limesurvey", source_tool="limesurvey", detect=detect, parse=parse),)
+LAYOUTS = (Layout(name="limesurvey", source_tool="limesurvey", detect=detect, parse=parse, batched=True),)

@@ -31,8 +31,15 @@ import re
 
 import polars as pl
 
-from transforms.layouts import Layout, ParsedExport, parsed_cells
-from transforms.layouts.one_header import DATA_FROM_ROW, header_name, meta_frame, meta_text, split_header
+from transforms.layouts import Layout, ParsedExport, Votes, parsed_cells
+from transforms.layouts.one_header import (
+    DATA_FROM_ROW,
+    header_name,
+    meta_dates,
+    meta_frame,
+    meta_text,
+    split_header,
+)
 
 _STARTS = {"start time", "heure de début", "startzeit", "hora de inicio", "ora di inizio", "hora de início"}
 _COMPLETIONS = {
@@ -64,7 +71,9 @@ def detect(header: list[list[str | None]]) -> bool:
     return first == "id" and bool(names & _STARTS) and bool(names & _COMPLETIONS)
 
 
-def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC") -> ParsedExport:
+def parse(
+    frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC", votes: Votes | None = None
+) -> ParsedExport:
     meta_index, columns = split_header(header[0], _FIELDS, is_system=lambda key: bool(_QUIZ.match(key)))
     email = meta_text(meta_index, "email")
     meta = meta_frame(
@@ -74,10 +83,18 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str
         # Forms keeps submitted responses only: a row is a completed form.
         is_finished=pl.lit(True),
         email=pl.when(email.str.to_lowercase() != _ANONYMOUS).then(email),
+        votes=votes,
     )
-    return parsed_cells(meta, columns, frame, data_from_row=DATA_FROM_ROW)
+    return parsed_cells(meta, columns, frame, data_from_row=DATA_FROM_ROW)._replace(dates=meta_dates(frame, meta_index))
 
 
 LAYOUTS = (
-    Layout(name="microsoft_forms", source_tool="microsoft_forms", detect=detect, parse=parse, other_in_place=True),
+    Layout(
+        name="microsoft_forms",
+        source_tool="microsoft_forms",
+        detect=detect,
+        parse=parse,
+        other_in_place=True,
+        batched=True,
+    ),
 )

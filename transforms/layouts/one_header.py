@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from transforms.layouts import META_SCHEMA, SourceColumn, with_timestamps
+from transforms.layouts import META_SCHEMA, SourceColumn, Votes, date_texts, with_timestamps
 
 DATA_FROM_ROW = 2
 
@@ -52,6 +52,18 @@ def meta_text(meta_index: dict[str, int], field: str) -> pl.Expr:
     return pl.col(f"c{meta_index[field]}").cast(pl.Utf8).str.strip_chars().replace("", None)
 
 
+def meta_dates(
+    frame: pl.LazyFrame, meta_index: dict[str, int], *, submitted_text: pl.Expr | None = None
+) -> pl.LazyFrame:
+    """The ``dates`` of the data rows (``ParsedExport.dates``): the texts ``meta_frame`` reads as times."""
+    return date_texts(frame.filter(pl.col("source_row") >= DATA_FROM_ROW), _times(meta_index, submitted_text, "UTC"))
+
+
+def _times(meta_index: dict[str, int], submitted_text: pl.Expr | None, time_zone: str) -> dict:
+    submitted = submitted_text if submitted_text is not None else meta_text(meta_index, "submitted_at")
+    return {"started_at": (meta_text(meta_index, "started_at"), time_zone), "submitted_at": (submitted, time_zone)}
+
+
 def meta_frame(
     frame: pl.LazyFrame,
     meta_index: dict[str, int],
@@ -61,17 +73,13 @@ def meta_frame(
     language: pl.Expr | None = None,
     email: pl.Expr | None = None,
     submitted_text: pl.Expr | None = None,
+    votes: Votes | None = None,
 ) -> pl.LazyFrame:
     """The ``meta`` contract of the data rows: ids from ``response_id`` (the spreadsheet row
     where the file has none), times in ``time_zone`` (the tools write local times without a
-    zone), the duration from the two times."""
+    zone), the duration from the two times; ``votes``: the whole file's, for a slice of it."""
     data = frame.filter(pl.col("source_row") >= DATA_FROM_ROW)
-    submitted = submitted_text if submitted_text is not None else meta_text(meta_index, "submitted_at")
-    timed = with_timestamps(
-        data,
-        {"started_at": (meta_text(meta_index, "started_at"), time_zone), "submitted_at": (submitted, time_zone)},
-        one_date_order=True,
-    )
+    timed = with_timestamps(data, _times(meta_index, submitted_text, time_zone), one_date_order=True, votes=votes)
     response_id = meta_text(meta_index, "response_id")
     return (
         timed.select(

@@ -60,6 +60,8 @@ from transforms.layouts import (
     Layout,
     ParsedExport,
     SourceColumn,
+    Votes,
+    date_texts,
     parsed_cells,
     with_timestamps,
 )
@@ -161,19 +163,24 @@ def _text(column: _Column) -> pl.Expr:
     return pl.when(value != "").then(value)
 
 
-def _meta(data: pl.LazyFrame, by_field: dict[str, list[_Column]], *, time_zone: str) -> pl.LazyFrame:
+def _date_texts(by_field: dict[str, list[_Column]], *, time_zone: str) -> dict[str, tuple[pl.Expr, str]]:
+    """The file's dates (``with_timestamps``' texts): the first column of each time field."""
+    times = ("started_at", "submitted_at", "recorded_at")
+    dated = {field: by_field[field][0] for field in times if field in by_field}
+    return {f"_{field}": (_text(column), column.time_zone or time_zone) for field, column in dated.items()}
+
+
+def _meta(
+    data: pl.LazyFrame, by_field: dict[str, list[_Column]], *, time_zone: str, votes: Votes | None = None
+) -> pl.LazyFrame:
     def first(field: str) -> _Column | None:
         return by_field.get(field, [None])[0]
 
     # An Excel re-save writes every date of the file in one order: a date column that
     # reads only day-first (13/10/2023) settles the others (02/10/2023) too.
-    times = ("started_at", "submitted_at", "recorded_at")
-    dated = {field: by_field[field][0] for field in times if field in by_field}
-    timed = with_timestamps(
-        data,
-        {f"_{field}": (_text(column), column.time_zone or time_zone) for field, column in dated.items()},
-        one_date_order=True,
-    )
+    texts = _date_texts(by_field, time_zone=time_zone)
+    dated = {name[1:] for name in texts}
+    timed = with_timestamps(data, texts, one_date_order=True, votes=votes)
 
     def timestamp(field: str) -> pl.Expr:
         return pl.col(f"_{field}") if field in dated else pl.lit(None, dtype=META_SCHEMA["started_at"])
@@ -256,7 +263,12 @@ def _common_prefix(texts: set[str]) -> str:
 
 
 def parse_qualtrics(
-    frame: pl.LazyFrame, header: list[list[str | None]], *, variant: str, time_zone: str = "UTC"
+    frame: pl.LazyFrame,
+    header: list[list[str | None]],
+    *,
+    variant: str,
+    time_zone: str = "UTC",
+    votes: Votes | None = None,
 ) -> ParsedExport:
     """One meta row per response; one cell per response and non-empty answer column."""
     rows = 2 if variant == "legacy" else 3
@@ -276,8 +288,9 @@ def parse_qualtrics(
     else:
         sources = tuple(SourceColumn(c.index, c.label) for c in answers)
     data = frame.filter(pl.col("source_row") > rows)
-    meta = _meta(data, by_field, time_zone=time_zone)
-    return parsed_cells(meta, sources, frame, data_from_row=rows + 1, unanswered=(SEEN_UNANSWERED,))
+    meta = _meta(data, by_field, time_zone=time_zone, votes=votes)
+    parsed = parsed_cells(meta, sources, frame, data_from_row=rows + 1, unanswered=(SEEN_UNANSWERED,))
+    return parsed._replace(dates=date_texts(data, _date_texts(by_field, time_zone=time_zone)))
 
 
 def _import_id_share(row: list[str | None], *, quote: str) -> bool:
@@ -312,7 +325,9 @@ def detect_legacy(header: list[list[str | None]]) -> bool:
 
 
 LAYOUTS = (
-    Layout("qualtrics", "qualtrics", detect_current, partial(parse_qualtrics, variant="current")),
-    Layout("qualtrics_insights", "qualtrics", detect_insights, partial(parse_qualtrics, variant="insights")),
-    Layout("qualtrics_legacy", "qualtrics", detect_legacy, partial(parse_qualtrics, variant="legacy")),
+    Layout("qualtrics", "qualtrics", detect_current, partial(parse_qualtrics, variant="current"), batched=True),
+    Layout(
+        "qualtrics_insights", "qualtrics", detect_insights, partial(parse_qualtrics, variant="insights"), batched=True
+    ),
+    Layout("qualtrics_legacy", "qualtrics", detect_legacy, partial(parse_qualtrics, variant="legacy"), batched=True),
 )

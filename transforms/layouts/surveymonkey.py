@@ -32,6 +32,7 @@ from transforms.layouts import (
     Layout,
     ParsedExport,
     SourceColumn,
+    Votes,
     parsed_cells,
 )
 from transforms.timestamps import parse_timestamp
@@ -112,7 +113,9 @@ def _split_header(header: list[list[str | None]]) -> tuple[dict[str, int], tuple
     return meta, tuple(columns)
 
 
-def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC") -> ParsedExport:
+def parse(
+    frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC", votes: Votes | None = None
+) -> ParsedExport:
     meta_index, columns = _split_header(header)
     data = frame.filter(pl.col("source_row") >= _DATA_FROM_ROW)
 
@@ -121,14 +124,21 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str
             return pl.lit(None, pl.Utf8)
         return pl.col(f"c{meta_index[field]}").str.strip_chars().replace("", None)
 
+    def file_votes(field: str) -> tuple[int, int] | None:
+        return None if votes is None else votes.get(field, (0, 0))
+
     non_empty = [pl.col(f"c{c.index}").str.strip_chars() != "" for c in columns]
     answered = pl.any_horizontal(non_empty).fill_null(False) if columns else pl.lit(False)
     meta = (
         data.select(
             pl.col("source_row").cast(pl.Int64),
             text("response_id").alias("response_id"),
-            parse_timestamp(text("started_at"), time_zone=time_zone).alias("started_at"),
-            parse_timestamp(text("submitted_at"), time_zone=time_zone).alias("submitted_at"),
+            parse_timestamp(text("started_at"), time_zone=time_zone, votes=file_votes("started_at")).alias(
+                "started_at"
+            ),
+            parse_timestamp(text("submitted_at"), time_zone=time_zone, votes=file_votes("submitted_at")).alias(
+                "submitted_at"
+            ),
             answered.alias("answered"),
             text("email").alias("email"),
             text("ip_address").alias("ip_address"),
@@ -141,7 +151,9 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str
         .select(list(META_SCHEMA))
         .cast(META_SCHEMA)
     )
-    return parsed_cells(meta, columns, frame, data_from_row=_DATA_FROM_ROW)
+    parsed = parsed_cells(meta, columns, frame, data_from_row=_DATA_FROM_ROW)
+    dates = data.select(text("started_at").alias("started_at"), text("submitted_at").alias("submitted_at"))
+    return parsed._replace(dates=dates)
 
 
-LAYOUTS = (Layout(name="surveymonkey", source_tool="surveymonkey", detect=detect, parse=parse),)
+LAYOUTS = (Layout(name="surveymonkey", source_tool="surveymonkey", detect=detect, parse=parse, batched=True),)

@@ -27,6 +27,8 @@ from transforms.layouts import (
     Layout,
     ParsedExport,
     SourceColumn,
+    Votes,
+    date_texts,
     parsed_cells,
     with_timestamps,
 )
@@ -83,7 +85,13 @@ def _split_header(names: list[str | None]) -> tuple[dict[str, int], tuple[Source
     return meta, columns
 
 
-def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str = "UTC") -> ParsedExport:  # noqa: ARG001
+def parse(
+    frame: pl.LazyFrame,
+    header: list[list[str | None]],
+    *,
+    time_zone: str = "UTC",  # noqa: ARG001
+    votes: Votes | None = None,
+) -> ParsedExport:
     meta_index, columns = _split_header(header[0])
     data = frame.filter(pl.col("source_row") >= _DATA_FROM_ROW)
 
@@ -94,9 +102,8 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str
 
     submitted = pl.col("submitted_at")
     response_type = pl.col("response_type").str.to_lowercase()
-    timed = with_timestamps(
-        data, {"started_at": (text("start date (utc)"), "UTC"), "submitted_at": (text("submit date (utc)"), "UTC")}
-    )
+    texts = {"started_at": (text("start date (utc)"), "UTC"), "submitted_at": (text("submit date (utc)"), "UTC")}
+    timed = with_timestamps(data, texts, votes=votes)
     meta = (
         timed.select(
             pl.col("source_row").cast(pl.Int64),
@@ -118,7 +125,8 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str
         .select(list(META_SCHEMA))
         .cast(META_SCHEMA)
     )
-    return parsed_cells(meta, columns, frame, data_from_row=_DATA_FROM_ROW)
+    parsed = parsed_cells(meta, columns, frame, data_from_row=_DATA_FROM_ROW)
+    return parsed._replace(dates=date_texts(data, texts))
 
 
-LAYOUTS = (Layout(name="typeform", source_tool="typeform", detect=detect, parse=parse),)
+LAYOUTS = (Layout(name="typeform", source_tool="typeform", detect=detect, parse=parse, batched=True),)
