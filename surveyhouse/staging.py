@@ -33,8 +33,9 @@ from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
+from pandera.config import ValidationDepth, config_context
 
-from schemas.canonical import canonical_schema
+from schemas.canonical import canonical_schema, contract_failures
 from schemas.codebook import Codebook
 from schemas.waves import Placement, Wave, place_file
 from surveyhouse.landing import FileNotTaken, landed_bytes, shown
@@ -145,11 +146,22 @@ def _validate(canonical: pl.DataFrame, book: Codebook, *, duplicated: pl.Series 
 
 
 def _schema_failures(canonical: pl.DataFrame, book: Codebook) -> pl.DataFrame:
+    """pandera's failure cases of the contract on ``canonical`` (none: an empty frame).
+
+    pandera checks the columns and their types; the checks of the values, for which it makes
+    passes over the rows column by column, are made in one (``contract_failures``: the same
+    failures). Columns it finds missing or of another type: it checks every value itself."""
+    schema = canonical_schema(book)
     try:
-        canonical_schema(book).validate(canonical, lazy=True)
-    except pa.errors.SchemaErrors as errors:
-        return errors.failure_cases
-    return pl.DataFrame()
+        with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
+            schema.validate(canonical, lazy=True)
+        failures = contract_failures(canonical, book)
+    except pa.errors.SchemaErrors:
+        try:
+            schema.validate(canonical, lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            return errors.failure_cases
+    return pl.DataFrame() if failures.is_empty() else failures
 
 
 def _duplicate_failures(canonical: pl.DataFrame, duplicated: pl.Series) -> pl.DataFrame:
