@@ -48,6 +48,7 @@ from transforms.headers import (
 )
 from transforms.layouts import Layout, ParsedExport, SourceColumn, UnknownLayout, detect_layout
 from transforms.mapping import (
+    SMALL_PLANS,
     canonical_from_wide,
     compact_wide,
 )
@@ -409,7 +410,7 @@ def _staged_responses(accepted: pl.DataFrame, record: dict, *, book: Codebook, k
     for column in text_columns:
         if column not in accepted.columns:
             accepted = accepted.with_columns(pl.lit(None, pl.Utf8).alias(column))
-    typed = typed_responses(accepted.lazy(), book=book).collect()
+    typed = typed_responses(accepted.lazy(), book=book).collect(engine=SMALL_PLANS)
     del accepted
     return (
         typed.pipe(hash_personal_data, key=key, text_columns=text_columns)
@@ -440,7 +441,7 @@ def canonical_frame(
     """
     return canonical_from_wide(
         meta.lazy(), wide, resolved, book=book, other_in_place=layout.other_in_place, header_language=header_language
-    ).collect()
+    ).collect(engine=SMALL_PLANS)
 
 
 def _failed(record: dict, *, book: Codebook, check: str, reason: str) -> tuple[dict, pl.DataFrame, pl.DataFrame]:

@@ -18,6 +18,9 @@ from transforms.headers import ResolvedColumn
 _TRUTHY = ["1", "true", "yes", "oui", "x", "selected", "checked", "coché"]
 _FALSY = ["0", "false", "-99", "-98", "no", "non"]
 RESOLVED_SCHEMA = {"column": pl.Int32, "question": pl.Utf8, "option": pl.Utf8, "role": pl.Utf8}
+#: The engine a slice's small plans (its combinations, their mapping) run on: Polars' default
+#: (streaming) costs more to start than these take, four times the CPU of the in-memory engine.
+SMALL_PLANS = "in-memory"
 
 
 def normalized_label(expr: pl.Expr) -> pl.Expr:
@@ -345,11 +348,14 @@ def _combinations(
     offset = 0
     asked = [question.code for question in book.closed if by_question.get(question.code)]
     distinct = pl.collect_all(  # one plan, every question
-        data.lazy()
-        .select([_key_expr(c) for c in by_question[code]])
-        .unique()
-        .filter(pl.any_horizontal([_present(c) for c in by_question[code]]))
-        for code in asked
+        [
+            data.lazy()
+            .select([_key_expr(c) for c in by_question[code]])
+            .unique()
+            .filter(pl.any_horizontal([_present(c) for c in by_question[code]]))
+            for code in asked
+        ],
+        engine=SMALL_PLANS,
     )
     for code, combinations in zip(asked, distinct):
         columns = by_question[code]
@@ -380,9 +386,10 @@ def _mapped_combinations(
     ``multi`` answer, its votes per language (``_<language>``), the texts its answers
     left over (``_texts``) and those joined (``_joined``)."""
     answers, texts = pl.collect_all(  # together: the values are mapped once for both
-        map_cells(cells.lazy(), resolved_frame(resolved), book=book, other_in_place=other_in_place, keep_part=True)
+        map_cells(cells.lazy(), resolved_frame(resolved), book=book, other_in_place=other_in_place, keep_part=True),
+        engine=SMALL_PLANS,
     )
-    votes = _language_votes(answers.lazy()).collect()
+    votes = _language_votes(answers.lazy()).collect(engine=SMALL_PLANS)
     per_key = (
         pl.LazyFrame({"source_row": pl.int_range(0, count, dtype=pl.Int64, eager=True)})
         .join(_per_question(answers.lazy(), book).drop("question"), on="source_row", how="left")
@@ -403,7 +410,7 @@ def _mapped_combinations(
             ],
             pl.col("_texts").fill_null(pl.lit([], pl.List(pl.Utf8))),
         )
-        .collect()
+        .collect(engine=SMALL_PLANS)
     )
     return per_key.with_columns(
         _joined=pl.col("_texts").list.unique(maintain_order=True).list.join(" ").replace("", None)
