@@ -410,7 +410,8 @@ def _staged_responses(accepted: pl.DataFrame, record: dict, *, book: Codebook, k
     for column in text_columns:
         if column not in accepted.columns:
             accepted = accepted.with_columns(pl.lit(None, pl.Utf8).alias(column))
-    typed = typed_responses(accepted.lazy(), book=book).collect(engine=SMALL_PLANS)
+    # The default engine (not SMALL_PLANS): its output's chunks are the staged Parquet's row groups.
+    typed = typed_responses(accepted.lazy(), book=book).collect()
     del accepted
     return (
         typed.pipe(hash_personal_data, key=key, text_columns=text_columns)
