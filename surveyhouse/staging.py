@@ -156,13 +156,19 @@ def _schema_failures(canonical: pl.DataFrame, book: Codebook) -> pl.DataFrame:
     try:
         with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
             schema.validate(canonical, lazy=True)
-        failures = contract_failures(canonical, book)
     except pa.errors.SchemaErrors:
-        try:
-            schema.validate(canonical, lazy=True)
-        except pa.errors.SchemaErrors as errors:
-            return errors.failure_cases
+        return _pandera_failures(schema, canonical)
+    failures = contract_failures(canonical, book)
     return pl.DataFrame() if failures.is_empty() else failures
+
+
+def _pandera_failures(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:
+    """pandera's failure cases of ``schema`` on ``frame``, every check run by pandera (none: an empty frame)."""
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        return errors.failure_cases
+    return pl.DataFrame()
 
 
 def _duplicate_failures(canonical: pl.DataFrame, duplicated: pl.Series) -> pl.DataFrame:

@@ -19,7 +19,7 @@ _TRUTHY = ["1", "true", "yes", "oui", "x", "selected", "checked", "coché"]
 _FALSY = ["0", "false", "-99", "-98", "no", "non"]
 RESOLVED_SCHEMA = {"column": pl.Int32, "question": pl.Utf8, "option": pl.Utf8, "role": pl.Utf8}
 #: The engine a slice's small plans (its combinations, their mapping) run on: Polars' default
-#: (streaming) costs more to start than these take, four times the CPU of the in-memory engine.
+#: (streaming) costs more to start than these plans take (up to four times the CPU, measured).
 SMALL_PLANS = "in-memory"
 
 
