@@ -33,8 +33,9 @@ from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
+from pandera.config import ValidationDepth, config_context
 
-from schemas.canonical import canonical_schema
+from schemas.canonical import canonical_schema, contract_failures
 from schemas.codebook import Codebook
 from schemas.waves import Placement, Wave, place_file
 from surveyhouse.landing import FileNotTaken, landed_copy, shown
@@ -65,6 +66,7 @@ from transforms.layouts import (
     votes_of,
 )
 from transforms.mapping import (
+    SMALL_PLANS,
     canonical_from_wide,
     compact_wide,
 )
@@ -163,8 +165,25 @@ def _validate(canonical: pl.DataFrame, book: Codebook, *, duplicated: pl.Series 
 
 
 def _schema_failures(canonical: pl.DataFrame, book: Codebook) -> pl.DataFrame:
+    """pandera's failure cases of the contract on ``canonical`` (none: an empty frame).
+
+    pandera checks the columns and their types; the checks of the values, for which it makes
+    passes over the rows column by column, are made in one (``contract_failures``: the same
+    failures). Columns it finds missing or of another type: it checks every value itself."""
+    schema = canonical_schema(book)
     try:
-        canonical_schema(book).validate(canonical, lazy=True)
+        with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
+            schema.validate(canonical, lazy=True)
+    except pa.errors.SchemaErrors:
+        return _pandera_failures(schema, canonical)
+    failures = contract_failures(canonical, book)
+    return pl.DataFrame() if failures.is_empty() else failures
+
+
+def _pandera_failures(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:
+    """pandera's failure cases of ``schema`` on ``frame``, every check run by pandera (none: an empty frame)."""
+    try:
+        schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
         return errors.failure_cases
     return pl.DataFrame()
@@ -507,6 +526,7 @@ def _staged_responses(accepted: pl.DataFrame, record: dict, *, book: Codebook, k
     for column in text_columns:
         if column not in accepted.columns:
             accepted = accepted.with_columns(pl.lit(None, pl.Utf8).alias(column))
+    # The default engine (not SMALL_PLANS): its output's chunks are the staged Parquet's row groups.
     typed = typed_responses(accepted.lazy(), book=book).collect()
     del accepted
     return (
@@ -538,7 +558,7 @@ def canonical_frame(
     """
     return canonical_from_wide(
         meta.lazy(), wide, resolved, book=book, other_in_place=layout.other_in_place, header_language=header_language
-    ).collect()
+    ).collect(engine=SMALL_PLANS)
 
 
 def _failed(record: dict, *, book: Codebook, check: str, reason: str) -> tuple[dict, pl.DataFrame, pl.DataFrame]:

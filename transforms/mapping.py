@@ -18,6 +18,9 @@ from transforms.headers import ResolvedColumn
 _TRUTHY = ["1", "true", "yes", "oui", "x", "selected", "checked", "coché"]
 _FALSY = ["0", "false", "-99", "-98", "no", "non"]
 RESOLVED_SCHEMA = {"column": pl.Int32, "question": pl.Utf8, "option": pl.Utf8, "role": pl.Utf8}
+#: The engine a slice's small plans (its combinations, their mapping) run on: Polars' default
+#: (streaming) costs more to start than these plans take (up to four times the CPU, measured).
+SMALL_PLANS = "in-memory"
 
 
 def normalized_label(expr: pl.Expr) -> pl.Expr:
@@ -343,19 +346,22 @@ def _combinations(
     combos: dict[str, pl.DataFrame] = {}
     key_cells: list[pl.DataFrame] = []
     offset = 0
-    for question in book.closed:
-        columns = by_question.get(question.code)
-        if not columns:
-            continue
-        found = (
-            data.select([_key_expr(c) for c in columns])
+    asked = [question.code for question in book.closed if by_question.get(question.code)]
+    distinct = pl.collect_all(  # one plan, every question
+        [
+            data.lazy()
+            .select([_key_expr(c) for c in by_question[code]])
             .unique()
-            .filter(pl.any_horizontal([_present(c) for c in columns]))
-            .with_row_index("_key", offset=offset)
-            .with_columns(pl.col("_key").cast(pl.Int64))
-        )
+            .filter(pl.any_horizontal([_present(c) for c in by_question[code]]))
+            for code in asked
+        ],
+        engine=SMALL_PLANS,
+    )
+    for code, combinations in zip(asked, distinct):
+        columns = by_question[code]
+        found = combinations.with_row_index("_key", offset=offset).with_columns(pl.col("_key").cast(pl.Int64))
         offset += found.height
-        combos[question.code] = found
+        combos[code] = found
         values = [(pl.when(pl.col(_key_name(c))).then(pl.lit(_BOX)) if c.role == "other_text" else pl.col(_key_name(c)).cast(pl.Utf8))
                   .alias(str(c.index)) for c in columns]  # fmt: skip
         key_cells.append(
@@ -379,16 +385,17 @@ def _mapped_combinations(
     """One row per combination (``source_row``, 0 to ``count`` - 1): its ``single`` and
     ``multi`` answer, its votes per language (``_<language>``), the texts its answers
     left over (``_texts``) and those joined (``_joined``)."""
-    answers, texts = map_cells(
-        cells.lazy(), resolved_frame(resolved), book=book, other_in_place=other_in_place, keep_part=True
+    answers, texts = pl.collect_all(  # together: the values are mapped once for both
+        map_cells(cells.lazy(), resolved_frame(resolved), book=book, other_in_place=other_in_place, keep_part=True),
+        engine=SMALL_PLANS,
     )
-    answers = answers.collect()
-    votes = _language_votes(answers.lazy()).collect()
+    votes = _language_votes(answers.lazy()).collect(engine=SMALL_PLANS)
     per_key = (
         pl.LazyFrame({"source_row": pl.int_range(0, count, dtype=pl.Int64, eager=True)})
         .join(_per_question(answers.lazy(), book).drop("question"), on="source_row", how="left")
         .join(
-            texts.filter(pl.col("part") != 1)  # a box's text is the response's own, not the combination's
+            texts.lazy()
+            .filter(pl.col("part") != 1)  # a box's text is the response's own, not the combination's
             .group_by("source_row", maintain_order=True)
             .agg(_texts=pl.col("text")),
             on="source_row",
@@ -403,7 +410,7 @@ def _mapped_combinations(
             ],
             pl.col("_texts").fill_null(pl.lit([], pl.List(pl.Utf8))),
         )
-        .collect()
+        .collect(engine=SMALL_PLANS)
     )
     return per_key.with_columns(
         _joined=pl.col("_texts").list.unique(maintain_order=True).list.join(" ").replace("", None)

@@ -89,6 +89,10 @@ EMAIL_PATTERN = _email_pattern()
 #: A phone number, international (+33 ..., 0049 ...) or as written at home (06 12 34 56 78, (555) 010-9999).
 PHONE_PATTERN = _phone_pattern()
 
+#: Every email and phone pattern needs one of these to match (an ``@`` or an opening bracket, " at " or
+#: " arobase ", a digit), with the same case folding: a text without any is kept as it is, unread by them.
+_MAYBE_PERSONAL = r"(?i)[@\[({<\d]|\s(?:at|arobase)\s"
+
 #: What a key's fingerprint is the HMAC of (see ``key_fingerprint``).
 _FINGERPRINT_MESSAGE = b"surveyhouse key fingerprint"
 
@@ -147,6 +151,16 @@ def masked_text(expr: pl.Expr) -> pl.Expr:
     return expr.str.replace_all(EMAIL_PATTERN, "[email]").str.replace_all(PHONE_PATTERN, "[phone]")
 
 
+def masked_texts(values: pl.Series) -> pl.Series:
+    """``values`` as ``masked_text`` masks them (null stays null): each distinct text that may
+    hold an email or a phone number (``_MAYBE_PERSONAL``) goes through the patterns once."""
+    distinct = values.drop_nulls().unique()
+    maybe = distinct.filter(distinct.str.contains(_MAYBE_PERSONAL))
+    hidden = maybe.to_frame("value").select(masked_text(pl.col("value")))["value"]
+    changed = hidden != maybe
+    return values.replace(maybe.filter(changed), hidden.filter(changed))
+
+
 def masked(text: str) -> str:
     """``text`` with emails and phone numbers masked, as ``masked_text`` masks a column."""
     return pl.select(masked_text(pl.lit(text, pl.Utf8))).item()
@@ -163,7 +177,7 @@ def masked_file_name(name: str) -> str:
 
 def masked_excerpts(values: pl.Series) -> pl.Series:
     """Each value from a file as a message may quote it: masked, then cut to an excerpt (null stays null)."""
-    hidden = values.cast(pl.Utf8).to_frame("value").select(masked_text(pl.col("value")))["value"]
+    hidden = masked_texts(values.cast(pl.Utf8))
     distinct = hidden.drop_nulls().unique()
     shown = {value: excerpt(value) for value in distinct.to_list()}
     return hidden.replace_strict(shown, default=None, return_dtype=pl.Utf8)
@@ -172,7 +186,7 @@ def masked_excerpts(values: pl.Series) -> pl.Series:
 def hash_personal_data(frame: pl.DataFrame, *, key: bytes, text_columns: list[str]) -> pl.DataFrame:
     """Replace email and ip_address by keyed hashes and mask personal data in free text."""
     return frame.with_columns(
-        *[masked_text(pl.col(column)) for column in text_columns if column in frame.columns],
+        *[masked_texts(frame[column]) for column in text_columns if column in frame.columns],
         email_hash=keyed_hash(frame["email"], key=key),
         ip_hash=keyed_hash(frame["ip_address"], key=key),
     ).drop("email", "ip_address")

@@ -9,9 +9,24 @@ import hmac
 import polars as pl
 import pytest
 
-from transforms.privacy import keyed_hash
+from tests.hardening.test_privacy_masking import KEPT, MASKED
+from transforms.privacy import keyed_hash, masked_text, masked_texts
 
-VALUES = ["ada@example.com", "  Grace.Hopper@Example.ORG ", "josé.garcía@example.test", "198.51.100.20", "", None]
+VALUES = [
+    "ada@example.com",
+    "  Grace.Hopper@Example.ORG ",
+    "josé.garcía@example.test",
+    "198.51.100.20",
+    "",
+    None,
+    "ada@example.com",  # a value again
+    "\u2003ADA@EXAMPLE.COM\u00a0\x1c",  # Unicode spaces, and a separator Python's strip takes
+    "İSTANBUL@example.com",  # lower-cased into two code points
+    "ΣΑΣ@example.gr",  # a final sigma
+    " \t\n ",  # empty once trimmed
+    "x" * 10_000 + "@example.com",  # longer than a block
+    "2001:DB8::1",
+]
 KEYS = {
     "short (8 bytes)": b"deploy-1",
     "one block (64 bytes)": bytes(range(64)),
@@ -43,3 +58,19 @@ def test_keyed_hash_matches_a_published_hmac_sha256_vector():
 def test_the_same_value_under_another_key_hashes_differently():
     values = pl.Series(["ada@example.com"])
     assert keyed_hash(values, key=b"one").item() != keyed_hash(values, key=b"two").item()
+
+
+def test_masked_texts_masks_every_row_as_the_patterns_do():
+    # Each distinct text is masked once, and only one that may hold an email or a phone
+    # number: the result must be the patterns' on every row, repeats and nulls included.
+    texts = [written for written, _ in MASKED] + KEPT + [None, "", "  "]
+    texts += [
+        "NAME AT EXAMPLE DOT COM",
+        "jean AROBA\u017fE exemple point fr",
+        "\u0666\u0661\u0662 34 56 78",
+        "no digit here",
+    ]
+    column = pl.Series(texts * 3, dtype=pl.Utf8)
+    by_row = column.to_frame("text").select(masked_text(pl.col("text")))["text"]
+    assert masked_texts(column).to_list() == by_row.to_list()
+    assert masked_texts(column.head(0)).to_list() == []
