@@ -15,7 +15,6 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from schemas.codebook import Codebook
@@ -32,6 +31,7 @@ from transforms.screening import (
 )
 from transforms.weighting import weight_responses
 from warehouse.publish import ParquetTable
+from warehouse.sort import sort_parquet
 
 #: The order of the responses table's rows.
 TABLE_ORDER = ["wave", "source_tool", "submitted_at", "response_id"]
@@ -67,22 +67,9 @@ def write_responses(
     current.join(decided.lazy().select("_row", "_pos", *FLAGS, "is_excluded", "weight"), on="_row").select(
         *[c for c in columns], "_pos"
     ).sink_parquet(unsorted, engine="streaming")
-    with duckdb.connect(config=_duckdb_config(folder, memory_mb)) as connection:
-        connection.execute("SET enable_progress_bar = false")
-        relation = (
-            connection.read_parquet(str(unsorted)).order("_pos").select(*[duckdb.ColumnExpression(c) for c in columns])
-        )
-        relation.write_parquet(str(written))
+    sort_parquet(unsorted, written, by="_pos", columns=list(columns), memory_mb=memory_mb, spill=folder / "spill")
     unsorted.unlink()
     return ParquetTable(written, decided.height, pl.Schema(columns)), decided
-
-
-def _duckdb_config(folder: Path, memory_mb: int) -> dict[str, str]:
-    return {
-        "memory_limit": f"{memory_mb}MB",
-        "temp_directory": str(folder / "spill"),
-        "preserve_insertion_order": "true",
-    }
 
 
 def screened_rows(
