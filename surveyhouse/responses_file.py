@@ -5,8 +5,8 @@ wave's median duration, duplicates across files, raking) is decided on narrow fr
 few columns it needs: personal-data hashes and the answers' text are carried as 64-bit hashes,
 their exact values read again only for the rows whose hashes are shared, so every flag is
 the one ``transforms.screening.flag_responses`` gives on the whole frame. The rows then
-stream from the staged Parquet, with their flags and weight, into one file, and DuckDB sorts
-it out of core (``memory_mb``, spilling into the build folder).
+stream from the staged Parquet, with their flags and weight, into Parquet parts of as many
+rows as the build's memory setting holds, each a range of the table's sorted order.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from transforms.screening import (
 )
 from transforms.weighting import weight_responses
 from warehouse.publish import ParquetTable
-from warehouse.sort import sort_parquet
 
 #: The order of the responses table's rows.
 TABLE_ORDER = ["wave", "source_tool", "submitted_at", "response_id"]
@@ -56,20 +55,44 @@ def write_responses(
     folder: Path,
     memory_mb: int,
 ) -> tuple[ParquetTable, pl.DataFrame]:
-    """(the responses table, in ``columns`` order and types, as a sorted Parquet file in
-    ``folder``; one row per response: ``_row``, ``wave``, the flags, ``is_excluded``, ``weight``).
+    """(the responses table, in ``columns`` order and types, as sorted Parquet parts in
+    ``folder``; one row per response: ``_row``, ``_pos``, ``wave``, the flags, ``is_excluded``, ``weight``).
 
-    ``current``: the current version of every response, with ``_row`` (its row in the staged files).
+    ``current``: the current version of every response, with ``_row`` (its row in the staged
+    files). Each part holds the rows of a range of table positions, gathered from the staged
+    files in one streaming pass and sorted in memory: as many rows as ``memory_mb`` holds twice.
     """
     current = current.pipe(with_derived_segments, book=book)
     decided = screened_rows(current, book=book, policy=policy, targets=targets)
-    unsorted, written = folder / "responses-unsorted.parquet", folder / "responses.parquet"
-    current.join(decided.lazy().select("_row", "_pos", *FLAGS, "is_excluded", "weight"), on="_row").select(
-        *[c for c in columns], "_pos"
-    ).sink_parquet(unsorted, engine="streaming")
-    sort_parquet(unsorted, written, by="_pos", columns=list(columns), memory_mb=memory_mb, spill=folder / "spill")
-    unsorted.unlink()
-    return ParquetTable(written, decided.height, pl.Schema(columns)), decided
+    per_part = rows_per_part(current, memory_mb=memory_mb)
+    rows = decided.select("_row", "_pos", *FLAGS, "is_excluded", "weight")
+    paths = []
+    for number, start in enumerate(range(0, max(decided.height, 1), per_part)):
+        chosen = rows.slice(start, per_part)
+        part = (
+            current.filter(pl.col("_row").is_in(chosen["_row"].implode()))
+            .join(chosen.lazy(), on="_row")
+            .select(*columns, "_pos")
+            .collect(engine="streaming")
+            .sort("_pos")
+            .drop("_pos")
+        )
+        paths.append(folder / f"responses-{number:05d}.parquet")
+        part.write_parquet(paths[-1])
+        del part
+    return ParquetTable(tuple(paths), decided.height, pl.Schema(columns)), decided
+
+
+#: Rows measured to estimate a response's size in memory.
+_SAMPLE_ROWS = 10_000
+
+
+def rows_per_part(current: pl.LazyFrame, *, memory_mb: int) -> int:
+    """How many responses half of ``memory_mb`` holds (a part and its sorted copy), from the
+    size of the first ``_SAMPLE_ROWS``."""
+    sample = current.head(_SAMPLE_ROWS).collect()
+    row_bytes = max(sample.estimated_size() / max(sample.height, 1), 1.0)
+    return max(_SAMPLE_ROWS, int(memory_mb * 2**20 / 2 / row_bytes))
 
 
 def screened_rows(

@@ -78,17 +78,17 @@ PARQUET_SLICE_ROWS = 250_000
 
 @dataclass(frozen=True)
 class ParquetTable:
-    """A big table's rows in a Parquet file the build wrote, in the table's row order: DuckDB
-    loads it straight from the file, never whole in memory. ``schema``: its columns' Polars
-    types (the file may hold enums as text, and columns the table has not); iterating gives
-    its rows as typed frames, a slice at a time."""
+    """A big table's rows in Parquet files the build wrote (``paths``, in the table's row order):
+    DuckDB loads them straight from the files, never whole in memory. ``schema``: its columns'
+    Polars types (the files may hold columns the table has not); iterating gives its rows as
+    frames, a slice at a time."""
 
-    path: Path
+    paths: tuple[Path, ...]
     height: int
     schema: pl.Schema
 
     def lazy(self) -> pl.LazyFrame:
-        return pl.scan_parquet(self.path, glob=False).cast(dict(self.schema))
+        return pl.scan_parquet(list(self.paths), glob=False).cast(dict(self.schema))
 
     def slices(self, columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
         """Its rows (of ``columns``, default all), ``PARQUET_SLICE_ROWS`` at a time."""
@@ -241,10 +241,12 @@ def _insert(connection: duckdb.DuckDBPyConnection, name: str, arrow) -> None:
 
 
 def _insert_parquet(connection: duckdb.DuckDBPyConnection, name: str, table: ParquetTable, columns: list[str]) -> None:
-    """The rows of ``table`` inserted from its file by DuckDB (text cast into the table's ENUMs),
-    in order below ``_UNORDERED_ROWS`` rows, as ``_insert`` does."""
+    """The rows of ``table`` inserted from its files by DuckDB, in order below ``_UNORDERED_ROWS``
+    rows, as ``_insert`` does."""
     connection.execute(f"SET preserve_insertion_order = {'false' if table.height >= _UNORDERED_ROWS else 'true'}")
-    connection.read_parquet(str(table.path)).select(*[duckdb.ColumnExpression(c) for c in columns]).insert_into(name)
+    connection.read_parquet([str(path) for path in table.paths]).select(
+        *[duckdb.ColumnExpression(c) for c in columns]
+    ).insert_into(name)
 
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:

@@ -71,7 +71,7 @@ def test_streamed_responses_equal_the_whole_frame_screening_and_weighting(weight
     choices = tables["choices"].lazy().collect()
     assert choices.height == expected.height  # a warehouse built whole: every response's choices
     assert_frame_equal(choices, expected.select(choices.columns), check_exact=True, check_dtypes=False)
-    assert tables["responses"].path.parent == build_dir(night.state)
+    assert tables["responses"].paths[0].parent == build_dir(night.state)
 
 
 def test_published_answers_view_equals_the_whole_frame_answers(weighted_demo):
@@ -101,6 +101,6 @@ def test_the_build_folder_is_gone_after_the_publish(weighted_demo, tmp_path):
         warehouse=night.warehouse,
         staged_dir=night.state.staged_dir,
     )
-    assert tables["responses"].path.is_file()
+    assert tables["responses"].paths[0].is_file()
     publish(night, RunSummary.starting(), tables)
     assert not build_dir(night.state).exists()
