@@ -11,7 +11,7 @@ from schemas.codebook import Codebook
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
 from schemas.versions import merged_book, offered_answers, trend_changes
-from surveyhouse.responses_file import build_folder, write_responses
+from surveyhouse.responses_file import build_folder, write_responses, written_privately
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
 from surveyhouse.staging import (
@@ -119,6 +119,7 @@ def _polars_types(schema) -> dict[str, pl.DataType]:
 def _written(rows: pl.LazyFrame, path: Path, schema) -> ParquetTable:
     """``rows`` (a table's columns) streamed into a Parquet file."""
     rows.select(list(schema.columns)).sink_parquet(path, engine="streaming")
+    written_privately(path)
     height = pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
     return ParquetTable((path,), height, pl.Schema(_polars_types(schema)))
 

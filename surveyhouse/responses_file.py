@@ -11,6 +11,7 @@ rows as the build's memory setting holds, each a range of the table's sorted ord
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from schemas.codebook import Codebook
+from surveyhouse.private import FILE_MODE, private_folder
 from transforms.responses import with_derived_segments
 from transforms.screening import (
     FLAGS,
@@ -39,10 +41,16 @@ _HASHED = ("email_hash", "ip_hash", "_answers_key")
 
 
 def build_folder(root: Path) -> Path:
-    """A new, empty folder for the build's files (a killed build's leftovers removed), private to this user."""
+    """A new, empty folder for the build's files (a killed build's leftovers removed), 0700
+    (its files are made 0600: ``written_privately``)."""
     shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True, mode=0o700)
-    return root
+    return private_folder(root)
+
+
+def written_privately(path: Path) -> Path:
+    """``path``, a file the build just wrote, made 0600 (the state folder's files are, whatever the umask)."""
+    os.chmod(path, FILE_MODE)
+    return path
 
 
 def write_responses(
@@ -79,6 +87,7 @@ def write_responses(
         )
         paths.append(folder / f"responses-{number:05d}.parquet")
         part.write_parquet(paths[-1])
+        written_privately(paths[-1])
         del part
     return ParquetTable(tuple(paths), decided.height, pl.Schema(columns)), decided
 

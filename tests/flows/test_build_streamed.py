@@ -6,6 +6,8 @@ did before), flags, weights, row order and the `answers` view included."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import stat
 
 import duckdb
 import polars as pl
@@ -104,3 +106,17 @@ def test_the_build_folder_is_gone_after_the_publish(weighted_demo, tmp_path):
     assert tables["responses"].paths[0].is_file()
     publish(night, RunSummary.starting(), tables)
     assert not build_dir(night.state).exists()
+
+
+def test_the_build_folder_is_0700_and_its_files_0600_whatever_the_umask(weighted_demo):
+    night = weighted_demo
+    previous = os.umask(0o022)  # a service account's usual umask: files 0644, folders 0755
+    try:
+        build.build_tables(
+            night.study, night.settings, RunSummary.starting(), state=night.state, warehouse=night.warehouse
+        )
+    finally:
+        os.umask(previous)
+    folder = build_dir(night.state)
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in folder.rglob("*")}
+    assert modes and set(modes.values()) == {0o600} and stat.S_IMODE(folder.stat().st_mode) == 0o700, modes
