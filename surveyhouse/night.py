@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ import polars as pl
 from schemas.figures import published_figures_frame
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
-from surveyhouse.build import build_tables
+from surveyhouse.build import build_dir, build_tables
 from surveyhouse.discover import FileWaves, NewFile, discover_files, held_entry, record_held
 from surveyhouse.diskspace import record_failure
 from surveyhouse.lake import StateShare
@@ -340,6 +341,7 @@ def publish(
     tables = night.warehouse.publish(
         tables, schemas, views, share=share, incremental={"choices": replaced} if replaced is not None else None
     )
+    shutil.rmtree(build_dir(night.state), ignore_errors=True)  # the big tables' files: loaded
     night.state.runs.append(tables["_run"].row(0, named=True))
     trim(night.warehouse)
     return tables

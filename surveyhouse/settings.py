@@ -104,6 +104,7 @@ class EnvironmentSettings(BaseSettings):
     max_cell_chars: int = Field(100_000, gt=0, description="a whole number of characters, more than 0 (e.g. 100000)")
     settle_s: float = Field(5.0, ge=0, description="seconds, 0 or more (e.g. 5)")
     archive_days: float = Field(365.0, ge=0, description="a number of days, 0 or more (e.g. 365)")
+    build_memory_mb: int = Field(256, ge=16, description="megabytes, 16 or more (e.g. 256)")
 
     @field_validator("speeder_share", "confidence", "alpha", "max_quarantined_share", "run_timeout_s", "lake_keep_days")
     @classmethod
@@ -194,6 +195,7 @@ class Settings:
     max_cell_chars: int = 100_000  # the largest cell a run keeps
     settle_s: float = 5.0  # a landing file modified fewer seconds ago is left for the next night
     archive_days: float = 365.0  # archived raw exports older than this are deleted
+    build_memory_mb: int = 256  # the rows of the responses table the build sorts at a time, in megabytes
 
     @property
     def screening(self) -> ScreeningPolicy:
@@ -446,6 +448,7 @@ def load_settings(
         max_cell_chars=env.max_cell_chars,
         settle_s=env.settle_s,
         archive_days=env.archive_days,
+        build_memory_mb=env.build_memory_mb,
     )
 
 

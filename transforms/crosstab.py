@@ -139,6 +139,7 @@ def build_crosstab_pair(
     settings: CrosstabSettings,
     weighted: bool = False,
     margins: tuple[str, ...] = (),
+    slices: tuple[int, int] | None = None,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(the crosstab, the crosstab with no exclusions), from one pass over the responses.
 
@@ -149,10 +150,12 @@ def build_crosstab_pair(
     combinations it counts (a few thousand rows, computed when this is called).
     The raked design holds the screened responses only: with ``margins`` the first table's
     weighted columns are design-based, the second's keep the Kish effective base.
+    ``slices`` (the number of responses, and how many to read at a time): the responses are
+    summed a slice at a time (the sums of slices add up), never all in memory at once.
     """
     segments = [*book.segments, *EXTRA_SEGMENTS]
     base_cube, count_cube = _cubes_from_responses(
-        responses, book=book, segments=segments, weighted=weighted, split_excluded=True
+        responses, book=book, segments=segments, weighted=weighted, split_excluded=True, slices=slices
     )
     kept = ~pl.col("is_excluded")
     design = _design(
@@ -252,9 +255,59 @@ def _cubes_from_responses(
     weighted: bool,
     split_excluded: bool = False,
     collect: bool = False,
+    slices: tuple[int, int] | None = None,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(bases, counts) per wave, question, [answer] and combination of segment values,
-    from the responses' answer columns.
+    from the responses' answer columns; ``slices`` (rows, rows per slice): summed a slice at a time.
+    """
+    seg_cols = [f"seg_{s}" for s in segments] + (["is_excluded"] if split_excluded else [])
+    cells, masks = _answer_cells(book)
+    wide_of = lambda rows: _wide(  # noqa: E731
+        rows,
+        cells=cells,
+        masks=masks,
+        codes=[q.code for q in book.closed],
+        segments=segments,
+        weighted=weighted,
+        split_excluded=split_excluded,
+    )
+    if slices is None:
+        wide = wide_of(responses)
+    else:  # the sums of each slice's combinations, added up per combination
+        rows, per_slice = slices
+        parts = [wide_of(responses.slice(start, per_slice)).collect() for start in range(0, max(rows, 1), per_slice)]
+        sums = [column for column in parts[0].columns if ":" in column]
+        wide = (
+            pl.concat(parts)
+            .group_by("wave", *seg_cols)
+            .agg(pl.col(sums).sum())
+            .cast({column: parts[0].schema[column] for column in sums})
+            .with_row_index("_combo")
+            .lazy()
+        )
+    cube = _long_cube(wide, cells=cells, seg_cols=seg_cols, weighted=weighted)
+    if split_excluded or collect:  # read by two tables or the design: the pass over the responses is made once, here
+        cube = cube.collect().lazy()
+    base_cube = cube.filter(pl.col("answer").is_null()).select("wave", "question", *seg_cols, "n", "w", "w2")
+    count_cube = cube.filter(pl.col("answer").is_not_null()).select(
+        "wave", "question", "answer", *seg_cols, "n", "w", "w2"
+    )
+    return base_cube, count_cube
+
+
+def _wide(
+    responses: pl.LazyFrame,
+    *,
+    cells: list[tuple[str, str | None, pl.Expr]],
+    masks: list[pl.Expr],
+    codes: list[str],
+    segments: list[str],
+    weighted: bool,
+    split_excluded: bool,
+) -> pl.LazyFrame:
+    """One row per combination of wave and segment values: per cell (a question's base, an
+    option, a NET; ``_answer_cells``) ``n:<i>`` (and ``w:<i>``, ``w2:<i>``: sums of weights
+    and their squares).
 
     Each response gets the id of its combination of wave and segment values (the row
     number of the combination's first response); one pass over the responses then sums,
@@ -264,15 +317,12 @@ def _cubes_from_responses(
     # With ``split_excluded``, every response is summed and exclusion is one more key of
     # the combinations (the cubes then carry ``is_excluded``).
     seg_cols = [f"seg_{s}" for s in segments] + (["is_excluded"] if split_excluded else [])
-    codes = [q.code for q in book.closed]
     keep = ["wave", *[pl.col(c) for c in codes]] + (["is_excluded"] if split_excluded else [])
     people = (
         _people(responses, segments=segments, weighted=weighted, keep=keep, screened=not split_excluded)
         .with_row_index("_combo")
         .with_columns(pl.col("_combo").min().over("wave", *seg_cols))
     )
-    cells, masks = _answer_cells(book)
-
     # Conditions are evaluated on whole columns first: list operations inside a group are slow.
     flags = people.with_columns(masks).select(
         "_combo", "wave", *seg_cols, "w", *[condition.alias(f"c:{i}") for i, (_, _, condition) in enumerate(cells)]
@@ -280,10 +330,16 @@ def _cubes_from_responses(
     sums = {"n": lambda who: who.sum()}  # a null condition (no answer) counts no one
     if weighted:
         sums |= {"w": lambda who: pl.col("w").filter(who).sum(), "w2": lambda who: (pl.col("w") ** 2).filter(who).sum()}
-    wide = flags.group_by("_combo").agg(
+    return flags.group_by("_combo").agg(
         pl.col("wave", *seg_cols).first(),
         *[total(pl.col(f"c:{i}")).alias(f"{name}:{i}") for name, total in sums.items() for i in range(len(cells))],
     )
+
+
+def _long_cube(
+    wide: pl.LazyFrame, *, cells: list[tuple[str, str | None, pl.Expr]], seg_cols: list[str], weighted: bool
+) -> pl.LazyFrame:
+    """One row per combination and cell counted (``_wide``'s sums as rows): n, w, w2, question, answer."""
     catalog = pl.LazyFrame(
         [(str(i), question, answer) for i, (question, answer, _) in enumerate(cells)],
         schema={"cell": pl.Utf8, "question": pl.Utf8, "answer": pl.Utf8},
@@ -307,14 +363,7 @@ def _cubes_from_responses(
         )
     else:  # as the sums of null weights: zero
         cube = cube.with_columns(w=pl.lit(0.0), w2=pl.lit(0.0))
-    cube = cube.filter(pl.col("n") > 0).join(catalog, on="cell")
-    if split_excluded or collect:  # read by two tables or the design: the pass over the responses is made once, here
-        cube = cube.collect().lazy()
-    base_cube = cube.filter(pl.col("answer").is_null()).select("wave", "question", *seg_cols, "n", "w", "w2")
-    count_cube = cube.filter(pl.col("answer").is_not_null()).select(
-        "wave", "question", "answer", *seg_cols, "n", "w", "w2"
-    )
-    return base_cube, count_cube
+    return cube.filter(pl.col("n") > 0).join(catalog, on="cell")
 
 
 def _answer_cells(book: Codebook) -> tuple[list[tuple[str, str | None, pl.Expr]], list[pl.Expr]]:

@@ -20,15 +20,29 @@ FILE_RECENCY = ["exported_at", "file_modified_at", "file_sha256"]
 VERSION_RECENCY = ["submitted_at", *FILE_RECENCY]
 
 
-def mark_superseded(staged: pl.LazyFrame) -> pl.LazyFrame:
+def mark_superseded(staged: pl.LazyFrame, *, recency: list[str] = VERSION_RECENCY) -> pl.LazyFrame:
     """One row per staged response, ``is_superseded`` where a newer version exists.
 
     Cumulative exports and edited responses bring the same response id again; the version
-    kept is the latest by ``VERSION_RECENCY`` (``staged`` carries those columns), whatever
-    order the files were staged in. Two rows of one file with the same id: the lower one.
+    kept is the latest by ``VERSION_RECENCY`` (``staged`` carries those columns, or
+    submitted_at and ``file_recency`` with ``recency=RANKED_RECENCY``), whatever order the
+    files were staged in. Two rows of one file with the same id: the lower one.
     """
-    return staged.sort([*VERSION_RECENCY, "source_row"], descending=True, nulls_last=True).with_columns(
+    return staged.sort([*recency, "source_row"], descending=True, nulls_last=True).with_columns(
         is_superseded=pl.int_range(pl.len()).over(KEY) > 0
+    )
+
+
+#: ``VERSION_RECENCY`` with the file's columns as one rank (``rank_files``): the same order.
+RANKED_RECENCY = ["submitted_at", "file_recency"]
+
+
+def rank_files(files: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per file (``file_order`` and the ``FILE_RECENCY`` columns): ``file_recency``, its
+    place in the files' order by ``FILE_RECENCY`` (1 the oldest; the SHA-256 makes it total),
+    so that responses sort by one small integer rather than by the file's times and hash."""
+    return files.sort(FILE_RECENCY, descending=False, nulls_last=False).select(
+        "file_order", file_recency=pl.int_range(1, pl.len() + 1, dtype=pl.UInt32)
     )
 
 

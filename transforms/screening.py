@@ -42,44 +42,77 @@ def gibberish(text: pl.Expr) -> pl.Expr:
     ).fill_null(False)
 
 
+def answers_key(book: Codebook) -> pl.Expr:
+    """A response's answers to every closed question as one text: equal texts, identical answers
+    (an unanswered single choice and an empty or missing multi-select both count as "")."""
+    return pl.concat_str(
+        [pl.col(q.code).cast(pl.Utf8).fill_null("") for q in book.single]
+        + [pl.col(q.code).cast(pl.List(pl.Utf8)).list.join(",").fill_null("") for q in book.multi],
+        separator="|",
+    )
+
+
+def order_in_wave() -> pl.Expr:
+    """A response's position in its wave, earliest submission first; ties broken by tool and
+    id, so that no flag depends on row order."""
+    return pl.struct("submitted_at", "source_tool", "response_id").rank("ordinal").over("wave")
+
+
+def row_flags(book: Codebook) -> dict[str, pl.Expr]:
+    """The flags a response's own answers decide: straight-lining, a failed attention check, gibberish."""
+    grid_items = [q.code for grid in book.grids for q in book.grid_items(grid)]
+    check = book.attention_check
+    text_columns = [q.code for q in book.text]
+    return {
+        "is_straightliner": (
+            pl.all_horizontal([pl.col(c).cast(pl.Utf8) == pl.col(grid_items[0]).cast(pl.Utf8) for c in grid_items])
+            if len(grid_items) > 1
+            else pl.lit(False)
+        ).fill_null(False),
+        "is_attention_failed": (
+            (pl.col(check.code).cast(pl.Utf8) != check.expected).fill_null(True) if check else pl.lit(False)
+        ),
+        "is_gibberish": pl.any_horizontal([gibberish(pl.col(code)) for code in text_columns])
+        if text_columns
+        else pl.lit(False),
+    }
+
+
+def speeder_flag(policy: ScreeningPolicy) -> pl.Expr:
+    """A speeder: duration under ``policy.speeder_share`` of the wave's median (columns wave, duration_s)."""
+    return (pl.col("duration_s") < policy.speeder_share * pl.col("duration_s").median().over("wave")).fill_null(False)
+
+
+def duplicate_flag(
+    *, person: tuple[str, ...] = ("email_hash",), machine: tuple[str, ...] = ("ip_hash", "_answers_key")
+) -> pl.Expr:
+    """A duplicate: the same respondent twice in a wave (equal ``person`` columns: the email hash;
+    or equal ``machine`` columns: the IP hash and the answers, ``answers_key``), not the earliest
+    (``_order``, ``order_in_wave``) of them. A null first column (no email, no IP) matches nothing."""
+    first_of = lambda *keys: pl.col("_order") == pl.col("_order").min().over("wave", *keys)  # noqa: E731
+    same_person = pl.col(person[0]).is_not_null() & ~first_of(*person)
+    same_machine = pl.col(machine[0]).is_not_null() & ~first_of(*machine)
+    return (same_person | same_machine).fill_null(False)
+
+
+def excluded_flag(policy: ScreeningPolicy) -> pl.Expr:
+    """Whether a response enters no base: any of the policy's excluding flags."""
+    return pl.any_horizontal([pl.col(flag) for flag in policy.exclude]) if policy.exclude else pl.lit(False)
+
+
 def flag_responses(frame: pl.LazyFrame, *, book: Codebook, policy: ScreeningPolicy) -> pl.LazyFrame:
     """One row per response, with the screening flags and ``is_excluded`` added.
 
     Duplicates: the same respondent twice (same email hash, or same IP hash with
     identical answers); the earliest submission is kept, later ones are flagged.
     """
-    grid_items = [q.code for grid in book.grids for q in book.grid_items(grid)]
-    check = book.attention_check
-    text_columns = [q.code for q in book.text]
-    answers_key = pl.concat_str(
-        [pl.col(q.code).cast(pl.Utf8).fill_null("") for q in book.single]
-        + [pl.col(q.code).cast(pl.List(pl.Utf8)).list.join(",").fill_null("") for q in book.multi],
-        separator="|",
-    )
-    # Earliest submission first; ties broken by tool and id so the flag never depends on row order.
-    first_of = lambda *keys: pl.col("_order") == pl.col("_order").min().over("wave", *keys)  # noqa: E731
-    same_person = pl.col("email_hash").is_not_null() & ~first_of("email_hash")
-    same_machine = pl.col("ip_hash").is_not_null() & ~first_of("ip_hash", "_answers_key")
-    ordered = frame.with_columns(
-        _answers_key=answers_key,
-        _order=pl.struct("submitted_at", "source_tool", "response_id").rank("ordinal").over("wave"),
-    )
+    ordered = frame.with_columns(_answers_key=answers_key(book), _order=order_in_wave())
+    row = row_flags(book)
     flags = ordered.with_columns(
-        is_speeder=(pl.col("duration_s") < policy.speeder_share * pl.col("duration_s").median().over("wave")).fill_null(
-            False
-        ),
-        is_straightliner=(
-            pl.all_horizontal([pl.col(c).cast(pl.Utf8) == pl.col(grid_items[0]).cast(pl.Utf8) for c in grid_items])
-            if len(grid_items) > 1
-            else pl.lit(False)
-        ).fill_null(False),
-        is_attention_failed=(
-            (pl.col(check.code).cast(pl.Utf8) != check.expected).fill_null(True) if check else pl.lit(False)
-        ),
-        is_duplicate=(same_person | same_machine).fill_null(False),
-        is_gibberish=pl.any_horizontal([gibberish(pl.col(code)) for code in text_columns])
-        if text_columns
-        else pl.lit(False),
+        is_speeder=speeder_flag(policy),
+        is_straightliner=row["is_straightliner"],
+        is_attention_failed=row["is_attention_failed"],
+        is_duplicate=duplicate_flag(),
+        is_gibberish=row["is_gibberish"],
     )
-    excluded = pl.any_horizontal([pl.col(flag) for flag in policy.exclude]) if policy.exclude else pl.lit(False)
-    return flags.with_columns(is_excluded=excluded).drop("_answers_key", "_order")
+    return flags.with_columns(is_excluded=excluded_flag(policy)).drop("_answers_key", "_order")

@@ -15,7 +15,8 @@ import os
 import shutil
 import stat
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,6 +70,34 @@ def frames(table) -> Iterable[pl.DataFrame]:
     """A table's rows as frames: the frame itself, or the slices of a table written a
     slice at a time (any iterable of frames)."""
     return (table,) if isinstance(table, pl.DataFrame) else table
+
+
+#: Rows of a ParquetTable read at a time by a writer that takes frames (a DuckLake).
+PARQUET_SLICE_ROWS = 250_000
+
+
+@dataclass(frozen=True)
+class ParquetTable:
+    """A big table's rows in Parquet files the build wrote (``paths``, in the table's row order):
+    DuckDB loads them straight from the files, never whole in memory. ``schema``: its columns'
+    Polars types (the files may hold columns the table has not); iterating gives its rows as
+    frames, a slice at a time."""
+
+    paths: tuple[Path, ...]
+    height: int
+    schema: pl.Schema
+
+    def lazy(self) -> pl.LazyFrame:
+        return pl.scan_parquet(list(self.paths), glob=False).cast(dict(self.schema))
+
+    def slices(self, columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
+        """Its rows (of ``columns``, default all), ``PARQUET_SLICE_ROWS`` at a time."""
+        rows = self.lazy() if columns is None else self.lazy().select(columns)
+        for offset in range(0, self.height, PARQUET_SLICE_ROWS):
+            yield rows.slice(offset, PARQUET_SLICE_ROWS).collect()
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        return self.slices()
 
 
 def publish_warehouse(
@@ -176,6 +205,9 @@ def _write_warehouse(
             else:
                 for statement in create_table_sql(name, schema):
                     connection.execute(statement)
+            if isinstance(tables[name], ParquetTable):
+                _insert_parquet(connection, name, tables[name], list(schema.columns))
+                continue
             for frame in frames(tables[name]):
                 _insert(connection, name, _arrow_ready(frame, schema).to_arrow(compat_level=pl.CompatLevel.newest()))
         for name, sql in in_creation_order(views).items():
@@ -206,6 +238,15 @@ def _insert(connection: duckdb.DuckDBPyConnection, name: str, arrow) -> None:
     connection.register("incoming", arrow)
     connection.execute(f'INSERT INTO "{name}" SELECT * FROM incoming')
     connection.unregister("incoming")
+
+
+def _insert_parquet(connection: duckdb.DuckDBPyConnection, name: str, table: ParquetTable, columns: list[str]) -> None:
+    """The rows of ``table`` inserted from its files by DuckDB, in order below ``_UNORDERED_ROWS``
+    rows, as ``_insert`` does."""
+    connection.execute(f"SET preserve_insertion_order = {'false' if table.height >= _UNORDERED_ROWS else 'true'}")
+    connection.read_parquet([str(path) for path in table.paths]).select(
+        *[duckdb.ColumnExpression(c) for c in columns]
+    ).insert_into(name)
 
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:

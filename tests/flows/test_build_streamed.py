@@ -1,0 +1,122 @@
+"""The build writes `responses` and `choices` as files, never whole in memory (issue 18): the
+tables equal those of the whole-frame computation in plain Polars on the staged Parquet
+(``transforms.responses.build_responses``, sorted, then ``weight_responses``: what the build
+did before), flags, weights, row order and the `answers` view included."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from demo.study import write_demo_study
+from schemas.study import load_study
+from surveyhouse import build
+from surveyhouse.night import Night, build_dir, publish, run_night
+from surveyhouse.runlog import RunSummary
+from surveyhouse.settings import load_settings
+from transforms.responses import build_answers, build_responses
+from transforms.weighting import weight_responses
+
+TARGETS = {
+    "role": {"vp": 0.1, "senior_director": 0.3, "manager": 0.4, "entry": 0.2},
+    "language": {"en": 0.7, "fr": 0.3},
+}
+
+
+@pytest.fixture(scope="module")
+def weighted_demo(tmp_path_factory):
+    """The demo (both waves, re-exports and duplicates) staged and published, raked on role and language."""
+    root = tmp_path_factory.mktemp("streamed")
+    write_demo_study(root / "landing")
+    targets = root / "weights.yaml"
+    targets.write_text("".join(f"{v}: {shares}\n" for v, shares in TARGETS.items()).replace("'", ""), encoding="utf-8")
+    settings = load_settings(inbox=str(root / "landing"), warehouse=str(root / "w.duckdb"))
+    settings = dataclasses.replace(settings, weights_file=targets)
+    assert run_night(load_study(), settings, report=False).published
+    return Night.of(load_study(), settings)
+
+
+def _whole_frame_responses(night: Night) -> pl.DataFrame:
+    """The responses as the build computed them before issue 18: one frame, in memory."""
+    book, settings = night.study.book, night.settings
+    staged = night.state.staged()
+    current, _ = build._current_versions(staged, build.file_versions(staged), book=book)
+    return (
+        build_responses(current.drop("_row"), book=book, policy=settings.screening)
+        .sort("wave", "source_tool", "submitted_at", "response_id")
+        .collect()
+        .pipe(weight_responses, targets=settings.weighting_targets(), key=build.KEY)
+    )
+
+
+def test_streamed_responses_equal_the_whole_frame_screening_and_weighting(weighted_demo):
+    night = weighted_demo
+    expected = _whole_frame_responses(night)
+    assert expected["is_duplicate"].sum() > 0 and expected["is_speeder"].sum() > 0  # the flags are exercised
+    assert expected["weight"].null_count() < expected.height
+    tables = build.build_tables(
+        night.study,
+        night.settings,
+        RunSummary.starting(),
+        state=night.state,
+        warehouse=night.warehouse,
+        staged_dir=night.state.staged_dir,
+    )
+    built = tables["responses"].lazy().collect()
+    assert_frame_equal(built, expected.select(built.columns), check_exact=True)
+    choices = tables["choices"].lazy().collect()
+    assert choices.height == expected.height  # a warehouse built whole: every response's choices
+    assert_frame_equal(choices, expected.select(choices.columns), check_exact=True, check_dtypes=False)
+    assert tables["responses"].paths[0].parent == build_dir(night.state)
+
+
+def test_published_answers_view_equals_the_whole_frame_answers(weighted_demo):
+    night = weighted_demo
+    expected = build_answers(_whole_frame_responses(night).lazy(), book=night.study.book).collect()
+    with duckdb.connect(str(night.settings.warehouse), read_only=True) as connection:
+        published = connection.execute("select * from answers").pl()
+        responses = connection.execute("select * from responses").pl()
+    assert_frame_equal(
+        published.select(pl.all().cast(pl.String)).sort(pl.all()),
+        expected.select(published.columns).select(pl.all().cast(pl.String)).sort(pl.all()),
+    )
+    whole = _whole_frame_responses(night)
+    assert_frame_equal(
+        responses.select(pl.all().cast(pl.String)),
+        whole.select(responses.columns).select(pl.all().cast(pl.String)),
+    )
+
+
+def test_the_build_folder_is_gone_after_the_publish(weighted_demo, tmp_path):
+    night = weighted_demo
+    tables = build.build_tables(
+        night.study,
+        night.settings,
+        RunSummary.starting(),
+        state=night.state,
+        warehouse=night.warehouse,
+        staged_dir=night.state.staged_dir,
+    )
+    assert tables["responses"].paths[0].is_file()
+    publish(night, RunSummary.starting(), tables)
+    assert not build_dir(night.state).exists()
+
+
+def test_the_build_folder_is_0700_and_its_files_0600_whatever_the_umask(weighted_demo):
+    night = weighted_demo
+    previous = os.umask(0o022)  # a service account's usual umask: files 0644, folders 0755
+    try:
+        build.build_tables(
+            night.study, night.settings, RunSummary.starting(), state=night.state, warehouse=night.warehouse
+        )
+    finally:
+        os.umask(previous)
+    folder = build_dir(night.state)
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in folder.rglob("*")}
+    assert modes and set(modes.values()) == {0o600} and stat.S_IMODE(folder.stat().st_mode) == 0o700, modes
