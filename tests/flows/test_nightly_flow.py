@@ -102,3 +102,22 @@ def test_a_damaged_run_log_stops_a_night_with_one_line_naming_it_and_the_fix(dem
         f"Error: the run log {log} is damaged: line {len(log.read_text().splitlines())} is no run's (started_at, "
         "status, settings missing); delete that line (the runs the warehouse published come back from its `runs` table)"
     ]
+
+
+def test_the_flow_run_of_surveyhouse_run_waits_for_no_heartbeat_thread(tmp_path):
+    """Prefect's heartbeat thread sleeps a second at a time and each run's end waited for it;
+    `run_nightly` runs its flow without one (flows/nightly.py, ONE_RUN_SETTINGS)."""
+    code = (
+        "from prefect.flow_engine import FlowRunEngine\n"
+        "from flows.nightly import nightly, one_run_settings\n"
+        "outside = FlowRunEngine(flow=nightly).heartbeat_seconds\n"
+        "with one_run_settings():\n"
+        "    print(outside, FlowRunEngine(flow=nightly).heartbeat_seconds)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))} | {
+        "PREFECT_HOME": str(tmp_path / "prefect")
+    }
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    outside, inside = result.stdout.split()
+    assert int(outside) > 0 and inside == "None"
