@@ -210,17 +210,20 @@ def run_command(inbox: str | None, warehouse: str | None, lake_data: str | None,
 
     settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data, study=study)
     _landing(settings)
-    loaded = load_study_of(settings)  # a mistake in the study folder stops here, before any lock or server
     started = time.perf_counter()
     # No state folder yet: a first night, which has work and no run to check the key against;
-    # the Prefect server starts at once, while the night's modules are imported.
+    # the Prefect server starts at once, while the study is read (a mistake in it is one line and
+    # stops the server) and the night's modules are imported. Other nights read the study first:
+    # a mistake in it stops them before any lock or server.
     first_night = not settings.state_dir.exists()
+    loaded = None if first_night else load_study_of(settings)
     # The run lock first: a second run stops here at once, before anything heavy is imported
     # or any Prefect server starts (the flow takes the same lock again, in this process,
     # without waiting on itself); so does a run with another hashing key.
     with run_lock(settings.lock_file):
         if first_night:
             with _prefect_server(settings) as ready:
+                load_study_of(settings)
                 run = _run_flow(settings, ready)
                 print_summary(run, settings, time.perf_counter() - started)
             return verdict(run)
