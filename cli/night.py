@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import logging
 import os
 import sys
@@ -258,14 +259,14 @@ def demo_command(inbox: str | None, warehouse: str | None, lake_data: str | None
       surveyhouse demo
       surveyhouse demo --inbox /tmp/demo/landing --warehouse /tmp/demo/w.duckdb --seed 7
     """
-    write_demo_study = _demo_writer()
     from surveyhouse.settings import load_settings
 
     os.environ.pop("SURVEYHOUSE_STUDY", None)  # the demo's exports are the built-in study's, whatever is set
 
+    write_demo_study = _demo_writer()
     settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data)
     started = time.perf_counter()
-    with _prefect_server(settings) as ready:
+    with _prefect_server(settings) as ready:  # started first: it starts while the demo is imported and written
         written = write_demo_study(settings.inbox, seed=seed)
         print(f"Demo study written to {settings.inbox}:")
         for path in written:
@@ -276,19 +277,22 @@ def demo_command(inbox: str | None, warehouse: str | None, lake_data: str | None
 
 
 def _demo_writer():
-    """The demo generator: demo/ ships with the source checkout, beside cli/, not in the wheel."""
+    """The demo generator, imported when called (its imports overlap the Prefect server's start):
+    demo/ ships with the source checkout, beside cli/, not in the wheel."""
     checkout = Path(__file__).resolve().parents[1]
     if (checkout / "demo" / "__init__.py").is_file() and str(checkout) not in sys.path:
         sys.path.append(str(checkout))
-    try:
-        from demo.study import write_demo_study
-    except ModuleNotFoundError as error:
-        if error.name != "demo":
-            raise
+    if importlib.util.find_spec("demo") is None:
         raise UserError(
             "the demo generator ships with the source checkout, not the installed package: "
             "run `python3 make.py demo` from a clone of the repository"
-        ) from error
+        )
+
+    def write_demo_study(inbox: Path, *, seed: int) -> list[Path]:
+        from demo.study import write_demo_study
+
+        return write_demo_study(inbox, seed=seed)
+
     return write_demo_study
 
 

@@ -28,3 +28,23 @@ def test_sql_imports_neither_prefect_nor_pandera_nor_polars(tmp_path):
     )
     assert "42" in out.stdout
     assert out.stdout.strip().splitlines()[-1] == "status 0 heavy none", out.stdout + out.stderr
+
+
+DEMO_PROBE = """
+import sys
+from pathlib import Path
+from cli.night import _demo_writer
+write = _demo_writer()
+before = "demo.study" in sys.modules
+written = write(Path(sys.argv[1]), seed=2023)
+print("imported before writing", before, "files", len(written))
+"""
+
+
+def test_the_demo_generator_is_imported_when_it_writes_the_demo_not_when_checked(tmp_path):
+    """`surveyhouse demo` checks that the generator is there, starts the server, then imports and
+    runs the generator (seconds of imports and writing that overlap the server's start)."""
+    out = subprocess.run(
+        [sys.executable, "-c", DEMO_PROBE, str(tmp_path / "landing")], capture_output=True, text=True, timeout=120
+    )
+    assert out.stdout.strip().splitlines()[-1] == "imported before writing False files 10", out.stdout + out.stderr
