@@ -48,3 +48,26 @@ def test_the_demo_generator_is_imported_when_it_writes_the_demo_not_when_checked
         [sys.executable, "-c", DEMO_PROBE, str(tmp_path / "landing")], capture_output=True, text=True, timeout=120
     )
     assert out.stdout.strip().splitlines()[-1] == "imported before writing False files 10", out.stdout + out.stderr
+
+
+ENDING = """
+import atexit, sys
+from cli.main import end_process
+
+class Teardown:
+    def __del__(self):
+        print("torn down")
+
+kept = Teardown()
+atexit.register(lambda: print("exit handler ran"))
+print("last line", end="; ")
+print("on stderr", end="", file=sys.stderr)
+end_process(4)
+"""
+
+
+def test_the_command_process_ends_after_its_exit_handlers_without_pythons_teardown():
+    """A night's process took 0.8-3 s after its last line to tear down its objects and modules;
+    it now ends once its exit handlers ran and its output is flushed, with the command's status."""
+    out = subprocess.run([sys.executable, "-c", ENDING], capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout, out.stderr) == (4, "last line; exit handler ran\n", "on stderr")
