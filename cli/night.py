@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import importlib.util
 import logging
@@ -10,6 +11,7 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -63,6 +65,19 @@ def _import_on_the_way() -> None:
             importlib.import_module(name)
 
 
+@contextlib.contextmanager
+def _importing() -> Iterator[None]:
+    """Python's garbage collector off while a night's modules are imported, and what they made
+    frozen after (never scanned again): the imports make millions of objects and free almost none,
+    and collecting during them was a fifth of their CPU time (1.4 s; 1.1 s so)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 def _run_flow(settings, ready=lambda: None):
     """Run the nightly flow in this process; ``ready()`` waits for the run's Prefect server
     (``_prefect_server``), called once the flow's modules, and those it imports on its way, are imported."""
@@ -79,10 +94,11 @@ def _run_flow(settings, ready=lambda: None):
 
             _log_prefect_to_file(settings)
             return run_nightly(settings)
-    from flows.nightly import run_nightly
+    with _importing():
+        from flows.nightly import run_nightly
 
+        _import_on_the_way()
     _log_prefect_to_file(settings)
-    _import_on_the_way()
     ready()
     return run_nightly(settings)
 
@@ -228,8 +244,9 @@ def run_command(inbox: str | None, warehouse: str | None, lake_data: str | None,
                 run = _run_flow(settings, ready)
                 print_summary(run, settings, time.perf_counter() - started)
             return verdict(run)
-        from surveyhouse.night import Night, check_secret_unchanged, night_is_quiet, run_night
-        from surveyhouse.runlog import RunLogDamaged
+        with _importing():
+            from surveyhouse.night import Night, check_secret_unchanged, night_is_quiet, run_night
+            from surveyhouse.runlog import RunLogDamaged
 
         try:
             check_secret_unchanged(Night.of(loaded, settings))  # reads the run log: a damaged one stops here
