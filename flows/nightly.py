@@ -16,12 +16,14 @@ Prefect reads its settings at import time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TypeVar
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import Cancelled
 
 from flows.failure import report_failure
@@ -108,17 +110,32 @@ def nightly_for(settings: Settings):
     return nightly.with_options(timeout_seconds=settings.run_timeout_s)
 
 
+#: Prefect's settings for the flow run of a `surveyhouse run` (a served deployment's runs keep
+#: Prefect's): no heartbeat thread. It sleeps in steps of a second and the run's end waits for it
+#: (0.5-1 s of every night); a heartbeat serves a server's services in marking a vanished run
+#: crashed, and a killed night is put right by the next one (surveyhouse/night.py, its lock).
+ONE_RUN_SETTINGS = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+
+
+@contextmanager
+def one_run_settings() -> Iterator[None]:
+    """Prefect's settings for one flow run in this process (``ONE_RUN_SETTINGS``)."""
+    with temporary_settings(updates=ONE_RUN_SETTINGS):
+        yield
+
+
 def run_nightly(settings: Settings) -> RunSummary:
     """Run the flow once, in this process."""
     lake_data = str(settings.lake_data) if settings.lake_data else None
     study = str(settings.study) if settings.study else None
-    result = nightly_for(settings)(
-        inbox=str(settings.inbox),
-        warehouse=str(settings.warehouse),
-        lake_data=lake_data,
-        study=study,
-        return_state=True,
-    )
+    with one_run_settings():
+        result = nightly_for(settings)(
+            inbox=str(settings.inbox),
+            warehouse=str(settings.warehouse),
+            lake_data=lake_data,
+            study=study,
+            return_state=True,
+        )
     if result.is_cancelled():
         raise RunInProgress(result.message or "another run is in progress")
     return result.result()

@@ -94,11 +94,26 @@ def _tail(path: Path, lines: int = 30) -> str:
         return ""
 
 
+#: ``python -m prefect`` with the server's modules imported first with Python's garbage collector
+#: off, then frozen (never scanned again): the import makes millions of objects and frees almost
+#: none, and collecting during it was a fifth of the server's start (2.7-3.1 s of CPU to its first
+#: answer; 2.0-2.3 s so). The collector is on again before the server runs.
+PREFECT_FAST_START = (
+    "import gc, runpy, sys\n"
+    "gc.disable()\n"
+    "import prefect.server.api.server\n"
+    "gc.freeze()\n"
+    "gc.enable()\n"
+    "sys.argv[0] = 'prefect'\n"
+    "runpy.run_module('prefect', run_name='__main__', alter_sys=True)\n"
+)
+
+
 def server_command(port: int, *, services: bool = True) -> list[str]:
     """``prefect server start`` on loopback, API only (no UI), no analytics, never a prompt;
     ``services=False``: the API alone (no scheduler and other background services), as a
-    single run's temporary server needs."""
-    command = [sys.executable, "-m", "prefect", "--no-prompt", "server", "start", "--host", "127.0.0.1"]
+    single run's temporary server needs. Started as ``PREFECT_FAST_START``."""
+    command = [sys.executable, "-c", PREFECT_FAST_START, "--no-prompt", "server", "start", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--no-ui", "--analytics-off"]
     return command if services else [*command, "--no-services", "--log-level", "ERROR"]
 

@@ -16,10 +16,10 @@ from schemas.codebook import Codebook
 from schemas.figures import published_figures_frame
 from schemas.study import Study, builtin_study
 from schemas.tables import view_schemas, warehouse_schemas
-from warehouse.ddl import create_table_sql, duckdb_type, polars_dtype
+from warehouse.ddl import duckdb_type, polars_dtype
 from warehouse.generated_views import generated_views
-from warehouse.publish import view_sql
-from warehouse.view_columns import describe_views, in_creation_order, view_purpose
+from warehouse.publish import create_tables, create_views, view_sql
+from warehouse.view_columns import view_purpose
 
 START, END = "<!-- dictionary:start -->", "<!-- dictionary:end -->"
 
@@ -34,15 +34,8 @@ def empty_warehouse(book: Codebook, views: dict[str, str]) -> duckdb.DuckDBPyCon
     """An in-memory warehouse with every table (empty) and view, commented as a publish comments them."""
     connection = duckdb.connect()
     schemas = warehouse_schemas(book)
-    for name, schema in schemas.items():
-        for statement in create_table_sql(name, schema):
-            connection.execute(statement)
-    for name, sql in in_creation_order(views).items():
-        connection.execute(f'CREATE VIEW "{name}" AS {sql}')
-    describe_views(connection, views, schemas)
-    for sql in views.values():
-        for statement in getattr(sql, "comments", ()):  # a DocumentedView's descriptions (the answers view)
-            connection.execute(statement)
+    create_tables(connection, schemas)
+    create_views(connection, views, schemas)
     return connection
 
 

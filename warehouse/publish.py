@@ -16,6 +16,7 @@ import shutil
 import stat
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -32,7 +33,7 @@ from warehouse.health import (
     unreadable_tables,
     warehouse_unreadable,
 )
-from warehouse.view_columns import describe_views, in_creation_order
+from warehouse.view_columns import in_creation_order, run_script, view_comments
 
 if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
     import pandera.polars as pa
@@ -199,26 +200,51 @@ def _write_warehouse(
         connection = duckdb.connect(str(building))
         connection.execute("SET enable_progress_bar = false")
     try:
+        create_tables(connection, {name: schema for name, schema in schemas.items() if name not in incremental})
         for name, schema in schemas.items():
             if name in incremental:
                 _delete_keys(connection, name, incremental[name])
-            else:
-                for statement in create_table_sql(name, schema):
-                    connection.execute(statement)
             if isinstance(tables[name], ParquetTable):
                 _insert_parquet(connection, name, tables[name], list(schema.columns))
                 continue
             for frame in frames(tables[name]):
                 _insert(connection, name, _arrow_ready(frame, schema).to_arrow(compat_level=pl.CompatLevel.newest()))
-        for name, sql in in_creation_order(views).items():
-            connection.execute(f'CREATE VIEW "{name}" AS {sql}')
-        describe_views(connection, views, schemas)
-        for sql in views.values():
-            for statement in getattr(sql, "comments", ()):  # a DocumentedView's descriptions
-                connection.execute(statement)
+        create_views(connection, views, schemas)
         connection.execute("CHECKPOINT")
     finally:
         connection.close()
+
+
+def create_tables(connection: duckdb.DuckDBPyConnection, schemas: dict[str, pa.DataFrameSchema]) -> None:
+    """Every table (empty) with its comments, from the schemas: one script in one transaction."""
+    with _transaction(connection):
+        run_script(
+            connection, [statement for name, schema in schemas.items() for statement in create_table_sql(name, schema)]
+        )
+
+
+def create_views(
+    connection: duckdb.DuckDBPyConnection, views: dict[str, str], schemas: dict[str, pa.DataFrameSchema]
+) -> None:
+    """Every view, each after those it reads, with its purpose and its columns' descriptions
+    (a DocumentedView's own last): two scripts in one transaction."""
+    with _transaction(connection):
+        run_script(connection, [f'CREATE VIEW "{name}" AS {sql}' for name, sql in in_creation_order(views).items()])
+        documented = [statement for sql in views.values() for statement in getattr(sql, "comments", ())]
+        run_script(connection, view_comments(connection, views, schemas) + documented)
+
+
+@contextmanager
+def _transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Statements inside run as one transaction: one commit (each DDL statement on its own commits, a millisecond each)."""
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        with suppress(duckdb.Error):
+            connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 def _delete_keys(connection: duckdb.DuckDBPyConnection, name: str, keys: pl.DataFrame) -> None:

@@ -84,6 +84,43 @@ def view_column_descriptions(
     return described
 
 
+def view_comments(
+    connection: duckdb.DuckDBPyConnection,
+    views: dict[str, str],
+    schemas: dict[str, pa.DataFrameSchema],
+    *,
+    columns: bool = True,
+) -> list[str]:
+    """COMMENT ON every view (its purpose) and on every view column (its description), the views
+    created on ``connection``: their columns come from one query of the catalog.
+
+    ``columns=False``: the views only (DuckLake comments no view column: "not a table").
+    """
+    statements = [f"COMMENT ON VIEW {ident(name)} IS {literal(view_purpose(sql))}" for name, sql in views.items()]
+    if not columns or not views:
+        return statements
+    named: dict[str, list[str]] = {name: [] for name in views}
+    for view, column in connection.execute(
+        "select table_name, column_name from duckdb_columns() where schema_name = current_schema() "
+        "and table_name in (select view_name from duckdb_views() where not internal) "
+        "order by table_name, column_index"
+    ).fetchall():
+        if view in named:
+            named[view].append(column)
+    for name, sql in views.items():
+        for column, description in view_column_descriptions(sql, named[name], schemas).items():
+            if description:
+                statements.append(f"COMMENT ON COLUMN {ident(name)}.{ident(column)} IS {literal(description)}")
+    return statements
+
+
+def run_script(connection: duckdb.DuckDBPyConnection, statements: list[str]) -> None:
+    """The statements as one script: one call (inside a transaction, a thousand comments take
+    milliseconds, not a second). Each ends on a line of its own: a view's SQL may end in a comment."""
+    if statements:
+        connection.execute("\n;\n".join(statements))
+
+
 def describe_views(
     connection: duckdb.DuckDBPyConnection,
     views: dict[str, str],
@@ -91,15 +128,8 @@ def describe_views(
     *,
     columns: bool = True,
 ) -> None:
-    """COMMENT ON every view (its purpose) and on every view column (its description).
+    """COMMENT ON every view (its purpose) and on every view column (its description): ``view_comments``, run.
 
     ``columns=False``: the views only (DuckLake comments no view column: "not a table").
     """
-    for name, sql in views.items():
-        connection.execute(f"COMMENT ON VIEW {ident(name)} IS {literal(view_purpose(sql))}")
-        if not columns:
-            continue
-        names = [row[0] for row in connection.execute(f"DESCRIBE {ident(name)}").fetchall()]
-        for column, description in view_column_descriptions(sql, names, schemas).items():
-            if description:
-                connection.execute(f"COMMENT ON COLUMN {ident(name)}.{ident(column)} IS {literal(description)}")
+    run_script(connection, view_comments(connection, views, schemas, columns=columns))

@@ -102,3 +102,50 @@ def test_a_damaged_run_log_stops_a_night_with_one_line_naming_it_and_the_fix(dem
         f"Error: the run log {log} is damaged: line {len(log.read_text().splitlines())} is no run's (started_at, "
         "status, settings missing); delete that line (the runs the warehouse published come back from its `runs` table)"
     ]
+
+
+def test_the_flow_run_of_surveyhouse_run_waits_for_no_heartbeat_thread(tmp_path):
+    """Prefect's heartbeat thread sleeps a second at a time and each run's end waited for it;
+    `run_nightly` runs its flow without one (flows/nightly.py, ONE_RUN_SETTINGS)."""
+    code = (
+        "from prefect.flow_engine import FlowRunEngine\n"
+        "from flows.nightly import nightly, one_run_settings\n"
+        "outside = FlowRunEngine(flow=nightly).heartbeat_seconds\n"
+        "with one_run_settings():\n"
+        "    print(outside, FlowRunEngine(flow=nightly).heartbeat_seconds)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))} | {
+        "PREFECT_HOME": str(tmp_path / "prefect")
+    }
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    outside, inside = result.stdout.split()
+    assert int(outside) > 0 and inside == "None"
+
+
+def _processes_with(text: str) -> list[str]:
+    """The processes whose environment holds ``text`` (Linux's /proc; those of this user)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if text.encode() in environ.read_bytes():
+                found.append(environ.parent.name)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
+def test_a_first_night_starts_its_prefect_server_before_reading_the_study_and_a_mistake_stops_it(tmp_path):
+    """The server's start (seconds) overlaps the study's reading and the imports; a mistake in the
+    study is still one line, and leaves no server running."""
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "study").mkdir()
+    (tmp_path / "study" / "questionnaire.yaml").write_text("questions: [\n", encoding="utf-8")
+    result = surveyhouse("run", "--inbox", "landing", "--warehouse", "w.duckdb", "--study", "study", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.stderr.startswith("Error: ") and "questionnaire.yaml" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    home = tmp_path / ".surveyhouse" / "prefect"
+    assert (home / "temporary-server.log").exists(), "the server was started before the study was read"
+    assert not _processes_with(f"PREFECT_HOME={home}"), "and stopped"

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
@@ -225,3 +226,19 @@ def test_serve_runs_the_deployment_on_its_own_server_and_stops_cleanly(tmp_path,
         assert noise not in output, f"{noise!r} in serve's output:\n{output[-4000:]}"
     phases["stopped"] = time.monotonic() - started
     print("\nserve test, seconds from start: " + ", ".join(f"{k} {v:.1f}" for k, v in phases.items()))
+
+
+def test_the_prefect_server_command_runs_prefects_cli_after_importing_the_server_uncollected(tmp_path):
+    """The server's command imports the server's modules with the garbage collector off and frozen
+    after (a fifth of its start), then runs Prefect's own command line with the arguments given."""
+    from flows.serve import PREFECT_FAST_START, server_command
+
+    probe = PREFECT_FAST_START.replace(
+        "runpy.run_module(", "print('frozen', gc.get_freeze_count() > 100_000, gc.isenabled()); runpy.run_module("
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {"PREFECT_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", probe, "--version"], capture_output=True, text=True, timeout=120, env=env, check=True
+    )
+    assert out.stdout.split() == ["frozen", "True", "True", version("prefect")], out.stderr[-2000:]
+    assert server_command(4200)[1:3] == ["-c", PREFECT_FAST_START]
