@@ -1,5 +1,8 @@
 """Shared fixtures: the codebook, where the real exports live (read in place, never copied),
-and a throwaway PostgreSQL for DuckLake catalogs and the Prefect server (one per session)."""
+and a throwaway PostgreSQL for DuckLake catalogs and the Prefect server (one per session).
+
+Under pytest-xdist (the README's test command runs two workers), a test marked ``alone``
+runs while no other test does: the other worker waits (tests/workers.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import pytest
 
 from schemas.codebook import codebook
 from tests.warehouse.postgres import postgres_bin, start_postgres
+from tests.workers import WorkerLock
 
 # Tests write an export and run at once: no waiting for files to settle (subprocesses
 # inherit it). The tests of the setting itself set it (tests/hardening/test_landing_files.py).
@@ -19,6 +23,24 @@ os.environ.setdefault("SURVEYHOUSE_SETTLE_S", "0")
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_FIXTURES = ROOT.parent / "shared" / "fixtures" / "real"
+
+
+def pytest_configure(config):
+    config.worker_lock = WorkerLock.of_this_run()
+
+
+def pytest_unconfigure(config):
+    if config.worker_lock is not None:
+        config.worker_lock.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Setup, call and teardown of a test (its module's fixtures too) under the workers' lock."""
+    if item.config.worker_lock is None:  # one process: nothing runs beside a test
+        return (yield)
+    with item.config.worker_lock.holding(alone=item.get_closest_marker("alone") is not None):
+        return (yield)
 
 
 @pytest.fixture(autouse=True)
