@@ -6,6 +6,7 @@ runs while no other test does: the other worker waits (tests/workers.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import itertools
 import os
@@ -15,7 +16,7 @@ import pytest
 
 from schemas.codebook import codebook
 from tests.warehouse.postgres import postgres_bin, start_postgres
-from tests.workers import WorkerLock
+from tests.workers import WorkerLock, built_once
 
 # Tests write an export and run at once: no waiting for files to settle (subprocesses
 # inherit it). The tests of the setting itself set it (tests/hardening/test_landing_files.py).
@@ -23,6 +24,8 @@ os.environ.setdefault("SURVEYHOUSE_SETTLE_S", "0")
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_FIXTURES = ROOT.parent / "shared" / "fixtures" / "real"
+#: The key of the shared demo night: the one the golden warehouse was built with (tests/golden).
+DEMO_KEY = "golden-demo-key"
 
 
 def pytest_configure(config):
@@ -51,6 +54,36 @@ def _settings_from_the_test_alone(monkeypatch):
     for name in [name for name in os.environ if name.startswith("SURVEYHOUSE_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("SURVEYHOUSE_SETTLE_S", "0")
+
+
+@pytest.fixture(scope="session")
+def demo_night(tmp_path_factory):
+    """The settings of the built-in demo night, run once for the whole test run (all workers).
+
+    The demo as `surveyhouse demo` lands it (both waves, seed 2023) in ``landing/``, run by
+    ``run_night`` with the golden key and the report page into ``surveyhouse.duckdb``.
+    Read it; a test that runs anything on it copies its folder (``settings.warehouse.parent``)
+    and runs on the copy with ``dataclasses.replace(settings, ...)`` (the same key).
+    """
+
+    def settings_in(folder: Path):
+        from surveyhouse.settings import load_settings
+
+        with pytest.MonkeyPatch.context() as patch:  # the default settings, whatever the shell exports
+            for name in [name for name in os.environ if name.startswith("SURVEYHOUSE_")]:
+                patch.delenv(name)
+            built = load_settings(inbox=str(folder / "landing"), warehouse=str(folder / "surveyhouse.duckdb"))
+        return dataclasses.replace(built, secret=DEMO_KEY, settle_s=0)
+
+    def build(folder: Path) -> None:
+        from demo.study import write_demo_study
+        from schemas.study import load_study
+        from surveyhouse.night import run_night
+
+        write_demo_study(folder / "landing")
+        run_night(load_study(), settings_in(folder))
+
+    return settings_in(built_once(tmp_path_factory, "demo-night", build))
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""The lock between pytest-xdist workers that lets a test marked ``alone`` run with no other.
+"""What pytest-xdist workers share: the lock that lets a test marked ``alone`` run with no
+other, and folders built once for the whole run (``built_once``).
 
 Every test holds the lock shared while it runs (setup, call, teardown); a test marked
 ``alone`` holds it exclusive, so it starts once the other worker's current test has
@@ -13,8 +14,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -47,3 +49,22 @@ class WorkerLock:
             handle.close()
         for path in self.paths:
             path.unlink(missing_ok=True)
+
+
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder built by ``build(folder)`` once for the whole test run, whichever worker asks first.
+
+    Under xdist the folder sits in the run's temporary folder that all workers share (each
+    worker's own is a folder in it); the others wait for the build and take the same folder.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, done = shared / name, shared / f"{name}.built"
+    with open(shared / f"{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a failed build left
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
