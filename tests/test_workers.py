@@ -1,5 +1,6 @@
-"""The lock between pytest-xdist workers (tests/workers.py): a test marked ``alone`` runs
-while no other test does, and tests not marked so run side by side."""
+"""What pytest-xdist workers share (tests/workers.py): a test marked ``alone`` runs while no
+other test does, tests not marked so run side by side, and a folder built once is built
+by one worker and taken by the others."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import fcntl
 import threading
 import time
 
-from tests.workers import WorkerLock
+from tests.workers import WorkerLock, built_once
 
 
 def _would_wait(path, mode: int) -> bool:
@@ -69,3 +70,35 @@ def test_a_test_marked_alone_waits_for_the_running_one_and_holds_the_next_back(t
 def test_outside_an_xdist_worker_there_is_no_lock(monkeypatch):
     monkeypatch.delenv("PYTEST_XDIST_TESTRUNUID", raising=False)
     assert WorkerLock.of_this_run() is None
+
+
+class _Worker:
+    """A worker's tmp_path_factory: its own folder in the run's shared one."""
+
+    def __init__(self, folder):
+        self.folder = folder
+
+    def getbasetemp(self):
+        return self.folder
+
+
+def test_a_folder_built_once_is_built_by_the_first_worker_and_taken_by_the_others(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
+    builds, taken = [], []
+
+    def build(folder):
+        builds.append(folder)
+        time.sleep(0.2)  # the other worker asks meanwhile
+        (folder / "warehouse").write_text("built")
+
+    def worker(name):
+        (tmp_path / name).mkdir()
+        taken.append(built_once(_Worker(tmp_path / name), "demo-night", build))
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in ("gw0", "gw1")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert builds == [tmp_path / "demo-night"] and taken == builds * 2
+    assert (tmp_path / "demo-night" / "warehouse").read_text() == "built"
