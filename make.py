@@ -69,9 +69,10 @@ SYSTEM_NEEDS = (
 
 
 #: pytest-xdist: two worker processes, each test file on one of them (its module fixtures built
-#: once); tests marked `alone` run with the other worker waiting (tests/workers.py). A `-n`
-#: given after `test` wins (`python3 make.py test -n 0` runs in one process).
-TEST_WORKERS = ("-n", "2", "--dist", "loadfile")
+#: once), the files in the order tests/conftest.py gives them (the longest first); tests marked
+#: `alone` run with the other worker waiting (tests/workers.py). A `-n` given after `test`
+#: wins (`python3 make.py test -n 0` runs in one process).
+TEST_WORKERS = ("-n", "2", "--dist", "loadfile", "--no-loadscope-reorder")
 
 
 def ensure_test_packages() -> None:

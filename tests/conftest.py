@@ -28,6 +28,36 @@ REAL_FIXTURES = ROOT.parent / "shared" / "fixtures" / "real"
 DEMO_KEY = "golden-demo-key"
 
 
+#: The longest test files (about a minute each on two cores), in that order, after those marked
+#: ``alone``: started first, so that the workers end together instead of one of them running
+#: a long file alone at the end while the other has finished.
+LONGEST_FIRST = (
+    "tests/flows/test_scale_out.py",
+    "tests/warehouse/test_lake.py",
+    "tests/flows/test_serve.py",
+    "tests/warehouse/test_lake_concurrency.py",
+    "tests/flows/test_serve_lake.py",
+    "tests/hardening/test_waves.py",
+    "tests/hardening/test_cli_commands.py",
+    "tests/flows/test_dask.py",
+    "tests/flows/test_rebuild_lake.py",
+    "tests/flows/test_readers.py",
+    "tests/flows/test_second_study.py",
+    "tests/transforms/test_design_oracle.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The files marked ``alone`` first, then LONGEST_FIRST, then the rest in their order (each file whole)."""
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("alone") is None,
+            rank.get(item.nodeid.split("::")[0], len(rank)),
+        )
+    )
+
+
 def pytest_configure(config):
     config.worker_lock = WorkerLock.of_this_run()
 

@@ -8,6 +8,7 @@ import fcntl
 import threading
 import time
 
+from tests.conftest import LONGEST_FIRST, ROOT
 from tests.workers import WorkerLock, built_once
 
 
@@ -102,3 +103,7 @@ def test_a_folder_built_once_is_built_by_the_first_worker_and_taken_by_the_other
         thread.join(30)
     assert builds == [tmp_path / "demo-night"] and taken == builds * 2
     assert (tmp_path / "demo-night" / "warehouse").read_text() == "built"
+
+
+def test_every_file_started_first_exists():
+    assert [name for name in LONGEST_FIRST if not (ROOT / name).is_file()] == []
