@@ -2,7 +2,7 @@
 """Bootstrap and run: the only things a fresh machine needs are Python 3.11+ and pip.
 
     python3 make.py demo      # install (first time), then run the demo end to end
-    python3 make.py test      # install (first time), lint (ruff), then run the test suite
+    python3 make.py test      # install (first time), lint (ruff), then run the test suite (two workers)
     python3 make.py run|sql|... [args]   # any other `surveyhouse` command
 
 The project is installed into ./.venv, once, and again whenever pyproject.toml or
@@ -68,6 +68,13 @@ SYSTEM_NEEDS = (
 )
 
 
+#: pytest-xdist: two worker processes, each test file on one of them (its module fixtures built
+#: once), the files in the order tests/conftest.py gives them (the longest first); tests marked
+#: `alone` run with the other worker waiting (tests/workers.py). A `-n` given after `test`
+#: wins (`python3 make.py test -n 0` runs in one process).
+TEST_WORKERS = ("-n", "2", "--dist", "loadfile", "--no-loadscope-reorder")
+
+
 def ensure_test_packages() -> None:
     """Install the Debian packages the tests need and the machine lacks, when it can."""
     missing = [(packages, tests) for present, packages, tests in SYSTEM_NEEDS if not present()]
@@ -101,7 +108,7 @@ def main(argv: list[str]) -> int:
             if subprocess.run([str(BIN / "ruff"), *lint], cwd=ROOT).returncode != 0:
                 print(f"ruff {' '.join(lint)} failed: run `.venv/bin/ruff {' '.join(lint).replace('--check ', '')}`.")
                 return 1
-        command = [str(BIN / "python"), "-m", "pytest", *argv[1:]]
+        command = [str(BIN / "python"), "-m", "pytest", *TEST_WORKERS, *argv[1:]]
         return subprocess.run(command, cwd=ROOT).returncode
     # In the caller's folder: a relative path given to a command (--warehouse w.duckdb) is the caller's.
     return subprocess.run([str(BIN / "surveyhouse"), *argv]).returncode

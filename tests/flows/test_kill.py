@@ -30,6 +30,8 @@ from tests.flows.snapshots import assert_same, same, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 KILL_POINTS = 20
+#: The kills are spread over a run timed on this machine: no other test may run meanwhile.
+pytestmark = pytest.mark.alone
 
 #: The killed process: imports first, says "ready", waits for "go" on stdin, then runs.
 RUN = """

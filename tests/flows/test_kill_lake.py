@@ -50,6 +50,8 @@ RunLog.append = append
 KILL_POINTS = (
     5  # and one as the publish writes its first Parquet file; fewer than the embedded test's 20 (a lake run costs more)
 )
+#: The kills are spread over a run timed on this machine: no other test may run meanwhile.
+pytestmark = pytest.mark.alone
 
 
 @dataclass

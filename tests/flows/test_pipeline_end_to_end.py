@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from demo.study import demo_respondents, write_demo_study
+from demo.study import demo_respondents
 from schemas.figures import published_figures
 from schemas.study import load_study
 from surveyhouse.night import run_night
-from surveyhouse.settings import load_settings
 
 SEED = 2023
 #: Defects that keep a response in the bases (flagged at most); the others are
@@ -21,13 +22,15 @@ IN_BASES = [None, "pii_in_comment", "gibberish"]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    inbox = root / "landing"
-    write_demo_study(inbox, seed=SEED)
-    settings = load_settings(inbox=str(inbox), warehouse=str(root / "surveyhouse.duckdb"))
-    run = run_night(load_study(), settings)
-    return settings, run
+def demo(demo_night):
+    """The built-in demo (seed SEED), run once for the test run (tests/conftest.py): read it, or copy it."""
+    return demo_night, None
+
+
+def copied(settings, folder: Path):
+    """The settings of a copy of the demo night's folder (landing, state, warehouse), with its key."""
+    shutil.copytree(settings.warehouse.parent, folder)
+    return dataclasses.replace(settings, inbox=folder / "landing", warehouse=folder / settings.warehouse.name)
 
 
 def query(settings, sql, *params):
@@ -132,8 +135,8 @@ def test_no_email_or_ip_of_the_input_reaches_the_warehouse(demo):
     assert masked >= 1
 
 
-def test_a_second_run_with_nothing_new_leaves_the_warehouse_identical(demo):
-    settings, _ = demo
+def test_a_second_run_with_nothing_new_leaves_the_warehouse_identical(demo, tmp_path):
+    settings = copied(demo[0], tmp_path / "copy")
     before = settings.warehouse.read_bytes()
     tables = {
         t: query(settings, f"select * from {t}")
@@ -148,13 +151,11 @@ def test_a_second_run_with_nothing_new_leaves_the_warehouse_identical(demo):
 
 def test_a_cumulative_export_supersedes_instead_of_counting_twice(demo, tmp_path):
     settings, _ = demo
-    copy_root = tmp_path / "copy"
-    shutil.copytree(settings.warehouse.parent, copy_root)
-    inbox = copy_root / "landing"
+    again = copied(settings, tmp_path / "copy")
+    inbox = again.inbox
     cumulative = inbox / "AI+in+social+media+2023_cumulative.csv"
     original = next(inbox.glob("AI+in+social+media+2023_November*"))
     cumulative.write_bytes(original.read_bytes().replace(b"\r\n", b"\n"))  # same responses, re-exported
-    again = load_settings(inbox=str(inbox), warehouse=str(copy_root / "surveyhouse.duckdb"))
     before = query(settings, "select count(*) n from responses")["n"][0]
     run = run_night(load_study(), again)
     assert run.files_new == 1 and run.published
@@ -176,16 +177,10 @@ def test_the_second_wave_shows_the_trend_the_model_was_shifted_towards(demo):
 
 
 def test_weighting_targets_rake_the_bases_to_the_population(demo, tmp_path):
-    import dataclasses
-
     settings, _ = demo
     targets = tmp_path / "weights.yaml"
     targets.write_text("role: {vp: 0.1, senior_director: 0.3, manager: 0.4, entry: 0.2}\n", encoding="utf-8")
-    copy = tmp_path / "copy"
-    shutil.copytree(settings.warehouse.parent, copy)
-    weighted = dataclasses.replace(
-        settings, inbox=copy / "landing", warehouse=copy / "surveyhouse.duckdb", weights_file=targets
-    )
+    weighted = dataclasses.replace(copied(settings, tmp_path / "copy"), weights_file=targets)
     run = run_night(load_study(), weighted)
     assert run.published  # new settings, same files: the warehouse is rebuilt
     rows = query(

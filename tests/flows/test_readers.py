@@ -49,6 +49,8 @@ while not os.path.exists(stop):
         continue
     stats["latencies"].append(time.perf_counter() - started)
     stats["cycles"] += 1
+    if stats["cycles"] == 1:  # in its loop: the test may start publishing
+        open(f"{stop}.reading-{os.getpid()}", "w").close()
     if responses != accepted or orphans or not has_crosstab or 2 + runs * 2 != files:
         stats["inconsistent"].append([responses, accepted, files, runs, orphans, has_crosstab])
     if not stats["files_seen"] or stats["files_seen"][-1] != files:
@@ -82,7 +84,12 @@ def test_four_readers_see_only_whole_states_while_runs_publish(tmp_path):
         )
         for _ in range(READERS)
     ]
-    time.sleep(1.0)  # the readers are in their loops
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("stop.reading-*"))) < READERS:  # every reader is in its loop
+        ended = [reader for reader in readers if reader.poll() is not None]
+        assert not ended, [reader.stderr.read()[-2000:] for reader in ended]
+        assert time.monotonic() < deadline, "the readers did not start reading within 120 s"
+        time.sleep(0.01)
     publishes = []
     for batch in batches[1:]:
         land(batch)

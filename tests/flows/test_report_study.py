@@ -28,12 +28,9 @@ BUILTIN = Path(__file__).resolve().parents[2] / "schemas" / "data" / "questionna
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("report-study")
-    write_demo_study(root / "landing", seed=2023)  # 2023 and 2024, as `surveyhouse demo`
-    settings = load_settings(inbox=str(root / "landing"), warehouse=str(root / "surveyhouse.duckdb"))
-    run_night(load_study(), settings)
-    return settings
+def demo(demo_night):
+    """2023 and 2024, seed 2023, as `surveyhouse demo`: run once for the test run (tests/conftest.py)."""
+    return demo_night
 
 
 @pytest.fixture(scope="module")

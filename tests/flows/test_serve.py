@@ -191,7 +191,6 @@ def test_serve_runs_the_deployment_on_its_own_server_and_stops_cleanly(tmp_path,
         with run_lock(state_for(load_settings(warehouse=str(tmp_path / "w.duckdb"))).lock_file):
             _, busy_id = deployment_run(api, tmp_path, env)
             assert wait_until_finished(api, busy_id) == "CANCELLED"
-        time.sleep(2)
         assert not received, "a run that found the warehouse busy is not a failure"
 
         # A run that fails (here: a staged record damaged by hand) is reported by the hook.
@@ -207,6 +206,8 @@ def test_serve_runs_the_deployment_on_its_own_server_and_stops_cleanly(tmp_path,
         finally:
             record.write_bytes(kept)
         assert received, f"the failure hook posted nothing:\n{serving.output[-4000:]}"
+        # Nor later: every post, until the failed run's was received, is the failed run's.
+        assert {post["json"]["flow_run_id"] for post in received} == {failed_id}, received
         payload = received[0]["json"]
         assert payload["flow_run_id"] == failed_id and payload["state"] == "Failed"
         assert "JSONDecodeError" in payload["message"] or "Expecting" in payload["message"], payload["message"]

@@ -20,7 +20,11 @@ from bench.memory import peak_rss_mib
 SIZES = (20_000, 80_000)
 SLICE_ROWS = 5_000
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in KiB is Linux's")
+#: Alone: its processes' peaks are compared, measured with no other test using the machine's memory.
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in KiB is Linux's"),
+    pytest.mark.alone,
+]
 
 
 def test_staging_memory_grows_no_faster_than_reading_the_file(tmp_path: Path):

@@ -12,14 +12,9 @@ Rewrite the golden file only on purpose, reviewing the diff:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
-from demo.study import write_demo_study
-from schemas.study import load_study
-from surveyhouse.night import run_night
-from surveyhouse.settings import load_settings
 from tests.golden.checksums import table_checksums
 
 GOLDEN = Path(__file__).with_name("demo_warehouse.json")
@@ -44,22 +39,20 @@ RENAMED = {"quarantine": {"check": "check_name", "column": "column_name"}}
 ADDED = {"column_tests", "labels", "choices"}
 
 
-def test_the_demo_warehouse_equals_the_one_built_before_the_restructuring(tmp_path):
+def test_the_demo_warehouse_equals_the_one_built_before_the_restructuring(demo_night):
+    assert demo_night.secret == KEY  # tests/conftest.py's demo night: the built-in demo, run with this key
     golden = {
         name: table
         for name, table in json.loads(GOLDEN.read_text(encoding="utf-8")).items()
         if name not in CHANGED_ON_PURPOSE
     }
-    write_demo_study(tmp_path / "landing")
-    settings = load_settings(inbox=str(tmp_path / "landing"), warehouse=str(tmp_path / "w.duckdb"))
-    run_night(load_study(), dataclasses.replace(settings, secret=KEY), report=False)
     columns = {
         name: [RENAMED.get(name, {}).get(column, column) for column in table["columns"]]
         for name, table in golden.items()
     }
     built = {
         name: table
-        for name, table in table_checksums(str(tmp_path / "w.duckdb"), columns).items()
+        for name, table in table_checksums(str(demo_night.warehouse), columns).items()
         if name not in CHANGED_ON_PURPOSE and name not in ADDED
     }
     assert sorted(built) == sorted(golden)

@@ -33,6 +33,8 @@ from tests.flows.test_kill import Killable
 
 NEW_FILES = 4
 KILL_POINTS = 10
+#: The kills are placed by the staging time measured on this machine: no other test may run meanwhile.
+pytestmark = pytest.mark.alone
 FRACTIONS = (0.0, 0.3, 0.6, 0.15)
 FREQUENCIES = ["daily", "few_per_week", "weekly", "few_per_month", "rarely", "never"]
 WRITTEN = datetime(2023, 11, 1, 18, 0, tzinfo=UTC)

@@ -7,19 +7,11 @@ import re
 import pytest
 
 from cli.main import main
-from demo.study import write_demo_study
-from schemas.study import load_study
-from surveyhouse.night import run_night
-from surveyhouse.settings import load_settings
 
 
 @pytest.fixture(scope="module")
-def demo_warehouse(tmp_path_factory) -> str:
-    root = tmp_path_factory.mktemp("claims_demo")
-    write_demo_study(root / "landing")
-    settings = load_settings(inbox=str(root / "landing"), warehouse=str(root / "w.duckdb"))
-    run_night(load_study(), settings, report=False)
-    return str(root / "w.duckdb")
+def demo_warehouse(demo_night) -> str:
+    return str(demo_night.warehouse)  # the built-in demo, run once for the test run (tests/conftest.py)
 
 
 def test_claims_on_the_demo_prints_how_many_figures_are_reproduced_within_tolerance_or_not(demo_warehouse, capsys):

@@ -5,7 +5,6 @@ warehouse; the letters from the questionnaire's order."""
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import string
@@ -16,9 +15,6 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
-from demo.study import write_demo_study
-from schemas.study import load_study
-from surveyhouse.night import run_night
 from surveyhouse.settings import SettingsError, load_settings
 from tests.transforms.test_crosstab import random_responses
 from transforms.column_tests import ColumnTestSettings, build_column_tests
@@ -29,13 +25,9 @@ ALPHA = 0.05
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """(crosstab, column_tests, column_letters, runs.settings) of the demo warehouse."""
-    folder = tmp_path_factory.mktemp("demo")
-    write_demo_study(folder / "landing")
-    settings = load_settings(inbox=str(folder / "landing"), warehouse=str(folder / "w.duckdb"))
-    run_night(load_study(), dataclasses.replace(settings, secret="k", settle_s=0), report=False)
-    with duckdb.connect(str(folder / "w.duckdb"), read_only=True) as connection:
+def demo(demo_night):
+    """(crosstab, column_tests, column_letters, runs.settings) of the demo warehouse (tests/conftest.py)."""
+    with duckdb.connect(str(demo_night.warehouse), read_only=True) as connection:
         return (
             connection.sql("select * from crosstab").pl(),
             connection.sql("select * from column_tests").pl(),
