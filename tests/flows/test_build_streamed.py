@@ -55,12 +55,9 @@ def _whole_frame_responses(night: Night) -> pl.DataFrame:
     )
 
 
-def test_streamed_responses_equal_the_whole_frame_screening_and_weighting(weighted_demo):
-    night = weighted_demo
-    expected = _whole_frame_responses(night)
-    assert expected["is_duplicate"].sum() > 0 and expected["is_speeder"].sum() > 0  # the flags are exercised
-    assert expected["weight"].null_count() < expected.height
-    tables = build.build_tables(
+def _built(night):
+    """Every table the build makes from the night's staged files (not published)."""
+    return build.build_tables(
         night.study,
         night.settings,
         RunSummary.starting(),
@@ -68,6 +65,14 @@ def test_streamed_responses_equal_the_whole_frame_screening_and_weighting(weight
         warehouse=night.warehouse,
         staged_dir=night.state.staged_dir,
     )
+
+
+def test_streamed_responses_equal_the_whole_frame_screening_and_weighting(weighted_demo):
+    night = weighted_demo
+    expected = _whole_frame_responses(night)
+    assert expected["is_duplicate"].sum() > 0 and expected["is_speeder"].sum() > 0  # the flags are exercised
+    assert expected["weight"].null_count() < expected.height
+    tables = _built(night)
     built = tables["responses"].lazy().collect()
     assert_frame_equal(built, expected.select(built.columns), check_exact=True)
     choices = tables["choices"].lazy().collect()
@@ -95,14 +100,7 @@ def test_published_answers_view_equals_the_whole_frame_answers(weighted_demo):
 
 def test_the_build_folder_is_gone_after_the_publish(weighted_demo, tmp_path):
     night = weighted_demo
-    tables = build.build_tables(
-        night.study,
-        night.settings,
-        RunSummary.starting(),
-        state=night.state,
-        warehouse=night.warehouse,
-        staged_dir=night.state.staged_dir,
-    )
+    tables = _built(night)
     assert tables["responses"].paths[0].is_file()
     publish(night, RunSummary.starting(), tables)
     assert not build_dir(night.state).exists()
