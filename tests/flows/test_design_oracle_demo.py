@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import subprocess
 from pathlib import Path
 
 import duckdb
@@ -24,7 +23,7 @@ from demo.study import write_demo_study
 from schemas.study import load_study
 from surveyhouse.night import run_night
 from surveyhouse.settings import load_settings
-from tests.transforms.test_design_oracle import R_SCRIPT, _units_of_cells
+from tests.transforms.test_design_oracle import _units_of_cells, r_design_results
 from tests.transforms.test_weighting_oracle import _unavailable
 
 SAMPLE = 150
@@ -63,8 +62,7 @@ def _published(warehouse: Path, book) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 @pytest.fixture(scope="module")
 def compared(book, tmp_path_factory):
-    rscript = shutil.which("Rscript")
-    if rscript is None:
+    if shutil.which("Rscript") is None:
         _unavailable("Rscript is not on PATH: apt-get install r-cran-survey")
     root = tmp_path_factory.mktemp("design_demo")
     write_demo_study(root / "landing", seed=2023, waves=((2023, 2334),))
@@ -75,18 +73,8 @@ def compared(book, tmp_path_factory):
     responses, cells = _published(root / "surveyhouse.duckdb", book)
     folder = root / "r"
     folder.mkdir()
-    responses.select(*[pl.col(v).cast(pl.String) for v in TARGETS], "weight").write_csv(folder / "people.csv")
-    pl.DataFrame(
-        [(v, c, s) for v, shares in TARGETS.items() for c, s in shares.items()],
-        schema={"variable": pl.String, "category": pl.String, "share": pl.Float64},
-        orient="row",
-    ).write_csv(folder / "targets.csv")
-    _units_of_cells(responses, cells, book).write_csv(folder / "units.csv")
-    run = subprocess.run(
-        [rscript, "--vanilla", str(R_SCRIPT), str(folder), "0.95"], check=False, capture_output=True, text=True
-    )
-    assert run.returncode == 0, f"Rscript failed:\n{run.stderr}"
-    theirs = pl.read_csv(folder / "r.csv", null_values="NA", schema_overrides={"r_p": pl.Float64})
+    people = responses.select(*[pl.col(v).cast(pl.String) for v in TARGETS], "weight")
+    theirs = r_design_results(folder, people, TARGETS, _units_of_cells(responses, cells, book))
     return cells.join(theirs, on="cell", how="left", validate="1:1")
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import itertools
 import math
 import shutil
-import subprocess
 
 import polars as pl
 import pytest
@@ -24,7 +23,7 @@ from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
 from tests.transforms.test_column_tests import ALPHA, MINIMUM_BASE, _built, _letters, _skipped_tables
-from tests.transforms.test_design_oracle import R_SCRIPT
+from tests.transforms.test_design_oracle import r_design_results
 from tests.transforms.test_weighting_oracle import _unavailable, _weighted_responses
 from transforms.column_tests import ColumnTestSettings, build_column_tests
 from transforms.crosstab import CrosstabSettings, build_crosstab
@@ -140,8 +139,7 @@ def _units_of_pairs(kept: pl.DataFrame, pairs: pl.DataFrame, book) -> pl.DataFra
 
 
 def test_weighted_column_test_neglects_only_the_covariance_r_survey_includes(book, weighted_crosstab, tmp_path):
-    rscript = shutil.which("Rscript")
-    if rscript is None:
+    if shutil.which("Rscript") is None:
         _unavailable("Rscript is not on PATH: apt-get install r-cran-survey")
     responses, targets = _weighted_responses(book)
     kept = responses.filter(~pl.col("is_excluded"))
@@ -153,22 +151,8 @@ def test_weighted_column_test_neglects_only_the_covariance_r_survey_includes(boo
         .with_row_index("cell")
         .with_columns(pl.col("cell").cast(pl.Int64))
     )
-    kept.select(*[pl.col(v).cast(pl.String) for v in targets], "weight").write_csv(tmp_path / "people.csv")
-    pl.DataFrame(
-        [(v, c, s) for v, shares in targets.items() for c, s in shares.items()],
-        schema={"variable": pl.String, "category": pl.String, "share": pl.Float64},
-        orient="row",
-    ).write_csv(tmp_path / "targets.csv")
-    _units_of_pairs(kept, pairs, book).write_csv(tmp_path / "units.csv")
-    run = subprocess.run(
-        [rscript, "--vanilla", str(R_SCRIPT), str(tmp_path), "0.95"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, f"Rscript failed:\n{run.stderr}"
-    theirs = pl.read_csv(tmp_path / "r.csv", null_values="NA", schema_overrides={"r_p": pl.Float64})
+    people = kept.select(*[pl.col(v).cast(pl.String) for v in targets], "weight")
+    theirs = r_design_results(tmp_path, people, targets, _units_of_pairs(kept, pairs, book))
     compared = pairs.join(theirs, on="cell", how="left", validate="1:1")
     assert compared["r_p"].null_count() == 0
     assert compared.select((pl.col("pct_a") - pl.col("r_pct")).abs().max()).item() < 1e-4  # the same estimate

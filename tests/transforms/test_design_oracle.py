@@ -62,10 +62,34 @@ def _units_of_cells(kept: pl.DataFrame, crosstab: pl.DataFrame, book) -> pl.Data
     return pl.concat(parts)
 
 
-@pytest.fixture(scope="module")
-def compared(book, tmp_path_factory):
+def r_design_results(folder: Path, people: pl.DataFrame, targets: dict, units: pl.DataFrame) -> pl.DataFrame:
+    """R's figures (``design_oracle.R``) for each cell of ``units``, on the design of ``people``
+    (the raking variables and weights) raked to ``targets``; the R oracle tests skip (fail in CI)
+    where Rscript is missing."""
     rscript = shutil.which("Rscript")
     if rscript is None:
+        _unavailable("Rscript is not on PATH: apt-get install r-cran-survey")
+    people.write_csv(folder / "people.csv")
+    pl.DataFrame(
+        [(v, c, s) for v, shares in targets.items() for c, s in shares.items()],
+        schema={"variable": pl.String, "category": pl.String, "share": pl.Float64},
+        orient="row",
+    ).write_csv(folder / "targets.csv")
+    units.write_csv(folder / "units.csv")
+    run = subprocess.run(
+        [rscript, "--vanilla", str(R_SCRIPT), str(folder), "0.95"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, f"Rscript failed:\n{run.stderr}"
+    return pl.read_csv(folder / "r.csv", null_values="NA", schema_overrides={"r_p": pl.Float64})
+
+
+@pytest.fixture(scope="module")
+def compared(book, tmp_path_factory):
+    if shutil.which("Rscript") is None:
         _unavailable("Rscript is not on PATH: apt-get install r-cran-survey")
     folder = tmp_path_factory.mktemp("design_oracle")
     responses, targets = _weighted_responses(book)
@@ -78,22 +102,8 @@ def compared(book, tmp_path_factory):
         .with_row_index("cell")
         .with_columns(pl.col("cell").cast(pl.Int64))
     )
-    kept.select(*[pl.col(v).cast(pl.String) for v in targets], "weight").write_csv(folder / "people.csv")
-    pl.DataFrame(
-        [(v, c, s) for v, shares in targets.items() for c, s in shares.items()],
-        schema={"variable": pl.String, "category": pl.String, "share": pl.Float64},
-        orient="row",
-    ).write_csv(folder / "targets.csv")
-    _units_of_cells(kept, crosstab, book).write_csv(folder / "units.csv")
-    run = subprocess.run(
-        [rscript, "--vanilla", str(R_SCRIPT), str(folder), "0.95"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, f"Rscript failed:\n{run.stderr}"
-    theirs = pl.read_csv(folder / "r.csv", null_values="NA", schema_overrides={"r_p": pl.Float64})
+    people = kept.select(*[pl.col(v).cast(pl.String) for v in targets], "weight")
+    theirs = r_design_results(folder, people, targets, _units_of_cells(kept, crosstab, book))
     return crosstab.join(theirs, on="cell", how="left", validate="1:1")
 
 
