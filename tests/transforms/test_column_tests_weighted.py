@@ -23,7 +23,7 @@ from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
 from tests.transforms.test_column_tests import ALPHA, MINIMUM_BASE, _built, _letters, _skipped_tables
-from tests.transforms.test_design_oracle import r_design_results
+from tests.transforms.test_design_oracle import answered_and_chose, r_design_results
 from tests.transforms.test_weighting_oracle import _unavailable, _weighted_responses
 from transforms.column_tests import ColumnTestSettings, build_column_tests
 from transforms.crosstab import CrosstabSettings, build_crosstab
@@ -118,13 +118,7 @@ def _units_of_pairs(kept: pl.DataFrame, pairs: pl.DataFrame, book) -> pl.DataFra
     for cell, question_code, answer, segment, value_a, value_b in pairs.select(
         "cell", "question", "answer", "segment", "value_a", "value_b"
     ).iter_rows():
-        question, column = questions[question_code], pl.col(question_code)
-        members = list(question.nets.get(answer, [answer]))
-        if question.type == "multi":
-            answered = column.list.len() > 0
-            chose = column.list.eval(pl.element().cast(pl.String).is_in(members)).list.any()
-        else:
-            answered, chose = column.is_not_null(), column.cast(pl.String).is_in(members)
+        answered, chose = answered_and_chose(questions[question_code], answer)
         value = pl.col(segment).cast(pl.String)
         parts.append(
             kept.filter(answered).select(

@@ -36,19 +36,21 @@ SAMPLE = 200  # cells compared with R (R takes ~0.045 s a cell)
 R_SCRIPT = Path(__file__).with_name("design_oracle.R")
 
 
+def answered_and_chose(question, answer: str) -> tuple[pl.Expr, pl.Expr]:
+    """(the row answered ``question``, the row chose ``answer``: an option or a NET's members)."""
+    column, members = pl.col(question.code), list(question.nets.get(answer, [answer]))
+    if question.type == "multi":
+        return column.list.len() > 0, column.list.eval(pl.element().cast(pl.String).is_in(members)).list.any()
+    return column.is_not_null(), column.cast(pl.String).is_in(members)
+
+
 def _units_of_cells(kept: pl.DataFrame, crosstab: pl.DataFrame, book) -> pl.DataFrame:
     """For each sampled cell: the rows of ``kept`` in its domain or its rest, and whether they gave the answer."""
     questions = {q.code: q for q in book.closed}
     kept = kept.with_row_index("unit")
     parts = []
     for cell, question_code, answer, segment, value in crosstab.select("cell", *KEYS[1:]).iter_rows():
-        question, column = questions[question_code], pl.col(question_code)
-        members = list(question.nets.get(answer, [answer]))
-        if question.type == "multi":
-            answered = column.list.len() > 0
-            chose = column.list.eval(pl.element().cast(pl.String).is_in(members)).list.any()
-        else:
-            answered, chose = column.is_not_null(), column.cast(pl.String).is_in(members)
+        answered, chose = answered_and_chose(questions[question_code], answer)
         inside = pl.lit(True) if segment == "all" else (pl.col(segment).cast(pl.String) == value).fill_null(False)
         parts.append(
             kept.filter(answered).select(

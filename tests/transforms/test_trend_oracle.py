@@ -21,6 +21,7 @@ import polars as pl
 import pytest
 
 from tests.transforms.test_crosstab import random_responses
+from tests.transforms.test_design_oracle import answered_and_chose
 from tests.transforms.test_weighting_oracle import _unavailable
 from transforms.crosstab import KEY, CrosstabSettings, build_crosstab
 from transforms.trend import build_trend
@@ -54,13 +55,7 @@ def _units_of_rows(kept: pl.DataFrame, rows: pl.DataFrame, book) -> pl.DataFrame
     for cell, wave, previous, question_code, answer, segment, value in rows.select(
         "cell", "wave", "previous_wave", *ROW
     ).iter_rows():
-        question, column = questions[question_code], pl.col(question_code)
-        members = list(question.nets.get(answer, [answer]))
-        if question.type == "multi":
-            answered = column.list.len() > 0
-            chose = column.list.eval(pl.element().cast(pl.String).is_in(members)).list.any()
-        else:
-            answered, chose = column.is_not_null(), column.cast(pl.String).is_in(members)
+        answered, chose = answered_and_chose(questions[question_code], answer)
         inside = pl.lit(True) if segment == "all" else (pl.col(segment).cast(pl.String) == value).fill_null(False)
         parts.append(
             kept.filter(answered & inside & pl.col("wave").is_in([wave, previous])).select(
