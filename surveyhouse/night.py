@@ -39,7 +39,14 @@ from surveyhouse.landing import FileNotTaken, NotTaken, shown
 from surveyhouse.read import ReadLimits
 from surveyhouse.runlog import RunSummary, quiet_night_record
 from surveyhouse.settings import SecretChanged, Settings
-from surveyhouse.staging import FileHeld, StagedFile, expire_archive, stage_export
+from surveyhouse.staging import (
+    FileHeld,
+    StagedFile,
+    expire_archive,
+    keyed_staged_ids,
+    stage_export,
+    unkeyed_staged_ids,
+)
 from surveyhouse.state import StateFolder
 from transforms.display import display_name, excerpt
 from warehouse.generated_views import generated_views
@@ -127,6 +134,7 @@ def run_night(
         runner.step("recover", lambda: recover_state(night, warehouse_readable=unreadable is None), io=True)
         check_secret_unchanged(night)
         with failures_recorded(night, run):
+            rekeyed = keyed_ids_staged_before(night, run)
             found = runner.step(
                 "discover",
                 lambda: discover_files(
@@ -151,13 +159,27 @@ def run_night(
                 [r.held for r in results if isinstance(r, NotTaken) and r.held],
                 staged={r.sha256 for r in results if isinstance(r, StagedFile)},
             )
-            if unreadable is not None or needs_publish(night, run):
-                publish_night(night, run, runner=runner, unreadable=unreadable)
+            if unreadable is not None or rekeyed or needs_publish(night, run):
+                publish_night(night, run, runner=runner, unreadable=unreadable, whole=rekeyed)
             else:
                 record_quiet_night(night, run)
     if report and (run.published or report_is_stale(night)):
         run.report = runner.step("report", lambda: write_report_page(night))
     return run
+
+
+def keyed_ids_staged_before(night: Night, run: RunSummary) -> bool:
+    """Whether staged files held response ids made from personal data unkeyed (staged by an
+    earlier version) and have them keyed now (``keyed_staged_ids``): the night then builds
+    every table whole, the live warehouse holding the old ids."""
+    rekeyed = keyed_staged_ids(night.state.staged_dir, key=night.settings.hashing_key())
+    if rekeyed:
+        run.notes.append(
+            f"the response ids of {len(rekeyed)} staged Google Forms file(s), made from the respondent's email, are keyed "
+            f"now (gfk-...: HMAC under SURVEYHOUSE_SECRET, as email_hash is): every table is built again with them"
+        )
+        logger.warning(run.notes[-1])
+    return bool(rekeyed)
 
 
 def record_quiet_night(night: Night, run: RunSummary) -> None:
@@ -189,7 +211,13 @@ def night_is_quiet(study: Study, settings: Settings) -> bool:
                 waves=study.waves,  # a file held back for its folder stays held, unless its wave is now declared
             )
             waiting = [new for new in found.new if not is_still_held(night, new)]
-            return not waiting and not needs_publish(night, RunSummary.starting()) and not report_is_stale(night)
+            unkeyed = unkeyed_staged_ids(night.state.staged_dir)
+            return (
+                not waiting
+                and not unkeyed
+                and not needs_publish(night, RunSummary.starting())
+                and not report_is_stale(night)
+            )
     except Exception as error:  # the full night meets the same error, and says it as it should
         logger.debug("Not a quiet night: %s", error)
         return False
@@ -286,15 +314,25 @@ def failures_recorded(night: Night, run: RunSummary) -> Iterator[None]:
 
 
 def publish_night(
-    night: Night, run: RunSummary, *, runner: Runner, staged_dir: Path | None = None, unreadable: str | None = None
+    night: Night,
+    run: RunSummary,
+    *,
+    runner: Runner,
+    staged_dir: Path | None = None,
+    unreadable: str | None = None,
+    whole: bool = False,
 ) -> None:
     """Build every table and publish them.
 
     When the live warehouse cannot be read whole (``unreadable``, its reason, or the publish
     finds the rows it would keep unreadable), no row of it is kept: every table is built
-    whole from the staged files, and the run says so.
+    whole from the staged files, and the run says so. ``whole``: keep no row of it either
+    (its rows are out of date; the caller said why).
     """
-    if unreadable is None:
+    if whole:
+        tables = runner.step("build", lambda: build_night(night, run, staged_dir=staged_dir or night.state.staged_dir))
+        tables = runner.step("publish", lambda: publish(night, run, tables, staged_dir=staged_dir), io=True)
+    elif unreadable is None:
         try:
             tables = runner.step("build", lambda: build_night(night, run, staged_dir=staged_dir))
             tables = runner.step("publish", lambda: publish(night, run, tables, staged_dir=staged_dir), io=True)
@@ -305,8 +343,8 @@ def publish_night(
             rebuilt_message(night, unreadable, "the staged files" if staged_dir is None else "the archive")
         )
         logger.warning(run.notes[-1])
-        whole = staged_dir or night.state.staged_dir  # given the staged folder, the build keeps nothing of the live one
-        tables = runner.step("build", lambda: build_night(night, run, staged_dir=whole))
+        every = staged_dir or night.state.staged_dir  # given the staged folder, the build keeps nothing of the live one
+        tables = runner.step("build", lambda: build_night(night, run, staged_dir=every))
         tables = runner.step("publish", lambda: publish(night, run, tables, staged_dir=staged_dir), io=True)
     run.published, run.tables = True, tables
     logger.info("Published %s (%d responses).", night.warehouse, tables["responses"].height)

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pandera.polars as pa
@@ -63,6 +64,7 @@ from transforms.layouts import (
     added_votes,
     date_votes,
     detect_layout,
+    registry,
     votes_of,
 )
 from transforms.mapping import (
@@ -70,7 +72,7 @@ from transforms.mapping import (
     canonical_from_wide,
     compact_wide,
 )
-from transforms.privacy import hash_personal_data, masked, masked_file_name
+from transforms.privacy import hash_personal_data, keyed_response_ids, masked, masked_file_name
 from transforms.quarantine import QUARANTINE_SCHEMA, quarantine_rows, typed_responses
 from transforms.verdicts import (
     MAX_QUARANTINED_SHARE,
@@ -113,6 +115,38 @@ def staged_files(staged_dir: Path) -> list[StagedFile]:
         record = json.loads(record_path.read_text(encoding="utf-8"))
         found.append(StagedFile(record["file_sha256"], record_path.parent, record))
     return sorted(found, key=lambda staged: staged.record["file_order"])
+
+
+#: A staged file's ``response_ids`` when its layout makes them from personal data and they are keyed.
+KEYED_IDS = "keyed"
+
+
+def unkeyed_staged_ids(staged_dir: Path) -> list[StagedFile]:
+    """The staged files whose response ids were made from personal data and are not keyed yet."""
+    personal = {layout.name for layout in registry() if layout.ids_from_personal_data}
+    return [
+        staged
+        for staged in staged_files(staged_dir)
+        if staged.record.get("layout") in personal and staged.record.get("response_ids") != KEYED_IDS
+    ]
+
+
+def keyed_staged_ids(staged_dir: Path, *, key: bytes) -> list[StagedFile]:
+    """The staged files whose response ids were made from personal data and staged unkeyed
+    (by a version before ``Layout.ids_from_personal_data``), now keyed: the ids of their
+    responses and quarantine rewritten (``keyed_response_ids``), then their record, last. A kill
+    in between is finished by the next call, which never keys an id twice. The next build must
+    be a whole one: the live warehouse holds the old ids."""
+    done = []
+    for staged in unkeyed_staged_ids(staged_dir):
+        for path in (staged.responses, staged.quarantine):
+            if path.exists():
+                ids = pl.col("response_id").map_batches(partial(keyed_response_ids, key=key), return_dtype=pl.Utf8)
+                _write_parquet(pl.read_parquet(path).with_columns(ids), path)
+        staged.record["response_ids"] = KEYED_IDS
+        write_private(staged.folder / RECORD, json.dumps(staged.record, indent=1))
+        done.append(staged)
+    return done
 
 
 def response_columns(book: Codebook) -> list[str]:
@@ -330,7 +364,7 @@ def _processed(
     }  # fmt: skip
     try:
         export = read()
-        first = _recognised(export, record, book=book, time_zones=options.time_zones)
+        first = _recognised(export, record, book=book, time_zones=options.time_zones, key=options.key)
     except UnreadableExport as error:
         return _failed(record, book=union, check="file_readable", reason=str(error))[::2]
     except _NotUsable as unusable:
@@ -427,6 +461,7 @@ class _FirstPass:
     resolved: list
     votes: dict[str, tuple[int, int]]  # each date's (month-first, day-first) reads (``date_votes``)
     duplicated: pl.Series  # the source rows whose response id the file holds more than once
+    key: bytes  # the deployment's hashing key (for ``Layout.ids_from_personal_data``)
     only: RawExport | None = None  # the file's rows when they are one batch (not read again)
 
     def batches(self, export: ExportBatches) -> Iterator[RawExport]:
@@ -438,7 +473,11 @@ class _FirstPass:
     def parsed(self, raw: RawExport) -> ParsedExport:
         """A batch of the file's rows parsed with the file's decisions."""
         votes = {"votes": self.votes} if self.layout.batched else {}
-        return self.layout.parse(_filled_rows(raw.frame), self.header, time_zone=self.time_zone, **votes)
+        parsed = self.layout.parse(_filled_rows(raw.frame), self.header, time_zone=self.time_zone, **votes)
+        if not self.layout.ids_from_personal_data:
+            return parsed
+        ids = pl.col("response_id").map_batches(partial(keyed_response_ids, key=self.key), return_dtype=pl.Utf8)
+        return parsed._replace(meta=parsed.meta.with_columns(ids))
 
 
 def _joined(batches: Iterator[RawExport]) -> RawExport:
@@ -472,7 +511,7 @@ def _repeated_rows(ids: pl.DataFrame) -> pl.Series:
 
 
 def _recognised(
-    export: ExportBatches, record: dict, *, book: Codebook, time_zones: dict[str, str] | None
+    export: ExportBatches, record: dict, *, book: Codebook, time_zones: dict[str, str] | None, key: bytes
 ) -> _FirstPass:
     """The whole-file decisions of a file, from a first pass over its rows that keeps only
     their response ids and the votes of their dates; the record filled in. _NotUsable when
@@ -484,8 +523,10 @@ def _recognised(
         record["rows_read"] = max(sum(raw.frame.height for raw in export.batches()) - 1, 0)
         raise _NotUsable("layout_known", str(error)) from None
     record.update(source_tool=layout.source_tool, layout=layout.name)
+    if layout.ids_from_personal_data:
+        record["response_ids"] = KEYED_IDS
     zone = (time_zones or {}).get(layout.source_tool, DEFAULT_TIME_ZONE)
-    first = _FirstPass(layout, export.header, zone, [], {}, pl.Series("source_row", [], pl.Int64))
+    first = _FirstPass(layout, export.header, zone, [], {}, pl.Series("source_row", [], pl.Int64), key)
     ids, votes, columns, only = [], {}, (), None
     for raw in first.batches(export):
         only = raw if not ids else None  # kept while it is the only batch
@@ -508,7 +549,7 @@ def _recognised(
     except FileRejected as error:
         raise _NotUsable(error.check, str(error)) from None
     duplicated = _repeated_rows(every)
-    return _FirstPass(layout, export.header, zone, resolved, votes, duplicated, only)
+    return _FirstPass(layout, export.header, zone, resolved, votes, duplicated, key, only)
 
 
 def _in_every_wave(accepted: pl.DataFrame, book: Codebook) -> pl.DataFrame:

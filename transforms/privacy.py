@@ -111,6 +111,24 @@ def keyed_hash(values: pl.Series, *, key: bytes) -> pl.Series:
     return values.to_frame("value").join(table, on="value", how="left", maintain_order="left")["hash"]
 
 
+#: The prefix of a response id made from personal data (``Layout.ids_from_personal_data``) before it is keyed, and after.
+UNKEYED_ID_PREFIX, KEYED_ID_PREFIX = "gf-", "gfk-"
+
+
+def keyed_response_ids(ids: pl.Series, *, key: bytes) -> pl.Series:
+    """The response ids a tool's layout made from personal data (``gf-`` + an unkeyed hash of a
+    submission second and an email: anyone holding a candidate email could test a guess), each
+    replaced by ``gfk-`` + 16 hex digits of its HMAC under the deployment's key. Equal ids stay
+    equal (a cumulative re-export still supersedes), ids of other forms and nulls are unchanged,
+    and an id keyed already is never keyed twice."""
+    unkeyed = ids.filter(ids.str.starts_with(UNKEYED_ID_PREFIX)).unique()
+    if unkeyed.is_empty():
+        return ids
+    keyed = pl.DataFrame({"id": unkeyed, "keyed": KEYED_ID_PREFIX + keyed_hash(unkeyed, key=key).str.slice(0, 16)})
+    joined = ids.to_frame("id").join(keyed, on="id", how="left", maintain_order="left")
+    return joined.select(pl.coalesce("keyed", "id").alias(ids.name)).to_series()
+
+
 def key_fingerprint(key: bytes) -> str:
     """12 hex digits that tell one hashing key from another without revealing it.
 

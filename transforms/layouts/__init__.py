@@ -116,6 +116,9 @@ class Layout:
     reads: tuple[str, ...] = TEXT_KINDS
     #: Its parse takes a slice of the file's rows, given the file's date ``votes``.
     batched: bool = False
+    #: The response ids it makes hash personal data (Google Forms: the email): staging keys them
+    #: (``transforms.privacy.keyed_response_ids``).
+    ids_from_personal_data: bool = False
 
 
 class UnknownLayout(ValueError):

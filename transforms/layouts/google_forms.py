@@ -179,4 +179,13 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str
     return parsed_cells(meta, tuple(columns), frame, data_from_row=_DATA_FROM_ROW)
 
 
-LAYOUTS = (Layout(name="google_forms", source_tool="google_forms", detect=detect, parse=parse, other_in_place=True),)
+LAYOUTS = (
+    Layout(
+        name="google_forms",
+        source_tool="google_forms",
+        detect=detect,
+        parse=parse,
+        other_in_place=True,
+        ids_from_personal_data=True,
+    ),
+)
