@@ -55,7 +55,7 @@ def responses_schema(book: Codebook) -> pa.DataFrameSchema:  # long: the table's
         ),
         "response_id": _col(
             pl.Utf8,
-            "The tool's response id (synthetic and stable for Google Forms); unique within a source tool.",
+            "The tool's response id; for Google Forms, which has none, gfk- and a keyed hash (SURVEYHOUSE_SECRET) of the submission second and email, stable across re-exports; unique within a source tool.",
             nullable=False,
         ),
         "language": _col(
