@@ -119,10 +119,20 @@ def main(argv: list[str] | None = None) -> int:
     """The console script ``surveyhouse``; returns the exit status (called with ``argv``, as the
     tests do), or ends the process with it (the console script: ``end_process``)."""
     os.environ.setdefault("_RJEM_MALLOC_CONF", MALLOC_CONF)
+    polars_threads()
     status, _ = _invoke(sys.argv[1:] if argv is None else list(argv))
     if argv is None:
         end_process(status)
     return status
+
+
+def polars_threads() -> None:
+    """Polars' thread pool sized by ``SURVEYHOUSE_THREADS`` (read once, when Polars is first
+    imported: so here, before that); a ``POLARS_MAX_THREADS`` already set wins, and a value that
+    is not a whole number is left to the settings, which say what is wrong with it."""
+    threads = os.environ.get("SURVEYHOUSE_THREADS", "").strip()
+    if threads.isdigit() and int(threads) > 0:
+        os.environ.setdefault("POLARS_MAX_THREADS", threads)
 
 
 def end_process(status: int) -> None:

@@ -39,6 +39,7 @@ from surveyhouse.landing import FileNotTaken, NotTaken, shown
 from surveyhouse.read import ReadLimits
 from surveyhouse.runlog import RunSummary, quiet_night_record
 from surveyhouse.settings import SecretChanged, Settings
+from surveyhouse.slots import StagingSlots
 from surveyhouse.staging import (
     FileHeld,
     StagedFile,
@@ -250,10 +251,12 @@ def stage_files(
     """Each file staged (in the runner), numbered after the files already staged, in file order."""
     first = night.state.next_file_order() if staged_dir is None else 1
     numbered = [(new, first + offset) for offset, new in enumerate(files)]
+    slots = StagingSlots(night.settings.threads)  # small files side by side, a big one alone
 
     def stage(item: tuple[NewFile, int]) -> StagedFile | NotTaken:
         new, order = item
-        return stage_file(night, new, run_id=run.run_id, file_order=order, staged_dir=staged_dir)
+        with slots.taken(new.path):
+            return stage_file(night, new, run_id=run.run_id, file_order=order, staged_dir=staged_dir)
 
     return runner.map("ingest", stage, numbered, label=lambda item: item[0].shown_name)
 

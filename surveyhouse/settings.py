@@ -105,6 +105,9 @@ class EnvironmentSettings(BaseSettings):
     settle_s: float = Field(5.0, ge=0, description="seconds, 0 or more (e.g. 5)")
     archive_days: float = Field(365.0, ge=0, description="a number of days, 0 or more (e.g. 365)")
     build_memory_mb: int = Field(256, ge=16, description="megabytes, 16 or more (e.g. 256)")
+    threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, description="a whole number, 1 or more (e.g. 2)"
+    )
 
     @field_validator("speeder_share", "confidence", "alpha", "max_quarantined_share", "run_timeout_s", "lake_keep_days")
     @classmethod
@@ -196,6 +199,7 @@ class Settings:
     settle_s: float = 5.0  # a landing file modified fewer seconds ago is left for the next night
     archive_days: float = 365.0  # archived raw exports older than this are deleted
     build_memory_mb: int = 256  # the rows of the responses table the build sorts at a time, in megabytes
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)  # files staged at once (a big one alone)
 
     @property
     def screening(self) -> ScreeningPolicy:
@@ -449,6 +453,7 @@ def load_settings(
         settle_s=env.settle_s,
         archive_days=env.archive_days,
         build_memory_mb=env.build_memory_mb,
+        threads=env.threads,
     )
 
 
