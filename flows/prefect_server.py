@@ -44,8 +44,14 @@ class PrefectServerError(RuntimeError):
 
 
 #: The temporary server's settings: no block types registered at its start (a run stores no
-#: block; on a new Prefect home registering them took 0.5-0.8 s of CPU before the first answer).
-TEMPORARY_SERVER_SETTINGS = {"PREFECT_API_BLOCKS_REGISTER_ON_START": "false"}
+#: block; on a new Prefect home registering them took 0.5-0.8 s of CPU before the first answer),
+#: and no check of whether they need registering: that check imports every installed Prefect
+#: collection first (prefect-dask, and Dask's `distributed` with it: 0.3-0.5 s of CPU before the
+#: first answer), only to find that registration is off.
+TEMPORARY_SERVER_SETTINGS = {
+    "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
+    "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
+}
 
 
 def _launch(port: int, log_path: Path) -> subprocess.Popen:
