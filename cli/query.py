@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import duckdb
 
 from cli.errors import UserError
 from cli.options import warehouse_option
 from cli.output import print_table, write_csv, write_json
+
+if TYPE_CHECKING:  # imported when a query runs: `surveyhouse run` starts its Prefect server before (cli/night.py)
+    import duckdb
 
 FORMATS = {"table": print_table, "csv": write_csv, "json": write_json}
 
@@ -72,6 +75,8 @@ def _connect(settings, readable: list[Path]) -> duckdb.DuckDBPyConnection:
 
 def _answer(connection: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str] | None, list[tuple]]:
     """The columns and rows of the query's last statement (None: it returns none)."""
+    import duckdb
+
     from warehouse.sandbox import RefusedStatement, query_statements
 
     try:

@@ -44,8 +44,21 @@ class PrefectServerError(RuntimeError):
 
 
 #: The temporary server's settings: no block types registered at its start (a run stores no
-#: block; on a new Prefect home registering them took 0.5-0.8 s of CPU before the first answer).
-TEMPORARY_SERVER_SETTINGS = {"PREFECT_API_BLOCKS_REGISTER_ON_START": "false"}
+#: block; on a new Prefect home registering them took 0.5-0.8 s of CPU before the first answer),
+#: and no check of whether they need registering: that check imports every installed Prefect
+#: collection first (prefect-dask, and Dask's `distributed` with it: 0.3-0.5 s of CPU before the
+#: first answer), only to find that registration is off.
+TEMPORARY_SERVER_SETTINGS = {
+    "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
+    "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
+}
+
+
+#: How the temporary server is stopped: killed at once. A graceful stop (SIGTERM, as Prefect stops
+#: its own temporary server) took 0.2-0.3 s at the end of every night, to shut down an API whose
+#: every request has committed its own SQLite transaction and which holds nothing else (no UI, no
+#: services, no blocks); SQLite rolls back an unfinished write when the database is next opened.
+TEMPORARY_SERVER_STOP = ((signal.SIGKILL, 10.0),)
 
 
 def _launch(port: int, log_path: Path) -> subprocess.Popen:
@@ -122,5 +135,4 @@ def early_prefect_server(settings: Settings) -> Iterator[Callable[[], None]]:
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         os.environ.pop("PREFECT_UI_URL", None)
-        # SIGTERM first, as Prefect stops its temporary server (about 0.2 s; SIGINT takes a second).
-        stop_process_group(state["process"], ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)))
+        stop_process_group(state["process"], TEMPORARY_SERVER_STOP)

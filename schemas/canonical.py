@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandera.polars as pa
 import polars as pl
 
-from schemas.codebook import Codebook, Question
+from schemas.codebook import Codebook, Question, once_per_codebook
 
 #: Plain-language messages by check name; `{column}` and `{value}` are filled in.
 MESSAGES = {
@@ -108,8 +108,9 @@ def _fields(book: Codebook) -> dict[str, _Field]:
 _ORDER: Rule = ("started_before_submitted", lambda _: (pl.col("started_at") <= pl.col("submitted_at")).fill_null(True))
 
 
+@once_per_codebook
 def canonical_schema(book: Codebook) -> pa.DataFrameSchema:
-    """The contract every export must meet, row by row, once mapped onto codes."""
+    """The contract every export must meet, row by row, once mapped onto codes (built once per codebook)."""
     columns = {name: field.column() for name, field in _fields(book).items()}
     name, passes = _ORDER
     order = pa.Check(lambda data: data.lazyframe.select(passes(None)), name=name)

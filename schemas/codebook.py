@@ -9,9 +9,12 @@ Nothing here reads anything but the packaged questionnaire file it was handed.
 
 from __future__ import annotations
 
+import threading
 import unicodedata
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, wraps
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
@@ -116,6 +119,32 @@ class DerivedSegment:
         return pl.Enum(list(self.groups))
 
 
+D = TypeVar("D")
+_DERIVED: dict[int, dict[str, object]] = {}
+_DERIVED_LOCK = threading.Lock()
+
+
+def once_per_codebook(derive: Callable[[Codebook], D]) -> Callable[[Codebook], D]:
+    """``derive(book)`` computed once per codebook object, then served from memory for as long as
+    that object lives: what is derived from the questionnaire alone (schemas, label tables) is built
+    once per night, not once per file. A second study's codebook, or a study read again after it
+    changed, is another object, with its own. What it returns is shared: never modify it."""
+    name = f"{derive.__module__}.{derive.__qualname__}"
+
+    @wraps(derive)
+    def derived(book: Codebook) -> D:
+        with _DERIVED_LOCK:
+            values = _DERIVED.get(id(book))
+            if values is None:
+                values = _DERIVED[id(book)] = {}
+                weakref.finalize(book, _DERIVED.pop, id(book), None)  # the id may be reused once it is gone
+        if name not in values:  # two threads may both derive it: the same value
+            values[name] = derive(book)
+        return values[name]  # type: ignore[return-value]
+
+    return derived
+
+
 @dataclass(frozen=True)
 class Codebook:
     study: str
@@ -190,6 +219,7 @@ class Codebook:
     def segment_dtype(self) -> pl.Enum:
         return pl.Enum(["all", *self.segments, "language", "source_tool"])
 
+    @once_per_codebook
     def label_table(self) -> pl.DataFrame:
         """One row per closed question and accepted spelling of an option.
 

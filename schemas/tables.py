@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from schemas.codebook import Codebook
+from schemas.codebook import Codebook, once_per_codebook
 
 UTC = pl.Datetime("us", "UTC")
 
@@ -678,7 +678,12 @@ CLAIMS = pa.DataFrameSchema(
 
 
 def warehouse_schemas(book: Codebook) -> dict[str, pa.DataFrameSchema]:
-    """Every warehouse table's schema, in load order."""
+    """Every warehouse table's schema, in load order (those derived from the codebook built once per codebook)."""
+    return dict(_warehouse_schemas(book))
+
+
+@once_per_codebook
+def _warehouse_schemas(book: Codebook) -> dict[str, pa.DataFrameSchema]:
     return {
         "responses": responses_schema(book),
         "choices": choices_schema(book),

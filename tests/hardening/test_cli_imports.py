@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -88,3 +89,30 @@ def test_a_nights_modules_are_imported_without_garbage_collections_and_frozen_af
     """Collecting while Prefect, pandera and Polars are imported was a fifth of their CPU time."""
     out = subprocess.run([sys.executable, "-c", IMPORTING], capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["False", "True", "True", "True"], out.stdout + out.stderr
+
+
+FIRST_NIGHT_PROBE = """
+import sys
+import flows.prefect_server
+
+
+def launched(port, log_path):
+    print("imported when the server starts:", sorted(m for m in ("duckdb", "polars", "prefect") if m in sys.modules))
+    raise SystemExit(0)
+
+
+flows.prefect_server._launch = launched
+from cli.main import main
+main(["run", "--inbox", "landing", "--warehouse", "w.duckdb"])
+"""
+
+
+def test_a_first_night_starts_its_prefect_server_before_importing_duckdb_polars_or_prefect(tmp_path):
+    """The server's start (seconds of CPU) is a night's critical path: it is launched before the
+    command imports anything heavy, which it then imports while the server starts."""
+    (tmp_path / "landing").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))}
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_NIGHT_PROBE], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env
+    )
+    assert out.stdout.strip() == "imported when the server starts: []", out.stdout + out.stderr[-2000:]

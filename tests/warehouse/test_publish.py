@@ -6,7 +6,14 @@ import polars as pl
 import pytest
 
 from warehouse.ddl import create_table_sql
-from warehouse.publish import building_files, connect_read_only, publish_warehouse
+from warehouse.publish import (
+    SMALL_PUBLISH_ROWS,
+    ParquetTable,
+    building_files,
+    connect_read_only,
+    publish_threads,
+    publish_warehouse,
+)
 
 SCHEMA = {
     "numbers": pa.DataFrameSchema(
@@ -104,3 +111,13 @@ def test_a_publish_that_fails_removes_its_new_file_and_leaves_the_live_one(tmp_p
     assert building_files(path) == [] and not list(tmp_path.glob("*.wal"))
     with connect_read_only(path) as connection:
         assert connection.execute("select count(*), min(v) from numbers").fetchone() == (1, "low")
+
+
+def test_a_small_study_is_published_on_one_duckdb_thread_and_a_big_one_on_duckdbs_default(tmp_path):
+    """Threads cost a small warehouse's DDL, small inserts and checkpoint more than they give
+    (the demo's publish: a third more CPU on two threads); a big table keeps every core."""
+    small = {"a": pl.DataFrame({"x": range(1_000)}), "b": ParquetTable((tmp_path / "b.parquet",), 5_000, pl.Schema())}
+    assert publish_threads(small) == 1
+    big = small | {"c": ParquetTable((tmp_path / "c.parquet",), SMALL_PUBLISH_ROWS, pl.Schema())}
+    assert publish_threads(big) is None
+    assert publish_threads(small | {"slices": iter([pl.DataFrame({"x": [1]})])}) is None
