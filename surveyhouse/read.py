@@ -351,11 +351,14 @@ def _parse_delimited(
         raise UnreadableExport(f"{display_name(path.name)} could not be read as CSV: {fault}") from error
 
 
-def _raw_frame(frame: pl.DataFrame, *, first_row: int = 1) -> pl.DataFrame:
+def _raw_frame(frame: pl.DataFrame, *, first_row: int = 1, may_hold_nul: bool = True) -> pl.DataFrame:
     """Columns renamed c0..cN, empty cells null, NUL characters gone, source_row 1-based
-    (``first_row`` that of the frame's first record)."""
+    (``first_row`` that of the frame's first record). ``may_hold_nul``: False when the
+    bytes the frame was parsed from hold no NUL (no cell is searched for one)."""
     frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns)}).with_columns(pl.all().cast(pl.Utf8))
-    with_nul = frame.select(pl.all().str.contains("\x00", literal=True).any()).row(0, named=True)
+    with_nul = {}
+    if may_hold_nul:
+        with_nul = frame.select(pl.all().str.contains("\x00", literal=True).any()).row(0, named=True)
     stripped = [pl.col(name).str.replace_all("\x00", "", literal=True) for name, nul in with_nul.items() if nul]
     frame = frame.with_columns(stripped).with_columns(pl.all().replace("", None))
     frame = frame.with_row_index("source_row", offset=first_row)
@@ -535,9 +538,10 @@ class _DelimitedBatches:
             handle.seek(self.skip)
             for chunk in _record_chunks(handle, size=size or self.size, rows=self.rows if rows == -1 else rows):
                 parsed = _parse_delimited(self.path, chunk, delimiter=self.delimiter, width=width, whole=self.whole)
+                nul = b"\x00" in chunk
                 del chunk
                 width = width or parsed.width
-                frame = _raw_frame(parsed, first_row=first_row)
+                frame = _raw_frame(parsed, first_row=first_row, may_hold_nul=nul)
                 del parsed  # (a generator keeps its locals while its caller works on what it gave)
                 first_row += frame.height
                 yield _bounded(RawExport(self.path, frame, self.encoding, self.delimiter), limits=self.limits)

@@ -391,7 +391,11 @@ def _checked_slices(
     response id the whole file repeats fails in every slice it is in."""
     rows = meta["source_row"]
     # A slice of the answers is a slice of the metadata when their rows are in the same, file, order (every layout).
-    size = slice_rows if rows.equals(wide["source_row"]) and rows.is_sorted() else max(wide.height, 1)
+    size = (
+        _slice_size(wide.height, slice_rows)
+        if rows.equals(wide["source_row"]) and rows.is_sorted()
+        else max(wide.height, 1)
+    )
     book, record = mapping.book, mapping.record
     found = []
     for start in range(0, max(wide.height, 1), size):
@@ -407,6 +411,13 @@ def _checked_slices(
         del canonical  # each step below holds only its input and its output
         keep(_staged_responses(_in_every_wave(accepted, mapping.union), record, book=mapping.union, key=mapping.key))
     return pl.concat(found, how="vertical")
+
+
+def _slice_size(rows: int, slice_rows: int) -> int:
+    """Rows of each slice of a batch of ``rows`` rows: about ``slice_rows`` (at most 1.5 times
+    as many), so that a batch the reader cut a little past ``slice_rows`` is one slice, not two."""
+    slices = max(round(rows / max(slice_rows, 1)), 1)
+    return max(-(-rows // slices), 1)
 
 
 class _NotUsable(Exception):
@@ -671,8 +682,8 @@ class _SlicedResponses:
         if not self.parts:  # what a run killed while staging this file left
             shutil.rmtree(self.folder, ignore_errors=True)
             private_folder(self.folder)
-        part = self.folder / f"{len(self.parts):06d}.parquet"
-        staged.write_parquet(part)
+        part = self.folder / f"{len(self.parts):06d}.arrow"
+        staged.write_ipc(part, compression="uncompressed")
         make_private(part)
         self.parts.append(part)
         days = submission_days(staged)
@@ -682,7 +693,7 @@ class _SlicedResponses:
     def combine(self, path: Path, *, wave: int) -> None:
         """The parts written to ``path`` as one Parquet file (streamed, never whole in memory), atomically."""
         partial = path.with_name(path.name + ".part")
-        parts = pl.scan_parquet(self.parts, glob=False)
+        parts = pl.scan_ipc(self.parts, glob=False)
         parts.with_columns(wave=pl.lit(wave, pl.Int32)).sink_parquet(partial, row_group_size=_ROW_GROUP_ROWS)
         make_private(partial)
         partial.replace(path)

@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 
 from bench.generate import export
 from schemas.codebook import codebook
-from surveyhouse.staging import process_export, stage_export
+from surveyhouse.staging import _slice_size, process_export, stage_export
 from tests.flows.test_cases_exports import BROKEN, CASES, EXPORTS, run
 
 WHOLE = 10**9
@@ -92,3 +92,11 @@ def test_stage_export_writes_the_slices_as_one_file_and_leaves_no_part(demo_expo
     assert_frame_equal(pl.read_parquet(staged.responses), responses)
     assert_frame_equal(pl.read_parquet(staged.quarantine), quarantine)
     assert sorted(path.name for path in (tmp_path / "staged").iterdir()) == [staged.sha256]
+
+
+def test_a_batch_cut_a_little_past_the_slice_size_is_one_slice():
+    # The reader sizes a batch on the records before it: 50,500 rows for 50,000 is one slice, not 50,000 + 500.
+    assert _slice_size(50_500, 50_000) == 50_500
+    assert _slice_size(100_000, 50_000) == 50_000
+    assert _slice_size(130_000, 50_000) == 43_334
+    assert _slice_size(0, 50_000) == 1
