@@ -21,6 +21,7 @@ For a failed or rejected file ``rows_read = quarantined`` (accepted and supersed
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -34,6 +35,7 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 from pandera.config import ValidationDepth, config_context
+from polars.io.plugins import register_io_source
 
 from schemas.canonical import canonical_schema, contract_failures
 from schemas.codebook import Codebook
@@ -497,14 +499,14 @@ def _recognised(
     record.update(source_tool=layout.source_tool, layout=layout.name)
     zone = (time_zones or {}).get(layout.source_tool, DEFAULT_TIME_ZONE)
     first = _FirstPass(layout, export.header, zone, [], {}, pl.Series("source_row", [], pl.Int64))
-    ids, votes, columns, only = [], {}, (), None
-    for raw in first.batches(export):
+    ids, votes, columns, only, names = [], {}, (), None, []
+    # After the first batch, only the columns the pass reads are parsed (decided once a second batch comes).
+    needed = functools.cache(lambda: _first_pass_columns(first, only))
+    for raw in export.batches(columns=needed) if layout.batched else first.batches(export):
         only = raw if not ids else None  # kept while it is the only batch
-        parsed = first.parsed(raw)
-        wanted = [parsed.meta.select("source_row", *_ID_HASHES)]
-        if layout.batched and parsed.dates is not None:
-            wanted.append(date_votes(parsed.dates))
-        found = pl.collect_all(wanted)  # one pass over the batch for both
+        names = raw.frame.columns if not ids else names  # the file's columns (a batch may have fewer)
+        parsed = first.parsed(_padded(raw, names))
+        found = pl.collect_all(_first_pass_plans(parsed, layout))  # one pass over the batch for both
         ids.append(found[0])
         votes = added_votes(votes, votes_of(found[1])) if len(found) > 1 else votes
         columns = parsed.columns
@@ -520,6 +522,54 @@ def _recognised(
         raise _NotUsable(error.check, str(error)) from None
     duplicated = _repeated_rows(every)
     return _FirstPass(layout, export.header, zone, resolved, votes, duplicated, only)
+
+
+def _first_pass_plans(parsed: ParsedExport, layout: Layout) -> list[pl.LazyFrame]:
+    """What the first pass keeps of a batch: its rows' ``source_row`` and ``_ID_HASHES``, and
+    (a batched layout with dates) the votes of its dates (``date_votes``)."""
+    wanted = [parsed.meta.select("source_row", *_ID_HASHES)]
+    if layout.batched and parsed.dates is not None:
+        wanted.append(date_votes(parsed.dates))
+    return wanted
+
+
+def _first_pass_columns(first: _FirstPass, raw: RawExport | None) -> list[int] | None:
+    """The raw columns (indices) the first pass reads of a file's rows, from Polars' projection
+    of its plans on ``raw``, the file's first batch; None (every column) when the plans give
+    other ids or votes on those columns alone than on all of them."""
+    if raw is None:
+        return None
+    frame, seen = raw.frame, set()
+
+    def source(with_columns, predicate, n_rows, _batch_size) -> Iterator[pl.DataFrame]:
+        seen.update(frame.columns if with_columns is None else with_columns)
+        rows = frame if predicate is None else frame.filter(predicate)
+        seen.update([] if predicate is None else predicate.meta.root_names())
+        rows = rows if with_columns is None else rows.select(with_columns)
+        yield rows if n_rows is None else rows.head(n_rows)
+
+    probe = register_io_source(source, schema=frame.schema)
+    pl.collect_all(_first_pass_plans(first.layout.parse(probe, first.header, time_zone=first.time_zone), first.layout))
+    cells = [name for name in frame.columns if name != "source_row"]
+    kept = [name for name in cells if name in seen]
+    if len(kept) == len(cells):
+        return None
+    alone = RawExport(raw.path, frame.select(*kept, "source_row"), raw.encoding, raw.delimiter, raw.kind)
+    found = [
+        pl.collect_all(_first_pass_plans(first.parsed(batch), first.layout))
+        for batch in (_padded(alone, frame.columns), raw)
+    ]
+    same = all(one.equals(other) for one, other in zip(*found))
+    return [int(name[1:]) for name in kept] if same else None
+
+
+def _padded(raw: RawExport, names: list[str]) -> RawExport:
+    """``raw`` with the columns ``names``, those it does not have (not read: ``_first_pass_columns``) empty."""
+    if raw.frame.columns == names:
+        return raw
+    missing = [pl.lit(None, pl.Utf8).alias(name) for name in names if name not in raw.frame.columns]
+    frame = raw.frame.with_columns(missing).select(names)
+    return RawExport(raw.path, frame, raw.encoding, raw.delimiter, raw.kind, raw.problems)
 
 
 def _in_every_wave(accepted: pl.DataFrame, book: Codebook) -> pl.DataFrame:
