@@ -529,7 +529,9 @@ def _first_pass_plans(parsed: ParsedExport, layout: Layout) -> list[pl.LazyFrame
     (a batched layout with dates) the votes of its dates (``date_votes``)."""
     wanted = [parsed.meta.select("source_row", *_ID_HASHES)]
     if layout.batched and parsed.dates is not None:
-        wanted.append(date_votes(parsed.dates))
+        # Only a value with a slash votes: the rows without one are not read the formats' twenty ways.
+        slashed = pl.any_horizontal(pl.all().str.contains("/", literal=True))
+        wanted.append(date_votes(parsed.dates.filter(slashed)))
     return wanted
 
 
