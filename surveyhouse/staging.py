@@ -27,10 +27,13 @@ import os
 import secrets
 import shutil
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pandera.polars as pa
 import polars as pl
@@ -84,6 +87,7 @@ from transforms.verdicts import (
     rejection_message,
 )
 
+T, R = TypeVar("T"), TypeVar("R")
 RECORD = "file.json"
 DEFAULT_TIME_ZONE = "UTC"
 #: At most this many characters of a whole-file verdict's reason (which may quote the file's cells or a reader's error).
@@ -258,6 +262,10 @@ def _filled_rows(frame: pl.DataFrame) -> pl.LazyFrame:
 #: are held one slice at a time, not the whole file's (peak memory at millions of rows).
 SLICE_ROWS = 50_000
 
+#: Batches of a file's rows checked at a time, each on a thread of its own (``_in_order``): a
+#: batch's work is mostly Polars, which lets go of Python's lock, so two use the machine's second core.
+STAGING_THREADS = min(2, os.cpu_count() or 1)
+
 
 def process_export(
     path: Path,
@@ -274,6 +282,7 @@ def process_export(
     wave_book: Codebook | None = None,
     slice_rows: int = SLICE_ROWS,
     batch_bytes: int = BATCH_BYTES,
+    threads: int = STAGING_THREADS,
 ) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
     """(files record, accepted responses, quarantine rows) of one export file (of ``data``, its bytes, when given).
 
@@ -286,10 +295,12 @@ def process_export(
     matched against (default ``book``); the staged responses have ``book``'s columns.
     ``slice_rows``: rows parsed (``read_batches``), mapped, validated and typed at a time;
     ``batch_bytes``: at most this many bytes of a delimited file parsed at a time; the result
-    is the same whatever they are.
+    is the same whatever they are, and whatever ``threads`` (batches checked at a time).
     """
     slices: list[pl.DataFrame] = []
-    options = _Options(run_id, file_order, wave, book, key, time_zones, max_quarantined_share, wave_book, slice_rows)
+    options = _Options(
+        run_id, file_order, wave, book, key, time_zones, max_quarantined_share, wave_book, slice_rows, threads
+    )
 
     def read() -> ExportBatches:
         return read_batches(path, data=data, limits=limits, batch_bytes=batch_bytes, batch_rows=slice_rows)
@@ -313,6 +324,7 @@ class _Options:
     max_quarantined_share: float
     wave_book: Codebook | None
     slice_rows: int = SLICE_ROWS
+    threads: int = 1
 
 
 def _processed(
@@ -339,21 +351,13 @@ def _processed(
         return _failed(record, book=union, check=unusable.check, reason=unusable.reason)[::2]
     mapping = _Mapping(book, union, first.resolved, first.layout, record, options.key, first.duplicated)
     unread, checked = [], []
-    for raw in first.batches(export):
-        parsed = first.parsed(raw)
-        meta = parsed.meta.collect()
-        unread.append(
-            _reader_quarantine(
-                raw.problems, meta, parsed.columns, run_id=options.run_id, source_file=record["source_file"]
-            )
-        )
-        # The answer columns, compact (categories), so that the batch's raw cells are gone before the mapping works.
-        wide = compact_wide(parsed.wide, first.resolved, book=book)
-        del raw, parsed
-        checked.append(
-            _checked_slices(wide, meta, mapping, unread[-1]["source_row"], keep, slice_rows=options.slice_rows)
-        )
-        del wide, meta
+    work = functools.partial(_checked_batch, first=first, mapping=mapping, slice_rows=options.slice_rows)
+    for problems, failures, staged in _in_order(work, first.batches(export), threads=options.threads):
+        unread.append(problems)
+        checked.append(failures)
+        for part in staged:
+            keep(part)
+        del staged
     quarantine = pl.concat([*unread, *checked], how="vertical").sort("source_row", "column", "check")
     record["quarantined"] = quarantine["source_row"].n_unique()
     share = options.max_quarantined_share
@@ -363,6 +367,45 @@ def _processed(
         verdict = _file_quarantine(record, check="file_quarantined_share", message=message)
         return record, pl.concat([quarantine, verdict], how="vertical")
     return record, quarantine
+
+
+def _checked_batch(
+    raw: RawExport, *, first: _FirstPass, mapping: _Mapping, slice_rows: int
+) -> tuple[pl.DataFrame, pl.DataFrame, list[pl.DataFrame]]:
+    """(the reader's quarantine rows, the checks' quarantine rows, the staged slices) of one
+    batch of a file's rows: parsed with the file's decisions, each slice mapped, validated, typed."""
+    parsed = first.parsed(raw)
+    meta = parsed.meta.collect()
+    record = mapping.record
+    unread = _reader_quarantine(
+        raw.problems, meta, parsed.columns, run_id=record["run_id"], source_file=record["source_file"]
+    )
+    # The answer columns, compact (categories), so that the batch's raw cells are gone before the mapping works.
+    wide = compact_wide(parsed.wide, first.resolved, book=mapping.book)
+    del raw, parsed
+    staged: list[pl.DataFrame] = []
+    checked = _checked_slices(wide, meta, mapping, unread["source_row"], staged.append, slice_rows=slice_rows)
+    return unread, checked, staged
+
+
+def _in_order(work: Callable[[T], R], items: Iterator[T], *, threads: int) -> Iterator[R]:
+    """``work`` of each of ``items``, in their order, ``threads`` items at a time: the next item
+    is taken (read) while they are worked on, so at most ``threads + 1`` are held at once. A
+    failure is raised where its item's result is due (the results before it are given first)."""
+    if threads <= 1:
+        for item in items:
+            yield work(item)
+            del item
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="staging") as pool:
+        pending: deque[Future[R]] = deque()
+        for item in items:
+            pending.append(pool.submit(work, item))
+            del item  # (the pool lets go of it once worked on)
+            if len(pending) >= threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 @dataclass(frozen=True)
@@ -669,6 +712,7 @@ def stage_export(
     waves: tuple[Wave, ...] = (),
     slice_rows: int = SLICE_ROWS,
     batch_bytes: int = BATCH_BYTES,
+    threads: int = STAGING_THREADS,
 ) -> StagedFile:
     """Process one export and stage its result; the raw file goes to the archive.
 
@@ -693,7 +737,7 @@ def stage_export(
 
     wave_given = book.wave if wave is None else wave
     options = _Options(
-        run_id, file_order, wave_given, book, key, time_zones, max_quarantined_share, wave_book, slice_rows
+        run_id, file_order, wave_given, book, key, time_zones, max_quarantined_share, wave_book, slice_rows, threads
     )
     sliced = _SlicedResponses(staged_dir / f".{sha}.slices")
     try:
