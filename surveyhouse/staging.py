@@ -593,8 +593,12 @@ def _first_pass_columns(first: _FirstPass, raw: RawExport | None) -> list[int] |
         rows = rows if with_columns is None else rows.select(with_columns)
         yield rows if n_rows is None else rows.head(n_rows)
 
-    probe = register_io_source(source, schema=frame.schema)
-    pl.collect_all(_first_pass_plans(first.layout.parse(probe, first.header, time_zone=first.time_zone), first.layout))
+    try:  # (Polars' IO sources are marked unstable: a change there costs the saving, never the file)
+        probe = register_io_source(source, schema=frame.schema)
+        parsed = first.layout.parse(probe, first.header, time_zone=first.time_zone)
+        pl.collect_all(_first_pass_plans(parsed, first.layout))
+    except Exception:  # noqa: BLE001
+        return None
     cells = [name for name in frame.columns if name != "source_row"]
     kept = [name for name in cells if name in seen]
     if len(kept) == len(cells):

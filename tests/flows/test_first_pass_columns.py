@@ -12,8 +12,10 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from surveyhouse.read import read_batches
+from surveyhouse.staging import _first_pass_columns, _FirstPass
 from tests.flows.test_cases_exports import CASES
 from tests.flows.test_staging_slices import WHOLE, _same, run
+from transforms.layouts import detect_layout
 
 TEXT = "id,name,when\nI,N,W\n" + "".join(f"r{i},n{i},2023-10-0{i % 9 + 1}\n" for i in range(12))
 
@@ -57,3 +59,10 @@ def test_a_file_with_empty_ids_and_empty_rows_in_later_batches_stages_as_read_wh
     batched = run(edited, slice_rows=2, batch_bytes=300, max_quarantined_share=1.0)
     _same(batched, run(edited, slice_rows=WHOLE, batch_bytes=WHOLE, max_quarantined_share=1.0))
     assert batched[0]["rows_read"] == run(source)[0]["rows_read"] + 2 + 2  # not the empty line
+
+
+def test_the_first_pass_of_a_qualtrics_export_reads_its_id_and_date_columns_alone():
+    export = read_batches(CASES / "qualtrics_en_labels_joined.csv")
+    first = _FirstPass(detect_layout(export.header), export.header, "UTC", [], {}, pl.Series([], dtype=pl.Int64))
+    # StartDate, EndDate, RecordedDate, ResponseId (not the answers: a Polars change that lost this is caught here)
+    assert _first_pass_columns(first, next(export.batches())) == [0, 1, 7, 8]
