@@ -501,7 +501,7 @@ def _stream_truncation(opened: Callable[[], BinaryIO], *, skip: int, delimiter: 
         return _short_last_record(io.TextIOWrapper(handle, encoding="utf-8", newline=""), delimiter)
 
 
-def _record_chunks(handle: BinaryIO, *, size: int, rows: int | None = None) -> Iterator[bytes]:
+def _record_chunks(handle: BinaryIO, size: int, rows: int | None = None) -> Iterator[bytes]:
     """The bytes of ``handle`` about ``rows`` records (else ``size`` bytes, and never much
     more) at a time, each cut after a line break outside quoted cells (an even number of
     quotes before it): whole records, as a CSV parser reads them."""
@@ -529,6 +529,12 @@ def _record_chunks(handle: BinaryIO, *, size: int, rows: int | None = None) -> I
         yield carry
 
 
+def _known_chunks(handle: BinaryIO, lengths: list[int]) -> Iterator[bytes]:
+    """The chunks of ``handle`` a pass before cut (``lengths``, in bytes)."""
+    for length in lengths:
+        yield handle.read(length)
+
+
 class _DelimitedBatches:
     """The raw frames of a UTF-8 delimited file, ``size`` bytes of whole records at a time."""
 
@@ -536,6 +542,9 @@ class _DelimitedBatches:
         self.path, self.opened, self.skip, self.delimiter, self.limits = path, opened, skip, delimiter, limits
         self.size, self.rows = max(size, 1), rows
         self.encoding = "utf-8-sig" if skip else "utf-8"
+        #: (size, rows) -> the bytes of each chunk a whole pass over the file cut (``_record_chunks``)
+        #: and the file's size then: a next pass reads those, without looking for record ends again.
+        self.cuts: dict[tuple[int, int | None], tuple[list[int], int]] = {}
 
     def header(self) -> list[list[str | None]]:
         """The first three rows (what ``RawExport.header`` gives of the file read whole)."""
@@ -556,10 +565,14 @@ class _DelimitedBatches:
     ) -> Iterator[RawExport]:
         """The file's raw frames; ``columns``: asked before each batch but the first, the
         columns to read alone (``ExportBatches``), None for every column."""
-        width, first_row = None, 1
+        width, first_row, cut = None, 1, (size or self.size, self.rows if rows == -1 else rows)
         with self.opened() as handle:
+            lengths, file_size = [], handle.seek(0, os.SEEK_END)
             handle.seek(self.skip)
-            for chunk in _record_chunks(handle, size=size or self.size, rows=self.rows if rows == -1 else rows):
+            known, known_size = self.cuts.get(cut, (None, None))
+            chunks = _known_chunks(handle, known) if known_size == file_size else _record_chunks(handle, *cut)
+            for chunk in chunks:
+                lengths.append(len(chunk))
                 wanted = columns() if columns is not None and width else None
                 frame = self._projected(chunk, width, first_row, wanted) if wanted else None
                 if frame is None:
@@ -570,6 +583,7 @@ class _DelimitedBatches:
                 del chunk
                 first_row += frame.height
                 yield _bounded(RawExport(self.path, frame, self.encoding, self.delimiter), limits=self.limits)
+        self.cuts[cut] = (lengths, file_size)
 
     def _projected(self, chunk: bytes, width: int, first_row: int, wanted: list[int]) -> pl.DataFrame | None:
         """The raw frame of ``chunk``'s ``wanted`` columns alone; None when one of its rows has none

@@ -66,3 +66,18 @@ def test_the_first_pass_of_a_qualtrics_export_reads_its_id_and_date_columns_alon
     first = _FirstPass(detect_layout(export.header), export.header, "UTC", [], {}, pl.Series([], dtype=pl.Int64))
     # StartDate, EndDate, RecordedDate, ResponseId (not the answers: a Polars change that lost this is caught here)
     assert _first_pass_columns(first, next(export.batches())) == [0, 1, 7, 8]
+
+
+def test_a_second_pass_reads_the_chunks_the_first_cut_unless_the_file_changed(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text(TEXT, encoding="utf-8")
+    export = read_batches(path, batch_bytes=40, batch_rows=3)
+    first = [raw.frame for raw in export.batches()]
+    (lengths, size), *_ = [cut for key, cut in export.batches.cuts.items() if key[1] == 3]
+    assert len(lengths) == len(first) > 2 and sum(lengths) == size == path.stat().st_size
+    assert_frame_equal(pl.concat([raw.frame for raw in export.batches()]), pl.concat(first))
+    path.write_text(
+        TEXT + 'r20,"two\nlines",2023-10-09\n', encoding="utf-8"
+    )  # longer: its records are looked for again
+    again = pl.concat([raw.frame for raw in export.batches()])
+    assert_frame_equal(again, pl.concat([raw.frame for raw in read_batches(path).batches()]))
