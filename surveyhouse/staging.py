@@ -733,7 +733,15 @@ def stage_export(
     as discovery found it; bytes that are not those any more (the file was written since)
     are left for the next night. Raises FileNotTaken for a file not taken.
     """
-    sha, landed, archived = _archived_copy(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
+    if sha256 is None:
+        sha, landed, archived = _archived_copy(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
+        kept = None
+    else:  # the copy hashed on a thread while it is parsed (SHA-256 lets go of Python's lock), kept after
+        (landed, archived), sha = _landed_part(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256), sha256
+        hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-hash")
+        hashed = hashing.submit(file_sha256, archived)
+        hashing.shutdown(wait=False)
+        kept = functools.partial(_hashed_part, hashed, archived, path=path, inbox=inbox, sha256=sha256)
     times = times or file_times(archived, modified_ns=landed[3])
 
     def read() -> ExportBatches:
@@ -745,7 +753,10 @@ def stage_export(
     )
     sliced = _SlicedResponses(staged_dir / f".{sha}.slices")
     try:
-        record, quarantine = _processed(path, read, sliced.keep, options)
+        try:
+            record, quarantine = _processed(path, read, sliced.keep, options)
+        finally:
+            archived = kept() if kept is not None else archived
         days = sliced.days if record["status"] == "loaded" else None
         placement, waves = Placement(wave, checked), waves or (Wave(book.wave),)
         record["wave"] = _placed_wave(record, days, placement, waves=waves, path=path)
@@ -844,17 +855,47 @@ def _archived_copy(
     (0600, by the kernel), then hashed from that copy, so that the archive, the hash and what
     is parsed are the same bytes. FileNotTaken (nothing archived) when the file was written
     while it was copied, or is not any more the file discovery hashed (``sha256``)."""
+    landed, part = _landed_part(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
+    try:
+        sha = file_sha256(part)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return sha, landed, _kept_part(part, sha, path=path, inbox=inbox, sha256=sha256)
+
+
+def _hashed_part(hashed: Future[str], part: Path, *, path: Path, inbox: Path | None, sha256: str | None) -> Path:
+    """``_kept_part`` once ``part``'s SHA-256 is ``hashed`` (the part removed if hashing it failed)."""
+    try:
+        sha = hashed.result()
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return _kept_part(part, sha, path=path, inbox=inbox, sha256=sha256)
+
+
+def _landed_part(path: Path, *, inbox: Path | None, archive_dir: Path, sha256: str | None) -> tuple[list[int], Path]:
+    """(identity, copy) of a landed file copied into the archive as a ``.part`` (0600, by the
+    kernel); FileNotTaken (nothing left) when the file was written while it was copied."""
     folder, suffix = private_folder(archive_dir), path.suffix.lower()
     part = folder / f"{sha256 or secrets.token_hex(16)}{suffix}.part"
     try:
-        landed = landed_copy(path, part, inbox=inbox)
-        sha = file_sha256(part)
+        return landed_copy(path, part, inbox=inbox), part
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
+def _kept_part(part: Path, sha: str, *, path: Path, inbox: Path | None, sha256: str | None) -> Path:
+    """The archived copy: ``part``, of SHA-256 ``sha``, kept under that name; FileNotTaken (the
+    part removed) when it is not ``sha256``, the file discovery hashed."""
+    try:
         if sha256 is not None and sha != sha256:
             raise FileNotTaken(
                 f"{shown(path, inbox)} was left for the next night: it changed since it was found, may still be written.",
                 failed=False,
             )
-        archived = folder / f"{sha}{suffix}"
+        archived = part.parent / f"{sha}{path.suffix.lower()}"
         if archived.exists():
             part.unlink()
         else:
@@ -862,7 +903,7 @@ def _archived_copy(
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    return sha, landed, archived
+    return archived
 
 
 #: Default of the setting SURVEYHOUSE_ARCHIVE_DAYS: raw files archived longer ago are deleted.
