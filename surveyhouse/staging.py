@@ -352,12 +352,15 @@ def _processed(
     mapping = _Mapping(book, union, first.resolved, first.layout, record, options.key, first.duplicated)
     unread, checked = [], []
     work = functools.partial(_checked_batch, first=first, mapping=mapping, slice_rows=options.slice_rows)
-    for problems, failures, staged in _in_order(work, first.batches(export), threads=options.threads):
-        unread.append(problems)
-        checked.append(failures)
-        for part in staged:
-            keep(part)
-        del staged
+    try:  # (the first pass parsed only some columns of most batches: one may fail to parse whole only now)
+        for problems, failures, staged in _in_order(work, first.batches(export), threads=options.threads):
+            unread.append(problems)
+            checked.append(failures)
+            for part in staged:
+                keep(part)
+            del staged
+    except UnreadableExport as error:
+        return _failed(record, book=union, check="file_readable", reason=str(error))[::2]
     quarantine = pl.concat([*unread, *checked], how="vertical").sort("source_row", "column", "check")
     record["quarantined"] = quarantine["source_row"].n_unique()
     share = options.max_quarantined_share
@@ -782,7 +785,8 @@ _ROW_GROUP_ROWS = 20_000
 
 class _SlicedResponses:
     """A file's staged responses as they come, a slice of rows at a time: each slice a
-    Parquet part (in ``folder``, private, removed after), combined into one file at the end."""
+    part (in ``folder``, private, removed after; Arrow IPC, uncompressed: written and read back
+    once at memory speed), combined into one Parquet file at the end."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
