@@ -328,11 +328,18 @@ def _unmarked(frame: pl.DataFrame, *, mark: str) -> tuple[pl.DataFrame, pl.DataF
 
 
 def _parse_delimited(
-    path: Path, payload: bytes, *, delimiter: str, width: int | None = None, whole: Callable[[], bytes] | None = None
+    path: Path,
+    payload: bytes,
+    *,
+    delimiter: str,
+    width: int | None = None,
+    whole: Callable[[], bytes] | None = None,
+    columns: list[int] | None = None,
 ) -> pl.DataFrame:
     """The records of ``payload`` as text columns; ``width``: as many columns as the file's
     first record has (a batch of a file read in batches); ``whole``: the file's bytes, for a
-    parse error's diagnosis when ``payload`` is a batch of them."""
+    parse error's diagnosis when ``payload`` is a batch of them; ``columns``: only these
+    (indices, ascending), the others not parsed into cells."""
     # A parser takes as many columns as the first record has: a batch begins with an empty
     # record of the file's width, dropped once read.
     widest = (delimiter * (width - 1) + "\n").encode("utf-8") if width else b""
@@ -344,6 +351,7 @@ def _parse_delimited(
             separator=delimiter,
             truncate_ragged_lines=True,
             raise_if_empty=True,
+            columns=columns,
         )
         return frame.slice(1) if width else frame
     except pl.exceptions.PolarsError as error:
@@ -351,11 +359,20 @@ def _parse_delimited(
         raise UnreadableExport(f"{display_name(path.name)} could not be read as CSV: {fault}") from error
 
 
-def _raw_frame(frame: pl.DataFrame, *, first_row: int = 1) -> pl.DataFrame:
-    """Columns renamed c0..cN, empty cells null, NUL characters gone, source_row 1-based
-    (``first_row`` that of the frame's first record)."""
-    frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns)}).with_columns(pl.all().cast(pl.Utf8))
-    with_nul = frame.select(pl.all().str.contains("\x00", literal=True).any()).row(0, named=True)
+def _raw_frame(
+    frame: pl.DataFrame, *, first_row: int = 1, may_hold_nul: bool = True, indices: list[int] | None = None
+) -> pl.DataFrame:
+    """Columns renamed c0..cN (``indices``: the file's columns the frame's are), empty cells
+    null, NUL characters gone, source_row 1-based (``first_row`` that of the frame's first
+    record). ``may_hold_nul``: False when the bytes the frame was parsed from hold no NUL
+    (no cell is searched for one)."""
+    indices = indices if indices is not None else range(frame.width)
+    frame = frame.rename({name: f"c{i}" for i, name in zip(indices, frame.columns)}).with_columns(
+        pl.all().cast(pl.Utf8)
+    )
+    with_nul = {}
+    if may_hold_nul:
+        with_nul = frame.select(pl.all().str.contains("\x00", literal=True).any()).row(0, named=True)
     stripped = [pl.col(name).str.replace_all("\x00", "", literal=True) for name, nul in with_nul.items() if nul]
     frame = frame.with_columns(stripped).with_columns(pl.all().replace("", None))
     frame = frame.with_row_index("source_row", offset=first_row)
@@ -375,14 +392,19 @@ class ExportBatches:
     """An export read a batch of rows at a time (``read_batches``): what is known of it
     before its rows (kind, encoding, delimiter, its first three rows, ``RawExport.header``)
     and ``batches()``, its raw frames in file order, each with the file's own ``source_row``
-    and its ``problems`` (each call reads the file again, from its start)."""
+    and its ``problems`` (each call reads the file again, from its start).
+
+    ``batches(columns=...)``: ``columns()``, asked before each batch but the first, names the
+    raw columns (indices) to read alone, or None for all: a batch then holds only those (and
+    ``source_row``), unless one of its rows has none of them filled (then it holds every
+    column, as whether a row is empty is told by all of them). A file read whole has them all."""
 
     path: Path
     kind: str
     encoding: str
     delimiter: str | None
     header: list[list[str | None]]
-    batches: Callable[[], Iterator[RawExport]]
+    batches: Callable[..., Iterator[RawExport]]
 
 
 def read_batches(
@@ -425,7 +447,7 @@ def read_batches(
         streamed = _is_plain_text(head) and _is_utf8_stream(handle, skip=skip)
     if not streamed:
         raw = read_export(path, data=data if data is not None else _whole_bytes(path, opened), limits=limits)
-        return ExportBatches(path, raw.kind, raw.encoding, raw.delimiter, raw.header, lambda: iter([raw]))
+        return ExportBatches(path, raw.kind, raw.encoding, raw.delimiter, raw.header, lambda columns=None: iter([raw]))
     delimiter = sniff_delimiter(head[skip:].decode("utf-8", errors="ignore"))
     cut = _stream_truncation(opened, skip=skip, delimiter=delimiter)
     if cut:
@@ -479,7 +501,7 @@ def _stream_truncation(opened: Callable[[], BinaryIO], *, skip: int, delimiter: 
         return _short_last_record(io.TextIOWrapper(handle, encoding="utf-8", newline=""), delimiter)
 
 
-def _record_chunks(handle: BinaryIO, *, size: int, rows: int | None = None) -> Iterator[bytes]:
+def _record_chunks(handle: BinaryIO, size: int, rows: int | None = None) -> Iterator[bytes]:
     """The bytes of ``handle`` about ``rows`` records (else ``size`` bytes, and never much
     more) at a time, each cut after a line break outside quoted cells (an even number of
     quotes before it): whole records, as a CSV parser reads them."""
@@ -507,6 +529,12 @@ def _record_chunks(handle: BinaryIO, *, size: int, rows: int | None = None) -> I
         yield carry
 
 
+def _known_chunks(handle: BinaryIO, lengths: list[int]) -> Iterator[bytes]:
+    """The chunks of ``handle`` a pass before cut (``lengths``, in bytes)."""
+    for length in lengths:
+        yield handle.read(length)
+
+
 class _DelimitedBatches:
     """The raw frames of a UTF-8 delimited file, ``size`` bytes of whole records at a time."""
 
@@ -514,6 +542,9 @@ class _DelimitedBatches:
         self.path, self.opened, self.skip, self.delimiter, self.limits = path, opened, skip, delimiter, limits
         self.size, self.rows = max(size, 1), rows
         self.encoding = "utf-8-sig" if skip else "utf-8"
+        #: (size, rows) -> the bytes of each chunk a whole pass over the file cut (``_record_chunks``)
+        #: and the file's size then: a next pass reads those, without looking for record ends again.
+        self.cuts: dict[tuple[int, int | None], tuple[list[int], int]] = {}
 
     def header(self) -> list[list[str | None]]:
         """The first three rows (what ``RawExport.header`` gives of the file read whole)."""
@@ -529,18 +560,44 @@ class _DelimitedBatches:
             handle.seek(self.skip)
             return handle.read()
 
-    def __call__(self, *, size: int | None = None, rows: int | None = -1) -> Iterator[RawExport]:
-        width, first_row = None, 1
+    def __call__(
+        self, *, size: int | None = None, rows: int | None = -1, columns: Callable[[], list[int] | None] | None = None
+    ) -> Iterator[RawExport]:
+        """The file's raw frames; ``columns``: asked before each batch but the first, the
+        columns to read alone (``ExportBatches``), None for every column."""
+        width, first_row, cut = None, 1, (size or self.size, self.rows if rows == -1 else rows)
         with self.opened() as handle:
+            lengths, file_size = [], handle.seek(0, os.SEEK_END)
             handle.seek(self.skip)
-            for chunk in _record_chunks(handle, size=size or self.size, rows=self.rows if rows == -1 else rows):
-                parsed = _parse_delimited(self.path, chunk, delimiter=self.delimiter, width=width, whole=self.whole)
+            known, known_size = self.cuts.get(cut, (None, None))
+            chunks = _known_chunks(handle, known) if known_size == file_size else _record_chunks(handle, *cut)
+            for chunk in chunks:
+                lengths.append(len(chunk))
+                wanted = columns() if columns is not None and width else None
+                frame = self._projected(chunk, width, first_row, wanted) if wanted else None
+                if frame is None:
+                    parsed = _parse_delimited(self.path, chunk, delimiter=self.delimiter, width=width, whole=self.whole)
+                    width = width or parsed.width
+                    frame = _raw_frame(parsed, first_row=first_row, may_hold_nul=b"\x00" in chunk)
+                    del parsed  # (a generator keeps its locals while its caller works on what it gave)
                 del chunk
-                width = width or parsed.width
-                frame = _raw_frame(parsed, first_row=first_row)
-                del parsed  # (a generator keeps its locals while its caller works on what it gave)
                 first_row += frame.height
                 yield _bounded(RawExport(self.path, frame, self.encoding, self.delimiter), limits=self.limits)
+        self.cuts[cut] = (lengths, file_size)
+
+    def _projected(self, chunk: bytes, width: int, first_row: int, wanted: list[int]) -> pl.DataFrame | None:
+        """The raw frame of ``chunk``'s ``wanted`` columns alone; None when one of its rows has none
+        of them filled (whether the row is empty is told by all its columns) or they do not parse."""
+        indices = sorted(index for index in set(wanted) if index < width)
+        try:
+            parsed = _parse_delimited(self.path, chunk, delimiter=self.delimiter, width=width, columns=indices)
+        except UnreadableExport:
+            return None
+        frame = _raw_frame(parsed, first_row=first_row, may_hold_nul=b"\x00" in chunk, indices=indices)
+        cells = [name for name in frame.columns if name != "source_row"]
+        if not cells or frame.select(pl.all_horizontal(pl.col(cells).is_null()).any()).item():
+            return None
+        return frame
 
 
 def _read_workbook(path: Path, data: bytes, *, limits: ReadLimits) -> RawExport:

@@ -21,20 +21,25 @@ For a failed or rejected file ``rows_read = quarantined`` (accepted and supersed
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
 import shutil
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import pandera.polars as pa
 import polars as pl
 from pandera.config import ValidationDepth, config_context
+from polars.io.plugins import register_io_source
 
 from schemas.canonical import canonical_schema, contract_failures
 from schemas.codebook import Codebook
@@ -84,6 +89,7 @@ from transforms.verdicts import (
     rejection_message,
 )
 
+T, R = TypeVar("T"), TypeVar("R")
 RECORD = "file.json"
 DEFAULT_TIME_ZONE = "UTC"
 #: At most this many characters of a whole-file verdict's reason (which may quote the file's cells or a reader's error).
@@ -290,6 +296,10 @@ def _filled_rows(frame: pl.DataFrame) -> pl.LazyFrame:
 #: are held one slice at a time, not the whole file's (peak memory at millions of rows).
 SLICE_ROWS = 50_000
 
+#: Batches of a file's rows checked at a time, each on a thread of its own (``_in_order``): a
+#: batch's work is mostly Polars, which lets go of Python's lock, so two use the machine's second core.
+STAGING_THREADS = min(2, os.cpu_count() or 1)
+
 
 def process_export(
     path: Path,
@@ -306,6 +316,7 @@ def process_export(
     wave_book: Codebook | None = None,
     slice_rows: int = SLICE_ROWS,
     batch_bytes: int = BATCH_BYTES,
+    threads: int = STAGING_THREADS,
 ) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
     """(files record, accepted responses, quarantine rows) of one export file (of ``data``, its bytes, when given).
 
@@ -318,10 +329,12 @@ def process_export(
     matched against (default ``book``); the staged responses have ``book``'s columns.
     ``slice_rows``: rows parsed (``read_batches``), mapped, validated and typed at a time;
     ``batch_bytes``: at most this many bytes of a delimited file parsed at a time; the result
-    is the same whatever they are.
+    is the same whatever they are, and whatever ``threads`` (batches checked at a time).
     """
     slices: list[pl.DataFrame] = []
-    options = _Options(run_id, file_order, wave, book, key, time_zones, max_quarantined_share, wave_book, slice_rows)
+    options = _Options(
+        run_id, file_order, wave, book, key, time_zones, max_quarantined_share, wave_book, slice_rows, threads
+    )
 
     def read() -> ExportBatches:
         return read_batches(path, data=data, limits=limits, batch_bytes=batch_bytes, batch_rows=slice_rows)
@@ -345,6 +358,7 @@ class _Options:
     max_quarantined_share: float
     wave_book: Codebook | None
     slice_rows: int = SLICE_ROWS
+    threads: int = 1
 
 
 def _processed(
@@ -371,21 +385,16 @@ def _processed(
         return _failed(record, book=union, check=unusable.check, reason=unusable.reason)[::2]
     mapping = _Mapping(book, union, first.resolved, first.layout, record, options.key, first.duplicated)
     unread, checked = [], []
-    for raw in first.batches(export):
-        parsed = first.parsed(raw)
-        meta = parsed.meta.collect()
-        unread.append(
-            _reader_quarantine(
-                raw.problems, meta, parsed.columns, run_id=options.run_id, source_file=record["source_file"]
-            )
-        )
-        # The answer columns, compact (categories), so that the batch's raw cells are gone before the mapping works.
-        wide = compact_wide(parsed.wide, first.resolved, book=book)
-        del raw, parsed
-        checked.append(
-            _checked_slices(wide, meta, mapping, unread[-1]["source_row"], keep, slice_rows=options.slice_rows)
-        )
-        del wide, meta
+    work = functools.partial(_checked_batch, first=first, mapping=mapping, slice_rows=options.slice_rows)
+    try:  # (the first pass parsed only some columns of most batches: one may fail to parse whole only now)
+        for problems, failures, staged in _in_order(work, first.batches(export), threads=options.threads):
+            unread.append(problems)
+            checked.append(failures)
+            for part in staged:
+                keep(part)
+            del staged
+    except UnreadableExport as error:
+        return _failed(record, book=union, check="file_readable", reason=str(error))[::2]
     quarantine = pl.concat([*unread, *checked], how="vertical").sort("source_row", "column", "check")
     record["quarantined"] = quarantine["source_row"].n_unique()
     share = options.max_quarantined_share
@@ -395,6 +404,45 @@ def _processed(
         verdict = _file_quarantine(record, check="file_quarantined_share", message=message)
         return record, pl.concat([quarantine, verdict], how="vertical")
     return record, quarantine
+
+
+def _checked_batch(
+    raw: RawExport, *, first: _FirstPass, mapping: _Mapping, slice_rows: int
+) -> tuple[pl.DataFrame, pl.DataFrame, list[pl.DataFrame]]:
+    """(the reader's quarantine rows, the checks' quarantine rows, the staged slices) of one
+    batch of a file's rows: parsed with the file's decisions, each slice mapped, validated, typed."""
+    parsed = first.parsed(raw)
+    meta = parsed.meta.collect()
+    record = mapping.record
+    unread = _reader_quarantine(
+        raw.problems, meta, parsed.columns, run_id=record["run_id"], source_file=record["source_file"]
+    )
+    # The answer columns, compact (categories), so that the batch's raw cells are gone before the mapping works.
+    wide = compact_wide(parsed.wide, first.resolved, book=mapping.book)
+    del raw, parsed
+    staged: list[pl.DataFrame] = []
+    checked = _checked_slices(wide, meta, mapping, unread["source_row"], staged.append, slice_rows=slice_rows)
+    return unread, checked, staged
+
+
+def _in_order(work: Callable[[T], R], items: Iterator[T], *, threads: int) -> Iterator[R]:
+    """``work`` of each of ``items``, in their order, ``threads`` items at a time: the next item
+    is taken (read) while they are worked on, so at most ``threads + 1`` are held at once. A
+    failure is raised where its item's result is due (the results before it are given first)."""
+    if threads <= 1:
+        for item in items:
+            yield work(item)
+            del item
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="staging") as pool:
+        pending: deque[Future[R]] = deque()
+        for item in items:
+            pending.append(pool.submit(work, item))
+            del item  # (the pool lets go of it once worked on)
+            if len(pending) >= threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 @dataclass(frozen=True)
@@ -425,7 +473,11 @@ def _checked_slices(
     response id the whole file repeats fails in every slice it is in."""
     rows = meta["source_row"]
     # A slice of the answers is a slice of the metadata when their rows are in the same, file, order (every layout).
-    size = slice_rows if rows.equals(wide["source_row"]) and rows.is_sorted() else max(wide.height, 1)
+    size = (
+        _slice_size(wide.height, slice_rows)
+        if rows.equals(wide["source_row"]) and rows.is_sorted()
+        else max(wide.height, 1)
+    )
     book, record = mapping.book, mapping.record
     found = []
     for start in range(0, max(wide.height, 1), size):
@@ -441,6 +493,13 @@ def _checked_slices(
         del canonical  # each step below holds only its input and its output
         keep(_staged_responses(_in_every_wave(accepted, mapping.union), record, book=mapping.union, key=mapping.key))
     return pl.concat(found, how="vertical")
+
+
+def _slice_size(rows: int, slice_rows: int) -> int:
+    """Rows of each slice of a batch of ``rows`` rows: about ``slice_rows`` (at most 1.5 times
+    as many), so that a batch the reader cut a little past ``slice_rows`` is one slice, not two."""
+    slices = max(round(rows / max(slice_rows, 1)), 1)
+    return max(-(-rows // slices), 1)
 
 
 class _NotUsable(Exception):
@@ -527,14 +586,14 @@ def _recognised(
         record["response_ids"] = KEYED_IDS
     zone = (time_zones or {}).get(layout.source_tool, DEFAULT_TIME_ZONE)
     first = _FirstPass(layout, export.header, zone, [], {}, pl.Series("source_row", [], pl.Int64), key)
-    ids, votes, columns, only = [], {}, (), None
-    for raw in first.batches(export):
+    ids, votes, columns, only, names = [], {}, (), None, []
+    # After the first batch, only the columns the pass reads are parsed (decided once a second batch comes).
+    needed = functools.cache(lambda: _first_pass_columns(first, only))
+    for raw in export.batches(columns=needed) if layout.batched else first.batches(export):
         only = raw if not ids else None  # kept while it is the only batch
-        parsed = first.parsed(raw)
-        wanted = [parsed.meta.select("source_row", *_ID_HASHES)]
-        if layout.batched and parsed.dates is not None:
-            wanted.append(date_votes(parsed.dates))
-        found = pl.collect_all(wanted)  # one pass over the batch for both
+        names = raw.frame.columns if not ids else names  # the file's columns (a batch may have fewer)
+        parsed = first.parsed(_padded(raw, names))
+        found = pl.collect_all(_first_pass_plans(parsed, layout))  # one pass over the batch for both
         ids.append(found[0])
         votes = added_votes(votes, votes_of(found[1])) if len(found) > 1 else votes
         columns = parsed.columns
@@ -550,6 +609,60 @@ def _recognised(
         raise _NotUsable(error.check, str(error)) from None
     duplicated = _repeated_rows(every)
     return _FirstPass(layout, export.header, zone, resolved, votes, duplicated, key, only)
+
+
+def _first_pass_plans(parsed: ParsedExport, layout: Layout) -> list[pl.LazyFrame]:
+    """What the first pass keeps of a batch: its rows' ``source_row`` and ``_ID_HASHES``, and
+    (a batched layout with dates) the votes of its dates (``date_votes``)."""
+    wanted = [parsed.meta.select("source_row", *_ID_HASHES)]
+    if layout.batched and parsed.dates is not None:
+        # Only a value with a slash votes: the rows without one are not read the formats' twenty ways.
+        slashed = pl.any_horizontal(pl.all().str.contains("/", literal=True))
+        wanted.append(date_votes(parsed.dates.filter(slashed)))
+    return wanted
+
+
+def _first_pass_columns(first: _FirstPass, raw: RawExport | None) -> list[int] | None:
+    """The raw columns (indices) the first pass reads of a file's rows, from Polars' projection
+    of its plans on ``raw``, the file's first batch; None (every column) when the plans give
+    other ids or votes on those columns alone than on all of them."""
+    if raw is None:
+        return None
+    frame, seen = raw.frame, set()
+
+    def source(with_columns, predicate, n_rows, _batch_size) -> Iterator[pl.DataFrame]:
+        seen.update(frame.columns if with_columns is None else with_columns)
+        rows = frame if predicate is None else frame.filter(predicate)
+        seen.update([] if predicate is None else predicate.meta.root_names())
+        rows = rows if with_columns is None else rows.select(with_columns)
+        yield rows if n_rows is None else rows.head(n_rows)
+
+    try:  # (Polars' IO sources are marked unstable: a change there costs the saving, never the file)
+        probe = register_io_source(source, schema=frame.schema)
+        parsed = first.layout.parse(probe, first.header, time_zone=first.time_zone)
+        pl.collect_all(_first_pass_plans(parsed, first.layout))
+    except Exception:  # noqa: BLE001
+        return None
+    cells = [name for name in frame.columns if name != "source_row"]
+    kept = [name for name in cells if name in seen]
+    if len(kept) == len(cells):
+        return None
+    alone = RawExport(raw.path, frame.select(*kept, "source_row"), raw.encoding, raw.delimiter, raw.kind)
+    found = [
+        pl.collect_all(_first_pass_plans(first.parsed(batch), first.layout))
+        for batch in (_padded(alone, frame.columns), raw)
+    ]
+    same = all(one.equals(other) for one, other in zip(*found))
+    return [int(name[1:]) for name in kept] if same else None
+
+
+def _padded(raw: RawExport, names: list[str]) -> RawExport:
+    """``raw`` with the columns ``names``, those it does not have (not read: ``_first_pass_columns``) empty."""
+    if raw.frame.columns == names:
+        return raw
+    missing = [pl.lit(None, pl.Utf8).alias(name) for name in names if name not in raw.frame.columns]
+    frame = raw.frame.with_columns(missing).select(names)
+    return RawExport(raw.path, frame, raw.encoding, raw.delimiter, raw.kind, raw.problems)
 
 
 def _in_every_wave(accepted: pl.DataFrame, book: Codebook) -> pl.DataFrame:
@@ -647,6 +760,7 @@ def stage_export(
     waves: tuple[Wave, ...] = (),
     slice_rows: int = SLICE_ROWS,
     batch_bytes: int = BATCH_BYTES,
+    threads: int = STAGING_THREADS,
 ) -> StagedFile:
     """Process one export and stage its result; the raw file goes to the archive.
 
@@ -663,7 +777,15 @@ def stage_export(
     as discovery found it; bytes that are not those any more (the file was written since)
     are left for the next night. Raises FileNotTaken for a file not taken.
     """
-    sha, landed, archived = _archived_copy(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
+    if sha256 is None:
+        sha, landed, archived = _archived_copy(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
+        kept = None
+    else:  # the copy hashed on a thread while it is parsed (SHA-256 lets go of Python's lock), kept after
+        (landed, archived), sha = _landed_part(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256), sha256
+        hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-hash")
+        hashed = hashing.submit(file_sha256, archived)
+        hashing.shutdown(wait=False)
+        kept = functools.partial(_hashed_part, hashed, archived, path=path, inbox=inbox, sha256=sha256)
     times = times or file_times(archived, modified_ns=landed[3])
 
     def read() -> ExportBatches:
@@ -671,11 +793,14 @@ def stage_export(
 
     wave_given = book.wave if wave is None else wave
     options = _Options(
-        run_id, file_order, wave_given, book, key, time_zones, max_quarantined_share, wave_book, slice_rows
+        run_id, file_order, wave_given, book, key, time_zones, max_quarantined_share, wave_book, slice_rows, threads
     )
     sliced = _SlicedResponses(staged_dir / f".{sha}.slices")
     try:
-        record, quarantine = _processed(path, read, sliced.keep, options)
+        try:
+            record, quarantine = _processed(path, read, sliced.keep, options)
+        finally:
+            archived = kept() if kept is not None else archived
         days = sliced.days if record["status"] == "loaded" else None
         placement, waves = Placement(wave, checked), waves or (Wave(book.wave),)
         record["wave"] = _placed_wave(record, days, placement, waves=waves, path=path)
@@ -701,7 +826,8 @@ _ROW_GROUP_ROWS = 20_000
 
 class _SlicedResponses:
     """A file's staged responses as they come, a slice of rows at a time: each slice a
-    Parquet part (in ``folder``, private, removed after), combined into one file at the end."""
+    part (in ``folder``, private, removed after; Arrow IPC, uncompressed: written and read back
+    once at memory speed), combined into one Parquet file at the end."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -712,8 +838,8 @@ class _SlicedResponses:
         if not self.parts:  # what a run killed while staging this file left
             shutil.rmtree(self.folder, ignore_errors=True)
             private_folder(self.folder)
-        part = self.folder / f"{len(self.parts):06d}.parquet"
-        staged.write_parquet(part)
+        part = self.folder / f"{len(self.parts):06d}.arrow"
+        staged.write_ipc(part, compression="uncompressed")
         make_private(part)
         self.parts.append(part)
         days = submission_days(staged)
@@ -723,7 +849,7 @@ class _SlicedResponses:
     def combine(self, path: Path, *, wave: int) -> None:
         """The parts written to ``path`` as one Parquet file (streamed, never whole in memory), atomically."""
         partial = path.with_name(path.name + ".part")
-        parts = pl.scan_parquet(self.parts, glob=False)
+        parts = pl.scan_ipc(self.parts, glob=False)
         parts.with_columns(wave=pl.lit(wave, pl.Int32)).sink_parquet(partial, row_group_size=_ROW_GROUP_ROWS)
         make_private(partial)
         partial.replace(path)
@@ -774,17 +900,47 @@ def _archived_copy(
     (0600, by the kernel), then hashed from that copy, so that the archive, the hash and what
     is parsed are the same bytes. FileNotTaken (nothing archived) when the file was written
     while it was copied, or is not any more the file discovery hashed (``sha256``)."""
+    landed, part = _landed_part(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
+    try:
+        sha = file_sha256(part)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return sha, landed, _kept_part(part, sha, path=path, inbox=inbox, sha256=sha256)
+
+
+def _hashed_part(hashed: Future[str], part: Path, *, path: Path, inbox: Path | None, sha256: str | None) -> Path:
+    """``_kept_part`` once ``part``'s SHA-256 is ``hashed`` (the part removed if hashing it failed)."""
+    try:
+        sha = hashed.result()
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return _kept_part(part, sha, path=path, inbox=inbox, sha256=sha256)
+
+
+def _landed_part(path: Path, *, inbox: Path | None, archive_dir: Path, sha256: str | None) -> tuple[list[int], Path]:
+    """(identity, copy) of a landed file copied into the archive as a ``.part`` (0600, by the
+    kernel); FileNotTaken (nothing left) when the file was written while it was copied."""
     folder, suffix = private_folder(archive_dir), path.suffix.lower()
     part = folder / f"{sha256 or secrets.token_hex(16)}{suffix}.part"
     try:
-        landed = landed_copy(path, part, inbox=inbox)
-        sha = file_sha256(part)
+        return landed_copy(path, part, inbox=inbox), part
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
+def _kept_part(part: Path, sha: str, *, path: Path, inbox: Path | None, sha256: str | None) -> Path:
+    """The archived copy: ``part``, of SHA-256 ``sha``, kept under that name; FileNotTaken (the
+    part removed) when it is not ``sha256``, the file discovery hashed."""
+    try:
         if sha256 is not None and sha != sha256:
             raise FileNotTaken(
                 f"{shown(path, inbox)} was left for the next night: it changed since it was found, may still be written.",
                 failed=False,
             )
-        archived = folder / f"{sha}{suffix}"
+        archived = part.parent / f"{sha}{path.suffix.lower()}"
         if archived.exists():
             part.unlink()
         else:
@@ -792,7 +948,7 @@ def _archived_copy(
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    return sha, landed, archived
+    return archived
 
 
 #: Default of the setting SURVEYHOUSE_ARCHIVE_DAYS: raw files archived longer ago are deleted.

@@ -93,6 +93,8 @@ PHONE_PATTERN = _phone_pattern()
 #: " arobase ", a digit), with the same case folding: a text without any is kept as it is, unread by them.
 _MAYBE_PERSONAL = r"(?i)[@\[({<\d]|\s(?:at|arobase)\s"
 
+#: What ``str.strip()`` strips of an ASCII text (the characters ``str.isspace`` says are spaces).
+_ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 #: What a key's fingerprint is the HMAC of (see ``key_fingerprint``).
 _FINGERPRINT_MESSAGE = b"surveyhouse key fingerprint"
 
@@ -104,10 +106,16 @@ def keyed_hash(values: pl.Series, *, key: bytes) -> pl.Series:
     duplicates are still found, but nobody without the deployment's key can test a
     guess against it.
     """
-    uniques = values.drop_nulls().unique()
+    uniques = values.drop_nulls().unique().to_frame("value")
     digest = _hmac_sha256(key)
-    hashes = [digest(value.strip().lower().encode("utf-8")) for value in uniques.to_list()]
-    table = pl.DataFrame({"value": uniques, "hash": hashes}, schema={"value": pl.Utf8, "hash": pl.Utf8})
+    is_ascii = pl.col("value").str.len_bytes() == pl.col("value").str.len_chars()
+    plain, other = uniques.filter(is_ascii), uniques.filter(~is_ascii)
+    # ASCII text (emails and IP addresses, nearly all) trimmed and lower-cased in Polars as Python would;
+    # the rest by Python's own ``strip`` and ``lower`` (Unicode spaces and case).
+    messages = plain.select(pl.col("value").str.strip_chars(_ASCII_SPACE).str.to_lowercase().cast(pl.Binary))
+    hashes = list(map(digest, messages.to_series().to_list()))
+    hashes += [digest(value.strip().lower().encode("utf-8")) for value in other["value"].to_list()]
+    table = pl.concat([plain, other]).with_columns(hash=pl.Series(hashes, dtype=pl.Utf8))
     return values.to_frame("value").join(table, on="value", how="left", maintain_order="left")["hash"]
 
 

@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 
 from bench.generate import export
 from schemas.codebook import codebook
-from surveyhouse.staging import process_export, stage_export
+from surveyhouse.staging import _in_order, _slice_size, process_export, stage_export
 from tests.flows.test_cases_exports import BROKEN, CASES, EXPORTS, run
 
 WHOLE = 10**9
@@ -92,3 +92,46 @@ def test_stage_export_writes_the_slices_as_one_file_and_leaves_no_part(demo_expo
     assert_frame_equal(pl.read_parquet(staged.responses), responses)
     assert_frame_equal(pl.read_parquet(staged.quarantine), quarantine)
     assert sorted(path.name for path in (tmp_path / "staged").iterdir()) == [staged.sha256]
+
+
+def test_a_batch_cut_a_little_past_the_slice_size_is_one_slice():
+    # The reader sizes a batch on the records before it: 50,500 rows for 50,000 is one slice, not 50,000 + 500.
+    assert _slice_size(50_500, 50_000) == 50_500
+    assert _slice_size(100_000, 50_000) == 50_000
+    assert _slice_size(130_000, 50_000) == 43_334
+    assert _slice_size(0, 50_000) == 1
+
+
+def test_batches_checked_on_two_threads_stage_the_bytes_of_one(demo_export, tmp_path):
+    staged = [
+        stage_export(
+            demo_export,
+            staged_dir=tmp_path / f"staged{threads}",
+            archive_dir=tmp_path / f"archive{threads}",
+            run_id="t",
+            file_order=1,
+            wave=2023,
+            book=codebook(),
+            key=b"k",
+            slice_rows=300,
+            batch_bytes=50_000,
+            threads=threads,
+        )  # fmt: skip
+        for threads in (1, 2)
+    ]
+    assert staged[0].record == staged[1].record
+    assert staged[0].responses.read_bytes() == staged[1].responses.read_bytes()
+    assert staged[0].quarantine.read_bytes() == staged[1].quarantine.read_bytes()
+
+
+def test_a_batch_that_fails_on_a_thread_fails_where_its_result_is_due():
+    def work(item: int) -> int:
+        if item == 3:
+            raise ValueError("batch 3")
+        return item * 10
+
+    given = []
+    with pytest.raises(ValueError, match="batch 3"):
+        for result in _in_order(work, iter(range(6)), threads=2):
+            given.append(result)
+    assert given == [0, 10, 20]

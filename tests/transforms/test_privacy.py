@@ -74,3 +74,20 @@ def test_masked_texts_masks_every_row_as_the_patterns_do():
     by_row = column.to_frame("text").select(masked_text(pl.col("text")))["text"]
     assert masked_texts(column).to_list() == by_row.to_list()
     assert masked_texts(column.head(0)).to_list() == []
+
+
+#: ASCII values, which are trimmed and lower-cased in Polars: every space Python's strip takes, and none it keeps.
+ASCII_VALUES = [
+    "\x1c ADA@Example.COM \x1f",
+    "\x0b\x0c198.51.100.20\r\n",
+    "\x1d\x1e",
+    "\x00Grace@example.org\x7f",  # NUL and DEL are not spaces
+    "\x85ada@example.com",  # NEL, a space to Python, is not ASCII: Python's own strip
+    "MiXeD-Case_123",
+]
+
+
+@pytest.mark.parametrize("key", KEYS.values(), ids=KEYS.keys())
+def test_keyed_hash_of_ascii_text_trims_and_lower_cases_as_python_does(key):
+    values = pl.Series(ASCII_VALUES, dtype=pl.Utf8)
+    assert keyed_hash(values, key=key).to_list() == [standard_hmac(v, key) for v in ASCII_VALUES]
