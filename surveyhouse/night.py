@@ -41,6 +41,7 @@ from surveyhouse.runlog import RunSummary, quiet_night_record
 from surveyhouse.settings import SecretChanged, Settings
 from surveyhouse.slots import StagingSlots
 from surveyhouse.staging import (
+    STAGING_THREADS,
     FileHeld,
     StagedFile,
     expire_archive,
@@ -301,6 +302,7 @@ def _staged(night: Night, new: NewFile, *, run_id: str, file_order: int, staged_
         key=settings.hashing_key(),
         time_zones=settings.time_zones,
         max_quarantined_share=settings.max_quarantined_share,
+        threads=min(STAGING_THREADS, settings.threads),  # its batches checked side by side (a big file is alone)
     )
 
 
