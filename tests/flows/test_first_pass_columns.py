@@ -63,7 +63,9 @@ def test_a_file_with_empty_ids_and_empty_rows_in_later_batches_stages_as_read_wh
 
 def test_the_first_pass_of_a_qualtrics_export_reads_its_id_and_date_columns_alone():
     export = read_batches(CASES / "qualtrics_en_labels_joined.csv")
-    first = _FirstPass(detect_layout(export.header), export.header, "UTC", [], {}, pl.Series([], dtype=pl.Int64))
+    first = _FirstPass(
+        detect_layout(export.header), export.header, "UTC", [], {}, pl.Series([], dtype=pl.Int64), b"key"
+    )
     # StartDate, EndDate, RecordedDate, ResponseId (not the answers: a Polars change that lost this is caught here)
     assert _first_pass_columns(first, next(export.batches())) == [0, 1, 7, 8]
 
