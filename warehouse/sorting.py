@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 #: The least memory DuckDB is given, megabytes (with less, a sort of a few columns fails rather than spill).
-DUCKDB_LEAST_MB = 128
+DUCKDB_LEAST_MB = 48
 
 
 def duck_settings(memory_mb: int, spill: Path) -> dict[str, str]:
