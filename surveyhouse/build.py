@@ -456,17 +456,26 @@ def _choices_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codeb
 
 def _validated(table: pl.DataFrame | ParquetTable, schema) -> pl.DataFrame | ParquetTable:
     """``table`` validated against its schema (pandera, lazy: every failure at once); a
-    ParquetTable a slice at a time, its unique columns once."""
+    ParquetTable a slice at a time, its unique columns once (on the rows whose key's hash
+    another row shares: every repeated key is among them)."""
     if isinstance(table, pl.DataFrame):
         return schema.validate(_conform(table, schema), lazy=True)
     if schema.unique:
         unique = schema.unique if isinstance(schema.unique, list) else [schema.unique]
-        schema.select_columns(unique).validate(table.lazy().select(unique).collect(), lazy=True)
+        schema.select_columns(unique).validate(_sharing_hashes(table.lazy().select(unique)), lazy=True)
     each = schema.select_columns(list(schema.columns))
     each.unique = None
     for frame in table.slices(list(schema.columns)):
         each.validate(frame, lazy=True)
     return table
+
+
+def _sharing_hashes(keys: pl.LazyFrame) -> pl.DataFrame:
+    """The rows of ``keys`` whose hash (of every column) another row shares; the keys of the
+    others are held as hashes only (8 bytes a row, not the text of the keys)."""
+    hashes = keys.select(pl.struct(pl.all()).hash()).collect(engine="streaming").to_series()
+    rows = hashes.is_duplicated().arg_true()
+    return keys.with_row_index("_at").filter(pl.col("_at").is_in(rows.implode())).drop("_at").collect()
 
 
 def _conform(frame: pl.DataFrame, schema) -> pl.DataFrame:

@@ -10,12 +10,14 @@ import os
 import stat
 
 import duckdb
+import pandera.polars as pa
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from demo.study import write_demo_study
 from schemas.study import load_study
+from schemas.tables import warehouse_schemas
 from surveyhouse import build, responses_file
 from surveyhouse.night import Night, build_dir, publish, run_night
 from surveyhouse.runlog import RunSummary
@@ -29,6 +31,7 @@ from transforms.responses import (
     rank_files,
 )
 from transforms.weighting import weight_responses
+from warehouse.publish import ParquetTable
 
 TARGETS = {
     "role": {"vp": 0.1, "senior_director": 0.3, "manager": 0.4, "entry": 0.2},
@@ -180,3 +183,17 @@ def test_responses_stay_exact_where_every_hash_collides_and_the_build_goes_a_sli
     assert len(tables["responses"].paths) > 2
     built = tables["responses"].lazy().collect()
     assert_frame_equal(built, expected.select(built.columns), check_exact=True)
+
+
+def test_a_response_key_written_twice_fails_the_validation_of_the_big_tables(weighted_demo):
+    """The unique key of `responses` and `choices` is checked on the rows whose key's hash
+    another row shares: a key written twice is still a failure, with its rows named."""
+    night = weighted_demo
+    tables = _built(night)
+    schemas = warehouse_schemas(night.study.book)
+    for name in ("responses", "choices"):
+        table = tables[name]
+        assert build._validated(table, schemas[name]) is table
+        twice = ParquetTable(table.paths + table.paths[:1], table.height * 2, table.schema)
+        with pytest.raises(pa.errors.SchemaErrors, match="response_id"):
+            build._validated(twice, schemas[name])
