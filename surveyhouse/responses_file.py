@@ -85,7 +85,7 @@ def write_responses(
         part.sort("_pos").drop("_pos").write_parquet(paths[-1], compression=_COMPRESSION)
         written_privately(paths[-1])
         del part
-    return ParquetTable(tuple(paths), decided.height, pl.Schema(columns)), decided
+    return ParquetTable(tuple(paths), decided.height, pl.Schema(columns), memory_mb=memory_mb), decided
 
 
 #: The compression of the build's files: read once or twice and removed after the publish, so
