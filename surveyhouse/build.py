@@ -11,7 +11,7 @@ from schemas.codebook import Codebook
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
 from schemas.versions import merged_book, offered_answers, trend_changes
-from surveyhouse.responses_file import build_folder, write_responses, written_privately
+from surveyhouse.responses_file import KeySorter, build_folder, write_responses, written_privately
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
 from surveyhouse.staging import (
@@ -66,6 +66,11 @@ def build_tables(
         targets=targets,
         folder=folder,
         memory_mb=settings.build_memory_mb,
+        sorter=KeySorter(
+            tuple(s.responses for s in loaded_files(staged)),
+            memory_mb=settings.build_memory_mb,
+            spill=folder / ".spill",
+        ),
     )
     scanned = responses.lazy()
     slices = (responses.height, crosstab_slice_rows(settings.build_memory_mb))
@@ -73,7 +78,9 @@ def build_tables(
     # The multi-select answers, one row a response (the `answers` view unnests them with the
     # single-choice columns of `responses`).
     keep_live = None if staged_dir is not None else _choices_base(warehouse, staged, book=book)
-    answered, replaced = _responses_to_answer(scanned, versions, new_orders=keep_live)
+    answered, replaced = _responses_to_answer(
+        scanned, versions, rows=staged_rows(staged, book=book), new_orders=keep_live
+    )
     quarantine = _quarantine(staged, times)
     this_run = _run_row(run, settings, decided=decided, claims=claims, quarantine=quarantine, warehouse=warehouse)
     tables = {
@@ -128,28 +135,49 @@ def _written(rows: pl.LazyFrame, path: Path, schema) -> ParquetTable:
 KEY = ["wave", "source_tool", "response_id"]
 
 
+def loaded_files(staged: list[StagedFile]) -> list[StagedFile]:
+    """The staged files whose rows are loaded (not those rejected whole), in their order."""
+    return [s for s in staged if s.record["status"] == "loaded"]
+
+
+def staged_rows(staged: list[StagedFile], *, book: Codebook) -> pl.LazyFrame:
+    """Every loaded file's staged rows, lazily, with ``_row`` (their row in the staged files, in order)."""
+    loaded = loaded_files(staged)
+    if loaded:
+        rows = pl.scan_parquet([s.responses for s in loaded], glob=False).select(response_columns(book))
+    else:
+        rows = pl.LazyFrame(schema=staged_schema(book))  # nothing loaded yet: an empty warehouse
+    return rows.with_row_index("_row")
+
+
 def _current_versions(
     staged: list[StagedFile], times: pl.DataFrame, *, book: Codebook
 ) -> tuple[pl.LazyFrame, pl.DataFrame]:
-    """(the current version of every response, lazily, with ``_row``; one row per version with its file
-    order and ``is_superseded``). Which versions are superseded is decided on their keys
-    alone; the rows are then read once, without the superseded ones (no sorted copy of
-    every column)."""
-    loaded = [s for s in staged if s.record["status"] == "loaded"]
-    if loaded:
-        all_rows = pl.scan_parquet([s.responses for s in loaded], glob=False).select(response_columns(book))
-    else:
-        all_rows = pl.LazyFrame(schema=staged_schema(book))  # nothing loaded yet: an empty warehouse
-    all_rows = all_rows.with_row_index("_row")
-    keys = all_rows.select("_row", *KEY, "submitted_at", "file_order", "source_row")
-    ranks = rank_files(times.lazy().select("file_order", *FILE_RECENCY))
-    versions = (
-        mark_superseded(keys.join(ranks, on="file_order", how="left"), recency=RANKED_RECENCY)
-        .select("_row", *KEY, "file_order", "is_superseded")
-        .collect()
+    """(the current version of every response, lazily, with ``_row``; one row per version:
+    ``_row``, its file order, ``_key`` (its ``KEY`` hashed) and ``is_superseded``).
+
+    Decided on the keys' 64-bit hashes: a version whose hash no other shares is the only
+    one of its response; the exact keys and times are read for the others alone
+    (``transforms.responses.mark_superseded``), so no column of text is held per version."""
+    rows = staged_rows(staged, book=book)
+    keys = rows.select("_row", "file_order", _key=version_key()).collect(engine="streaming")
+    shared = keys.filter(pl.len().over("_key") > 1)["_row"]
+    candidates = rows.filter(pl.col("_row").is_in(shared.implode())).select(
+        "_row", *KEY, "submitted_at", "file_order", "source_row"
     )
-    superseded = versions.filter(pl.col("is_superseded"))["_row"]
-    return all_rows.filter(~pl.col("_row").is_in(superseded.implode())).drop("file_order"), versions
+    ranks = rank_files(times.lazy().select("file_order", *FILE_RECENCY))
+    superseded = (
+        mark_superseded(candidates.join(ranks, on="file_order", how="left"), recency=RANKED_RECENCY)
+        .filter(pl.col("is_superseded"))
+        .collect()["_row"]
+    )
+    versions = keys.with_columns(is_superseded=pl.col("_row").is_in(superseded.implode()))
+    return rows.filter(~pl.col("_row").is_in(superseded.implode())).drop("file_order"), versions
+
+
+def version_key() -> pl.Expr:
+    """A response's ``KEY`` as one 64-bit hash: equal keys, equal hashes."""
+    return pl.struct(KEY).hash()
 
 
 def _crosstab_and_claims(
@@ -251,7 +279,7 @@ def _merged_previous(
 
 
 def _responses_to_answer(
-    responses: pl.LazyFrame, versions: pl.DataFrame, *, new_orders: list[int] | None
+    responses: pl.LazyFrame, versions: pl.DataFrame, *, rows: pl.LazyFrame, new_orders: list[int] | None
 ) -> tuple[pl.LazyFrame, pl.DataFrame | None]:
     """(the responses whose choices this build writes, the keys of the live choices to drop).
 
@@ -259,14 +287,22 @@ def _responses_to_answer(
     from every staged file but this run's (``new_orders``, their file orders), only the
     responses whose current version came in since get theirs built; the publish keeps the
     live table's other rows. ``new_orders`` None: every response's choices, none kept.
+    ``rows``: the staged rows (``staged_rows``), whose exact keys are read for the versions concerned.
     """
     if new_orders is None:
         return responses, None
     is_new = pl.col("file_order").is_in(new_orders)
-    added = versions.filter(~pl.col("is_superseded") & is_new).select(KEY)
-    # The live choices to drop: those of responses a new file brings a newer version of.
-    replaced = added.join(versions.filter(~is_new).select(KEY), on=KEY, how="semi")
-    return responses.join(added.lazy(), on=KEY, how="semi", maintain_order="left"), replaced
+    added = versions.filter(~pl.col("is_superseded") & is_new)
+    older = versions.filter(~is_new)
+    # The live choices to drop: those of responses a new file brings a newer version of
+    # (their keys' hashes matched first, then the keys themselves).
+    matched = added.filter(pl.col("_key").is_in(older["_key"].implode()))
+    again = older.filter(pl.col("_key").is_in(matched["_key"].implode()))
+    exact = rows.filter(pl.col("_row").is_in(pl.concat([added["_row"], again["_row"]]).implode()))
+    exact = exact.select("_row", *KEY, is_added=pl.col("_row").is_in(added["_row"].implode())).collect()
+    added_keys = exact.filter(pl.col("is_added")).select(KEY)
+    replaced = added_keys.join(exact.filter(~pl.col("is_added")).select(KEY), on=KEY, how="semi")
+    return responses.join(added_keys.lazy(), on=KEY, how="semi", maintain_order="left"), replaced
 
 
 def _files_table(staged: list[StagedFile], times: pl.DataFrame, versions: pl.DataFrame, *, book: Codebook):
@@ -420,17 +456,26 @@ def _choices_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codeb
 
 def _validated(table: pl.DataFrame | ParquetTable, schema) -> pl.DataFrame | ParquetTable:
     """``table`` validated against its schema (pandera, lazy: every failure at once); a
-    ParquetTable a slice at a time, its unique columns once."""
+    ParquetTable a slice at a time, its unique columns once (on the rows whose key's hash
+    another row shares: every repeated key is among them)."""
     if isinstance(table, pl.DataFrame):
         return schema.validate(_conform(table, schema), lazy=True)
     if schema.unique:
         unique = schema.unique if isinstance(schema.unique, list) else [schema.unique]
-        schema.select_columns(unique).validate(table.lazy().select(unique).collect(), lazy=True)
+        schema.select_columns(unique).validate(_sharing_hashes(table.lazy().select(unique)), lazy=True)
     each = schema.select_columns(list(schema.columns))
     each.unique = None
     for frame in table.slices(list(schema.columns)):
         each.validate(frame, lazy=True)
     return table
+
+
+def _sharing_hashes(keys: pl.LazyFrame) -> pl.DataFrame:
+    """The rows of ``keys`` whose hash (of every column) another row shares; the keys of the
+    others are held as hashes only (8 bytes a row, not the text of the keys)."""
+    hashes = keys.select(pl.struct(pl.all()).hash()).collect(engine="streaming").to_series()
+    rows = hashes.is_duplicated().arg_true()
+    return keys.with_row_index("_at").filter(pl.col("_at").is_in(rows.implode())).drop("_at").collect()
 
 
 def _conform(frame: pl.DataFrame, schema) -> pl.DataFrame:

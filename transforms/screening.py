@@ -43,13 +43,9 @@ def gibberish(text: pl.Expr) -> pl.Expr:
 
 
 def answers_key(book: Codebook) -> pl.Expr:
-    """A response's answers to every closed question as one text: equal texts, identical answers
-    (an unanswered single choice and an empty or missing multi-select both count as "")."""
-    return pl.concat_str(
-        [pl.col(q.code).cast(pl.Utf8).fill_null("") for q in book.single]
-        + [pl.col(q.code).cast(pl.List(pl.Utf8)).list.join(",").fill_null("") for q in book.multi],
-        separator="|",
-    )
+    """A response's answers to every closed question as one value (a struct of its answers): equal
+    values, identical answers (an unanswered multi-select and an empty one count as the same)."""
+    return pl.struct([pl.col(q.code) for q in book.single] + [pl.col(q.code).fill_null([]) for q in book.multi])
 
 
 def order_in_wave() -> pl.Expr:

@@ -33,6 +33,7 @@ from warehouse.health import (
     unreadable_tables,
     warehouse_unreadable,
 )
+from warehouse.sorting import duck_settings
 from warehouse.view_columns import in_creation_order, run_script, view_comments
 
 if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
@@ -87,6 +88,7 @@ class ParquetTable:
     paths: tuple[Path, ...]
     height: int
     schema: pl.Schema
+    memory_mb: int | None = None  # the memory DuckDB may take to load it (the build's setting); None: DuckDB's default
 
     def lazy(self) -> pl.LazyFrame:
         return pl.scan_parquet(list(self.paths), glob=False).cast(dict(self.schema))
@@ -197,7 +199,7 @@ def _write_warehouse(
     if incremental:
         connection = _open_live_copy(building, path, list(incremental))
     else:
-        connection = duckdb.connect(str(building))
+        connection = duckdb.connect(str(building), config=_load_settings(tables))
         connection.execute("SET enable_progress_bar = false")
     try:
         if publish_threads(tables) == 1:
@@ -234,6 +236,13 @@ def publish_threads(tables: dict[str, pl.DataFrame | Iterable[pl.DataFrame]]) ->
             return None
         rows += table.height
     return 1 if rows < SMALL_PUBLISH_ROWS else None
+
+
+def _load_settings(tables: dict[str, pl.DataFrame | Iterable[pl.DataFrame]]) -> dict[str, str]:
+    """DuckDB's settings for loading the big tables: the memory their build was given, spilling
+    into their (private) build folder; none without them."""
+    big = [table for table in tables.values() if isinstance(table, ParquetTable) and table.memory_mb]
+    return duck_settings(big[0].memory_mb, big[0].paths[0].parent / ".spill") if big else {}
 
 
 def create_tables(connection: duckdb.DuckDBPyConnection, schemas: dict[str, pa.DataFrameSchema]) -> None:

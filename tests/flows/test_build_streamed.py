@@ -10,18 +10,28 @@ import os
 import stat
 
 import duckdb
+import pandera.polars as pa
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from demo.study import write_demo_study
 from schemas.study import load_study
-from surveyhouse import build
+from schemas.tables import warehouse_schemas
+from surveyhouse import build, responses_file
 from surveyhouse.night import Night, build_dir, publish, run_night
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import load_settings
-from transforms.responses import build_answers, build_responses
+from transforms.responses import (
+    FILE_RECENCY,
+    RANKED_RECENCY,
+    build_answers,
+    build_responses,
+    mark_superseded,
+    rank_files,
+)
 from transforms.weighting import weight_responses
+from warehouse.publish import ParquetTable
 
 TARGETS = {
     "role": {"vp": 0.1, "senior_director": 0.3, "manager": 0.4, "entry": 0.2},
@@ -118,3 +128,72 @@ def test_the_build_folder_is_0700_and_its_files_0600_whatever_the_umask(weighted
     folder = build_dir(night.state)
     modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in folder.rglob("*")}
     assert modes and set(modes.values()) == {0o600} and stat.S_IMODE(folder.stat().st_mode) == 0o700, modes
+
+
+def _whole_frame_current(night: Night) -> pl.DataFrame:
+    """The responses screened and weighted as one frame, the versions decided on every row's exact key."""
+    book, settings = night.study.book, night.settings
+    staged = night.state.staged()
+    ranks = rank_files(build.file_versions(staged).lazy().select("file_order", *FILE_RECENCY))
+    current = (
+        mark_superseded(build.staged_rows(staged, book=book).join(ranks, on="file_order"), recency=RANKED_RECENCY)
+        .filter(~pl.col("is_superseded"))
+        .drop("_row", "file_recency", "is_superseded", "file_order")
+    )
+    return (
+        build_responses(current, book=book, policy=settings.screening)
+        .sort("wave", "source_tool", "submitted_at", "response_id")
+        .collect()
+        .pipe(weight_responses, targets=settings.weighting_targets(), key=build.KEY)
+    )
+
+
+def test_responses_stay_exact_where_every_hash_collides_and_the_build_goes_a_sliver_at_a_time(
+    weighted_demo, monkeypatch
+):
+    """Versions, duplicates and the table order are decided on 64-bit hashes, with exact values
+    where hashes are shared: with every hash made equal (every row a collision), the duplicates
+    compared a share of the emails at a time and the table written in several parts, the table
+    is still the whole-frame one."""
+    night = weighted_demo
+    expected = _whole_frame_current(night)
+    # Hashes that many different values share: a key's first character (and one for all versions, all answers).
+    first = lambda column: pl.when(pl.col(column).is_not_null()).then(pl.col(column).str.slice(0, 1).hash())  # noqa: E731
+    monkeypatch.setattr(build, "version_key", lambda: pl.lit(7, pl.UInt64))
+    monkeypatch.setattr(
+        responses_file,
+        "hashed_keys",
+        lambda book: {
+            "email_hash": first("email_hash"),
+            "ip_hash": first("ip_hash"),
+            "_answers_key": pl.lit(7, pl.UInt64),
+        },
+    )
+    monkeypatch.setattr(responses_file, "_SAMPLE_ROWS", 500)  # parts of about a thousand rows
+    monkeypatch.setattr(responses_file, "_CANDIDATE_BYTES", 2**20 // 1000)  # a thousand candidates at a time
+    settings = dataclasses.replace(night.settings, build_memory_mb=1)
+    tables = build.build_tables(
+        night.study,
+        settings,
+        RunSummary.starting(),
+        state=night.state,
+        warehouse=night.warehouse,
+        staged_dir=night.state.staged_dir,
+    )
+    assert len(tables["responses"].paths) > 2
+    built = tables["responses"].lazy().collect()
+    assert_frame_equal(built, expected.select(built.columns), check_exact=True)
+
+
+def test_a_response_key_written_twice_fails_the_validation_of_the_big_tables(weighted_demo):
+    """The unique key of `responses` and `choices` is checked on the rows whose key's hash
+    another row shares: a key written twice is still a failure, with its rows named."""
+    night = weighted_demo
+    tables = _built(night)
+    schemas = warehouse_schemas(night.study.book)
+    for name in ("responses", "choices"):
+        table = tables[name]
+        assert build._validated(table, schemas[name]) is table
+        twice = ParquetTable(table.paths + table.paths[:1], table.height * 2, table.schema)
+        with pytest.raises(pa.errors.SchemaErrors, match="response_id"):
+            build._validated(twice, schemas[name])
