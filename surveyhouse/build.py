@@ -11,6 +11,7 @@ from schemas.codebook import Codebook
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
 from schemas.versions import merged_book, offered_answers, trend_changes
+from surveyhouse.incremental import ChangedResponses, changed_responses
 from surveyhouse.responses_file import build_folder, write_responses, written_privately
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
@@ -49,7 +50,10 @@ def build_tables(
     (``ParquetTable``), never whole in memory (the responses' file has the multi-select answers
     too, for the crosstab and `choices`); the others are frames. Also ``_run`` (this
     run's `runs` row, for the run log) and, when the live warehouse's choices are kept for
-    the responses no new file changed, ``_choices_replaced`` (the keys of the live choices to drop).
+    the responses no new file changed, ``_choices_replaced`` (the keys of the live choices to drop),
+    and, when the live `responses` rows are kept for the responses whose row did not change,
+    ``_responses_changed`` (``incremental.ChangedResponses``: the rows to write; ``responses``
+    is still the whole table).
     """
     book = study.book
     staged = state.staged(staged_dir)
@@ -74,6 +78,16 @@ def build_tables(
     # single-choice columns of `responses`).
     keep_live = None if staged_dir is not None else _choices_base(warehouse, staged, book=book)
     answered, replaced = _responses_to_answer(scanned, versions, new_orders=keep_live)
+    changed = changed_responses(
+        warehouse,
+        responses,
+        decided,
+        versions,
+        new_orders=keep_live,
+        schema=schemas["responses"],
+        weighted=bool(targets),
+        folder=folder,
+    )
     quarantine = _quarantine(staged, times)
     this_run = _run_row(run, settings, decided=decided, claims=claims, quarantine=quarantine, warehouse=warehouse)
     tables = {
@@ -90,11 +104,22 @@ def build_tables(
         "files": _files_table(staged, times, versions, book=book),
         "runs": _runs_table(state.runs.runs() + [this_run]),
     }
-    validated = {name: _validated(frame, schemas[name]) for name, frame in tables.items()}
-    extra = {"_run": pl.DataFrame([this_run])}
-    if replaced is not None:
-        extra["_choices_replaced"] = replaced  # `choices` holds the rows of these responses only
-    return validated | extra
+    # Of a table the publish keeps the live rows of, the rows it writes are validated.
+    written = tables | ({"responses": changed.rows} if changed is not None else {})
+    validated = {name: _validated(frame, schemas[name]) for name, frame in written.items()}
+    return validated | {"responses": tables["responses"]} | _kept(this_run, choices=replaced, responses=changed)
+
+
+def _kept(run_row: dict, *, choices: pl.DataFrame | None, responses: ChangedResponses | None) -> dict:
+    """The build's entries that are not tables: ``_run`` (this run's `runs` row); with live rows
+    kept, ``_choices_replaced`` (the keys of the live choices to drop: `choices` holds the rows
+    of these responses only) and ``_responses_changed`` (``incremental.ChangedResponses``)."""
+    extra = {"_run": pl.DataFrame([run_row])}
+    if choices is not None:
+        extra["_choices_replaced"] = choices
+    if responses is not None:
+        extra["_responses_changed"] = responses
+    return extra
 
 
 #: Bytes of memory the crosstab's pass takes per response it reads (measured: 1.6 KB at 200,000, the demo's questionnaire).

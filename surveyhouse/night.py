@@ -44,7 +44,7 @@ from surveyhouse.state import StateFolder
 from transforms.display import display_name, excerpt
 from warehouse.generated_views import generated_views
 from warehouse.health import LiveWarehouseUnreadable
-from warehouse.publish import view_sql
+from warehouse.publish import KeptRows, view_sql
 from warehouse.queries import run_query
 from warehouse.store import Warehouse, warehouse_at
 
@@ -334,17 +334,31 @@ def publish(
     book = night.study.book
     schemas = warehouse_schemas(book)
     views = view_sql() | generated_views(book, published_figures_frame(night.study.figures, book=book))
-    replaced = tables.get("_choices_replaced")
     share = StateShare(
         night.state, rebuild=lambda: build_night(night, run, staged_dir=staged_dir), staged_dir=staged_dir
     )
-    tables = night.warehouse.publish(
-        tables, schemas, views, share=share, incremental={"choices": replaced} if replaced is not None else None
-    )
+    written, incremental = written_tables(tables)
+    published = night.warehouse.publish(written, schemas, views, share=share, incremental=incremental or None)
+    tables = published if published is not written else tables  # a lake may have built them again
     shutil.rmtree(build_dir(night.state), ignore_errors=True)  # the big tables' files: loaded
     night.state.runs.append(tables["_run"].row(0, named=True))
     trim(night.warehouse)
     return tables
+
+
+def written_tables(tables: dict) -> tuple[dict, dict]:
+    """(the tables the publish writes, what it keeps of the live tables: ``incremental``).
+
+    ``_choices_replaced``: `choices` holds the new responses' rows, the live ones of the others
+    kept, in the order of `responses` (as a full build writes it); ``_responses_changed``: `responses` is written as the rows that changed, the live
+    table keeping the others (surveyhouse/incremental.py)."""
+    incremental = {}
+    if tables.get("_choices_replaced") is not None:
+        incremental["choices"] = KeptRows(tables["_choices_replaced"], follows="responses")
+    changed = tables.get("_responses_changed")
+    if changed is None:
+        return tables, incremental
+    return tables | {"responses": changed.rows}, incremental | {"responses": changed.kept_rows()}
 
 
 def trim(warehouse: Warehouse) -> None:

@@ -101,20 +101,34 @@ class ParquetTable:
         return self.slices()
 
 
+@dataclass(frozen=True)
+class KeptRows:
+    """What a publish keeps of a live table: every row but those whose key (the columns of
+    ``replaced``) is listed. The order a full build inserts the table's rows in: ``order``, the
+    columns (ascending, nulls first) it sorts them by, or ``follows``, a table written before it
+    whose rows with the same key come in the same order. After the new rows are added, the
+    table is put back in that order when it is under ``_UNORDERED_ROWS`` rows (from there a full
+    build inserts it unordered too)."""
+
+    replaced: pl.DataFrame
+    order: tuple[str, ...] = ()
+    follows: str | None = None
+
+
 def publish_warehouse(
     path: Path,
     tables: dict[str, pl.DataFrame | Iterable[pl.DataFrame]],
     schemas: dict[str, pa.DataFrameSchema],
     views: dict[str, str] | None = None,
     *,
-    incremental: dict[str, pl.DataFrame] | None = None,
+    incremental: dict[str, pl.DataFrame | KeptRows] | None = None,
 ) -> None:
     """Write every table (and the views) into a new file and swap it in over ``path``.
 
-    ``incremental`` (table -> key rows): the new file starts as a copy of the live one
-    (complete on disk: it is never written in place), and each of these tables keeps its
-    rows but those whose key (the frame's columns) is listed, then gets ``tables[name]``
-    added; every other table and view is written anew. What such a night writes follows
+    ``incremental`` (table -> key rows, or ``KeptRows``): the new file starts as a copy of the
+    live one (complete on disk: it is never written in place), and each of these tables keeps
+    its rows but those whose key (the frame's columns) is listed, then gets ``tables[name]``
+    added (and its order back, ``KeptRows.order``); every other table and view is written anew. What such a night writes follows
     what changed, not the whole history. The kept tables are read whole first:
     LiveWarehouseUnreadable when they cannot be (build them whole instead).
 
@@ -191,9 +205,10 @@ def _write_warehouse(
     tables: dict[str, pl.DataFrame | Iterable[pl.DataFrame]],
     schemas: dict[str, pa.DataFrameSchema],
     views: dict[str, str],
-    incremental: dict[str, pl.DataFrame],
+    incremental: dict[str, pl.DataFrame | KeptRows],
 ) -> None:
     """The complete new warehouse in ``building``, checkpointed and closed."""
+    incremental = {name: kept if isinstance(kept, KeptRows) else KeptRows(kept) for name, kept in incremental.items()}
     if incremental:
         connection = _open_live_copy(building, path, list(incremental))
     else:
@@ -203,12 +218,16 @@ def _write_warehouse(
         create_tables(connection, {name: schema for name, schema in schemas.items() if name not in incremental})
         for name, schema in schemas.items():
             if name in incremental:
-                _delete_keys(connection, name, incremental[name])
+                _delete_keys(connection, name, incremental[name].replaced)
             if isinstance(tables[name], ParquetTable):
                 _insert_parquet(connection, name, tables[name], list(schema.columns))
-                continue
-            for frame in frames(tables[name]):
-                _insert(connection, name, _arrow_ready(frame, schema).to_arrow(compat_level=pl.CompatLevel.newest()))
+            else:
+                for frame in frames(tables[name]):
+                    _insert(
+                        connection, name, _arrow_ready(frame, schema).to_arrow(compat_level=pl.CompatLevel.newest())
+                    )
+            if name in incremental:
+                _put_in_order(connection, name, incremental[name])
         create_views(connection, views, schemas)
         connection.execute("CHECKPOINT")
     finally:
@@ -254,6 +273,49 @@ def _delete_keys(connection: duckdb.DuckDBPyConnection, name: str, keys: pl.Data
         matched = " AND ".join(f'"{name}"."{key}" = replaced."{key}"' for key in keys.columns)
         connection.execute(f'DELETE FROM "{name}" USING replaced WHERE {matched}')
         connection.unregister("replaced")
+
+
+def _put_in_order(connection: duckdb.DuckDBPyConnection, name: str, kept: KeptRows) -> None:
+    """The rows of table ``name`` rewritten in the order a full build inserts them
+    (``KeptRows.order`` or ``KeptRows.follows``), when it has fewer than ``_UNORDERED_ROWS``
+    rows; left as they are when already in that order (new rows that sort after the kept ones)."""
+    (rows,) = connection.execute(f'select count(*) from "{name}"').fetchone()
+    if rows >= _UNORDERED_ROWS or not (kept.order or kept.follows):
+        return
+    source = f'"{name}" as t'
+    keys = ", ".join(f't."{column}" ASC NULLS FIRST' for column in kept.order)
+    if kept.follows:
+        matched = " AND ".join(f't."{key}" = f."{key}"' for key in kept.replaced.columns)
+        source += f' LEFT JOIN "{kept.follows}" as f ON {matched}'
+        keys = "f.rowid ASC NULLS LAST"
+    (unordered,) = connection.execute(
+        f"select count(*) from (select row_number() over (order by {keys}) as place, "
+        f"row_number() over (order by t.rowid) as stored from {source}) where place <> stored"
+    ).fetchone()
+    if not unordered:
+        return
+    connection.execute("SET preserve_insertion_order = true")
+    connection.execute(f'CREATE TEMP TABLE "_sorted" AS SELECT t.* FROM {source} ORDER BY {keys}')
+    connection.execute(f'DELETE FROM "{name}"')
+    connection.execute(f'INSERT INTO "{name}" SELECT * FROM "_sorted"')
+    connection.execute('DROP TABLE "_sorted"')
+
+
+def live_table_matches(connection: duckdb.DuckDBPyConnection, name: str, schema: pa.DataFrameSchema) -> bool:
+    """Whether table ``name`` of ``connection`` has the columns ``schema`` gives it (names, types,
+    nullability and descriptions, as DuckDB spells them): rows kept from it are this schema's."""
+    columns = (
+        "select column_name, data_type, is_nullable, comment from duckdb_columns() "
+        "where schema_name = 'main' and table_name = ? order by column_index"
+    )
+    expected = duckdb.connect()
+    try:
+        for statement in create_table_sql(name, schema):
+            expected.execute(statement)
+        wanted = expected.execute(columns, [name]).fetchall()
+    finally:
+        expected.close()
+    return connection.execute(columns, [name]).fetchall() == wanted
 
 
 def _insert(connection: duckdb.DuckDBPyConnection, name: str, arrow) -> None:

@@ -1,0 +1,147 @@
+"""A night with a few new files on a published warehouse writes the `responses` rows that
+changed (surveyhouse/incremental.py) and publishes what a full build of the same staged files
+publishes: every table and view, row for row and in the same order.
+
+Each scenario starts from the demo (both waves published) and lands one file: a cumulative
+re-export that supersedes old responses, earlier duplicates of old respondents (which makes
+the old ones duplicates), long responses that move the wave's median duration (old responses
+become speeders), a file whose every row is quarantined; and a weighted study, which rakes
+every weight again and so is published whole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from demo.exports.qualtrics import write_qualtrics
+from demo.study import demo_respondents
+from schemas.study import load_study
+from surveyhouse.night import run_night
+
+CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
+
+
+def qualtrics_en(wave: int) -> pl.DataFrame:
+    """The demo's English Qualtrics respondents of a wave, in the order the demo exports them."""
+    seed, n = {2023: (2023, 2334), 2024: (2024, 2412)}[wave]
+    frame, _ = demo_respondents(seed=seed, n=n, wave=wave)
+    return frame.filter(pl.col("channel") == "qualtrics_en").sort("submitted_at")
+
+
+def cumulative_reexport(landing: Path) -> None:
+    """The 2024 English Qualtrics export again (same ResponseIds), five responses edited since."""
+    frame = qualtrics_en(2024)
+    edited = pl.int_range(pl.len()) < 5
+    frame = frame.with_columns(
+        ai_frequency=pl.when(edited).then(pl.lit("daily")).otherwise(pl.col("ai_frequency")),
+        submitted_at=pl.when(edited).then(pl.col("submitted_at") + timedelta(hours=1)).otherwise("submitted_at"),
+    )
+    write_qualtrics(frame, landing / "2024" / "AI+in+social+media+2024_December+1,+2024.csv", seed=2123)
+
+
+def earlier_duplicates(landing: Path) -> None:
+    """Twenty 2023 respondents again, submitted an hour before their first response (other ids)."""
+    frame = qualtrics_en(2023).head(20)
+    frame = frame.with_columns(pl.col("started_at", "submitted_at") - timedelta(hours=1))
+    write_qualtrics(frame, landing / "AI+in+social+media+2023_resubmitted.csv", seed=99)
+
+
+def long_responses(landing: Path) -> None:
+    """1,500 new 2023 responses of two hours each: the wave's median duration moves up."""
+    frame, _ = demo_respondents(seed=77, n=1500, wave=2023)
+    frame = frame.with_columns(started_at=pl.col("submitted_at") - timedelta(hours=2))
+    write_qualtrics(frame, landing / "AI+in+social+media+2023_late.csv", seed=77)
+
+
+def quarantined_only(landing: Path) -> None:
+    """A file too broken to load: every row quarantined."""
+    shutil.copyfile(CASES / "typeform_en.csv", landing / "responses-typeform-broken.csv")
+
+
+def published(warehouse: Path) -> dict[str, pl.DataFrame]:
+    """Every table and view of a warehouse but `runs` (each night adds its own), rows as stored."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        names = [
+            name
+            for (name,) in connection.execute(
+                "select table_name from duckdb_tables() union all "
+                "select view_name from duckdb_views() where not internal order by 1"
+            ).fetchall()
+            if name != "runs"
+        ]
+        return {name: connection.table(name).pl() for name in names}
+
+
+def rebuilt(settings, folder: Path) -> dict[str, pl.DataFrame]:
+    """What a full build of the same staged files publishes (a copy without its warehouse)."""
+    shutil.copytree(settings.warehouse.parent, folder)
+    copy = dataclasses.replace(settings, inbox=folder / "landing", warehouse=folder / settings.warehouse.name)
+    copy.warehouse.unlink()
+    run = run_night(load_study(), copy, report=False)
+    assert "_responses_changed" not in run.tables
+    return published(copy.warehouse)
+
+
+def assert_published_alike(actual: dict[str, pl.DataFrame], expected: dict[str, pl.DataFrame]) -> None:
+    assert sorted(actual) == sorted(expected)
+    differ = []
+    for name in expected:
+        try:
+            assert_frame_equal(actual[name], expected[name])
+        except AssertionError as error:
+            differ.append(f"{name}: {str(error).splitlines()[0]}")
+    assert not differ, f"differs from a full build: {differ}"
+
+
+def night_on_demo(demo_night, folder: Path, land, **changes):
+    """A copy of the demo night's folder, ``land`` writing a file into its landing folder, and
+    the night run on it (``changes``: to the settings): (the run, the settings, old flags)."""
+    shutil.copytree(demo_night.warehouse.parent, folder)
+    settings = dataclasses.replace(
+        demo_night, inbox=folder / "landing", warehouse=folder / demo_night.warehouse.name, **changes
+    )
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        before = connection.execute(
+            "select wave, source_tool, response_id, is_speeder, is_duplicate from responses"
+        ).pl()
+    land(settings.inbox)
+    return run_night(load_study(), settings, report=False), settings, before
+
+
+@pytest.mark.parametrize(
+    "land", [cumulative_reexport, earlier_duplicates, long_responses, quarantined_only], ids=lambda f: f.__name__
+)
+def test_a_night_writes_the_responses_that_changed_and_publishes_what_a_full_build_does(demo_night, tmp_path, land):
+    run, settings, before = night_on_demo(demo_night, tmp_path / "night", land)
+    changed = run.tables["_responses_changed"]
+    assert changed.rows.height < run.tables["responses"].height
+    if land is not quarantined_only:
+        assert changed.rows.height > 0
+    else:
+        assert run.files_failed == 1 and changed.rows.height == 0
+    after = published(settings.warehouse)
+    flipped = before.join(after["responses"], on=["wave", "source_tool", "response_id"], suffix="_now").filter(
+        (pl.col("is_speeder") != pl.col("is_speeder_now")) | (pl.col("is_duplicate") != pl.col("is_duplicate_now"))
+    )
+    if land in (earlier_duplicates, long_responses):  # flags of responses no new file brings moved
+        assert flipped.height > 0
+    assert_published_alike(after, rebuilt(settings, tmp_path / "full"))
+
+
+def test_a_weighted_study_publishes_its_responses_whole(demo_night, tmp_path, caplog):
+    targets = tmp_path / "weights.yaml"
+    targets.write_text("role: {vp: 0.1, senior_director: 0.3, manager: 0.4, entry: 0.2}\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
+        run, settings, _ = night_on_demo(demo_night, tmp_path / "night", long_responses, weights_file=targets)
+    assert "_responses_changed" not in run.tables
+    assert "responses written whole: the study is weighted" in caplog.text
+    assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))
