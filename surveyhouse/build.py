@@ -11,7 +11,7 @@ from schemas.codebook import Codebook
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
 from schemas.versions import merged_book, offered_answers, trend_changes
-from surveyhouse.incremental import ChangedResponses, changed_responses
+from surveyhouse.incremental import ChangedResponses, changed_responses, night_sums
 from surveyhouse.responses_file import build_folder, write_responses, written_privately
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
@@ -24,7 +24,7 @@ from surveyhouse.staging import (
 from surveyhouse.state import StateFolder
 from transforms.claims import check_claims
 from transforms.column_tests import build_column_tests
-from transforms.crosstab import build_crosstab, build_crosstab_pair
+from transforms.crosstab import build_crosstab, build_crosstab_pair, build_crosstab_pair_from_sums
 from transforms.labels import build_labels
 from transforms.quarantine import QUARANTINE_SCHEMA, latest_failures
 from transforms.responses import FILE_RECENCY, RANKED_RECENCY, build_choices, mark_superseded, rank_files
@@ -60,7 +60,7 @@ def build_tables(
     times = file_versions(staged)
     current, versions = _current_versions(staged, times, book=book)
     targets = settings.weighting_targets()
-    schemas = warehouse_schemas(book)
+    weighted, schemas = bool(targets), warehouse_schemas(book)
     folder = build_folder(build_dir(state))
     responses, decided = write_responses(
         current,
@@ -73,30 +73,26 @@ def build_tables(
     )
     scanned = responses.lazy()
     slices = (responses.height, crosstab_slice_rows(settings.build_memory_mb))
-    crosstab, claims = _crosstab_and_claims(scanned, study, settings, margins=tuple(targets or ()), slices=slices)
+    keep_live = None if staged_dir is not None else _choices_base(warehouse, staged, book=book)
+    changed = changed_responses(
+        warehouse, responses, decided, versions, new_orders=keep_live, book=book, weighted=weighted
+    )
+    sums = night_sums(warehouse, responses, changed, book=book, weighted=weighted, slices=slices)
+    crosstab, claims = _crosstab_and_claims(
+        scanned, study, settings, margins=tuple(targets or ()), slices=slices, sums=sums
+    )
     # The multi-select answers, one row a response (the `answers` view unnests them with the
     # single-choice columns of `responses`).
-    keep_live = None if staged_dir is not None else _choices_base(warehouse, staged, book=book)
     answered, replaced = _responses_to_answer(scanned, versions, new_orders=keep_live)
-    changed = changed_responses(
-        warehouse,
-        responses,
-        decided,
-        versions,
-        new_orders=keep_live,
-        schema=schemas["responses"],
-        weighted=bool(targets),
-        folder=folder,
-    )
     quarantine = _quarantine(staged, times)
     this_run = _run_row(run, settings, decided=decided, claims=claims, quarantine=quarantine, warehouse=warehouse)
     tables = {
         "responses": responses,
         "choices": _written(build_choices(answered, book=book), folder / "choices.parquet", schemas["choices"]),
         "crosstab": crosstab,
-        "trend": _trend(crosstab, scanned, study, settings, weighted=bool(targets)),
+        "trend": _trend(crosstab, scanned, study, settings, weighted=weighted),
         "column_tests": build_column_tests(
-            crosstab.lazy(), book=book, settings=settings.column_tests, weighted=bool(targets)
+            crosstab.lazy(), book=book, settings=settings.column_tests, weighted=weighted
         ).collect(),
         "claims": claims,
         "labels": build_labels(book, languages=study.languages),
@@ -107,14 +103,18 @@ def build_tables(
     # Of a table the publish keeps the live rows of, the rows it writes are validated.
     written = tables | ({"responses": changed.rows} if changed is not None else {})
     validated = {name: _validated(frame, schemas[name]) for name, frame in written.items()}
-    return validated | {"responses": tables["responses"]} | _kept(this_run, choices=replaced, responses=changed)
+    extra = _kept(this_run, choices=replaced, responses=changed, sums=sums)
+    return validated | {"responses": tables["responses"]} | extra
 
 
-def _kept(run_row: dict, *, choices: pl.DataFrame | None, responses: ChangedResponses | None) -> dict:
-    """The build's entries that are not tables: ``_run`` (this run's `runs` row); with live rows
+def _kept(
+    run_row: dict, *, choices: pl.DataFrame | None, responses: ChangedResponses | None, sums: pl.DataFrame | None
+) -> dict:
+    """The build's entries that are not tables: ``_run`` (this run's `runs` row); ``_internal``
+    (the tables kept for the next build: the crosstab's sums, unweighted); with live rows
     kept, ``_choices_replaced`` (the keys of the live choices to drop: `choices` holds the rows
     of these responses only) and ``_responses_changed`` (``incremental.ChangedResponses``)."""
-    extra = {"_run": pl.DataFrame([run_row])}
+    extra = {"_run": pl.DataFrame([run_row]), "_internal": {} if sums is None else {"crosstab_sums": sums}}
     if choices is not None:
         extra["_choices_replaced"] = choices
     if responses is not None:
@@ -184,6 +184,7 @@ def _crosstab_and_claims(
     *,
     margins: tuple[str, ...],
     slices: tuple[int, int] | None = None,
+    sums: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The crosstab, and the published figures checked against it.
 
@@ -193,11 +194,13 @@ def _crosstab_and_claims(
     ``margins`` (the weighting targets' variables) the crosstab is weighted, design-based.
     """
     book = study.book
-    crosstab, unscreened = pl.collect_all(
-        build_crosstab_pair(
+    if sums is not None:  # unweighted: counted from the responses' sums (kept up to date by an incremental night)
+        pair = build_crosstab_pair_from_sums(sums, book=book, settings=settings.crosstab)
+    else:
+        pair = build_crosstab_pair(
             responses, book=book, settings=settings.crosstab, weighted=bool(margins), margins=margins, slices=slices
         )
-    )
+    crosstab, unscreened = pl.collect_all(pair)
     waves = sorted(responses.select(pl.col("wave").unique()).collect()["wave"].to_list()) or [book.wave]
     if not study.versions.is_empty:  # no rows for what a wave did not ask (schemas/versions.py)
         offered = offered_answers(book, study.versions, waves)

@@ -9,19 +9,27 @@ duration). So the rows to write are those of the versions the new files bring an
 whose flags moved; the publish deletes the live rows of these responses and inserts them,
 and every other row stays as it is in the copy of the live file (warehouse/publish.py).
 
-A weighted study rakes every weight again each night: its table is written whole.
+The crosstab (screened, and with no exclusions for the claims) is counted from sums per
+combination of segment values (``transforms.crosstab.crosstab_sums``), which the warehouse keeps
+(``INTERNAL_SCHEMA``, published with the rest): a night adds the changed rows' sums to the live
+ones and takes out those of the live rows they replace (unweighted counts: integers, exact).
+
+A weighted study rakes every weight again each night: its table is written whole and its
+crosstab counted from every response.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from schemas.codebook import Codebook
+from schemas.tables import responses_schema
 from surveyhouse.responses_file import TABLE_ORDER, written_privately
+from transforms.crosstab import added_sums, crosstab_sums, crosstab_sums_columns
 from transforms.screening import FLAGS
 from warehouse.publish import KeptRows, ParquetTable, live_table_matches
 from warehouse.queries import run_query
@@ -54,9 +62,8 @@ def changed_responses(
     versions: pl.DataFrame,
     *,
     new_orders: list[int] | None,
-    schema,
+    book: Codebook,
     weighted: bool,
-    folder: Path,
 ) -> ChangedResponses | None:
     """The rows of ``responses`` (the whole table, as built) that differ from the live table's,
     or None when the table must be published whole (the reason logged in one line).
@@ -71,7 +78,7 @@ def changed_responses(
     if weighted:
         logger.info("responses written whole: the study is weighted (raking moves every response's weight)")
         return None
-    live = _live_decisions(warehouse, schema)
+    live = _live_decisions(warehouse, responses_schema(book))
     if live is None:
         logger.info("responses written whole: the live responses table is not this questionnaire's, or unreadable")
         return None
@@ -80,7 +87,7 @@ def changed_responses(
         live.cast(dict(now.select(*KEY, *DECIDED).schema)), on=[*KEY, *DECIDED], how="anti", nulls_equal=True
     )
     changed = pl.concat([moved.select(KEY), now.filter(pl.col("file_order").is_in(new_orders)).select(KEY)]).unique()
-    path = folder / "responses-changed.parquet"
+    path = responses.paths[0].with_name("responses-changed.parquet")  # beside the whole table's parts
     responses.lazy().join(changed.lazy(), on=KEY, how="semi", maintain_order="left").sink_parquet(path)
     written_privately(path)
     return ChangedResponses(ParquetTable((path,), changed.height, responses.schema), changed)
@@ -96,3 +103,55 @@ def _live_decisions(warehouse: Warehouse, schema) -> pl.DataFrame | None:
             return run_query(connection, "live_response_decisions").pl()
     except (duckdb.Error, OSError):
         return None
+
+
+def night_sums(
+    warehouse: Warehouse,
+    responses: ParquetTable,
+    changed: ChangedResponses | None,
+    *,
+    book: Codebook,
+    weighted: bool,
+    slices: tuple[int, int],
+) -> pl.DataFrame | None:
+    """The crosstab's sums of every response of ``responses`` (``crosstab_sums``): the live
+    ones, plus those of the changed rows, minus those of the live rows they replace; of every
+    response when there are no live sums to start from (``slices``: how many to read at a
+    time); None for a weighted study (its crosstab is counted from the responses)."""
+    if weighted:
+        return None
+    if changed is not None:
+        live = _live_sums(warehouse, changed.replaced, book=book, types=responses.schema)
+        if live is not None:
+            kept, replaced = live
+            rows = changed.rows.lazy()
+            parts = [
+                kept,
+                _sums(rows, changed.rows.height, book=book),
+                _sums(replaced.lazy(), replaced.height, book=book),
+            ]
+            return added_sums(parts, signs=[1, 1, -1])
+        logger.info("crosstab counted from every response: the live warehouse keeps no sums of this questionnaire's")
+    return crosstab_sums(responses.lazy(), book=book, slices=slices)
+
+
+def _sums(rows: pl.LazyFrame, height: int, *, book: Codebook) -> pl.DataFrame:
+    """``crosstab_sums`` of a few rows, in one slice."""
+    return crosstab_sums(rows, book=book, slices=(height, max(height, 1)))
+
+
+def _live_sums(
+    warehouse: Warehouse, replaced: pl.DataFrame, *, book: Codebook, types: pl.Schema
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """(the live crosstab's sums, the live rows of the ``replaced`` responses with their
+    choices, in ``types``); None when the warehouse keeps no sums of this questionnaire's."""
+    try:
+        with warehouse.reader() as connection:
+            sums = run_query(connection, "live_crosstab_sums").pl()
+            if sums.columns != crosstab_sums_columns(book):
+                return None
+            connection.register("replaced", replaced.to_arrow())
+            rows = run_query(connection, "live_rows_replaced").pl()
+    except (duckdb.Error, OSError):
+        return None
+    return sums, rows.cast({column: types[column] for column in rows.columns if column in types})

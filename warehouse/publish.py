@@ -122,6 +122,7 @@ def publish_warehouse(
     views: dict[str, str] | None = None,
     *,
     incremental: dict[str, pl.DataFrame | KeptRows] | None = None,
+    internal: dict[str, pl.DataFrame] | None = None,
 ) -> None:
     """Write every table (and the views) into a new file and swap it in over ``path``.
 
@@ -132,6 +133,10 @@ def publish_warehouse(
     what changed, not the whole history. The kept tables are read whole first:
     LiveWarehouseUnreadable when they cannot be (build them whole instead).
 
+    ``internal``: tables of the schema ``INTERNAL_SCHEMA`` (what an incremental build starts from,
+    e.g. the crosstab's sums), published with the rest so that they never drift from it; a live
+    one not given again is not kept.
+
     The new file is read back whole before it is swapped in (NewWarehouseUnreadable when
     it cannot be, and the live file stays), and takes the live file's mode, owner and
     group (as far as this user may set them). A failed publish removes its new file.
@@ -141,7 +146,7 @@ def publish_warehouse(
         _remove_building(leftover)
     building = path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
     try:
-        _write_warehouse(building, path, tables, schemas, views or {}, incremental or {})
+        _write_warehouse(building, path, tables, schemas, views or {}, incremental or {}, internal or {})
         reason = warehouse_unreadable(building)
         if reason is not None:
             raise NewWarehouseUnreadable(path, reason)
@@ -193,9 +198,9 @@ def _open_live_copy(building: Path, path: Path, kept: list[str]) -> duckdb.DuckD
         raise LiveWarehouseUnreadable(path, reason)
     for (view,) in connection.execute("select view_name from duckdb_views() where not internal").fetchall():
         connection.execute(f'DROP VIEW "{view}"')
-    for (table,) in connection.execute("select table_name from duckdb_tables()").fetchall():
-        if table not in kept:
-            connection.execute(f'DROP TABLE "{table}"')
+    for schema, table in connection.execute("select schema_name, table_name from duckdb_tables()").fetchall():
+        if schema != "main" or table not in kept:
+            connection.execute(f'DROP TABLE "{schema}"."{table}"')
     return connection
 
 
@@ -206,6 +211,7 @@ def _write_warehouse(
     schemas: dict[str, pa.DataFrameSchema],
     views: dict[str, str],
     incremental: dict[str, pl.DataFrame | KeptRows],
+    internal: dict[str, pl.DataFrame],
 ) -> None:
     """The complete new warehouse in ``building``, checkpointed and closed."""
     incremental = {name: kept if isinstance(kept, KeptRows) else KeptRows(kept) for name, kept in incremental.items()}
@@ -228,6 +234,7 @@ def _write_warehouse(
                     )
             if name in incremental:
                 _put_in_order(connection, name, incremental[name])
+        _write_internal(connection, internal)
         create_views(connection, views, schemas)
         connection.execute("CHECKPOINT")
     finally:
@@ -273,6 +280,21 @@ def _delete_keys(connection: duckdb.DuckDBPyConnection, name: str, keys: pl.Data
         matched = " AND ".join(f'"{name}"."{key}" = replaced."{key}"' for key in keys.columns)
         connection.execute(f'DELETE FROM "{name}" USING replaced WHERE {matched}')
         connection.unregister("replaced")
+
+
+#: The schema of the tables a build keeps for the next one (``publish_warehouse``'s ``internal``).
+INTERNAL_SCHEMA = "_build"
+
+
+def _write_internal(connection: duckdb.DuckDBPyConnection, internal: dict[str, pl.DataFrame]) -> None:
+    """Each frame of ``internal`` as a table of ``INTERNAL_SCHEMA``, in its own column names and types."""
+    if internal:
+        connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{INTERNAL_SCHEMA}"')
+    connection.execute("SET preserve_insertion_order = true")
+    for name, frame in internal.items():
+        connection.register("incoming", frame.to_arrow())
+        connection.execute(f'CREATE OR REPLACE TABLE "{INTERNAL_SCHEMA}"."{name}" AS SELECT * FROM incoming')
+        connection.unregister("incoming")
 
 
 def _put_in_order(connection: duckdb.DuckDBPyConnection, name: str, kept: KeptRows) -> None:

@@ -6,7 +6,10 @@ Each scenario starts from the demo (both waves published) and lands one file: a 
 re-export that supersedes old responses, earlier duplicates of old respondents (which makes
 the old ones duplicates), long responses that move the wave's median duration (old responses
 become speeders), a file whose every row is quarantined; and a weighted study, which rakes
-every weight again and so is published whole.
+every weight again and so is published whole, its crosstab counted from every response.
+The crosstab of an unweighted night is counted from the live crosstab's sums (kept in the
+warehouse, schema ``_build``) and those of the rows that come in and go out: the sums kept
+after the night are those a full build keeps.
 """
 
 from __future__ import annotations
@@ -68,17 +71,26 @@ def quarantined_only(landing: Path) -> None:
 
 
 def published(warehouse: Path) -> dict[str, pl.DataFrame]:
-    """Every table and view of a warehouse but `runs` (each night adds its own), rows as stored."""
+    """Every table and view of a warehouse but `runs` (each night adds its own), rows as stored;
+    and the crosstab's sums it keeps for the next night (as ``_build.crosstab_sums``: the
+    combinations that count someone, in a fixed order)."""
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         names = [
             name
             for (name,) in connection.execute(
-                "select table_name from duckdb_tables() union all "
+                "select table_name from duckdb_tables() where schema_name = 'main' union all "
                 "select view_name from duckdb_views() where not internal order by 1"
             ).fetchall()
             if name != "runs"
         ]
-        return {name: connection.table(name).pl() for name in names}
+        tables = {name: connection.table(name).pl() for name in names}
+        kept = connection.execute("select count(*) from duckdb_tables() where schema_name = '_build'").fetchone()[0]
+        if not kept:  # a weighted study's crosstab is counted from every response: no sums kept
+            return tables
+        sums = connection.table("_build.crosstab_sums").pl()
+    counts = [column for column in sums.columns if ":" in column]
+    counting = sums.filter(pl.any_horizontal(pl.col(counts) > 0))
+    return tables | {"_build.crosstab_sums": counting.sort(counting.columns, nulls_last=True)}
 
 
 def rebuilt(settings, folder: Path) -> dict[str, pl.DataFrame]:
@@ -120,8 +132,12 @@ def night_on_demo(demo_night, folder: Path, land, **changes):
 @pytest.mark.parametrize(
     "land", [cumulative_reexport, earlier_duplicates, long_responses, quarantined_only], ids=lambda f: f.__name__
 )
-def test_a_night_writes_the_responses_that_changed_and_publishes_what_a_full_build_does(demo_night, tmp_path, land):
-    run, settings, before = night_on_demo(demo_night, tmp_path / "night", land)
+def test_a_night_writes_the_responses_that_changed_and_publishes_what_a_full_build_does(
+    demo_night, tmp_path, land, caplog
+):
+    with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
+        run, settings, before = night_on_demo(demo_night, tmp_path / "night", land)
+    assert "counted from every response" not in caplog.text  # the crosstab from the live sums
     changed = run.tables["_responses_changed"]
     assert changed.rows.height < run.tables["responses"].height
     if land is not quarantined_only:
@@ -142,6 +158,6 @@ def test_a_weighted_study_publishes_its_responses_whole(demo_night, tmp_path, ca
     targets.write_text("role: {vp: 0.1, senior_director: 0.3, manager: 0.4, entry: 0.2}\n", encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
         run, settings, _ = night_on_demo(demo_night, tmp_path / "night", long_responses, weights_file=targets)
-    assert "_responses_changed" not in run.tables
+    assert "_responses_changed" not in run.tables and run.tables["_internal"] == {}
     assert "responses written whole: the study is weighted" in caplog.text
     assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))
