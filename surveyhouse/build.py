@@ -11,7 +11,7 @@ from schemas.codebook import Codebook
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
 from schemas.versions import merged_book, offered_answers, trend_changes
-from surveyhouse.incremental import ChangedResponses, changed_responses, night_sums
+from surveyhouse.incremental import ChangedResponses, LiveBase, live_base, write_changed_responses
 from surveyhouse.responses_file import build_folder, write_responses, written_privately
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
@@ -24,7 +24,7 @@ from surveyhouse.staging import (
 from surveyhouse.state import StateFolder
 from transforms.claims import check_claims
 from transforms.column_tests import build_column_tests
-from transforms.crosstab import build_crosstab, build_crosstab_pair, build_crosstab_pair_from_sums
+from transforms.crosstab import build_crosstab, build_crosstab_pair, build_crosstab_pair_from_sums, crosstab_sums
 from transforms.labels import build_labels
 from transforms.quarantine import QUARANTINE_SCHEMA, latest_failures
 from transforms.responses import FILE_RECENCY, RANKED_RECENCY, build_choices, mark_superseded, rank_files
@@ -51,9 +51,9 @@ def build_tables(
     too, for the crosstab and `choices`); the others are frames. Also ``_run`` (this
     run's `runs` row, for the run log) and, when the live warehouse's choices are kept for
     the responses no new file changed, ``_choices_replaced`` (the keys of the live choices to drop),
-    and, when the live `responses` rows are kept for the responses whose row did not change,
-    ``_responses_changed`` (``incremental.ChangedResponses``: the rows to write; ``responses``
-    is still the whole table).
+    and ``_internal`` (the crosstab's sums, kept in the warehouse for the next night). On a
+    live warehouse that can be its base (``incremental.live_base``), ``responses`` is an
+    ``incremental.ChangedResponses``: the rows that changed, the live table keeping the others.
     """
     book = study.book
     staged = state.staged(staged_dir)
@@ -62,35 +62,30 @@ def build_tables(
     targets = settings.weighting_targets()
     weighted, schemas = bool(targets), warehouse_schemas(book)
     folder = build_folder(build_dir(state))
-    responses, decided = write_responses(
-        current,
-        _polars_types(schemas["responses"]) | {q.code: pl.List(q.dtype) for q in book.multi},
-        book=book,
-        policy=settings.screening,
-        targets=targets,
-        folder=folder,
-        memory_mb=settings.build_memory_mb,
-    )
-    scanned = responses.lazy()
-    slices = (responses.height, crosstab_slice_rows(settings.build_memory_mb))
     keep_live = None if staged_dir is not None else _choices_base(warehouse, staged, book=book)
-    changed = changed_responses(
-        warehouse, responses, decided, versions, new_orders=keep_live, book=book, weighted=weighted
+    base = live_base(
+        warehouse, new_orders=keep_live, book=book, weighted=weighted, versioned=not study.versions.is_empty
     )
-    sums = night_sums(warehouse, responses, changed, book=book, weighted=weighted, slices=slices)
+    responses, decided, sums = _responses_table(current, versions, study, settings, base, warehouse, folder=folder)
+    scanned = responses.lazy()  # of an incremental night, the rows it writes
+    slices = (responses.height, crosstab_slice_rows(settings.build_memory_mb))
+    waves = sorted(decided["wave"].unique().to_list())
     crosstab, claims = _crosstab_and_claims(
-        scanned, study, settings, margins=tuple(targets or ()), slices=slices, sums=sums
+        scanned, study, settings, margins=tuple(targets or ()), slices=slices, sums=sums, waves=waves
     )
     # The multi-select answers, one row a response (the `answers` view unnests them with the
     # single-choice columns of `responses`).
     answered, replaced = _responses_to_answer(scanned, versions, new_orders=keep_live)
     quarantine = _quarantine(staged, times)
     this_run = _run_row(run, settings, decided=decided, claims=claims, quarantine=quarantine, warehouse=warehouse)
+    respondents = (
+        responses.respondents.lazy() if base else scanned.filter(~pl.col("is_excluded")).select("wave", "email_hash")
+    )
     tables = {
         "responses": responses,
         "choices": _written(build_choices(answered, book=book), folder / "choices.parquet", schemas["choices"]),
         "crosstab": crosstab,
-        "trend": _trend(crosstab, scanned, study, settings, weighted=weighted),
+        "trend": _trend(crosstab, scanned, study, settings, weighted=weighted, respondents=respondents),
         "column_tests": build_column_tests(
             crosstab.lazy(), book=book, settings=settings.column_tests, weighted=weighted
         ).collect(),
@@ -101,24 +96,61 @@ def build_tables(
         "runs": _runs_table(state.runs.runs() + [this_run]),
     }
     # Of a table the publish keeps the live rows of, the rows it writes are validated.
-    written = tables | ({"responses": changed.rows} if changed is not None else {})
-    validated = {name: _validated(frame, schemas[name]) for name, frame in written.items()}
-    extra = _kept(this_run, choices=replaced, responses=changed, sums=sums)
-    return validated | {"responses": tables["responses"]} | extra
+    written = tables | ({"responses": responses.rows} if isinstance(responses, ChangedResponses) else {})
+    validated = {name: _validated(table, schemas[name]) for name, table in written.items()}
+    return validated | {"responses": responses} | _kept(this_run, choices=replaced, sums=sums)
 
 
-def _kept(
-    run_row: dict, *, choices: pl.DataFrame | None, responses: ChangedResponses | None, sums: pl.DataFrame | None
-) -> dict:
+def _responses_table(
+    current: pl.LazyFrame,
+    versions: pl.DataFrame,
+    study: Study,
+    settings: Settings,
+    base: LiveBase | None,
+    warehouse: Warehouse,
+    *,
+    folder: Path,
+) -> tuple[ParquetTable | ChangedResponses, pl.DataFrame, pl.DataFrame | None]:
+    """(the responses table, whole or as the rows that changed (on a ``base``); one row per
+    response with its flags, ``write_responses``'s; the crosstab's sums, None when weighted)."""
+    book, schemas = study.book, warehouse_schemas(study.book)
+    columns = _polars_types(schemas["responses"]) | {q.code: pl.List(q.dtype) for q in book.multi}
+    if base is not None:
+        changed, decided = write_changed_responses(
+            current,
+            columns,
+            base=base,
+            versions=versions,
+            warehouse=warehouse,
+            book=book,
+            policy=settings.screening,
+            folder=folder,
+        )
+        return changed, decided, changed.sums
+    targets = settings.weighting_targets()
+    responses, decided = write_responses(
+        current,
+        columns,
+        book=book,
+        policy=settings.screening,
+        targets=targets,
+        folder=folder,
+        memory_mb=settings.build_memory_mb,
+    )
+    if targets:
+        return responses, decided, None
+    slices = (responses.height, crosstab_slice_rows(settings.build_memory_mb))
+    return responses, decided, crosstab_sums(responses.lazy(), book=book, slices=slices)
+
+
+def _kept(run_row: dict, *, choices: pl.DataFrame | None, sums: pl.DataFrame | None) -> dict:
     """The build's entries that are not tables: ``_run`` (this run's `runs` row); ``_internal``
-    (the tables kept for the next build: the crosstab's sums, unweighted); with live rows
+    (the tables kept for the next build: the crosstab's sums, unweighted); with live choices
     kept, ``_choices_replaced`` (the keys of the live choices to drop: `choices` holds the rows
-    of these responses only) and ``_responses_changed`` (``incremental.ChangedResponses``)."""
+    of these responses only)."""
     extra = {"_run": pl.DataFrame([run_row]), "_internal": {} if sums is None else {"crosstab_sums": sums}}
     if choices is not None:
         extra["_choices_replaced"] = choices
-    if responses is not None:
-        extra["_responses_changed"] = responses
     return extra
 
 
@@ -185,6 +217,7 @@ def _crosstab_and_claims(
     margins: tuple[str, ...],
     slices: tuple[int, int] | None = None,
     sums: pl.DataFrame | None = None,
+    waves: list[int] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The crosstab, and the published figures checked against it.
 
@@ -201,7 +234,9 @@ def _crosstab_and_claims(
             responses, book=book, settings=settings.crosstab, weighted=bool(margins), margins=margins, slices=slices
         )
     crosstab, unscreened = pl.collect_all(pair)
-    waves = sorted(responses.select(pl.col("wave").unique()).collect()["wave"].to_list()) or [book.wave]
+    if waves is None:
+        waves = sorted(responses.select(pl.col("wave").unique()).collect()["wave"].to_list())
+    waves = waves or [book.wave]
     if not study.versions.is_empty:  # no rows for what a wave did not ask (schemas/versions.py)
         offered = offered_answers(book, study.versions, waves)
         crosstab, unscreened = (_asked(table, offered) for table in (crosstab, unscreened))
@@ -225,9 +260,16 @@ def _asked(crosstab: pl.DataFrame, offered: pl.DataFrame) -> pl.DataFrame:
 
 
 def _trend(
-    crosstab: pl.DataFrame, responses: pl.LazyFrame, study: Study, settings: Settings, *, weighted: bool
+    crosstab: pl.DataFrame,
+    responses: pl.LazyFrame,
+    study: Study,
+    settings: Settings,
+    *,
+    weighted: bool,
+    respondents: pl.LazyFrame,
 ) -> pl.DataFrame:
-    """The trend table; with a questionnaire that changes between waves, the reasons of the
+    """The trend table (``respondents``: the wave and email hash of the responses in the bases);
+    with a questionnaire that changes between waves, the reasons of the
     rows not compared and the previous figures of merged options (``schemas.versions``)."""
     changes = merged = None
     if not study.versions.is_empty:
@@ -239,7 +281,7 @@ def _trend(
         crosstab.lazy(),
         alpha=settings.crosstab.alpha,
         adjust=settings.crosstab.adjust,
-        respondents=responses.filter(~pl.col("is_excluded")).select("wave", "email_hash"),
+        respondents=respondents,
         changes=changes,
         merged_previous=merged,
         weighted=weighted,

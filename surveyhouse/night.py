@@ -34,6 +34,7 @@ from schemas.tables import warehouse_schemas
 from surveyhouse.build import build_dir, build_tables
 from surveyhouse.discover import FileWaves, NewFile, discover_files, held_entry, record_held
 from surveyhouse.diskspace import record_failure
+from surveyhouse.incremental import ChangedResponses
 from surveyhouse.lake import StateShare
 from surveyhouse.landing import FileNotTaken, NotTaken, shown
 from surveyhouse.read import ReadLimits
@@ -350,13 +351,14 @@ def written_tables(tables: dict) -> tuple[dict, dict]:
     """(the tables the publish writes, what it keeps of the live tables: ``incremental``).
 
     ``_choices_replaced``: `choices` holds the new responses' rows, the live ones of the others
-    kept, in the order of `responses` (as a full build writes it); ``_responses_changed``: `responses` is written as the rows that changed, the live
-    table keeping the others (surveyhouse/incremental.py)."""
+    kept, in the order of `responses` (as a full build writes it); `responses` as
+    ``ChangedResponses``: written as the rows that changed, the live table keeping the others
+    (surveyhouse/incremental.py)."""
     incremental = {}
     if tables.get("_choices_replaced") is not None:
         incremental["choices"] = KeptRows(tables["_choices_replaced"], follows="responses")
-    changed = tables.get("_responses_changed")
-    if changed is None:
+    changed = tables["responses"]
+    if not isinstance(changed, ChangedResponses):
         return tables, incremental
     return tables | {"responses": changed.rows}, incremental | {"responses": changed.kept_rows()}
 

@@ -28,6 +28,7 @@ from polars.testing import assert_frame_equal
 from demo.exports.qualtrics import write_qualtrics
 from demo.study import demo_respondents
 from schemas.study import load_study
+from surveyhouse.incremental import ChangedResponses
 from surveyhouse.night import run_night
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
@@ -99,7 +100,7 @@ def rebuilt(settings, folder: Path) -> dict[str, pl.DataFrame]:
     copy = dataclasses.replace(settings, inbox=folder / "landing", warehouse=folder / settings.warehouse.name)
     copy.warehouse.unlink()
     run = run_night(load_study(), copy, report=False)
-    assert "_responses_changed" not in run.tables
+    assert not isinstance(run.tables["responses"], ChangedResponses)
     return published(copy.warehouse)
 
 
@@ -137,9 +138,9 @@ def test_a_night_writes_the_responses_that_changed_and_publishes_what_a_full_bui
 ):
     with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
         run, settings, before = night_on_demo(demo_night, tmp_path / "night", land)
-    assert "counted from every response" not in caplog.text  # the crosstab from the live sums
-    changed = run.tables["_responses_changed"]
-    assert changed.rows.height < run.tables["responses"].height
+    assert "built whole" not in caplog.text  # the responses and the crosstab from the live ones
+    changed = run.tables["responses"]
+    assert isinstance(changed, ChangedResponses) and changed.rows.height < changed.height
     if land is not quarantined_only:
         assert changed.rows.height > 0
     else:
@@ -158,6 +159,6 @@ def test_a_weighted_study_publishes_its_responses_whole(demo_night, tmp_path, ca
     targets.write_text("role: {vp: 0.1, senior_director: 0.3, manager: 0.4, entry: 0.2}\n", encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
         run, settings, _ = night_on_demo(demo_night, tmp_path / "night", long_responses, weights_file=targets)
-    assert "_responses_changed" not in run.tables and run.tables["_internal"] == {}
-    assert "responses written whole: the study is weighted" in caplog.text
+    assert not isinstance(run.tables["responses"], ChangedResponses) and run.tables["_internal"] == {}
+    assert "responses and crosstab built whole: the study is weighted" in caplog.text
     assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))
