@@ -24,7 +24,13 @@ from surveyhouse.staging import (
 from surveyhouse.state import StateFolder
 from transforms.claims import check_claims
 from transforms.column_tests import build_column_tests
-from transforms.crosstab import build_crosstab, build_crosstab_pair, build_crosstab_pair_from_sums, crosstab_sums
+from transforms.crosstab import (
+    build_crosstab,
+    build_crosstab_pair,
+    build_crosstab_pair_from_sums,
+    crosstab_cells,
+    crosstab_sums,
+)
 from transforms.labels import build_labels
 from transforms.quarantine import QUARANTINE_SCHEMA, latest_failures
 from transforms.responses import FILE_RECENCY, RANKED_RECENCY, build_choices, mark_superseded, rank_files
@@ -98,7 +104,7 @@ def build_tables(
     # Of a table the publish keeps the live rows of, the rows it writes are validated.
     written = tables | ({"responses": responses.rows} if isinstance(responses, ChangedResponses) else {})
     validated = {name: _validated(table, schemas[name]) for name, table in written.items()}
-    return validated | {"responses": responses} | _kept(this_run, choices=replaced, sums=sums)
+    return validated | {"responses": responses} | _kept(this_run, choices=replaced, sums=sums, book=book)
 
 
 def _responses_table(
@@ -143,12 +149,14 @@ def _responses_table(
     return responses, decided, crosstab_sums(responses.lazy(), book=book, slices=slices)
 
 
-def _kept(run_row: dict, *, choices: pl.DataFrame | None, sums: pl.DataFrame | None) -> dict:
+def _kept(run_row: dict, *, choices: pl.DataFrame | None, sums: pl.DataFrame | None, book: Codebook) -> dict:
     """The build's entries that are not tables: ``_run`` (this run's `runs` row); ``_internal``
-    (the tables kept for the next build: the crosstab's sums, unweighted); with live choices
+    (the tables kept for the next build: the crosstab's sums and their cells, unweighted); with live choices
     kept, ``_choices_replaced`` (the keys of the live choices to drop: `choices` holds the rows
     of these responses only)."""
-    extra = {"_run": pl.DataFrame([run_row]), "_internal": {} if sums is None else {"crosstab_sums": sums}}
+    extra = {"_run": pl.DataFrame([run_row]), "_internal": {}}
+    if sums is not None:  # what the sums are of goes with them
+        extra["_internal"] = {"crosstab_sums": sums, "crosstab_cells": crosstab_cells(book)}
     if choices is not None:
         extra["_choices_replaced"] = choices
     return extra

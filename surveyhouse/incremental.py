@@ -34,7 +34,7 @@ import polars as pl
 from schemas.codebook import Codebook
 from schemas.tables import responses_schema
 from surveyhouse.responses_file import TABLE_ORDER, screened_rows, written_privately
-from transforms.crosstab import added_sums, crosstab_sums, crosstab_sums_columns
+from transforms.crosstab import added_sums, crosstab_cells, crosstab_sums, crosstab_sums_columns
 from transforms.responses import with_derived_segments
 from transforms.screening import FLAGS, ScreeningPolicy
 from warehouse.publish import KeptRows, ParquetTable, live_table_matches
@@ -84,13 +84,15 @@ def live_base(
 
 def _live_decisions_and_sums(warehouse: Warehouse, *, book: Codebook) -> tuple[pl.DataFrame, pl.DataFrame] | None:
     """(``LiveBase.decisions``, ``LiveBase.sums``); None when the live responses table has other
-    columns than this questionnaire's, its sums are missing or of other cells, or either cannot be read."""
+    columns than this questionnaire's, its sums are missing or of other cells (``crosstab_cells``:
+    a NET's members changed, say), or either cannot be read."""
     try:
         with warehouse.reader() as connection:
             if not live_table_matches(connection, "responses", responses_schema(book)):
                 return None
             sums = run_query(connection, "live_crosstab_sums").pl()
-            if sums.columns != crosstab_sums_columns(book):
+            cells = run_query(connection, "live_crosstab_cells").pl()
+            if sums.columns != crosstab_sums_columns(book) or not cells.equals(crosstab_cells(book).sort("cell")):
                 return None
             return run_query(connection, "live_response_decisions").pl(), sums
     except (duckdb.Error, OSError):

@@ -194,6 +194,22 @@ def crosstab_sums_columns(book: Codebook) -> list[str]:
     return keys + [f"n:{i}" for i in range(len(_answer_cells(book)[0]))]
 
 
+def crosstab_cells(book: Codebook) -> pl.DataFrame:
+    """One row per sum of ``crosstab_sums`` (``cell``: its column): the question, the answer
+    (null for the question's base) and the rule of whom it counts, as text (a NET's members
+    included): what the sums mean, to tell whether sums kept from another night still do."""
+    cells, _ = _answer_cells(book)
+    return pl.DataFrame(
+        {
+            "cell": [f"n:{i}" for i in range(len(cells))],
+            "question": [question for question, _, _ in cells],
+            "answer": [answer for _, answer, _ in cells],
+            "rule": [str(condition) for _, _, condition in cells],
+        },
+        schema={"cell": pl.Utf8, "question": pl.Utf8, "answer": pl.Utf8, "rule": pl.Utf8},
+    )
+
+
 def added_sums(parts: list[pl.DataFrame], *, signs: list[int] | None = None) -> pl.DataFrame:
     """``parts`` (``crosstab_sums`` frames) added up per combination, each part times its sign
     (``signs``, default all +1: a -1 takes responses out); sums that come to zero are left as

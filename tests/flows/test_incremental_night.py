@@ -94,12 +94,12 @@ def published(warehouse: Path) -> dict[str, pl.DataFrame]:
     return tables | {"_build.crosstab_sums": counting.sort(counting.columns, nulls_last=True)}
 
 
-def rebuilt(settings, folder: Path) -> dict[str, pl.DataFrame]:
+def rebuilt(settings, folder: Path, study=None) -> dict[str, pl.DataFrame]:
     """What a full build of the same staged files publishes (a copy without its warehouse)."""
     shutil.copytree(settings.warehouse.parent, folder)
     copy = dataclasses.replace(settings, inbox=folder / "landing", warehouse=folder / settings.warehouse.name)
     copy.warehouse.unlink()
-    run = run_night(load_study(), copy, report=False)
+    run = run_night(study or load_study(), copy, report=False)
     assert not isinstance(run.tables["responses"], ChangedResponses)
     return published(copy.warehouse)
 
@@ -115,9 +115,10 @@ def assert_published_alike(actual: dict[str, pl.DataFrame], expected: dict[str, 
     assert not differ, f"differs from a full build: {differ}"
 
 
-def night_on_demo(demo_night, folder: Path, land, **changes):
+def night_on_demo(demo_night, folder: Path, land, study=None, **changes):
     """A copy of the demo night's folder, ``land`` writing a file into its landing folder, and
-    the night run on it (``changes``: to the settings): (the run, the settings, old flags)."""
+    the night run on it (of ``study``, default the demo's; ``changes``: to the settings):
+    (the run, the settings, old flags)."""
     shutil.copytree(demo_night.warehouse.parent, folder)
     settings = dataclasses.replace(
         demo_night, inbox=folder / "landing", warehouse=folder / demo_night.warehouse.name, **changes
@@ -127,7 +128,7 @@ def night_on_demo(demo_night, folder: Path, land, **changes):
             "select wave, source_tool, response_id, is_speeder, is_duplicate from responses"
         ).pl()
     land(settings.inbox)
-    return run_night(load_study(), settings, report=False), settings, before
+    return run_night(study or load_study(), settings, report=False), settings, before
 
 
 @pytest.mark.parametrize(
@@ -162,3 +163,19 @@ def test_a_weighted_study_publishes_its_responses_whole(demo_night, tmp_path, ca
     assert not isinstance(run.tables["responses"], ChangedResponses) and run.tables["_internal"] == {}
     assert "responses and crosstab built whole: the study is weighted" in caplog.text
     assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))
+
+
+def test_a_night_whose_nets_changed_counts_the_crosstab_from_every_response(demo_night, tmp_path, caplog):
+    study = load_study()
+    book = study.book
+    question = book.question("ai_threat")  # the NET `top2` now counts the neutral answer too
+    members = (*question.nets["top2"], "neutral")
+    assert set(members) <= set(question.option_codes)
+    renetted = dataclasses.replace(question, nets=question.nets | {"top2": members})
+    questions = tuple(renetted if q.code == question.code else q for q in book.questions)
+    study = dataclasses.replace(study, book=dataclasses.replace(book, questions=questions))
+    with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
+        run, settings, _ = night_on_demo(demo_night, tmp_path / "night", long_responses, study=study)
+    assert not isinstance(run.tables["responses"], ChangedResponses)
+    assert "responses and crosstab built whole: the live warehouse keeps no" in caplog.text
+    assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full", study))
