@@ -15,6 +15,7 @@ state folder is repaired first, under the warehouse's run lock.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -331,6 +332,7 @@ def publish(
 
     Into a DuckLake, the tables are built again when other writers published meanwhile
     (their files come into the staged folder first): the published ones are returned.
+    Called by ``publish_night`` only, after the run read the live warehouse whole.
     """
     book = night.study.book
     schemas = warehouse_schemas(book)
@@ -353,14 +355,16 @@ def written_tables(tables: dict) -> tuple[dict, dict]:
     ``_choices_replaced``: `choices` holds the new responses' rows, the live ones of the others
     kept, in the order of `responses` (as a full build writes it); `responses` as
     ``ChangedResponses``: written as the rows that changed, the live table keeping the others
-    (surveyhouse/incremental.py)."""
+    (surveyhouse/incremental.py). The live tables are read whole at the start of the night
+    (``run_night``: ``Warehouse.unreadable``, under the run lock), not again in the copy."""
     incremental = {}
     if tables.get("_choices_replaced") is not None:
-        incremental["choices"] = KeptRows(tables["_choices_replaced"], follows="responses")
+        incremental["choices"] = KeptRows(tables["_choices_replaced"], follows="responses", read_whole=True)
     changed = tables["responses"]
     if not isinstance(changed, ChangedResponses):
         return tables, incremental
-    return tables | {"responses": changed.rows}, incremental | {"responses": changed.kept_rows()}
+    kept = dataclasses.replace(changed.kept_rows(), read_whole=True)
+    return tables | {"responses": changed.rows}, incremental | {"responses": kept}
 
 
 def trim(warehouse: Warehouse) -> None:

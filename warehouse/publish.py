@@ -113,6 +113,10 @@ class KeptRows:
     replaced: pl.DataFrame
     order: tuple[str, ...] = ()
     follows: str | None = None
+    #: The caller read the live table whole under the lock it holds while publishing (a night
+    #: reads the live warehouse whole first): the copy does not read it again (the new file is
+    #: still read whole before it is swapped in).
+    read_whole: bool = False
 
 
 def publish_warehouse(
@@ -184,15 +188,16 @@ def _take_live_permissions(building: Path, path: Path) -> None:
     os.chmod(building, stat.S_IMODE(live.st_mode))
 
 
-def _open_live_copy(building: Path, path: Path, kept: list[str]) -> duckdb.DuckDBPyConnection:
-    """A connection to a copy of the live file whose ``kept`` tables were read whole."""
+def _open_live_copy(building: Path, path: Path, kept: dict[str, KeptRows]) -> duckdb.DuckDBPyConnection:
+    """A connection to a copy of the live file whose ``kept`` tables were read whole (here, or
+    by the caller: ``KeptRows.read_whole``)."""
     shutil.copyfile(path, building)
     try:
         connection = duckdb.connect(str(building))
     except duckdb.Error as error:
         raise LiveWarehouseUnreadable(path, one_line(error)) from error
     connection.execute("SET enable_progress_bar = false")
-    reason = unreadable_tables(connection, kept)
+    reason = unreadable_tables(connection, [name for name, rows in kept.items() if not rows.read_whole])
     if reason is not None:
         connection.close()
         raise LiveWarehouseUnreadable(path, reason)
@@ -216,7 +221,7 @@ def _write_warehouse(
     """The complete new warehouse in ``building``, checkpointed and closed."""
     incremental = {name: kept if isinstance(kept, KeptRows) else KeptRows(kept) for name, kept in incremental.items()}
     if incremental:
-        connection = _open_live_copy(building, path, list(incremental))
+        connection = _open_live_copy(building, path, incremental)
     else:
         connection = duckdb.connect(str(building))
         connection.execute("SET enable_progress_bar = false")

@@ -179,3 +179,19 @@ def test_a_night_whose_nets_changed_counts_the_crosstab_from_every_response(demo
     assert not isinstance(run.tables["responses"], ChangedResponses)
     assert "responses and crosstab built whole: the live warehouse keeps no" in caplog.text
     assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full", study))
+
+
+def test_an_incremental_night_reads_the_live_tables_it_keeps_whole_once(demo_night, tmp_path, monkeypatch):
+    import warehouse.publish
+
+    checked: list[list[str] | None] = []
+    real = warehouse.publish.unreadable_tables
+    monkeypatch.setattr(
+        warehouse.publish,
+        "unreadable_tables",
+        lambda connection, tables=None: checked.append(tables) or real(connection, tables),
+    )
+    run, _, _ = night_on_demo(demo_night, tmp_path / "night", long_responses)
+    assert isinstance(run.tables["responses"], ChangedResponses)
+    # run_night read the live warehouse whole first: the copy the publish starts from is not read again
+    assert checked == [[]]
