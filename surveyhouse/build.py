@@ -73,6 +73,7 @@ def build_tables(
         warehouse, new_orders=keep_live, book=book, weighted=weighted, versioned=not study.versions.is_empty
     )
     responses, decided, sums = _responses_table(current, versions, study, settings, base, warehouse, folder=folder)
+    del base  # the live responses' decisions: not held through the crosstab
     scanned = responses.lazy()  # of an incremental night, the rows it writes
     slices = (responses.height, crosstab_slice_rows(settings.build_memory_mb))
     waves = sorted(decided["wave"].unique().to_list())
@@ -85,7 +86,9 @@ def build_tables(
     quarantine = _quarantine(staged, times)
     this_run = _run_row(run, settings, decided=decided, claims=claims, quarantine=quarantine, warehouse=warehouse)
     respondents = (
-        responses.respondents.lazy() if base else scanned.filter(~pl.col("is_excluded")).select("wave", "email_hash")
+        responses.respondents
+        if isinstance(responses, ChangedResponses)
+        else scanned.filter(~pl.col("is_excluded")).select("wave", "email_hash")
     )
     tables = {
         "responses": responses,

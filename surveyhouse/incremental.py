@@ -111,7 +111,7 @@ class ChangedResponses:
     replaced: pl.DataFrame
     height: int
     sums: pl.DataFrame
-    respondents: pl.DataFrame
+    respondents: pl.LazyFrame
 
     def lazy(self) -> pl.LazyFrame:
         """The rows written (not the whole table)."""
@@ -160,10 +160,9 @@ def write_changed_responses(
     sums = added_sums(
         [base.sums, _sums(rows.lazy(), rows.height, book), _sums(replaced, len(replaced), book)], signs=[1, 1, -1]
     )
-    respondents = (
+    respondents = (  # read by the trend, after the crosstab: lazily
         current.select("_row", "email_hash")
-        .collect(engine="streaming")
-        .join(decided.filter(~pl.col("is_excluded")).select("_row", "wave"), on="_row")
+        .join(decided.lazy().filter(~pl.col("is_excluded")).select("_row", "wave"), on="_row")
         .select("wave", "email_hash")
     )
     return ChangedResponses(rows, changed, decided.height, sums, respondents), decided
