@@ -472,8 +472,8 @@ def _choices_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codeb
     """The file orders of the loaded files that the live warehouse lacks, when its choices
     can be kept for the others; None when the choices must be built whole.
 
-    Kept only for a warehouse file (not a lake) whose every file is staged, as it was then,
-    and whose choices table has this codebook's column types (a warehouse published before
+    Kept only for a warehouse file (not a lake) whose every file is staged, as it was then
+    (same order, status and wave), and whose choices table has this codebook's column types (a warehouse published before
     `choices` has none: built whole).
     """
     if not warehouse.keeps_live_rows():
@@ -481,6 +481,7 @@ def _choices_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codeb
     try:
         with warehouse.reader() as connection:
             live = run_query(connection, "live_files").fetchall()
+            live_waves = dict(run_query(connection, "live_file_waves").fetchall())
             # A warehouse built before files had their times chose versions by ingestion order.
             files_columns = {row[0] for row in run_query(connection, "files_columns").fetchall()}
             described = [(row[0], row[1]) for row in run_query(connection, "choices_columns").fetchall()]
@@ -494,6 +495,9 @@ def _choices_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codeb
         return None
     now = {s.sha256: (s.record["file_order"], s.record["status"]) for s in staged}
     if any(now.get(sha) != (order, status) for sha, order, status in live):
+        return None
+    # A file assigned another wave since (`surveyhouse assign`) gives its responses other keys.
+    if any(live_waves.get(s.sha256, s.record.get("wave")) != s.record.get("wave") for s in staged):
         return None
     published = {sha for sha, _, _ in live}
     return [order for sha, (order, status) in now.items() if sha not in published and status == "loaded"]

@@ -102,8 +102,8 @@ def _live_decisions_and_sums(warehouse: Warehouse, *, book: Codebook) -> tuple[p
 @dataclass(frozen=True)
 class ChangedResponses:
     """The `responses` table of an incremental night: the rows it writes (``rows``, in the
-    table's order), the keys of the live rows they replace (``replaced``: every response of
-    ``rows``), how many rows the whole table has (``height``), the crosstab's sums of the whole
+    table's order), the keys of the live rows it deletes (``replaced``: every response of
+    ``rows``, and any live one no staged version has any more), how many rows the whole table has (``height``), the crosstab's sums of the whole
     table (``sums``), and the wave and email hash of every response in the bases (``respondents``,
     for the trend)."""
 
@@ -156,16 +156,17 @@ def write_changed_responses(
         .write_parquet(path)
     )
     rows = ParquetTable((written_privately(path),), chosen.height, pl.Schema(columns))
-    replaced = _live_rows(warehouse, changed, types=rows.schema)
-    sums = added_sums(
-        [base.sums, _sums(rows.lazy(), rows.height, book), _sums(replaced, len(replaced), book)], signs=[1, 1, -1]
-    )
+    # The live responses no staged version has any more (none while every file is staged as
+    # it was: ``build._choices_base``) go too.
+    replaced = pl.concat([changed, live.select(KEY).join(now.select(KEY), on=KEY, how="anti")])
+    out = _live_rows(warehouse, replaced, types=rows.schema)
+    sums = added_sums([base.sums, _sums(rows.lazy(), rows.height, book), _sums(out, len(out), book)], signs=[1, 1, -1])
     respondents = (  # read by the trend, after the crosstab: lazily
         current.select("_row", "email_hash")
         .join(decided.lazy().filter(~pl.col("is_excluded")).select("_row", "wave"), on="_row")
         .select("wave", "email_hash")
     )
-    return ChangedResponses(rows, changed, decided.height, sums, respondents), decided
+    return ChangedResponses(rows, replaced, decided.height, sums, respondents), decided
 
 
 def _sums(rows: pl.LazyFrame | pl.DataFrame, height: int, book: Codebook) -> pl.DataFrame:
