@@ -235,7 +235,9 @@ def build_crosstab_pair_from_sums(
     seg_cols = [f"seg_{s}" for s in segments] + ["is_excluded"]
     cells, _ = _answer_cells(book)
     wide = sums.with_row_index("_combo").lazy()
-    base_cube, count_cube = _split_cube(_long_cube(wide, cells=cells, seg_cols=seg_cols, weighted=False), seg_cols)
+    # Read by both tables: made once, here (as ``_cubes_from_responses`` does).
+    cube = _long_cube(wide, cells=cells, seg_cols=seg_cols, weighted=False).collect().lazy()
+    base_cube, count_cube = _split_cube(cube, seg_cols)
     return _pair_from_cubes(None, base_cube, count_cube, book=book, settings=settings, weighted=False, margins=())
 
 
