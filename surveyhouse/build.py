@@ -11,6 +11,7 @@ from schemas.codebook import Codebook
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
 from schemas.versions import merged_book, offered_answers, trend_changes
+from surveyhouse.incremental import ChangedResponses, LiveBase, live_base, write_changed_responses
 from surveyhouse.responses_file import KeySorter, build_folder, write_responses, written_privately
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
@@ -23,7 +24,13 @@ from surveyhouse.staging import (
 from surveyhouse.state import StateFolder
 from transforms.claims import check_claims
 from transforms.column_tests import build_column_tests
-from transforms.crosstab import build_crosstab, build_crosstab_pair
+from transforms.crosstab import (
+    build_crosstab,
+    build_crosstab_pair,
+    build_crosstab_pair_from_sums,
+    crosstab_cells,
+    crosstab_sums,
+)
 from transforms.labels import build_labels
 from transforms.quarantine import QUARANTINE_SCHEMA, latest_failures
 from transforms.responses import FILE_RECENCY, RANKED_RECENCY, build_choices, mark_superseded, rank_files
@@ -49,32 +56,35 @@ def build_tables(
     (``ParquetTable``), never whole in memory (the responses' file has the multi-select answers
     too, for the crosstab and `choices`); the others are frames. Also ``_run`` (this
     run's `runs` row, for the run log) and, when the live warehouse's choices are kept for
-    the responses no new file changed, ``_choices_replaced`` (the keys of the live choices to drop).
+    the responses no new file changed, ``_choices_replaced`` (the keys of the live choices to drop),
+    and ``_internal`` (the crosstab's sums, kept in the warehouse for the next night). On a
+    live warehouse that can be its base (``incremental.live_base``), ``responses`` is an
+    ``incremental.ChangedResponses``: the rows that changed, the live table keeping the others.
     """
     book = study.book
     staged = state.staged(staged_dir)
     times = file_versions(staged)
     current, versions = _current_versions(staged, times, book=book)
     targets = settings.weighting_targets()
-    schemas = warehouse_schemas(book)
+    weighted, schemas = bool(targets), warehouse_schemas(book)
     folder = build_folder(build_dir(state))
-    responses, decided = write_responses(
-        current,
-        _polars_types(schemas["responses"]) | {q.code: pl.List(q.dtype) for q in book.multi},
-        book=book,
-        policy=settings.screening,
-        targets=targets,
-        folder=folder,
-        memory_mb=settings.build_memory_mb,
-        sorter=KeySorter(
-            tuple(s.responses for s in loaded_files(staged)),
-            memory_mb=settings.build_memory_mb,
-            spill=folder / ".spill",
-        ),
+    sorter = KeySorter(
+        tuple(s.responses for s in loaded_files(staged)), memory_mb=settings.build_memory_mb, spill=folder / ".spill"
     )
-    scanned = responses.lazy()
+    keep_live = None if staged_dir is not None else _choices_base(warehouse, staged, book=book)
+    base = live_base(
+        warehouse, new_orders=keep_live, book=book, weighted=weighted, versioned=not study.versions.is_empty
+    )
+    responses, decided, sums = _responses_table(
+        current, versions, study, settings, base, warehouse, folder=folder, sorter=sorter
+    )
+    del base  # the live responses' decisions: not held through the crosstab
+    scanned = responses.lazy()  # of an incremental night, the rows it writes
     slices = (responses.height, crosstab_slice_rows(settings.build_memory_mb))
-    crosstab, claims = _crosstab_and_claims(scanned, study, settings, margins=tuple(targets or ()), slices=slices)
+    waves = sorted(decided["wave"].unique().to_list())
+    crosstab, claims = _crosstab_and_claims(
+        scanned, study, settings, margins=tuple(targets or ()), slices=slices, sums=sums, waves=waves
+    )
     # The multi-select answers, one row a response (the `answers` view unnests them with the
     # single-choice columns of `responses`).
     keep_live = None if staged_dir is not None else _choices_base(warehouse, staged, book=book)
@@ -83,13 +93,18 @@ def build_tables(
     )
     quarantine = _quarantine(staged, times)
     this_run = _run_row(run, settings, decided=decided, claims=claims, quarantine=quarantine, warehouse=warehouse)
+    respondents = (
+        responses.respondents
+        if isinstance(responses, ChangedResponses)
+        else scanned.filter(~pl.col("is_excluded")).select("wave", "email_hash")
+    )
     tables = {
         "responses": responses,
         "choices": _written(build_choices(answered, book=book), folder / "choices.parquet", schemas["choices"]),
         "crosstab": crosstab,
-        "trend": _trend(crosstab, scanned, study, settings, weighted=bool(targets)),
+        "trend": _trend(crosstab, scanned, study, settings, weighted=weighted, respondents=respondents),
         "column_tests": build_column_tests(
-            crosstab.lazy(), book=book, settings=settings.column_tests, weighted=bool(targets)
+            crosstab.lazy(), book=book, settings=settings.column_tests, weighted=weighted
         ).collect(),
         "claims": claims,
         "labels": build_labels(book, languages=study.languages),
@@ -97,11 +112,69 @@ def build_tables(
         "files": _files_table(staged, times, versions, book=book),
         "runs": _runs_table(state.runs.runs() + [this_run]),
     }
-    validated = {name: _validated(frame, schemas[name]) for name, frame in tables.items()}
-    extra = {"_run": pl.DataFrame([this_run])}
-    if replaced is not None:
-        extra["_choices_replaced"] = replaced  # `choices` holds the rows of these responses only
-    return validated | extra
+    # Of a table the publish keeps the live rows of, the rows it writes are validated.
+    written = tables | ({"responses": responses.rows} if isinstance(responses, ChangedResponses) else {})
+    validated = {name: _validated(table, schemas[name]) for name, table in written.items()}
+    return validated | {"responses": responses} | _kept(this_run, choices=replaced, sums=sums, book=book)
+
+
+def _responses_table(
+    current: pl.LazyFrame,
+    versions: pl.DataFrame,
+    study: Study,
+    settings: Settings,
+    base: LiveBase | None,
+    warehouse: Warehouse,
+    *,
+    folder: Path,
+    sorter: KeySorter,
+) -> tuple[ParquetTable | ChangedResponses, pl.DataFrame, pl.DataFrame | None]:
+    """(the responses table, whole or as the rows that changed (on a ``base``); one row per
+    response with its flags, ``write_responses``'s; the crosstab's sums, None when weighted)."""
+    book, schemas = study.book, warehouse_schemas(study.book)
+    columns = _polars_types(schemas["responses"]) | {q.code: pl.List(q.dtype) for q in book.multi}
+    if base is not None:
+        changed, decided = write_changed_responses(
+            current,
+            columns,
+            base=base,
+            versions=versions,
+            warehouse=warehouse,
+            book=book,
+            policy=settings.screening,
+            folder=folder,
+            sorter=sorter,
+            memory_mb=settings.build_memory_mb,
+        )
+        return changed, decided, changed.sums
+    targets = settings.weighting_targets()
+    responses, decided = write_responses(
+        current,
+        columns,
+        book=book,
+        policy=settings.screening,
+        targets=targets,
+        folder=folder,
+        memory_mb=settings.build_memory_mb,
+        sorter=sorter,
+    )
+    if targets:
+        return responses, decided, None
+    slices = (responses.height, crosstab_slice_rows(settings.build_memory_mb))
+    return responses, decided, crosstab_sums(responses.lazy(), book=book, slices=slices)
+
+
+def _kept(run_row: dict, *, choices: pl.DataFrame | None, sums: pl.DataFrame | None, book: Codebook) -> dict:
+    """The build's entries that are not tables: ``_run`` (this run's `runs` row); ``_internal``
+    (the tables kept for the next build: the crosstab's sums and their cells, unweighted); with live choices
+    kept, ``_choices_replaced`` (the keys of the live choices to drop: `choices` holds the rows
+    of these responses only)."""
+    extra = {"_run": pl.DataFrame([run_row]), "_internal": {}}
+    if sums is not None:  # what the sums are of goes with them
+        extra["_internal"] = {"crosstab_sums": sums, "crosstab_cells": crosstab_cells(book)}
+    if choices is not None:
+        extra["_choices_replaced"] = choices
+    return extra
 
 
 #: Bytes of memory the crosstab's pass takes per response it reads (measured: 1.6 KB at 200,000, the demo's questionnaire).
@@ -187,6 +260,8 @@ def _crosstab_and_claims(
     *,
     margins: tuple[str, ...],
     slices: tuple[int, int] | None = None,
+    sums: pl.DataFrame | None = None,
+    waves: list[int] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The crosstab, and the published figures checked against it.
 
@@ -196,12 +271,16 @@ def _crosstab_and_claims(
     ``margins`` (the weighting targets' variables) the crosstab is weighted, design-based.
     """
     book = study.book
-    crosstab, unscreened = pl.collect_all(
-        build_crosstab_pair(
+    if sums is not None:  # unweighted: counted from the responses' sums (kept up to date by an incremental night)
+        pair = build_crosstab_pair_from_sums(sums, book=book, settings=settings.crosstab)
+    else:
+        pair = build_crosstab_pair(
             responses, book=book, settings=settings.crosstab, weighted=bool(margins), margins=margins, slices=slices
         )
-    )
-    waves = sorted(responses.select(pl.col("wave").unique()).collect()["wave"].to_list()) or [book.wave]
+    crosstab, unscreened = pl.collect_all(pair)
+    if waves is None:
+        waves = sorted(responses.select(pl.col("wave").unique()).collect()["wave"].to_list())
+    waves = waves or [book.wave]
     if not study.versions.is_empty:  # no rows for what a wave did not ask (schemas/versions.py)
         offered = offered_answers(book, study.versions, waves)
         crosstab, unscreened = (_asked(table, offered) for table in (crosstab, unscreened))
@@ -225,9 +304,16 @@ def _asked(crosstab: pl.DataFrame, offered: pl.DataFrame) -> pl.DataFrame:
 
 
 def _trend(
-    crosstab: pl.DataFrame, responses: pl.LazyFrame, study: Study, settings: Settings, *, weighted: bool
+    crosstab: pl.DataFrame,
+    responses: pl.LazyFrame,
+    study: Study,
+    settings: Settings,
+    *,
+    weighted: bool,
+    respondents: pl.LazyFrame,
 ) -> pl.DataFrame:
-    """The trend table; with a questionnaire that changes between waves, the reasons of the
+    """The trend table (``respondents``: the wave and email hash of the responses in the bases);
+    with a questionnaire that changes between waves, the reasons of the
     rows not compared and the previous figures of merged options (``schemas.versions``)."""
     changes = merged = None
     if not study.versions.is_empty:
@@ -239,7 +325,7 @@ def _trend(
         crosstab.lazy(),
         alpha=settings.crosstab.alpha,
         adjust=settings.crosstab.adjust,
-        respondents=responses.filter(~pl.col("is_excluded")).select("wave", "email_hash"),
+        respondents=respondents,
         changes=changes,
         merged_previous=merged,
         weighted=weighted,
@@ -427,8 +513,8 @@ def _choices_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codeb
     """The file orders of the loaded files that the live warehouse lacks, when its choices
     can be kept for the others; None when the choices must be built whole.
 
-    Kept only for a warehouse file (not a lake) whose every file is staged, as it was then,
-    and whose choices table has this codebook's column types (a warehouse published before
+    Kept only for a warehouse file (not a lake) whose every file is staged, as it was then
+    (same order, status and wave), and whose choices table has this codebook's column types (a warehouse published before
     `choices` has none: built whole).
     """
     if not warehouse.keeps_live_rows():
@@ -436,6 +522,7 @@ def _choices_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codeb
     try:
         with warehouse.reader() as connection:
             live = run_query(connection, "live_files").fetchall()
+            live_waves = dict(run_query(connection, "live_file_waves").fetchall())
             # A warehouse built before files had their times chose versions by ingestion order.
             files_columns = {row[0] for row in run_query(connection, "files_columns").fetchall()}
             described = [(row[0], row[1]) for row in run_query(connection, "choices_columns").fetchall()]
@@ -449,6 +536,9 @@ def _choices_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codeb
         return None
     now = {s.sha256: (s.record["file_order"], s.record["status"]) for s in staged}
     if any(now.get(sha) != (order, status) for sha, order, status in live):
+        return None
+    # A file assigned another wave since (`surveyhouse assign`) gives its responses other keys.
+    if any(live_waves.get(s.sha256, s.record.get("wave")) != s.record.get("wave") for s in staged):
         return None
     published = {sha for sha, _, _ in live}
     return [order for sha, (order, status) in now.items() if sha not in published and status == "loaded"]

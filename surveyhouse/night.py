@@ -15,6 +15,7 @@ state folder is repaired first, under the warehouse's run lock.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -34,6 +35,7 @@ from schemas.tables import warehouse_schemas
 from surveyhouse.build import build_dir, build_tables
 from surveyhouse.discover import FileWaves, NewFile, discover_files, held_entry, record_held
 from surveyhouse.diskspace import record_failure
+from surveyhouse.incremental import ChangedResponses
 from surveyhouse.lake import StateShare
 from surveyhouse.landing import FileNotTaken, NotTaken, shown
 from surveyhouse.read import ReadLimits
@@ -53,7 +55,7 @@ from surveyhouse.state import StateFolder
 from transforms.display import display_name, excerpt
 from warehouse.generated_views import generated_views
 from warehouse.health import LiveWarehouseUnreadable
-from warehouse.publish import view_sql
+from warehouse.publish import KeptRows, view_sql
 from warehouse.queries import run_query
 from warehouse.store import Warehouse, warehouse_at
 
@@ -373,21 +375,39 @@ def publish(
 
     Into a DuckLake, the tables are built again when other writers published meanwhile
     (their files come into the staged folder first): the published ones are returned.
+    Called by ``publish_night`` only, after the run read the live warehouse whole.
     """
     book = night.study.book
     schemas = warehouse_schemas(book)
     views = view_sql() | generated_views(book, published_figures_frame(night.study.figures, book=book))
-    replaced = tables.get("_choices_replaced")
     share = StateShare(
         night.state, rebuild=lambda: build_night(night, run, staged_dir=staged_dir), staged_dir=staged_dir
     )
-    tables = night.warehouse.publish(
-        tables, schemas, views, share=share, incremental={"choices": replaced} if replaced is not None else None
-    )
+    written, incremental = written_tables(tables)
+    published = night.warehouse.publish(written, schemas, views, share=share, incremental=incremental or None)
+    tables = published if published is not written else tables  # a lake may have built them again
     shutil.rmtree(build_dir(night.state), ignore_errors=True)  # the big tables' files: loaded
     night.state.runs.append(tables["_run"].row(0, named=True))
     trim(night.warehouse)
     return tables
+
+
+def written_tables(tables: dict) -> tuple[dict, dict]:
+    """(the tables the publish writes, what it keeps of the live tables: ``incremental``).
+
+    ``_choices_replaced``: `choices` holds the new responses' rows, the live ones of the others
+    kept, in the order of `responses` (as a full build writes it); `responses` as
+    ``ChangedResponses``: written as the rows that changed, the live table keeping the others
+    (surveyhouse/incremental.py). The live tables are read whole at the start of the night
+    (``run_night``: ``Warehouse.unreadable``, under the run lock), not again in the copy."""
+    incremental = {}
+    if tables.get("_choices_replaced") is not None:
+        incremental["choices"] = KeptRows(tables["_choices_replaced"], follows="responses", read_whole=True)
+    changed = tables["responses"]
+    if not isinstance(changed, ChangedResponses):
+        return tables, incremental
+    kept = dataclasses.replace(changed.kept_rows(), read_whole=True)
+    return tables | {"responses": changed.rows}, incremental | {"responses": kept}
 
 
 def trim(warehouse: Warehouse) -> None:

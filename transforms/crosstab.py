@@ -157,6 +157,102 @@ def build_crosstab_pair(
     base_cube, count_cube = _cubes_from_responses(
         responses, book=book, segments=segments, weighted=weighted, split_excluded=True, slices=slices
     )
+    return _pair_from_cubes(
+        responses, base_cube, count_cube, book=book, settings=settings, weighted=weighted, margins=margins
+    )
+
+
+def crosstab_sums(responses: pl.LazyFrame, *, book: Codebook, slices: tuple[int, int]) -> pl.DataFrame:
+    """One row per wave, combination of segment values and ``is_excluded``: per cell of the
+    crosstab (``_answer_cells``: a question's base, an option, a NET), ``n:<i>``, the number of
+    responses it counts; unweighted. What ``build_crosstab_pair`` sums the responses into: the
+    sums of two sets of responses add up to their union's (``added_sums``), so a crosstab is
+    kept up to date from its sums, the responses that come in and those that go out."""
+    segments = [*book.segments, *EXTRA_SEGMENTS]
+    cells, masks = _answer_cells(book)
+    rows, per_slice = slices
+    parts = [
+        _wide(
+            responses.slice(start, per_slice),
+            cells=cells,
+            masks=masks,
+            codes=[q.code for q in book.closed],
+            segments=segments,
+            weighted=False,
+            split_excluded=True,
+        )
+        .drop("_combo")
+        .collect()
+        for start in range(0, max(rows, 1), per_slice)
+    ]
+    return added_sums(parts)
+
+
+def crosstab_sums_columns(book: Codebook) -> list[str]:
+    """The columns of ``crosstab_sums`` (the combination's values, then one sum per cell)."""
+    keys = ["wave", *[f"seg_{s}" for s in [*book.segments, *EXTRA_SEGMENTS]], "is_excluded"]
+    return keys + [f"n:{i}" for i in range(len(_answer_cells(book)[0]))]
+
+
+def crosstab_cells(book: Codebook) -> pl.DataFrame:
+    """One row per sum of ``crosstab_sums`` (``cell``: its column): the question, the answer
+    (null for the question's base) and the rule of whom it counts, as text (a NET's members
+    included): what the sums mean, to tell whether sums kept from another night still do."""
+    cells, _ = _answer_cells(book)
+    return pl.DataFrame(
+        {
+            "cell": [f"n:{i}" for i in range(len(cells))],
+            "question": [question for question, _, _ in cells],
+            "answer": [answer for _, answer, _ in cells],
+            "rule": [str(condition) for _, _, condition in cells],
+        },
+        schema={"cell": pl.Utf8, "question": pl.Utf8, "answer": pl.Utf8, "rule": pl.Utf8},
+    )
+
+
+def added_sums(parts: list[pl.DataFrame], *, signs: list[int] | None = None) -> pl.DataFrame:
+    """``parts`` (``crosstab_sums`` frames) added up per combination, each part times its sign
+    (``signs``, default all +1: a -1 takes responses out); sums that come to zero are left as
+    zeros (they count no one, as an absent combination); in the first part's types."""
+    signs = signs or [1] * len(parts)
+    sums = [column for column in parts[0].columns if ":" in column]
+    keys = [column for column in parts[0].columns if ":" not in column]
+    signed = [
+        part.select(
+            *[pl.col(k).cast(parts[0].schema[k]) for k in keys],
+            *[pl.col(c).cast(pl.Int64 if c.startswith("n:") else pl.Float64) * sign for c in sums],
+        )
+        for part, sign in zip(parts, signs, strict=True)
+    ]
+    return pl.concat(signed).group_by(keys, maintain_order=True).agg(pl.col(sums).sum()).cast(dict(parts[0].schema))
+
+
+def build_crosstab_pair_from_sums(
+    sums: pl.DataFrame, *, book: Codebook, settings: CrosstabSettings
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The two tables of ``build_crosstab_pair`` (unweighted), from the responses' ``crosstab_sums``."""
+    segments = [*book.segments, *EXTRA_SEGMENTS]
+    seg_cols = [f"seg_{s}" for s in segments] + ["is_excluded"]
+    cells, _ = _answer_cells(book)
+    wide = sums.with_row_index("_combo").lazy()
+    # Read by both tables: made once, here (as ``_cubes_from_responses`` does).
+    cube = _long_cube(wide, cells=cells, seg_cols=seg_cols, weighted=False).collect().lazy()
+    base_cube, count_cube = _split_cube(cube, seg_cols)
+    return _pair_from_cubes(None, base_cube, count_cube, book=book, settings=settings, weighted=False, margins=())
+
+
+def _pair_from_cubes(
+    responses: pl.LazyFrame | None,
+    base_cube: pl.LazyFrame,
+    count_cube: pl.LazyFrame,
+    *,
+    book: Codebook,
+    settings: CrosstabSettings,
+    weighted: bool,
+    margins: tuple[str, ...],
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(the crosstab, the crosstab with no exclusions) from the cubes split by ``is_excluded``."""
+    segments = [*book.segments, *EXTRA_SEGMENTS]
     kept = ~pl.col("is_excluded")
     design = _design(
         responses,
@@ -288,6 +384,11 @@ def _cubes_from_responses(
     cube = _long_cube(wide, cells=cells, seg_cols=seg_cols, weighted=weighted)
     if split_excluded or collect:  # read by two tables or the design: the pass over the responses is made once, here
         cube = cube.collect().lazy()
+    return _split_cube(cube, seg_cols)
+
+
+def _split_cube(cube: pl.LazyFrame, seg_cols: list[str]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(bases, counts): the cube's rows of a question's base, and of its answers."""
     base_cube = cube.filter(pl.col("answer").is_null()).select("wave", "question", *seg_cols, "n", "w", "w2")
     count_cube = cube.filter(pl.col("answer").is_not_null()).select(
         "wave", "question", "answer", *seg_cols, "n", "w", "w2"

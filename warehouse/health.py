@@ -51,15 +51,19 @@ def one_line(error: BaseException) -> str:
 
 def unreadable_tables(connection: duckdb.DuckDBPyConnection, tables: list[str] | None = None) -> str | None:
     """None when every row of ``tables`` (default: every table) reads whole, else why not, in one line."""
-    if tables is None:
+    if tables is None:  # those of the main schema by name, the others (a build's own) schema.table
         tables = [
-            name for (name,) in connection.execute("select table_name from duckdb_tables() order by 1").fetchall()
+            name if schema == "main" else f"{schema}.{name}"
+            for (schema, name) in connection.execute(
+                "select schema_name, table_name from duckdb_tables() order by schema_name <> 'main', 1, 2"
+            ).fetchall()
         ]
     for table in tables:
         try:
             # hash() of the row reads every column's data and validity blocks; the one
             # aggregate keeps what comes back to Python to one number.
-            connection.execute(f'select bit_xor(hash(t)) from "{table}" as t').fetchall()
+            quoted = ".".join(f'"{part}"' for part in table.split(".", 1))
+            connection.execute(f"select bit_xor(hash(t)) from {quoted} as t").fetchall()
         except duckdb.Error as error:
             return f"table {table}: {one_line(error)}"
     return None

@@ -103,22 +103,45 @@ class ParquetTable:
         return self.slices()
 
 
+@dataclass(frozen=True)
+class KeptRows:
+    """What a publish keeps of a live table: every row but those whose key (the columns of
+    ``replaced``) is listed. The order a full build inserts the table's rows in: ``order``, the
+    columns (ascending, nulls first) it sorts them by, or ``follows``, a table written before it
+    whose rows with the same key come in the same order. After the new rows are added, the
+    table is put back in that order when it is under ``_UNORDERED_ROWS`` rows (from there a full
+    build inserts it unordered too)."""
+
+    replaced: pl.DataFrame
+    order: tuple[str, ...] = ()
+    follows: str | None = None
+    #: The caller read the live table whole under the lock it holds while publishing (a night
+    #: reads the live warehouse whole first): the copy does not read it again (the new file is
+    #: still read whole before it is swapped in).
+    read_whole: bool = False
+
+
 def publish_warehouse(
     path: Path,
     tables: dict[str, pl.DataFrame | Iterable[pl.DataFrame]],
     schemas: dict[str, pa.DataFrameSchema],
     views: dict[str, str] | None = None,
     *,
-    incremental: dict[str, pl.DataFrame] | None = None,
+    incremental: dict[str, pl.DataFrame | KeptRows] | None = None,
+    internal: dict[str, pl.DataFrame] | None = None,
 ) -> None:
     """Write every table (and the views) into a new file and swap it in over ``path``.
 
-    ``incremental`` (table -> key rows): the new file starts as a copy of the live one
-    (complete on disk: it is never written in place), and each of these tables keeps its
-    rows but those whose key (the frame's columns) is listed, then gets ``tables[name]``
-    added; every other table and view is written anew. What such a night writes follows
+    ``incremental`` (table -> key rows, or ``KeptRows``): the new file starts as a copy of the
+    live one (complete on disk: it is never written in place), and each of these tables keeps
+    its rows but those whose key (the frame's columns) is listed, then gets ``tables[name]``
+    added (and its order back, ``KeptRows.order``); every other table and view is written anew. What such a night writes follows
     what changed, not the whole history. The kept tables are read whole first:
     LiveWarehouseUnreadable when they cannot be (build them whole instead).
+
+    ``internal``: tables of the schema ``INTERNAL_SCHEMA`` (what an incremental build starts from,
+    e.g. the crosstab's sums), published with the rest so that they never drift from it; a live
+    one not given again is not kept.
 
     The new file is read back whole before it is swapped in (NewWarehouseUnreadable when
     it cannot be, and the live file stays), and takes the live file's mode, owner and
@@ -129,7 +152,7 @@ def publish_warehouse(
         _remove_building(leftover)
     building = path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
     try:
-        _write_warehouse(building, path, tables, schemas, views or {}, incremental or {})
+        _write_warehouse(building, path, tables, schemas, views or {}, incremental or {}, internal or {})
         reason = warehouse_unreadable(building)
         if reason is not None:
             raise NewWarehouseUnreadable(path, reason)
@@ -167,23 +190,24 @@ def _take_live_permissions(building: Path, path: Path) -> None:
     os.chmod(building, stat.S_IMODE(live.st_mode))
 
 
-def _open_live_copy(building: Path, path: Path, kept: list[str]) -> duckdb.DuckDBPyConnection:
-    """A connection to a copy of the live file whose ``kept`` tables were read whole."""
+def _open_live_copy(building: Path, path: Path, kept: dict[str, KeptRows]) -> duckdb.DuckDBPyConnection:
+    """A connection to a copy of the live file whose ``kept`` tables were read whole (here, or
+    by the caller: ``KeptRows.read_whole``)."""
     shutil.copyfile(path, building)
     try:
         connection = duckdb.connect(str(building))
     except duckdb.Error as error:
         raise LiveWarehouseUnreadable(path, one_line(error)) from error
     connection.execute("SET enable_progress_bar = false")
-    reason = unreadable_tables(connection, kept)
+    reason = unreadable_tables(connection, [name for name, rows in kept.items() if not rows.read_whole])
     if reason is not None:
         connection.close()
         raise LiveWarehouseUnreadable(path, reason)
     for (view,) in connection.execute("select view_name from duckdb_views() where not internal").fetchall():
         connection.execute(f'DROP VIEW "{view}"')
-    for (table,) in connection.execute("select table_name from duckdb_tables()").fetchall():
-        if table not in kept:
-            connection.execute(f'DROP TABLE "{table}"')
+    for schema, table in connection.execute("select schema_name, table_name from duckdb_tables()").fetchall():
+        if schema != "main" or table not in kept:
+            connection.execute(f'DROP TABLE "{schema}"."{table}"')
     return connection
 
 
@@ -193,11 +217,13 @@ def _write_warehouse(
     tables: dict[str, pl.DataFrame | Iterable[pl.DataFrame]],
     schemas: dict[str, pa.DataFrameSchema],
     views: dict[str, str],
-    incremental: dict[str, pl.DataFrame],
+    incremental: dict[str, pl.DataFrame | KeptRows],
+    internal: dict[str, pl.DataFrame],
 ) -> None:
     """The complete new warehouse in ``building``, checkpointed and closed."""
+    incremental = {name: kept if isinstance(kept, KeptRows) else KeptRows(kept) for name, kept in incremental.items()}
     if incremental:
-        connection = _open_live_copy(building, path, list(incremental))
+        connection = _open_live_copy(building, path, incremental)
     else:
         connection = duckdb.connect(str(building), config=_load_settings(tables))
         connection.execute("SET enable_progress_bar = false")
@@ -207,12 +233,17 @@ def _write_warehouse(
         create_tables(connection, {name: schema for name, schema in schemas.items() if name not in incremental})
         for name, schema in schemas.items():
             if name in incremental:
-                _delete_keys(connection, name, incremental[name])
+                _delete_keys(connection, name, incremental[name].replaced)
             if isinstance(tables[name], ParquetTable):
                 _insert_parquet(connection, name, tables[name], list(schema.columns))
-                continue
-            for frame in frames(tables[name]):
-                _insert(connection, name, _arrow_ready(frame, schema).to_arrow(compat_level=pl.CompatLevel.newest()))
+            else:
+                for frame in frames(tables[name]):
+                    _insert(
+                        connection, name, _arrow_ready(frame, schema).to_arrow(compat_level=pl.CompatLevel.newest())
+                    )
+            if name in incremental:
+                _put_in_order(connection, name, incremental[name])
+        _write_internal(connection, internal)
         create_views(connection, views, schemas)
         connection.execute("CHECKPOINT")
     finally:
@@ -284,6 +315,64 @@ def _delete_keys(connection: duckdb.DuckDBPyConnection, name: str, keys: pl.Data
         matched = " AND ".join(f'"{name}"."{key}" = replaced."{key}"' for key in keys.columns)
         connection.execute(f'DELETE FROM "{name}" USING replaced WHERE {matched}')
         connection.unregister("replaced")
+
+
+#: The schema of the tables a build keeps for the next one (``publish_warehouse``'s ``internal``).
+INTERNAL_SCHEMA = "_build"
+
+
+def _write_internal(connection: duckdb.DuckDBPyConnection, internal: dict[str, pl.DataFrame]) -> None:
+    """Each frame of ``internal`` as a table of ``INTERNAL_SCHEMA``, in its own column names and types."""
+    if internal:
+        connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{INTERNAL_SCHEMA}"')
+    connection.execute("SET preserve_insertion_order = true")
+    for name, frame in internal.items():
+        connection.register("incoming", frame.to_arrow())
+        connection.execute(f'CREATE OR REPLACE TABLE "{INTERNAL_SCHEMA}"."{name}" AS SELECT * FROM incoming')
+        connection.unregister("incoming")
+
+
+def _put_in_order(connection: duckdb.DuckDBPyConnection, name: str, kept: KeptRows) -> None:
+    """The rows of table ``name`` rewritten in the order a full build inserts them
+    (``KeptRows.order`` or ``KeptRows.follows``), when it has fewer than ``_UNORDERED_ROWS``
+    rows; left as they are when already in that order (new rows that sort after the kept ones)."""
+    (rows,) = connection.execute(f'select count(*) from "{name}"').fetchone()
+    if rows >= _UNORDERED_ROWS or not (kept.order or kept.follows):
+        return
+    source = f'"{name}" as t'
+    keys = ", ".join(f't."{column}" ASC NULLS FIRST' for column in kept.order)
+    if kept.follows:
+        matched = " AND ".join(f't."{key}" = f."{key}"' for key in kept.replaced.columns)
+        source += f' LEFT JOIN "{kept.follows}" as f ON {matched}'
+        keys = "f.rowid ASC NULLS LAST"
+    (unordered,) = connection.execute(
+        f"select count(*) from (select row_number() over (order by {keys}) as place, "
+        f"row_number() over (order by t.rowid) as stored from {source}) where place <> stored"
+    ).fetchone()
+    if not unordered:
+        return
+    connection.execute("SET preserve_insertion_order = true")
+    connection.execute(f'CREATE TEMP TABLE "_sorted" AS SELECT t.* FROM {source} ORDER BY {keys}')
+    connection.execute(f'DELETE FROM "{name}"')
+    connection.execute(f'INSERT INTO "{name}" SELECT * FROM "_sorted"')
+    connection.execute('DROP TABLE "_sorted"')
+
+
+def live_table_matches(connection: duckdb.DuckDBPyConnection, name: str, schema: pa.DataFrameSchema) -> bool:
+    """Whether table ``name`` of ``connection`` has the columns ``schema`` gives it (names, types,
+    nullability and descriptions, as DuckDB spells them): rows kept from it are this schema's."""
+    columns = (
+        "select column_name, data_type, is_nullable, comment from duckdb_columns() "
+        "where schema_name = 'main' and table_name = ? order by column_index"
+    )
+    expected = duckdb.connect()
+    try:
+        for statement in create_table_sql(name, schema):
+            expected.execute(statement)
+        wanted = expected.execute(columns, [name]).fetchall()
+    finally:
+        expected.close()
+    return connection.execute(columns, [name]).fetchall() == wanted
 
 
 def _insert(connection: duckdb.DuckDBPyConnection, name: str, arrow) -> None:

@@ -123,7 +123,14 @@ class FileWarehouse:
         return connect_read_only(self.path)
 
     def publish(self, tables, schemas, views, *, share, incremental=None) -> Tables:
-        publish_warehouse(self.path, {name: tables[name] for name in schemas}, schemas, views, incremental=incremental)
+        publish_warehouse(
+            self.path,
+            {name: tables[name] for name in schemas},
+            schemas,
+            views,
+            incremental=incremental,
+            internal=tables.get("_internal"),
+        )
         return tables
 
     def absorb_shared(self, share: StagingShare) -> None:

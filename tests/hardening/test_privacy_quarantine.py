@@ -66,8 +66,14 @@ def clear_values_in(text: str) -> list[str]:
 def every_relation(warehouse) -> dict[str, str]:
     """Every table and view of the warehouse, ``select *`` as text."""
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        names = [row[0] for row in connection.execute("select table_name from information_schema.tables").fetchall()]
-        return {name: str(connection.execute(f'select * from "{name}"').fetchall()) for name in names}
+        names = connection.execute("select table_schema, table_name from information_schema.tables").fetchall()
+        # Those of the main schema by name, the build's own (schema _build) as schema.name.
+        return {
+            name if schema == "main" else f"{schema}.{name}": str(
+                connection.execute(f'select * from "{schema}"."{name}"').fetchall()
+            )
+            for schema, name in names
+        }
 
 
 def test_personal_data_typed_as_an_answer_is_masked_in_the_whole_warehouse_and_the_run_log(tmp_path, capsys):

@@ -17,7 +17,10 @@ def table_segments(path: Path, table: str, row_group: int | None = None) -> list
     block that no other table (nor another row group) uses."""
     stored = "select row_group_id, block_id, block_offset from pragma_storage_info(?) where block_id >= 0"
     with duckdb.connect(str(path), read_only=True) as connection:
-        tables = [name for (name,) in connection.execute("select table_name from duckdb_tables()").fetchall()]
+        tables = [
+            name if schema == "main" else f"{schema}.{name}"
+            for (schema, name) in connection.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+        ]
         segments = {name: connection.execute(stored, [name]).fetchall() for name in tables}
     mine = [(group, block, offset) for group, block, offset in segments[table] if row_group in (None, group)]
     others = {

@@ -1,0 +1,197 @@
+"""A night with a few new files on a published warehouse writes the `responses` rows that
+changed (surveyhouse/incremental.py) and publishes what a full build of the same staged files
+publishes: every table and view, row for row and in the same order.
+
+Each scenario starts from the demo (both waves published) and lands one file: a cumulative
+re-export that supersedes old responses, earlier duplicates of old respondents (which makes
+the old ones duplicates), long responses that move the wave's median duration (old responses
+become speeders), a file whose every row is quarantined; and a weighted study, which rakes
+every weight again and so is published whole, its crosstab counted from every response.
+The crosstab of an unweighted night is counted from the live crosstab's sums (kept in the
+warehouse, schema ``_build``) and those of the rows that come in and go out: the sums kept
+after the night are those a full build keeps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from demo.exports.qualtrics import write_qualtrics
+from demo.study import demo_respondents
+from schemas.study import load_study
+from surveyhouse.incremental import ChangedResponses
+from surveyhouse.night import run_night
+
+CASES = Path(__file__).resolve().parents[1] / "cases" / "exports"
+
+
+def qualtrics_en(wave: int) -> pl.DataFrame:
+    """The demo's English Qualtrics respondents of a wave, in the order the demo exports them."""
+    seed, n = {2023: (2023, 2334), 2024: (2024, 2412)}[wave]
+    frame, _ = demo_respondents(seed=seed, n=n, wave=wave)
+    return frame.filter(pl.col("channel") == "qualtrics_en").sort("submitted_at")
+
+
+def cumulative_reexport(landing: Path) -> None:
+    """The 2024 English Qualtrics export again (same ResponseIds), five responses edited since."""
+    frame = qualtrics_en(2024)
+    edited = pl.int_range(pl.len()) < 5
+    frame = frame.with_columns(
+        ai_frequency=pl.when(edited).then(pl.lit("daily")).otherwise(pl.col("ai_frequency")),
+        submitted_at=pl.when(edited).then(pl.col("submitted_at") + timedelta(hours=1)).otherwise("submitted_at"),
+    )
+    write_qualtrics(frame, landing / "2024" / "AI+in+social+media+2024_December+1,+2024.csv", seed=2123)
+
+
+def earlier_duplicates(landing: Path) -> None:
+    """Twenty 2023 respondents again, submitted an hour before their first response (other ids)."""
+    frame = qualtrics_en(2023).head(20)
+    frame = frame.with_columns(pl.col("started_at", "submitted_at") - timedelta(hours=1))
+    write_qualtrics(frame, landing / "AI+in+social+media+2023_resubmitted.csv", seed=99)
+
+
+def long_responses(landing: Path) -> None:
+    """1,500 new 2023 responses of two hours each: the wave's median duration moves up."""
+    frame, _ = demo_respondents(seed=77, n=1500, wave=2023)
+    frame = frame.with_columns(started_at=pl.col("submitted_at") - timedelta(hours=2))
+    write_qualtrics(frame, landing / "AI+in+social+media+2023_late.csv", seed=77)
+
+
+def quarantined_only(landing: Path) -> None:
+    """A file too broken to load: every row quarantined."""
+    shutil.copyfile(CASES / "typeform_en.csv", landing / "responses-typeform-broken.csv")
+
+
+def published(warehouse: Path) -> dict[str, pl.DataFrame]:
+    """Every table and view of a warehouse but `runs` (each night adds its own), rows as stored;
+    and the crosstab's sums it keeps for the next night (as ``_build.crosstab_sums``: the
+    combinations that count someone, in a fixed order)."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        names = [
+            name
+            for (name,) in connection.execute(
+                "select table_name from duckdb_tables() where schema_name = 'main' union all "
+                "select view_name from duckdb_views() where not internal order by 1"
+            ).fetchall()
+            if name != "runs"
+        ]
+        tables = {name: connection.table(name).pl() for name in names}
+        kept = connection.execute("select count(*) from duckdb_tables() where schema_name = '_build'").fetchone()[0]
+        if not kept:  # a weighted study's crosstab is counted from every response: no sums kept
+            return tables
+        sums = connection.table("_build.crosstab_sums").pl()
+    counts = [column for column in sums.columns if ":" in column]
+    counting = sums.filter(pl.any_horizontal(pl.col(counts) > 0))
+    return tables | {"_build.crosstab_sums": counting.sort(counting.columns, nulls_last=True)}
+
+
+def rebuilt(settings, folder: Path, study=None) -> dict[str, pl.DataFrame]:
+    """What a full build of the same staged files publishes (a copy without its warehouse)."""
+    shutil.copytree(settings.warehouse.parent, folder)
+    copy = dataclasses.replace(settings, inbox=folder / "landing", warehouse=folder / settings.warehouse.name)
+    copy.warehouse.unlink()
+    run = run_night(study or load_study(), copy, report=False)
+    assert not isinstance(run.tables["responses"], ChangedResponses)
+    return published(copy.warehouse)
+
+
+def assert_published_alike(actual: dict[str, pl.DataFrame], expected: dict[str, pl.DataFrame]) -> None:
+    assert sorted(actual) == sorted(expected)
+    differ = []
+    for name in expected:
+        try:
+            assert_frame_equal(actual[name], expected[name])
+        except AssertionError as error:
+            differ.append(f"{name}: {str(error).splitlines()[0]}")
+    assert not differ, f"differs from a full build: {differ}"
+
+
+def night_on_demo(demo_night, folder: Path, land, study=None, **changes):
+    """A copy of the demo night's folder, ``land`` writing a file into its landing folder, and
+    the night run on it (of ``study``, default the demo's; ``changes``: to the settings):
+    (the run, the settings, old flags)."""
+    shutil.copytree(demo_night.warehouse.parent, folder)
+    settings = dataclasses.replace(
+        demo_night, inbox=folder / "landing", warehouse=folder / demo_night.warehouse.name, **changes
+    )
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        before = connection.execute(
+            "select wave, source_tool, response_id, is_speeder, is_duplicate from responses"
+        ).pl()
+    land(settings.inbox)
+    return run_night(study or load_study(), settings, report=False), settings, before
+
+
+@pytest.mark.parametrize(
+    "land", [cumulative_reexport, earlier_duplicates, long_responses, quarantined_only], ids=lambda f: f.__name__
+)
+def test_a_night_writes_the_responses_that_changed_and_publishes_what_a_full_build_does(
+    demo_night, tmp_path, land, caplog
+):
+    with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
+        run, settings, before = night_on_demo(demo_night, tmp_path / "night", land)
+    assert "built whole" not in caplog.text  # the responses and the crosstab from the live ones
+    changed = run.tables["responses"]
+    assert isinstance(changed, ChangedResponses) and changed.rows.height < changed.height
+    if land is not quarantined_only:
+        assert changed.rows.height > 0
+    else:
+        assert run.files_failed == 1 and changed.rows.height == 0
+    after = published(settings.warehouse)
+    flipped = before.join(after["responses"], on=["wave", "source_tool", "response_id"], suffix="_now").filter(
+        (pl.col("is_speeder") != pl.col("is_speeder_now")) | (pl.col("is_duplicate") != pl.col("is_duplicate_now"))
+    )
+    if land in (earlier_duplicates, long_responses):  # flags of responses no new file brings moved
+        assert flipped.height > 0
+    assert_published_alike(after, rebuilt(settings, tmp_path / "full"))
+
+
+def test_a_weighted_study_publishes_its_responses_whole(demo_night, tmp_path, caplog):
+    targets = tmp_path / "weights.yaml"
+    targets.write_text("role: {vp: 0.1, senior_director: 0.3, manager: 0.4, entry: 0.2}\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
+        run, settings, _ = night_on_demo(demo_night, tmp_path / "night", long_responses, weights_file=targets)
+    assert not isinstance(run.tables["responses"], ChangedResponses) and run.tables["_internal"] == {}
+    assert "responses and crosstab built whole: the study is weighted" in caplog.text
+    assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))
+
+
+def test_a_night_whose_nets_changed_counts_the_crosstab_from_every_response(demo_night, tmp_path, caplog):
+    study = load_study()
+    book = study.book
+    question = book.question("ai_threat")  # the NET `top2` now counts the neutral answer too
+    members = (*question.nets["top2"], "neutral")
+    assert set(members) <= set(question.option_codes)
+    renetted = dataclasses.replace(question, nets=question.nets | {"top2": members})
+    questions = tuple(renetted if q.code == question.code else q for q in book.questions)
+    study = dataclasses.replace(study, book=dataclasses.replace(book, questions=questions))
+    with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
+        run, settings, _ = night_on_demo(demo_night, tmp_path / "night", long_responses, study=study)
+    assert not isinstance(run.tables["responses"], ChangedResponses)
+    assert "responses and crosstab built whole: the live warehouse keeps no" in caplog.text
+    assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full", study))
+
+
+def test_an_incremental_night_reads_the_live_tables_it_keeps_whole_once(demo_night, tmp_path, monkeypatch):
+    import warehouse.publish
+
+    checked: list[list[str] | None] = []
+    real = warehouse.publish.unreadable_tables
+    monkeypatch.setattr(
+        warehouse.publish,
+        "unreadable_tables",
+        lambda connection, tables=None: checked.append(tables) or real(connection, tables),
+    )
+    run, _, _ = night_on_demo(demo_night, tmp_path / "night", long_responses)
+    assert isinstance(run.tables["responses"], ChangedResponses)
+    # run_night read the live warehouse whole first: the copy the publish starts from is not read again
+    assert checked == [[]]
