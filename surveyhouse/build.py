@@ -68,15 +68,12 @@ def build_tables(
     targets = settings.weighting_targets()
     weighted, schemas = bool(targets), warehouse_schemas(book)
     folder = build_folder(build_dir(state))
-    sorter = KeySorter(
-        tuple(s.responses for s in loaded_files(staged)), memory_mb=settings.build_memory_mb, spill=folder / ".spill"
-    )
     keep_live = None if staged_dir is not None else _choices_base(warehouse, staged, book=book)
     base = live_base(
         warehouse, new_orders=keep_live, book=book, weighted=weighted, versioned=not study.versions.is_empty
     )
     responses, decided, sums = _responses_table(
-        current, versions, study, settings, base, warehouse, folder=folder, sorter=sorter
+        current, versions, study, settings, base, warehouse, folder=folder, sorter=_key_sorter(staged, settings, folder)
     )
     del base  # the live responses' decisions: not held through the crosstab
     scanned = responses.lazy()  # of an incremental night, the rows it writes
@@ -116,6 +113,12 @@ def build_tables(
     written = tables | ({"responses": responses.rows} if isinstance(responses, ChangedResponses) else {})
     validated = {name: _validated(table, schemas[name]) for name, table in written.items()}
     return validated | {"responses": responses} | _kept(this_run, choices=replaced, sums=sums, book=book)
+
+
+def _key_sorter(staged: list[StagedFile], settings: Settings, folder: Path) -> KeySorter:
+    """What finds the responses' table order: DuckDB, within the build's memory, spilling into ``folder``."""
+    files = tuple(s.responses for s in loaded_files(staged))
+    return KeySorter(files, memory_mb=settings.build_memory_mb, spill=folder / ".spill")
 
 
 def _responses_table(
