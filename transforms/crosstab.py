@@ -168,24 +168,11 @@ def crosstab_sums(responses: pl.LazyFrame, *, book: Codebook, slices: tuple[int,
     responses it counts; unweighted. What ``build_crosstab_pair`` sums the responses into: the
     sums of two sets of responses add up to their union's (``added_sums``), so a crosstab is
     kept up to date from its sums, the responses that come in and those that go out."""
-    segments = [*book.segments, *EXTRA_SEGMENTS]
-    cells, masks = _answer_cells(book)
+    wide_of = _wide_of(book, segments=[*book.segments, *EXTRA_SEGMENTS], weighted=False, split_excluded=True)
     rows, per_slice = slices
     total = None
     for start in range(0, max(rows, 1), per_slice):
-        part = (
-            _wide(
-                responses.slice(start, per_slice),
-                cells=cells,
-                masks=masks,
-                codes=[q.code for q in book.closed],
-                segments=segments,
-                weighted=False,
-                split_excluded=True,
-            )
-            .drop("_combo")
-            .collect()
-        )
+        part = wide_of(responses.slice(start, per_slice)).drop("_combo").collect()
         # Added as each slice comes: the sums held are two slices', not every slice's (at 5M, 77 of them).
         total = part if total is None else added_sums([total, part])
     return total
@@ -346,6 +333,26 @@ def _people(
     )
 
 
+def _wide_of(book: Codebook, *, segments: list[str], weighted: bool, split_excluded: bool):
+    """How a set of responses is summed per combination of segment values, one column per cell of
+    the crosstab (``_wide`` with the questionnaire's cells): a function of the responses."""
+    cells, masks = _answer_cells(book)
+    codes = [q.code for q in book.closed]
+
+    def wide_of(rows: pl.LazyFrame) -> pl.LazyFrame:
+        return _wide(
+            rows,
+            cells=cells,
+            masks=masks,
+            codes=codes,
+            segments=segments,
+            weighted=weighted,
+            split_excluded=split_excluded,
+        )
+
+    return wide_of
+
+
 def _cubes_from_responses(
     responses: pl.LazyFrame,
     *,
@@ -360,16 +367,8 @@ def _cubes_from_responses(
     from the responses' answer columns; ``slices`` (rows, rows per slice): summed a slice at a time.
     """
     seg_cols = [f"seg_{s}" for s in segments] + (["is_excluded"] if split_excluded else [])
-    cells, masks = _answer_cells(book)
-    wide_of = lambda rows: _wide(  # noqa: E731
-        rows,
-        cells=cells,
-        masks=masks,
-        codes=[q.code for q in book.closed],
-        segments=segments,
-        weighted=weighted,
-        split_excluded=split_excluded,
-    )
+    cells, _ = _answer_cells(book)
+    wide_of = _wide_of(book, segments=segments, weighted=weighted, split_excluded=split_excluded)
     if slices is None:
         wide = wide_of(responses)
     else:  # the sums of each slice's combinations, added up per combination
