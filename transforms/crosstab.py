@@ -222,13 +222,54 @@ def build_crosstab_pair_from_sums(
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """The two tables of ``build_crosstab_pair`` (unweighted), from the responses' ``crosstab_sums``."""
     segments = [*book.segments, *EXTRA_SEGMENTS]
-    seg_cols = [f"seg_{s}" for s in segments] + ["is_excluded"]
     cells, _ = _answer_cells(book)
-    wide = sums.with_row_index("_combo").lazy()
-    # Read by both tables: made once, here (as ``_cubes_from_responses`` does).
-    cube = _long_cube(wide, cells=cells, seg_cols=seg_cols, weighted=False).collect().lazy()
-    base_cube, count_cube = _split_cube(cube, seg_cols)
-    return _pair_from_cubes(None, base_cube, count_cube, book=book, settings=settings, weighted=False, margins=())
+    # Summed per segment value straight from the combinations' sums: never one row per combination
+    # and cell (41,280 combinations x 110 cells at the 1M mix: 4.5M rows, the build's peak).
+    wide = sums.lazy()
+    kept = wide.filter(~pl.col("is_excluded"))
+    screened = _from_totals(*_totals_from_sums(kept, cells=cells, segments=segments), book=book, settings=settings)
+    everyone = _from_totals(*_totals_from_sums(wide, cells=cells, segments=segments), book=book, settings=settings)
+    return screened, everyone
+
+
+def _totals_from_sums(
+    wide: pl.LazyFrame, *, cells: list[tuple[str, str | None, pl.Expr]], segments: list[str]
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(bases, counts) as ``_segment_totals`` makes them from the cubes, from ``crosstab_sums``
+    rows: each segment's values summed over the combinations first, then one row per cell."""
+    sums = [f"n:{i}" for i in range(len(cells))]
+    parts = [
+        wide.group_by("wave").agg(pl.col(sums).sum()).with_columns(segment=pl.lit("all"), segment_value=pl.lit("all"))
+    ]
+    for segment in segments:
+        column = f"seg_{segment}"
+        parts.append(
+            wide.drop_nulls(column)
+            .group_by("wave", column)
+            .agg(pl.col(sums).sum())
+            .select("wave", *sums, segment=pl.lit(segment), segment_value=pl.col(column))
+        )
+    catalog = pl.LazyFrame(
+        [(f"n:{i}", question, answer) for i, (question, answer, _) in enumerate(cells)],
+        schema={"cell": pl.Utf8, "question": pl.Utf8, "answer": pl.Utf8},
+        orient="row",
+    )
+    long = (
+        pl.concat(parts, how="vertical")
+        .unpivot(index=["wave", "segment", "segment_value"], on=sums, variable_name="cell", value_name="n")
+        .filter(pl.col("n") > 0)  # as the cubes hold no combination that counts no one
+        .join(catalog, on="cell")
+        .with_columns(w=pl.lit(0.0), w2=pl.lit(0.0))
+        .collect()  # read by the bases and the counts
+        .lazy()
+    )
+    bases = long.filter(pl.col("answer").is_null()).select(
+        "wave", "question", "segment", "segment_value", base_n="n", base_w="w", base_w2="w2"
+    )
+    counts = long.filter(pl.col("answer").is_not_null()).select(
+        "wave", "question", "answer", "segment", "segment_value", "n", n_w="w"
+    )
+    return bases, counts
 
 
 def _pair_from_cubes(
@@ -278,26 +319,42 @@ def _from_cubes(
     design: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """The crosstab from its cubes: bases and counts per combination of segment values."""
-
-    def per_segment(cube: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
-        parts = [
-            cube.group_by(*keys)
-            .agg(pl.col("n", "w", "w2").sum())
-            .with_columns(segment=pl.lit("all"), segment_value=pl.lit("all"))
-        ]
-        for segment in segments:
-            parts.append(
-                cube.drop_nulls(f"seg_{segment}")
-                .group_by(*keys, f"seg_{segment}")
-                .agg(pl.col("n", "w", "w2").sum())
-                .select(*keys, "n", "w", "w2", segment=pl.lit(segment), segment_value=pl.col(f"seg_{segment}"))
-            )
-        return pl.concat(parts, how="vertical")
-
-    bases = per_segment(base_cube, ["wave", "question"]).rename({"n": "base_n", "w": "base_w", "w2": "base_w2"})
-    counts = per_segment(count_cube, ["wave", "question", "answer"]).select(
+    bases = _segment_totals(base_cube, ["wave", "question"], segments).rename(
+        {"n": "base_n", "w": "base_w", "w2": "base_w2"}
+    )
+    counts = _segment_totals(count_cube, ["wave", "question", "answer"], segments).select(
         "wave", "question", "answer", "segment", "segment_value", "n", n_w="w"
     )
+    return _from_totals(bases, counts, book=book, settings=settings, weighted=weighted, design=design)
+
+
+def _segment_totals(cube: pl.LazyFrame, keys: list[str], segments: list[str]) -> pl.LazyFrame:
+    """A cube's sums per ``keys``, for everyone (segment "all") and per value of each segment."""
+    parts = [
+        cube.group_by(*keys)
+        .agg(pl.col("n", "w", "w2").sum())
+        .with_columns(segment=pl.lit("all"), segment_value=pl.lit("all"))
+    ]
+    for segment in segments:
+        parts.append(
+            cube.drop_nulls(f"seg_{segment}")
+            .group_by(*keys, f"seg_{segment}")
+            .agg(pl.col("n", "w", "w2").sum())
+            .select(*keys, "n", "w", "w2", segment=pl.lit(segment), segment_value=pl.col(f"seg_{segment}"))
+        )
+    return pl.concat(parts, how="vertical")
+
+
+def _from_totals(
+    bases: pl.LazyFrame,
+    counts: pl.LazyFrame,
+    *,
+    book: Codebook,
+    settings: CrosstabSettings,
+    weighted: bool = False,
+    design: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
+    """The crosstab from its bases and counts per wave, question, [answer], segment and value."""
     cells = (
         bases.join(answer_catalog(book), on="question")
         .join(counts, on=["wave", "question", "answer", "segment", "segment_value"], how="left")
