@@ -92,9 +92,11 @@ def _flat_memory_row(sizes: dict) -> list[tuple[str, str, str, str]]:
 
 def _memory_rows(sizes: dict) -> list[tuple[str, str, str, str]]:
     rows = _flat_memory_row(sizes)
-    for name, cap in (("qualtrics_1M", 1.5), ("qualtrics_5M", 2.0)):
+    measured = (("qualtrics_1M", "at 1M", 1.5), ("mix_1M", "of the 1M mix (5 files, every layout)", 1.5),
+                ("qualtrics_5M", "at 5M", 2.0))  # fmt: skip
+    for name, what, cap in measured:
         peak = _peak(sizes.get(name))
-        label = f"peak RSS at {name.split('_')[1]} (largest of `run_night` and `surveyhouse run`): <= {cap:g} GiB"
+        label = f"peak RSS {what} (largest of `run_night` and `surveyhouse run`): <= {cap:g} GiB"
         if peak is None:
             rows.append((label, "not measured in this run", "-", "not measured"))
         else:
