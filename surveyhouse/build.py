@@ -36,7 +36,7 @@ from transforms.quarantine import QUARANTINE_SCHEMA, latest_failures
 from transforms.responses import FILE_RECENCY, RANKED_RECENCY, build_choices, mark_superseded, rank_files
 from transforms.trend import build_trend
 from warehouse.ddl import duckdb_type
-from warehouse.publish import ParquetTable
+from warehouse.publish import PARQUET_ROW_GROUP_ROWS, ParquetTable
 from warehouse.queries import run_query
 from warehouse.store import Warehouse
 
@@ -201,7 +201,7 @@ def _polars_types(schema) -> dict[str, pl.DataType]:
 
 def _written(rows: pl.LazyFrame, path: Path, schema) -> ParquetTable:
     """``rows`` (a table's columns) streamed into a Parquet file."""
-    rows.select(list(schema.columns)).sink_parquet(path, engine="streaming")
+    rows.select(list(schema.columns)).sink_parquet(path, row_group_size=PARQUET_ROW_GROUP_ROWS, engine="streaming")
     written_privately(path)
     height = pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
     return ParquetTable((path,), height, pl.Schema(_polars_types(schema)))
