@@ -143,12 +143,10 @@ _SAMPLE_ROWS = 10_000
 
 def rows_per_part(current: pl.LazyFrame, *, memory_mb: int) -> int:
     """How many responses half of ``memory_mb`` holds (a part and its sorted copy), from the
-    size of the first ``_SAMPLE_ROWS``; a whole number of row groups (``PARQUET_ROW_GROUP_ROWS``)
-    from one group on, so that every part but the last is of whole groups."""
+    size of the first ``_SAMPLE_ROWS``."""
     sample = current.head(_SAMPLE_ROWS).collect()
     row_bytes = max(sample.estimated_size() / max(sample.height, 1), 1.0)
-    rows = max(_SAMPLE_ROWS, int(memory_mb * 2**20 / 2 / row_bytes))
-    return rows if rows < PARQUET_ROW_GROUP_ROWS else rows - rows % PARQUET_ROW_GROUP_ROWS
+    return max(_SAMPLE_ROWS, int(memory_mb * 2**20 / 2 / row_bytes))
 
 
 def screened_rows(

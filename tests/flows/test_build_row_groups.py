@@ -9,7 +9,6 @@ import pandera.polars as pa
 import polars as pl
 
 from surveyhouse.build import _written
-from surveyhouse.responses_file import rows_per_part
 from warehouse.publish import ParquetTable, publish_warehouse
 
 LEVELS = pl.Enum(["low", "mid", "high"])
@@ -58,12 +57,3 @@ def test_a_big_table_written_by_the_build_is_published_in_order_without_free_blo
     assert isinstance(table, ParquetTable) and table.height == ROWS
     assert published.equals(_big_rows().collect().cast({"v": pl.Utf8}))
     assert free == 0
-
-
-def test_the_responses_parts_are_whole_row_groups():
-    """Every part of the responses' file but the last is of whole row groups (the parts are
-    inserted one after the other: a part's remainder would be merged with the next)."""
-    narrow = pl.LazyFrame({"k": range(1000)})
-    for memory_mb in (64, 256, 1024):
-        per_part = rows_per_part(narrow, memory_mb=memory_mb)
-        assert per_part >= DUCKDB_ROW_GROUP and per_part % DUCKDB_ROW_GROUP == 0

@@ -6,7 +6,13 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from tests.transforms.reference import crosstab_from_answers
-from transforms.crosstab import CrosstabSettings, build_crosstab, build_crosstab_pair
+from transforms.crosstab import (
+    CrosstabSettings,
+    build_crosstab,
+    build_crosstab_pair,
+    build_crosstab_pair_from_sums,
+    crosstab_sums,
+)
 from transforms.responses import build_answers, with_derived_segments
 
 
@@ -145,3 +151,22 @@ def test_the_pair_from_one_pass_equals_the_crosstab_and_the_crosstab_without_exc
     assert_frame_equal(screened, alone)
     assert_frame_equal(everyone, unscreened)
     assert (everyone["base_n"] >= screened["base_n"]).all() and (everyone["base_n"] > screened["base_n"]).any()
+
+
+def test_crosstab_sums_are_the_same_rows_in_the_same_order_whatever_the_responses_order(book):
+    """The sums the warehouse keeps (`_build.crosstab_sums`) are the same table, row order
+    included, from the same responses in any order: a night publishes the same file."""
+    responses = random_responses(book, 3000, seed=11, excluded_share=0.2)
+    shuffled = responses.sample(fraction=1.0, shuffle=True, seed=3)
+    sums = [crosstab_sums(rows.lazy(), book=book, slices=(rows.height, 1000)) for rows in (responses, shuffled)]
+    assert_frame_equal(*sums)
+
+
+def test_the_pair_from_the_sums_equals_the_pair_from_the_responses(book):
+    responses = random_responses(book, 800, seed=7, excluded_share=0.2).with_columns(weight=pl.lit(1.0))
+    options = CrosstabSettings()
+    from_responses = pl.collect_all(build_crosstab_pair(responses.lazy(), book=book, settings=options))
+    sums = crosstab_sums(responses.lazy(), book=book, slices=(responses.height, 1000))
+    from_sums = pl.collect_all(build_crosstab_pair_from_sums(sums, book=book, settings=options))
+    for expected, got in zip(from_responses, from_sums, strict=True):
+        assert_frame_equal(got, expected)
