@@ -97,7 +97,9 @@ def build_tables(
     )
     tables = {
         "responses": responses,
-        "choices": _written(build_choices(answered, book=book), folder / "choices.parquet", schemas["choices"]),
+        "choices": _choices_table(
+            responses, answered, every=replaced is None, book=book, path=folder / "choices.parquet"
+        ),
         "crosstab": crosstab,
         "trend": _trend(crosstab, scanned, study, settings, weighted=weighted, respondents=respondents),
         "column_tests": build_column_tests(
@@ -197,6 +199,18 @@ def build_dir(state: StateFolder) -> Path:
 def _polars_types(schema) -> dict[str, pl.DataType]:
     """The Polars type of each column of a table's schema, in its order."""
     return {column: spec.dtype.type for column, spec in schema.columns.items()}
+
+
+def _choices_table(
+    responses: ParquetTable | ChangedResponses, answered: pl.LazyFrame, *, every: bool, book: Codebook, path: Path
+) -> ParquetTable:
+    """The `choices` rows this build writes, of the responses ``answered`` (``every``: all of the
+    table's). Of a whole responses table, the columns of its own files (they hold the multi-select
+    answers, in the table's order: no file written); else ``answered``'s written to ``path``."""
+    schema = warehouse_schemas(book)["choices"]
+    if every and isinstance(responses, ParquetTable):
+        return ParquetTable(responses.paths, responses.height, pl.Schema(_polars_types(schema)), responses.memory_mb)
+    return _written(build_choices(answered, book=book), path, schema)
 
 
 def _written(rows: pl.LazyFrame, path: Path, schema) -> ParquetTable:

@@ -97,7 +97,8 @@ class ParquetTable:
     memory_mb: int | None = None  # the memory DuckDB may take to load it (the build's setting); None: DuckDB's default
 
     def lazy(self) -> pl.LazyFrame:
-        return pl.scan_parquet(list(self.paths), glob=False).cast(dict(self.schema))
+        """Its rows: the columns of ``schema`` (of the files' columns), in its types."""
+        return pl.scan_parquet(list(self.paths), glob=False).select(list(self.schema)).cast(dict(self.schema))
 
     def slices(self, columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
         """Its rows (of ``columns``, default all), ``PARQUET_SLICE_ROWS`` at a time."""
