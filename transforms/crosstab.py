@@ -162,20 +162,30 @@ def build_crosstab_pair(
     )
 
 
-def crosstab_sums(responses: pl.LazyFrame, *, book: Codebook, slices: tuple[int, int]) -> pl.DataFrame:
+def crosstab_sums(responses: pl.LazyFrame, *, book: Codebook, slices: tuple[int, int] | None = None) -> pl.DataFrame:
     """One row per wave, combination of segment values and ``is_excluded``: per cell of the
     crosstab (``_answer_cells``: a question's base, an option, a NET), ``n:<i>``, the number of
     responses it counts; unweighted. What ``build_crosstab_pair`` sums the responses into: the
     sums of two sets of responses add up to their union's (``added_sums``), so a crosstab is
-    kept up to date from its sums, the responses that come in and those that go out."""
-    wide_of = _wide_of(book, segments=[*book.segments, *EXTRA_SEGMENTS], weighted=False, split_excluded=True)
-    rows, per_slice = slices
-    total = None
-    for start in range(0, max(rows, 1), per_slice):
-        part = wide_of(responses.slice(start, per_slice)).drop("_combo").collect()
-        # Added as each slice comes: the sums held are two slices', not every slice's (at 5M, 77 of them).
-        total = part if total is None else added_sums([total, part])
-    return total
+    kept up to date from its sums, the responses that come in and those that go out.
+
+    One streaming pass (``slices`` is not needed: only the few thousand combinations are held),
+    grouped on the segments' values as stored (enum codes; as text after the sums: 1M responses
+    0.6 s of CPU against 1.4 s when every row's values were made text first). Integer counts:
+    the order in which rows are added cannot change a sum. Rows in the combinations' order."""
+    del slices  # callers that still pass it: the pass holds the combinations only
+    segments = [*book.segments, *EXTRA_SEGMENTS]
+    cells, masks = _answer_cells(book)
+    keys = ["wave", *segments, "is_excluded"]
+    counted = responses.with_columns(masks).select(*keys, *[who.alias(f"n:{i}") for i, (_, _, who) in enumerate(cells)])
+    sums = (
+        counted.group_by(keys)
+        .agg(pl.col(f"n:{i}").sum() for i in range(len(cells)))
+        .collect(engine="streaming")
+        .sort(keys, nulls_last=False)
+    )
+    as_text = [pl.col(segment).cast(pl.Utf8).alias(f"seg_{segment}") for segment in segments]
+    return sums.with_columns(as_text).select(crosstab_sums_columns(book))
 
 
 def crosstab_sums_columns(book: Codebook) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import stat
 
 import duckdb
@@ -197,3 +198,20 @@ def test_a_response_key_written_twice_fails_the_validation_of_the_big_tables(wei
         twice = ParquetTable(table.paths + table.paths[:1], table.height * 2, table.schema)
         with pytest.raises(pa.errors.SchemaErrors, match="response_id"):
             build._validated(twice, schemas[name])
+
+
+def test_a_full_build_writes_each_responses_multi_select_answers_once(weighted_demo):
+    """`choices` of a whole build is read from the responses' own files (which hold the
+    multi-select answers, in the table's order): no second file of them."""
+    tables = _built(weighted_demo)
+    try:
+        responses, choices = tables["responses"], tables["choices"]
+        assert choices.paths == responses.paths and choices.height == responses.height
+        assert list(choices.lazy().collect_schema()) == list(
+            warehouse_schemas(weighted_demo.study.book)["choices"].columns
+        )
+        assert sorted(path.name for path in build_dir(weighted_demo.state).iterdir()) == [
+            p.name for p in responses.paths
+        ]
+    finally:
+        shutil.rmtree(build_dir(weighted_demo.state), ignore_errors=True)

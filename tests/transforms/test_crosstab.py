@@ -176,3 +176,22 @@ def test_the_pair_from_kept_sums_equals_the_pair_from_the_responses(book):
     assert expected[1].filter((pl.col("wave") == 2022) & (pl.col("question") == unasked)).is_empty()
     for table, reference in zip(got, expected, strict=True):
         assert_frame_equal(table, reference)
+
+
+def test_crosstab_sums_are_the_same_rows_in_the_same_order_whatever_the_responses_order(book):
+    """The sums the warehouse keeps (`_build.crosstab_sums`) are the same table, row order
+    included, from the same responses in any order: a night publishes the same file."""
+    responses = random_responses(book, 3000, seed=11, excluded_share=0.2)
+    shuffled = responses.sample(fraction=1.0, shuffle=True, seed=3)
+    sums = [crosstab_sums(rows.lazy(), book=book, slices=(rows.height, 1000)) for rows in (responses, shuffled)]
+    assert_frame_equal(*sums)
+
+
+def test_the_pair_from_the_sums_equals_the_pair_from_the_responses(book):
+    responses = random_responses(book, 800, seed=7, excluded_share=0.2).with_columns(weight=pl.lit(1.0))
+    options = CrosstabSettings()
+    from_responses = pl.collect_all(build_crosstab_pair(responses.lazy(), book=book, settings=options))
+    sums = crosstab_sums(responses.lazy(), book=book, slices=(responses.height, 1000))
+    from_sums = pl.collect_all(build_crosstab_pair_from_sums(sums, book=book, settings=options))
+    for expected, got in zip(from_responses, from_sums, strict=True):
+        assert_frame_equal(got, expected)

@@ -1,0 +1,53 @@
+"""The build's big tables (Parquet files) are checked as deep as a frame: a column at a time
+when every row passes, and every failure named by pandera when one does not."""
+
+from __future__ import annotations
+
+import pandera.errors
+import pandera.polars as pa
+import polars as pl
+import pytest
+
+from surveyhouse.build import _validated
+from warehouse.publish import ParquetTable
+
+SCHEMA = pa.DataFrameSchema(
+    {
+        "k": pa.Column(pl.Int64, nullable=False, description="Key."),
+        "share": pa.Column(pl.Float64, nullable=True, checks=[pa.Check.in_range(0, 1)], description="Share, 0-1."),
+        "chosen": pa.Column(
+            pl.List(pl.Utf8),
+            nullable=True,
+            checks=[pa.Check(lambda d: d.lazyframe.select(pl.col(d.key).list.len() < 3), name="short")],
+            description="Options.",
+        ),
+    },
+    unique=["k"],
+)
+
+
+def _table(tmp_path, rows: dict) -> ParquetTable:
+    frame = pl.DataFrame(rows, schema={"k": pl.Int64, "share": pl.Float64, "chosen": pl.List(pl.Utf8)})
+    halves = [frame.head(2), frame.tail(frame.height - 2)]
+    paths = tuple(tmp_path / f"part-{i}.parquet" for i in range(2))
+    for half, path in zip(halves, paths, strict=True):
+        half.write_parquet(path)
+    return ParquetTable(paths, frame.height, frame.schema)
+
+
+def test_a_big_table_whose_rows_pass_is_returned_as_it_is(tmp_path):
+    table = _table(
+        tmp_path, {"k": [1, 2, 3, 4], "share": [0.1, None, 1.0, 0.0], "chosen": [["a"], None, [], ["a", "b"]]}
+    )
+    assert _validated(table, SCHEMA) is table
+
+
+def test_every_failure_of_a_big_table_is_named(tmp_path):
+    table = _table(
+        tmp_path, {"k": [1, None, 3, 4], "share": [0.1, 0.2, 1.5, 0.0], "chosen": [["a"], [], ["a", "b", "c"], None]}
+    )
+    with pytest.raises(pandera.errors.SchemaErrors) as raised:
+        _validated(table, SCHEMA)
+    failures = raised.value.failure_cases
+    assert sorted(set(failures["column"].to_list())) == ["chosen", "k", "share"]
+    assert set(failures["check"].to_list()) >= {"not_nullable", "short"}
