@@ -110,15 +110,26 @@ class KeptRows:
     columns (ascending, nulls first) it sorts them by, or ``follows``, a table written before it
     whose rows with the same key come in the same order. After the new rows are added, the
     table is put back in that order when it is under ``_UNORDERED_ROWS`` rows (from there a full
-    build inserts it unordered too)."""
+    build inserts it unordered too). ``updated``: the key (the columns of ``replaced``) of rows
+    kept in place with other values in some columns, and these values (the frame's other columns)."""
 
     replaced: pl.DataFrame
     order: tuple[str, ...] = ()
     follows: str | None = None
+    updated: pl.DataFrame | None = None
     #: The caller read the live table whole under the lock it holds while publishing (a night
     #: reads the live warehouse whole first): the copy does not read it again (the new file is
     #: still read whole before it is swapped in).
     read_whole: bool = False
+
+
+@dataclass(frozen=True)
+class InternalChanges:
+    """An internal table (``publish_warehouse``'s ``internal``) kept from the live file, with the
+    rows whose key (the columns of ``deleted``) is listed deleted and ``added`` inserted."""
+
+    added: pl.DataFrame
+    deleted: pl.DataFrame
 
 
 def publish_warehouse(
@@ -128,7 +139,7 @@ def publish_warehouse(
     views: dict[str, str] | None = None,
     *,
     incremental: dict[str, pl.DataFrame | KeptRows] | None = None,
-    internal: dict[str, pl.DataFrame] | None = None,
+    internal: dict[str, pl.DataFrame | InternalChanges] | None = None,
 ) -> None:
     """Write every table (and the views) into a new file and swap it in over ``path``.
 
@@ -141,7 +152,8 @@ def publish_warehouse(
 
     ``internal``: tables of the schema ``INTERNAL_SCHEMA`` (what an incremental build starts from,
     e.g. the crosstab's sums), published with the rest so that they never drift from it; a live
-    one not given again is not kept.
+    one not given again is not kept; one given as ``InternalChanges`` (with ``incremental``) is
+    kept with these changes.
 
     The new file is read back whole before it is swapped in (NewWarehouseUnreadable when
     it cannot be, and the live file stays), and takes the live file's mode, owner and
@@ -190,9 +202,11 @@ def _take_live_permissions(building: Path, path: Path) -> None:
     os.chmod(building, stat.S_IMODE(live.st_mode))
 
 
-def _open_live_copy(building: Path, path: Path, kept: dict[str, KeptRows]) -> duckdb.DuckDBPyConnection:
+def _open_live_copy(
+    building: Path, path: Path, kept: dict[str, KeptRows], internal: list[str]
+) -> duckdb.DuckDBPyConnection:
     """A connection to a copy of the live file whose ``kept`` tables were read whole (here, or
-    by the caller: ``KeptRows.read_whole``)."""
+    by the caller: ``KeptRows.read_whole``); of the ``INTERNAL_SCHEMA`` tables, those named in ``internal`` kept."""
     shutil.copyfile(path, building)
     try:
         connection = duckdb.connect(str(building))
@@ -206,7 +220,7 @@ def _open_live_copy(building: Path, path: Path, kept: dict[str, KeptRows]) -> du
     for (view,) in connection.execute("select view_name from duckdb_views() where not internal").fetchall():
         connection.execute(f'DROP VIEW "{view}"')
     for schema, table in connection.execute("select schema_name, table_name from duckdb_tables()").fetchall():
-        if schema != "main" or table not in kept:
+        if not (schema == "main" and table in kept or schema == INTERNAL_SCHEMA and table in internal):
             connection.execute(f'DROP TABLE "{schema}"."{table}"')
     return connection
 
@@ -218,12 +232,13 @@ def _write_warehouse(
     schemas: dict[str, pa.DataFrameSchema],
     views: dict[str, str],
     incremental: dict[str, pl.DataFrame | KeptRows],
-    internal: dict[str, pl.DataFrame],
+    internal: dict[str, pl.DataFrame | InternalChanges],
 ) -> None:
     """The complete new warehouse in ``building``, checkpointed and closed."""
     incremental = {name: kept if isinstance(kept, KeptRows) else KeptRows(kept) for name, kept in incremental.items()}
     if incremental:
-        connection = _open_live_copy(building, path, incremental)
+        changed = [name for name, table in internal.items() if isinstance(table, InternalChanges)]
+        connection = _open_live_copy(building, path, incremental, changed)
     else:
         connection = duckdb.connect(str(building), config=_load_settings(tables))
         connection.execute("SET enable_progress_bar = false")
@@ -234,6 +249,7 @@ def _write_warehouse(
         for name, schema in schemas.items():
             if name in incremental:
                 _delete_keys(connection, name, incremental[name].replaced)
+                _update_rows(connection, name, incremental[name].updated, key=incremental[name].replaced.columns)
             if isinstance(tables[name], ParquetTable):
                 _insert_parquet(connection, name, tables[name], list(schema.columns))
             else:
@@ -317,18 +333,42 @@ def _delete_keys(connection: duckdb.DuckDBPyConnection, name: str, keys: pl.Data
         connection.unregister("replaced")
 
 
+def _update_rows(
+    connection: duckdb.DuckDBPyConnection, name: str, updated: pl.DataFrame | None, *, key: list[str]
+) -> None:
+    """The rows of table ``name`` whose ``key`` ``updated`` lists given its other columns' values, in place."""
+    if updated is None or updated.is_empty():
+        return
+    connection.register("updated", updated.to_arrow())
+    values = ", ".join(f'"{column}" = updated."{column}"' for column in updated.columns if column not in key)
+    matched = " AND ".join(f'"{name}"."{column}" = updated."{column}"' for column in key)
+    connection.execute(f'UPDATE "{name}" SET {values} FROM updated WHERE {matched}')
+    connection.unregister("updated")
+
+
 #: The schema of the tables a build keeps for the next one (``publish_warehouse``'s ``internal``).
 INTERNAL_SCHEMA = "_build"
 
 
-def _write_internal(connection: duckdb.DuckDBPyConnection, internal: dict[str, pl.DataFrame]) -> None:
-    """Each frame of ``internal`` as a table of ``INTERNAL_SCHEMA``, in its own column names and types."""
+def _write_internal(connection: duckdb.DuckDBPyConnection, internal: dict[str, pl.DataFrame | InternalChanges]) -> None:
+    """Each frame of ``internal`` as a table of ``INTERNAL_SCHEMA``, in its own column names and
+    types; of ``InternalChanges``, the live table with the changes."""
     if internal:
         connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{INTERNAL_SCHEMA}"')
     connection.execute("SET preserve_insertion_order = true")
     for name, frame in internal.items():
+        table = f'"{INTERNAL_SCHEMA}"."{name}"'
+        if isinstance(frame, InternalChanges):
+            if frame.deleted.height:
+                connection.register("deleted", frame.deleted.to_arrow())
+                matched = " AND ".join(f'{table}."{key}" = deleted."{key}"' for key in frame.deleted.columns)
+                connection.execute(f"DELETE FROM {table} USING deleted WHERE {matched}")
+                connection.unregister("deleted")
+            statement, frame = f"INSERT INTO {table} SELECT * FROM incoming", frame.added
+        else:
+            statement = f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM incoming"
         connection.register("incoming", frame.to_arrow())
-        connection.execute(f'CREATE OR REPLACE TABLE "{INTERNAL_SCHEMA}"."{name}" AS SELECT * FROM incoming')
+        connection.execute(statement)
         connection.unregister("incoming")
 
 

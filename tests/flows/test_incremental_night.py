@@ -8,8 +8,9 @@ the old ones duplicates), long responses that move the wave's median duration (o
 become speeders), a file whose every row is quarantined; and a weighted study, which rakes
 every weight again and so is published whole, its crosstab counted from every response.
 The crosstab of an unweighted night is counted from the live crosstab's sums (kept in the
-warehouse, schema ``_build``) and those of the rows that come in and go out: the sums kept
-after the night are those a full build keeps.
+warehouse, schema ``_build``) and those of the rows that come in and go out, its flags from
+the kept screening inputs (``_build.screening``) and the new files' rows: the sums and inputs
+kept after the night are those a full build keeps.
 """
 
 from __future__ import annotations
@@ -89,9 +90,13 @@ def published(warehouse: Path) -> dict[str, pl.DataFrame]:
         if not kept:  # a weighted study's crosstab is counted from every response: no sums kept
             return tables
         sums = connection.table("_build.crosstab_sums").pl()
+        screening = connection.table("_build.screening").pl().sort("_row")
     counts = [column for column in sums.columns if ":" in column]
     counting = sums.filter(pl.any_horizontal(pl.col(counts) > 0))
-    return tables | {"_build.crosstab_sums": counting.sort(counting.columns, nulls_last=True)}
+    return tables | {
+        "_build.crosstab_sums": counting.sort(counting.columns, nulls_last=True),
+        "_build.screening": screening,
+    }
 
 
 def rebuilt(settings, folder: Path, study=None) -> dict[str, pl.DataFrame]:
