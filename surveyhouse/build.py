@@ -77,9 +77,7 @@ def build_tables(
     folder = build_folder(build_dir(state))
     keep_live = None if staged_dir is not None else _choices_base(warehouse, staged, book=book)
     base = _live_base(warehouse, staged, versions, study, new_orders=keep_live, weighted=weighted)
-    responses, decided, sums = _responses_table(
-        (current, staged), versions, study, settings, base, warehouse, folder=folder
-    )
+    responses, decided, sums = _responses_table((current, staged), versions, study, settings, base, folder=folder)
     del base  # the live responses' decisions: not held through the crosstab
     scanned = responses.lazy()  # of an incremental night, the rows it writes
     slices = (responses.height, crosstab_slice_rows(settings.build_memory_mb))
@@ -154,7 +152,6 @@ def _responses_table(
     study: Study,
     settings: Settings,
     base: LiveBase | None,
-    warehouse: Warehouse,
     *,
     folder: Path,
 ) -> tuple[ParquetTable | ChangedResponses, pl.DataFrame, pl.DataFrame | None]:
@@ -172,7 +169,6 @@ def _responses_table(
             columns,
             base=base,
             versions=versions,
-            warehouse=warehouse,
             book=book,
             policy=settings.screening,
             folder=folder,

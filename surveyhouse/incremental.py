@@ -199,7 +199,6 @@ def write_changed_responses(
     *,
     base: LiveBase,
     versions: pl.DataFrame,
-    warehouse: Warehouse,
     book: Codebook,
     policy: ScreeningPolicy,
     folder: Path,
@@ -227,10 +226,11 @@ def write_changed_responses(
     )
     height = pl.scan_parquet(path).select(pl.len()).collect().item()
     rows = ParquetTable((written_privately(path),), height, pl.Schema(columns))
-    keyed = _keys_of(staged, pl.concat([moved["_row"], gone["_row"]]))
-    updated = keyed.join(moved.select("_row", *DECIDED), on="_row").select(*KEY, *DECIDED)
-    replaced = keyed.join(gone.select("_row"), on="_row").select(KEY)
-    sums = _sums_now(base.sums, rows, _live_rows(warehouse, keyed.select(KEY), types=rows.schema), updated, book)
+    was = base.screening.join(pl.concat([moved.select("_row"), gone.select("_row")]), on="_row", how="semi")
+    out = _live_rows(staged, was.select("_row", *DECIDED[:-1]), types=rows.schema)
+    updated = out.select("_row", *KEY).join(moved, on="_row").select(*KEY, *DECIDED)
+    replaced = out.join(gone.select("_row"), on="_row").select(KEY)
+    sums = _sums_now(base.sums, rows, out, moved, book)
     respondents = (  # read by the trend, after the crosstab: lazily
         staged.select("_row", "email_hash")
         .join(decided.lazy().filter(~pl.col("is_excluded")).select("_row", "wave"), on="_row")
@@ -327,20 +327,33 @@ def _regrouped(narrow: pl.DataFrame, moving: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame({"_row": every}).with_columns(is_regrouped=pl.col("_row").is_in(regrouped.implode()))
 
 
-def _keys_of(staged: pl.LazyFrame, rows: pl.Series) -> pl.DataFrame:
-    """``_row`` and ``KEY`` of the staged ``rows`` (none read when there are none)."""
+#: Up to how many rows ``_live_rows`` reads one at a time (a few milliseconds each: the part of
+#: the staged file that holds it), not in a scan of every staged row (0.1-0.2 s at 1 million).
+_FEW_ROWS = 64
+
+
+def _live_rows(staged: pl.LazyFrame, rows: pl.DataFrame, *, types: pl.Schema) -> pl.DataFrame:
+    """The live `responses` rows (``_row`` and ``types``) of the staged ``rows`` (``_row`` and the live
+    flags, ``DECIDED`` but ``weight``): their staged versions with these flags (what the build wrote)."""
     if rows.is_empty():
-        return staged.select("_row", *KEY).head(0).collect()
-    return staged.filter(pl.col("_row").is_in(rows.implode())).select("_row", *KEY).collect(engine="streaming")
+        return pl.DataFrame(schema={"_row": pl.UInt32, **types})
+    at = rows["_row"].sort()
+    if len(at) <= _FEW_ROWS:
+        read = pl.concat([staged.slice(row, 1) for row in at])
+    else:
+        read = staged.filter(pl.col("_row").is_in(at.implode()))
+    flags = rows.lazy().with_columns(weight=pl.lit(None, pl.Float64))
+    live = read.drop(DECIDED, strict=False).join(flags, on="_row").select("_row", *types)
+    return live.collect(engine="streaming").cast(dict(types))
 
 
 def _sums_now(
-    sums: pl.DataFrame, rows: ParquetTable, out: pl.DataFrame, updated: pl.DataFrame, book: Codebook
+    sums: pl.DataFrame, rows: ParquetTable, out: pl.DataFrame, moved: pl.DataFrame, book: Codebook
 ) -> pl.DataFrame:
     """The crosstab's sums of the whole table: the live ``sums``, with the inserted ``rows``'
-    added, the live rows ``out`` (of every response deleted or updated) taken out, and the
-    updated ones put back with their new flags (``updated``)."""
-    back = out.join(updated, on=KEY, how="semi").drop(DECIDED).join(updated, on=KEY)
+    added, the live rows ``out`` (``_live_rows``: of every response deleted or updated) taken
+    out, and the updated ones put back with their new flags (``moved``: ``_row`` and ``DECIDED``)."""
+    back = out.drop(DECIDED).join(moved, on="_row").cast(dict(out.schema))
     parts = [sums, _sums(rows.lazy(), rows.height, book), _sums(out, len(out), book), _sums(back, len(back), book)]
     return added_sums(parts, signs=[1, 1, -1, 1])
 
@@ -348,14 +361,3 @@ def _sums_now(
 def _sums(rows: pl.LazyFrame | pl.DataFrame, height: int, book: Codebook) -> pl.DataFrame:
     """``crosstab_sums`` of a few rows, in one slice."""
     return crosstab_sums(rows.lazy(), book=book, slices=(height, max(height, 1)))
-
-
-def _live_rows(warehouse: Warehouse, keys: pl.DataFrame, *, types: pl.Schema) -> pl.DataFrame:
-    """The live rows (responses with their choices, in ``types``) of the responses ``keys`` lists
-    (none read when it lists none)."""
-    if keys.is_empty():
-        return pl.DataFrame(schema=types)
-    with warehouse.reader() as connection:
-        connection.register("replaced", keys.to_arrow())
-        rows = run_query(connection, "live_rows_replaced").pl()
-    return rows.cast({column: types[column] for column in rows.columns if column in types})
