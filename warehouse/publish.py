@@ -11,6 +11,7 @@ file that the next publish removes).
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import stat
@@ -35,6 +36,8 @@ from warehouse.health import (
 )
 from warehouse.sorting import duck_settings
 from warehouse.view_columns import in_creation_order, run_script, view_comments
+
+logger = logging.getLogger("surveyhouse.publish")
 
 if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
     import pandera.polars as pa
@@ -395,6 +398,7 @@ def _put_in_order(connection: duckdb.DuckDBPyConnection, name: str, kept: KeptRo
     ).fetchone()
     if not unordered:
         return
+    logger.info("%s put back in order: %d of its %d rows out of place after the rows added", name, unordered, rows)
     connection.execute("SET preserve_insertion_order = true")
     connection.execute(f'CREATE TEMP TABLE "_sorted" AS SELECT t.* FROM {source} ORDER BY {keys}')
     connection.execute(f'DELETE FROM "{name}"')

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shutil
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -27,6 +27,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from demo.exports.qualtrics import write_qualtrics
+from demo.exports.typeform import write_typeform
 from demo.study import demo_respondents
 from schemas.study import load_study
 from surveyhouse.incremental import ChangedResponses
@@ -200,3 +201,43 @@ def test_an_incremental_night_reads_the_live_tables_it_keeps_whole_once(demo_nig
     assert isinstance(run.tables["responses"], ChangedResponses)
     # run_night read the live warehouse whole first: the copy the publish starts from is not read again
     assert checked == [[]]
+
+
+def late_responses(landing: Path) -> None:
+    """Thirty new 2024 Typeform responses submitted after every other (within the wave's field
+    period): their rows come last in the table (the last wave, the last tool, the latest times)."""
+    frame, _ = demo_respondents(seed=78, n=30, wave=2024)
+    late = datetime(2024, 12, 1, tzinfo=UTC) + pl.duration(minutes=pl.int_range(pl.len()))
+    frame = frame.with_columns(submitted_at=late, started_at=late - timedelta(minutes=12))
+    write_typeform(frame, landing / "2024" / "responses-typeform-late.csv", seed=78)
+
+
+@pytest.mark.parametrize(
+    ("land", "resorted"), [(earlier_duplicates, True), (late_responses, False)], ids=["before", "after"]
+)
+def test_the_table_is_put_back_in_order_only_when_a_new_file_sorts_before_old_rows(
+    demo_night, tmp_path, caplog, land, resorted
+):
+    with caplog.at_level(logging.INFO, logger="surveyhouse"):
+        run, settings, _ = night_on_demo(demo_night, tmp_path / "night", land)
+    assert isinstance(run.tables["responses"], ChangedResponses)
+    assert ("responses put back in order" in caplog.text) is resorted
+    assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))
+
+
+def test_a_warehouse_without_kept_screening_inputs_is_built_whole_once_then_incrementally(demo_night, tmp_path, caplog):
+    older = tmp_path / "older"  # a warehouse published before `_build.screening` was kept
+    shutil.copytree(demo_night.warehouse.parent, older)
+    with duckdb.connect(str(older / demo_night.warehouse.name)) as connection:
+        connection.execute("DROP TABLE _build.screening")
+        connection.execute("DROP TABLE _build.screening_rules")
+    older_night = dataclasses.replace(demo_night, inbox=older / "landing", warehouse=older / demo_night.warehouse.name)
+    with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
+        first, settings, _ = night_on_demo(older_night, tmp_path / "first", long_responses)
+    assert not isinstance(first.tables["responses"], ChangedResponses)
+    assert "built whole: the live warehouse keeps no screening inputs" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
+        second, settings, _ = night_on_demo(settings, tmp_path / "second", earlier_duplicates)
+    assert isinstance(second.tables["responses"], ChangedResponses) and "built whole" not in caplog.text
+    assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))
