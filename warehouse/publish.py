@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import stat
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -135,6 +136,45 @@ class InternalChanges:
     deleted: pl.DataFrame
 
 
+class LiveCopy:
+    """A copy of the live warehouse file made ahead of a publish that keeps live rows (on a thread,
+    while the night stages and builds: the run lock keeps the live file as it is), into the new
+    file's place (``.NAME.building-*``: a copy left by a killed run is removed by the next publish).
+    A publish takes it once (``take``); ``discard`` removes it when none did."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.building = path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
+        self._error: BaseException | None = None
+        self._taken = False
+        self._thread = threading.Thread(target=self._copy, name="live-copy", daemon=True)
+        self._thread.start()
+
+    def _copy(self) -> None:
+        try:
+            shutil.copyfile(self.path, self.building)
+        except BaseException as error:  # raised again by ``take``
+            self._error = error
+
+    def take(self) -> Path | None:
+        """The copy's path, the first time (its failure raised); None after."""
+        self._thread.join()
+        if self._taken:
+            return None
+        self._taken = True
+        if self._error is not None:
+            _remove_building(self.building)
+            raise self._error
+        return self.building
+
+    def discard(self) -> None:
+        """The copy removed, unless a publish took it."""
+        self._thread.join()
+        if not self._taken:
+            self._taken = True
+            _remove_building(self.building)
+
+
 def publish_warehouse(
     path: Path,
     tables: dict[str, pl.DataFrame | Iterable[pl.DataFrame]],
@@ -143,6 +183,7 @@ def publish_warehouse(
     *,
     incremental: dict[str, pl.DataFrame | KeptRows] | None = None,
     internal: dict[str, pl.DataFrame | InternalChanges] | None = None,
+    ahead: LiveCopy | None = None,
 ) -> None:
     """Write every table (and the views) into a new file and swap it in over ``path``.
 
@@ -158,16 +199,22 @@ def publish_warehouse(
     one not given again is not kept; one given as ``InternalChanges`` (with ``incremental``) is
     kept with these changes.
 
+    ``ahead``: the live file's copy, made while the night built (``LiveCopy``), for ``incremental``.
+
     The new file is read back whole before it is swapped in (NewWarehouseUnreadable when
     it cannot be, and the live file stays), and takes the live file's mode, owner and
     group (as far as this user may set them). A failed publish removes its new file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    copied = ahead.take() if ahead is not None and incremental else None
+    if ahead is not None and copied is None:
+        ahead.discard()
     for leftover in building_files(path):
-        _remove_building(leftover)
-    building = path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
+        if leftover != copied:
+            _remove_building(leftover)
+    building = copied or path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
     try:
-        _write_warehouse(building, path, tables, schemas, views or {}, incremental or {}, internal or {})
+        _write_warehouse(building, path, tables, schemas, views or {}, incremental or {}, internal or {}, copied)
         reason = warehouse_unreadable(building)
         if reason is not None:
             raise NewWarehouseUnreadable(path, reason)
@@ -206,11 +253,12 @@ def _take_live_permissions(building: Path, path: Path) -> None:
 
 
 def _open_live_copy(
-    building: Path, path: Path, kept: dict[str, KeptRows], internal: list[str]
+    building: Path, path: Path, kept: dict[str, KeptRows], internal: list[str], *, copied: bool = False
 ) -> duckdb.DuckDBPyConnection:
-    """A connection to a copy of the live file whose ``kept`` tables were read whole (here, or
+    """A connection to a copy of the live file (made here, or ``copied`` already) whose ``kept`` tables were read whole (here, or
     by the caller: ``KeptRows.read_whole``); of the ``INTERNAL_SCHEMA`` tables, those named in ``internal`` kept."""
-    shutil.copyfile(path, building)
+    if not copied:
+        shutil.copyfile(path, building)
     try:
         connection = duckdb.connect(str(building))
     except duckdb.Error as error:
@@ -240,12 +288,14 @@ def _write_warehouse(
     views: dict[str, str],
     incremental: dict[str, pl.DataFrame | KeptRows],
     internal: dict[str, pl.DataFrame | InternalChanges],
+    copied: Path | None = None,
 ) -> None:
-    """The complete new warehouse in ``building``, checkpointed and closed."""
+    """The complete new warehouse in ``building`` (with ``incremental``: a copy of the live file,
+    ``copied`` already when given), checkpointed and closed."""
     incremental = {name: kept if isinstance(kept, KeptRows) else KeptRows(kept) for name, kept in incremental.items()}
     if incremental:
         changed = [name for name, table in internal.items() if isinstance(table, InternalChanges)]
-        connection = _open_live_copy(building, path, incremental, changed)
+        connection = _open_live_copy(building, path, incremental, changed, copied=copied is not None)
     else:
         connection = duckdb.connect(str(building), config=_load_settings(tables))
         connection.execute("SET enable_progress_bar = false")

@@ -241,3 +241,15 @@ def test_a_warehouse_without_kept_screening_inputs_is_built_whole_once_then_incr
         second, settings, _ = night_on_demo(settings, tmp_path / "second", earlier_duplicates)
     assert isinstance(second.tables["responses"], ChangedResponses) and "built whole" not in caplog.text
     assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))
+
+
+def test_the_live_file_copied_while_the_night_builds_is_the_one_published(demo_night, tmp_path, monkeypatch):
+    from warehouse.publish import LiveCopy
+
+    taken: list[Path | None] = []
+    take = LiveCopy.take
+    monkeypatch.setattr(LiveCopy, "take", lambda copy: taken.append(take(copy)) or taken[-1])  # the real copy, noted
+    run, settings, _ = night_on_demo(demo_night, tmp_path / "night", long_responses)
+    assert isinstance(run.tables["responses"], ChangedResponses)
+    assert taken[0] is not None and not taken[0].exists()  # the copy made ahead became the live file
+    assert not list(settings.warehouse.parent.glob(f".{settings.warehouse.name}.building-*"))
