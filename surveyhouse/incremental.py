@@ -127,15 +127,11 @@ def live_base(
 
 def _of_rows(screening: pl.DataFrame, old_rows: pl.DataFrame) -> bool:
     """Whether the kept ``screening`` is of ``old_rows``: one row per version of them still current,
-    and of no other row but versions a new file supersedes."""
-    rows = screening.select(pl.col("_row").cast(pl.Int64))
-    old = old_rows.with_columns(pl.col("_row").cast(pl.Int64))
-    still = old.filter(~pl.col("is_superseded")).select("_row")
-    return (
-        rows["_row"].is_unique().all()
-        and rows.join(old, on="_row", how="anti").is_empty()
-        and still.join(rows, on="_row", how="anti").is_empty()
-    )
+    and of no other row but versions a new file supersedes (the old files' rows are the first)."""
+    rows = screening["_row"].cast(pl.Int64)
+    still = old_rows.filter(~pl.col("is_superseded"))["_row"].cast(pl.Int64)
+    within = rows.is_empty() or rows.max() < old_rows.height
+    return bool(within and rows.n_unique() == len(rows) and still.is_in(rows.implode()).all())
 
 
 def _live_screening_and_sums(

@@ -253,3 +253,18 @@ def test_the_live_file_copied_while_the_night_builds_is_the_one_published(demo_n
     assert isinstance(run.tables["responses"], ChangedResponses)
     assert taken[0] is not None and not taken[0].exists()  # the copy made ahead became the live file
     assert not list(settings.warehouse.parent.glob(f".{settings.warehouse.name}.building-*"))
+
+
+def test_kept_screening_inputs_of_other_rows_than_the_staged_ones_make_the_night_build_whole(
+    demo_night, tmp_path, caplog
+):
+    other = tmp_path / "other"  # one response's kept inputs lost: the kept flags are not the staged files'
+    shutil.copytree(demo_night.warehouse.parent, other)
+    with duckdb.connect(str(other / demo_night.warehouse.name)) as connection:
+        connection.execute("DELETE FROM _build.screening WHERE _row = 7")
+    other_night = dataclasses.replace(demo_night, inbox=other / "landing", warehouse=other / demo_night.warehouse.name)
+    with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
+        run, settings, _ = night_on_demo(other_night, tmp_path / "night", earlier_duplicates)
+    assert not isinstance(run.tables["responses"], ChangedResponses)
+    assert "built whole: the live warehouse's screening inputs are not those of the staged files" in caplog.text
+    assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))
