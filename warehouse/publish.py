@@ -412,7 +412,6 @@ def _write_internal(connection: duckdb.DuckDBPyConnection, internal: dict[str, p
     types; of ``InternalChanges``, the live table with the changes."""
     if internal:
         connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{INTERNAL_SCHEMA}"')
-    connection.execute("SET preserve_insertion_order = true")
     for name, frame in internal.items():
         table = f'"{INTERNAL_SCHEMA}"."{name}"'
         if isinstance(frame, InternalChanges):
@@ -424,6 +423,9 @@ def _write_internal(connection: duckdb.DuckDBPyConnection, internal: dict[str, p
             statement, frame = f"INSERT INTO {table} SELECT * FROM incoming", frame.added
         else:
             statement = f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM incoming"
+        # A big one (one row per response, read by key) in no particular order: 1M responses' screening
+        # inputs written in 0.3 s instead of 0.5 s; the small ones (the crosstab's sums) in order.
+        connection.execute(f"SET preserve_insertion_order = {frame.height < SMALL_PUBLISH_ROWS}")
         connection.register("incoming", frame.to_arrow())
         connection.execute(statement)
         connection.unregister("incoming")
