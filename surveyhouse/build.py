@@ -11,7 +11,14 @@ from schemas.codebook import Codebook
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
 from schemas.versions import merged_book, offered_answers, trend_changes
-from surveyhouse.incremental import ChangedResponses, LiveBase, live_base, write_changed_responses
+from surveyhouse.incremental import (
+    SCREENING,
+    ChangedResponses,
+    LiveBase,
+    live_base,
+    screening_rules,
+    write_changed_responses,
+)
 from surveyhouse.responses_file import KeySorter, build_folder, write_responses, written_privately
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
@@ -36,7 +43,7 @@ from transforms.quarantine import QUARANTINE_SCHEMA, latest_failures
 from transforms.responses import FILE_RECENCY, RANKED_RECENCY, build_choices, mark_superseded, rank_files
 from transforms.trend import build_trend
 from warehouse.ddl import duckdb_type
-from warehouse.publish import PARQUET_ROW_GROUP_ROWS, ParquetTable
+from warehouse.publish import PARQUET_ROW_GROUP_ROWS, InternalChanges, ParquetTable
 from warehouse.queries import run_query
 from warehouse.store import Warehouse
 
@@ -69,12 +76,8 @@ def build_tables(
     weighted, schemas = bool(targets), warehouse_schemas(book)
     folder = build_folder(build_dir(state))
     keep_live = None if staged_dir is not None else _choices_base(warehouse, staged, book=book)
-    base = live_base(
-        warehouse, new_orders=keep_live, book=book, weighted=weighted, versioned=not study.versions.is_empty
-    )
-    responses, decided, sums = _responses_table(
-        current, versions, study, settings, base, warehouse, folder=folder, sorter=_key_sorter(staged, settings, folder)
-    )
+    base = _live_base(warehouse, staged, versions, study, new_orders=keep_live, weighted=weighted)
+    responses, decided, sums = _responses_table((current, staged), versions, study, settings, base, folder=folder)
     del base  # the live responses' decisions: not held through the crosstab
     scanned = responses.lazy()  # of an incremental night, the rows it writes
     slices = (responses.height, crosstab_slice_rows(settings.build_memory_mb))
@@ -114,7 +117,29 @@ def build_tables(
     # Of a table the publish keeps the live rows of, the rows it writes are validated.
     written = tables | ({"responses": responses.rows} if isinstance(responses, ChangedResponses) else {})
     validated = {name: _validated(table, schemas[name]) for name, table in written.items()}
-    return validated | {"responses": responses} | _kept(this_run, choices=replaced, sums=sums, book=book)
+    screening = responses.screening if isinstance(responses, ChangedResponses) else decided.select(SCREENING)
+    kept = _kept(this_run, choices=replaced, sums=sums, book=book, screening=screening)
+    return validated | {"responses": responses} | kept
+
+
+def _live_base(
+    warehouse: Warehouse,
+    staged: list[StagedFile],
+    versions: pl.DataFrame,
+    study: Study,
+    *,
+    new_orders: list[int] | None,
+    weighted: bool,
+) -> LiveBase | None:
+    """``incremental.live_base`` of the staged files (``new_orders``: ``_choices_base``)."""
+    return live_base(
+        warehouse,
+        new_orders=new_orders,
+        book=study.book,
+        weighted=weighted,
+        versioned=not study.versions.is_empty,
+        old_rows=_old_rows(staged, versions, new_orders or []),
+    )
 
 
 def _key_sorter(staged: list[StagedFile], settings: Settings, folder: Path) -> KeySorter:
@@ -124,31 +149,31 @@ def _key_sorter(staged: list[StagedFile], settings: Settings, folder: Path) -> K
 
 
 def _responses_table(
-    current: pl.LazyFrame,
+    current_of: tuple[pl.LazyFrame, list[StagedFile]],
     versions: pl.DataFrame,
     study: Study,
     settings: Settings,
     base: LiveBase | None,
-    warehouse: Warehouse,
     *,
     folder: Path,
-    sorter: KeySorter,
 ) -> tuple[ParquetTable | ChangedResponses, pl.DataFrame, pl.DataFrame | None]:
     """(the responses table, whole or as the rows that changed (on a ``base``); one row per
-    response with its flags, ``write_responses``'s; the crosstab's sums, None when weighted)."""
+    response with its flags, ``write_responses``'s; the crosstab's sums, None when weighted).
+    ``current_of``: the current versions (``_current_versions``) of the staged files."""
+    current, staged = current_of
     book, schemas = study.book, warehouse_schemas(study.book)
     columns = _polars_types(schemas["responses"]) | {q.code: pl.List(q.dtype) for q in book.multi}
     if base is not None:
+        new = [s for s in loaded_files(staged) if s.record["file_order"] in base.new_orders]
         changed, decided = write_changed_responses(
-            current,
+            staged_rows(staged, book=book),
+            staged_rows(new, book=book, first=_first_row(staged, new)),
             columns,
             base=base,
             versions=versions,
-            warehouse=warehouse,
             book=book,
             policy=settings.screening,
             folder=folder,
-            sorter=sorter,
             memory_mb=settings.build_memory_mb,
         )
         return changed, decided, changed.sums
@@ -161,7 +186,7 @@ def _responses_table(
         targets=targets,
         folder=folder,
         memory_mb=settings.build_memory_mb,
-        sorter=sorter,
+        sorter=_key_sorter(staged, settings, folder),
     )
     if targets:
         return responses, decided, None
@@ -169,14 +194,27 @@ def _responses_table(
     return responses, decided, crosstab_sums(responses.lazy(), book=book, slices=slices)
 
 
-def _kept(run_row: dict, *, choices: pl.DataFrame | None, sums: pl.DataFrame | None, book: Codebook) -> dict:
+def _kept(
+    run_row: dict,
+    *,
+    choices: pl.DataFrame | None,
+    sums: pl.DataFrame | None,
+    book: Codebook,
+    screening: pl.DataFrame | InternalChanges,
+) -> dict:
     """The build's entries that are not tables: ``_run`` (this run's `runs` row); ``_internal``
-    (the tables kept for the next build: the crosstab's sums and their cells, unweighted); with live choices
-    kept, ``_choices_replaced`` (the keys of the live choices to drop: `choices` holds the rows
-    of these responses only)."""
+    (the tables kept for the next build, unweighted: the crosstab's sums and their cells, and
+    each response's screening inputs and flags, ``screening``, with the rules they were computed
+    by: ``surveyhouse.incremental``); with live choices kept, ``_choices_replaced`` (the keys of
+    the live choices to drop: `choices` holds the rows of these responses only)."""
     extra = {"_run": pl.DataFrame([run_row]), "_internal": {}}
     if sums is not None:  # what the sums are of goes with them
-        extra["_internal"] = {"crosstab_sums": sums, "crosstab_cells": crosstab_cells(book)}
+        extra["_internal"] = {
+            "crosstab_sums": sums,
+            "crosstab_cells": crosstab_cells(book),
+            "screening": screening,
+            "screening_rules": screening_rules(book),
+        }
     if choices is not None:
         extra["_choices_replaced"] = choices
     return extra
@@ -230,14 +268,31 @@ def loaded_files(staged: list[StagedFile]) -> list[StagedFile]:
     return [s for s in staged if s.record["status"] == "loaded"]
 
 
-def staged_rows(staged: list[StagedFile], *, book: Codebook) -> pl.LazyFrame:
-    """Every loaded file's staged rows, lazily, with ``_row`` (their row in the staged files, in order)."""
+def staged_rows(staged: list[StagedFile], *, book: Codebook, first: int = 0) -> pl.LazyFrame:
+    """Every loaded file's staged rows, lazily, with ``_row`` (their row in the staged files, in
+    order, from ``first``: the row of the first of them among every staged file, ``_first_row``)."""
     loaded = loaded_files(staged)
     if loaded:
         rows = pl.scan_parquet([s.responses for s in loaded], glob=False).select(response_columns(book))
     else:
         rows = pl.LazyFrame(schema=staged_schema(book))  # nothing loaded yet: an empty warehouse
-    return rows.with_row_index("_row")
+    return rows.with_row_index("_row", offset=first)
+
+
+def _first_row(staged: list[StagedFile], files: list[StagedFile]) -> int:
+    """The ``_row`` (``staged_rows``) of the first row of ``files``, the last of the loaded ``staged`` files."""
+    loaded = loaded_files(staged)
+    before = loaded[: len(loaded) - len(files)]
+    return sum(pl.scan_parquet(s.responses, glob=False).select(pl.len()).collect().item() for s in before)
+
+
+def _old_rows(staged: list[StagedFile], versions: pl.DataFrame, new_orders: list[int]) -> pl.DataFrame | None:
+    """The versions (``_row``, ``is_superseded``) of the files the live warehouse was built from
+    (the loaded ``staged`` files but ``new_orders``); None when a new file comes before one of them."""
+    is_new = [s.record["file_order"] in new_orders for s in loaded_files(staged)]
+    if is_new != sorted(is_new):
+        return None
+    return versions.filter(~pl.col("file_order").is_in(new_orders)).select("_row", "is_superseded")
 
 
 def _current_versions(

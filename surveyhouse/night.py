@@ -55,7 +55,7 @@ from surveyhouse.state import StateFolder
 from transforms.display import display_name, excerpt
 from warehouse.generated_views import generated_views
 from warehouse.health import LiveWarehouseUnreadable
-from warehouse.publish import KeptRows, view_sql
+from warehouse.publish import KeptRows, LiveCopy, view_sql
 from warehouse.queries import run_query
 from warehouse.store import Warehouse, warehouse_at
 
@@ -154,22 +154,36 @@ def run_night(
                 logger.warning(problem)
             run.problems += found.problems
             run.files_failed += found.files_failed
-            results = stage_files(night, run, found.new, runner=runner)
-            for staged in results:
-                account(run, staged)
-            record_held(
-                night.state,
-                found,
-                [r.held for r in results if isinstance(r, NotTaken) and r.held],
-                staged={r.sha256 for r in results if isinstance(r, StagedFile)},
-            )
-            if unreadable is not None or rekeyed or needs_publish(night, run):
-                publish_night(night, run, runner=runner, unreadable=unreadable, whole=rekeyed)
-            else:
-                record_quiet_night(night, run)
+            with copied_ahead(night, bool(found.new) and unreadable is None and not rekeyed) as ahead:
+                results = stage_files(night, run, found.new, runner=runner)
+                for staged in results:
+                    account(run, staged)
+                record_held(
+                    night.state,
+                    found,
+                    [r.held for r in results if isinstance(r, NotTaken) and r.held],
+                    staged={r.sha256 for r in results if isinstance(r, StagedFile)},
+                )
+                if unreadable is not None or rekeyed or needs_publish(night, run):
+                    publish_night(night, run, runner=runner, unreadable=unreadable, whole=rekeyed, ahead=ahead)
+                else:
+                    record_quiet_night(night, run)
     if report and (run.published or report_is_stale(night)):
         run.report = runner.step("report", lambda: write_report_page(night))
     return run
+
+
+@contextmanager
+def copied_ahead(night: Night, wanted: bool) -> Iterator[LiveCopy | None]:
+    """The live warehouse's copy for the publish, made while the night stages and builds
+    (``Warehouse.copy_ahead``: 0.4 s of a night with a 200 MB warehouse), when ``wanted`` (new
+    files, a readable warehouse); removed on the way out unless the publish took it."""
+    ahead = night.warehouse.copy_ahead() if wanted else None
+    try:
+        yield ahead
+    finally:
+        if ahead is not None:
+            ahead.discard()
 
 
 def keyed_ids_staged_before(night: Night, run: RunSummary) -> bool:
@@ -328,13 +342,14 @@ def publish_night(
     staged_dir: Path | None = None,
     unreadable: str | None = None,
     whole: bool = False,
+    ahead: LiveCopy | None = None,
 ) -> None:
     """Build every table and publish them.
 
     When the live warehouse cannot be read whole (``unreadable``, its reason, or the publish
     finds the rows it would keep unreadable), no row of it is kept: every table is built
     whole from the staged files, and the run says so. ``whole``: keep no row of it either
-    (its rows are out of date; the caller said why).
+    (its rows are out of date; the caller said why). ``ahead``: the live file's copy (``copied_ahead``).
     """
     if whole:
         tables = runner.step("build", lambda: build_night(night, run, staged_dir=staged_dir or night.state.staged_dir))
@@ -342,7 +357,9 @@ def publish_night(
     elif unreadable is None:
         try:
             tables = runner.step("build", lambda: build_night(night, run, staged_dir=staged_dir))
-            tables = runner.step("publish", lambda: publish(night, run, tables, staged_dir=staged_dir), io=True)
+            tables = runner.step(
+                "publish", lambda: publish(night, run, tables, staged_dir=staged_dir, ahead=ahead), io=True
+            )
         except LiveWarehouseUnreadable as error:
             unreadable = error.reason
     if unreadable is not None:
@@ -369,7 +386,12 @@ def build_night(night: Night, run: RunSummary, *, staged_dir: Path | None = None
 
 
 def publish(
-    night: Night, run: RunSummary, tables: dict[str, pl.DataFrame], *, staged_dir: Path | None = None
+    night: Night,
+    run: RunSummary,
+    tables: dict[str, pl.DataFrame],
+    *,
+    staged_dir: Path | None = None,
+    ahead: LiveCopy | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Make the tables the warehouse, then record the run in the run log; the tables published.
 
@@ -384,7 +406,9 @@ def publish(
         night.state, rebuild=lambda: build_night(night, run, staged_dir=staged_dir), staged_dir=staged_dir
     )
     written, incremental = written_tables(tables)
-    published = night.warehouse.publish(written, schemas, views, share=share, incremental=incremental or None)
+    published = night.warehouse.publish(
+        written, schemas, views, share=share, incremental=incremental or None, ahead=ahead
+    )
     tables = published if published is not written else tables  # a lake may have built them again
     shutil.rmtree(build_dir(night.state), ignore_errors=True)  # the big tables' files: loaded
     night.state.runs.append(tables["_run"].row(0, named=True))

@@ -159,7 +159,7 @@ def screened_rows(
     memory_mb: int = 256,
 ) -> pl.DataFrame:
     """One row per current response, in table order: ``_row``, ``_pos`` (its row in the table),
-    ``wave``, the screening flags, ``is_excluded`` and ``weight`` (``transforms.weighting``).
+    ``wave``, the screening flags, ``is_excluded``, ``SCREENING_INPUTS`` and ``weight`` (``transforms.weighting``).
 
     Read in one scan of the few columns screening needs, the personal-data hashes and the
     answers as 64-bit hashes (``hashed_keys``); the exact values (and each response's
@@ -167,11 +167,7 @@ def screened_rows(
     within ``memory_mb``.
     """
     margins = list(targets or ())
-    narrow = (
-        current.select("_row", "wave", "duration_s", *margins, **hashed_keys(book), **row_flags(book))
-        .collect(engine="streaming")
-        .sort("_row")
-    )
+    narrow = screening_inputs(current, book=book, margins=margins).collect(engine="streaming").sort("_row")
     order = table_order(current, sorter=sorter)
     narrow = narrow[narrow["_row"].search_sorted(order)].with_columns(_pos=pl.int_range(pl.len(), dtype=pl.UInt32))
     flagged = (
@@ -182,7 +178,20 @@ def screened_rows(
         .with_columns(is_excluded=excluded_flag(policy))
     )
     weighted = weight_responses(flagged.select("_row", "wave", "is_excluded", *margins), targets=targets, key=["_row"])
-    return flagged.select("_row", "_pos", "wave", *FLAGS, "is_excluded").with_columns(weight=weighted["weight"])
+    return flagged.select("_row", "_pos", "wave", *FLAGS, "is_excluded", *SCREENING_INPUTS).with_columns(
+        weight=weighted["weight"]
+    )
+
+
+#: What screening reads of a response besides its wave and own answers' flags (``screening_inputs``),
+#: given with its flags by ``screened_rows``: an incremental night keeps them (``surveyhouse.incremental``).
+SCREENING_INPUTS = ("duration_s", *_HASHED)
+
+
+def screening_inputs(current: pl.LazyFrame, *, book: Codebook, margins: list[str] | tuple = ()) -> pl.LazyFrame:
+    """One row per response of ``current``: ``_row``, ``wave``, ``duration_s``, the raking
+    ``margins``, the hashed keys (``hashed_keys``) and the flags its own answers decide (``row_flags``)."""
+    return current.select("_row", "wave", "duration_s", *margins, **hashed_keys(book), **row_flags(book))
 
 
 def hashed_keys(book: Codebook) -> dict[str, pl.Expr]:

@@ -24,7 +24,7 @@ import polars as pl
 from warehouse import lake as lakes
 from warehouse import spec
 from warehouse.health import warehouse_unreadable
-from warehouse.publish import building_files, connect_read_only, publish_warehouse
+from warehouse.publish import LiveCopy, building_files, connect_read_only, publish_warehouse
 from warehouse.queries import run_query
 
 if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
@@ -66,8 +66,14 @@ class Warehouse(Protocol):
         *,
         share: StagingShare,
         incremental: dict[str, pl.DataFrame] | None = None,
+        ahead: LiveCopy | None = None,
     ) -> Tables:
-        """Make ``tables`` and ``views`` the warehouse, at once for every reader; the tables published."""
+        """Make ``tables`` and ``views`` the warehouse, at once for every reader; the tables published.
+        ``ahead``: ``copy_ahead``'s."""
+
+    def copy_ahead(self) -> LiveCopy | None:
+        """The live warehouse's copy, started now for a publish that keeps live rows (``LiveCopy``); None
+        when the warehouse keeps none."""
 
     def absorb_shared(self, share: StagingShare) -> None:
         """Bring the local state up to what other writers published (nothing for a file)."""
@@ -122,7 +128,7 @@ class FileWarehouse:
     def reader(self) -> duckdb.DuckDBPyConnection:
         return connect_read_only(self.path)
 
-    def publish(self, tables, schemas, views, *, share, incremental=None) -> Tables:
+    def publish(self, tables, schemas, views, *, share, incremental=None, ahead=None) -> Tables:
         publish_warehouse(
             self.path,
             {name: tables[name] for name in schemas},
@@ -130,8 +136,12 @@ class FileWarehouse:
             views,
             incremental=incremental,
             internal=tables.get("_internal"),
+            ahead=ahead,
         )
         return tables
+
+    def copy_ahead(self) -> LiveCopy | None:
+        return LiveCopy(self.path) if self.path.exists() else None
 
     def absorb_shared(self, share: StagingShare) -> None:
         return None
@@ -185,7 +195,7 @@ class LakeWarehouse:
     def reader(self) -> duckdb.DuckDBPyConnection:
         return lakes.open_lake_reader(self.lake)
 
-    def publish(self, tables, schemas, views, *, share, incremental=None) -> Tables:
+    def publish(self, tables, schemas, views, *, share, incremental=None, ahead=None) -> Tables:
         if self.lake.data_path is None:
             raise ValueError(
                 f"a DuckLake warehouse needs its data folder to write: give --lake-data DIR (or "
@@ -232,6 +242,9 @@ class LakeWarehouse:
 
     def keeps_live_rows(self) -> bool:
         return False  # every snapshot writes its tables whole
+
+    def copy_ahead(self) -> LiveCopy | None:
+        return None
 
     def trim(self) -> str | None:
         trimmed = lakes.trim(self.lake, keep_days=self.keep_days)

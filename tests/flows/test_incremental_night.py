@@ -8,8 +8,9 @@ the old ones duplicates), long responses that move the wave's median duration (o
 become speeders), a file whose every row is quarantined; and a weighted study, which rakes
 every weight again and so is published whole, its crosstab counted from every response.
 The crosstab of an unweighted night is counted from the live crosstab's sums (kept in the
-warehouse, schema ``_build``) and those of the rows that come in and go out: the sums kept
-after the night are those a full build keeps.
+warehouse, schema ``_build``) and those of the rows that come in and go out, its flags from
+the kept screening inputs (``_build.screening``) and the new files' rows: the sums and inputs
+kept after the night are those a full build keeps.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shutil
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -26,6 +27,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from demo.exports.qualtrics import write_qualtrics
+from demo.exports.typeform import write_typeform
 from demo.study import demo_respondents
 from schemas.study import load_study
 from surveyhouse.incremental import ChangedResponses
@@ -89,9 +91,13 @@ def published(warehouse: Path) -> dict[str, pl.DataFrame]:
         if not kept:  # a weighted study's crosstab is counted from every response: no sums kept
             return tables
         sums = connection.table("_build.crosstab_sums").pl()
+        screening = connection.table("_build.screening").pl().sort("_row")
     counts = [column for column in sums.columns if ":" in column]
     counting = sums.filter(pl.any_horizontal(pl.col(counts) > 0))
-    return tables | {"_build.crosstab_sums": counting.sort(counting.columns, nulls_last=True)}
+    return tables | {
+        "_build.crosstab_sums": counting.sort(counting.columns, nulls_last=True),
+        "_build.screening": screening,
+    }
 
 
 def rebuilt(settings, folder: Path, study=None) -> dict[str, pl.DataFrame]:
@@ -195,3 +201,70 @@ def test_an_incremental_night_reads_the_live_tables_it_keeps_whole_once(demo_nig
     assert isinstance(run.tables["responses"], ChangedResponses)
     # run_night read the live warehouse whole first: the copy the publish starts from is not read again
     assert checked == [[]]
+
+
+def late_responses(landing: Path) -> None:
+    """Thirty new 2024 Typeform responses submitted after every other (within the wave's field
+    period): their rows come last in the table (the last wave, the last tool, the latest times)."""
+    frame, _ = demo_respondents(seed=78, n=30, wave=2024)
+    late = datetime(2024, 12, 1, tzinfo=UTC) + pl.duration(minutes=pl.int_range(pl.len()))
+    frame = frame.with_columns(submitted_at=late, started_at=late - timedelta(minutes=12))
+    write_typeform(frame, landing / "2024" / "responses-typeform-late.csv", seed=78)
+
+
+@pytest.mark.parametrize(
+    ("land", "resorted"), [(earlier_duplicates, True), (late_responses, False)], ids=["before", "after"]
+)
+def test_the_table_is_put_back_in_order_only_when_a_new_file_sorts_before_old_rows(
+    demo_night, tmp_path, caplog, land, resorted
+):
+    with caplog.at_level(logging.INFO, logger="surveyhouse"):
+        run, settings, _ = night_on_demo(demo_night, tmp_path / "night", land)
+    assert isinstance(run.tables["responses"], ChangedResponses)
+    assert ("responses put back in order" in caplog.text) is resorted
+    assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))
+
+
+def test_a_warehouse_without_kept_screening_inputs_is_built_whole_once_then_incrementally(demo_night, tmp_path, caplog):
+    older = tmp_path / "older"  # a warehouse published before `_build.screening` was kept
+    shutil.copytree(demo_night.warehouse.parent, older)
+    with duckdb.connect(str(older / demo_night.warehouse.name)) as connection:
+        connection.execute("DROP TABLE _build.screening")
+        connection.execute("DROP TABLE _build.screening_rules")
+    older_night = dataclasses.replace(demo_night, inbox=older / "landing", warehouse=older / demo_night.warehouse.name)
+    with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
+        first, settings, _ = night_on_demo(older_night, tmp_path / "first", long_responses)
+    assert not isinstance(first.tables["responses"], ChangedResponses)
+    assert "built whole: the live warehouse keeps no screening inputs" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
+        second, settings, _ = night_on_demo(settings, tmp_path / "second", earlier_duplicates)
+    assert isinstance(second.tables["responses"], ChangedResponses) and "built whole" not in caplog.text
+    assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))
+
+
+def test_the_live_file_copied_while_the_night_builds_is_the_one_published(demo_night, tmp_path, monkeypatch):
+    from warehouse.publish import LiveCopy
+
+    taken: list[Path | None] = []
+    take = LiveCopy.take
+    monkeypatch.setattr(LiveCopy, "take", lambda copy: taken.append(take(copy)) or taken[-1])  # the real copy, noted
+    run, settings, _ = night_on_demo(demo_night, tmp_path / "night", long_responses)
+    assert isinstance(run.tables["responses"], ChangedResponses)
+    assert taken[0] is not None and not taken[0].exists()  # the copy made ahead became the live file
+    assert not list(settings.warehouse.parent.glob(f".{settings.warehouse.name}.building-*"))
+
+
+def test_kept_screening_inputs_of_other_rows_than_the_staged_ones_make_the_night_build_whole(
+    demo_night, tmp_path, caplog
+):
+    other = tmp_path / "other"  # one response's kept inputs lost: the kept flags are not the staged files'
+    shutil.copytree(demo_night.warehouse.parent, other)
+    with duckdb.connect(str(other / demo_night.warehouse.name)) as connection:
+        connection.execute("DELETE FROM _build.screening WHERE _row = 7")
+    other_night = dataclasses.replace(demo_night, inbox=other / "landing", warehouse=other / demo_night.warehouse.name)
+    with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
+        run, settings, _ = night_on_demo(other_night, tmp_path / "night", earlier_duplicates)
+    assert not isinstance(run.tables["responses"], ChangedResponses)
+    assert "built whole: the live warehouse's screening inputs are not those of the staged files" in caplog.text
+    assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))
