@@ -21,11 +21,14 @@ For a failed or rejected file ``rows_read = quarantined`` (accepted and supersed
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import queue
 import secrets
 import shutil
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -825,37 +828,106 @@ _ROW_GROUP_ROWS = 20_000
 
 
 class _SlicedResponses:
-    """A file's staged responses as they come, a slice of rows at a time: each slice a
-    part (in ``folder``, private, removed after; Arrow IPC, uncompressed: written and read back
-    once at memory speed), combined into one Parquet file at the end."""
+    """A file's staged responses as they come, a slice of rows at a time, written meanwhile
+    to one Parquet file in ``folder`` (private, removed after) by a writer on a thread of its
+    own (``_SliceWriter``), then moved into place by ``combine``: the file is never whole in
+    memory, and it is written while the next slices are checked, not after the last one."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.parts: list[Path] = []
+        self.writer: _SliceWriter | None = None
+        self.waves: set[int] = set()  # the waves the slices were staged with
         self.days: tuple[str, str] | None = None  # of the accepted submissions (``submission_days``)
 
     def keep(self, staged: pl.DataFrame) -> None:
-        if not self.parts:  # what a run killed while staging this file left
+        if self.writer is None:  # (what a run killed while staging this file left goes first)
             shutil.rmtree(self.folder, ignore_errors=True)
             private_folder(self.folder)
-        part = self.folder / f"{len(self.parts):06d}.arrow"
-        staged.write_ipc(part, compression="uncompressed")
-        make_private(part)
-        self.parts.append(part)
+            self.writer = _SliceWriter(self.folder / "responses.parquet", staged.schema)
+        self.writer.put(staged)
+        self.waves.update(staged["wave"].unique().drop_nulls().to_list())
         days = submission_days(staged)
         if days is not None:
             self.days = days if self.days is None else (min(self.days[0], days[0]), max(self.days[1], days[1]))
 
     def combine(self, path: Path, *, wave: int) -> None:
-        """The parts written to ``path`` as one Parquet file (streamed, never whole in memory), atomically."""
-        partial = path.with_name(path.name + ".part")
-        parts = pl.scan_ipc(self.parts, glob=False)
-        parts.with_columns(wave=pl.lit(wave, pl.Int32)).sink_parquet(partial, row_group_size=_ROW_GROUP_ROWS)
-        make_private(partial)
-        partial.replace(path)
+        """The slices written, as one Parquet file, to ``path``, atomically; their ``wave`` set
+        (written again, streamed, in the rare case it is not the one they were staged with)."""
+        if self.writer is None:
+            raise RuntimeError(f"no responses were staged for {display_name(path.parent.name)}")
+        written = self.writer.finish()
+        if self.waves - {wave}:
+            again = written.with_name("rewaved.parquet")
+            pl.scan_parquet(written).with_columns(wave=pl.lit(wave, pl.Int32)).sink_parquet(
+                again, row_group_size=_ROW_GROUP_ROWS
+            )
+            make_private(again)
+            written = again
+        written.replace(path)
 
     def remove(self) -> None:
+        if self.writer is not None:
+            self.writer.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+#: Slices waiting for the writer at most (the checks of the next ones wait for it beyond).
+_SLICES_QUEUED = 2
+
+
+class _SliceWriter:
+    """A Parquet file (``path``, 0600) written on a thread from the slices ``put`` to it, in
+    order: Polars' sink of a source that yields them as they come (the same file as a sink of
+    them all at once). ``finish`` waits for the file; a failure to write it is raised there,
+    or by the next ``put``."""
+
+    def __init__(self, path: Path, schema: pl.Schema) -> None:
+        self.path, self.schema = path, schema
+        self.queue: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=_SLICES_QUEUED)
+        self.error: BaseException | None = None
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600))  # private from the start
+        source = register_io_source(self._slices, schema=schema)
+        self.thread = threading.Thread(target=self._write, args=(source,), name="staged-writer", daemon=True)
+        self.thread.start()
+
+    def _slices(self, with_columns, _predicate, _n_rows, _batch_size) -> Iterator[pl.DataFrame]:
+        while (staged := self.queue.get()) is not None:
+            yield staged if with_columns is None else staged.select(with_columns)
+
+    def _write(self, source: pl.LazyFrame) -> None:
+        try:
+            source.sink_parquet(self.path, row_group_size=_ROW_GROUP_ROWS)
+        except BaseException as error:  # noqa: BLE001 (raised on the thread that staged the slices)
+            self.error = error
+
+    def put(self, staged: pl.DataFrame | None) -> None:
+        """``staged`` handed to the writer (None: the last was); raises the writer's failure."""
+        if staged is not None and staged.schema != self.schema:
+            raise ValueError(
+                f"a slice of {display_name(self.path.name)} has other columns than the first: {staged.schema}"
+            )
+        while True:
+            if not self.thread.is_alive():
+                raise self.error or RuntimeError(f"the writer of {display_name(self.path.name)} stopped")
+            try:
+                self.queue.put(staged, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> Path:
+        self.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.path
+
+    def stop(self) -> None:
+        """The writer stopped, whatever it wrote (a failure is not raised: the file is dropped)."""
+        with contextlib.suppress(BaseException):
+            if self.thread.is_alive():
+                self.put(None)
+        self.thread.join()
 
 
 class FileHeld(FileNotTaken):
