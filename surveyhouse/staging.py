@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 import pandera.polars as pa
 import polars as pl
@@ -47,7 +47,7 @@ from polars.io.plugins import register_io_source
 from schemas.canonical import canonical_schema, contract_failures
 from schemas.codebook import Codebook
 from schemas.waves import Placement, Wave, place_file
-from surveyhouse.landing import FileNotTaken, landed_copy, shown
+from surveyhouse.landing import FileNotTaken, identity, landed_copy, open_landed, shown
 from surveyhouse.private import make_private, private_folder, write_private
 from surveyhouse.read import (
     BATCH_BYTES,
@@ -774,25 +774,17 @@ def stage_export(
     ``times``: the file's times (``file_times``) as first recorded, for a rebuild, which
     stages the archived copy (its own modification time is when it was archived).
 
-    The file is read once (no link followed below ``inbox``, regular files only): copied
-    into the archive, and the archived copy hashed and parsed a slice of rows at a time
-    (``read_batches``: a delimited export is never whole in memory). ``sha256``: the file's
-    as discovery found it; bytes that are not those any more (the file was written since)
-    are left for the next night. Raises FileNotTaken for a file not taken.
+    The file is read where it landed (no link followed below ``inbox``, regular files only),
+    a slice of rows at a time (``read_batches``: a delimited export is never whole in memory),
+    while a thread copies it into the archive and hashes the copy (``_archiving``): the
+    archive, the hash and what is parsed are the same bytes. ``sha256``: the file's as
+    discovery found it; bytes that are not those any more (the file was written since) are
+    left for the next night. Raises FileNotTaken for a file not taken.
     """
-    if sha256 is None:
-        sha, landed, archived = _archived_copy(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
-        kept = None
-    else:  # the copy hashed on a thread while it is parsed (SHA-256 lets go of Python's lock), kept after
-        (landed, archived), sha = _landed_part(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256), sha256
-        hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-hash")
-        hashed = hashing.submit(file_sha256, archived)
-        hashing.shutdown(wait=False)
-        kept = functools.partial(_hashed_part, hashed, archived, path=path, inbox=inbox, sha256=sha256)
-    times = times or file_times(archived, modified_ns=landed[3])
+    sha, opener, kept = _archiving(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
 
     def read() -> ExportBatches:
-        return read_batches(path, source=archived, limits=limits, batch_bytes=batch_bytes, batch_rows=slice_rows)
+        return read_batches(path, opener=opener, limits=limits, batch_bytes=batch_bytes, batch_rows=slice_rows)
 
     wave_given = book.wave if wave is None else wave
     options = _Options(
@@ -803,7 +795,8 @@ def stage_export(
         try:
             record, quarantine = _processed(path, read, sliced.keep, options)
         finally:
-            archived = kept() if kept is not None else archived
+            landed, archived = kept()
+        times = times or file_times(archived, modified_ns=landed[3])
         days = sliced.days if record["status"] == "loaded" else None
         placement, waves = Placement(wave, checked), waves or (Wave(book.wave),)
         record["wave"] = _placed_wave(record, days, placement, waves=waves, path=path)
@@ -981,14 +974,87 @@ def _archived_copy(
     return sha, landed, _kept_part(part, sha, path=path, inbox=inbox, sha256=sha256)
 
 
-def _hashed_part(hashed: Future[str], part: Path, *, path: Path, inbox: Path | None, sha256: str | None) -> Path:
-    """``_kept_part`` once ``part``'s SHA-256 is ``hashed`` (the part removed if hashing it failed)."""
+def _archiving(
+    path: Path, *, inbox: Path | None, archive_dir: Path, sha256: str | None
+) -> tuple[str, Callable[[], BinaryIO], Callable[[], tuple[list[int], Path]]]:
+    """(the file's SHA-256, what opens it to be read, what gives its archived copy's (identity,
+    path) once it is kept). Without ``sha256`` (a rebuild), the copy is made and hashed first and
+    is what is read. With it (discovery's), the landed file is read where it is while a thread
+    copies it into the archive and hashes the copy: the copy is kept if it is the file discovery
+    hashed and every read was of the bytes it copied (``_LandedReads``), else FileNotTaken."""
+    if sha256 is None:
+        sha, landed, archived = _archived_copy(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
+        return sha, partial(_opened_archive, archived, path=path), lambda: (landed, archived)
+    reads = _LandedReads(path, inbox)
+    copying = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-copy")
+    copied = copying.submit(_hashed_copy, path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
+    copying.shutdown(wait=False)
+    return sha256, reads.open, partial(_verified_copy, copied, reads, path=path, inbox=inbox, sha256=sha256)
+
+
+def _opened_archive(archived: Path, *, path: Path) -> BinaryIO:
     try:
-        sha = hashed.result()
+        return archived.open("rb")
+    except OSError as error:
+        raise UnreadableExport(f"{display_name(path.name)} could not be opened: {error.strerror}") from error
+
+
+def _hashed_copy(path: Path, *, inbox: Path | None, archive_dir: Path, sha256: str) -> tuple[list[int], Path, str]:
+    """(identity, copy, its SHA-256) of a landed file copied into the archive as a ``.part``
+    (``_landed_part``); nothing left if it could not be copied or hashed."""
+    landed, part = _landed_part(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
+    try:
+        return landed, part, file_sha256(part)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    return _kept_part(part, sha, path=path, inbox=inbox, sha256=sha256)
+
+
+def _verified_copy(
+    copied: Future[tuple[list[int], Path, str]], reads: _LandedReads, *, path: Path, inbox: Path | None, sha256: str
+) -> tuple[list[int], Path]:
+    """(identity, archived copy) once ``copied`` is done: kept (``_kept_part``) when the reads
+    were of its bytes; FileNotTaken (the part removed) when they were not."""
+    landed, part, sha = copied.result()
+    try:
+        reads.check(landed)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return landed, _kept_part(part, sha, path=path, inbox=inbox, sha256=sha256)
+
+
+class _LandedReads:
+    """A landed file opened where it is (no link followed below ``inbox``) each time it is
+    read, while it is copied: what the file system says of the file (``identity``) when each
+    read began, and after them all, must be what it said while it was copied. A write changes
+    it (the change time, which no tool sets back), so equal identities are the copy's bytes."""
+
+    def __init__(self, path: Path, inbox: Path | None) -> None:
+        self.path, self.inbox = path, inbox
+        self.seen: list[list[int]] = []
+        self.opened: list[int] = []  # a descriptor of each file read, to ask after the reads
+
+    def open(self) -> BinaryIO:
+        fd = open_landed(self.path, inbox=self.inbox)
+        self.seen.append(identity(os.fstat(fd)))
+        self.opened.append(os.dup(fd))
+        return os.fdopen(fd, "rb")
+
+    def check(self, copied: list[int]) -> None:
+        """FileNotTaken when a read was not of the bytes the copy of identity ``copied`` has."""
+        try:
+            after = [identity(os.fstat(fd)) for fd in self.opened]
+        finally:
+            for fd in self.opened:
+                os.close(fd)
+            self.opened = []
+        if any(seen != copied for seen in [*self.seen, *after]):
+            raise FileNotTaken(
+                f"{shown(self.path, self.inbox)} was left for the next night: it was written while it was read, "
+                "may still be written.",
+                failed=False,
+            )
 
 
 def _landed_part(path: Path, *, inbox: Path | None, archive_dir: Path, sha256: str | None) -> tuple[list[int], Path]:
