@@ -415,6 +415,7 @@ def read_batches(
     limits: ReadLimits | None = None,
     batch_bytes: int = BATCH_BYTES,
     batch_rows: int | None = None,
+    opener: Callable[[], BinaryIO] | None = None,
 ) -> ExportBatches:
     """An export read ``batch_rows`` records (about: batches are sized on the records read
     before), else ``batch_bytes``, at a time, and never many more bytes than ``batch_bytes``:
@@ -424,7 +425,8 @@ def read_batches(
     time, so that what is held does not grow with the file; any other file (a workbook, an
     SPSS file, a text in Windows-1252, UTF-16 or with bytes that are not UTF-8) is read whole
     (``read_export``), one batch. ``path`` names the file (messages); its bytes are ``data``,
-    else the file at ``source`` (default ``path``), opened at exactly that path.
+    else what ``opener`` opens (each time the file is read), else the file at ``source``
+    (default ``path``), opened at exactly that path.
     """
     limits = limits or ReadLimits()
     where = source or path
@@ -432,6 +434,8 @@ def read_batches(
     def opened() -> BinaryIO:
         if data is not None:
             return io.BytesIO(data)
+        if opener is not None:
+            return opener()
         try:
             return where.open("rb")
         except OSError as error:

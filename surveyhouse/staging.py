@@ -21,11 +21,14 @@ For a failed or rejected file ``rows_read = quarantined`` (accepted and supersed
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import queue
 import secrets
 import shutil
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -34,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 import pandera.polars as pa
 import polars as pl
@@ -44,7 +47,7 @@ from polars.io.plugins import register_io_source
 from schemas.canonical import canonical_schema, contract_failures
 from schemas.codebook import Codebook
 from schemas.waves import Placement, Wave, place_file
-from surveyhouse.landing import FileNotTaken, landed_copy, shown
+from surveyhouse.landing import FileNotTaken, identity, landed_copy, open_landed, shown
 from surveyhouse.private import make_private, private_folder, write_private
 from surveyhouse.read import (
     BATCH_BYTES,
@@ -771,25 +774,17 @@ def stage_export(
     ``times``: the file's times (``file_times``) as first recorded, for a rebuild, which
     stages the archived copy (its own modification time is when it was archived).
 
-    The file is read once (no link followed below ``inbox``, regular files only): copied
-    into the archive, and the archived copy hashed and parsed a slice of rows at a time
-    (``read_batches``: a delimited export is never whole in memory). ``sha256``: the file's
-    as discovery found it; bytes that are not those any more (the file was written since)
-    are left for the next night. Raises FileNotTaken for a file not taken.
+    The file is read where it landed (no link followed below ``inbox``, regular files only),
+    a slice of rows at a time (``read_batches``: a delimited export is never whole in memory),
+    while a thread copies it into the archive and hashes the copy (``_archiving``): the
+    archive, the hash and what is parsed are the same bytes. ``sha256``: the file's as
+    discovery found it; bytes that are not those any more (the file was written since) are
+    left for the next night. Raises FileNotTaken for a file not taken.
     """
-    if sha256 is None:
-        sha, landed, archived = _archived_copy(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
-        kept = None
-    else:  # the copy hashed on a thread while it is parsed (SHA-256 lets go of Python's lock), kept after
-        (landed, archived), sha = _landed_part(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256), sha256
-        hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-hash")
-        hashed = hashing.submit(file_sha256, archived)
-        hashing.shutdown(wait=False)
-        kept = functools.partial(_hashed_part, hashed, archived, path=path, inbox=inbox, sha256=sha256)
-    times = times or file_times(archived, modified_ns=landed[3])
+    sha, opener, kept = _archiving(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
 
     def read() -> ExportBatches:
-        return read_batches(path, source=archived, limits=limits, batch_bytes=batch_bytes, batch_rows=slice_rows)
+        return read_batches(path, opener=opener, limits=limits, batch_bytes=batch_bytes, batch_rows=slice_rows)
 
     wave_given = book.wave if wave is None else wave
     options = _Options(
@@ -800,7 +795,8 @@ def stage_export(
         try:
             record, quarantine = _processed(path, read, sliced.keep, options)
         finally:
-            archived = kept() if kept is not None else archived
+            landed, archived = kept()
+        times = times or file_times(archived, modified_ns=landed[3])
         days = sliced.days if record["status"] == "loaded" else None
         placement, waves = Placement(wave, checked), waves or (Wave(book.wave),)
         record["wave"] = _placed_wave(record, days, placement, waves=waves, path=path)
@@ -825,37 +821,106 @@ _ROW_GROUP_ROWS = 20_000
 
 
 class _SlicedResponses:
-    """A file's staged responses as they come, a slice of rows at a time: each slice a
-    part (in ``folder``, private, removed after; Arrow IPC, uncompressed: written and read back
-    once at memory speed), combined into one Parquet file at the end."""
+    """A file's staged responses as they come, a slice of rows at a time, written meanwhile
+    to one Parquet file in ``folder`` (private, removed after) by a writer on a thread of its
+    own (``_SliceWriter``), then moved into place by ``combine``: the file is never whole in
+    memory, and it is written while the next slices are checked, not after the last one."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.parts: list[Path] = []
+        self.writer: _SliceWriter | None = None
+        self.waves: set[int] = set()  # the waves the slices were staged with
         self.days: tuple[str, str] | None = None  # of the accepted submissions (``submission_days``)
 
     def keep(self, staged: pl.DataFrame) -> None:
-        if not self.parts:  # what a run killed while staging this file left
+        if self.writer is None:  # (what a run killed while staging this file left goes first)
             shutil.rmtree(self.folder, ignore_errors=True)
             private_folder(self.folder)
-        part = self.folder / f"{len(self.parts):06d}.arrow"
-        staged.write_ipc(part, compression="uncompressed")
-        make_private(part)
-        self.parts.append(part)
+            self.writer = _SliceWriter(self.folder / "responses.parquet", staged.schema)
+        self.writer.put(staged)
+        self.waves.update(staged["wave"].unique().drop_nulls().to_list())
         days = submission_days(staged)
         if days is not None:
             self.days = days if self.days is None else (min(self.days[0], days[0]), max(self.days[1], days[1]))
 
     def combine(self, path: Path, *, wave: int) -> None:
-        """The parts written to ``path`` as one Parquet file (streamed, never whole in memory), atomically."""
-        partial = path.with_name(path.name + ".part")
-        parts = pl.scan_ipc(self.parts, glob=False)
-        parts.with_columns(wave=pl.lit(wave, pl.Int32)).sink_parquet(partial, row_group_size=_ROW_GROUP_ROWS)
-        make_private(partial)
-        partial.replace(path)
+        """The slices written, as one Parquet file, to ``path``, atomically; their ``wave`` set
+        (written again, streamed, in the rare case it is not the one they were staged with)."""
+        if self.writer is None:
+            raise RuntimeError(f"no responses were staged for {display_name(path.parent.name)}")
+        written = self.writer.finish()
+        if self.waves - {wave}:
+            again = written.with_name("rewaved.parquet")
+            pl.scan_parquet(written).with_columns(wave=pl.lit(wave, pl.Int32)).sink_parquet(
+                again, row_group_size=_ROW_GROUP_ROWS
+            )
+            make_private(again)
+            written = again
+        written.replace(path)
 
     def remove(self) -> None:
+        if self.writer is not None:
+            self.writer.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+#: Slices waiting for the writer at most (the checks of the next ones wait for it beyond).
+_SLICES_QUEUED = 2
+
+
+class _SliceWriter:
+    """A Parquet file (``path``, 0600) written on a thread from the slices ``put`` to it, in
+    order: Polars' sink of a source that yields them as they come (the same file as a sink of
+    them all at once). ``finish`` waits for the file; a failure to write it is raised there,
+    or by the next ``put``."""
+
+    def __init__(self, path: Path, schema: pl.Schema) -> None:
+        self.path, self.schema = path, schema
+        self.queue: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=_SLICES_QUEUED)
+        self.error: BaseException | None = None
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600))  # private from the start
+        source = register_io_source(self._slices, schema=schema)
+        self.thread = threading.Thread(target=self._write, args=(source,), name="staged-writer", daemon=True)
+        self.thread.start()
+
+    def _slices(self, with_columns, _predicate, _n_rows, _batch_size) -> Iterator[pl.DataFrame]:
+        while (staged := self.queue.get()) is not None:
+            yield staged if with_columns is None else staged.select(with_columns)
+
+    def _write(self, source: pl.LazyFrame) -> None:
+        try:
+            source.sink_parquet(self.path, row_group_size=_ROW_GROUP_ROWS)
+        except BaseException as error:  # noqa: BLE001 (raised on the thread that staged the slices)
+            self.error = error
+
+    def put(self, staged: pl.DataFrame | None) -> None:
+        """``staged`` handed to the writer (None: the last was); raises the writer's failure."""
+        if staged is not None and staged.schema != self.schema:
+            raise ValueError(
+                f"a slice of {display_name(self.path.name)} has other columns than the first: {staged.schema}"
+            )
+        while True:
+            if not self.thread.is_alive():
+                raise self.error or RuntimeError(f"the writer of {display_name(self.path.name)} stopped")
+            try:
+                self.queue.put(staged, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> Path:
+        self.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.path
+
+    def stop(self) -> None:
+        """The writer stopped, whatever it wrote (a failure is not raised: the file is dropped)."""
+        with contextlib.suppress(BaseException):
+            if self.thread.is_alive():
+                self.put(None)
+        self.thread.join()
 
 
 class FileHeld(FileNotTaken):
@@ -909,14 +974,87 @@ def _archived_copy(
     return sha, landed, _kept_part(part, sha, path=path, inbox=inbox, sha256=sha256)
 
 
-def _hashed_part(hashed: Future[str], part: Path, *, path: Path, inbox: Path | None, sha256: str | None) -> Path:
-    """``_kept_part`` once ``part``'s SHA-256 is ``hashed`` (the part removed if hashing it failed)."""
+def _archiving(
+    path: Path, *, inbox: Path | None, archive_dir: Path, sha256: str | None
+) -> tuple[str, Callable[[], BinaryIO], Callable[[], tuple[list[int], Path]]]:
+    """(the file's SHA-256, what opens it to be read, what gives its archived copy's (identity,
+    path) once it is kept). Without ``sha256`` (a rebuild), the copy is made and hashed first and
+    is what is read. With it (discovery's), the landed file is read where it is while a thread
+    copies it into the archive and hashes the copy: the copy is kept if it is the file discovery
+    hashed and every read was of the bytes it copied (``_LandedReads``), else FileNotTaken."""
+    if sha256 is None:
+        sha, landed, archived = _archived_copy(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
+        return sha, partial(_opened_archive, archived, path=path), lambda: (landed, archived)
+    reads = _LandedReads(path, inbox)
+    copying = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-copy")
+    copied = copying.submit(_hashed_copy, path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
+    copying.shutdown(wait=False)
+    return sha256, reads.open, partial(_verified_copy, copied, reads, path=path, inbox=inbox, sha256=sha256)
+
+
+def _opened_archive(archived: Path, *, path: Path) -> BinaryIO:
     try:
-        sha = hashed.result()
+        return archived.open("rb")
+    except OSError as error:
+        raise UnreadableExport(f"{display_name(path.name)} could not be opened: {error.strerror}") from error
+
+
+def _hashed_copy(path: Path, *, inbox: Path | None, archive_dir: Path, sha256: str) -> tuple[list[int], Path, str]:
+    """(identity, copy, its SHA-256) of a landed file copied into the archive as a ``.part``
+    (``_landed_part``); nothing left if it could not be copied or hashed."""
+    landed, part = _landed_part(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
+    try:
+        return landed, part, file_sha256(part)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    return _kept_part(part, sha, path=path, inbox=inbox, sha256=sha256)
+
+
+def _verified_copy(
+    copied: Future[tuple[list[int], Path, str]], reads: _LandedReads, *, path: Path, inbox: Path | None, sha256: str
+) -> tuple[list[int], Path]:
+    """(identity, archived copy) once ``copied`` is done: kept (``_kept_part``) when the reads
+    were of its bytes; FileNotTaken (the part removed) when they were not."""
+    landed, part, sha = copied.result()
+    try:
+        reads.check(landed)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return landed, _kept_part(part, sha, path=path, inbox=inbox, sha256=sha256)
+
+
+class _LandedReads:
+    """A landed file opened where it is (no link followed below ``inbox``) each time it is
+    read, while it is copied: what the file system says of the file (``identity``) when each
+    read began, and after them all, must be what it said while it was copied. A write changes
+    it (the change time, which no tool sets back), so equal identities are the copy's bytes."""
+
+    def __init__(self, path: Path, inbox: Path | None) -> None:
+        self.path, self.inbox = path, inbox
+        self.seen: list[list[int]] = []
+        self.opened: list[int] = []  # a descriptor of each file read, to ask after the reads
+
+    def open(self) -> BinaryIO:
+        fd = open_landed(self.path, inbox=self.inbox)
+        self.seen.append(identity(os.fstat(fd)))
+        self.opened.append(os.dup(fd))
+        return os.fdopen(fd, "rb")
+
+    def check(self, copied: list[int]) -> None:
+        """FileNotTaken when a read was not of the bytes the copy of identity ``copied`` has."""
+        try:
+            after = [identity(os.fstat(fd)) for fd in self.opened]
+        finally:
+            for fd in self.opened:
+                os.close(fd)
+            self.opened = []
+        if any(seen != copied for seen in [*self.seen, *after]):
+            raise FileNotTaken(
+                f"{shown(self.path, self.inbox)} was left for the next night: it was written while it was read, "
+                "may still be written.",
+                failed=False,
+            )
 
 
 def _landed_part(path: Path, *, inbox: Path | None, archive_dir: Path, sha256: str | None) -> tuple[list[int], Path]:

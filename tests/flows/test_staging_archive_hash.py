@@ -9,8 +9,8 @@ import hashlib
 import pytest
 
 from schemas.codebook import codebook
-from surveyhouse.landing import FileNotTaken
-from surveyhouse.staging import stage_export
+from surveyhouse.landing import FileNotTaken, identity
+from surveyhouse.staging import _LandedReads, stage_export
 from tests.flows.test_cases_exports import CASES
 
 SOURCE = CASES / "qualtrics_en_labels_joined.csv"
@@ -39,3 +39,61 @@ def test_a_copy_that_is_not_the_file_discovery_hashed_is_neither_staged_nor_arch
         _staged(tmp_path, "0" * 64)
     assert list((tmp_path / "archive").iterdir()) == []
     assert not (tmp_path / "staged").exists() or list((tmp_path / "staged").iterdir()) == []
+
+
+def test_a_file_parsed_while_it_is_copied_is_archived_byte_for_byte_and_private(tmp_path):
+    landed = tmp_path / "inbox" / "export.csv"
+    landed.parent.mkdir()
+    landed.write_bytes(SOURCE.read_bytes())
+    sha = hashlib.sha256(landed.read_bytes()).hexdigest()
+    staged = stage_export(
+        landed, staged_dir=tmp_path / "staged", archive_dir=tmp_path / "archive", run_id="t", file_order=1,
+        wave=2023, book=codebook(), key=b"k", sha256=sha, inbox=landed.parent,
+    )  # fmt: skip
+    archived = tmp_path / "archive" / staged.record["archived_as"]
+    assert archived.read_bytes() == landed.read_bytes()
+    assert archived.stat().st_mode & 0o777 == 0o600
+    rebuilt = _staged(tmp_path / "from the archive", None).record  # what a rebuild parses: the archived bytes
+    named = {"source_file", "message", "file_modified_at"}  # (another name and time)
+    assert {k: v for k, v in staged.record.items() if k not in named} == {
+        k: v for k, v in rebuilt.items() if k not in named
+    }
+
+
+def _read_whole(reads: _LandedReads) -> bytes:
+    with reads.open() as handle:
+        return handle.read()
+
+
+def test_reads_of_the_bytes_the_archive_copied_are_taken(tmp_path):
+    landed = tmp_path / "export.csv"
+    landed.write_bytes(SOURCE.read_bytes())
+    reads = _LandedReads(landed, None)
+    assert _read_whole(reads) == SOURCE.read_bytes()
+    reads.check(identity(landed.stat()))  # the copy saw the file as it was read: no error
+
+
+def test_a_file_written_while_it_is_read_beside_its_copy_is_left_for_the_next_night(tmp_path):
+    landed = tmp_path / "export.csv"
+    landed.write_bytes(SOURCE.read_bytes())
+    copied = identity(landed.stat())
+    reads = _LandedReads(landed, None)
+    _read_whole(reads)
+    with landed.open("ab") as handle:  # the tool writes again after the copy, while the file is parsed
+        handle.write(b"\n")
+    with pytest.raises(FileNotTaken, match="written while it was read"):
+        reads.check(copied)
+    assert reads.opened == []  # no descriptor left open
+
+
+def test_a_file_replaced_before_it_is_read_is_left_for_the_next_night(tmp_path):
+    landed = tmp_path / "export.csv"
+    landed.write_bytes(SOURCE.read_bytes())
+    copied = identity(landed.stat())
+    replacement = tmp_path / "new.csv"
+    replacement.write_bytes(SOURCE.read_bytes())  # the same bytes, another file: not what was copied
+    replacement.replace(landed)
+    reads = _LandedReads(landed, None)
+    _read_whole(reads)
+    with pytest.raises(FileNotTaken, match="written while it was read"):
+        reads.check(copied)

@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 
 from bench.generate import export
 from schemas.codebook import codebook
-from surveyhouse.staging import _in_order, _slice_size, process_export, stage_export
+from surveyhouse.staging import _in_order, _slice_size, _SlicedResponses, process_export, stage_export
 from tests.flows.test_cases_exports import BROKEN, CASES, EXPORTS, run
 
 WHOLE = 10**9
@@ -135,3 +135,42 @@ def test_a_batch_that_fails_on_a_thread_fails_where_its_result_is_due():
         for result in _in_order(work, iter(range(6)), threads=2):
             given.append(result)
     assert given == [0, 10, 20]
+
+
+def _slices(wave: int) -> list[pl.DataFrame]:
+    rows = pl.DataFrame({"wave": [wave] * 5, "source_row": range(2, 7), "text": list("abcde")})
+    return [rows.with_columns(pl.col("wave").cast(pl.Int32)).slice(start, 2) for start in (0, 2, 4)]
+
+
+def test_staged_responses_are_written_while_later_slices_are_checked(tmp_path):
+    sliced = _SlicedResponses(tmp_path / ".slices")
+    first, *rest = _slices(2023)
+    sliced.keep(first)
+    written = tmp_path / ".slices" / "responses.parquet"
+    assert written.exists() and written.stat().st_mode & 0o777 == 0o600  # private before a row is in it
+    for staged in rest:
+        sliced.keep(staged)
+    sliced.combine(tmp_path / "responses.parquet", wave=2023)
+    sliced.remove()
+    assert_frame_equal(pl.read_parquet(tmp_path / "responses.parquet"), pl.concat(_slices(2023)))
+    assert (tmp_path / "responses.parquet").stat().st_mode & 0o777 == 0o600
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["responses.parquet"]
+
+
+def test_slices_staged_with_another_wave_take_the_wave_the_file_is_placed_in(tmp_path):
+    sliced = _SlicedResponses(tmp_path / ".slices")
+    for staged in _slices(2023):
+        sliced.keep(staged)
+    sliced.combine(tmp_path / "responses.parquet", wave=2024)
+    sliced.remove()
+    assert_frame_equal(pl.read_parquet(tmp_path / "responses.parquet"), pl.concat(_slices(2024)))
+
+
+def test_a_slice_the_writer_cannot_take_fails_the_file_and_leaves_nothing(tmp_path):
+    sliced = _SlicedResponses(tmp_path / ".slices")
+    first, second, _ = _slices(2023)
+    sliced.keep(first)
+    with pytest.raises(ValueError, match="other columns than the first"):
+        sliced.keep(second.with_columns(pl.col("source_row").cast(pl.Utf8)))
+    sliced.remove()
+    assert list(tmp_path.iterdir()) == []
