@@ -522,7 +522,7 @@ def _record_chunks(handle: BinaryIO, size: int, rows: int | None = None) -> Iter
         if cut < 0:
             carry, carry_quotes = carry + block, total
             continue
-        chunk = [carry + block[: cut + 1] if carry else block[: cut + 1]]
+        chunk = [b"".join((carry, memoryview(block)[: cut + 1])) if carry else block[: cut + 1]]  # one copy, not two
         carry = block[cut + 1 :]
         del block
         carry_quotes = carry.count(b'"')
