@@ -637,18 +637,19 @@ def _validated(table: pl.DataFrame | ParquetTable, schema) -> pl.DataFrame | Par
 
 def _every_row_passes(table: ParquetTable, schema) -> bool:
     """Whether every row of ``table`` passes its schema's column checks: no null where the
-    column is not nullable, and each column's checks (pandera's own, on the column alone).
-    Its columns and their types are the schema's by construction (``ParquetTable.lazy`` casts
-    to them): what pandera's slices would check besides. One column read at a time (Polars
-    reads no other): at 1M responses 0.1 s of CPU, against 0.6 s for pandera's slices."""
-    rows = table.lazy()
+    column is not nullable (counted in one streaming pass), and each column's checks (pandera's
+    own, on that column alone, a slice at a time). Its columns and their types are the
+    schema's by construction (``ParquetTable.lazy`` casts to them): what pandera's slices of
+    every column would check besides (1M responses: 0.05 s of CPU against 0.2-0.3 s)."""
     required = [name for name, column in schema.columns.items() if not column.nullable]
-    if required and rows.select(pl.sum_horizontal(pl.col(required).null_count())).collect().item():
+    nulls = table.lazy().select(pl.sum_horizontal(pl.col(required).null_count()))
+    if required and nulls.collect(engine="streaming").item():
         return False
     return all(
-        check(rows.select(name), name).check_passed.collect().item()
+        check(frame.lazy(), name).check_passed.collect().item()
         for name, column in schema.columns.items()
         for check in column.checks
+        for frame in table.slices([name])
     )
 
 
