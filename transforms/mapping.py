@@ -441,32 +441,33 @@ def _answer_columns(
             parts.append(_columns(data, absent))
             continue
         columns = by_question[code]
-        on = [_key_name(c) for c in columns]
-        mapped = (
-            combos[code]
-            .join(per_key, left_on="_key", right_on="source_row", how="left")
-            .select(
-                *on,
-                pl.col("single" if question.type == "single" else "multi").alias(code),
-                *[pl.col(f"_{lang}").alias(f"_{code}_{lang}") for lang in languages],
-                "_texts",
-                "_joined",
-            )
-        )
         boxes = [str(c.index) for c in columns if c.role == "other_text"]
-        joined = data.select(*[_key_expr(c) for c in columns], *boxes).join(
-            mapped, on=on, how="left", nulls_equal=True, maintain_order="left"
-        )
-        kept = joined.select(code)
+        wanted = ["single" if question.type == "single" else "multi", *[f"_{lang}" for lang in languages]]
+        wanted += ["_texts", "_joined"] if question.other_option is not None else []
+        # The combination's results taken by its key, a row of ``per_key`` (a gather, not a join).
+        joined = per_key.select(wanted).select(pl.all().gather(_combination_keys(data, combos[code], columns)))
+        kept = joined.select(pl.col(wanted[0]).alias(code))
         if question.other_option is not None:
             # The field's texts: the boxes' own (file order), then what the answers left over.
+            joined = pl.concat([data.select(boxes), joined], how="horizontal")
             field = _distinct_texts(joined, boxes, key_list="_texts", key_joined="_joined")
             kept = kept.with_columns(field.alias(f"{code}_other"))
         parts.append(kept)
         for lang in languages:  # summed as the questions come (one column per language, not per question)
-            mine = joined[f"_{code}_{lang}"].fill_null(0)
+            mine = joined[f"_{lang}"].fill_null(0)
             votes_of[lang] = mine if votes_of[lang] is None else votes_of[lang] + mine
     return parts, votes_of
+
+
+def _combination_keys(data: pl.DataFrame, found: pl.DataFrame, columns: list[ResolvedColumn]) -> pl.Series:
+    """Per row of ``data``: the ``_key`` of its combination of ``columns`` among ``found``
+    (``_combinations``), null where none of them is filled. A question of one answer column
+    (most) is looked up value by value, the others joined on their columns."""
+    on = [_key_name(c) for c in columns]
+    if len(columns) == 1 and columns[0].role != "other_text":
+        return data[on[0]].replace_strict(found[on[0]], found["_key"], default=None, return_dtype=pl.Int64)
+    keys = data.select([_key_expr(c) for c in columns])
+    return keys.join(found.select(*on, "_key"), on=on, how="left", nulls_equal=True, maintain_order="left")["_key"]
 
 
 def _text_columns(data: pl.DataFrame, by_question: dict[str, list[ResolvedColumn]], *, book: Codebook) -> pl.DataFrame:

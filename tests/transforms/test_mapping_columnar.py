@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from surveyhouse.read import read_export
@@ -64,3 +65,24 @@ def test_the_plain_reading_splits_joined_labels_longest_first_and_keeps_the_rest
         "Space tourism",
     ]
     assert split_joined("1,10,210", spellings) == ["1", "10", "210"]
+
+
+def test_a_response_takes_the_key_of_its_combination_of_answer_columns():
+    from transforms.headers import ResolvedColumn
+    from transforms.mapping import _combination_keys
+
+    data = pl.DataFrame(
+        {"1": ["a", None, "b", "a", "c"], "2": ["x", None, None, "y", "x"]},
+        schema={"1": pl.Categorical, "2": pl.Utf8},
+    )
+    # One answer column: looked up value by value; a value not among the combinations, or none, has no key.
+    one = [ResolvedColumn(1, "q1", None, "answer", None)]
+    found = pl.DataFrame({"1": ["b", "a"], "_key": [7, 8]}, schema={"1": pl.Categorical, "_key": pl.Int64})
+    assert _combination_keys(data, found, one).to_list() == [8, None, 7, 8, None]
+    # An answer column and an "Other" box: the combination of the value and whether the box is filled.
+    two = [ResolvedColumn(1, "q2", None, "answer", None), ResolvedColumn(2, "q2", None, "other_text", None)]
+    found = pl.DataFrame(
+        {"1": ["a", "b", "c", "a"], "_box2": [True, False, True, False], "_key": [0, 1, 2, 3]},
+        schema={"1": pl.Categorical, "_box2": pl.Boolean, "_key": pl.Int64},
+    )
+    assert _combination_keys(data, found, two).to_list() == [0, None, 1, 0, 2]

