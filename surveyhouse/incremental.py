@@ -253,45 +253,48 @@ def _decided(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, InternalChanges]:
     """(one row per current response, ``SCREENING`` and ``weight``, by staged row; the live
     responses whose flags moved, ``_row`` and their new ``DECIDED``; the live responses no longer
-    current, ``SCREENING``; the changes to the kept ``SCREENING`` rows). The speeders and exclusions over every response; the duplicates of
-    the responses whose groups one comes into or goes out of (``_regrouped``), the others' kept."""
-    live = base.screening
-    came = screening_inputs(new, book=book).collect(engine="streaming")
-    kept = live.join(current, on="_row", how="semi").select(came.columns).cast(dict(came.schema))
-    gone = live.join(current, on="_row", how="anti")
-    narrow = pl.concat([kept, came]).sort("_row")
+    current, ``SCREENING``; the changes to the kept ``SCREENING`` rows). The speeders and
+    exclusions over every response; the duplicates of the responses whose groups one comes into
+    or goes out of (``_regrouped``), the others' kept. Rows matched by their staged row number
+    (a lookup by position, no join: the new files' rows come after the others)."""
+    live = base.screening.sort("_row")
+    came = screening_inputs(new, book=book).collect(engine="streaming").sort("_row")
+    size = int(pl.concat([live["_row"].cast(pl.Int64), current["_row"].cast(pl.Int64)]).max() or 0) + 1
+    still = _marked(current["_row"], size).gather(live["_row"])
+    was = {flag: f"_was_{flag}" for flag in ("is_speeder", "is_duplicate", "is_excluded")}
+    kept = live.filter(still).rename(was).cast({column: came.schema[column] for column in came.columns})
+    gone = live.filter(~still)
+    narrow = pl.concat([kept, came], how="diagonal")  # in staged order: the new files' rows last
     grouping = ["_row", "wave", *_HASHED]
     moving = pl.concat([came.select(grouping), gone.select(grouping).cast(dict(came.select(grouping).schema))])
-    among = _regrouped(narrow, moving)
+    among = _regrouped(narrow.select(grouping), moving)
     logger.info("duplicates decided anew among %d responses (%d regrouped)", among.height, among["is_regrouped"].sum())
     duplicates = _duplicates(
-        staged, narrow.join(among.select("_row"), on="_row", how="semi"), book=book, memory_mb=memory_mb
+        staged,
+        narrow.select(grouping).filter(_marked(among["_row"], size).gather(narrow["_row"])),
+        book=book,
+        memory_mb=memory_mb,
     )
-    is_new = pl.col("was_duplicate").is_null()  # a response the live warehouse lacks
-    decided = (
-        narrow.join(among.filter("is_regrouped").select("_row", "is_regrouped"), on="_row", how="left")
-        .join(duplicates, on="_row", how="left")
-        .join(live.select("_row", was_duplicate="is_duplicate"), on="_row", how="left")
-        .with_columns(
-            is_duplicate=pl.when(pl.col("is_regrouped").fill_null(False) | is_new)
-            .then(pl.col("is_duplicate").fill_null(False))
-            .otherwise(pl.col("was_duplicate")),
-            is_speeder=speeder_flag(policy),
-        )
-        .with_columns(is_excluded=excluded_flag(policy), weight=pl.lit(None, pl.Float64))
-        .select(*SCREENING, "weight")
-    )
-    flags = [*FLAGS, "is_excluded"]
-    moved = decided.join(live.select("_row"), on="_row", how="semi").join(
-        live.select("_row", *flags), on=["_row", *flags], how="anti"
-    )
+    anew = pl.lit(_marked(among.filter("is_regrouped")["_row"], size)).gather(pl.col("_row"))
+    duplicate = pl.lit(_marked(duplicates.filter("is_duplicate")["_row"], size)).gather(pl.col("_row"))
+    decided = narrow.with_columns(
+        is_duplicate=pl.when(anew | pl.col("_was_is_duplicate").is_null())
+        .then(duplicate)
+        .otherwise(pl.col("_was_is_duplicate")),
+        is_speeder=speeder_flag(policy),
+    ).with_columns(is_excluded=excluded_flag(policy), weight=pl.lit(None, pl.Float64))
+    differs = pl.any_horizontal(pl.col(flag) != pl.col(old) for flag, old in was.items())
+    moved = decided.filter(differs.fill_null(False))  # (a new response's old flags are null)
     changes = InternalChanges(
-        added=decided.join(pl.concat([moved.select("_row"), came.select("_row")]), on="_row", how="semi").select(
-            SCREENING
-        ),
+        added=decided.filter(differs.fill_null(True)).select(SCREENING),
         deleted=pl.concat([moved.select("_row"), gone.select("_row")]),
     )
-    return decided, moved.select("_row", *DECIDED), gone, changes
+    return decided.select(*SCREENING, "weight"), moved.select("_row", *DECIDED), gone, changes
+
+
+def _marked(rows: pl.Series, size: int) -> pl.Series:
+    """One boolean per row number up to ``size``: true for the ``rows``."""
+    return pl.repeat(False, size, eager=True).scatter(rows.cast(pl.Int64), True)
 
 
 #: The groups within which a response can be another's duplicate (``transforms.screening.duplicate_flag``),
