@@ -81,7 +81,7 @@ def screening_rules(book: Codebook) -> pl.DataFrame:
 class LiveBase:
     """What an incremental night starts from: the live warehouse's file orders it lacks
     (``new_orders``), the kept screening inputs and flags of every live response
-    (``screening``: ``SCREENING`` columns) and the live crosstab's sums (``sums``)."""
+    (``screening``: ``SCREENING`` columns, in row order) and the live crosstab's sums (``sums``)."""
 
     new_orders: list[int]
     screening: pl.DataFrame
@@ -126,12 +126,14 @@ def live_base(
 
 
 def _of_rows(screening: pl.DataFrame, old_rows: pl.DataFrame) -> bool:
-    """Whether the kept ``screening`` is of ``old_rows``: one row per version of them still current,
-    and of no other row but versions a new file supersedes (the old files' rows are the first)."""
+    """Whether the kept ``screening`` (in row order) is of ``old_rows``: one row per version of them
+    still current, and of no other row but versions a new file supersedes (the old files' rows are the first)."""
     rows = screening["_row"].cast(pl.Int64)
+    if rows.is_empty():
+        return bool(old_rows["is_superseded"].all())
+    unique = rows.len() < 2 or bool(rows.diff().drop_nulls().min() > 0)
     still = old_rows.filter(~pl.col("is_superseded"))["_row"].cast(pl.Int64)
-    within = rows.is_empty() or rows.max() < old_rows.height
-    return bool(within and rows.n_unique() == len(rows) and still.is_in(rows.implode()).all())
+    return unique and rows.max() < old_rows.height and bool(_marked(rows, old_rows.height).gather(still).all())
 
 
 def _live_screening_and_sums(
@@ -257,7 +259,7 @@ def _decided(
     exclusions over every response; the duplicates of the responses whose groups one comes into
     or goes out of (``_regrouped``), the others' kept. Rows matched by their staged row number
     (a lookup by position, no join: the new files' rows come after the others)."""
-    live = base.screening.sort("_row")
+    live = base.screening  # in row order
     came = screening_inputs(new, book=book).collect(engine="streaming").sort("_row")
     size = int(pl.concat([live["_row"].cast(pl.Int64), current["_row"].cast(pl.Int64)]).max() or 0) + 1
     still = _marked(current["_row"], size).gather(live["_row"])
