@@ -108,18 +108,3 @@ def test_unreadable_files_say_what_they_are(tmp_path, content, message):
     path.write_bytes(content)
     with pytest.raises(UnreadableExport, match=message):
         read_export(path)
-
-
-@pytest.mark.parametrize("block", [7, 8, 9, 64])
-def test_utf8_is_told_from_the_whole_file_whatever_blocks_it_is_checked_in(tmp_path, monkeypatch, block):
-    import surveyhouse.read as read
-
-    monkeypatch.setattr(read, "_UTF8_BLOCK", block)  # a character cut between two blocks, wherever
-    text = "id,name\n1,Zoë\n2,Chloé Müller\n3,Søren ‘Bo’\n" * 3
-    good = tmp_path / "good.csv"
-    good.write_bytes(text.encode("utf-8"))
-    assert read.read_batches(good).encoding == "utf-8"
-    bad = tmp_path / "bad.csv"  # one byte that is not UTF-8, far past the first block
-    bad.write_bytes(text.encode("utf-8") + "4,Ana\xefs\n".encode("cp1252"))
-    assert read.read_batches(bad).encoding != "utf-8"
-    assert read.read_export(bad).frame.height == read.read_export(good).frame.height + 1
