@@ -190,8 +190,7 @@ def _responses_table(
     )
     if targets:
         return responses, decided, None
-    slices = (responses.height, crosstab_slice_rows(settings.build_memory_mb))
-    return responses, decided, crosstab_sums(responses.lazy(), book=book, slices=slices)
+    return responses, decided, crosstab_sums(responses.lazy(), book=book)
 
 
 def _kept(

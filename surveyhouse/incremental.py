@@ -355,10 +355,5 @@ def _sums_now(
     added, the live rows ``out`` (``_live_rows``: of every response deleted or updated) taken
     out, and the updated ones put back with their new flags (``moved``: ``_row`` and ``DECIDED``)."""
     back = out.drop(DECIDED).join(moved, on="_row").cast(dict(out.schema))
-    parts = [sums, _sums(rows.lazy(), rows.height, book), _sums(out, len(out), book), _sums(back, len(back), book)]
+    parts = [sums, *[crosstab_sums(part.lazy(), book=book) for part in (rows, out, back)]]
     return added_sums(parts, signs=[1, 1, -1, 1])
-
-
-def _sums(rows: pl.LazyFrame | pl.DataFrame, height: int, book: Codebook) -> pl.DataFrame:
-    """``crosstab_sums`` of a few rows, in one slice."""
-    return crosstab_sums(rows.lazy(), book=book, slices=(height, max(height, 1)))

@@ -162,18 +162,17 @@ def build_crosstab_pair(
     )
 
 
-def crosstab_sums(responses: pl.LazyFrame, *, book: Codebook, slices: tuple[int, int] | None = None) -> pl.DataFrame:
+def crosstab_sums(responses: pl.LazyFrame, *, book: Codebook) -> pl.DataFrame:
     """One row per wave, combination of segment values and ``is_excluded``: per cell of the
     crosstab (``_answer_cells``: a question's base, an option, a NET), ``n:<i>``, the number of
     responses it counts; unweighted. What ``build_crosstab_pair`` sums the responses into: the
     sums of two sets of responses add up to their union's (``added_sums``), so a crosstab is
     kept up to date from its sums, the responses that come in and those that go out.
 
-    One streaming pass (``slices`` is not needed: only the few thousand combinations are held),
+    One streaming pass (only the few thousand combinations are held, never the responses),
     grouped on the segments' values as stored (enum codes; as text after the sums: 1M responses
     0.6 s of CPU against 1.4 s when every row's values were made text first). Integer counts:
     the order in which rows are added cannot change a sum. Rows in the combinations' order."""
-    del slices  # callers that still pass it: the pass holds the combinations only
     segments = [*book.segments, *EXTRA_SEGMENTS]
     cells, masks = _answer_cells(book)
     keys = ["wave", *segments, "is_excluded"]

@@ -154,8 +154,8 @@ def test_the_pair_from_one_pass_equals_the_crosstab_and_the_crosstab_without_exc
 
 
 def test_the_pair_from_kept_sums_equals_the_pair_from_the_responses(book):
-    """What a night counts from ``crosstab_sums`` (summed a slice at a time, then per segment
-    value without a row per combination and cell) is, table for table, the crosstab pair counted
+    """What a night counts from ``crosstab_sums`` (summed per segment value without a row per
+    combination and cell) is, table for table, the crosstab pair counted
     from the responses: several waves, excluded responses, a segment left unanswered."""
     responses = random_responses(book, 900, seed=11, excluded_share=0.2)
     segment = book.segments[0]
@@ -170,7 +170,7 @@ def test_the_pair_from_kept_sums_equals_the_pair_from_the_responses(book):
     )
     options = CrosstabSettings()
     expected = pl.collect_all(build_crosstab_pair(responses.lazy(), book=book, settings=options))
-    sums = crosstab_sums(responses.lazy(), book=book, slices=(responses.height, 250))
+    sums = crosstab_sums(responses.lazy(), book=book)
     got = pl.collect_all(build_crosstab_pair_from_sums(sums, book=book, settings=options))
     assert expected[0].filter(pl.col("segment") == segment)["segment_value"].null_count() == 0
     assert expected[1].filter((pl.col("wave") == 2022) & (pl.col("question") == unasked)).is_empty()
@@ -183,7 +183,7 @@ def test_crosstab_sums_are_the_same_rows_in_the_same_order_whatever_the_response
     included, from the same responses in any order: a night publishes the same file."""
     responses = random_responses(book, 3000, seed=11, excluded_share=0.2)
     shuffled = responses.sample(fraction=1.0, shuffle=True, seed=3)
-    sums = [crosstab_sums(rows.lazy(), book=book, slices=(rows.height, 1000)) for rows in (responses, shuffled)]
+    sums = [crosstab_sums(rows.lazy(), book=book) for rows in (responses, shuffled)]
     assert_frame_equal(*sums)
 
 
@@ -191,7 +191,7 @@ def test_the_pair_from_the_sums_equals_the_pair_from_the_responses(book):
     responses = random_responses(book, 800, seed=7, excluded_share=0.2).with_columns(weight=pl.lit(1.0))
     options = CrosstabSettings()
     from_responses = pl.collect_all(build_crosstab_pair(responses.lazy(), book=book, settings=options))
-    sums = crosstab_sums(responses.lazy(), book=book, slices=(responses.height, 1000))
+    sums = crosstab_sums(responses.lazy(), book=book)
     from_sums = pl.collect_all(build_crosstab_pair_from_sums(sums, book=book, settings=options))
     for expected, got in zip(from_responses, from_sums, strict=True):
         assert_frame_equal(got, expected)
