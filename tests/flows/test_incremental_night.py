@@ -225,13 +225,21 @@ def test_the_table_is_put_back_in_order_only_when_a_new_file_sorts_before_old_ro
     assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))
 
 
+def altered_copy(night, folder: Path, *statements: str):
+    """The settings of a copy of ``night``'s folder (landing, state, warehouse) into ``folder``,
+    its warehouse changed by the SQL ``statements``."""
+    shutil.copytree(night.warehouse.parent, folder)
+    with duckdb.connect(str(folder / night.warehouse.name)) as connection:
+        for statement in statements:
+            connection.execute(statement)
+    return dataclasses.replace(night, inbox=folder / "landing", warehouse=folder / night.warehouse.name)
+
+
 def test_a_warehouse_without_kept_screening_inputs_is_built_whole_once_then_incrementally(demo_night, tmp_path, caplog):
-    older = tmp_path / "older"  # a warehouse published before `_build.screening` was kept
-    shutil.copytree(demo_night.warehouse.parent, older)
-    with duckdb.connect(str(older / demo_night.warehouse.name)) as connection:
-        connection.execute("DROP TABLE _build.screening")
-        connection.execute("DROP TABLE _build.screening_rules")
-    older_night = dataclasses.replace(demo_night, inbox=older / "landing", warehouse=older / demo_night.warehouse.name)
+    # a warehouse published before `_build.screening` was kept
+    older_night = altered_copy(
+        demo_night, tmp_path / "older", "DROP TABLE _build.screening", "DROP TABLE _build.screening_rules"
+    )
     with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
         first, settings, _ = night_on_demo(older_night, tmp_path / "first", long_responses)
     assert not isinstance(first.tables["responses"], ChangedResponses)
@@ -258,11 +266,8 @@ def test_the_live_file_copied_while_the_night_builds_is_the_one_published(demo_n
 def test_kept_screening_inputs_of_other_rows_than_the_staged_ones_make_the_night_build_whole(
     demo_night, tmp_path, caplog
 ):
-    other = tmp_path / "other"  # one response's kept inputs lost: the kept flags are not the staged files'
-    shutil.copytree(demo_night.warehouse.parent, other)
-    with duckdb.connect(str(other / demo_night.warehouse.name)) as connection:
-        connection.execute("DELETE FROM _build.screening WHERE _row = 7")
-    other_night = dataclasses.replace(demo_night, inbox=other / "landing", warehouse=other / demo_night.warehouse.name)
+    # one response's kept inputs lost: the kept flags are not the staged files'
+    other_night = altered_copy(demo_night, tmp_path / "other", "DELETE FROM _build.screening WHERE _row = 7")
     with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
         run, settings, _ = night_on_demo(other_night, tmp_path / "night", earlier_duplicates)
     assert not isinstance(run.tables["responses"], ChangedResponses)
