@@ -236,9 +236,11 @@ def _nights(results: dict) -> list[str]:
         "",
         "On the warehouse each from-scratch run built: the next night with nothing new, then a night with one new export "
         "of 10k responses. Old exports are never read again: a file already ingested is recognised by its size, inode and "
-        "times (its SHA-256 is computed once), and its staged Parquet is what the build reads. The build reads every "
-        "staged response (screening and the crosstab look at all of them), builds the answers of the new responses only "
-        "and keeps the others' from the live warehouse (a copy of it is the new file's start). Work = past imports, to exit.",
+        "times (its SHA-256 is computed once). A night with new files on an unweighted study is incremental: screening is "
+        "decided from each response's screening inputs kept in the warehouse (`_build.screening`) and the new files' rows, "
+        "the crosstab from the kept sums (`_build.crosstab_sums`) plus the changed responses' and minus the replaced ones', "
+        "and only the `responses` rows that changed are written, into a copy of the live file made while the night stages "
+        "(surveyhouse/incremental.py). Work = past imports, to exit.",
         "",
         "| history | from scratch (work) | nothing new: work / whole process | 10k new: work / whole process / peak RSS | "
         "10k new vs from scratch | 10k new, `surveyhouse run` |",
