@@ -235,3 +235,20 @@ def test_weighted_claims_compare_the_weighted_percentage_and_say_so(book):
     assert (weighted["ci_low"], weighted["ci_high"], weighted["base_n"]) == (37.0, 47.5, 400)
     # The screened-out responses have no weight: how screening moves the figure is unweighted.
     assert weighted["screening_effect_pts"] == plain["screening_effect_pts"] == pytest.approx(1.0)
+
+
+def test_a_figure_on_a_boundary_keeps_its_verdict_whatever_the_last_bits_of_its_sum(book):
+    """A share raked to its target lands on a verdict's boundary, give or take the last bits of a
+    sum made in another order: the verdict is the boundary's, on every night."""
+    noise = 4 * 2**-46  # a few units in the last place of a percentage near 40
+    for computed in (40.0 - noise, 40.0, 40.0 + noise):
+        claims = _claims(
+            book,
+            [
+                (2023, "role", "vp", "all", "all", 400, computed, 36.0, computed),  # tolerance's edge, interval's
+                (2023, "role", "manager", "all", "all", 400, computed - 17.5, 18.0, 27.0),  # rounding's edge
+            ],
+            [("X1", "role", "vp", "all", 38.0, None), ("X2", "role", "manager", "all", 22.0, None)],
+        )
+        assert claims["X1"]["status"] == "within_tolerance" and claims["X1"]["is_within_ci"], computed
+        assert claims["X2"]["status"] == "reproduced", computed
