@@ -291,6 +291,9 @@ def demo_command(inbox: str | None, warehouse: str | None, lake_data: str | None
         print(f"Demo study written to {settings.inbox}:")
         for path in written:
             print(f"  {path.relative_to(settings.inbox)}")
+        # Its exports were written and closed by this command a moment ago: none is still being copied,
+        # so the landing folder's settle time (SURVEYHOUSE_SETTLE_S) holds none back (the flow reads it).
+        os.environ["SURVEYHOUSE_SETTLE_S"] = "0"
         run = _run_flow(settings, ready)
         print_summary(run, settings, time.perf_counter() - started)
     return verdict(run)

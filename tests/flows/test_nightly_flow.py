@@ -16,11 +16,11 @@ import pytest
 NOISE = ("telemetry", "database is locked", "Traceback", "Timed out while attempting to connect")
 
 
-def surveyhouse(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def surveyhouse(*args: str, cwd: Path, settle_s: str = "0") -> subprocess.CompletedProcess:
     command = shutil.which("surveyhouse") or ""
     argv = [command, *args] if command else [sys.executable, "-m", "cli.main", *args]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))} | {
-        "SURVEYHOUSE_SETTLE_S": "0"
+        "SURVEYHOUSE_SETTLE_S": settle_s
     }
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
@@ -28,7 +28,8 @@ def surveyhouse(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("flow")
-    result = surveyhouse("demo", "--inbox", "landing", "--warehouse", "surveyhouse.duckdb", cwd=root)
+    # A settle time far longer than the run: the demo's own exports, just written, are taken all the same.
+    result = surveyhouse("demo", "--inbox", "landing", "--warehouse", "surveyhouse.duckdb", cwd=root, settle_s="600")
     return root, result
 
 
