@@ -258,11 +258,7 @@ def _totals_from_sums(
             .agg(pl.col(sums).sum())
             .select("wave", *sums, segment=pl.lit(segment), segment_value=pl.col(column))
         )
-    catalog = pl.LazyFrame(
-        [(f"n:{i}", question, answer) for i, (question, answer, _) in enumerate(cells)],
-        schema={"cell": pl.Utf8, "question": pl.Utf8, "answer": pl.Utf8},
-        orient="row",
-    )
+    catalog = _cell_catalog(cells, prefix="n:")
     long = (
         pl.concat(parts, how="vertical")
         .unpivot(index=["wave", "segment", "segment_value"], on=sums, variable_name="cell", value_name="n")
@@ -505,15 +501,21 @@ def _wide(
     )
 
 
+def _cell_catalog(cells: list[tuple[str, str | None, pl.Expr]], *, prefix: str = "") -> pl.LazyFrame:
+    """One row per cell of ``_answer_cells``: its name (``prefix`` and its position), question and
+    answer (null for the question's base)."""
+    return pl.LazyFrame(
+        [(f"{prefix}{i}", question, answer) for i, (question, answer, _) in enumerate(cells)],
+        schema={"cell": pl.Utf8, "question": pl.Utf8, "answer": pl.Utf8},
+        orient="row",
+    )
+
+
 def _long_cube(
     wide: pl.LazyFrame, *, cells: list[tuple[str, str | None, pl.Expr]], seg_cols: list[str], weighted: bool
 ) -> pl.LazyFrame:
     """One row per combination and cell counted (``_wide``'s sums as rows): n, w, w2, question, answer."""
-    catalog = pl.LazyFrame(
-        [(str(i), question, answer) for i, (question, answer, _) in enumerate(cells)],
-        schema={"cell": pl.Utf8, "question": pl.Utf8, "answer": pl.Utf8},
-        orient="row",
-    )
+    catalog = _cell_catalog(cells)
 
     def long(name: str) -> pl.LazyFrame:
         """One row per combination and cell: the sum ``name``."""
