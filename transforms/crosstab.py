@@ -247,20 +247,9 @@ def _totals_from_sums(
     """(bases, counts) as ``_segment_totals`` makes them from the cubes, from ``crosstab_sums``
     rows: each segment's values summed over the combinations first, then one row per cell."""
     sums = [f"n:{i}" for i in range(len(cells))]
-    parts = [
-        wide.group_by("wave").agg(pl.col(sums).sum()).with_columns(segment=pl.lit("all"), segment_value=pl.lit("all"))
-    ]
-    for segment in segments:
-        column = f"seg_{segment}"
-        parts.append(
-            wide.drop_nulls(column)
-            .group_by("wave", column)
-            .agg(pl.col(sums).sum())
-            .select("wave", *sums, segment=pl.lit(segment), segment_value=pl.col(column))
-        )
     catalog = _cell_catalog(cells, prefix="n:")
     long = (
-        pl.concat(parts, how="vertical")
+        _segment_totals(wide, ["wave"], segments, sums=sums)
         .unpivot(index=["wave", "segment", "segment_value"], on=sums, variable_name="cell", value_name="n")
         .filter(pl.col("n") > 0)  # as the cubes hold no combination that counts no one
         .join(catalog, on="cell")
@@ -333,19 +322,22 @@ def _from_cubes(
     return _from_totals(bases, counts, book=book, settings=settings, weighted=weighted, design=design)
 
 
-def _segment_totals(cube: pl.LazyFrame, keys: list[str], segments: list[str]) -> pl.LazyFrame:
-    """A cube's sums per ``keys``, for everyone (segment "all") and per value of each segment."""
+def _segment_totals(
+    frame: pl.LazyFrame, keys: list[str], segments: list[str], *, sums: list[str] | None = None
+) -> pl.LazyFrame:
+    """``frame``'s columns ``sums`` (default a cube's n, w, w2) summed per ``keys``, for everyone
+    (segment "all") and per value of each segment (its ``seg_`` column)."""
+    sums = sums or ["n", "w", "w2"]
     parts = [
-        cube.group_by(*keys)
-        .agg(pl.col("n", "w", "w2").sum())
-        .with_columns(segment=pl.lit("all"), segment_value=pl.lit("all"))
+        frame.group_by(*keys).agg(pl.col(sums).sum()).with_columns(segment=pl.lit("all"), segment_value=pl.lit("all"))
     ]
     for segment in segments:
+        column = f"seg_{segment}"
         parts.append(
-            cube.drop_nulls(f"seg_{segment}")
-            .group_by(*keys, f"seg_{segment}")
-            .agg(pl.col("n", "w", "w2").sum())
-            .select(*keys, "n", "w", "w2", segment=pl.lit(segment), segment_value=pl.col(f"seg_{segment}"))
+            frame.drop_nulls(column)
+            .group_by(*keys, column)
+            .agg(pl.col(sums).sum())
+            .select(*keys, *sums, segment=pl.lit(segment), segment_value=pl.col(column))
         )
     return pl.concat(parts, how="vertical")
 
