@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import BinaryIO
 from xml.etree import ElementTree
 
+import numpy as np
 import polars as pl
 
 from transforms.display import EXCERPT_CHARS, display_name, excerpt, spreadsheet_column
@@ -475,17 +476,42 @@ def _is_plain_text(head: bytes) -> bool:
     return not _is_binary(head[:4096])
 
 
-def _is_utf8_stream(handle: BinaryIO, *, skip: int) -> bool:
-    """Whether the rest of ``handle`` from byte ``skip`` is valid UTF-8, read a block at a time."""
+def _is_utf8_stream(handle: BinaryIO, *, skip: int, block_bytes: int = 1 << 24) -> bool:
+    """Whether the rest of ``handle`` from byte ``skip`` is valid UTF-8, read ``block_bytes`` at a time.
+
+    Each block is cut before the start of its last character (which goes to the next) and
+    checked by Polars (Rust's UTF-8 check: Python's strict decoder's verdict, ten times as
+    fast, without a copy of the file as text). Text that is valid UTF-8 has a character start
+    at every byte that is not a continuation byte, so the pieces are valid exactly when the
+    whole is."""
     handle.seek(skip)
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    carry = b""
+    for block in iter(lambda: handle.read(block_bytes), b""):
+        block = carry + block if carry else block
+        if block.isascii():  # (checked at memory speed)
+            carry = b""
+            continue
+        cut = _last_character_start(block)
+        carry = block[cut:]
+        if not _is_utf8_block(block[:cut]):
+            return False
+    return _is_utf8_block(carry)
+
+
+def _last_character_start(block: bytes) -> int:
+    """The offset of the last byte among ``block``'s last four that is no UTF-8 continuation
+    byte (``len(block)`` when there is none: no valid text ends with four of them)."""
+    for offset in range(len(block) - 1, max(len(block) - 5, -1), -1):
+        if block[offset] & 0xC0 != 0x80:
+            return offset
+    return len(block)
+
+
+def _is_utf8_block(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8 (Python's strict decoder's verdict: no surrogates, no overlong forms)."""
     try:
-        for block in iter(lambda: handle.read(1 << 24), b""):
-            # ASCII is UTF-8 (checked at memory speed) unless it follows half a character.
-            if not block.isascii() or decoder.getstate()[0]:
-                decoder.decode(block)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
+        pl.Series([data], dtype=pl.Binary).cast(pl.Utf8, strict=True)
+    except pl.exceptions.PolarsError:
         return False
     return True
 
@@ -512,10 +538,10 @@ def _record_chunks(handle: BinaryIO, size: int, rows: int | None = None) -> Iter
     carry, carry_quotes, read = b"", 0, min(size, 1 << 20) if rows else size  # a first chunk to size the others on
     while block := handle.read(read):
         # A line break of ``carry`` is inside a quoted cell (else it was cut there): only the block's can end a chunk.
-        total = carry_quotes + block.count(b'"')
+        total = carry_quotes + _count(block, _QUOTE)
         quotes, end = total, len(block)
         while (cut := block.rfind(b"\n", 0, end)) >= 0:
-            quotes -= block.count(b'"', cut, end)  # the quotes before ``cut``
+            quotes -= _count(memoryview(block)[cut:end], _QUOTE)  # the quotes before ``cut``
             if quotes % 2 == 0:
                 break
             end = cut
@@ -525,12 +551,20 @@ def _record_chunks(handle: BinaryIO, size: int, rows: int | None = None) -> Iter
         chunk = [b"".join((carry, memoryview(block)[: cut + 1])) if carry else block[: cut + 1]]  # one copy, not two
         carry = block[cut + 1 :]
         del block
-        carry_quotes = carry.count(b'"')
+        carry_quotes = _count(carry, _QUOTE)
         if rows:  # the next read sized on this chunk's bytes a line
-            read = min(size, max(1, len(chunk[0]) * rows // max(chunk[0].count(b"\n"), 1)))
+            read = min(size, max(1, len(chunk[0]) * rows // max(_count(chunk[0], _NEWLINE), 1)))
         yield chunk.pop()  # handed over, not kept here while it is parsed
     if carry:
         yield carry
+
+
+_QUOTE, _NEWLINE = ord('"'), ord("\n")
+
+
+def _count(data: bytes | memoryview, byte: int) -> int:
+    """How many times ``byte`` occurs in ``data`` (``bytes.count``, at memory speed: NumPy compares a vector at a time)."""
+    return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == byte))
 
 
 def _known_chunks(handle: BinaryIO, lengths: list[int]) -> Iterator[bytes]:
