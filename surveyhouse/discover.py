@@ -40,6 +40,9 @@ class NewFile:
     inbox: Path | None = None  # the landing folder it was found in: no link below it is followed to read it
     times: dict | None = None  # the file's times as first recorded (a rebuild re-stages an archived copy)
     checked: bool = False  # whether its submissions must fall in its wave's field period (else it is held)
+    #: What the file system said of it when ``sha256`` was read (``surveyhouse.landing.identity``): the
+    #: same when staging copies it, the copy is those bytes, not hashed again (None: always hashed).
+    identity: list[int] | None = None
 
     @property
     def shown_name(self) -> str:
@@ -98,7 +101,10 @@ def discover_files(
             found.add(problem)
             continue
         if sha not in known and sha not in found.seen:
-            _take(found, path, sha, inbox=inbox, waves=waves, default=default_wave, assigned=decisions.assigned)
+            seen = hashes.identity_of(path)
+            _take(
+                found, path, sha, inbox=inbox, waves=waves, default=default_wave, assigned=decisions.assigned, seen=seen
+            )
         elif sha in filed and sha not in decisions.assigned:
             found.problems += _moved(path, inbox=inbox, waves=waves, default=default_wave, filed=filed[sha])
         found.seen.add(sha)
@@ -106,12 +112,20 @@ def discover_files(
     return found
 
 
-def _take(
-    found: Discovery, path: Path, sha: str, *, inbox: Path, waves: tuple[Wave, ...], default: int, assigned: dict
+def _take(  # noqa: PLR0913
+    found: Discovery,
+    path: Path,
+    sha: str,
+    *,
+    inbox: Path,
+    waves: tuple[Wave, ...],
+    default: int,
+    assigned: dict,
+    seen: list[int] | None = None,
 ) -> None:
-    """A new file taken with its wave's placement, or held back for its folder."""
+    """A new file taken with its wave's placement, or held back for its folder (``seen``: its ``NewFile.identity``)."""
     if sha in assigned:
-        found.new.append(NewFile(path, sha, int(assigned[sha]["wave"]), inbox))
+        found.new.append(NewFile(path, sha, int(assigned[sha]["wave"]), inbox, identity=seen))
         return
     placement = placement_of(path, inbox, waves, default=default)
     if isinstance(placement, str):
@@ -120,7 +134,7 @@ def _take(
         found.files_failed += 1
         found.held.append(held_entry(path, sha, inbox=inbox, message=message))
         return
-    found.new.append(NewFile(path, sha, placement.wave, inbox, checked=placement.checked))
+    found.new.append(NewFile(path, sha, placement.wave, inbox, checked=placement.checked, identity=seen))
 
 
 def _moved(path: Path, *, inbox: Path, waves: tuple[Wave, ...], default: int, filed: int) -> list[str]:
@@ -236,6 +250,11 @@ class _FileHashes:
         sha, found = landed_sha256(path, inbox=inbox)
         self.seen[str(path)] = {"identity": found, "sha256": sha}
         return sha
+
+    def identity_of(self, path: Path) -> list[int] | None:
+        """The identity the file at ``path`` had when the SHA-256 ``sha256`` gave was read."""
+        entry = self.seen.get(str(path))
+        return list(entry["identity"]) if entry else None
 
     def save(self) -> None:
         if self.seen == self.known:

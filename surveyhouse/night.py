@@ -301,6 +301,7 @@ def _staged(night: Night, new: NewFile, *, run_id: str, file_order: int, staged_
     return stage_export(
         new.path,
         sha256=new.sha256,
+        hashed_identity=new.identity,
         inbox=new.inbox,
         times=new.times,
         limits=ReadLimits(max_bytes=settings.max_file_bytes, max_cell_chars=settings.max_cell_chars),

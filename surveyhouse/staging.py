@@ -764,6 +764,7 @@ def stage_export(
     slice_rows: int = SLICE_ROWS,
     batch_bytes: int = BATCH_BYTES,
     threads: int = STAGING_THREADS,
+    hashed_identity: list[int] | None = None,
 ) -> StagedFile:
     """Process one export and stage its result; the raw file goes to the archive.
 
@@ -779,9 +780,13 @@ def stage_export(
     while a thread copies it into the archive and hashes the copy (``_archiving``): the
     archive, the hash and what is parsed are the same bytes. ``sha256``: the file's as
     discovery found it; bytes that are not those any more (the file was written since) are
-    left for the next night. Raises FileNotTaken for a file not taken.
+    left for the next night. ``hashed_identity``: what the file system said of the file when
+    discovery read ``sha256`` (``NewFile.identity``); a copy made while it says the same is
+    those bytes, and is not hashed again. Raises FileNotTaken for a file not taken.
     """
-    sha, opener, kept = _archiving(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
+    sha, opener, kept = _archiving(
+        path, inbox=inbox, archive_dir=archive_dir, sha256=sha256, hashed_identity=hashed_identity
+    )
 
     def read() -> ExportBatches:
         return read_batches(path, opener=opener, limits=limits, batch_bytes=batch_bytes, batch_rows=slice_rows)
@@ -975,19 +980,22 @@ def _archived_copy(
 
 
 def _archiving(
-    path: Path, *, inbox: Path | None, archive_dir: Path, sha256: str | None
+    path: Path, *, inbox: Path | None, archive_dir: Path, sha256: str | None, hashed_identity: list[int] | None = None
 ) -> tuple[str, Callable[[], BinaryIO], Callable[[], tuple[list[int], Path]]]:
     """(the file's SHA-256, what opens it to be read, what gives its archived copy's (identity,
     path) once it is kept). Without ``sha256`` (a rebuild), the copy is made and hashed first and
     is what is read. With it (discovery's), the landed file is read where it is while a thread
     copies it into the archive and hashes the copy: the copy is kept if it is the file discovery
-    hashed and every read was of the bytes it copied (``_LandedReads``), else FileNotTaken."""
+    hashed and every read was of the bytes it copied (``_LandedReads``), else FileNotTaken.
+    ``hashed_identity``: the file's identity when ``sha256`` was read (``_hashed_copy``)."""
     if sha256 is None:
         sha, landed, archived = _archived_copy(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
         return sha, partial(_opened_archive, archived, path=path), lambda: (landed, archived)
     reads = _LandedReads(path, inbox)
     copying = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-copy")
-    copied = copying.submit(_hashed_copy, path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
+    copied = copying.submit(
+        _hashed_copy, path, inbox=inbox, archive_dir=archive_dir, sha256=sha256, hashed_identity=hashed_identity
+    )
     copying.shutdown(wait=False)
     return sha256, reads.open, partial(_verified_copy, copied, reads, path=path, inbox=inbox, sha256=sha256)
 
@@ -999,10 +1007,16 @@ def _opened_archive(archived: Path, *, path: Path) -> BinaryIO:
         raise UnreadableExport(f"{display_name(path.name)} could not be opened: {error.strerror}") from error
 
 
-def _hashed_copy(path: Path, *, inbox: Path | None, archive_dir: Path, sha256: str) -> tuple[list[int], Path, str]:
+def _hashed_copy(
+    path: Path, *, inbox: Path | None, archive_dir: Path, sha256: str, hashed_identity: list[int] | None = None
+) -> tuple[list[int], Path, str]:
     """(identity, copy, its SHA-256) of a landed file copied into the archive as a ``.part``
-    (``_landed_part``); nothing left if it could not be copied or hashed."""
+    (``_landed_part``); nothing left if it could not be copied or hashed. A copy made while the
+    file system said of the file what it said when ``sha256`` was read (``hashed_identity``) is
+    of those bytes (any write moves the change time, which no tool sets back): not read again."""
     landed, part = _landed_part(path, inbox=inbox, archive_dir=archive_dir, sha256=sha256)
+    if hashed_identity is not None and list(hashed_identity) == landed:
+        return landed, part, sha256
     try:
         return landed, part, file_sha256(part)
     except BaseException:

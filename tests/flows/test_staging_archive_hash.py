@@ -97,3 +97,36 @@ def test_a_file_replaced_before_it_is_read_is_left_for_the_next_night(tmp_path):
     _read_whole(reads)
     with pytest.raises(FileNotTaken, match="written while it was read"):
         reads.check(copied)
+
+
+def _landed(tmp_path):
+    landed = tmp_path / "inbox" / "export.csv"
+    landed.parent.mkdir()
+    landed.write_bytes(SOURCE.read_bytes())
+    return landed
+
+
+def _staged_as_found(tmp_path, landed, *, sha256: str, hashed_identity):
+    return stage_export(
+        landed, staged_dir=tmp_path / "staged", archive_dir=tmp_path / "archive", run_id="t", file_order=1,
+        wave=2023, book=codebook(), key=b"k", sha256=sha256, inbox=landed.parent, hashed_identity=hashed_identity,
+    )  # fmt: skip
+
+
+def test_a_copy_made_while_the_file_is_as_discovery_hashed_it_is_not_hashed_again(tmp_path):
+    landed = _landed(tmp_path)
+    # A made-up hash is taken as it is: the copy's bytes are not read again (whose hash would not be it).
+    staged = _staged_as_found(tmp_path, landed, sha256="0" * 64, hashed_identity=identity(landed.stat()))
+    assert staged.record["archived_as"] == "0" * 64 + ".csv"
+    assert (tmp_path / "archive" / staged.record["archived_as"]).read_bytes() == landed.read_bytes()
+
+
+def test_a_copy_made_after_the_file_discovery_hashed_was_written_is_hashed_and_refused(tmp_path):
+    landed = _landed(tmp_path)
+    before = identity(landed.stat())
+    landed.write_bytes(SOURCE.read_bytes() + b"\n")  # written since discovery hashed it: another identity
+    with pytest.raises(FileNotTaken, match="changed since it was found"):
+        _staged_as_found(
+            tmp_path, landed, sha256=hashlib.sha256(SOURCE.read_bytes()).hexdigest(), hashed_identity=before
+        )
+    assert list((tmp_path / "archive").iterdir()) == []

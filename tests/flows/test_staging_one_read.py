@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from surveyhouse.discover import discover_files
+from surveyhouse.landing import identity
 from surveyhouse.read import _is_utf8_stream, _record_chunks
+from surveyhouse.state import StateFolder
 
 #: Pieces that put every kind of character (and of broken one) across a block's end.
 _PIECES = st.sampled_from(
@@ -49,3 +55,17 @@ def test_record_chunks_are_the_files_bytes_cut_only_outside_quoted_cells(pieces,
     for chunk in chunks[:-1]:  # (the last is what is left, whole records or not)
         assert chunk.endswith(b"\n")
         assert chunk.count(b'"') % 2 == 0
+
+
+def test_discovery_gives_each_new_file_the_identity_its_hash_was_read_with(tmp_path):
+    inbox = tmp_path / "landing"
+    inbox.mkdir()
+    export = inbox / "export.csv"
+    export.write_bytes(b"a,b\n1,2\n")
+    os.utime(export, (time.time() - 60,) * 2)
+    found = discover_files(
+        inbox, state=StateFolder(tmp_path / ".surveyhouse", "warehouse"), default_wave=2023, settle_s=0
+    )
+    [new] = found.new
+    assert new.sha256 == hashlib.sha256(export.read_bytes()).hexdigest()
+    assert new.identity == identity(export.stat())
