@@ -69,3 +69,16 @@ def test_discovery_gives_each_new_file_the_identity_its_hash_was_read_with(tmp_p
     [new] = found.new
     assert new.sha256 == hashlib.sha256(export.read_bytes()).hexdigest()
     assert new.identity == identity(export.stat())
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=3000), byte=st.sampled_from([ord('"'), ord("\n"), 0, 255]), window=st.integers(1, 70))
+def test_a_byte_is_counted_as_bytes_count_counts_it_whatever_the_window(data, byte, window):
+    import surveyhouse.read as read
+
+    kept, read._COUNT_WINDOW = read._COUNT_WINDOW, window
+    try:
+        assert read._count(data, byte) == data.count(bytes([byte]))
+        assert read._count(memoryview(data)[1:], byte) == data[1:].count(bytes([byte]))
+    finally:
+        read._COUNT_WINDOW = kept
