@@ -336,17 +336,21 @@ def _parse_delimited(
     width: int | None = None,
     whole: Callable[[], bytes] | None = None,
     columns: list[int] | None = None,
+    prefixed: bool = False,
 ) -> pl.DataFrame:
     """The records of ``payload`` as text columns; ``width``: as many columns as the file's
     first record has (a batch of a file read in batches); ``whole``: the file's bytes, for a
     parse error's diagnosis when ``payload`` is a batch of them; ``columns``: only these
-    (indices, ascending), the others not parsed into cells."""
+    (indices, ascending), the others not parsed into cells; ``prefixed``: ``payload`` begins
+    with ``_widest(delimiter, width)`` already (put there when its bytes were gathered, no copy more)."""
     # A parser takes as many columns as the first record has: a batch begins with an empty
     # record of the file's width, dropped once read.
-    widest = (delimiter * (width - 1) + "\n").encode("utf-8") if width else b""
+    widest = _widest(delimiter, width)
     try:
         frame = pl.read_csv(
-            widest + payload if width else payload,  # bytes, never a path: Polars would expand ``[final]`` or ``*``
+            widest + payload
+            if width and not prefixed
+            else payload,  # bytes, never a path: Polars would expand ``[final]`` or ``*``
             has_header=False,
             infer_schema=False,
             separator=delimiter,
@@ -356,8 +360,14 @@ def _parse_delimited(
         )
         return frame.slice(1) if width else frame
     except pl.exceptions.PolarsError as error:
-        fault = _csv_fault(whole() if whole is not None else payload, delimiter, error)
+        records = payload[len(widest) :] if prefixed else payload
+        fault = _csv_fault(whole() if whole is not None else records, delimiter, error)
         raise UnreadableExport(f"{display_name(path.name)} could not be read as CSV: {fault}") from error
+
+
+def _widest(delimiter: str, width: int | None) -> bytes:
+    """An empty record of ``width`` cells (none without a width): what a batch is parsed after."""
+    return (delimiter * (width - 1) + "\n").encode("utf-8") if width else b""
 
 
 def _raw_frame(
@@ -531,10 +541,14 @@ def _stream_truncation(opened: Callable[[], BinaryIO], *, skip: int, delimiter: 
         return _short_last_record(io.TextIOWrapper(handle, encoding="utf-8", newline=""), delimiter)
 
 
-def _record_chunks(handle: BinaryIO, size: int, rows: int | None = None) -> Iterator[bytes]:
+def _record_chunks(
+    handle: BinaryIO, size: int, rows: int | None = None, prefix: Callable[[], bytes] = bytes
+) -> Iterator[bytes]:
     """The bytes of ``handle`` about ``rows`` records (else ``size`` bytes, and never much
     more) at a time, each cut after a line break outside quoted cells (an even number of
-    quotes before it): whole records, as a CSV parser reads them."""
+    quotes before it): whole records, as a CSV parser reads them. Each chunk begins with
+    ``prefix()`` (asked as the chunk is made; its length is not counted in ``size``), copied
+    in with the chunk's bytes, which are copied once."""
     carry, carry_quotes, read = b"", 0, min(size, 1 << 20) if rows else size  # a first chunk to size the others on
     while block := handle.read(read):
         # A line break of ``carry`` is inside a quoted cell (else it was cut there): only the block's can end a chunk.
@@ -548,15 +562,21 @@ def _record_chunks(handle: BinaryIO, size: int, rows: int | None = None) -> Iter
         if cut < 0:
             carry, carry_quotes = carry + block, total
             continue
-        chunk = [b"".join((carry, memoryview(block)[: cut + 1])) if carry else block[: cut + 1]]  # one copy, not two
+        head = prefix()
+        chunk = [b"".join((head, carry, memoryview(block)[: cut + 1]))]  # one copy, not two
         carry = block[cut + 1 :]
         del block
         carry_quotes = _count(carry, _QUOTE)
         if rows:  # the next read sized on this chunk's bytes a line
-            read = min(size, max(1, len(chunk[0]) * rows // max(_count(chunk[0], _NEWLINE), 1)))
+            read = _next_read(memoryview(chunk[0])[len(head) :], size=size, rows=rows)
         yield chunk.pop()  # handed over, not kept here while it is parsed
     if carry:
-        yield carry
+        yield b"".join((prefix(), carry))
+
+
+def _next_read(records: memoryview, *, size: int, rows: int) -> int:
+    """Bytes to read for about ``rows`` records, at most ``size``, sized on ``records``' bytes a line."""
+    return min(size, max(1, len(records) * rows // max(_count(records, _NEWLINE), 1)))
 
 
 _QUOTE, _NEWLINE = ord('"'), ord("\n")
@@ -579,10 +599,11 @@ def _count(data: bytes | memoryview, byte: int) -> int:
     return found
 
 
-def _known_chunks(handle: BinaryIO, lengths: list[int]) -> Iterator[bytes]:
-    """The chunks of ``handle`` a pass before cut (``lengths``, in bytes)."""
+def _known_chunks(handle: BinaryIO, lengths: list[int], prefix: Callable[[], bytes] = bytes) -> Iterator[bytes]:
+    """The chunks of ``handle`` a pass before cut (``lengths``, in bytes), each after ``prefix()``."""
     for length in lengths:
-        yield handle.read(length)
+        head = prefix()
+        yield b"".join((head, handle.read(length))) if head else handle.read(length)
 
 
 class _DelimitedBatches:
@@ -620,13 +641,20 @@ class _DelimitedBatches:
             lengths, file_size = [], handle.seek(0, os.SEEK_END)
             handle.seek(self.skip)
             known, known_size = self.cuts.get(cut, (None, None))
-            chunks = _known_chunks(handle, known) if known_size == file_size else _record_chunks(handle, *cut)
+            # Each chunk but the first begins with the empty record of the file's width (``_parse_delimited``).
+            prefix = lambda: _widest(self.delimiter, width)  # noqa: E731 (asked as each chunk is made)
+            if known_size == file_size:
+                chunks = _known_chunks(handle, known, prefix)
+            else:
+                chunks = _record_chunks(handle, *cut, prefix=prefix)
             for chunk in chunks:
-                lengths.append(len(chunk))
+                lengths.append(len(chunk) - len(prefix()))
                 wanted = columns() if columns is not None and width else None
                 frame = self._projected(chunk, width, first_row, wanted) if wanted else None
                 if frame is None:
-                    parsed = _parse_delimited(self.path, chunk, delimiter=self.delimiter, width=width, whole=self.whole)
+                    parsed = _parse_delimited(
+                        self.path, chunk, delimiter=self.delimiter, width=width, whole=self.whole, prefixed=True
+                    )
                     width = width or parsed.width
                     frame = _raw_frame(parsed, first_row=first_row, may_hold_nul=b"\x00" in chunk)
                     del parsed  # (a generator keeps its locals while its caller works on what it gave)
@@ -640,7 +668,9 @@ class _DelimitedBatches:
         of them filled (whether the row is empty is told by all its columns) or they do not parse."""
         indices = sorted(index for index in set(wanted) if index < width)
         try:
-            parsed = _parse_delimited(self.path, chunk, delimiter=self.delimiter, width=width, columns=indices)
+            parsed = _parse_delimited(
+                self.path, chunk, delimiter=self.delimiter, width=width, columns=indices, prefixed=True
+            )
         except UnreadableExport:
             return None
         frame = _raw_frame(parsed, first_row=first_row, may_hold_nul=b"\x00" in chunk, indices=indices)

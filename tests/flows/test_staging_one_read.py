@@ -7,12 +7,13 @@ import io
 import os
 import time
 
+import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surveyhouse.discover import discover_files
 from surveyhouse.landing import identity
-from surveyhouse.read import _is_utf8_stream, _record_chunks
+from surveyhouse.read import _is_utf8_stream, _record_chunks, read_batches, read_export
 from surveyhouse.state import StateFolder
 
 #: Pieces that put every kind of character (and of broken one) across a block's end.
@@ -47,14 +48,32 @@ _CSV_PIECES = st.sampled_from([b"a", b",", b"\n", b'"', b'""', b'"x\ny"', "é".e
 
 
 @settings(max_examples=300, deadline=None)
-@given(pieces=st.lists(_CSV_PIECES, max_size=60), size=st.integers(1, 12), rows=st.sampled_from([None, 1, 2, 5]))
-def test_record_chunks_are_the_files_bytes_cut_only_outside_quoted_cells(pieces, size, rows):
+@given(
+    pieces=st.lists(_CSV_PIECES, max_size=60),
+    size=st.integers(1, 12),
+    rows=st.sampled_from([None, 1, 2, 5]),
+    head=st.sampled_from([b"", b",,\n"]),
+)
+def test_record_chunks_are_the_files_bytes_cut_only_outside_quoted_cells(pieces, size, rows, head):
     data = b"".join(pieces)
-    chunks = list(_record_chunks(io.BytesIO(data), size, rows))
+    chunks = list(_record_chunks(io.BytesIO(data), size, rows, prefix=lambda: head))
+    assert all(chunk.startswith(head) for chunk in chunks)  # (the empty record a batch is parsed after)
+    chunks = [chunk[len(head) :] for chunk in chunks]
     assert b"".join(chunks) == data
     for chunk in chunks[:-1]:  # (the last is what is left, whole records or not)
         assert chunk.endswith(b"\n")
         assert chunk.count(b'"') % 2 == 0
+
+
+def test_a_file_read_in_batches_of_one_row_is_the_file_read_whole(tmp_path):
+    export = tmp_path / "export.csv"
+    export.write_bytes('a,b,c\n1,"x\ny",3\n4\n\n"5",6,7,8\n,,\n9,"é",\n'.encode())
+    whole = read_export(export).frame
+    for rows in (None, 1, 2):
+        batches = read_batches(export, batch_bytes=8, batch_rows=rows).batches
+        for projected, kept in ((None, whole.columns), (lambda: [0], ["source_row", "c0"])):
+            frames = [raw.frame for raw in batches(columns=projected)]
+            assert pl.concat(frames, how="diagonal").select(kept).equals(whole.select(kept))
 
 
 def test_discovery_gives_each_new_file_the_identity_its_hash_was_read_with(tmp_path):
