@@ -21,7 +21,7 @@ import json
 import logging
 import shutil
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,10 +34,10 @@ import polars as pl
 from schemas.figures import published_figures_frame
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
-from surveyhouse.build import build_dir, build_tables
+from surveyhouse.build import build_dir, build_tables, live_reader
 from surveyhouse.discover import FileWaves, NewFile, discover_files, held_entry, record_held
 from surveyhouse.diskspace import record_failure
-from surveyhouse.incremental import ChangedResponses
+from surveyhouse.incremental import ChangedResponses, LiveRead
 from surveyhouse.lake import StateShare
 from surveyhouse.landing import FileNotTaken, NotTaken, shown
 from surveyhouse.read import ReadLimits
@@ -135,7 +135,7 @@ def run_night(
     night = Night.of(study, settings, warehouse)
     runner = runner or InProcess()
     run = run or RunSummary.starting()
-    with night.state.lock(), live_checked(night) as live_unreadable:
+    with night.state.lock(), live_ahead(night) as live:
         runner.step("recover", lambda: recover_state(night, warehouse_readable=None), io=True)
         check_secret_unchanged(night)
         with failures_recorded(night, run):
@@ -156,8 +156,10 @@ def run_night(
             run.problems += found.problems
             run.files_failed += found.files_failed
             with copied_ahead(night, bool(found.new) and not rekeyed) as ahead:
+                if ahead is not None:
+                    live.read_for_build()
                 results = stage_files(night, run, found.new, runner=runner)
-                unreadable = live_unreadable()  # a corrupt live warehouse is not consulted, but rebuilt
+                unreadable = live.unreadable()  # a corrupt live warehouse is not consulted, but rebuilt
                 for staged in results:
                     account(run, staged)
                 record_held(
@@ -167,7 +169,9 @@ def run_night(
                     staged={r.sha256 for r in results if isinstance(r, StagedFile)},
                 )
                 if unreadable is not None or rekeyed or needs_publish(night, run):
-                    publish_night(night, run, runner=runner, unreadable=unreadable, whole=rekeyed, ahead=ahead)
+                    publish_night(
+                        night, run, runner=runner, unreadable=unreadable, whole=rekeyed, ahead=ahead, live=live
+                    )
                 else:
                     record_quiet_night(night, run)
     if report and (run.published or report_is_stale(night)):
@@ -175,17 +179,40 @@ def run_night(
     return run
 
 
+class LiveAhead:
+    """The live warehouse read on a thread while the night recovers, discovers and stages: whole
+    first (``unreadable``: ``Warehouse.unreadable``, every block of every table, 0.2-0.4 s at 1M
+    responses), then, when asked (``read_for_build``: a night with new files), what its build
+    reads of it (``build.live_reader``: the live files, the kept screening inputs and sums; 0.2-0.3
+    s at 1M, in one connection). Wait for the check (``unreadable``) before anything is built from
+    the live file or published over it: the run lock keeps the file as it was checked (the copy
+    made ahead is of the same bytes). Until then, a read of it fails on a corrupt block, and what
+    reads it says so (``recover_state``)."""
+
+    def __init__(self, night: Night, pool: ThreadPoolExecutor) -> None:
+        self._night, self._pool = night, pool
+        self._checked = pool.submit(night.warehouse.unreadable)
+        self._read: Future[LiveRead | None] | None = None
+
+    def unreadable(self) -> str | None:
+        """Why the live warehouse cannot be read whole, or None (waits for the check)."""
+        return self._checked.result()
+
+    def read_for_build(self) -> None:
+        """What the build reads of the live file, read after the check (on the same thread)."""
+        night = self._night
+        self._read = self._pool.submit(live_reader(night.warehouse, night.study, night.settings))
+
+    def read_ahead(self) -> Callable[[], LiveRead | None] | None:
+        """What gives the build's read of the live file (waits for it); None when not asked."""
+        return None if self._read is None else self._read.result
+
+
 @contextmanager
-def live_checked(night: Night) -> Iterator[Callable[[], str | None]]:
-    """Why the live warehouse cannot be read whole, or None (``Warehouse.unreadable``: every block of
-    every table read, 0.2-0.4 s at 1M responses), found on a thread while the night recovers,
-    discovers and stages: call the function given to wait for it, before anything is built from the
-    live file or published over it (the run lock keeps the file as it was checked: the copy made
-    ahead is of the same bytes). Until then, a read of the live file fails on a corrupt block, and
-    what reads it says so (``recover_state``)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-check") as pool:
-        checked = pool.submit(night.warehouse.unreadable)
-        yield checked.result
+def live_ahead(night: Night) -> Iterator[LiveAhead]:
+    """``LiveAhead`` of the night's warehouse; on the way out, its thread finished."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-ahead") as pool:
+        yield LiveAhead(night, pool)
 
 
 @contextmanager
@@ -358,20 +385,23 @@ def publish_night(
     unreadable: str | None = None,
     whole: bool = False,
     ahead: LiveCopy | None = None,
+    live: LiveAhead | None = None,
 ) -> None:
     """Build every table and publish them.
 
     When the live warehouse cannot be read whole (``unreadable``, its reason, or the publish
     finds the rows it would keep unreadable), no row of it is kept: every table is built
     whole from the staged files, and the run says so. ``whole``: keep no row of it either
-    (its rows are out of date; the caller said why). ``ahead``: the live file's copy (``copied_ahead``).
+    (its rows are out of date; the caller said why). ``ahead``: the live file's copy (``copied_ahead``);
+    ``live``: what the build reads of the live file, read ahead (``LiveAhead``).
     """
     if whole:
         tables = runner.step("build", lambda: build_night(night, run, staged_dir=staged_dir or night.state.staged_dir))
         tables = runner.step("publish", lambda: publish(night, run, tables, staged_dir=staged_dir), io=True)
     elif unreadable is None:
+        read_ahead = live.read_ahead() if live is not None else None
         try:
-            tables = runner.step("build", lambda: build_night(night, run, staged_dir=staged_dir))
+            tables = runner.step("build", lambda: build_night(night, run, staged_dir=staged_dir, read_ahead=read_ahead))
             tables = runner.step(
                 "publish", lambda: publish(night, run, tables, staged_dir=staged_dir, ahead=ahead), io=True
             )
@@ -394,9 +424,21 @@ def rebuilt_message(night: Night, reason: str, source: str) -> str:
     return f"the live warehouse {display_name(str(night.warehouse))} could not be read whole ({excerpt(reason)}): rebuilt from {source}"
 
 
-def build_night(night: Night, run: RunSummary, *, staged_dir: Path | None = None) -> dict[str, pl.DataFrame]:
+def build_night(
+    night: Night,
+    run: RunSummary,
+    *,
+    staged_dir: Path | None = None,
+    read_ahead: Callable[[], LiveRead | None] | None = None,
+) -> dict[str, pl.DataFrame]:
     return build_tables(
-        night.study, night.settings, run, state=night.state, warehouse=night.warehouse, staged_dir=staged_dir
+        night.study,
+        night.settings,
+        run,
+        state=night.state,
+        warehouse=night.warehouse,
+        staged_dir=staged_dir,
+        read_ahead=read_ahead,
     )
 
 

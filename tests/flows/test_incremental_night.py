@@ -203,6 +203,28 @@ def test_an_incremental_night_reads_the_live_tables_it_keeps_whole_once(demo_nig
     assert checked == [[]]
 
 
+def test_an_incremental_night_reads_what_its_build_needs_of_the_live_file_once_while_it_stages(
+    demo_night, tmp_path, monkeypatch
+):
+    import threading
+
+    from warehouse.store import FileWarehouse
+
+    opened: list[str] = []
+    real = FileWarehouse.reader
+    monkeypatch.setattr(
+        FileWarehouse, "reader", lambda warehouse: opened.append(threading.current_thread().name) or real(warehouse)
+    )
+    run, settings, _ = night_on_demo(demo_night, tmp_path / "night", long_responses)
+    assert isinstance(run.tables["responses"], ChangedResponses)
+    assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))
+    night = threading.main_thread().name
+    # the live files, the kept screening inputs and sums: one connection, on the thread that read the file whole
+    assert len([name for name in opened if name != night]) == 1
+    # the night's own thread: the runs it lists (recovering the state) and its quarantine (the run's new failures)
+    assert opened.count(night) <= 2
+
+
 def late_responses(landing: Path) -> None:
     """Thirty new 2024 Typeform responses submitted after every other (within the wave's field
     period): their rows come last in the table (the last wave, the last tool, the latest times)."""
