@@ -35,7 +35,7 @@ from schemas.figures import published_figures_frame
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
 from surveyhouse.build import build_dir, build_tables, live_reader
-from surveyhouse.discover import FileWaves, NewFile, discover_files, held_entry, record_held
+from surveyhouse.discover import Discovery, FileWaves, NewFile, discover_files, held_entry, record_held
 from surveyhouse.diskspace import record_failure
 from surveyhouse.incremental import ChangedResponses, LiveRead
 from surveyhouse.lake import StateShare
@@ -135,6 +135,7 @@ def run_night(
     night = Night.of(study, settings, warehouse)
     runner = runner or InProcess()
     run = run or RunSummary.starting()
+    page = PageDraft(night) if report else None
     with night.state.lock(), live_ahead(night) as live:
         runner.step("recover", lambda: recover_state(night, warehouse_readable=None), io=True)
         check_secret_unchanged(night)
@@ -160,22 +161,22 @@ def run_night(
                     live.read_for_build()
                 results = stage_files(night, run, found.new, runner=runner)
                 unreadable = live.unreadable()  # a corrupt live warehouse is not consulted, but rebuilt
-                for staged in results:
-                    account(run, staged)
-                record_held(
-                    night.state,
-                    found,
-                    [r.held for r in results if isinstance(r, NotTaken) and r.held],
-                    staged={r.sha256 for r in results if isinstance(r, StagedFile)},
-                )
+                account_files(night, run, found, results)
                 if unreadable is not None or rekeyed or needs_publish(night, run):
                     publish_night(
-                        night, run, runner=runner, unreadable=unreadable, whole=rekeyed, ahead=ahead, live=live
+                        night,
+                        run,
+                        runner=runner,
+                        unreadable=unreadable,
+                        whole=rekeyed,
+                        ahead=ahead,
+                        live=live,
+                        page=page,
                     )
                 else:
                     record_quiet_night(night, run)
     if report and (run.published or report_is_stale(night)):
-        run.report = runner.step("report", lambda: write_report_page(night))
+        run.report = runner.step("report", lambda: write_report_page(night, page if run.published else None))
     return run
 
 
@@ -386,6 +387,7 @@ def publish_night(
     whole: bool = False,
     ahead: LiveCopy | None = None,
     live: LiveAhead | None = None,
+    page: PageDraft | None = None,
 ) -> None:
     """Build every table and publish them.
 
@@ -393,17 +395,18 @@ def publish_night(
     finds the rows it would keep unreadable), no row of it is kept: every table is built
     whole from the staged files, and the run says so. ``whole``: keep no row of it either
     (its rows are out of date; the caller said why). ``ahead``: the live file's copy (``copied_ahead``);
-    ``live``: what the build reads of the live file, read ahead (``LiveAhead``).
+    ``live``: what the build reads of the live file, read ahead (``LiveAhead``); ``page``: the report
+    page, drawn while the new file is read back (``PageDraft``).
     """
     if whole:
         tables = runner.step("build", lambda: build_night(night, run, staged_dir=staged_dir or night.state.staged_dir))
-        tables = runner.step("publish", lambda: publish(night, run, tables, staged_dir=staged_dir), io=True)
+        tables = runner.step("publish", lambda: publish(night, run, tables, staged_dir=staged_dir, page=page), io=True)
     elif unreadable is None:
         read_ahead = live.read_ahead() if live is not None else None
         try:
             tables = runner.step("build", lambda: build_night(night, run, staged_dir=staged_dir, read_ahead=read_ahead))
             tables = runner.step(
-                "publish", lambda: publish(night, run, tables, staged_dir=staged_dir, ahead=ahead), io=True
+                "publish", lambda: publish(night, run, tables, staged_dir=staged_dir, ahead=ahead, page=page), io=True
             )
         except LiveWarehouseUnreadable as error:
             unreadable = error.reason
@@ -414,7 +417,7 @@ def publish_night(
         logger.warning(run.notes[-1])
         every = staged_dir or night.state.staged_dir  # given the staged folder, the build keeps nothing of the live one
         tables = runner.step("build", lambda: build_night(night, run, staged_dir=every))
-        tables = runner.step("publish", lambda: publish(night, run, tables, staged_dir=staged_dir), io=True)
+        tables = runner.step("publish", lambda: publish(night, run, tables, staged_dir=staged_dir, page=page), io=True)
     run.published, run.tables = True, tables
     logger.info("Published %s (%d responses).", night.warehouse, tables["responses"].height)
 
@@ -449,8 +452,10 @@ def publish(
     *,
     staged_dir: Path | None = None,
     ahead: LiveCopy | None = None,
+    page: PageDraft | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """Make the tables the warehouse, then record the run in the run log; the tables published.
+    """Make the tables the warehouse, then record the run in the run log; the tables published
+    (``page``: drawn from the new file while it is read back, ``PageDraft``).
 
     Into a DuckLake, the tables are built again when other writers published meanwhile
     (their files come into the staged folder first): the published ones are returned.
@@ -464,7 +469,13 @@ def publish(
     )
     written, incremental = written_tables(tables)
     published = night.warehouse.publish(
-        written, schemas, views, share=share, incremental=incremental or None, ahead=ahead
+        written,
+        schemas,
+        views,
+        share=share,
+        incremental=incremental or None,
+        ahead=ahead,
+        beside_check=None if page is None else page.draw,
     )
     tables = published if published is not written else tables  # a lake may have built them again
     shutil.rmtree(build_dir(night.state), ignore_errors=True)  # the big tables' files: loaded
@@ -548,6 +559,18 @@ def check_secret_unchanged(night: Night) -> None:
         )
 
 
+def account_files(night: Night, run: RunSummary, found: Discovery, results: Sequence[StagedFile | NotTaken]) -> None:
+    """The night's staged files counted in the run, and those held back recorded (``record_held``)."""
+    for staged in results:
+        account(run, staged)
+    record_held(
+        night.state,
+        found,
+        [r.held for r in results if isinstance(r, NotTaken) and r.held],
+        staged={r.sha256 for r in results if isinstance(r, StagedFile)},
+    )
+
+
 def account(run: RunSummary, staged: StagedFile | NotTaken) -> None:
     if isinstance(staged, NotTaken):
         run.problems.append(staged.message)
@@ -585,17 +608,44 @@ def published_files(warehouse: Warehouse) -> dict[str, int]:
         return dict(run_query(connection, "live_file_waves").fetchall())
 
 
-def write_report_page(night: Night) -> Path | None:
-    """The report page from the warehouse just published; a page that fails is logged, the publish stands."""
-    from report import ReportError, write_report
+@dataclass
+class PageDraft:
+    """The report page drawn from the new warehouse file while the publish reads it back whole
+    (``draw``, ``publish_warehouse``'s ``beside_check``), written once that file is live
+    (``write_report_page``): the same bytes as a page drawn from the live file after the swap
+    (the page carries no build time), without reading the published warehouse again."""
+
+    night: Night
+    page: str | None = None
+
+    def draw(self, building: Path) -> None:
+        """The page of the new file at ``building``; none when it cannot be drawn (drawn again from
+        the live file, which says why)."""
+        from report import build_report
+
+        night, self.page = self.night, None
+        try:
+            lang = night.study.report_language(night.settings.report_lang)
+            self.page = build_report(building, lang=lang, study=night.study, name=str(night.warehouse))
+        except Exception as error:
+            logger.debug("The report page was not drawn beside the publish: %s", error)
+
+
+def write_report_page(night: Night, draft: PageDraft | None = None) -> Path | None:
+    """The report page from the warehouse just published (``draft``: drawn from the new file before
+    its swap, when it was); a page that fails is logged, the publish stands."""
+    from report import ReportError, write_page, write_report
 
     try:
-        written = write_report(
-            night.warehouse,
-            report_file(night),
-            lang=night.study.report_language(night.settings.report_lang),
-            study=night.study,
-        )
+        if draft is not None and draft.page is not None:
+            written = write_page(draft.page, report_file(night))
+        else:
+            written = write_report(
+                night.warehouse,
+                report_file(night),
+                lang=night.study.report_language(night.settings.report_lang),
+                study=night.study,
+            )
     except ReportError as why:  # a normal state (nothing loaded yet), not an error
         logger.info("No report page yet: %s.", why)
         return None

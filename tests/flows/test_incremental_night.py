@@ -225,6 +225,29 @@ def test_an_incremental_night_reads_what_its_build_needs_of_the_live_file_once_w
     assert opened.count(night) <= 2
 
 
+def test_the_nights_report_page_is_drawn_from_the_new_file_before_its_swap_and_is_the_live_warehouses(
+    demo_night, tmp_path, monkeypatch
+):
+    import report
+    from report import build_report
+
+    folder = tmp_path / "night"
+    shutil.copytree(demo_night.warehouse.parent, folder)
+    settings = dataclasses.replace(demo_night, inbox=folder / "landing", warehouse=folder / demo_night.warehouse.name)
+    long_responses(settings.inbox)
+    drawn: list[str] = []
+    monkeypatch.setattr(
+        report, "build_report", lambda where, **kw: drawn.append(str(where)) or build_report(where, **kw)
+    )
+    run = run_night(load_study(), settings)
+    assert run.published and run.report == settings.report_file
+    # drawn once, from the new file while it was read back whole (not from the live file after the swap)
+    assert len(drawn) == 1 and ".building-" in drawn[0]
+    live = build_report(settings.warehouse, study=load_study(), name=str(settings.warehouse))
+    assert settings.report_file.read_text(encoding="utf-8") == live
+    assert settings.report_file.stat().st_mtime >= settings.warehouse.stat().st_mtime  # not stale
+
+
 def late_responses(landing: Path) -> None:
     """Thirty new 2024 Typeform responses submitted after every other (within the wave's field
     period): their rows come last in the table (the last wave, the last tool, the latest times)."""
