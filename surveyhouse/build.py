@@ -82,8 +82,7 @@ def build_tables(
     weighted, schemas = bool(targets), warehouse_schemas(book)
     folder = build_folder(build_dir(state))
     live = None if staged_dir is not None else (read_ahead or live_reader(warehouse, study, settings))()
-    keep_live = _choices_base(live, staged, book=book)
-    base = _live_base(live, staged, versions, study, new_orders=keep_live, weighted=weighted)
+    keep_live, base, failures = _of_live(live, warehouse, staged, versions, study, weighted=weighted)
     del live
     responses, decided, sums = _responses_table((current, staged), versions, study, settings, base, folder=folder)
     del base  # the live responses' decisions: not held through the crosstab
@@ -99,7 +98,7 @@ def build_tables(
         scanned, versions, rows=staged_rows(staged, book=book), new_orders=keep_live
     )
     quarantine = _quarantine(staged, times)
-    this_run = _run_row(run, settings, decided=decided, claims=claims, quarantine=quarantine, warehouse=warehouse)
+    this_run = _run_row(run, settings, decided=decided, claims=claims, quarantine=quarantine, published=failures)
     respondents = (
         responses.respondents
         if isinstance(responses, ChangedResponses)
@@ -127,6 +126,23 @@ def build_tables(
     screening = responses.screening if isinstance(responses, ChangedResponses) else decided.select(SCREENING)
     kept = _kept(this_run, choices=replaced, sums=sums, book=book, screening=screening)
     return validated | {"responses": responses} | kept
+
+
+def _of_live(
+    live: LiveRead | None,
+    warehouse: Warehouse,
+    staged: list[StagedFile],
+    versions: pl.DataFrame,
+    study: Study,
+    *,
+    weighted: bool,
+) -> tuple[list[int] | None, LiveBase | None, pl.DataFrame | None]:
+    """What the build keeps of the live warehouse (``live``: ``incremental.read_live``'s): the file
+    orders it lacks when its choices are kept (``_choices_base``), the base of an incremental night
+    (``_live_base``), its quarantine's failures of input rows (``_published_quarantine``)."""
+    keep_live = _choices_base(live, staged, book=study.book)
+    base = _live_base(live, staged, versions, study, new_orders=keep_live, weighted=weighted)
+    return keep_live, base, _published_quarantine(warehouse, live=live)
 
 
 def live_reader(warehouse: Warehouse, study: Study, settings: Settings) -> Callable[[], LiveRead | None]:
@@ -502,13 +518,14 @@ def _run_row(
     decided: pl.DataFrame,
     claims: pl.DataFrame,
     quarantine: pl.DataFrame,
-    warehouse: Warehouse,
+    published: pl.DataFrame | None,
 ) -> dict:
-    """This run's row of `runs` (and line of the run log); ``decided``: one row per response with ``is_excluded``."""
+    """This run's row of `runs` (and line of the run log); ``decided``: one row per response with
+    ``is_excluded``; ``published``: the live quarantine's failures of input rows (``_published_quarantine``)."""
     return run.record(
         responses=decided.height,
         responses_excluded=int(decided["is_excluded"].sum()),
-        quarantined_rows=_new_failures(quarantine, _published_quarantine(warehouse)),
+        quarantined_rows=_new_failures(quarantine, published),
         status="warning" if run.files_failed else "ok",
         message="; ".join(run.problems + run.notes) or None,
         claims_reproduced=int((claims["status"] == "reproduced").sum()),
@@ -563,8 +580,11 @@ def _quarantine(staged: list[StagedFile], times: pl.DataFrame) -> pl.DataFrame:
     return latest.collect().rename(QUARANTINE_NAMES)
 
 
-def _published_quarantine(warehouse: Warehouse) -> pl.DataFrame | None:
-    """The live warehouse's quarantine rows of input rows; None when there is none to read."""
+def _published_quarantine(warehouse: Warehouse, *, live: LiveRead | None = None) -> pl.DataFrame | None:
+    """The live warehouse's quarantine rows of input rows (``live``: as ``incremental.read_live`` read
+    them, else read here); None when there is none to read."""
+    if live is not None:
+        return None if live.failures is None else live.failures.rename(QUARANTINE_NAMES, strict=False)
     if not warehouse.exists():
         return None
     try:

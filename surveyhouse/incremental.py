@@ -141,14 +141,17 @@ class LiveRead:
     """What the build reads of the live warehouse file, read in one read-only connection
     (``read_live``): its files (``files``: sha256, file_order, status, as ``live_files``) and their
     waves (``waves``, ``live_file_waves``), the columns of its `files` (``files_columns``) and
-    `choices` (``choices_columns``: name and DuckDB type), and ``screening_and_sums``
-    (``LiveBase.screening`` and ``LiveBase.sums``, as ``_live_screening_and_sums`` gives them)."""
+    `choices` (``choices_columns``: name and DuckDB type), ``screening_and_sums``
+    (``LiveBase.screening`` and ``LiveBase.sums``, as ``_live_screening_and_sums`` gives them), and
+    its quarantine's failures of input rows (``failures``: ``published_failures``, as it names them;
+    None when they cannot be read)."""
 
     files: list[tuple]
     waves: dict[str, int]
     files_columns: set[str]
     choices_columns: list[tuple[str, str]]
     screening_and_sums: tuple[pl.DataFrame | None, pl.DataFrame] | None
+    failures: pl.DataFrame | None
 
 
 def read_live(warehouse: Warehouse, *, book: Codebook, weighted: bool, versioned: bool) -> LiveRead | None:
@@ -166,8 +169,17 @@ def read_live(warehouse: Warehouse, *, book: Codebook, weighted: bool, versioned
                 files_columns={row[0] for row in run_query(connection, "files_columns").fetchall()},
                 choices_columns=[(row[0], row[1]) for row in run_query(connection, "choices_columns").fetchall()],
                 screening_and_sums=None if weighted or versioned else _live_screening_and_sums(connection, book=book),
+                failures=_live_failures(connection),
             )
     except (duckdb.Error, OSError):
+        return None
+
+
+def _live_failures(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
+    """``LiveRead.failures``: ``published_failures``, None when it cannot be read."""
+    try:
+        return run_query(connection, "published_failures").pl()
+    except duckdb.Error:
         return None
 
 
