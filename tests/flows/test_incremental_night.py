@@ -158,7 +158,16 @@ def test_a_night_writes_the_responses_that_changed_and_publishes_what_a_full_bui
     )
     if land in (earlier_duplicates, long_responses):  # flags of responses no new file brings moved
         assert flipped.height > 0
+    if land is not cumulative_reexport:  # the run's new failures: the new file's (the live quarantine read first)
+        (landed,) = (f for f in after["files"]["source_file"] if f not in before_files(demo_night))
+        failed = after["quarantine"].filter(pl.col("source_file") == landed, pl.col("source_row").is_not_null())
+        assert run.tables["runs"]["quarantined_rows"][-1] == failed.height
     assert_published_alike(after, rebuilt(settings, tmp_path / "full"))
+
+
+def before_files(night) -> set[str]:
+    with duckdb.connect(str(night.warehouse), read_only=True) as connection:
+        return {name for (name,) in connection.execute("select source_file from files").fetchall()}
 
 
 def test_a_weighted_study_publishes_its_responses_whole(demo_night, tmp_path, caplog):
