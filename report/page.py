@@ -38,7 +38,7 @@ from schemas.outline import in_language
 from schemas.study import Study, load_study
 from warehouse.backend import Warehouse, open_reader
 
-__all__ = ["ReportError", "build_report", "render_page", "write_report"]
+__all__ = ["ReportError", "build_report", "render_page", "write_page", "write_report"]
 
 
 # ---------------------------------------------------------------- charts
@@ -330,14 +330,23 @@ def _as_of(data: ReportData, lang: str, warehouse_name: str) -> str:
     )
 
 
-def build_report(warehouse: Warehouse, *, lang: str = "en", wave: int | None = None, study: Study | None = None) -> str:
+def build_report(
+    warehouse: Warehouse,
+    *,
+    lang: str = "en",
+    wave: int | None = None,
+    study: Study | None = None,
+    name: str | None = None,
+) -> str:
     """The report page of `warehouse` (read-only) as an HTML string; `study` gives the outline and
-    labels (default: the built-in study)."""
+    labels (default: the built-in study); `name`: the warehouse's name on the page (default: a
+    file's name, else what `str` gives)."""
     study = study or load_study()
     _checked_language(lang, study)
     with open_reader(warehouse) as connection:
         data = read_report_data(connection, wave=wave)
-    name = warehouse.name if isinstance(warehouse, Path) else str(warehouse)
+    if name is None:
+        name = warehouse.name if isinstance(warehouse, Path) else str(warehouse)
     return render_page(data, lang=lang, warehouse_name=name, study=study)
 
 
@@ -345,7 +354,11 @@ def write_report(
     warehouse: Warehouse, out: Path, *, lang: str = "en", wave: int | None = None, study: Study | None = None
 ) -> Path:
     """Build the report page and write it to `out` atomically (a reader never sees half a page)."""
-    page = build_report(warehouse, lang=lang, wave=wave, study=study)
+    return write_page(build_report(warehouse, lang=lang, wave=wave, study=study), out)
+
+
+def write_page(page: str, out: Path) -> Path:
+    """The page (``build_report``'s) written to `out` atomically (a reader never sees half a page)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
     try:

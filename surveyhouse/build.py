@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -15,7 +16,9 @@ from surveyhouse.incremental import (
     SCREENING,
     ChangedResponses,
     LiveBase,
+    LiveRead,
     live_base,
+    read_live,
     screening_rules,
     write_changed_responses,
 )
@@ -56,6 +59,7 @@ def build_tables(
     state: StateFolder,
     warehouse: Warehouse,
     staged_dir: Path | None = None,
+    read_ahead: Callable[[], LiveRead | None] | None = None,
 ) -> dict[str, pl.DataFrame | ParquetTable]:
     """Every warehouse table, from every staged file (of ``staged_dir``, default the state's), validated.
 
@@ -67,6 +71,8 @@ def build_tables(
     and ``_internal`` (the crosstab's sums, kept in the warehouse for the next night). On a
     live warehouse that can be its base (``incremental.live_base``), ``responses`` is an
     ``incremental.ChangedResponses``: the rows that changed, the live table keeping the others.
+    ``read_ahead``: gives ``incremental.read_live`` of the warehouse, read while the night staged
+    (default: read here).
     """
     book = study.book
     staged = state.staged(staged_dir)
@@ -75,8 +81,9 @@ def build_tables(
     targets = settings.weighting_targets()
     weighted, schemas = bool(targets), warehouse_schemas(book)
     folder = build_folder(build_dir(state))
-    keep_live = None if staged_dir is not None else _choices_base(warehouse, staged, book=book)
-    base = _live_base(warehouse, staged, versions, study, new_orders=keep_live, weighted=weighted)
+    live = None if staged_dir is not None else (read_ahead or live_reader(warehouse, study, settings))()
+    keep_live, base, failures = _of_live(live, warehouse, staged, versions, study, weighted=weighted)
+    del live
     responses, decided, sums = _responses_table((current, staged), versions, study, settings, base, folder=folder)
     del base  # the live responses' decisions: not held through the crosstab
     scanned = responses.lazy()  # of an incremental night, the rows it writes
@@ -87,12 +94,11 @@ def build_tables(
     )
     # The multi-select answers, one row a response (the `answers` view unnests them with the
     # single-choice columns of `responses`).
-    keep_live = None if staged_dir is not None else _choices_base(warehouse, staged, book=book)
     answered, replaced = _responses_to_answer(
         scanned, versions, rows=staged_rows(staged, book=book), new_orders=keep_live
     )
     quarantine = _quarantine(staged, times)
-    this_run = _run_row(run, settings, decided=decided, claims=claims, quarantine=quarantine, warehouse=warehouse)
+    this_run = _run_row(run, settings, decided=decided, claims=claims, quarantine=quarantine, published=failures)
     respondents = (
         responses.respondents
         if isinstance(responses, ChangedResponses)
@@ -122,8 +128,31 @@ def build_tables(
     return validated | {"responses": responses} | kept
 
 
-def _live_base(
+def _of_live(
+    live: LiveRead | None,
     warehouse: Warehouse,
+    staged: list[StagedFile],
+    versions: pl.DataFrame,
+    study: Study,
+    *,
+    weighted: bool,
+) -> tuple[list[int] | None, LiveBase | None, pl.DataFrame | None]:
+    """What the build keeps of the live warehouse (``live``: ``incremental.read_live``'s): the file
+    orders it lacks when its choices are kept (``_choices_base``), the base of an incremental night
+    (``_live_base``), its quarantine's failures of input rows (``_published_quarantine``)."""
+    keep_live = _choices_base(live, staged, book=study.book)
+    base = _live_base(live, staged, versions, study, new_orders=keep_live, weighted=weighted)
+    return keep_live, base, _published_quarantine(warehouse, live=live)
+
+
+def live_reader(warehouse: Warehouse, study: Study, settings: Settings) -> Callable[[], LiveRead | None]:
+    """What reads ``incremental.read_live`` of the live ``warehouse`` for a build of ``study`` under ``settings``."""
+    weighted, versioned = bool(settings.weighting_targets()), not study.versions.is_empty
+    return lambda: read_live(warehouse, book=study.book, weighted=weighted, versioned=versioned)
+
+
+def _live_base(
+    live: LiveRead | None,
     staged: list[StagedFile],
     versions: pl.DataFrame,
     study: Study,
@@ -133,7 +162,7 @@ def _live_base(
 ) -> LiveBase | None:
     """``incremental.live_base`` of the staged files (``new_orders``: ``_choices_base``)."""
     return live_base(
-        warehouse,
+        live,
         new_orders=new_orders,
         book=study.book,
         weighted=weighted,
@@ -489,13 +518,14 @@ def _run_row(
     decided: pl.DataFrame,
     claims: pl.DataFrame,
     quarantine: pl.DataFrame,
-    warehouse: Warehouse,
+    published: pl.DataFrame | None,
 ) -> dict:
-    """This run's row of `runs` (and line of the run log); ``decided``: one row per response with ``is_excluded``."""
+    """This run's row of `runs` (and line of the run log); ``decided``: one row per response with
+    ``is_excluded``; ``published``: the live quarantine's failures of input rows (``_published_quarantine``)."""
     return run.record(
         responses=decided.height,
         responses_excluded=int(decided["is_excluded"].sum()),
-        quarantined_rows=_new_failures(quarantine, _published_quarantine(warehouse)),
+        quarantined_rows=_new_failures(quarantine, published),
         status="warning" if run.files_failed else "ok",
         message="; ".join(run.problems + run.notes) or None,
         claims_reproduced=int((claims["status"] == "reproduced").sum()),
@@ -550,8 +580,11 @@ def _quarantine(staged: list[StagedFile], times: pl.DataFrame) -> pl.DataFrame:
     return latest.collect().rename(QUARANTINE_NAMES)
 
 
-def _published_quarantine(warehouse: Warehouse) -> pl.DataFrame | None:
-    """The live warehouse's quarantine rows of input rows; None when there is none to read."""
+def _published_quarantine(warehouse: Warehouse, *, live: LiveRead | None = None) -> pl.DataFrame | None:
+    """The live warehouse's quarantine rows of input rows (``live``: as ``incremental.read_live`` read
+    them, else read here); None when there is none to read."""
+    if live is not None:
+        return None if live.failures is None else live.failures.rename(QUARANTINE_NAMES, strict=False)
     if not warehouse.exists():
         return None
     try:
@@ -580,25 +613,20 @@ def _new_failures(quarantine: pl.DataFrame, published: pl.DataFrame | None) -> i
     return rows.select(key).join(seen, on=seen.columns, how="anti", nulls_equal=True).height
 
 
-def _choices_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codebook) -> list[int] | None:
-    """The file orders of the loaded files that the live warehouse lacks, when its choices
-    can be kept for the others; None when the choices must be built whole.
+def _choices_base(live: LiveRead | None, staged: list[StagedFile], *, book: Codebook) -> list[int] | None:
+    """The file orders of the loaded files that the live warehouse (``live``: ``incremental.read_live``'s)
+    lacks, when its choices can be kept for the others; None when the choices must be built whole.
 
     Kept only for a warehouse file (not a lake) whose every file is staged, as it was then
     (same order, status and wave), and whose choices table has this codebook's column types (a warehouse published before
     `choices` has none: built whole).
     """
-    if not warehouse.keeps_live_rows():
+    if live is None:
         return None
-    try:
-        with warehouse.reader() as connection:
-            live = run_query(connection, "live_files").fetchall()
-            live_waves = dict(run_query(connection, "live_file_waves").fetchall())
-            # A warehouse built before files had their times chose versions by ingestion order.
-            files_columns = {row[0] for row in run_query(connection, "files_columns").fetchall()}
-            described = [(row[0], row[1]) for row in run_query(connection, "choices_columns").fetchall()]
-    except (duckdb.Error, OSError):
-        return None
+    live_waves, described = live.waves, live.choices_columns
+    files_columns = (
+        live.files_columns
+    )  # a warehouse built before files had their times chose versions by ingestion order
     if not set(FILE_TIMES) <= files_columns:
         return None
     schema = warehouse_schemas(book)["choices"]
@@ -606,12 +634,12 @@ def _choices_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codeb
     if [(c, t.replace(" ", "")) for c, t in described] != [(c, t.replace(" ", "")) for c, t in expected]:
         return None
     now = {s.sha256: (s.record["file_order"], s.record["status"]) for s in staged}
-    if any(now.get(sha) != (order, status) for sha, order, status in live):
+    if any(now.get(sha) != (order, status) for sha, order, status in live.files):
         return None
     # A file assigned another wave since (`surveyhouse assign`) gives its responses other keys.
     if any(live_waves.get(s.sha256, s.record.get("wave")) != s.record.get("wave") for s in staged):
         return None
-    published = {sha for sha, _, _ in live}
+    published = {sha for sha, _, _ in live.files}
     return [order for sha, (order, status) in now.items() if sha not in published and status == "loaded"]
 
 

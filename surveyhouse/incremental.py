@@ -89,7 +89,7 @@ class LiveBase:
 
 
 def live_base(
-    warehouse: Warehouse,
+    live: LiveRead | None,
     *,
     new_orders: list[int] | None,
     book: Codebook,
@@ -101,7 +101,7 @@ def live_base(
     every table whole (the reason logged in one line). ``new_orders``: ``build._choices_base``;
     ``versioned``: the questionnaire changes between waves; ``old_rows``: the versions (``_row``,
     ``is_superseded``) of the files the live warehouse was built from (None: a new file comes
-    before one of them), which the kept screening inputs must be of."""
+    before one of them), which the kept screening inputs must be of; ``live``: ``read_live``'s."""
     reason = None
     if new_orders is None:
         reason = "no live warehouse built from the staged files to keep rows of"
@@ -112,7 +112,7 @@ def live_base(
     elif old_rows is None:
         reason = "a new file comes before files the live warehouse was built from"
     else:
-        read = _live_screening_and_sums(warehouse, book=book)
+        read = None if live is None else live.screening_and_sums
         if read is None:
             reason = "the live warehouse keeps no responses and crosstab sums of this questionnaire's, readable"
         elif read[0] is None:
@@ -136,26 +136,73 @@ def _of_rows(screening: pl.DataFrame, old_rows: pl.DataFrame) -> bool:
     return unique and rows.max() < old_rows.height and bool(_marked(rows, old_rows.height).gather(still).all())
 
 
-def _live_screening_and_sums(
-    warehouse: Warehouse, *, book: Codebook
-) -> tuple[pl.DataFrame | None, pl.DataFrame] | None:
-    """(``LiveBase.screening``, ``LiveBase.sums``); None when the live responses table has other
-    columns than this questionnaire's, its sums are missing or of other cells (``crosstab_cells``:
-    a NET's members changed, say), or either cannot be read; the screening None when the live
-    warehouse keeps none, or none computed by this night's ``screening_rules``."""
+@dataclass(frozen=True)
+class LiveRead:
+    """What the build reads of the live warehouse file, read in one read-only connection
+    (``read_live``): its files (``files``: sha256, file_order, status, as ``live_files``) and their
+    waves (``waves``, ``live_file_waves``), the columns of its `files` (``files_columns``) and
+    `choices` (``choices_columns``: name and DuckDB type), ``screening_and_sums``
+    (``LiveBase.screening`` and ``LiveBase.sums``, as ``_live_screening_and_sums`` gives them), and
+    its quarantine's failures of input rows (``failures``: ``published_failures``, as it names them;
+    None when they cannot be read)."""
+
+    files: list[tuple]
+    waves: dict[str, int]
+    files_columns: set[str]
+    choices_columns: list[tuple[str, str]]
+    screening_and_sums: tuple[pl.DataFrame | None, pl.DataFrame] | None
+    failures: pl.DataFrame | None
+
+
+def read_live(warehouse: Warehouse, *, book: Codebook, weighted: bool, versioned: bool) -> LiveRead | None:
+    """``LiveRead`` of a warehouse file that keeps live rows (``Warehouse.keeps_live_rows``); None
+    for another, or when it cannot be read (a night then builds every table whole). Without the
+    screening inputs and sums (``screening_and_sums`` None) for a study ``live_base`` builds whole
+    (``weighted``, ``versioned``). A night reads it on a thread while it stages (surveyhouse/night.py)."""
+    if not warehouse.keeps_live_rows():
+        return None
     try:
         with warehouse.reader() as connection:
-            if not live_table_matches(connection, "responses", responses_schema(book)):
-                return None
-            sums = run_query(connection, "live_crosstab_sums").pl()
-            cells = run_query(connection, "live_crosstab_cells").pl()
-            if sums.columns != crosstab_sums_columns(book) or not cells.equals(crosstab_cells(book).sort("cell")):
-                return None
-            try:
-                rules = run_query(connection, "live_screening_rules").pl()
-                screening = run_query(connection, "live_screening").pl()
-            except duckdb.CatalogException:  # a warehouse published before they were kept
-                return None, sums
+            return LiveRead(
+                files=run_query(connection, "live_files").fetchall(),
+                waves=dict(run_query(connection, "live_file_waves").fetchall()),
+                files_columns={row[0] for row in run_query(connection, "files_columns").fetchall()},
+                choices_columns=[(row[0], row[1]) for row in run_query(connection, "choices_columns").fetchall()],
+                screening_and_sums=None if weighted or versioned else _live_screening_and_sums(connection, book=book),
+                failures=_live_failures(connection),
+            )
+    except (duckdb.Error, OSError):
+        return None
+
+
+def _live_failures(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
+    """``LiveRead.failures``: ``published_failures``, None when it cannot be read."""
+    try:
+        return run_query(connection, "published_failures").pl()
+    except duckdb.Error:
+        return None
+
+
+def _live_screening_and_sums(
+    connection: duckdb.DuckDBPyConnection, *, book: Codebook
+) -> tuple[pl.DataFrame | None, pl.DataFrame] | None:
+    """(``LiveBase.screening``, ``LiveBase.sums``) of the live warehouse open in ``connection``;
+    None when the live responses table has other columns than this questionnaire's, its sums are
+    missing or of other cells (``crosstab_cells``: a NET's members changed, say), or either cannot
+    be read; the screening None when the live warehouse keeps none, or none computed by this
+    night's ``screening_rules``."""
+    try:
+        if not live_table_matches(connection, "responses", responses_schema(book)):
+            return None
+        sums = run_query(connection, "live_crosstab_sums").pl()
+        cells = run_query(connection, "live_crosstab_cells").pl()
+        if sums.columns != crosstab_sums_columns(book) or not cells.equals(crosstab_cells(book).sort("cell")):
+            return None
+        try:
+            rules = run_query(connection, "live_screening_rules").pl()
+            screening = run_query(connection, "live_screening").pl()
+        except duckdb.CatalogException:  # a warehouse published before they were kept
+            return None, sums
     except (duckdb.Error, OSError):
         return None
     if not rules.equals(screening_rules(book)) or screening.columns != SCREENING:

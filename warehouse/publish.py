@@ -17,7 +17,8 @@ import shutil
 import stat
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib import resources
@@ -191,6 +192,7 @@ def publish_warehouse(
     incremental: dict[str, pl.DataFrame | KeptRows] | None = None,
     internal: dict[str, pl.DataFrame | InternalChanges] | None = None,
     ahead: LiveCopy | None = None,
+    beside_check: Callable[[Path], object] | None = None,
 ) -> None:
     """Write every table (and the views) into a new file and swap it in over ``path``.
 
@@ -211,6 +213,9 @@ def publish_warehouse(
     The new file is read back whole before it is swapped in (NewWarehouseUnreadable when
     it cannot be, and the live file stays), and takes the live file's mode, owner and
     group (as far as this user may set them). A failed publish removes its new file.
+    ``beside_check``: called with the new file's path on a thread while the file is read back
+    (it may read the file, read-only: e.g. to draw the report page), finished before the swap;
+    what it raises is raised after the check.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     copied = ahead.take() if ahead is not None and incremental else None
@@ -222,7 +227,7 @@ def publish_warehouse(
     building = copied or path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
     try:
         _write_warehouse(building, path, tables, schemas, views or {}, incremental or {}, internal or {}, copied)
-        reason = warehouse_unreadable(building)
+        reason = _read_back(building, beside_check)
         if reason is not None:
             raise NewWarehouseUnreadable(path, reason)
         _take_live_permissions(building, path)
@@ -237,6 +242,17 @@ def publish_warehouse(
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def _read_back(building: Path, beside: Callable[[Path], object] | None) -> str | None:
+    """``warehouse_unreadable`` of the new file, with ``beside(building)`` run on a thread meanwhile."""
+    if beside is None:
+        return warehouse_unreadable(building)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="beside-check") as pool:
+        done = pool.submit(beside, building)
+        reason = warehouse_unreadable(building)
+        done.result()
+    return reason
 
 
 def _remove_building(building: Path) -> None:

@@ -67,9 +67,10 @@ class Warehouse(Protocol):
         share: StagingShare,
         incremental: dict[str, pl.DataFrame] | None = None,
         ahead: LiveCopy | None = None,
+        beside_check: Callable[[Path], object] | None = None,
     ) -> Tables:
         """Make ``tables`` and ``views`` the warehouse, at once for every reader; the tables published.
-        ``ahead``: ``copy_ahead``'s."""
+        ``ahead``: ``copy_ahead``'s; ``beside_check``: ``publish_warehouse``'s (a file's; a lake has no new file to read)."""
 
     def copy_ahead(self) -> LiveCopy | None:
         """The live warehouse's copy, started now for a publish that keeps live rows (``LiveCopy``); None
@@ -128,7 +129,7 @@ class FileWarehouse:
     def reader(self) -> duckdb.DuckDBPyConnection:
         return connect_read_only(self.path)
 
-    def publish(self, tables, schemas, views, *, share, incremental=None, ahead=None) -> Tables:
+    def publish(self, tables, schemas, views, *, share, incremental=None, ahead=None, beside_check=None) -> Tables:
         publish_warehouse(
             self.path,
             {name: tables[name] for name in schemas},
@@ -137,6 +138,7 @@ class FileWarehouse:
             incremental=incremental,
             internal=tables.get("_internal"),
             ahead=ahead,
+            beside_check=beside_check,
         )
         return tables
 
@@ -195,7 +197,7 @@ class LakeWarehouse:
     def reader(self) -> duckdb.DuckDBPyConnection:
         return lakes.open_lake_reader(self.lake)
 
-    def publish(self, tables, schemas, views, *, share, incremental=None, ahead=None) -> Tables:
+    def publish(self, tables, schemas, views, *, share, incremental=None, ahead=None, beside_check=None) -> Tables:
         if self.lake.data_path is None:
             raise ValueError(
                 f"a DuckLake warehouse needs its data folder to write: give --lake-data DIR (or "

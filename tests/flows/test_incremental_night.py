@@ -158,7 +158,16 @@ def test_a_night_writes_the_responses_that_changed_and_publishes_what_a_full_bui
     )
     if land in (earlier_duplicates, long_responses):  # flags of responses no new file brings moved
         assert flipped.height > 0
+    if land is not cumulative_reexport:  # the run's new failures: the new file's (the live quarantine read first)
+        (landed,) = (f for f in after["files"]["source_file"] if f not in before_files(demo_night))
+        failed = after["quarantine"].filter(pl.col("source_file") == landed, pl.col("source_row").is_not_null())
+        assert run.tables["runs"]["quarantined_rows"][-1] == failed.height
     assert_published_alike(after, rebuilt(settings, tmp_path / "full"))
+
+
+def before_files(night) -> set[str]:
+    with duckdb.connect(str(night.warehouse), read_only=True) as connection:
+        return {name for (name,) in connection.execute("select source_file from files").fetchall()}
 
 
 def test_a_weighted_study_publishes_its_responses_whole(demo_night, tmp_path, caplog):
@@ -201,6 +210,52 @@ def test_an_incremental_night_reads_the_live_tables_it_keeps_whole_once(demo_nig
     assert isinstance(run.tables["responses"], ChangedResponses)
     # run_night read the live warehouse whole first: the copy the publish starts from is not read again
     assert checked == [[]]
+
+
+def test_an_incremental_night_reads_what_its_build_needs_of_the_live_file_once_while_it_stages(
+    demo_night, tmp_path, monkeypatch
+):
+    import threading
+
+    from warehouse.store import FileWarehouse
+
+    opened: list[str] = []
+    real = FileWarehouse.reader
+    monkeypatch.setattr(
+        FileWarehouse, "reader", lambda warehouse: opened.append(threading.current_thread().name) or real(warehouse)
+    )
+    run, settings, _ = night_on_demo(demo_night, tmp_path / "night", long_responses)
+    assert isinstance(run.tables["responses"], ChangedResponses)
+    assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))
+    night = threading.main_thread().name
+    # the live files, the kept screening inputs and sums, the quarantine: one connection, on the thread
+    # that read the file whole
+    assert len([name for name in opened if name != night]) == 1
+    # the night's own thread: the runs it lists (recovering the state), before the live file is read whole
+    assert opened.count(night) == 1
+
+
+def test_the_nights_report_page_is_drawn_from_the_new_file_before_its_swap_and_is_the_live_warehouses(
+    demo_night, tmp_path, monkeypatch
+):
+    import report
+    from report import build_report
+
+    folder = tmp_path / "night"
+    shutil.copytree(demo_night.warehouse.parent, folder)
+    settings = dataclasses.replace(demo_night, inbox=folder / "landing", warehouse=folder / demo_night.warehouse.name)
+    long_responses(settings.inbox)
+    drawn: list[str] = []
+    monkeypatch.setattr(
+        report, "build_report", lambda where, **kw: drawn.append(str(where)) or build_report(where, **kw)
+    )
+    run = run_night(load_study(), settings)
+    assert run.published and run.report == settings.report_file
+    # drawn once, from the new file while it was read back whole (not from the live file after the swap)
+    assert len(drawn) == 1 and ".building-" in drawn[0]
+    live = build_report(settings.warehouse, study=load_study(), name=str(settings.warehouse))
+    assert settings.report_file.read_text(encoding="utf-8") == live
+    assert settings.report_file.stat().st_mtime >= settings.warehouse.stat().st_mtime  # not stale
 
 
 def late_responses(landing: Path) -> None:

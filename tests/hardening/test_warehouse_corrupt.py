@@ -132,3 +132,26 @@ def test_a_rebuild_over_a_corrupt_live_warehouse_recovers_and_says_so(corrupt_ni
     assert len(said) == 1 and "checksum" in said[0] and said[0].endswith("): rebuilt from the archive")
     with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
         assert connection.execute("select count(*) from runs").fetchone() == (2,)  # the first night's, from the log
+
+
+def test_the_live_warehouse_is_read_whole_on_a_thread_while_the_night_stages(first_night, tmp_path, monkeypatch):
+    import threading
+
+    import warehouse.store
+
+    root = tmp_path / "night"
+    shutil.copytree(first_night, root)
+    write_qualtrics(respondents(12), root / "landing" / "night2_new.csv", seed=9)
+    keep_rows(root / "landing" / "night2_new.csv", [10, 11])
+    settings = load_settings(inbox=str(root / "landing"), warehouse=str(root / "w.duckdb"))
+    checked: list[str] = []
+    real = warehouse.store.warehouse_unreadable
+    monkeypatch.setattr(
+        warehouse.store,
+        "warehouse_unreadable",
+        lambda path: checked.append(threading.current_thread().name) or real(path),
+    )
+    run = run_night(load_study(), settings, report=False)
+    assert run.published and run.files_new == 1 and answered_responses(settings.warehouse) == (12, 12)
+    # the live file read whole once, not on the night's own thread (which recovers, discovers and stages meanwhile)
+    assert len(checked) == 1 and checked[0] != threading.main_thread().name
