@@ -52,6 +52,7 @@ from surveyhouse.staging import (
     unkeyed_staged_ids,
 )
 from surveyhouse.state import StateFolder
+from surveyhouse.study_change import check_staged_with_this_questionnaire
 from transforms.display import display_name, excerpt
 from warehouse.generated_views import generated_views
 from warehouse.health import LiveWarehouseUnreadable
@@ -137,6 +138,7 @@ def run_night(
         unreadable = night.warehouse.unreadable()  # a corrupt live warehouse is not consulted, but rebuilt
         runner.step("recover", lambda: recover_state(night, warehouse_readable=unreadable is None), io=True)
         check_secret_unchanged(night)
+        check_study_unchanged(night)
         with failures_recorded(night, run):
             rekeyed = keyed_ids_staged_before(night, run)
             found = runner.step(
@@ -480,6 +482,11 @@ def check_secret_unchanged(night: Night) -> None:
             "across runs would go unseen. Nothing was done. Set SURVEYHOUSE_SECRET back to the previous key, or re-key: "
             "`surveyhouse rebuild` hashes every archived file again with the new key"
         )
+
+
+def check_study_unchanged(night: Night) -> None:
+    """StudyChanged when files were staged with another version of the study's questionnaire."""
+    check_staged_with_this_questionnaire(night.state.staged(), night.study.book, study=night.settings.study)
 
 
 def account(run: RunSummary, staged: StagedFile | NotTaken) -> None:
