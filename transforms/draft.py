@@ -35,13 +35,11 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from transforms.headers import column_text, header_key
-from transforms.layouts import SourceColumn
+from transforms.layouts import WHOLE_ANSWER, SourceColumn
 
 #: Cells that mean "this option was chosen" / "not chosen" in a split multi-select column.
 CHOSEN = {"1", "true", "yes", "y", "oui", "ja", "sí", "si", "sim", "x", "selected", "checked", "coché"}
 NOT_CHOSEN = {"0", "false", "no", "n", "non", "nein", "não", "-99", "2"}
-#: Sub-labels meaning "the answer itself" (a question alone in its column).
-WHOLE_ANSWER = {"selected choice", "choix sélectionné", "response", "réponse", "open-ended response", "réponse ouverte"}
 OTHER_WORDS = {"other", "autre", "sonstiges", "andere", "otro", "otra", "altro", "outro"}
 _BOX = re.compile(r"(?:^|\s*-\s*)(text|texte)$")
 _PERSONAL_HEADER = re.compile(

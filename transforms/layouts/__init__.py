@@ -74,6 +74,31 @@ META_SCHEMA = {
 }
 CELLS_SCHEMA = {"source_row": pl.Int64, "column": pl.Int32, "value": pl.Utf8}
 
+#: The sub-labels the tools write under a question alone in its column, meaning "the answer
+#: itself" rather than an option (Qualtrics' "Selected Choice", SurveyMonkey's row-2
+#: "Response" and "Open-Ended Response"), in the languages a tool's account is set to;
+#: lower case, single spaces. The one list the readers, the resolver and the draft use.
+WHOLE_ANSWER = frozenset(
+    {
+        "selected choice", "response", "open-ended response",
+        "choix sélectionné", "réponse", "réponse ouverte",
+        "antwort", "offene antwort",
+        "respuesta", "respuesta abierta",
+        "risposta", "risposta aperta",
+        "resposta", "resposta aberta",
+        "antwoord", "open antwoord",
+    }
+)  # fmt: skip
+#: The header of Google Forms' "collect email addresses" column, in the sheet owner's
+#: language (lower case, single spaces).
+GOOGLE_FORMS_EMAIL = frozenset(
+    {
+        "email address", "email", "adresse e-mail", "adresse email", "e-mail-adresse",
+        "dirección de correo electrónico", "correo electrónico", "indirizzo email", "indirizzo e-mail",
+        "endereço de e-mail", "e-mailadres",
+    }
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class SourceColumn:

@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from transforms.layouts import (
+    GOOGLE_FORMS_EMAIL,
     META_SCHEMA,
     Layout,
     ParsedExport,
@@ -45,7 +46,6 @@ _TIMESTAMP_NAMES = {
     "carimbo de data/hora",
     "informazioni cronologiche",
 }
-_EMAIL_NAMES = {"email address", "adresse e-mail", "adresse email", "email"}
 _SCORE_NAMES = {"score", "total score"}
 #: A first data cell that looks like a date (the sheet has one header row).
 _DATE_LIKE = re.compile(r"^\s*\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
@@ -149,7 +149,7 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str
         key = _norm(name)
         if index == meta_index["timestamp"] or not key:
             continue  # the Timestamp; columns with no header hold no question
-        if key in _EMAIL_NAMES and "email" not in meta_index:
+        if key in GOOGLE_FORMS_EMAIL and "email" not in meta_index:
             meta_index["email"] = index
         elif key in _SCORE_NAMES:
             continue

@@ -1,0 +1,76 @@
+"""Exports of a study in another language than English or French, written by tools set to
+that language: the tools' own words (Google Forms' email column, SurveyMonkey's row-2
+"Response") are read in German, Spanish, Italian and Portuguese as in English."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from schemas.study import load_study
+from surveyhouse.staging import process_export
+from tests.hardening.test_study_edits import QUESTIONNAIRE
+
+
+@pytest.fixture()
+def book(tmp_path):
+    (tmp_path / "questionnaire.yaml").write_text(QUESTIONNAIRE, encoding="utf-8")
+    return load_study(tmp_path).book
+
+
+def _write(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize(
+    "email", ["E-Mail-Adresse", "Dirección de correo electrónico", "Indirizzo email", "Endereço de e-mail"]
+)
+def test_a_google_forms_email_column_in_the_sheets_language_is_the_respondents_email(tmp_path, book, email):
+    header = ["Zeitstempel", email, "Was ist Ihre berufliche Stellung?", "Welche KI-Werkzeuge nutzen Sie?"]
+    export = _write(
+        tmp_path / "umfrage.csv",
+        [
+            header,
+            ["02.10.2023 13:05:09", "anna@example.de", "Führungskraft", "Übersetzung, Bildbearbeitung"],
+            ["03.10.2023 13:05:09", "", "Selbstständig", "Keine davon"],
+            ["04.10.2023 13:05:09", "anna@example.de", "Angestellte(r)", "Übersetzung"],
+        ],
+    )
+    record, accepted, _ = process_export(export, run_id="r", file_order=1, wave=2023, book=book, key=b"k")
+    assert record["status"] == "loaded" and record["columns_ignored"] is None, record
+    hashes = accepted.sort("source_row").get_column("email_hash").to_list()
+    assert hashes[0] is not None and hashes[1] is None and hashes[0] == hashes[2]
+    assert "anna@example.de" not in str(accepted.rows())
+
+
+@pytest.mark.parametrize(
+    ("answer", "open_answer"),
+    [("Antwort", "Offene Antwort"), ("Respuesta", "Respuesta abierta"), ("Risposta", "Risposta aperta")],
+)
+def test_a_surveymonkey_export_in_the_accounts_language_loads_every_row(tmp_path, book, answer, open_answer):
+    meta = ["Respondent ID", "Collector ID", "Start Date", "End Date", "IP Address"]
+    questions = ["Was ist Ihre berufliche Stellung?", "Welche KI-Werkzeuge nutzen Sie?", "", "", ""]
+    export = _write(
+        tmp_path / "umfrage_sm.csv",
+        [
+            [*meta, *questions, "Möchten Sie uns noch etwas mitteilen?"],
+            [""] * 5 + [answer, "Übersetzung", "Bildbearbeitung", "Keine davon", "", open_answer],
+            ["1001", "7", "10/02/2023 01:02:03 PM", "10/02/2023 01:12:03 PM", "10.0.0.1"]
+            + ["Führungskraft", "Übersetzung", "Bildbearbeitung", "", "", "Gut"],
+            ["1002", "7", "10/03/2023 01:02:03 PM", "10/03/2023 01:12:03 PM", "10.0.0.2"]
+            + ["Selbstständig", "", "", "Keine davon", "", ""],
+            ["1003", "7", "10/04/2023 01:02:03 PM", "10/04/2023 01:12:03 PM", "10.0.0.3"]
+            + ["Angestellte(r)", "Übersetzung", "", "", "", "Schön"],
+        ],
+    )
+    record, accepted, quarantine = process_export(export, run_id="r", file_order=1, wave=2023, book=book, key=b"k")
+    assert (record["status"], record["rows_read"], accepted.height) == ("loaded", 3, 3), record["message"]
+    assert record["columns_ignored"] is None and quarantine.is_empty()
+    rows = accepted.sort("source_row")
+    assert rows.get_column("stellung").cast(str).to_list() == ["fuehrung", "selbst", "angestellt"]
+    assert rows.get_column("werkzeuge").to_list() == [["uebersetzung", "bild"], ["keine"], ["uebersetzung"]]
+    assert rows.get_column("kommentar").to_list() == ["Gut", None, "Schön"]
