@@ -192,11 +192,23 @@ class _Checker:
             first[code], questions[code] = index, question
         return questions
 
+    def check_reserved(self, path: Where, code: str, what: str) -> None:
+        """A code that names a column the warehouse keeps for itself (schemas.tables.RESERVED_CODES)."""
+        from schemas.tables import RESERVED_CODES  # here: it needs polars, which `sql` never imports
+
+        if code in RESERVED_CODES:
+            self.report(
+                path,
+                f"{what} code {code} is a name the warehouse keeps for itself",
+                f"give the {what} another code (e.g. {code}_q)",
+            )
+
     def check_question(self, path: Where, question: object, languages: tuple[str, ...]) -> str | None:
         if not isinstance(question, dict) or not isinstance(question.get("code"), str):
             self.report(path, "a question has no `code:`", "write `- code: <question code>` first in each question")
             return None
         code = question["code"]
+        self.check_reserved((*path, "code"), code, "question")
         self.check_keys(path, question, QUESTION_KEYS, f"question {code}")
         if question.get("type") not in QUESTION_TYPES:
             self.report(
@@ -305,6 +317,7 @@ class _Checker:
         for code, spec in derived.items() if isinstance(derived, dict) else ():
             spec = spec if isinstance(spec, dict) else {}
             source = spec.get("from")
+            self.check_reserved(("derived_segments", code), str(code), "derived segment")
             if code in questions:
                 self.report(
                     ("derived_segments", code),

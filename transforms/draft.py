@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from schemas.tables import RESERVED_CODES
 from transforms.headers import column_text, header_key
 from transforms.layouts import WHOLE_ANSWER, SourceColumn
 
@@ -47,11 +48,6 @@ _PERSONAL_HEADER = re.compile(
     r"|nom|prénom|phone(\s+number)?|téléphone|ip(\s+address)?|adresse\s+ip)\s*[?:]?$"
 )
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-#: Names the warehouse gives its own columns: no question takes one.
-RESERVED = {
-    "response_id", "wave", "language", "source_tool", "source_file", "source_row", "started_at", "submitted_at",
-    "duration_s", "is_finished", "email", "email_hash", "ip_address", "ip_hash", "weight", "run_id", "all",
-}  # fmt: skip
 #: Words frequent in questionnaires, by language, to tell the export's language.
 _STOPWORDS = {
     "en": "the you your what how do does is are of and to in for with which would please",
@@ -121,7 +117,7 @@ def slug(text: str, *, words: int = 6, limit: int = 40, prefix: str = "q") -> st
 
 def _unique(code: str, taken: set[str]) -> str:
     candidate, n = code, 2
-    while candidate in taken or candidate in RESERVED:
+    while candidate in taken or candidate in RESERVED_CODES:
         candidate, n = f"{code}_{n}", n + 1
     taken.add(candidate)
     return candidate

@@ -1,0 +1,67 @@
+"""A question or derived segment coded like a column the warehouse keeps for itself (`wave`,
+`language`, `weight`, a screening flag...) or like the whole-sample segment `all` is a
+mistake of the questionnaire, said by `study check` and by `run` on one line with the file,
+the line and the fix, before anything runs: never a parser's DuplicateError mid-run."""
+
+from __future__ import annotations
+
+import pytest
+
+from cli.main import main
+from schemas.codebook import codebook
+from schemas.questionnaire_checks import questionnaire_problems
+from schemas.tables import OWN_RESPONSE_COLUMNS, responses_schema
+
+QUESTIONNAIRE = """\
+study: prueba
+wave: 2024
+languages: [es]
+questions:
+  - code: {code}
+    type: single
+    segment: true
+    text: {{es: "¿Cuál es su rol?"}}
+    options:
+      - {{code: jefe, es: "Jefe"}}
+      - {{code: empleado, es: "Empleado"}}
+derived_segments:
+  {derived}:
+    from: {code}
+    groups: {{todos: [jefe, empleado]}}
+"""
+
+
+@pytest.mark.parametrize("code", ["wave", "language", "is_excluded", "weight", "source_file", "email_hash", "all"])
+def test_a_question_coded_like_a_column_of_the_warehouse_is_a_mistake_with_its_line(code):
+    problems = questionnaire_problems(QUESTIONNAIRE.format(code=code, derived="grupo"), name="questionnaire.yaml")
+    assert problems == [
+        f"questionnaire.yaml, line 5: question code {code} is a name the warehouse keeps for itself; "
+        f"give the question another code (e.g. {code}_q)"
+    ]
+
+
+def test_a_derived_segment_coded_like_a_column_of_the_warehouse_is_a_mistake_with_its_line():
+    problems = questionnaire_problems(QUESTIONNAIRE.format(code="rol", derived="source_tool"), name="q.yaml")
+    assert problems == [
+        "q.yaml, line 13: derived segment code source_tool is a name the warehouse keeps for itself; "
+        "give the derived segment another code (e.g. source_tool_q)"
+    ]
+
+
+def test_the_run_stops_on_such_a_code_with_one_line_before_anything_starts(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "questionnaire.yaml").write_text(QUESTIONNAIRE.format(code="wave", derived="grupo"))
+    (tmp_path / "landing").mkdir()
+    assert main(["study", "check", "s"]) == 2
+    assert main(["run", "--study", "s", "--inbox", "landing", "--warehouse", "w.duckdb"]) == 2
+    err = capsys.readouterr().err
+    assert "line 5: question code wave is a name the warehouse keeps for itself" in err
+    assert "DuplicateError" not in err and not (tmp_path / "w.duckdb").exists()
+
+
+def test_the_names_the_warehouse_keeps_are_the_responses_columns_no_question_gives():
+    book = codebook()
+    given = {q.code for q in book.questions} | {d.code for d in book.derived_segments}
+    given |= {f"{q.code}_other" for q in book.closed if q.other_option is not None}
+    assert set(responses_schema(book).columns) - given == set(OWN_RESPONSE_COLUMNS)
