@@ -57,6 +57,8 @@ QUESTION_KEYS = (
 )  # fmt: skip
 #: The keys of an option besides its label in each of the study's languages.
 OPTION_KEYS = ("code", "exclusive", "other_text", "waves", "wording", "replaces")
+#: Why a bare yes, no, on or off is not the word written (YAML 1.1, which PyYAML reads).
+_YAML_BOOLEAN = ", not as the word written: YAML reads a bare yes, no, on, off, true or false as true or false"
 Where = tuple[str | int, ...]  # where a value sits in the file: keys and list positions
 #: Records one mistake: (where, what is wrong, what to write instead).
 Report = Callable[[Where, str, str], None]
@@ -204,6 +206,13 @@ class _Checker:
             )
 
     def check_question(self, path: Where, question: object, languages: tuple[str, ...]) -> str | None:
+        if isinstance(question, dict) and isinstance(question.get("code"), bool):
+            self.report(
+                (*path, "code"),
+                f"a question's code is read as {str(question['code']).lower()}{_YAML_BOOLEAN}",
+                "write the code in quotes (e.g. `code: 'no'`)",
+            )
+            return None
         if not isinstance(question, dict) or not isinstance(question.get("code"), str):
             self.report(path, "a question has no `code:`", "write `- code: <question code>` first in each question")
             return None
@@ -236,6 +245,12 @@ class _Checker:
                 self.report(where, f"question {code}: an option has no `code:`", f"write `- {{code: ..., {example}}}`")
                 continue
             option_code = str(option["code"])
+            if isinstance(option["code"], bool):
+                self.report(
+                    (*where, "code"),
+                    f"question {code}: an option's code is read as {option_code.lower()}{_YAML_BOOLEAN}",
+                    "write the code in quotes (e.g. `code: 'no'`)",
+                )
             self.check_keys(
                 where,
                 option,
@@ -283,7 +298,13 @@ class _Checker:
 
     def check_labels(self, path: Where, labels: object, what: str, languages: tuple[str, ...]) -> None:
         for language in languages:
-            if (
+            if isinstance(labels, dict) and isinstance(labels.get(language), bool):
+                self.report(
+                    path,
+                    f"{what}'s `{language}` label is read as {str(labels[language]).lower()}{_YAML_BOOLEAN}",
+                    f"write the label in quotes (e.g. `{language}: 'No'`)",
+                )
+            elif (
                 not isinstance(labels, dict)
                 or not isinstance(labels.get(language), str)
                 or not labels[language].strip()

@@ -65,3 +65,31 @@ def test_the_names_the_warehouse_keeps_are_the_responses_columns_no_question_giv
     given = {q.code for q in book.questions} | {d.code for d in book.derived_segments}
     given |= {f"{q.code}_other" for q in book.closed if q.other_option is not None}
     assert set(responses_schema(book).columns) - given == set(OWN_RESPONSE_COLUMNS)
+
+
+YES_NO = """\
+study: prueba
+wave: 2024
+languages: [es]
+questions:
+  - code: usa_ia
+    type: single
+    text: {es: "¿Usa IA?"}
+    options:
+      - {code: yes, es: "Sí"}
+      - {code: "no", es: No}
+  - code: off
+    type: text
+    text: {es: "¿Algo más?"}
+"""
+
+
+def test_an_option_code_or_label_written_yes_or_no_is_a_mistake_not_true_or_false_in_the_warehouse():
+    assert questionnaire_problems(YES_NO, name="q.yaml") == [
+        "q.yaml, line 9: question usa_ia: an option's code is read as true, not as the word written: YAML reads a "
+        "bare yes, no, on, off, true or false as true or false; write the code in quotes (e.g. `code: 'no'`)",
+        "q.yaml, line 10: question usa_ia, option no's `es` label is read as false, not as the word written: YAML "
+        "reads a bare yes, no, on, off, true or false as true or false; write the label in quotes (e.g. `es: 'No'`)",
+        "q.yaml, line 11: a question's code is read as false, not as the word written: YAML reads a bare yes, no, "
+        "on, off, true or false as true or false; write the code in quotes (e.g. `code: 'no'`)",
+    ]
