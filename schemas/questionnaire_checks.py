@@ -234,6 +234,7 @@ class _Checker:
                 "list its answers under `options:`, or make it `type: text`",
             )
         self.check_options(path, code, options if isinstance(options, list) else [], languages)
+        self.check_labels_apart(path, code, options if isinstance(options, list) else [], languages)
         return code
 
     def check_options(self, path: Where, code: str, options: list, languages: tuple[str, ...]) -> None:
@@ -265,6 +266,27 @@ class _Checker:
                 )
             seen.add(option_code)
             self.check_labels(where, option, f"question {code}, option {option_code}", languages)
+
+    def check_labels_apart(self, path: Where, code: str, options: list, languages: tuple[str, ...]) -> None:
+        """Two options of a question (asked in the same waves) with one label in a language: an
+        export's answer is matched on its label, so neither could be told from the other."""
+        from schemas.codebook import normalize_label  # here: it needs polars, which `sql` never imports
+
+        for language in languages:
+            first: dict[tuple[str, str], str] = {}
+            for index, option in enumerate(options):
+                label = option.get(language) if isinstance(option, dict) else None
+                if not isinstance(label, str) or not label.strip():
+                    continue
+                key = (str(option.get("waves")), normalize_label(label))
+                if key in first:
+                    self.report(
+                        (*path, "options", index),
+                        f"question {code}: options {first[key]} and {option.get('code')} have the same `{language}` "
+                        f"label {label!r}, so an export's answer cannot tell them apart",
+                        f"give each option its own `{language}` label",
+                    )
+                first.setdefault(key, str(option.get("code")))
 
     def check_grids_and_checks(self, questions: list, *, grids: list[str], languages: tuple[str, ...]) -> None:
         labels = ", ".join(f"{language}: ..." for language in languages)

@@ -93,3 +93,24 @@ def test_an_option_code_or_label_written_yes_or_no_is_a_mistake_not_true_or_fals
         "q.yaml, line 11: a question's code is read as false, not as the word written: YAML reads a bare yes, no, "
         "on, off, true or false as true or false; write the code in quotes (e.g. `code: 'no'`)",
     ]
+
+
+TWO_LABELS = """\
+study: umfrage
+wave: 2024
+languages: [es, de]
+questions:
+  - code: rol
+    type: single
+    text: {es: "¿Cuál es su rol?", de: "Ihre Rolle?"}
+    options:
+      - {code: jefe, es: "Jefe", de: "Leitung"}
+      - {code: empleado, es: "Empleado", de: "leitung "}
+"""
+
+
+def test_two_options_with_one_label_in_a_language_are_a_mistake_not_answers_quarantined():
+    assert questionnaire_problems(TWO_LABELS, name="q.yaml") == [
+        "q.yaml, line 10: question rol: options jefe and empleado have the same `de` label 'leitung ', so an "
+        "export's answer cannot tell them apart; give each option its own `de` label"
+    ]
