@@ -36,11 +36,12 @@ import polars as pl
 
 from schemas.tables import RESERVED_CODES
 from transforms.headers import column_text, header_key
-from transforms.layouts import WHOLE_ANSWER, SourceColumn
+from transforms.layouts import CHOSEN_WORDS, NOT_CHOSEN_WORDS, WHOLE_ANSWER, SourceColumn
 
 #: Cells that mean "this option was chosen" / "not chosen" in a split multi-select column.
-CHOSEN = {"1", "true", "yes", "y", "oui", "ja", "sí", "si", "sim", "x", "selected", "checked", "coché"}
-NOT_CHOSEN = {"0", "false", "no", "n", "non", "nein", "não", "-99", "2"}
+#: (the draft reads raw cells: also LimeSurvey's answer codes Y and N, and its "convert N to" 2)
+CHOSEN = CHOSEN_WORDS | {"y"}
+NOT_CHOSEN = NOT_CHOSEN_WORDS | {"n", "2"}
 OTHER_WORDS = {"other", "autre", "sonstiges", "andere", "otro", "otra", "altro", "outro"}
 _BOX = re.compile(r"(?:^|\s*-\s*)(text|texte)$")
 _PERSONAL_HEADER = re.compile(

@@ -74,3 +74,49 @@ def test_a_surveymonkey_export_in_the_accounts_language_loads_every_row(tmp_path
     assert rows.get_column("stellung").cast(str).to_list() == ["fuehrung", "selbst", "angestellt"]
     assert rows.get_column("werkzeuge").to_list() == [["uebersetzung", "bild"], ["keine"], ["uebersetzung"]]
     assert rows.get_column("kommentar").to_list() == ["Gut", None, "Schön"]
+
+
+def test_a_limesurvey_export_with_german_full_headings_and_answers_loads_every_row(tmp_path, book):
+    """LimeSurvey's default export (full question texts, full answers) of a German survey: its
+    metadata headings and its Ja/Nein are German."""
+    meta = ["Antwort ID", "Datum Abgeschickt", "Letzte Seite", "Start-Sprache", "Zufallsgeneratorstartwert"]
+    tools = ["Übersetzung", "Bildbearbeitung", "Keine davon"]
+    header = [
+        *meta,
+        "Was ist Ihre berufliche Stellung?",
+        *(f"Welche KI-Werkzeuge nutzen Sie? [{tool}]" for tool in tools),
+        "Möchten Sie uns noch etwas mitteilen?",
+    ]
+    rows = [
+        ["7", "2023-10-02 13:05:09", "2", "de", "123", "Führungskraft", "Ja", "Ja", "Nein", "Gut"],
+        ["8", "2023-10-03 13:05:09", "2", "de", "124", "Selbstständig", "Nein", "Nein", "Ja", ""],
+        ["9", "2023-10-04 13:05:09", "2", "de", "125", "Angestellte(r)", "Ja", "Nein", "Nein", "Schön"],
+    ]
+    export = tmp_path / "results-survey123456.csv"
+    with export.open("w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle, delimiter=";", quoting=csv.QUOTE_ALL).writerows([header, *rows])
+    record, accepted, quarantine = process_export(export, run_id="r", file_order=1, wave=2023, book=book, key=b"k")
+    assert (record["layout"], record["status"], accepted.height) == ("limesurvey", "loaded", 3), record["message"]
+    assert record["columns_ignored"] is None and quarantine.is_empty()
+    rows_ = accepted.sort("source_row")
+    assert rows_.get_column("response_id").to_list() == ["7", "8", "9"]
+    assert rows_.get_column("stellung").cast(str).to_list() == ["fuehrung", "selbst", "angestellt"]
+    assert rows_.get_column("werkzeuge").to_list() == [["uebersetzung", "bild"], ["keine"], ["uebersetzung"]]
+
+
+def test_a_limesurvey_export_with_french_full_headings_loads_like_its_code_headings(tmp_path):
+    from demo.exports.limesurvey import write_limesurvey
+    from schemas.codebook import codebook
+    from tests.flows.respondents import small_respondents
+
+    loaded = {}
+    for headings in ("code_text", "full"):
+        export = tmp_path / f"limesurvey_{headings}.csv"
+        write_limesurvey(small_respondents(language="fr"), export, headings=headings)
+        record, accepted, quarantine = process_export(
+            export, run_id="r", file_order=1, wave=2023, book=codebook(), key=b"k", max_quarantined_share=1.0
+        )
+        assert record["layout"] == "limesurvey", record["message"]
+        loaded[headings] = (record["rows_read"], accepted.drop("source_file").sort("source_row"), quarantine.height)
+    assert loaded["full"][0] == loaded["code_text"][0] and loaded["full"][2] == loaded["code_text"][2]
+    assert loaded["full"][1].equals(loaded["code_text"][1])

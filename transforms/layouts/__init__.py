@@ -89,6 +89,13 @@ WHOLE_ANSWER = frozenset(
         "antwoord", "open antwoord",
     }
 )  # fmt: skip
+#: Cells of a split multi-select column (one column per option) that say the option was
+#: chosen, or not, in the languages the tools write them (lower case). The one list the
+#: mapping and the draft read such cells with.
+CHOSEN_WORDS = frozenset(
+    {"1", "true", "yes", "x", "selected", "checked", "oui", "coché", "ja", "sí", "si", "sì", "sim"}
+)
+NOT_CHOSEN_WORDS = frozenset({"0", "false", "-99", "-98", "no", "non", "nein", "não", "nee"})
 #: The header of Google Forms' "collect email addresses" column, in the sheet owner's
 #: language (lower case, single spaces).
 GOOGLE_FORMS_EMAIL = frozenset(
