@@ -159,6 +159,21 @@ def test_a_code_renamed_after_a_night_says_to_rebuild_not_a_missing_column(first
     _says_rebuild(err)
 
 
+def test_forget_and_assign_after_a_study_edit_say_to_rebuild_and_keep_no_decision(first_night, tmp_path, capsys):
+    study, _ = first_night
+    text = (study / "questionnaire.yaml").read_text(encoding="utf-8")
+    (study / "questionnaire.yaml").write_text(text.replace("code: stellung", "code: rolle"), encoding="utf-8")
+    where = ["--study", "ki-studie", "--inbox", "landing", "--warehouse", "w.duckdb"]
+    for command in (["forget", "umfrage_2023.csv"], ["assign", "umfrage_2023.csv", "--wave", "2024"]):
+        capsys.readouterr()
+        assert main([*command, *where]) == 2, command
+        _says_rebuild(capsys.readouterr().err)
+    (study / "questionnaire.yaml").write_text(text, encoding="utf-8")  # put back as it was
+    capsys.readouterr()
+    assert main(["files", "--study", "ki-studie", "--warehouse", "w.duckdb", "--format", "csv"]) == 0
+    assert "umfrage_2023.csv,2023,google_forms,de,12,accepted," in capsys.readouterr().out
+
+
 def test_an_option_added_after_a_night_says_to_rebuild(first_night, capsys):
     study, _ = first_night
     text = (study / "questionnaire.yaml").read_text(encoding="utf-8")
