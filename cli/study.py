@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def init_command(export: Path, out: Path | None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / QUESTIONNAIRE).write_text(text, encoding="utf-8")
     click.echo(
-        f"Wrote {out / QUESTIONNAIRE}: {summary}. Edit the codes and types, then `surveyhouse study check {out}`."
+        f"Wrote {out / QUESTIONNAIRE}: {summary}. Edit the codes and types, then `surveyhouse study check {shlex.quote(str(out))}`."
     )
     return OK
 

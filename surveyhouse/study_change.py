@@ -6,6 +6,7 @@ cannot read with today's questionnaire; the night says so and what to run, and d
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import polars as pl
@@ -43,7 +44,7 @@ def check_staged_with_this_questionnaire(staged: list[StagedFile], book: Codeboo
     if not files:
         return
     where = "the built-in study's questionnaire" if study is None else display_name(str(study / "questionnaire.yaml"))
-    option = "" if study is None else f" --study {display_name(str(study))}"
+    option = "" if study is None else f" --study {shlex.quote(display_name(str(study)))}"
     shown = ", ".join(columns[:5]) + (f" and {len(columns) - 5} more" if len(columns) > 5 else "")
     raise StudyChanged(
         f"{where} changed since {files} file(s) were staged with it (questions or options that differ: {shown}); "

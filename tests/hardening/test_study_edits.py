@@ -7,6 +7,7 @@ both waves, counted here from the rows written."""
 from __future__ import annotations
 
 import csv
+import shlex
 from collections import Counter
 from pathlib import Path
 
@@ -56,6 +57,8 @@ ADDED = """\
       - {code: ja, de: "Ja"}
       - {code: nein, de: "Nein"}
 """
+#: The study folder: a name a shell must have quoted.
+FOLDER = "ki studie's"
 HEADER = ["Zeitstempel", "Was ist Ihre berufliche Stellung?", "Welche KI-Werkzeuge nutzen Sie?"]
 COMMENT = "Möchten Sie uns noch etwas mitteilen?"
 ROLES = ["Führungskraft", "Selbstständig", "Angestellte(r)"]
@@ -85,26 +88,29 @@ def first_night(tmp_path, monkeypatch):
     """The study's first night, from tmp_path: (study folder, rows of 2023)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SURVEYHOUSE_SETTLE_S", "0")
-    study = tmp_path / "ki-studie"
+    study = tmp_path / FOLDER
     study.mkdir()
     (study / "questionnaire.yaml").write_text(QUESTIONNAIRE, encoding="utf-8")
     rows = _google_forms(tmp_path / "landing" / "umfrage_2023.csv", 2023, 12, agents=False)
-    settings = load_settings(inbox="landing", warehouse="w.duckdb", study="ki-studie")
+    settings = load_settings(inbox="landing", warehouse="w.duckdb", study=FOLDER)
     assert run_night(load_study(study), settings, report=False).problems == []
     return study, rows
 
 
 def _run(capsys) -> tuple[int, str]:
     capsys.readouterr()
-    status = main(["run", "--study", "ki-studie", "--inbox", "landing", "--warehouse", "w.duckdb"])
+    status = main(["run", "--study", FOLDER, "--inbox", "landing", "--warehouse", "w.duckdb"])
     return status, capsys.readouterr().err
 
 
 def _says_rebuild(err: str) -> None:
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), err
-    assert "ki-studie/questionnaire.yaml changed since 1 file(s) were staged with it" in err, err
-    assert "`surveyhouse rebuild --study " in err and "nothing was done" in err, err
+    assert f"{FOLDER}/questionnaire.yaml changed since 1 file(s) were staged with it" in err, err
+    assert "nothing was done" in err, err
+    command = err.split("Run `", 1)[1].split("`", 1)[0]  # as pasted into a shell
+    assert shlex.split(command)[:3] == ["surveyhouse", "rebuild", "--study"]
+    assert Path(shlex.split(command)[3]).name == FOLDER, command
     assert "ColumnNotFound" not in err and "SchemaError" not in err, err
 
 
@@ -120,8 +126,8 @@ def test_a_question_added_for_the_next_wave_says_to_rebuild_and_the_rebuild_coun
     assert status == 2
     _says_rebuild(err)
     assert (tmp_path / "w.duckdb").read_bytes() == published, "nothing was done"
-    assert main(["rebuild", "--study", "ki-studie", "--warehouse", "w.duckdb"]) == 0
-    settings = load_settings(inbox="landing", warehouse="w.duckdb", study="ki-studie")
+    assert main(["rebuild", "--study", FOLDER, "--warehouse", "w.duckdb"]) == 0
+    settings = load_settings(inbox="landing", warehouse="w.duckdb", study=FOLDER)
     assert run_night(load_study(study), settings, report=False).problems == [], "then the night runs as usual"
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
         cells = connection.execute(
@@ -163,14 +169,14 @@ def test_forget_and_assign_after_a_study_edit_say_to_rebuild_and_keep_no_decisio
     study, _ = first_night
     text = (study / "questionnaire.yaml").read_text(encoding="utf-8")
     (study / "questionnaire.yaml").write_text(text.replace("code: stellung", "code: rolle"), encoding="utf-8")
-    where = ["--study", "ki-studie", "--inbox", "landing", "--warehouse", "w.duckdb"]
+    where = ["--study", FOLDER, "--inbox", "landing", "--warehouse", "w.duckdb"]
     for command in (["forget", "umfrage_2023.csv"], ["assign", "umfrage_2023.csv", "--wave", "2024"]):
         capsys.readouterr()
         assert main([*command, *where]) == 2, command
         _says_rebuild(capsys.readouterr().err)
     (study / "questionnaire.yaml").write_text(text, encoding="utf-8")  # put back as it was
     capsys.readouterr()
-    assert main(["files", "--study", "ki-studie", "--warehouse", "w.duckdb", "--format", "csv"]) == 0
+    assert main(["files", "--study", FOLDER, "--warehouse", "w.duckdb", "--format", "csv"]) == 0
     assert "umfrage_2023.csv,2023,google_forms,de,12,accepted," in capsys.readouterr().out
 
 
@@ -184,3 +190,12 @@ def test_an_option_added_after_a_night_says_to_rebuild(first_night, capsys):
     status, err = _run(capsys)
     assert status == 2
     _says_rebuild(err)
+
+
+def test_study_init_says_a_check_command_that_can_be_pasted_into_a_shell(tmp_path, capsys):
+    export = tmp_path / "umfrage.csv"
+    _google_forms(export, 2023, 4, agents=False)
+    out = tmp_path / FOLDER
+    assert main(["study", "init", "--from", str(export), "--out", str(out)]) == 0
+    command = capsys.readouterr().out.split("then `", 1)[1].split("`", 1)[0]
+    assert shlex.split(command) == ["surveyhouse", "study", "check", str(out)]
