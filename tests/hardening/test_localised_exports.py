@@ -120,3 +120,27 @@ def test_a_limesurvey_export_with_french_full_headings_loads_like_its_code_headi
         loaded[headings] = (record["rows_read"], accepted.drop("source_file").sort("source_row"), quarantine.height)
     assert loaded["full"][0] == loaded["code_text"][0] and loaded["full"][2] == loaded["code_text"][2]
     assert loaded["full"][1].equals(loaded["code_text"][1])
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "day_first"),
+    [("Marca temporal", True), ("Horodateur", True), ("Informazioni cronologiche", True), ("Timestamp", False)],
+)
+def test_a_google_sheet_in_a_day_first_language_reads_its_ambiguous_dates_day_first(
+    tmp_path, book, timestamp, day_first
+):
+    """Dates that read both ways (every day 12 or under): a sheet whose Timestamp header is in
+    a language written day first (its locale's D/M/YYYY) reads 2/10 as 2 October; an English
+    one keeps the US order."""
+    export = _write(
+        tmp_path / "respuestas.csv",
+        [
+            [timestamp, "Was ist Ihre berufliche Stellung?", "Welche KI-Werkzeuge nutzen Sie?"],
+            ["2/10/2024 13:05:09", "Führungskraft", "Übersetzung"],
+            ["3/10/2024 13:05:09", "Selbstständig", "Keine davon"],
+            ["12/11/2024 10:00:00", "Angestellte(r)", "Bildbearbeitung"],
+        ],
+    )
+    _, accepted, _ = process_export(export, run_id="r", file_order=1, wave=2024, book=book, key=b"k")
+    dates = [(t.month, t.day) for t in accepted.sort("source_row").get_column("submitted_at")]
+    assert dates == ([(10, 2), (10, 3), (11, 12)] if day_first else [(2, 10), (3, 10), (12, 11)])
