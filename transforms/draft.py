@@ -37,6 +37,7 @@ import polars as pl
 from schemas.tables import RESERVED_CODES
 from transforms.headers import column_text, header_key
 from transforms.layouts import CHOSEN_WORDS, NOT_CHOSEN_WORDS, WHOLE_ANSWER, SourceColumn
+from transforms.privacy import masked_texts
 
 #: Cells that mean "this option was chosen" / "not chosen" in a split multi-select column.
 #: (the draft reads raw cells: also LimeSurvey's answer codes Y and N, and its "convert N to" 2)
@@ -291,9 +292,16 @@ def _is_free_text(values: _Values) -> bool:
     return many or len(values.distinct) > MAX_OPTIONS
 
 
+def _holds_personal_data(values: _Values) -> bool:
+    """Some answer holds an email or a phone number (as the warehouse masks them): typed by a
+    person, and never to be copied into the questionnaire as an option's label."""
+    distinct = pl.Series(values.distinct, dtype=pl.Utf8)
+    return bool((masked_texts(distinct) != distinct).any())
+
+
 def _alone(text: str, values: _Values, *, numeric: bool = False) -> _Question:
     """The question of a column alone: free text, a joined multi-select or a single choice."""
-    if not values.distinct or _is_typed_number(values):
+    if not values.distinct or _is_typed_number(values) or _holds_personal_data(values):
         return _Question(text, "text")
     separator = _joined_separator(values, numeric=numeric)
     if separator is None and _is_free_text(values):
