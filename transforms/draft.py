@@ -125,12 +125,42 @@ def _unique(code: str, taken: set[str]) -> str:
     return candidate
 
 
+#: Scripts written by one language mostly: a letter's Unicode name prefix -> the language.
+_SCRIPTS = (
+    ("HIRAGANA", "ja"), ("KATAKANA", "ja"), ("HANGUL", "ko"), ("CJK", "zh"), ("CYRILLIC", "ru"),
+    ("ARABIC", "ar"), ("HEBREW", "he"), ("GREEK", "el"), ("THAI", "th"), ("DEVANAGARI", "hi"),
+)  # fmt: skip
+
+
+def _script_language(char: str) -> str | None:
+    """The language a letter of a script other than Latin says (None for Latin and the rest)."""
+    if not char.isalpha() or char.isascii():
+        return None
+    name = unicodedata.name(char, "")
+    return next((language for prefix, language in _SCRIPTS if name.startswith(prefix)), None)
+
+
+def _script_of(texts: list[str]) -> str | None:
+    """The language of the texts' script, where a third of their letters are in one that one
+    language writes (Chinese characters with a tenth of kana: Japanese); else None."""
+    scripts = Counter(language for text in texts for char in text if (language := _script_language(char)))
+    letters = sum(char.isalpha() for text in texts for char in text)
+    if scripts["ja"] >= 0.1 * letters and scripts["ja"] + scripts["zh"] > letters / 3:
+        return "ja"
+    language, count = scripts.most_common(1)[0] if scripts else (None, 0)
+    return language if count > letters / 3 else None
+
+
 def export_language(texts: list[str], recorded: list[str | None] = ()) -> str:
     """The export's language: the one most respondents answered in where the tool records
-    it (two-letter codes), else the one whose frequent words the texts use most."""
+    it (two-letter codes), else the language of its script where one language writes it
+    (``_script_of``), else the one whose frequent words the texts use most."""
     codes = [code for code in recorded if code and re.fullmatch(r"[a-z]{2}", code)]
     if codes:
         return max(sorted(set(codes)), key=codes.count)
+    by_script = _script_of(texts)
+    if by_script:
+        return by_script
     words = re.findall(r"[^\W\d_]+", " ".join(texts).lower())
     scores = {language: sum(word in set(listed.split()) for word in words) for language, listed in _STOPWORDS.items()}
     best = max(scores, key=lambda language: scores[language])

@@ -144,3 +144,42 @@ def test_a_google_sheet_in_a_day_first_language_reads_its_ambiguous_dates_day_fi
     _, accepted, _ = process_export(export, run_id="r", file_order=1, wave=2024, book=book, key=b"k")
     dates = [(t.month, t.day) for t in accepted.sort("source_row").get_column("submitted_at")]
     assert dates == ([(10, 2), (10, 3), (11, 12)] if day_first else [(2, 10), (3, 10), (12, 11)])
+
+
+@pytest.mark.parametrize(
+    ("texts", "language"),
+    [
+        (["あなたの役割は何ですか？", "マネージャー", "使っているAIツールは？", "翻訳"], "ja"),
+        (["您的职位是什么？", "经理", "员工"], "zh"),
+        (["귀하의 역할은 무엇입니까?", "관리자"], "ko"),
+        (["Какова ваша роль?", "Менеджер"], "ru"),
+        (["Ποιος είναι ο ρόλος σας;", "Διευθυντής"], "el"),
+        (["Was ist Ihre berufliche Stellung?", "Führungskraft"], "de"),
+        (["What is your role?", "Manager"], "en"),
+    ],
+)
+def test_the_draft_tells_the_language_of_an_export_in_another_script(texts, language):
+    from transforms.draft import export_language
+
+    assert export_language(texts) == language
+
+
+def test_a_japanese_google_forms_sheet_is_recognised_and_drafted_in_japanese(tmp_path, capsys):
+    from cli.main import main
+
+    export = _write(
+        tmp_path / "回答.csv",
+        [
+            ["タイムスタンプ", "あなたの役割は何ですか？", "使っているAIツールは？"],
+            ["2024/10/02 13:05:09", "マネージャー", "翻訳, 画像"],
+            ["2024/10/03 13:05:09", "スタッフ", "翻訳"],
+            ["2024/10/04 9:05:09", "マネージャー", "画像"],
+        ],
+    )
+    assert main(["study", "init", "--from", str(export), "--out", str(tmp_path / "study")]) == 0
+    assert "3 responses" in (tmp_path / "study" / "questionnaire.yaml").read_text(encoding="utf-8")
+    study = load_study(tmp_path / "study")
+    assert study.languages == ("ja",)
+    record, accepted, _ = process_export(export, run_id="r", file_order=1, wave=2024, book=study.book, key=b"k")
+    assert (record["layout"], record["status"], accepted.height) == ("google_forms", "loaded", 3)
+    assert [t.day for t in accepted.sort("source_row").get_column("submitted_at")] == [2, 3, 4]

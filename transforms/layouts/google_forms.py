@@ -46,6 +46,7 @@ _TIMESTAMP_NAMES = {
     "zeitstempel",
     "carimbo de data/hora",
     "informazioni cronologiche",
+    "タイムスタンプ",
 }
 _SCORE_NAMES = {"score", "total score"}
 #: A first data cell that looks like a date (the sheet has one header row).
