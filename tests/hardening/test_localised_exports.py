@@ -183,3 +183,18 @@ def test_a_japanese_google_forms_sheet_is_recognised_and_drafted_in_japanese(tmp
     record, accepted, _ = process_export(export, run_id="r", file_order=1, wave=2024, book=study.book, key=b"k")
     assert (record["layout"], record["status"], accepted.height) == ("google_forms", "loaded", 3)
     assert [t.day for t in accepted.sort("source_row").get_column("submitted_at")] == [2, 3, 4]
+
+
+def test_a_dutch_google_forms_sheet_with_dashed_day_first_dates_keeps_every_submission_time(tmp_path, book):
+    export = _write(
+        tmp_path / "antwoorden.csv",
+        [
+            ["Tijdstempel", "Was ist Ihre berufliche Stellung?", "Welche KI-Werkzeuge nutzen Sie?"],
+            ["2-10-2024 13:05:09", "Führungskraft", "Übersetzung"],
+            ["13-10-2024 9:05:09", "Selbstständig", "Keine davon"],
+        ],
+    )
+    record, accepted, _ = process_export(export, run_id="r", file_order=1, wave=2024, book=book, key=b"k")
+    assert (record["layout"], record["status"]) == ("google_forms", "loaded"), record["message"]
+    times = accepted.sort("source_row").get_column("submitted_at").to_list()
+    assert [(t.month, t.day, t.hour) for t in times] == [(10, 2, 13), (10, 13, 9)]

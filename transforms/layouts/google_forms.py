@@ -47,6 +47,7 @@ _TIMESTAMP_NAMES = {
     "carimbo de data/hora",
     "informazioni cronologiche",
     "タイムスタンプ",
+    "tijdstempel",
 }
 _SCORE_NAMES = {"score", "total score"}
 #: A first data cell that looks like a date (the sheet has one header row).
