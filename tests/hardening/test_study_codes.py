@@ -114,3 +114,40 @@ def test_two_options_with_one_label_in_a_language_are_a_mistake_not_answers_quar
         "q.yaml, line 10: question rol: options jefe and empleado have the same `de` label 'leitung ', so an "
         "export's answer cannot tell them apart; give each option its own `de` label"
     ]
+
+
+GERMAN = """\
+study: umfrage
+wave: 2024
+languages: [de]
+questions:
+  - code: stellung
+    type: single
+    text: {de: "Ihre berufliche Stellung?"}
+    options:
+      - {code: fuehrung, de: "Führungskraft"}
+      - {code: selbst, de: "Selbstständig"}
+"""
+
+
+def test_a_questionnaire_saved_in_windows_1252_is_one_line_naming_its_line_and_the_fix(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "questionnaire.yaml").write_bytes(GERMAN.encode("cp1252"))
+    (tmp_path / "landing").mkdir()
+    expected = (
+        "s/questionnaire.yaml, line 9: the file is not UTF-8 text (byte 0xfc: saved in another encoding, e.g. "
+        "Windows-1252); save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)"
+    )
+    assert main(["study", "check", "s"]) == 2
+    assert capsys.readouterr().out.splitlines()[0] == expected
+    assert main(["run", "--study", "s", "--inbox", "landing", "--warehouse", "w.duckdb"]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "UnicodeDecodeError" not in err
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_questionnaire_saved_with_a_byte_order_mark_is_read(tmp_path, capsys, encoding):
+    (tmp_path / "questionnaire.yaml").write_bytes(GERMAN.encode(encoding))
+    assert main(["study", "check", str(tmp_path)]) == 0
+    assert "no problems" in capsys.readouterr().out
