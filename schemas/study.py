@@ -211,8 +211,14 @@ def _figures(file: Path | Traversable, name: str, *, book: Codebook) -> tuple[pl
     empty = pl.DataFrame(schema=FIGURE_COLUMNS)
     if not file.is_file():
         return empty, []
+    text, problems = study_file_text(file, name)
+    if text is None:
+        return empty, problems
+    header = text.split("\n", 1)[0]  # a European Excel saves CSV with semicolons
     try:
-        raw = pl.read_csv(file.read_bytes(), infer_schema=False)
+        raw = pl.read_csv(
+            text.encode("utf-8"), infer_schema=False, separator=";" if header.count(";") > header.count(",") else ","
+        )
     except (pl.exceptions.PolarsError, UnicodeDecodeError) as error:
         return empty, [f"{name}: not a readable CSV ({str(error).splitlines()[0]}); save it as UTF-8 CSV"]
     needed = [column for column in FIGURE_COLUMNS if column not in ("note", "wave")]

@@ -151,3 +151,15 @@ def test_a_questionnaire_saved_with_a_byte_order_mark_is_read(tmp_path, capsys, 
     (tmp_path / "questionnaire.yaml").write_bytes(GERMAN.encode(encoding))
     assert main(["study", "check", str(tmp_path)]) == 0
     assert "no problems" in capsys.readouterr().out
+
+
+def test_published_figures_saved_by_a_european_excel_with_semicolons_are_read(tmp_path, capsys):
+    from pathlib import Path
+
+    city = Path(__file__).resolve().parents[1] / "cases" / "studies" / "city_transit"
+    for name in ("questionnaire.yaml", "weights.yaml"):
+        (tmp_path / name).write_bytes((city / name).read_bytes())
+    figures = (city / "published_figures.csv").read_text(encoding="utf-8")
+    (tmp_path / "published_figures.csv").write_bytes(b"\xef\xbb\xbf" + figures.replace(",", ";").encode("utf-8"))
+    assert main(["study", "check", str(tmp_path)]) == 0, capsys.readouterr().out
+    assert "3 published figure(s)" in capsys.readouterr().out
