@@ -59,6 +59,16 @@ QUESTION_KEYS = (
 OPTION_KEYS = ("code", "exclusive", "other_text", "waves", "wording", "replaces")
 #: Why a bare yes, no, on or off is not the word written (YAML 1.1, which PyYAML reads).
 _YAML_BOOLEAN = ", not as the word written: YAML reads a bare yes, no, on, off, true or false as true or false"
+#: What a question's or derived segment's code may be: a column name analysts type unquoted.
+_COLUMN_NAME = re.compile(r"[^\W\d]\w*")
+
+
+def _column_name(code: str) -> str:
+    """``code`` made a column name, for the fix a message suggests."""
+    name = re.sub(r"\W+", "_", code).strip("_")
+    return name if _COLUMN_NAME.fullmatch(name) else f"q_{name}"
+
+
 Where = tuple[str | int, ...]  # where a value sits in the file: keys and list positions
 #: Records one mistake: (where, what is wrong, what to write instead).
 Report = Callable[[Where, str, str], None]
@@ -195,10 +205,17 @@ class _Checker:
         return questions
 
     def check_reserved(self, path: Where, code: str, what: str) -> None:
-        """A code that names a column the warehouse keeps for itself (schemas.tables.RESERVED_CODES)."""
+        """A code that is no column name (letters of any script, digits and ``_``, a letter first)
+        or that names a column the warehouse keeps for itself (schemas.tables.RESERVED_CODES)."""
         from schemas.tables import RESERVED_CODES  # here: it needs polars, which `sql` never imports
 
-        if code in RESERVED_CODES:
+        if not _COLUMN_NAME.fullmatch(code):
+            self.report(
+                path,
+                f"{what} code {code!r} is not a column name: it becomes one in the warehouse, where analysts type it",
+                f"write it with letters, digits and _, a letter first (e.g. {_column_name(code)})",
+            )
+        elif code in RESERVED_CODES:
             self.report(
                 path,
                 f"{what} code {code} is a name the warehouse keeps for itself",

@@ -163,3 +163,17 @@ def test_published_figures_saved_by_a_european_excel_with_semicolons_are_read(tm
     (tmp_path / "published_figures.csv").write_bytes(b"\xef\xbb\xbf" + figures.replace(",", ";").encode("utf-8"))
     assert main(["study", "check", str(tmp_path)]) == 0, capsys.readouterr().out
     assert "3 published figure(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("code", "fix"), [('rol"x', "rol_x"), ("mi pregunta", "mi_pregunta"), ("1rol", "q_1rol"), ("rol-x", "rol_x")]
+)
+def test_a_question_code_that_is_no_column_name_is_a_mistake_not_a_sql_parser_error(code, fix):
+    problems = questionnaire_problems(QUESTIONNAIRE.format(code=f"'{code}'", derived="grupo"), name="q.yaml")
+    assert problems[0].startswith(f"q.yaml, line 5: question code {code!r} is not a column name"), problems
+    assert problems[0].endswith(f"write it with letters, digits and _, a letter first (e.g. {fix})")
+
+
+@pytest.mark.parametrize("code", ["año", "größe", "rôle_2", "ROL"])
+def test_a_question_code_in_letters_of_any_language_is_a_column_name(code):
+    assert questionnaire_problems(QUESTIONNAIRE.format(code=code, derived="grupo"), name="q.yaml") == []
