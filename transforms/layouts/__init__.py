@@ -364,6 +364,11 @@ def detect_layout(header: list[list[str | None]], *, kind: str = "delimited") ->
         if kind in layout.reads and layout.detect(header):
             return layout
     first = [cell for cell in (header[0] if header else []) if cell][:6]
+    if not first and any(cell for row in header[1:] for cell in row):
+        raise UnknownLayout(
+            "its first line is empty, and every tool writes its header there: delete the empty lines above "
+            "the header (or drop the tool's own export in the landing folder)"
+        )
     tool = recognised_tool(header)
     if tool is not None:
         raise UnknownLayout(f"it is {tool}, which surveyhouse does not support (it reads {supported_tools()} exports)")
