@@ -155,7 +155,7 @@ def study_summary(study) -> str:
     """One line: what the study holds."""
     book = study.book
     figures = study.figures.height
-    waves = sorted(set(study.figures["wave"].to_list()) | {book.wave})
+    waves = sorted(set(study.figures["wave"].to_list()) | {book.wave} | {w.wave for w in study.declared_waves})
     weights = f", weighting targets for {len(study.weighting_targets)} segment(s)" if study.weighting_targets else ""
     return (
         f"{study.source}: study {book.study}, {len(book.questions)} questions ({len(book.closed)} closed, "

@@ -159,3 +159,9 @@ def test_a_german_study_of_two_changed_waves_in_three_tools_counts_what_was_writ
     assert sorted(files) == [("google_forms", 30, 30, 0), ("limesurvey", 20, 20, 0), ("surveymonkey", 25, 25, 0)]
     assert {(w, q, a): (base, n) for w, q, a, base, n in cells} == _expected(waves)
     assert emails == 30, "the German sheet's E-Mail-Adresse is the respondents' email, hashed"
+
+
+def test_study_check_names_every_declared_wave(tmp_path, capsys):
+    (tmp_path / "questionnaire.yaml").write_text(QUESTIONNAIRE, encoding="utf-8")
+    assert main(["study", "check", str(tmp_path)]) == 0
+    assert ", wave(s) 2023, 2024, 0 published figure(s)" in capsys.readouterr().out
