@@ -248,11 +248,19 @@ def run_command(inbox: str | None, warehouse: str | None, lake_data: str | None,
                 print_summary(run, settings, time.perf_counter() - started)
             return verdict(run)
         with _importing():
-            from surveyhouse.night import Night, check_secret_unchanged, night_is_quiet, run_night
+            from surveyhouse.night import (
+                Night,
+                check_secret_unchanged,
+                check_study_unchanged,
+                night_is_quiet,
+                run_night,
+            )
             from surveyhouse.runlog import RunLogDamaged
 
         try:
-            check_secret_unchanged(Night.of(loaded, settings))  # reads the run log: a damaged one stops here
+            night = Night.of(loaded, settings)
+            check_secret_unchanged(night)  # reads the run log: a damaged one stops here
+            check_study_unchanged(night)
         except RunLogDamaged as error:
             raise UserError(str(error)) from error
         if night_is_quiet(loaded, settings):

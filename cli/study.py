@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def init_command(export: Path, out: Path | None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / QUESTIONNAIRE).write_text(text, encoding="utf-8")
     click.echo(
-        f"Wrote {out / QUESTIONNAIRE}: {summary}. Edit the codes and types, then `surveyhouse study check {out}`."
+        f"Wrote {out / QUESTIONNAIRE}: {summary}. Edit the codes and types, then `surveyhouse study check {shlex.quote(str(out))}`."
     )
     return OK
 
@@ -154,7 +155,7 @@ def study_summary(study) -> str:
     """One line: what the study holds."""
     book = study.book
     figures = study.figures.height
-    waves = sorted(set(study.figures["wave"].to_list()) | {book.wave})
+    waves = sorted(set(study.figures["wave"].to_list()) | {book.wave} | {w.wave for w in study.declared_waves})
     weights = f", weighting targets for {len(study.weighting_targets)} segment(s)" if study.weighting_targets else ""
     return (
         f"{study.source}: study {book.study}, {len(book.questions)} questions ({len(book.closed)} closed, "

@@ -57,6 +57,18 @@ QUESTION_KEYS = (
 )  # fmt: skip
 #: The keys of an option besides its label in each of the study's languages.
 OPTION_KEYS = ("code", "exclusive", "other_text", "waves", "wording", "replaces")
+#: Why a bare yes, no, on or off is not the word written (YAML 1.1, which PyYAML reads).
+_YAML_BOOLEAN = ", not as the word written: YAML reads a bare yes, no, on, off, true or false as true or false"
+#: What a question's or derived segment's code may be: a column name analysts type unquoted.
+_COLUMN_NAME = re.compile(r"[^\W\d]\w*")
+
+
+def _column_name(code: str) -> str:
+    """``code`` made a column name, for the fix a message suggests."""
+    name = re.sub(r"\W+", "_", code).strip("_")
+    return name if _COLUMN_NAME.fullmatch(name) else f"q_{name}"
+
+
 Where = tuple[str | int, ...]  # where a value sits in the file: keys and list positions
 #: Records one mistake: (where, what is wrong, what to write instead).
 Report = Callable[[Where, str, str], None]
@@ -192,11 +204,37 @@ class _Checker:
             first[code], questions[code] = index, question
         return questions
 
+    def check_reserved(self, path: Where, code: str, what: str) -> None:
+        """A code that is no column name (letters of any script, digits and ``_``, a letter first)
+        or that names a column the warehouse keeps for itself (schemas.tables.RESERVED_CODES)."""
+        from schemas.tables import RESERVED_CODES  # here: it needs polars, which `sql` never imports
+
+        if not _COLUMN_NAME.fullmatch(code):
+            self.report(
+                path,
+                f"{what} code {code!r} is not a column name: it becomes one in the warehouse, where analysts type it",
+                f"write it with letters, digits and _, a letter first (e.g. {_column_name(code)})",
+            )
+        elif code in RESERVED_CODES:
+            self.report(
+                path,
+                f"{what} code {code} is a name the warehouse keeps for itself",
+                f"give the {what} another code (e.g. {code}_q)",
+            )
+
     def check_question(self, path: Where, question: object, languages: tuple[str, ...]) -> str | None:
+        if isinstance(question, dict) and isinstance(question.get("code"), bool):
+            self.report(
+                (*path, "code"),
+                f"a question's code is read as {str(question['code']).lower()}{_YAML_BOOLEAN}",
+                "write the code in quotes (e.g. `code: 'no'`)",
+            )
+            return None
         if not isinstance(question, dict) or not isinstance(question.get("code"), str):
             self.report(path, "a question has no `code:`", "write `- code: <question code>` first in each question")
             return None
         code = question["code"]
+        self.check_reserved((*path, "code"), code, "question")
         self.check_keys(path, question, QUESTION_KEYS, f"question {code}")
         if question.get("type") not in QUESTION_TYPES:
             self.report(
@@ -213,6 +251,7 @@ class _Checker:
                 "list its answers under `options:`, or make it `type: text`",
             )
         self.check_options(path, code, options if isinstance(options, list) else [], languages)
+        self.check_labels_apart(path, code, options if isinstance(options, list) else [], languages)
         return code
 
     def check_options(self, path: Where, code: str, options: list, languages: tuple[str, ...]) -> None:
@@ -224,6 +263,12 @@ class _Checker:
                 self.report(where, f"question {code}: an option has no `code:`", f"write `- {{code: ..., {example}}}`")
                 continue
             option_code = str(option["code"])
+            if isinstance(option["code"], bool):
+                self.report(
+                    (*where, "code"),
+                    f"question {code}: an option's code is read as {option_code.lower()}{_YAML_BOOLEAN}",
+                    "write the code in quotes (e.g. `code: 'no'`)",
+                )
             self.check_keys(
                 where,
                 option,
@@ -238,6 +283,27 @@ class _Checker:
                 )
             seen.add(option_code)
             self.check_labels(where, option, f"question {code}, option {option_code}", languages)
+
+    def check_labels_apart(self, path: Where, code: str, options: list, languages: tuple[str, ...]) -> None:
+        """Two options of a question (asked in the same waves) with one label in a language: an
+        export's answer is matched on its label, so neither could be told from the other."""
+        from schemas.codebook import normalize_label  # here: it needs polars, which `sql` never imports
+
+        for language in languages:
+            first: dict[tuple[str, str], str] = {}
+            for index, option in enumerate(options):
+                label = option.get(language) if isinstance(option, dict) else None
+                if not isinstance(label, str) or not label.strip():
+                    continue
+                key = (str(option.get("waves")), normalize_label(label))
+                if key in first:
+                    self.report(
+                        (*path, "options", index),
+                        f"question {code}: options {first[key]} and {option.get('code')} have the same `{language}` "
+                        f"label {label!r}, so an export's answer cannot tell them apart",
+                        f"give each option its own `{language}` label",
+                    )
+                first.setdefault(key, str(option.get("code")))
 
     def check_grids_and_checks(self, questions: list, *, grids: list[str], languages: tuple[str, ...]) -> None:
         labels = ", ".join(f"{language}: ..." for language in languages)
@@ -271,7 +337,13 @@ class _Checker:
 
     def check_labels(self, path: Where, labels: object, what: str, languages: tuple[str, ...]) -> None:
         for language in languages:
-            if (
+            if isinstance(labels, dict) and isinstance(labels.get(language), bool):
+                self.report(
+                    path,
+                    f"{what}'s `{language}` label is read as {str(labels[language]).lower()}{_YAML_BOOLEAN}",
+                    f"write the label in quotes (e.g. `{language}: 'No'`)",
+                )
+            elif (
                 not isinstance(labels, dict)
                 or not isinstance(labels.get(language), str)
                 or not labels[language].strip()
@@ -305,6 +377,7 @@ class _Checker:
         for code, spec in derived.items() if isinstance(derived, dict) else ():
             spec = spec if isinstance(spec, dict) else {}
             source = spec.get("from")
+            self.check_reserved(("derived_segments", code), str(code), "derived segment")
             if code in questions:
                 self.report(
                     ("derived_segments", code),

@@ -149,7 +149,9 @@ def _read(folder: Path | Traversable, name: str) -> tuple[Study | None, list[str
             f"{name}: no {QUESTIONNAIRE} in it; a study folder holds its questionnaire "
             "(`surveyhouse study init --from EXPORT` drafts one)"
         ]
-    text = questionnaire.read_text(encoding="utf-8")
+    text, problems = study_file_text(questionnaire, f"{name}/{QUESTIONNAIRE}")
+    if text is None:
+        return None, problems
     problems = questionnaire_problems(text, name=f"{name}/{QUESTIONNAIRE}")
     if problems:
         return None, problems
@@ -172,12 +174,34 @@ def _read(folder: Path | Traversable, name: str) -> tuple[Study | None, list[str
     return study, problems
 
 
+def study_file_text(file: Path | Traversable, name: str) -> tuple[str | None, list[str]]:
+    """(the text of a study's file, or None; its mistake): UTF-8, with or without a byte-order
+    mark, or UTF-16 with one (Notepad's "Unicode"); any other encoding is one line naming the
+    file, the line of the first byte that is not UTF-8, and the fix."""
+    data = file.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), []
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        return None, [
+            f"{name}, line {line}: the file is not UTF-8 text (byte 0x{data[error.start]:02x}: saved in another "
+            "encoding, e.g. Windows-1252); save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)"
+        ]
+
+
 def _outline(file: Path | Traversable, name: str, *, book: Codebook, raw: dict) -> tuple[Outline, list[str]]:
     """The report outline: ``report.yaml`` when the folder has one, else the questionnaire's default."""
     if not file.is_file():
         return default_outline(book, raw), []
     try:
-        return parse_outline(file.read_text(encoding="utf-8"), name=name, book=book), []
+        text, problems = study_file_text(file, name)
+        return (
+            (parse_outline(text, name=name, book=book), [])
+            if text is not None
+            else (default_outline(book, raw), problems)
+        )
     except OutlineError as error:
         return default_outline(book, raw), [str(error)]
 
@@ -187,8 +211,14 @@ def _figures(file: Path | Traversable, name: str, *, book: Codebook) -> tuple[pl
     empty = pl.DataFrame(schema=FIGURE_COLUMNS)
     if not file.is_file():
         return empty, []
+    text, problems = study_file_text(file, name)
+    if text is None:
+        return empty, problems
+    header = text.split("\n", 1)[0]  # a European Excel saves CSV with semicolons
     try:
-        raw = pl.read_csv(file.read_bytes(), infer_schema=False)
+        raw = pl.read_csv(
+            text.encode("utf-8"), infer_schema=False, separator=";" if header.count(";") > header.count(",") else ","
+        )
     except (pl.exceptions.PolarsError, UnicodeDecodeError) as error:
         return empty, [f"{name}: not a readable CSV ({str(error).splitlines()[0]}); save it as UTF-8 CSV"]
     needed = [column for column in FIGURE_COLUMNS if column not in ("note", "wave")]
@@ -265,7 +295,9 @@ def _weights(file: Path | Traversable, name: str, *, book: Codebook) -> tuple[di
     """The raking targets of ``weights.yaml`` (None where there is no file) and every mistake in it."""
     if not file.is_file():
         return None, []
-    text = file.read_text(encoding="utf-8")
+    text, problems = study_file_text(file, name)
+    if text is None:
+        return None, problems
     try:
         raw = yaml.safe_load(text)
         lines = line_numbers(yaml.compose(text, Loader=yaml.SafeLoader)) if raw is not None else {}

@@ -43,6 +43,15 @@ FLAG_DESCRIPTIONS = {
     "is_gibberish": "A free-text answer is keyboard noise.",
     "is_excluded": "Left out of every base by the run's exclusion policy (runs.settings); kept here for inspection.",
 }
+#: The columns of `responses` that are the warehouse's own, whatever the questionnaire.
+OWN_RESPONSE_COLUMNS = (
+    "wave", "source_tool", "response_id", "language", "started_at", "submitted_at", "duration_s",
+    *FLAG_DESCRIPTIONS, "email_hash", "ip_hash", "weight", "source_file", "source_row",
+)  # fmt: skip
+#: Names no question or derived segment may have: the warehouse's own columns, the columns
+#: a file is read into besides its answers (``transforms.layouts.META_SCHEMA``), the column
+#: that orders staged files, the run's id, and the whole-sample segment of the crosstab.
+RESERVED_CODES = frozenset({*OWN_RESPONSE_COLUMNS, "is_finished", "email", "ip_address", "file_order", "run_id", "all"})
 
 
 def responses_schema(book: Codebook) -> pa.DataFrameSchema:  # long: the table's columns, one described column each

@@ -54,6 +54,7 @@ from surveyhouse.staging import (
     unkeyed_staged_ids,
 )
 from surveyhouse.state import StateFolder
+from surveyhouse.study_change import check_staged_with_this_questionnaire
 from transforms.display import display_name, excerpt
 from warehouse.generated_views import generated_views
 from warehouse.health import LiveWarehouseUnreadable, one_line
@@ -139,6 +140,7 @@ def run_night(
     with night.state.lock(), live_ahead(night) as live:
         runner.step("recover", lambda: recover_state(night, warehouse_readable=None), io=True)
         check_secret_unchanged(night)
+        check_study_unchanged(night)
         with failures_recorded(night, run):
             rekeyed = keyed_ids_staged_before(night, run)
             found = runner.step(
@@ -570,6 +572,11 @@ def account_files(night: Night, run: RunSummary, found: Discovery, results: Sequ
         [r.held for r in results if isinstance(r, NotTaken) and r.held],
         staged={r.sha256 for r in results if isinstance(r, StagedFile)},
     )
+
+
+def check_study_unchanged(night: Night) -> None:
+    """StudyChanged when files were staged with another version of the study's questionnaire."""
+    check_staged_with_this_questionnaire(night.state.staged(), night.study.book, study=night.settings.study)
 
 
 def account(run: RunSummary, staged: StagedFile | NotTaken) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from schemas.study import Study
 from surveyhouse.discover import FileWaves, NewFile
 from surveyhouse.landing import NotTaken
-from surveyhouse.night import Night, run_night, stage_file
+from surveyhouse.night import Night, check_study_unchanged, run_night, stage_file
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
 from surveyhouse.staging import FILE_TIMES, StagedFile
@@ -109,6 +109,7 @@ def assign_file(study: Study, settings: Settings, name: str, wave: int) -> tuple
             "or declare it under `waves:` in questionnaire.yaml"
         )
     with night.state.lock():
+        check_study_unchanged(night)  # before any decision is kept: a refused command does nothing
         row = find_file(night, name)
         decisions = FileWaves.of(night.state)
         decisions.assigned[row["sha256"]] = {"wave": wave, "source_file": row["record"]["source_file"],
@@ -126,6 +127,7 @@ def forget_file(study: Study, settings: Settings, name: str) -> tuple[dict, RunS
     """Take the file ``name``'s rows out of every table and republish; (the file's row, the run)."""
     night = Night.of(study, settings)
     with night.state.lock():
+        check_study_unchanged(night)
         row = find_file(night, name)
         if row["kind"] == "forgotten":
             raise FileNotKnown(

@@ -34,14 +34,15 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from schemas.tables import RESERVED_CODES
 from transforms.headers import column_text, header_key
-from transforms.layouts import SourceColumn
+from transforms.layouts import CHOSEN_WORDS, NOT_CHOSEN_WORDS, WHOLE_ANSWER, SourceColumn
+from transforms.privacy import masked_texts
 
 #: Cells that mean "this option was chosen" / "not chosen" in a split multi-select column.
-CHOSEN = {"1", "true", "yes", "y", "oui", "ja", "sí", "si", "sim", "x", "selected", "checked", "coché"}
-NOT_CHOSEN = {"0", "false", "no", "n", "non", "nein", "não", "-99", "2"}
-#: Sub-labels meaning "the answer itself" (a question alone in its column).
-WHOLE_ANSWER = {"selected choice", "choix sélectionné", "response", "réponse", "open-ended response", "réponse ouverte"}
+#: (the draft reads raw cells: also LimeSurvey's answer codes Y and N, and its "convert N to" 2)
+CHOSEN = CHOSEN_WORDS | {"y"}
+NOT_CHOSEN = NOT_CHOSEN_WORDS | {"n", "2"}
 OTHER_WORDS = {"other", "autre", "sonstiges", "andere", "otro", "otra", "altro", "outro"}
 _BOX = re.compile(r"(?:^|\s*-\s*)(text|texte)$")
 _PERSONAL_HEADER = re.compile(
@@ -49,11 +50,6 @@ _PERSONAL_HEADER = re.compile(
     r"|nom|prénom|phone(\s+number)?|téléphone|ip(\s+address)?|adresse\s+ip)\s*[?:]?$"
 )
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-#: Names the warehouse gives its own columns: no question takes one.
-RESERVED = {
-    "response_id", "wave", "language", "source_tool", "source_file", "source_row", "started_at", "submitted_at",
-    "duration_s", "is_finished", "email", "email_hash", "ip_address", "ip_hash", "weight", "run_id", "all",
-}  # fmt: skip
 #: Words frequent in questionnaires, by language, to tell the export's language.
 _STOPWORDS = {
     "en": "the you your what how do does is are of and to in for with which would please",
@@ -123,18 +119,48 @@ def slug(text: str, *, words: int = 6, limit: int = 40, prefix: str = "q") -> st
 
 def _unique(code: str, taken: set[str]) -> str:
     candidate, n = code, 2
-    while candidate in taken or candidate in RESERVED:
+    while candidate in taken or candidate in RESERVED_CODES:
         candidate, n = f"{code}_{n}", n + 1
     taken.add(candidate)
     return candidate
 
 
+#: Scripts written by one language mostly: a letter's Unicode name prefix -> the language.
+_SCRIPTS = (
+    ("HIRAGANA", "ja"), ("KATAKANA", "ja"), ("HANGUL", "ko"), ("CJK", "zh"), ("CYRILLIC", "ru"),
+    ("ARABIC", "ar"), ("HEBREW", "he"), ("GREEK", "el"), ("THAI", "th"), ("DEVANAGARI", "hi"),
+)  # fmt: skip
+
+
+def _script_language(char: str) -> str | None:
+    """The language a letter of a script other than Latin says (None for Latin and the rest)."""
+    if not char.isalpha() or char.isascii():
+        return None
+    name = unicodedata.name(char, "")
+    return next((language for prefix, language in _SCRIPTS if name.startswith(prefix)), None)
+
+
+def _script_of(texts: list[str]) -> str | None:
+    """The language of the texts' script, where a third of their letters are in one that one
+    language writes (Chinese characters with a tenth of kana: Japanese); else None."""
+    scripts = Counter(language for text in texts for char in text if (language := _script_language(char)))
+    letters = sum(char.isalpha() for text in texts for char in text)
+    if scripts["ja"] >= 0.1 * letters and scripts["ja"] + scripts["zh"] > letters / 3:
+        return "ja"
+    language, count = scripts.most_common(1)[0] if scripts else (None, 0)
+    return language if count > letters / 3 else None
+
+
 def export_language(texts: list[str], recorded: list[str | None] = ()) -> str:
     """The export's language: the one most respondents answered in where the tool records
-    it (two-letter codes), else the one whose frequent words the texts use most."""
+    it (two-letter codes), else the language of its script where one language writes it
+    (``_script_of``), else the one whose frequent words the texts use most."""
     codes = [code for code in recorded if code and re.fullmatch(r"[a-z]{2}", code)]
     if codes:
         return max(sorted(set(codes)), key=codes.count)
+    by_script = _script_of(texts)
+    if by_script:
+        return by_script
     words = re.findall(r"[^\W\d_]+", " ".join(texts).lower())
     scores = {language: sum(word in set(listed.split()) for word in words) for language, listed in _STOPWORDS.items()}
     best = max(scores, key=lambda language: scores[language])
@@ -296,9 +322,16 @@ def _is_free_text(values: _Values) -> bool:
     return many or len(values.distinct) > MAX_OPTIONS
 
 
+def _holds_personal_data(values: _Values) -> bool:
+    """Some answer holds an email or a phone number (as the warehouse masks them): typed by a
+    person, and never to be copied into the questionnaire as an option's label."""
+    distinct = pl.Series(values.distinct, dtype=pl.Utf8)
+    return bool((masked_texts(distinct) != distinct).any())
+
+
 def _alone(text: str, values: _Values, *, numeric: bool = False) -> _Question:
     """The question of a column alone: free text, a joined multi-select or a single choice."""
-    if not values.distinct or _is_typed_number(values):
+    if not values.distinct or _is_typed_number(values) or _holds_personal_data(values):
         return _Question(text, "text")
     separator = _joined_separator(values, numeric=numeric)
     if separator is None and _is_free_text(values):

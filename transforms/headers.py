@@ -27,17 +27,8 @@ import re
 from dataclasses import dataclass
 
 from schemas.codebook import Codebook, Question, normalize_label
-from transforms.layouts import SourceColumn
+from transforms.layouts import WHOLE_ANSWER, SourceColumn
 
-#: Sub-labels that mean "the answer itself" rather than an option.
-_WHOLE_ANSWER = {
-    "selected choice",
-    "choix sélectionné",
-    "response",
-    "réponse",
-    "open-ended response",
-    "réponse ouverte",
-}
 #: Suffixes that mark the free-text box of an option ("Other (please specify) - Text").
 _TEXT_SUFFIX = re.compile(r"\s*-\s*(text|texte)$")
 #: A sub-label that is the text box alone: a text question's answer, or the box of a single
@@ -212,7 +203,7 @@ def _resolve_one(column: SourceColumn, lookups: _Lookups) -> ResolvedColumn | No
                 return ResolvedColumn(column.index, item[0].code, None, "answer", item[1])
             continue
         question, language = found
-        if right_key in _WHOLE_ANSWER:
+        if right_key in WHOLE_ANSWER:
             role = "text" if question.type == "text" else "answer"
             return ResolvedColumn(column.index, question.code, None, role, language)
         if (

@@ -14,9 +14,10 @@ import polars as pl
 
 from schemas.codebook import Codebook, Question
 from transforms.headers import ResolvedColumn
+from transforms.layouts import CHOSEN_WORDS, NOT_CHOSEN_WORDS
 
-_TRUTHY = ["1", "true", "yes", "oui", "x", "selected", "checked", "coché"]
-_FALSY = ["0", "false", "-99", "-98", "no", "non"]
+_TRUTHY = sorted(CHOSEN_WORDS)
+_FALSY = sorted(NOT_CHOSEN_WORDS)
 RESOLVED_SCHEMA = {"column": pl.Int32, "question": pl.Utf8, "option": pl.Utf8, "role": pl.Utf8}
 #: The engine a slice's small plans (its combinations, their mapping) run on: Polars' default
 #: (streaming) costs more to start than these plans take (up to four times the CPU, measured).

@@ -6,8 +6,8 @@ the first format below that matches it whole:
 1. absolute times: ISO 8601 with an offset or a ``Z`` (``2020-02-19T18:16:42Z``,
    ``2020-02-19T18:16:42+01:00``), converted to UTC whatever ``time_zone`` says;
 2. year-first local times (``2020-02-19 18:16:42`` as Qualtrics, Typeform and SPSS write
-   them, ``2023-10-02 14:03`` after an Excel re-save), and day-first dotted ones
-   (``02.10.2023 14:03``, German Excel);
+   them, ``2023-10-02 14:03`` after an Excel re-save), and day-first dotted or dashed ones
+   (``02.10.2023 14:03``, German Excel; ``2-10-2023 14:03:04``, a Dutch sheet);
 3. slash dates, whose day/month order the text does not always tell: US tools and US
    Excel write month first (SurveyMonkey ``10/02/2023 02:03:04 PM``, Google Forms
    ``10/2/2023 14:03:04``, Excel ``10/2/2023 2:03 PM``), French Excel writes day first
@@ -36,7 +36,7 @@ import polars as pl
 
 _NAIVE = pl.Datetime("us")
 
-#: Local formats whose field order the text tells (year first; dotted dates day first).
+#: Local formats whose field order the text tells (year first; dotted and dashed dates day first).
 UNAMBIGUOUS_FORMATS = (
     "%Y-%m-%d %H:%M:%S%.f",
     "%Y-%m-%d %H:%M",
@@ -47,6 +47,8 @@ UNAMBIGUOUS_FORMATS = (
     "%d.%m.%Y %H:%M:%S",
     "%d.%m.%Y %H:%M",
     "%Y-%m-%d",
+    "%d-%m-%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M",
 )
 #: Slash formats, written month first (day-first twins swap %m and %d). Two-digit years
 #: come before four-digit ones: ``%Y`` would read ``10/2/23`` as the year 23.
@@ -123,7 +125,7 @@ def parse_timestamp(
     slash = pl.when(use_day_first).then(day_first_read).otherwise(month_first)
 
     # %Y also reads a two-digit year: only a four-digit year may open a year-first value.
-    unambiguous = pl.when(text.str.contains(r"^\d{4}[-/]|^\d{1,2}\.\d{1,2}\.\d{4}")).then(
+    unambiguous = pl.when(text.str.contains(r"^\d{4}[-/]|^\d{1,2}[.-]\d{1,2}[.-]\d{4}")).then(
         _first_match(text, UNAMBIGUOUS_FORMATS)
     )
     local = pl.coalesce(unambiguous, slash)

@@ -194,6 +194,6 @@ def test_study_check_without_a_folder_checks_the_built_in_study(monkeypatch, cap
     monkeypatch.delenv("SURVEYHOUSE_STUDY", raising=False)
     assert main(["study", "check"]) == 0
     assert capsys.readouterr().out == (
-        "schemas/data: study ai_social_media, 16 questions (15 closed, 7 segments), languages en, fr, wave(s) 2023, "
+        "schemas/data: study ai_social_media, 16 questions (15 closed, 7 segments), languages en, fr, wave(s) 2023, 2024, "
         "71 published figure(s): no problems.\n"
     )

@@ -74,6 +74,38 @@ META_SCHEMA = {
 }
 CELLS_SCHEMA = {"source_row": pl.Int64, "column": pl.Int32, "value": pl.Utf8}
 
+#: The sub-labels the tools write under a question alone in its column, meaning "the answer
+#: itself" rather than an option (Qualtrics' "Selected Choice", SurveyMonkey's row-2
+#: "Response" and "Open-Ended Response"), in the languages a tool's account is set to;
+#: lower case, single spaces. The one list the readers, the resolver and the draft use.
+WHOLE_ANSWER = frozenset(
+    {
+        "selected choice", "response", "open-ended response",
+        "choix sélectionné", "réponse", "réponse ouverte",
+        "antwort", "offene antwort",
+        "respuesta", "respuesta abierta",
+        "risposta", "risposta aperta",
+        "resposta", "resposta aberta",
+        "antwoord", "open antwoord",
+    }
+)  # fmt: skip
+#: Cells of a split multi-select column (one column per option) that say the option was
+#: chosen, or not, in the languages the tools write them (lower case). The one list the
+#: mapping and the draft read such cells with.
+CHOSEN_WORDS = frozenset(
+    {"1", "true", "yes", "x", "selected", "checked", "oui", "coché", "ja", "sí", "si", "sì", "sim"}
+)
+NOT_CHOSEN_WORDS = frozenset({"0", "false", "-99", "-98", "no", "non", "nein", "não", "nee"})
+#: The header of Google Forms' "collect email addresses" column, in the sheet owner's
+#: language (lower case, single spaces).
+GOOGLE_FORMS_EMAIL = frozenset(
+    {
+        "email address", "email", "adresse e-mail", "adresse email", "e-mail-adresse",
+        "dirección de correo electrónico", "correo electrónico", "indirizzo email", "indirizzo e-mail",
+        "endereço de e-mail", "e-mailadres",
+    }
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class SourceColumn:
@@ -332,6 +364,11 @@ def detect_layout(header: list[list[str | None]], *, kind: str = "delimited") ->
         if kind in layout.reads and layout.detect(header):
             return layout
     first = [cell for cell in (header[0] if header else []) if cell][:6]
+    if not first and any(cell for row in header[1:] for cell in row):
+        raise UnknownLayout(
+            "its first line is empty, and every tool writes its header there: delete the empty lines above "
+            "the header (or drop the tool's own export in the landing folder)"
+        )
     tool = recognised_tool(header)
     if tool is not None:
         raise UnknownLayout(f"it is {tool}, which surveyhouse does not support (it reads {supported_tools()} exports)")

@@ -9,7 +9,8 @@ known labels), grid items are headed ``Prompt [statement]`` (kept as is, the res
 splits it), and an "Other" free text is written in place of the option
 (``other_in_place``).
 
-Timestamps: ``M/D/YYYY H:MM:SS`` with no zone. The sheet writes them in the form owner's
+Timestamps: ``M/D/YYYY H:MM:SS`` with no zone (``D/M/YYYY`` in a sheet whose Timestamp is
+headed in another language: its dates that read both ways are read day first). The sheet writes them in the form owner's
 time zone; nothing in the file says which, so they are read in the ``time_zone`` the
 caller gives for Google Forms (the per-source setting, UTC by default; a sheet in a
 day-first locale is recognised per column by ``transforms.timestamps``).
@@ -28,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from transforms.layouts import (
+    GOOGLE_FORMS_EMAIL,
     META_SCHEMA,
     Layout,
     ParsedExport,
@@ -44,8 +46,9 @@ _TIMESTAMP_NAMES = {
     "zeitstempel",
     "carimbo de data/hora",
     "informazioni cronologiche",
+    "タイムスタンプ",
+    "tijdstempel",
 }
-_EMAIL_NAMES = {"email address", "adresse e-mail", "adresse email", "email"}
 _SCORE_NAMES = {"score", "total score"}
 #: A first data cell that looks like a date (the sheet has one header row).
 _DATE_LIKE = re.compile(r"^\s*\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
@@ -149,20 +152,23 @@ def parse(frame: pl.LazyFrame, header: list[list[str | None]], *, time_zone: str
         key = _norm(name)
         if index == meta_index["timestamp"] or not key:
             continue  # the Timestamp; columns with no header hold no question
-        if key in _EMAIL_NAMES and "email" not in meta_index:
+        if key in GOOGLE_FORMS_EMAIL and "email" not in meta_index:
             meta_index["email"] = index
         elif key in _SCORE_NAMES:
             continue
         else:
             columns.append(SourceColumn(index=index, header=name))
 
+    # A sheet whose Timestamp is headed in another language than English is in a locale that
+    # writes D/M/YYYY: its dates that read both ways (every day 12 or under) are read day first.
+    day_first = _norm(names[meta_index["timestamp"]]) != "timestamp"
     email = pl.lit(None, pl.Utf8)
     if "email" in meta_index:
         email = pl.col(f"c{meta_index['email']}").str.strip_chars().replace("", None)
     meta = (
         frame.filter(pl.col("source_row") >= _DATA_FROM_ROW)
         .select("source_row", pl.col(f"c{meta_index['timestamp']}").alias("timestamp"), email.alias("email"))
-        .with_columns(submitted_at=parse_timestamp(pl.col("timestamp"), time_zone=time_zone))
+        .with_columns(submitted_at=parse_timestamp(pl.col("timestamp"), time_zone=time_zone, day_first=day_first))
         .select(
             pl.col("source_row").cast(pl.Int64),
             response_ids(pl.col("timestamp"), pl.col("submitted_at"), pl.col("email")).alias("response_id"),

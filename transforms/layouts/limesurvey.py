@@ -55,7 +55,7 @@ from transforms.layouts.one_header import (
     split_header,
 )
 
-#: Metadata headings by code and by text (English), -> the meta field (None: left out).
+#: Metadata headings by code and by text (English, French, German), -> the meta field (None: left out).
 _FIELDS: dict[str, str | None] = {
     "id": "response_id",
     "response id": "response_id",
@@ -84,6 +84,24 @@ _FIELDS: dict[str, str | None] = {
     "last name": None,
     "email": "email",
     "email address": "email",
+    # French and German texts (LimeSurvey's translations, as its exports write them).
+    "id de la réponse": "response_id",
+    "date de soumission": "submitted_at",
+    "dernière page": None,
+    "langue de départ": "language",
+    "graine": None,
+    "date de début": "started_at",
+    "date de la dernière action": None,
+    "adresse ip": "ip_address",
+    "antwort id": "response_id",
+    "datum abgeschickt": "submitted_at",
+    "letzte seite": None,
+    "start-sprache": "language",
+    "zufallsgeneratorstartwert": None,
+    "datum gestartet": "started_at",
+    "datum letzte aktivität": None,
+    "ip-adresse": "ip_address",
+    "weiterleitungs-url": None,
 }
 #: Timing and participant-attribute columns (codes), never questions.
 _SYSTEM = re.compile(r"^(grouptime\d+|.+time|attribute_\d+)$")
@@ -93,6 +111,8 @@ _CODE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(?:\[[^\]]*\])*\.\s+")
 _MARKS = (
     {"id", "submitdate", "lastpage", "startlanguage"},
     {"response id", "date submitted", "last page", "start language"},
+    {"id de la réponse", "date de soumission", "dernière page", "langue de départ"},
+    {"antwort id", "datum abgeschickt", "letzte seite", "start-sprache"},
 )
 #: Answer codes and the translated fixed words of full answers (SurveyObj.php getFullAnswer).
 _CELLS = {"Y": "Yes", "N": "No", "N/A": None}

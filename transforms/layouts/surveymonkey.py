@@ -29,6 +29,7 @@ import polars as pl
 
 from transforms.layouts import (
     META_SCHEMA,
+    WHOLE_ANSWER,
     Layout,
     ParsedExport,
     SourceColumn,
@@ -54,8 +55,6 @@ _META_FIELDS = {
 #: SurveyMonkey's other columns of the metadata block (lower-cased, single spaces).
 _SYSTEM = {"collector id", "collectorid", "first name", "last name", "custom data"}
 _CUSTOM_DATA = re.compile(r"^custom data \d+$")
-#: Row-2 labels that mean "the answer itself", not an option or a statement.
-_WHOLE_ANSWER = {"response", "open-ended response", "réponse", "réponse ouverte"}
 _DATA_FROM_ROW = 3
 
 
@@ -108,7 +107,7 @@ def _split_header(header: list[list[str | None]]) -> tuple[dict[str, int], tuple
             question = name
         if question is None or not _norm(label) and not _norm(name):
             continue  # an empty column before any question, or with no header at all
-        sub_label = None if _norm(label) in _WHOLE_ANSWER or not _norm(label) else label
+        sub_label = None if _norm(label) in WHOLE_ANSWER or not _norm(label) else label
         columns.append(SourceColumn(index=index, header=question, sub_label=sub_label))
     return meta, tuple(columns)
 
