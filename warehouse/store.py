@@ -24,7 +24,7 @@ import polars as pl
 from warehouse import lake as lakes
 from warehouse import spec
 from warehouse.health import warehouse_unreadable
-from warehouse.publish import LiveCopy, building_files, connect_read_only, publish_warehouse
+from warehouse.publish import LiveCopy, LoadedAhead, ParquetTable, building_files, connect_read_only, publish_warehouse
 from warehouse.queries import run_query
 
 if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
@@ -70,6 +70,10 @@ class Warehouse(Protocol):
     ) -> Tables:
         """Make ``tables`` and ``views`` the warehouse, at once for every reader; the tables published.
         ``ahead``: ``copy_ahead``'s."""
+
+    def load_ahead(self, tables: dict[str, ParquetTable], schemas: dict[str, pa.DataFrameSchema]) -> LoadedAhead | None:
+        """A full build's big ``tables`` inserted now into the next publish's new file, on a thread
+        (``LoadedAhead``; the build gives it as its ``_loaded`` entry); None where a publish writes no new file."""
 
     def copy_ahead(self) -> LiveCopy | None:
         """The live warehouse's copy, started now for a publish that keeps live rows (``LiveCopy``); None
@@ -137,8 +141,13 @@ class FileWarehouse:
             incremental=incremental,
             internal=tables.get("_internal"),
             ahead=ahead,
+            loaded=tables.get("_loaded"),
         )
         return tables
+
+    def load_ahead(self, tables: dict[str, ParquetTable], schemas: dict[str, pa.DataFrameSchema]) -> LoadedAhead:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return LoadedAhead(self.path, tables, schemas)
 
     def copy_ahead(self) -> LiveCopy | None:
         return LiveCopy(self.path) if self.path.exists() else None
@@ -242,6 +251,9 @@ class LakeWarehouse:
 
     def keeps_live_rows(self) -> bool:
         return False  # every snapshot writes its tables whole
+
+    def load_ahead(self, tables: dict[str, ParquetTable], schemas: dict[str, pa.DataFrameSchema]) -> None:
+        return None  # a snapshot is written within the publish's transaction
 
     def copy_ahead(self) -> LiveCopy | None:
         return None
