@@ -117,7 +117,7 @@ def build_tables(
         }
         # Of a table the publish keeps the live rows of, the rows it writes are validated.
         written = tables | ({"responses": responses.rows} if isinstance(responses, ChangedResponses) else {})
-        validated = {name: _validated(table, schemas[name]) for name, table in written.items()}
+        validated = _validated_tables(written, schemas)
         screening = responses.screening if isinstance(responses, ChangedResponses) else decided.select(SCREENING)
         kept = _kept(this_run, choices=replaced, sums=sums, book=book, screening=screening)
         return validated | {"responses": responses} | kept | ({"_loaded": loaded} if loaded is not None else {})
@@ -651,16 +651,28 @@ def _choices_base(warehouse: Warehouse, staged: list[StagedFile], *, book: Codeb
     return [order for sha, (order, status) in now.items() if sha not in published and status == "loaded"]
 
 
-def _validated(table: pl.DataFrame | ParquetTable, schema) -> pl.DataFrame | ParquetTable:
+def _validated_tables(tables: dict, schemas: dict) -> dict:
+    """Each of ``tables`` validated against its schema (``_validated``); the unique columns of
+    tables written in the same files (`responses` and a whole build's `choices`) checked once."""
+    checked: set = set()
+    return {name: _validated(table, schemas[name], checked=checked) for name, table in tables.items()}
+
+
+def _validated(
+    table: pl.DataFrame | ParquetTable, schema, *, checked: set | None = None
+) -> pl.DataFrame | ParquetTable:
     """``table`` validated against its schema (pandera, lazy: every failure at once); a
     ParquetTable's unique columns once (on the rows whose key's hash another row shares:
-    every repeated key is among them), and its other checks a column at a time
+    every repeated key is among them; not again for the files and columns ``checked`` holds,
+    which this adds them to), and its other checks a column at a time
     (``_every_row_passes``), pandera reading it a slice at a time only to name what fails."""
     if isinstance(table, pl.DataFrame):
         return schema.validate(_conform(table, schema), lazy=True)
-    if schema.unique:
-        unique = schema.unique if isinstance(schema.unique, list) else [schema.unique]
+    unique = schema.unique if isinstance(schema.unique, list) else [schema.unique] if schema.unique else []
+    if unique and (table.paths, frozenset(unique)) not in (checked or set()):
         schema.select_columns(unique).validate(_sharing_hashes(table.lazy().select(unique)), lazy=True)
+        if checked is not None:
+            checked.add((table.paths, frozenset(unique)))
     if _every_row_passes(table, schema):
         return table
     each = schema.select_columns(list(schema.columns))
