@@ -198,7 +198,7 @@ class LoadedAhead:
         self._error: BaseException | None = None
         self._taken = False
         schemas = {name: schemas[name] for name in tables}
-        self._thread = threading.Thread(target=self._load, args=(schemas,), name="load-ahead", daemon=True)
+        self._thread = threading.Thread(target=self._load, args=(schemas,), name="load-ahead")
         self._thread.start()
 
     def _load(self, schemas: dict[str, pa.DataFrameSchema]) -> None:
