@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+import warehouse.publish
 from demo.study import write_demo_study
 from schemas.study import load_study
 from surveyhouse import build
@@ -121,3 +122,21 @@ def test_a_publish_tried_again_after_taking_the_file_loaded_ahead_writes_every_t
     with duckdb.connect(str(live), read_only=True) as reader:
         (rows,) = reader.execute("select count(*) from choices").fetchone()
     assert rows == tables["choices"].height and not building_files(live)
+
+
+@pytest.mark.parametrize("unordered", [False, True])
+def test_the_insert_ahead_takes_one_core_when_ordered_and_every_core_when_not(demo, monkeypatch, unordered):
+    """An ordered insert keeps one core busy whatever it is given: one thread, the other core
+    left to the build; an unordered one (from ``_UNORDERED_ROWS`` rows) runs on every core."""
+    if unordered:
+        monkeypatch.setattr(warehouse.publish, "_UNORDERED_ROWS", 10)
+    loaded = _built(demo)["_loaded"]
+    connection = loaded.take()
+    try:
+        (threads,) = connection.execute("select current_setting('threads')").fetchone()
+    finally:
+        connection.close()
+        loaded.building.unlink()
+    with duckdb.connect() as default:
+        (every,) = default.execute("select current_setting('threads')").fetchone()
+    assert threads == (every if unordered else 1)
