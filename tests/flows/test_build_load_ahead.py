@@ -5,6 +5,8 @@ is left beside the warehouse and the live one stays as it was."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import duckdb
 import polars as pl
 import pytest
@@ -140,3 +142,14 @@ def test_the_insert_ahead_takes_one_core_when_ordered_and_every_core_when_not(de
     with duckdb.connect() as default:
         (every,) = default.execute("select current_setting('threads')").fetchone()
     assert threads == (every if unordered else 1)
+
+
+def test_a_build_published_into_another_warehouse_writes_it_whole_and_leaves_no_file(demo, tmp_path):
+    """A build of one warehouse's staged files published into another (the bench's scratch
+    warehouse): its file loaded ahead, for the first, is removed; the other is written whole."""
+    live = demo.settings.warehouse
+    tables = _built(demo)
+    other = Night.of(demo.study, dataclasses.replace(demo.settings, warehouse=live.with_name("other.duckdb")))
+    publish(other, RunSummary.starting(), tables)
+    assert not building_files(live) and not building_files(other.settings.warehouse)
+    assert_same(snapshot(other.settings.warehouse), snapshot(live), "published into another warehouse")
