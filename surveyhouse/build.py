@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -46,7 +47,7 @@ from transforms.quarantine import QUARANTINE_SCHEMA, latest_failures
 from transforms.responses import FILE_RECENCY, RANKED_RECENCY, build_choices, mark_superseded, rank_files
 from transforms.trend import build_trend
 from warehouse.ddl import duckdb_type
-from warehouse.publish import PARQUET_ROW_GROUP_ROWS, InternalChanges, ParquetTable
+from warehouse.publish import PARQUET_ROW_GROUP_ROWS, InternalChanges, LoadedAhead, ParquetTable
 from warehouse.queries import run_query
 from warehouse.store import Warehouse
 
@@ -84,48 +85,73 @@ def build_tables(
     live = None if staged_dir is not None else (read_ahead or live_reader(warehouse, study, settings))()
     keep_live, base, failures = _of_live(live, warehouse, staged, versions, study, weighted=weighted)
     del live
-    responses, decided, sums = _responses_table((current, staged), versions, study, settings, base, folder=folder)
+    # A full build's `responses` and `choices` go into the new warehouse file while the build goes on.
+    ahead = warehouse if keep_live is None else None
+    responses, decided, sums, loaded = _responses_table(
+        (current, staged), versions, study, settings, base, folder=folder, ahead=ahead
+    )
     del base  # the live responses' decisions: not held through the crosstab
-    scanned = responses.lazy()  # of an incremental night, the rows it writes
-    slices = (responses.height, crosstab_slice_rows(settings.build_memory_mb))
-    waves = sorted(decided["wave"].unique().to_list())
-    crosstab, claims = _crosstab_and_claims(
-        scanned, study, settings, margins=tuple(targets or ()), slices=slices, sums=sums, waves=waves
-    )
-    # The multi-select answers, one row a response (the `answers` view unnests them with the
-    # single-choice columns of `responses`).
-    answered, replaced = _responses_to_answer(
-        scanned, versions, rows=staged_rows(staged, book=book), new_orders=keep_live
-    )
-    quarantine = _quarantine(staged, times)
-    this_run = _run_row(run, settings, decided=decided, claims=claims, quarantine=quarantine, published=failures)
-    respondents = (
-        responses.respondents
-        if isinstance(responses, ChangedResponses)
-        else scanned.filter(~pl.col("is_excluded")).select("wave", "email_hash")
-    )
-    tables = {
-        "responses": responses,
-        "choices": _choices_table(
-            responses, answered, every=replaced is None, book=book, path=folder / "choices.parquet"
-        ),
-        "crosstab": crosstab,
-        "trend": _trend(crosstab, scanned, study, settings, weighted=weighted, respondents=respondents),
-        "column_tests": build_column_tests(
-            crosstab.lazy(), book=book, settings=settings.column_tests, weighted=weighted
-        ).collect(),
-        "claims": claims,
-        "labels": build_labels(book, languages=study.languages),
-        "quarantine": quarantine,
-        "files": _files_table(staged, times, versions, book=book),
-        "runs": _runs_table(state.runs.runs() + [this_run]),
-    }
-    # Of a table the publish keeps the live rows of, the rows it writes are validated.
-    written = tables | ({"responses": responses.rows} if isinstance(responses, ChangedResponses) else {})
-    validated = {name: _validated(table, schemas[name]) for name, table in written.items()}
-    screening = responses.screening if isinstance(responses, ChangedResponses) else decided.select(SCREENING)
-    kept = _kept(this_run, choices=replaced, sums=sums, book=book, screening=screening)
-    return validated | {"responses": responses} | kept
+    with _discarded_on_failure(loaded):
+        scanned = responses.lazy()  # of an incremental night, the rows it writes
+        slices = (responses.height, crosstab_slice_rows(settings.build_memory_mb))
+        waves = sorted(decided["wave"].unique().to_list())
+        crosstab, claims = _crosstab_and_claims(
+            scanned, study, settings, margins=tuple(targets or ()), slices=slices, sums=sums, waves=waves
+        )
+        # The multi-select answers, one row a response (the `answers` view unnests them with the
+        # single-choice columns of `responses`); ``keep_live``: the live choices kept, read above.
+        answered, replaced = _responses_to_answer(
+            scanned, versions, rows=staged_rows(staged, book=book), new_orders=keep_live
+        )
+        quarantine = _quarantine(staged, times)
+        this_run = _run_row(run, settings, decided=decided, claims=claims, quarantine=quarantine, published=failures)
+        tables = {
+            "responses": responses,
+            "choices": _choices_table(
+                responses, answered, every=replaced is None, book=book, path=folder / "choices.parquet"
+            ),
+            "crosstab": crosstab,
+            "trend": _trend(crosstab, scanned, study, settings, weighted=weighted, respondents=_respondents(responses)),
+            "column_tests": build_column_tests(
+                crosstab.lazy(), book=book, settings=settings.column_tests, weighted=weighted
+            ).collect(),
+            "claims": claims,
+            "labels": build_labels(book, languages=study.languages),
+            "quarantine": quarantine,
+            "files": _files_table(staged, times, versions, book=book),
+            "runs": _runs_table(state.runs.runs() + [this_run]),
+        }
+        # Of a table the publish keeps the live rows of, the rows it writes are validated.
+        written = tables | ({"responses": responses.rows} if isinstance(responses, ChangedResponses) else {})
+        validated = _validated_tables(written, schemas)
+        screening = responses.screening if isinstance(responses, ChangedResponses) else decided.select(SCREENING)
+        kept = _kept(this_run, choices=replaced, sums=sums, book=book, screening=screening)
+        return validated | {"responses": responses} | kept | ({"_loaded": loaded} if loaded is not None else {})
+
+
+def _respondents(responses: ParquetTable | ChangedResponses) -> pl.LazyFrame:
+    """The wave and email hash of the responses in the bases (of an incremental night, of the whole table)."""
+    if isinstance(responses, ChangedResponses):
+        return responses.respondents
+    return responses.lazy().filter(~pl.col("is_excluded")).select("wave", "email_hash")
+
+
+def _load_ahead(warehouse: Warehouse, responses: ParquetTable, *, book: Codebook) -> LoadedAhead | None:
+    """`responses` and `choices` of a full build (no live choices kept) inserted now into the
+    next publish's new file, on a thread (``Warehouse.load_ahead``)."""
+    tables = {"responses": responses, "choices": _whole_choices(responses, book=book)}
+    return warehouse.load_ahead(tables, warehouse_schemas(book))
+
+
+@contextmanager
+def _discarded_on_failure(loaded: LoadedAhead | None) -> Iterator[None]:
+    """``loaded``'s new file removed when the build fails (a publish takes it after a build that does not)."""
+    try:
+        yield
+    except BaseException:
+        if loaded is not None:
+            loaded.discard()
+        raise
 
 
 def _of_live(
@@ -185,9 +211,12 @@ def _responses_table(
     base: LiveBase | None,
     *,
     folder: Path,
-) -> tuple[ParquetTable | ChangedResponses, pl.DataFrame, pl.DataFrame | None]:
+    ahead: Warehouse | None,
+) -> tuple[ParquetTable | ChangedResponses, pl.DataFrame, pl.DataFrame | None, LoadedAhead | None]:
     """(the responses table, whole or as the rows that changed (on a ``base``); one row per
-    response with its flags, ``write_responses``'s; the crosstab's sums, None when weighted).
+    response with its flags, ``write_responses``'s; the crosstab's sums, None when weighted;
+    of a whole table, its and its choices' insert into ``ahead``'s next file (``_load_ahead``), started as
+    soon as its files are written, before the sums; ``ahead`` None: no live choices kept, no insert ahead).
     ``current_of``: the current versions (``_current_versions``) of the staged files."""
     current, staged = current_of
     book, schemas = study.book, warehouse_schemas(study.book)
@@ -205,7 +234,7 @@ def _responses_table(
             folder=folder,
             memory_mb=settings.build_memory_mb,
         )
-        return changed, decided, changed.sums
+        return changed, decided, changed.sums, None
     targets = settings.weighting_targets()
     responses, decided = write_responses(
         current,
@@ -217,9 +246,11 @@ def _responses_table(
         memory_mb=settings.build_memory_mb,
         sorter=_key_sorter(staged, settings, folder),
     )
+    loaded = _load_ahead(ahead, responses, book=book) if ahead is not None else None
     if targets:
-        return responses, decided, None
-    return responses, decided, crosstab_sums(responses.lazy(), book=book)
+        return responses, decided, None, loaded
+    with _discarded_on_failure(loaded):
+        return responses, decided, crosstab_sums(responses.lazy(), book=book), loaded
 
 
 def _kept(
@@ -273,10 +304,15 @@ def _choices_table(
     """The `choices` rows this build writes, of the responses ``answered`` (``every``: all of the
     table's). Of a whole responses table, the columns of its own files (they hold the multi-select
     answers, in the table's order: no file written); else ``answered``'s written to ``path``."""
-    schema = warehouse_schemas(book)["choices"]
     if every and isinstance(responses, ParquetTable):
-        return ParquetTable(responses.paths, responses.height, pl.Schema(_polars_types(schema)), responses.memory_mb)
-    return _written(build_choices(answered, book=book), path, schema)
+        return _whole_choices(responses, book=book)
+    return _written(build_choices(answered, book=book), path, warehouse_schemas(book)["choices"])
+
+
+def _whole_choices(responses: ParquetTable, *, book: Codebook) -> ParquetTable:
+    """Every response's `choices`: the columns of the responses' own files (no file written)."""
+    schema = warehouse_schemas(book)["choices"]
+    return ParquetTable(responses.paths, responses.height, pl.Schema(_polars_types(schema)), responses.memory_mb)
 
 
 def _written(rows: pl.LazyFrame, path: Path, schema) -> ParquetTable:
@@ -643,16 +679,28 @@ def _choices_base(live: LiveRead | None, staged: list[StagedFile], *, book: Code
     return [order for sha, (order, status) in now.items() if sha not in published and status == "loaded"]
 
 
-def _validated(table: pl.DataFrame | ParquetTable, schema) -> pl.DataFrame | ParquetTable:
+def _validated_tables(tables: dict, schemas: dict) -> dict:
+    """Each of ``tables`` validated against its schema (``_validated``); the unique columns of
+    tables written in the same files (`responses` and a whole build's `choices`) checked once."""
+    checked: set = set()
+    return {name: _validated(table, schemas[name], checked=checked) for name, table in tables.items()}
+
+
+def _validated(
+    table: pl.DataFrame | ParquetTable, schema, *, checked: set | None = None
+) -> pl.DataFrame | ParquetTable:
     """``table`` validated against its schema (pandera, lazy: every failure at once); a
     ParquetTable's unique columns once (on the rows whose key's hash another row shares:
-    every repeated key is among them), and its other checks a column at a time
+    every repeated key is among them; not again for the files and columns ``checked`` holds,
+    which this adds them to), and its other checks a column at a time
     (``_every_row_passes``), pandera reading it a slice at a time only to name what fails."""
     if isinstance(table, pl.DataFrame):
         return schema.validate(_conform(table, schema), lazy=True)
-    if schema.unique:
-        unique = schema.unique if isinstance(schema.unique, list) else [schema.unique]
+    unique = schema.unique if isinstance(schema.unique, list) else [schema.unique] if schema.unique else []
+    if unique and (table.paths, frozenset(unique)) not in (checked or set()):
         schema.select_columns(unique).validate(_sharing_hashes(table.lazy().select(unique)), lazy=True)
+        if checked is not None:
+            checked.add((table.paths, frozenset(unique)))
     if _every_row_passes(table, schema):
         return table
     each = schema.select_columns(list(schema.columns))

@@ -108,13 +108,24 @@ def _by_row(values: pl.DataFrame, rows: pl.Series) -> list[pl.Expr]:
     ]
 
 
+#: Parts up to which each part's rows are read from the staged rows (one pass each), not spread:
+#: 1M responses in 2 parts, 0.70 s of CPU against 1.65-1.76 s through spread files (a pass
+#: costs about a fifth of the spread's write and read back).
+_FILTERED_PARTS = 4
+
+
 def _parts(rows: pl.LazyFrame, *, folder: Path, height: int, per_part: int) -> Iterator[pl.DataFrame]:
     """``rows`` (with ``_pos``, 0 to ``height`` - 1), those of ``per_part`` positions at a time
-    (first positions first), each part unsorted. More than one part: the rows are read once, a
-    batch at a time, each batch's rows of each part written to a spread file, and each part
-    read back from its spread files."""
+    (first positions first), each part unsorted. Up to ``_FILTERED_PARTS`` parts: each read from
+    ``rows`` in one streaming pass. More: the rows are read once, a batch at a time, each batch's
+    rows of each part written to a spread file, and each part read back from its spread files."""
     if height <= per_part:
         yield rows.collect(engine="streaming")
+        return
+    if -(-height // per_part) <= _FILTERED_PARTS:
+        for first in range(0, height, per_part):
+            part = pl.col("_pos").is_between(first, first + per_part, closed="left")
+            yield rows.filter(part).collect(engine="streaming")
         return
     spread = private_folder(folder / ".spread")
     batches = iter(range(height))

@@ -24,7 +24,7 @@ import polars as pl
 from warehouse import lake as lakes
 from warehouse import spec
 from warehouse.health import warehouse_unreadable
-from warehouse.publish import LiveCopy, building_files, connect_read_only, publish_warehouse
+from warehouse.publish import LiveCopy, LoadedAhead, ParquetTable, building_files, connect_read_only, publish_warehouse
 from warehouse.queries import run_query
 
 if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
@@ -71,6 +71,10 @@ class Warehouse(Protocol):
     ) -> Tables:
         """Make ``tables`` and ``views`` the warehouse, at once for every reader; the tables published.
         ``ahead``: ``copy_ahead``'s; ``beside_check``: ``publish_warehouse``'s (a file's; a lake has no new file to read)."""
+
+    def load_ahead(self, tables: dict[str, ParquetTable], schemas: dict[str, pa.DataFrameSchema]) -> LoadedAhead | None:
+        """A full build's big ``tables`` inserted now into the next publish's new file, on a thread
+        (``LoadedAhead``; the build gives it as its ``_loaded`` entry); None where a publish writes no new file."""
 
     def copy_ahead(self) -> LiveCopy | None:
         """The live warehouse's copy, started now for a publish that keeps live rows (``LiveCopy``); None
@@ -139,8 +143,13 @@ class FileWarehouse:
             internal=tables.get("_internal"),
             ahead=ahead,
             beside_check=beside_check,
+            loaded=tables.get("_loaded"),
         )
         return tables
+
+    def load_ahead(self, tables: dict[str, ParquetTable], schemas: dict[str, pa.DataFrameSchema]) -> LoadedAhead:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return LoadedAhead(self.path, tables, schemas)
 
     def copy_ahead(self) -> LiveCopy | None:
         return LiveCopy(self.path) if self.path.exists() else None
@@ -244,6 +253,9 @@ class LakeWarehouse:
 
     def keeps_live_rows(self) -> bool:
         return False  # every snapshot writes its tables whole
+
+    def load_ahead(self, tables: dict[str, ParquetTable], schemas: dict[str, pa.DataFrameSchema]) -> None:
+        return None  # a snapshot is written within the publish's transaction
 
     def copy_ahead(self) -> LiveCopy | None:
         return None

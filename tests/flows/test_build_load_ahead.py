@@ -1,0 +1,155 @@
+"""A full build's `responses` and `choices` go into the new warehouse file on a thread while the
+build goes on (issue 18: DuckDB's ordered insert runs on one core beside the build's Polars work);
+the publish writes the rest into that file, checks it and swaps it in. Whatever fails, no file
+is left beside the warehouse and the live one stays as it was."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import warehouse.publish
+from demo.study import write_demo_study
+from schemas.study import load_study
+from surveyhouse import build
+from surveyhouse.night import Night, publish, run_night
+from surveyhouse.runlog import RunSummary
+from surveyhouse.settings import load_settings
+from tests.flows.snapshots import assert_same, snapshot
+from warehouse.publish import building_files
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo staged and published."""
+    root = tmp_path_factory.mktemp("ahead")
+    write_demo_study(root / "landing")
+    settings = load_settings(inbox=str(root / "landing"), warehouse=str(root / "w.duckdb"))
+    assert run_night(load_study(), settings, report=False).published
+    return Night.of(load_study(), settings)
+
+
+def _built(night: Night) -> dict:
+    """Every table of a full build of the night's staged files (not published)."""
+    return build.build_tables(
+        night.study,
+        night.settings,
+        RunSummary.starting(),
+        state=night.state,
+        warehouse=night.warehouse,
+        staged_dir=night.state.staged_dir,
+    )
+
+
+def test_a_full_build_has_responses_and_choices_in_the_new_file_before_its_publish(demo):
+    live = demo.settings.warehouse
+    before = snapshot(live)
+    tables = _built(demo)
+    loaded = tables["_loaded"]
+    assert loaded.building in building_files(live) and loaded.tables["choices"] == tables["choices"]
+    connection = loaded.take()
+    try:
+        for name in ("responses", "choices"):
+            (rows,) = connection.execute(f'select count(*) from "{name}"').fetchone()
+            assert rows == tables[name].height > 0, name
+        inserted = connection.execute("select * from responses").pl()
+    finally:
+        connection.close()
+        loaded.building.unlink()
+    expected = tables["responses"].lazy().collect().select(inserted.columns)
+    assert_frame_equal(_as_text(inserted), _as_text(expected))  # the rows in the table's order
+    assert_same(snapshot(live), before, "the live warehouse while a build loads ahead")
+
+
+def test_a_publish_of_a_build_that_loaded_ahead_equals_one_that_did_not(demo, tmp_path):
+    live = demo.settings.warehouse
+    publish(demo, RunSummary.starting(), _built(demo))
+    loaded_ahead, stored = snapshot(live), _stored(live)
+    assert not building_files(live)
+    tables = _built(demo)
+    tables.pop("_loaded").discard()
+    assert not building_files(live)
+    publish(demo, RunSummary.starting(), tables)
+    assert_same(snapshot(live), loaded_ahead, "published without the file loaded ahead")
+    for name, frame in _stored(live).items():  # the rows in the same order
+        assert frame.equals(stored[name]), name
+
+
+def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame``'s values as text (DuckDB's types come back as other Polars types: enums, time zones)."""
+    return frame.select(pl.all().cast(pl.String))
+
+
+def _stored(warehouse) -> dict[str, pl.DataFrame]:
+    """`responses` and `choices` in their stored order."""
+    with duckdb.connect(str(warehouse), read_only=True) as reader:
+        return {
+            name: reader.execute(f'select * from "{name}" order by rowid').pl() for name in ("responses", "choices")
+        }
+
+
+def test_a_build_that_fails_after_its_tables_went_ahead_leaves_no_new_file(demo, monkeypatch):
+    live = demo.settings.warehouse
+    before = snapshot(live)
+    started = []
+    load_ahead = build._load_ahead
+    monkeypatch.setattr(build, "_load_ahead", lambda *a, **k: started.append(load_ahead(*a, **k)) or started[-1])
+
+    def broken(*args, **kwargs):
+        raise duckdb.IOException("No space left on device")  # what a full disk says
+
+    monkeypatch.setattr(build, "_quarantine", broken)
+    with pytest.raises(duckdb.IOException):
+        _built(demo)
+    assert started and started[0] is not None
+    assert not building_files(live) and not started[0].building.exists()
+    assert_same(snapshot(live), before, "the live warehouse after a failed build")
+
+
+def test_a_publish_tried_again_after_taking_the_file_loaded_ahead_writes_every_table(demo):
+    """A publish that failed after taking the file (removed then) and is tried again (the flow
+    retries I/O failures) inserts the big tables itself."""
+    live = demo.settings.warehouse
+    tables = _built(demo)
+    connection = tables["_loaded"].take()
+    connection.close()
+    tables["_loaded"].building.unlink()
+    before = snapshot(live)
+    publish(demo, RunSummary.starting(), tables)
+    assert_same(snapshot(live), before, "published by a second try")
+    with duckdb.connect(str(live), read_only=True) as reader:
+        (rows,) = reader.execute("select count(*) from choices").fetchone()
+    assert rows == tables["choices"].height and not building_files(live)
+
+
+@pytest.mark.parametrize("unordered", [False, True])
+def test_the_insert_ahead_takes_one_core_when_ordered_and_every_core_when_not(demo, monkeypatch, unordered):
+    """An ordered insert keeps one core busy whatever it is given: one thread, the other core
+    left to the build; an unordered one (from ``_UNORDERED_ROWS`` rows) runs on every core."""
+    if unordered:
+        monkeypatch.setattr(warehouse.publish, "_UNORDERED_ROWS", 10)
+    loaded = _built(demo)["_loaded"]
+    connection = loaded.take()
+    try:
+        (threads,) = connection.execute("select current_setting('threads')").fetchone()
+    finally:
+        connection.close()
+        loaded.building.unlink()
+    with duckdb.connect() as default:
+        (every,) = default.execute("select current_setting('threads')").fetchone()
+    assert threads == (every if unordered else 1)
+
+
+def test_a_build_published_into_another_warehouse_writes_it_whole_and_leaves_no_file(demo, tmp_path):
+    """A build of one warehouse's staged files published into another (the bench's scratch
+    warehouse): its file loaded ahead, for the first, is removed; the other is written whole."""
+    live = demo.settings.warehouse
+    tables = _built(demo)
+    other = Night.of(demo.study, dataclasses.replace(demo.settings, warehouse=live.with_name("other.duckdb")))
+    publish(other, RunSummary.starting(), tables)
+    assert not building_files(live) and not building_files(other.settings.warehouse)
+    assert_same(snapshot(other.settings.warehouse), snapshot(live), "published into another warehouse")
