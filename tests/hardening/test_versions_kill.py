@@ -109,9 +109,19 @@ def scenario(study, name: str) -> Path:
     return study["root"] / name / "w.duckdb"
 
 
+def staged_records(folder: Path) -> list[Path]:
+    """The staged records under ``folder``, looked for again when a folder the walk entered is
+    removed under it (staging removes its slices' folder as it finishes a file)."""
+    while True:
+        try:
+            return list(folder.glob(f"**/{RECORD}"))
+        except FileNotFoundError:
+            continue
+
+
 def staged_orders(warehouse: Path) -> list[str]:
     """The staged files' names, in the order they were given (file_order)."""
-    records = [json.loads(p.read_text(encoding="utf-8")) for p in warehouse.parent.glob(f"**/{RECORD}")]
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in staged_records(warehouse.parent)]
     return [r["source_file"] for r in sorted(records, key=lambda r: r["file_order"])]
 
 
@@ -127,7 +137,7 @@ def complete_and_compare(study, warehouse: Path, context: str) -> None:
 def wait_until_staged(warehouse: Path, count: int, timeout_s: float = 60) -> None:
     """Until ``count`` files besides A's are staged in ``warehouse``'s state folder."""
     deadline = time.perf_counter() + timeout_s
-    while len(list(warehouse.parent.glob(f"**/{RECORD}"))) < count + 1:
+    while len(staged_records(warehouse.parent)) < count + 1:
         assert time.perf_counter() < deadline, f"{count} files were not staged in {timeout_s} s"
         time.sleep(0.005)
 
@@ -139,7 +149,7 @@ def test_a_run_killed_while_staging_edited_cumulative_exports_changes_nothing_th
     calibration.go("calibration")
     calibration.wait_for("staged")
     calibration.finish()
-    written = sorted(p.stat().st_mtime for p in (study["root"] / "calibration").glob(f"**/{RECORD}"))[-NEW_FILES:]
+    written = sorted(p.stat().st_mtime for p in staged_records(study["root"] / "calibration"))[-NEW_FILES:]
     per_file_s = min(later - earlier for earlier, later in zip(written, written[1:]))
     complete_and_compare(study, study["root"] / "calibration" / "w.duckdb", "uninterrupted, shuffled staging")
 
