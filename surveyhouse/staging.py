@@ -80,7 +80,7 @@ from transforms.mapping import (
     canonical_from_wide,
     compact_wide,
 )
-from transforms.privacy import hash_personal_data, keyed_response_ids, masked, masked_file_name
+from transforms.privacy import hash_personal_data, keyed_response_ids, masked, masked_file_name, masked_texts
 from transforms.quarantine import QUARANTINE_SCHEMA, quarantine_rows, typed_responses
 from transforms.verdicts import (
     MAX_QUARANTINED_SHARE,
@@ -249,9 +249,11 @@ def _reader_quarantine(
     problems: pl.DataFrame, meta: pl.DataFrame, columns: tuple[SourceColumn, ...], *, run_id: str, source_file: str
 ) -> pl.DataFrame:
     """The quarantine rows of the data rows the reader could not give whole (a cell too
-    large, bytes that are not text), each naming the file's column."""
+    large, bytes that are not text, cells past the header), each naming the file's column;
+    what they quote of a cell masked as free text is."""
     headers = {column.index: excerpt(column.header) for column in columns}
     rows = problems.join(meta.select("source_row", "response_id"), on="source_row", how="inner")
+    rows = rows.with_columns(failure_case=masked_texts(rows["failure_case"]), message=masked_texts(rows["message"]))
     named = [headers.get(index, f"column {spreadsheet_column(index)}") for index in rows["column_index"].to_list()]
     return rows.select(
         run_id=pl.lit(run_id),
