@@ -154,6 +154,9 @@ def run_night(
                 logger.warning(problem)
             run.problems += found.problems
             run.files_failed += found.files_failed
+            for note in found.notes:  # copies of files already in: not read, nothing counted twice
+                logger.warning(note)
+            run.notes += found.notes
             with copied_ahead(night, bool(found.new) and unreadable is None and not rekeyed) as ahead:
                 results = stage_files(night, run, found.new, runner=runner)
                 for staged in results:
