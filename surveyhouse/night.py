@@ -494,6 +494,9 @@ def account(run: RunSummary, staged: StagedFile | NotTaken) -> None:
     run.files_failed += staged.record["status"] != "loaded"
     if staged.record["status"] != "loaded":
         run.problems.append(problem_of(staged.record))
+    elif staged.record["message"]:  # loaded, with what of it could not be read (times no format reads)
+        run.notes.append(staged.record["message"])
+        logger.warning(staged.record["message"])
     run.rows_read += staged.record["rows_read"]
 
 

@@ -82,6 +82,7 @@ from transforms.mapping import (
 )
 from transforms.privacy import hash_personal_data, keyed_response_ids, masked, masked_file_name, masked_texts
 from transforms.quarantine import QUARANTINE_SCHEMA, quarantine_rows, typed_responses
+from transforms.timestamps import unread_times
 from transforms.verdicts import (
     MAX_QUARANTINED_SHARE,
     FileRejected,
@@ -367,11 +368,15 @@ class _Options:
 
 
 def _processed(
-    path: Path, read: Callable[[], ExportBatches], keep: Callable[[pl.DataFrame], None], options: _Options
+    path: Path,
+    read: Callable[[], ExportBatches],
+    keep: Callable[[pl.DataFrame], None],
+    options: _Options,
+    times: list[pl.DataFrame] | None = None,
 ) -> tuple[dict, pl.DataFrame]:
     """(files record, quarantine rows) of one export file, read by ``read``; its accepted
     responses, staged, go to ``keep`` a slice of rows at a time (taken only when the record
-    says ``loaded``). The whole-file decisions (layout, columns, header language, the order
+    says ``loaded``), and what no format reads of its times (``unread_times``) to ``times``. The whole-file decisions (layout, columns, header language, the order
     of dates, the response ids the file repeats) are taken first, from a pass over the file
     that keeps only them (``_FirstPass``); then each batch of rows the reader gives is parsed,
     and each slice of it mapped, validated and typed alone."""
@@ -389,12 +394,13 @@ def _processed(
     except _NotUsable as unusable:
         return _failed(record, book=union, check=unusable.check, reason=unusable.reason)[::2]
     mapping = _Mapping(book, union, first.resolved, first.layout, record, options.key, first.duplicated)
-    unread, checked = [], []
+    unread, checked, times = [], [], [] if times is None else times
     work = functools.partial(_checked_batch, first=first, mapping=mapping, slice_rows=options.slice_rows)
     try:  # (the first pass parsed only some columns of most batches: one may fail to parse whole only now)
-        for problems, failures, staged in _in_order(work, first.batches(export), threads=options.threads):
+        for problems, failures, staged, dates in _in_order(work, first.batches(export), threads=options.threads):
             unread.append(problems)
             checked.append(failures)
+            times.append(dates)
             for part in staged:
                 keep(part)
             del staged
@@ -402,6 +408,7 @@ def _processed(
         return _failed(record, book=union, check="file_readable", reason=str(error))[::2]
     quarantine = pl.concat([*unread, *checked], how="vertical").sort("source_row", "column", "check")
     record["quarantined"] = quarantine["source_row"].n_unique()
+    record["message"] = times_unread_line(record["source_file"], pl.concat(times, how="vertical"))
     share = options.max_quarantined_share
     if is_too_broken(record["rows_read"], record["quarantined"], max_share=share):
         message = rejection_message(record, quarantine, max_share=share)
@@ -413,10 +420,13 @@ def _processed(
 
 def _checked_batch(
     raw: RawExport, *, first: _FirstPass, mapping: _Mapping, slice_rows: int
-) -> tuple[pl.DataFrame, pl.DataFrame, list[pl.DataFrame]]:
-    """(the reader's quarantine rows, the checks' quarantine rows, the staged slices) of one
-    batch of a file's rows: parsed with the file's decisions, each slice mapped, validated, typed."""
+) -> tuple[pl.DataFrame, pl.DataFrame, list[pl.DataFrame], pl.DataFrame]:
+    """(the reader's quarantine rows, the checks' quarantine rows, the staged slices, the times
+    no format reads: ``unread_times``) of one batch of a file's rows: parsed with the file's
+    decisions, each slice mapped, validated, typed."""
     parsed = first.parsed(raw)
+    dates = pl.LazyFrame() if parsed.dates is None else parsed.dates
+    times = unread_times(dates, time_zone=first.time_zone, votes=first.votes).collect()
     meta = parsed.meta.collect()
     record = mapping.record
     unread = _reader_quarantine(
@@ -427,7 +437,48 @@ def _checked_batch(
     del raw, parsed
     staged: list[pl.DataFrame] = []
     checked = _checked_slices(wide, meta, mapping, unread["source_row"], staged.append, slice_rows=slice_rows)
-    return unread, checked, staged
+    return unread, checked, staged, times
+
+
+#: The dates that are a response's submission time, as ``unread_times`` names them (by layout).
+_SUBMISSION_TIMES = ("submitted_at", "recorded_at")
+
+
+def times_unread_line(source_file: str, times: pl.DataFrame) -> str | None:
+    """The one line saying how many of a file's times no format reads (``unread_times`` of its
+    batches), and their forms; None when every written time was read."""
+    found = (
+        times.group_by("name", maintain_order=True)
+        .agg(
+            pl.col("written", "unread").sum(),
+            pl.col("forms").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True).head(3),
+        )
+        .filter(pl.col("unread") > 0)
+    )
+    if found.is_empty():
+        return None
+    counts = ", ".join(f"{name} {unread:,} of {written:,}" for name, written, unread, _ in found.iter_rows())
+    forms = ", ".join(
+        repr(excerpt(masked(form), 40))
+        for form in found["forms"].explode().drop_nulls().unique(maintain_order=True).head(3)
+    )
+    return (
+        f"{display_name(source_file)}: times that no known format reads were left empty ({counts}; forms seen, "
+        f"digits shown as 9: {forms}); write them as 2023-10-02 14:03:04 and land the file again"
+    )
+
+
+def submission_times_unread(times: pl.DataFrame) -> int:
+    """How many submission times a file wrote, when no format reads any of them (else 0)."""
+    submitted = (
+        times.filter(pl.col("name").is_in(_SUBMISSION_TIMES)).group_by("name").agg(pl.col("written", "unread").sum())
+    )
+    whole = submitted.filter((pl.col("written") > 0) & (pl.col("unread") == pl.col("written")))
+    return (
+        0
+        if whole.is_empty() or whole.height < submitted.filter(pl.col("written") > 0).height
+        else int(whole["written"].max())
+    )
 
 
 def _in_order(work: Callable[[T], R], items: Iterator[T], *, threads: int) -> Iterator[R]:
@@ -795,13 +846,14 @@ def stage_export(
     sliced = _SlicedResponses(staged_dir / f".{sha}.slices")
     try:
         try:
-            record, quarantine = _processed(path, read, sliced.keep, options)
+            record, quarantine = _processed(path, read, sliced.keep, options, dates_read := [])
         finally:
             landed, archived = kept()
         times = times or file_times(archived, modified_ns=landed[3])
         days = sliced.days if record["status"] == "loaded" else None
         placement, waves = Placement(wave, checked), waves or (Wave(book.wave),)
-        record["wave"] = _placed_wave(record, days, placement, waves=waves, path=path)
+        unread = submission_times_unread(pl.concat(dates_read, how="vertical")) if dates_read else 0
+        record["wave"] = _placed_wave(record, days, placement, waves=waves, path=path, unread=unread)
         record |= {"file_sha256": sha, "archived_as": archived.name} | times
         return _written(StagedFile(sha, private_folder(staged_dir / sha), record), sliced, quarantine)
     finally:
@@ -943,11 +995,26 @@ def submission_days(accepted: pl.DataFrame) -> tuple[str, str] | None:
 
 
 def _placed_wave(
-    record: dict, days: tuple[str, str] | None, placement: Placement, *, waves: tuple[Wave, ...], path: Path
+    record: dict,
+    days: tuple[str, str] | None,
+    placement: Placement,
+    *,
+    waves: tuple[Wave, ...],
+    path: Path,
+    unread: int = 0,
 ) -> int:
     """The wave of a file's accepted rows, by their first and last ``days`` and its placement;
-    FileHeld when they fit none. A file not loaded keeps its given wave (else `wave:`)."""
-    wave = place_file(display_name(path.name), placement, days, waves, default=record["wave"])
+    FileHeld when they fit none, or when its wave is to come from its dates and none of its
+    ``unread`` submission times could be read. A file not loaded keeps its given wave (else `wave:`)."""
+    name = display_name(path.name)
+    if unread and days is None and placement.checked and placement.wave is None and record["status"] == "loaded":
+        raise FileHeld(
+            f"{name}: none of its {unread:,} submission times could be read, so its wave cannot come from its "
+            f"dates ({record['message']}); move it to a wave's folder (landing/<folder>/) or run "
+            f"`surveyhouse assign {name} --wave W`",
+            record=record,
+        )
+    wave = place_file(name, placement, days, waves, default=record["wave"])
     if isinstance(wave, str):
         raise FileHeld(wave, record=record)
     return wave
