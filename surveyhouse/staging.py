@@ -447,38 +447,36 @@ _SUBMISSION_TIMES = ("submitted_at", "recorded_at")
 def times_unread_line(source_file: str, times: pl.DataFrame) -> str | None:
     """The one line saying how many of a file's times no format reads (``unread_times`` of its
     batches), and their forms; None when every written time was read."""
-    found = (
-        times.group_by("name", maintain_order=True)
-        .agg(
-            pl.col("written", "unread").sum(),
-            pl.col("forms").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True).head(3),
-        )
-        .filter(pl.col("unread") > 0)
-    )
+    found = _times_by_column(times).filter(pl.col("unread") > 0)
     if found.is_empty():
         return None
     counts = ", ".join(f"{name} {unread:,} of {written:,}" for name, written, unread, _ in found.iter_rows())
-    forms = ", ".join(
-        repr(excerpt(masked(form), 40))
-        for form in found["forms"].explode().drop_nulls().unique(maintain_order=True).head(3)
-    )
     return (
         f"{display_name(source_file)}: times that no known format reads were left empty ({counts}; forms seen, "
-        f"digits shown as 9: {forms}); write them as 2023-10-02 14:03:04 and land the file again"
+        f"digits shown as 9: {_forms_text(found)}); write them as 2023-10-02 14:03:04 and land the file again"
     )
 
 
-def submission_times_unread(times: pl.DataFrame) -> int:
-    """How many submission times a file wrote, when no format reads any of them (else 0)."""
-    submitted = (
-        times.filter(pl.col("name").is_in(_SUBMISSION_TIMES)).group_by("name").agg(pl.col("written", "unread").sum())
+def submission_times_unread(times: pl.DataFrame) -> tuple[int, str]:
+    """(how many submission times a file wrote, the forms seen) when no format reads any of them, else (0, "")."""
+    found = _times_by_column(times).filter(pl.col("name").is_in(_SUBMISSION_TIMES) & (pl.col("written") > 0))
+    if found.is_empty() or (found["unread"] < found["written"]).any():
+        return 0, ""
+    return int(found["written"].max()), _forms_text(found)
+
+
+def _times_by_column(times: pl.DataFrame) -> pl.DataFrame:
+    """``unread_times`` of a file's batches added up: one row per date column."""
+    return times.group_by("name", maintain_order=True).agg(
+        pl.col("written", "unread").sum(),
+        pl.col("forms").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True).head(3),
     )
-    whole = submitted.filter((pl.col("written") > 0) & (pl.col("unread") == pl.col("written")))
-    return (
-        0
-        if whole.is_empty() or whole.height < submitted.filter(pl.col("written") > 0).height
-        else int(whole["written"].max())
-    )
+
+
+def _forms_text(found: pl.DataFrame) -> str:
+    """Up to three forms of unread times, quoted, masked, short."""
+    forms = found["forms"].explode().drop_nulls().unique(maintain_order=True).head(3)
+    return ", ".join(repr(excerpt(masked(form), 40)) for form in forms)
 
 
 def _in_order(work: Callable[[T], R], items: Iterator[T], *, threads: int) -> Iterator[R]:
@@ -852,7 +850,7 @@ def stage_export(
         times = times or file_times(archived, modified_ns=landed[3])
         days = sliced.days if record["status"] == "loaded" else None
         placement, waves = Placement(wave, checked), waves or (Wave(book.wave),)
-        unread = submission_times_unread(pl.concat(dates_read, how="vertical")) if dates_read else 0
+        unread = submission_times_unread(pl.concat(dates_read, how="vertical")) if dates_read else (0, "")
         record["wave"] = _placed_wave(record, days, placement, waves=waves, path=path, unread=unread)
         record |= {"file_sha256": sha, "archived_as": archived.name} | times
         return _written(StagedFile(sha, private_folder(staged_dir / sha), record), sliced, quarantine)
@@ -1001,16 +999,17 @@ def _placed_wave(
     *,
     waves: tuple[Wave, ...],
     path: Path,
-    unread: int = 0,
+    unread: tuple[int, str] = (0, ""),
 ) -> int:
     """The wave of a file's accepted rows, by their first and last ``days`` and its placement;
     FileHeld when they fit none, or when its wave is to come from its dates and none of its
     ``unread`` submission times could be read. A file not loaded keeps its given wave (else `wave:`)."""
     name = display_name(path.name)
-    if unread and days is None and placement.checked and placement.wave is None and record["status"] == "loaded":
+    count, forms = unread
+    if count and days is None and placement.checked and placement.wave is None and record["status"] == "loaded":
         raise FileHeld(
-            f"{name}: none of its {unread:,} submission times could be read, so its wave cannot come from its "
-            f"dates ({record['message']}); move it to a wave's folder (landing/<folder>/) or run "
+            f"{name}: none of its {count:,} submission times could be read (forms seen, digits shown as 9: {forms}), "
+            "so its wave cannot come from its dates; move it to a wave's folder (landing/<folder>/) or run "
             f"`surveyhouse assign {name} --wave W`",
             record=record,
         )
