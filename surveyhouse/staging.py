@@ -426,8 +426,8 @@ def _checked_batch(
     decisions, each slice mapped, validated, typed."""
     parsed = first.parsed(raw)
     dates = pl.LazyFrame() if parsed.dates is None else parsed.dates
-    times = unread_times(dates, time_zone=first.time_zone, votes=first.votes).collect()
-    meta = parsed.meta.collect()
+    # Together, so that the rows both read from the batch are worked out once.
+    meta, times = pl.collect_all([parsed.meta, unread_times(dates, time_zone=first.time_zone, votes=first.votes)])
     record = mapping.record
     unread = _reader_quarantine(
         raw.problems, meta, parsed.columns, run_id=record["run_id"], source_file=record["source_file"]

@@ -155,23 +155,27 @@ def unread_times(
     names = dates.collect_schema().names()
     parts = []
     for name in names:
-        text = pl.col(name).cast(pl.Utf8).str.strip_chars()
-        written = text.fill_null("") != ""
-        plain = text.str.strptime(_NAIVE, _PLAIN_FORMAT, strict=False)
-        # Only the values the plain form does not read go through the formats' cascade.
-        rest = pl.when(written & plain.is_null()).then(text)
-        cascade = parse_timestamp(rest, time_zone=time_zone, votes=(votes or {}).get(name))
-        unread = (written & plain.is_null() & cascade.is_null()).alias("_unread")
+        value = pl.col(name).cast(pl.Utf8)
+        written = value.is_not_null()  # (a raw cell left empty is null)
+        # Only the values the plain form does not read go through the formats' cascade: on a
+        # tool's own export, none (the cascade's thirty-odd formats are read on those alone).
+        odd = (
+            dates.filter(written & value.str.strptime(_NAIVE, _PLAIN_FORMAT, strict=False).is_null())
+            .select(value.str.strip_chars().alias("_text"))
+            .filter(pl.col("_text") != "")
+        )
+        read = parse_timestamp(pl.col("_text"), time_zone=time_zone, votes=(votes or {}).get(name))
+        unread = odd.filter(read.is_null())
         parts.append(
-            dates.select(text.alias("_text"), written.alias("_written"), unread).select(
-                name=pl.lit(name.lstrip("_")),
-                written=pl.col("_written").sum().cast(pl.Int64),
-                unread=pl.col("_unread").sum().cast(pl.Int64),
-                forms=time_form(pl.col("_text"))
-                .filter(pl.col("_unread"))
-                .unique(maintain_order=True)
-                .head(forms)
-                .implode(),
+            pl.concat(
+                [
+                    dates.select(name=pl.lit(name.lstrip("_")), written=written.sum().cast(pl.Int64)),
+                    unread.select(
+                        unread=pl.len().cast(pl.Int64),
+                        forms=time_form(pl.col("_text")).unique(maintain_order=True).head(forms).implode(),
+                    ),
+                ],
+                how="horizontal",
             )
         )
     if not parts:
