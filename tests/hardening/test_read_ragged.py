@@ -77,3 +77,14 @@ def test_a_text_read_whole_quarantines_the_row_with_more_cells_too(tmp_path):
     assert raw.encoding == "utf-16"
     assert raw.problems.select("source_row", "check", "failure_case").rows() == [(3, "more_cells_than_header", "café")]
     assert raw.frame.width == pl.read_csv(CASES / "typeform_en.csv", has_header=False, n_rows=1).width + 1
+
+
+def test_what_the_readers_quarantine_quotes_of_a_cell_is_masked(tmp_path):
+    comment = "Saves us hours, but we review everything."  # respondent 1's comment, in every export of the cases
+    path = tmp_path / "typeform_en.csv"
+    text = (CASES / "typeform_en.csv").read_text(encoding="utf-8")
+    path.write_text(text.replace(comment, f"write to {EMAIL} " + "y" * 150_000), encoding="utf-8")
+    _, _, quarantine = staged(path)
+    [row] = quarantine.filter(pl.col("check") == "cell_too_large").to_dicts()
+    assert row["failure_case"].startswith("write to [email] yyy")
+    assert "write to [email] yyy" in row["message"] and EMAIL not in str(row)
