@@ -570,7 +570,10 @@ FILES = pa.DataFrameSchema(
             nullable=False,
             checks=[pa.Check.isin(["loaded", "failed", "rejected"])],
         ),
-        "message": _col(pl.Utf8, "Why a file failed, in plain language."),
+        "message": _col(
+            pl.Utf8,
+            "Why a file failed, or what of a loaded file could not be read (times no known format reads), in plain language.",
+        ),
     },
     strict=True,
     name="files",

@@ -10,7 +10,10 @@ every night looks at them again (moved into the right folder, a file is then tak
 What is not taken this night is said in the run's problems: a link or anything not a
 regular file (skipped, nothing of it read, surveyhouse/landing.py), an unreadable file
 (failed: the rest of the night goes on), and a file modified less than ``settle_s``
-seconds ago, which may still be being written (left for the next night).
+seconds ago, which may still be being written (left for the next night). A copy, under
+another name, of a file already in (loaded before, or taken this night) or forgotten is not
+read, nothing of it counted twice: it is said in the run's notes (``Discovery.notes``), every
+night it stays in the landing folder.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ class Discovery:
     files_failed: int = 0  # of those, the files that failed (unreadable) or were held back, not merely skipped or left
     held: list[dict] = field(default_factory=list)  # the files held back unread (a folder that is no wave's)
     seen: set[str] = field(default_factory=set)  # the SHA-256 of every file found, new or not
+    notes: list[str] = field(default_factory=list)  # the copies of files already in, not read (one line each)
 
     def add(self, problem: FileNotTaken) -> None:
         self.problems.append(str(problem))
@@ -86,7 +90,7 @@ def discover_files(
         raise FileNotFoundError(f"the landing folder {inbox} does not exist")
     waves = waves or (Wave(default_wave),)
     decisions = FileWaves.of(state)
-    filed = {staged.sha256: staged.record["wave"] for staged in state.staged()}
+    filed = {staged.sha256: staged.record for staged in state.staged()}
     known = set(filed) | set(decisions.forgotten)
     hashes = _FileHashes(state.hashes_file)
     walk = walk_landing(inbox)
@@ -94,6 +98,7 @@ def discover_files(
     for skipped in walk.skipped:
         found.add(skipped)
     now = time.time()
+    taken: dict[str, dict] = {}  # the files taken this night, as a copy of one names them
     for path in walk.files:
         try:
             sha = hashes.sha256(path, inbox=inbox, settled_before=now - settle_s)
@@ -105,8 +110,14 @@ def discover_files(
             _take(
                 found, path, sha, inbox=inbox, waves=waves, default=default_wave, assigned=decisions.assigned, seen=seen
             )
-        elif sha in filed and sha not in decisions.assigned:
-            found.problems += _moved(path, inbox=inbox, waves=waves, default=default_wave, filed=filed[sha])
+            held = not found.new or found.new[-1].sha256 != sha
+            taken[sha] = {"source_file": masked_file_name(shown(path, inbox)), "held": held}
+        else:
+            if sha in filed and sha not in decisions.assigned:
+                moved = _moved(path, inbox=inbox, waves=waves, default=default_wave, filed=filed[sha]["wave"])
+                found.problems += moved
+            earlier = filed.get(sha) or decisions.forgotten.get(sha)
+            found.notes += copy_notes(path, inbox=inbox, earlier=earlier, taken=taken.get(sha))
         found.seen.add(sha)
     hashes.save()
     return found
@@ -135,6 +146,25 @@ def _take(  # noqa: PLR0913
         found.held.append(held_entry(path, sha, inbox=inbox, message=message))
         return
     found.new.append(NewFile(path, sha, placement.wave, inbox, checked=placement.checked, identity=seen))
+
+
+def copy_notes(path: Path, *, inbox: Path, earlier: dict | None, taken: dict | None = None) -> list[str]:
+    """The line saying that ``path`` is not read, its content being that of a file already in under
+    another name, if it is: ``earlier``, the record of a file loaded or forgotten; ``taken``, the
+    file of this content taken (or held back) this night."""
+    if earlier is None and taken is None:
+        return []
+    if earlier is not None and earlier.get("source_file") == masked_file_name(path.name):
+        return []  # the very file that was loaded (its name as its record keeps it), not a copy
+    if taken is not None:
+        what = "held back this night" if taken["held"] else "taken this night"
+    else:
+        what = "forgotten (`surveyhouse forget`)" if "forgotten_at" in earlier else "already loaded"
+    return [
+        f"{masked_file_name(shown(path, inbox))} was not read: its content is that of "
+        f"{display_name(str((taken or earlier).get('source_file')))}, {what}; nothing of it was counted twice "
+        "(remove the copy from the landing folder)"
+    ]
 
 
 def _moved(path: Path, *, inbox: Path, waves: tuple[Wave, ...], default: int, filed: int) -> list[str]:

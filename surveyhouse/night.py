@@ -158,6 +158,9 @@ def run_night(
                 logger.warning(problem)
             run.problems += found.problems
             run.files_failed += found.files_failed
+            for note in found.notes:  # copies of files already in: not read, nothing counted twice
+                logger.warning(note)
+            run.notes += found.notes
             with copied_ahead(night, bool(found.new) and not rekeyed) as ahead:
                 if ahead is not None:
                     live.read_for_build()
@@ -588,6 +591,9 @@ def account(run: RunSummary, staged: StagedFile | NotTaken) -> None:
     run.files_failed += staged.record["status"] != "loaded"
     if staged.record["status"] != "loaded":
         run.problems.append(problem_of(staged.record))
+    elif staged.record["message"]:  # loaded, with what of it could not be read (times no format reads)
+        run.notes.append(staged.record["message"])
+        logger.warning(staged.record["message"])
     run.rows_read += staged.record["rows_read"]
 
 

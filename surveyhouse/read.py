@@ -38,6 +38,9 @@ zip bomb, is unreadable; a cell past ``max_cell_chars`` is cut to an excerpt and
 in ``RawExport.problems`` (``cell_too_large``), and so are the cells of a file mostly UTF-8
 with bytes that are not (``encoding``, the bytes shown as U+FFFD): their rows are set aside
 (quarantined by staging), the rest of the file loads. NUL characters are dropped from cells.
+A row of a delimited text with a cell past the header's width (its first record's) is reported
+too (``more_cells_than_header``): never cut silently. Cells past it that are all empty
+(trailing delimiters) are dropped, as a spreadsheet shows them: nothing.
 """
 
 from __future__ import annotations
@@ -89,11 +92,13 @@ _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 _UTF8_BEYOND_ASCII = re.compile("[^\x00-\x7f\udc80-\udcff]")
 #: Unicode noncharacters, never in an export's text: one marks the bytes that are not UTF-8 in a file mostly UTF-8.
 _MARKS = [chr(code) for code in range(0xFDD0, 0xFDF0)]
+#: Cells past the header's width a row is looked at for, once one row has two or more.
+_PAST_HEADER_CELLS = 16
 #: The problems a reader reports: one row per cell it could not give whole.
 PROBLEMS_SCHEMA = {
     "source_row": pl.Int64,
     "column_index": pl.Int32,  # the raw frame's column c{index}
-    "check": pl.Utf8,  # cell_too_large | encoding
+    "check": pl.Utf8,  # cell_too_large | encoding | more_cells_than_header
     "failure_case": pl.Utf8,  # an excerpt of the cell, never the cell whole
     "message": pl.Utf8,
 }
@@ -303,12 +308,13 @@ def _read_delimited(path: Path, data: bytes) -> RawExport:
         del text
     if cut:
         raise UnreadableExport(f"{display_name(path.name)} is truncated: {cut} (was the download or copy interrupted?)")
-    frame = _raw_frame(_parse_delimited(path, payload, delimiter=delimiter))
-    problems = None
+    width = first_record_width(payload, delimiter=delimiter)
+    parsed = _raw_frame(_parse_delimited(path, payload, delimiter=delimiter, width=width))
+    frame, problems = cells_past_header(parsed, width=width, delimiter=delimiter)
     if encoding.endswith("(invalid bytes replaced)"):
-        frame, problems = _unmarked(frame, mark=mark)
-    raw = RawExport(path=path, frame=frame, encoding=encoding, delimiter=delimiter)
-    return raw if problems is None else _with_problems(raw, problems)
+        frame, marked = _unmarked(frame, mark=mark)
+        problems = pl.concat([problems, marked], how="vertical")
+    return RawExport(path=path, frame=frame, encoding=encoding, delimiter=delimiter, problems=problems)
 
 
 def _unmarked(frame: pl.DataFrame, *, mark: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -333,41 +339,105 @@ def _parse_delimited(
     payload: bytes,
     *,
     delimiter: str,
-    width: int | None = None,
+    width: int,
     whole: Callable[[], bytes] | None = None,
     columns: list[int] | None = None,
     prefixed: bool = False,
 ) -> pl.DataFrame:
-    """The records of ``payload`` as text columns; ``width``: as many columns as the file's
-    first record has (a batch of a file read in batches); ``whole``: the file's bytes, for a
-    parse error's diagnosis when ``payload`` is a batch of them; ``columns``: only these
-    (indices, ascending), the others not parsed into cells; ``prefixed``: ``payload`` begins
-    with ``_widest(delimiter, width)`` already (put there when its bytes were gathered, no copy more)."""
-    # A parser takes as many columns as the first record has: a batch begins with an empty
-    # record of the file's width, dropped once read.
-    widest = _widest(delimiter, width)
+    """The records of ``payload`` as text columns: the ``width`` of the file's first record,
+    then the cells past it (``cells_past_header`` sets their rows aside); ``whole``: the file's
+    bytes, for a parse error's diagnosis when ``payload`` is a batch of them; ``columns``: only
+    these (indices below ``width``, ascending), the others not parsed into cells; ``prefixed``:
+    ``payload`` begins with ``_widest(delimiter, width + 1)`` already (put there when its bytes
+    were gathered, no copy more)."""
+    lead = _widest(delimiter, width + 1) if prefixed else b""
     try:
-        frame = pl.read_csv(
-            widest + payload
-            if width and not prefixed
-            else payload,  # bytes, never a path: Polars would expand ``[final]`` or ``*``
-            has_header=False,
-            infer_schema=False,
-            separator=delimiter,
-            truncate_ragged_lines=True,
-            raise_if_empty=True,
-            columns=columns,
-        )
-        return frame.slice(1) if width else frame
+        if columns is not None:
+            return _csv_records(payload, delimiter=delimiter, width=width, columns=columns, lead=lead)
+        try:  # one cell past the header is looked at; a row with more makes the parse fail ...
+            return _csv_records(payload, delimiter=delimiter, width=width + 1, ragged=False, lead=lead)
+        except pl.exceptions.ComputeError as error:
+            if "more fields" not in str(error):
+                raise
+        # ... and the batch is parsed again, looking at ``_PAST_HEADER_CELLS`` more.
+        records = payload[len(lead) :]
+        return _csv_records(records, delimiter=delimiter, width=width + 1 + _PAST_HEADER_CELLS)
     except pl.exceptions.PolarsError as error:
-        records = payload[len(widest) :] if prefixed else payload
+        records = payload[len(lead) :]
         fault = _csv_fault(whole() if whole is not None else records, delimiter, error)
         raise UnreadableExport(f"{display_name(path.name)} could not be read as CSV: {fault}") from error
 
 
-def _widest(delimiter: str, width: int | None) -> bytes:
-    """An empty record of ``width`` cells (none without a width): what a batch is parsed after."""
-    return (delimiter * (width - 1) + "\n").encode("utf-8") if width else b""
+def _widest(delimiter: str, cells: int) -> bytes:
+    """An empty record of ``cells`` cells: what a batch is parsed after."""
+    return (delimiter * (cells - 1) + "\n").encode("utf-8")
+
+
+def _csv_records(
+    payload: bytes,
+    *,
+    delimiter: str,
+    width: int,
+    ragged: bool = True,
+    columns: list[int] | None = None,
+    lead: bytes = b"",
+) -> pl.DataFrame:
+    """``payload``'s records, ``width`` columns (``ragged``: the cells of a longer row past them
+    dropped); ``lead``: the empty record ``payload`` begins with already (of ``width`` cells, or
+    one more where only ``columns`` are read), else one is put before it."""
+    # A parser takes as many columns as the first record has: the payload follows an empty
+    # record of ``width`` cells, dropped once read.
+    frame = pl.read_csv(
+        payload
+        if lead
+        else _widest(delimiter, width) + payload,  # bytes, never a path: Polars would expand ``[final]`` or ``*``
+        has_header=False,
+        infer_schema=False,
+        separator=delimiter,
+        truncate_ragged_lines=ragged,
+        raise_if_empty=True,
+        columns=columns,
+    )
+    return frame.slice(1)
+
+
+def first_record_width(payload: bytes, *, delimiter: str) -> int:
+    """How many cells the first record of ``payload`` has: the width of every row of its file."""
+    try:
+        first = pl.read_csv(
+            payload, has_header=False, infer_schema=False, separator=delimiter, n_rows=1, truncate_ragged_lines=True
+        )
+    except pl.exceptions.PolarsError:
+        return 1  # the whole parse says what is wrong with the file
+    return max(first.width, 1)
+
+
+def cells_past_header(frame: pl.DataFrame, *, width: int, delimiter: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the raw frame of ``width`` columns, the reader's problems of its rows with a cell past
+    them): a row with more cells than the header (an unquoted delimiter in a free-text answer,
+    a stray value) would lose them, so it is set aside (``more_cells_than_header``); cells past
+    the header that are all empty (trailing delimiters, an Excel re-save) are no problem."""
+    past = [f"c{index}" for index in range(width, frame.width - 1)]
+    if not past:
+        return frame, _problems([])
+    filled = frame.filter(pl.any_horizontal(pl.col(past).is_not_null()))
+    frame = frame.drop(past)
+    if filled.is_empty():
+        return frame, _problems([])
+    cells = pl.max_horizontal(pl.when(pl.col(name).is_not_null()).then(width + 1 + i) for i, name in enumerate(past))
+    shown = pl.concat_str([pl.col(name).fill_null("") for name in past], separator=delimiter).str.strip_chars_end(
+        delimiter
+    )
+    found = []
+    for row, count, text in filled.select("source_row", cells, shown).iter_rows():
+        more = "at least " if count == width + 1 + _PAST_HEADER_CELLS else ""
+        message = (
+            f"the row has {more}{count:,} cells, more than the {width:,} of the header row: the cells past "
+            f"column {spreadsheet_column(width - 1)} ({excerpt(text)}) would be lost, so the row was set aside "
+            "(was a delimiter in an answer left without quotes?)"
+        )
+        found.append((row, width, "more_cells_than_header", excerpt(text), message))
+    return frame, _problems(found)
 
 
 def _raw_frame(
@@ -642,7 +712,7 @@ class _DelimitedBatches:
             handle.seek(self.skip)
             known, known_size = self.cuts.get(cut, (None, None))
             # Each chunk but the first begins with the empty record of the file's width (``_parse_delimited``).
-            prefix = lambda: _widest(self.delimiter, width)  # noqa: E731 (asked as each chunk is made)
+            prefix = lambda: _widest(self.delimiter, width + 1) if width else b""  # noqa: E731 (asked as each chunk is made)
             if known_size == file_size:
                 chunks = _known_chunks(handle, known, prefix)
             else:
@@ -651,16 +721,22 @@ class _DelimitedBatches:
                 lengths.append(len(chunk) - len(prefix()))
                 wanted = columns() if columns is not None and width else None
                 frame = self._projected(chunk, width, first_row, wanted) if wanted else None
+                past = None
                 if frame is None:
+                    prefixed = width is not None  # the chunk was made after the empty record of the width
+                    width = width or first_record_width(chunk, delimiter=self.delimiter)
                     parsed = _parse_delimited(
-                        self.path, chunk, delimiter=self.delimiter, width=width, whole=self.whole, prefixed=True
+                        self.path, chunk, delimiter=self.delimiter, width=width, whole=self.whole, prefixed=prefixed
                     )
-                    width = width or parsed.width
                     frame = _raw_frame(parsed, first_row=first_row, may_hold_nul=b"\x00" in chunk)
                     del parsed  # (a generator keeps its locals while its caller works on what it gave)
+                    frame, past = cells_past_header(frame, width=width, delimiter=self.delimiter)
                 del chunk
                 first_row += frame.height
-                yield _bounded(RawExport(self.path, frame, self.encoding, self.delimiter), limits=self.limits)
+                raw = RawExport(self.path, frame, self.encoding, self.delimiter)
+                yield _bounded(
+                    raw if past is None or past.is_empty() else _with_problems(raw, past), limits=self.limits
+                )
         self.cuts[cut] = (lengths, file_size)
 
     def _projected(self, chunk: bytes, width: int, first_row: int, wanted: list[int]) -> pl.DataFrame | None:

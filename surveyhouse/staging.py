@@ -80,8 +80,9 @@ from transforms.mapping import (
     canonical_from_wide,
     compact_wide,
 )
-from transforms.privacy import hash_personal_data, keyed_response_ids, masked, masked_file_name
+from transforms.privacy import hash_personal_data, keyed_response_ids, masked, masked_file_name, masked_texts
 from transforms.quarantine import QUARANTINE_SCHEMA, quarantine_rows, typed_responses
+from transforms.timestamps import unread_times
 from transforms.verdicts import (
     MAX_QUARANTINED_SHARE,
     FileRejected,
@@ -249,9 +250,11 @@ def _reader_quarantine(
     problems: pl.DataFrame, meta: pl.DataFrame, columns: tuple[SourceColumn, ...], *, run_id: str, source_file: str
 ) -> pl.DataFrame:
     """The quarantine rows of the data rows the reader could not give whole (a cell too
-    large, bytes that are not text), each naming the file's column."""
+    large, bytes that are not text, cells past the header), each naming the file's column;
+    what they quote of a cell masked as free text is."""
     headers = {column.index: excerpt(column.header) for column in columns}
     rows = problems.join(meta.select("source_row", "response_id"), on="source_row", how="inner")
+    rows = rows.with_columns(failure_case=masked_texts(rows["failure_case"]), message=masked_texts(rows["message"]))
     named = [headers.get(index, f"column {spreadsheet_column(index)}") for index in rows["column_index"].to_list()]
     return rows.select(
         run_id=pl.lit(run_id),
@@ -365,11 +368,15 @@ class _Options:
 
 
 def _processed(
-    path: Path, read: Callable[[], ExportBatches], keep: Callable[[pl.DataFrame], None], options: _Options
+    path: Path,
+    read: Callable[[], ExportBatches],
+    keep: Callable[[pl.DataFrame], None],
+    options: _Options,
+    times: list[pl.DataFrame] | None = None,
 ) -> tuple[dict, pl.DataFrame]:
     """(files record, quarantine rows) of one export file, read by ``read``; its accepted
     responses, staged, go to ``keep`` a slice of rows at a time (taken only when the record
-    says ``loaded``). The whole-file decisions (layout, columns, header language, the order
+    says ``loaded``), and what no format reads of its times (``unread_times``) to ``times``. The whole-file decisions (layout, columns, header language, the order
     of dates, the response ids the file repeats) are taken first, from a pass over the file
     that keeps only them (``_FirstPass``); then each batch of rows the reader gives is parsed,
     and each slice of it mapped, validated and typed alone."""
@@ -387,12 +394,13 @@ def _processed(
     except _NotUsable as unusable:
         return _failed(record, book=union, check=unusable.check, reason=unusable.reason)[::2]
     mapping = _Mapping(book, union, first.resolved, first.layout, record, options.key, first.duplicated)
-    unread, checked = [], []
+    unread, checked, times = [], [], [] if times is None else times
     work = functools.partial(_checked_batch, first=first, mapping=mapping, slice_rows=options.slice_rows)
     try:  # (the first pass parsed only some columns of most batches: one may fail to parse whole only now)
-        for problems, failures, staged in _in_order(work, first.batches(export), threads=options.threads):
+        for problems, failures, staged, dates in _in_order(work, first.batches(export), threads=options.threads):
             unread.append(problems)
             checked.append(failures)
+            times.append(dates)
             for part in staged:
                 keep(part)
             del staged
@@ -400,6 +408,7 @@ def _processed(
         return _failed(record, book=union, check="file_readable", reason=str(error))[::2]
     quarantine = pl.concat([*unread, *checked], how="vertical").sort("source_row", "column", "check")
     record["quarantined"] = quarantine["source_row"].n_unique()
+    record["message"] = times_unread_line(record["source_file"], pl.concat(times, how="vertical"))
     share = options.max_quarantined_share
     if is_too_broken(record["rows_read"], record["quarantined"], max_share=share):
         message = rejection_message(record, quarantine, max_share=share)
@@ -411,11 +420,14 @@ def _processed(
 
 def _checked_batch(
     raw: RawExport, *, first: _FirstPass, mapping: _Mapping, slice_rows: int
-) -> tuple[pl.DataFrame, pl.DataFrame, list[pl.DataFrame]]:
-    """(the reader's quarantine rows, the checks' quarantine rows, the staged slices) of one
-    batch of a file's rows: parsed with the file's decisions, each slice mapped, validated, typed."""
+) -> tuple[pl.DataFrame, pl.DataFrame, list[pl.DataFrame], pl.DataFrame]:
+    """(the reader's quarantine rows, the checks' quarantine rows, the staged slices, the times
+    no format reads: ``unread_times``) of one batch of a file's rows: parsed with the file's
+    decisions, each slice mapped, validated, typed."""
     parsed = first.parsed(raw)
-    meta = parsed.meta.collect()
+    dates = pl.LazyFrame() if parsed.dates is None else parsed.dates
+    # Together, so that the rows both read from the batch are worked out once.
+    meta, times = pl.collect_all([parsed.meta, unread_times(dates, time_zone=first.time_zone, votes=first.votes)])
     record = mapping.record
     unread = _reader_quarantine(
         raw.problems, meta, parsed.columns, run_id=record["run_id"], source_file=record["source_file"]
@@ -425,7 +437,46 @@ def _checked_batch(
     del raw, parsed
     staged: list[pl.DataFrame] = []
     checked = _checked_slices(wide, meta, mapping, unread["source_row"], staged.append, slice_rows=slice_rows)
-    return unread, checked, staged
+    return unread, checked, staged, times
+
+
+#: The dates that are a response's submission time, as ``unread_times`` names them (by layout).
+_SUBMISSION_TIMES = ("submitted_at", "recorded_at")
+
+
+def times_unread_line(source_file: str, times: pl.DataFrame) -> str | None:
+    """The one line saying how many of a file's times no format reads (``unread_times`` of its
+    batches), and their forms; None when every written time was read."""
+    found = _times_by_column(times).filter(pl.col("unread") > 0)
+    if found.is_empty():
+        return None
+    counts = ", ".join(f"{name} {unread:,} of {written:,}" for name, written, unread, _ in found.iter_rows())
+    return (
+        f"{display_name(source_file)}: times that no known format reads were left empty ({counts}; forms seen, "
+        f"digits shown as 9: {_forms_text(found)}); write them as 2023-10-02 14:03:04 and land the file again"
+    )
+
+
+def submission_times_unread(times: pl.DataFrame) -> tuple[int, str]:
+    """(how many submission times a file wrote, the forms seen) when no format reads any of them, else (0, "")."""
+    found = _times_by_column(times).filter(pl.col("name").is_in(_SUBMISSION_TIMES) & (pl.col("written") > 0))
+    if found.is_empty() or (found["unread"] < found["written"]).any():
+        return 0, ""
+    return int(found["written"].max()), _forms_text(found)
+
+
+def _times_by_column(times: pl.DataFrame) -> pl.DataFrame:
+    """``unread_times`` of a file's batches added up: one row per date column."""
+    return times.group_by("name", maintain_order=True).agg(
+        pl.col("written", "unread").sum(),
+        pl.col("forms").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True).head(3),
+    )
+
+
+def _forms_text(found: pl.DataFrame) -> str:
+    """Up to three forms of unread times, quoted, masked, short."""
+    forms = found["forms"].explode().drop_nulls().unique(maintain_order=True).head(3)
+    return ", ".join(repr(excerpt(masked(form), 40)) for form in forms)
 
 
 def _in_order(work: Callable[[T], R], items: Iterator[T], *, threads: int) -> Iterator[R]:
@@ -798,13 +849,14 @@ def stage_export(
     sliced = _SlicedResponses(staged_dir / f".{sha}.slices")
     try:
         try:
-            record, quarantine = _processed(path, read, sliced.keep, options)
+            record, quarantine = _processed(path, read, sliced.keep, options, dates_read := [])
         finally:
             landed, archived = kept()
         times = times or file_times(archived, modified_ns=landed[3])
         days = sliced.days if record["status"] == "loaded" else None
         placement, waves = Placement(wave, checked), waves or (Wave(book.wave),)
-        record["wave"] = _placed_wave(record, days, placement, waves=waves, path=path)
+        unread = submission_times_unread(pl.concat(dates_read, how="vertical")) if dates_read else (0, "")
+        record["wave"] = _placed_wave(record, days, placement, waves=waves, path=path, unread=unread)
         record |= {"file_sha256": sha, "archived_as": archived.name} | times
         return _written(StagedFile(sha, private_folder(staged_dir / sha), record), sliced, quarantine)
     finally:
@@ -946,11 +998,27 @@ def submission_days(accepted: pl.DataFrame) -> tuple[str, str] | None:
 
 
 def _placed_wave(
-    record: dict, days: tuple[str, str] | None, placement: Placement, *, waves: tuple[Wave, ...], path: Path
+    record: dict,
+    days: tuple[str, str] | None,
+    placement: Placement,
+    *,
+    waves: tuple[Wave, ...],
+    path: Path,
+    unread: tuple[int, str] = (0, ""),
 ) -> int:
     """The wave of a file's accepted rows, by their first and last ``days`` and its placement;
-    FileHeld when they fit none. A file not loaded keeps its given wave (else `wave:`)."""
-    wave = place_file(display_name(path.name), placement, days, waves, default=record["wave"])
+    FileHeld when they fit none, or when its wave is to come from its dates and none of its
+    ``unread`` submission times could be read. A file not loaded keeps its given wave (else `wave:`)."""
+    name = display_name(path.name)
+    count, forms = unread
+    if count and days is None and placement.checked and placement.wave is None and record["status"] == "loaded":
+        raise FileHeld(
+            f"{name}: none of its {count:,} submission times could be read (forms seen, digits shown as 9: {forms}), "
+            "so its wave cannot come from its dates; move it to a wave's folder (landing/<folder>/) or run "
+            f"`surveyhouse assign {name} --wave W`",
+            record=record,
+        )
+    wave = place_file(name, placement, days, waves, default=record["wave"])
     if isinstance(wave, str):
         raise FileHeld(wave, record=record)
     return wave

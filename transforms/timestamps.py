@@ -135,3 +135,53 @@ def parse_timestamp(
         .dt.replace_time_zone(None)
     )
     return pl.coalesce(absolute, local_utc).dt.replace_time_zone("UTC")
+
+
+#: The local time the tools write themselves (``2023-10-02 14:03:04``): read with this one format first.
+_PLAIN_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def time_form(text: pl.Expr) -> pl.Expr:
+    """The form of a written time, every digit shown as 9 (``31/13/2023 25h`` -> ``99/99/9999 99h``):
+    what a message shows of a time no format reads."""
+    return text.cast(pl.Utf8).str.strip_chars().str.replace_all(r"\d", "9")
+
+
+def unread_times(
+    dates: pl.LazyFrame, *, time_zone: str, votes: dict[str, tuple[int, int]] | None = None, forms: int = 3
+) -> pl.LazyFrame:
+    """One row per date column of ``dates`` (text; ``name`` without a leading ``_``): how many of
+    its values are written (``written``), how many of those ``parse_timestamp`` does not read
+    (``unread``: null) and the forms of at most ``forms`` of these (``time_form``); ``votes``:
+    the file's day/month votes by column (``slash_votes``), so that the order is the file's."""
+    names = dates.collect_schema().names()
+    parts = []
+    for name in names:
+        value = pl.col(name).cast(pl.Utf8)
+        written = value.is_not_null()  # (a raw cell left empty is null)
+        # Only the values the plain form does not read go through the formats' cascade: on a
+        # tool's own export, none (the cascade's thirty-odd formats are read on those alone).
+        odd = (
+            dates.filter(written & value.str.strptime(_NAIVE, _PLAIN_FORMAT, strict=False).is_null())
+            .select(value.str.strip_chars().alias("_text"))
+            .filter(pl.col("_text") != "")
+        )
+        read = parse_timestamp(pl.col("_text"), time_zone=time_zone, votes=(votes or {}).get(name))
+        unread = odd.filter(read.is_null())
+        parts.append(
+            pl.concat(
+                [
+                    dates.select(name=pl.lit(name.lstrip("_")), written=written.sum().cast(pl.Int64)),
+                    unread.select(
+                        unread=pl.len().cast(pl.Int64),
+                        forms=time_form(pl.col("_text")).unique(maintain_order=True).head(forms).implode(),
+                    ),
+                ],
+                how="horizontal",
+            )
+        )
+    if not parts:
+        return pl.LazyFrame(
+            schema={"name": pl.Utf8, "written": pl.Int64, "unread": pl.Int64, "forms": pl.List(pl.Utf8)}
+        )
+    return pl.concat(parts, how="vertical")
