@@ -11,8 +11,8 @@ from schemas.study import load_study
 from schemas.tables import warehouse_schemas
 from surveyhouse import build
 from surveyhouse.night import Night, run_night
-from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import load_settings
+from tests.flows.builds import full_build
 from warehouse.publish import ParquetTable
 
 
@@ -24,14 +24,7 @@ def tables(tmp_path_factory):
     settings = load_settings(inbox=str(root / "landing"), warehouse=str(root / "w.duckdb"))
     assert run_night(load_study(), settings, report=False).published
     night = Night.of(load_study(), settings)
-    built = build.build_tables(
-        night.study,
-        settings,
-        RunSummary.starting(),
-        state=night.state,
-        warehouse=night.warehouse,
-        staged_dir=night.state.staged_dir,
-    )
+    built = full_build(night)
     built.pop("_loaded").discard()
     return built
 

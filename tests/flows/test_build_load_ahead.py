@@ -19,6 +19,7 @@ from surveyhouse import build
 from surveyhouse.night import Night, publish, run_night
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import load_settings
+from tests.flows.builds import full_build
 from tests.flows.snapshots import assert_same, snapshot
 from warehouse.publish import building_files
 
@@ -33,22 +34,10 @@ def demo(tmp_path_factory):
     return Night.of(load_study(), settings)
 
 
-def _built(night: Night) -> dict:
-    """Every table of a full build of the night's staged files (not published)."""
-    return build.build_tables(
-        night.study,
-        night.settings,
-        RunSummary.starting(),
-        state=night.state,
-        warehouse=night.warehouse,
-        staged_dir=night.state.staged_dir,
-    )
-
-
 def test_a_full_build_has_responses_and_choices_in_the_new_file_before_its_publish(demo):
     live = demo.settings.warehouse
     before = snapshot(live)
-    tables = _built(demo)
+    tables = full_build(demo)
     loaded = tables["_loaded"]
     assert loaded.building in building_files(live) and loaded.tables["choices"] == tables["choices"]
     connection = loaded.take()
@@ -67,10 +56,10 @@ def test_a_full_build_has_responses_and_choices_in_the_new_file_before_its_publi
 
 def test_a_publish_of_a_build_that_loaded_ahead_equals_one_that_did_not(demo, tmp_path):
     live = demo.settings.warehouse
-    publish(demo, RunSummary.starting(), _built(demo))
+    publish(demo, RunSummary.starting(), full_build(demo))
     loaded_ahead, stored = snapshot(live), _stored(live)
     assert not building_files(live)
-    tables = _built(demo)
+    tables = full_build(demo)
     tables.pop("_loaded").discard()
     assert not building_files(live)
     publish(demo, RunSummary.starting(), tables)
@@ -104,7 +93,7 @@ def test_a_build_that_fails_after_its_tables_went_ahead_leaves_no_new_file(demo,
 
     monkeypatch.setattr(build, "_quarantine", broken)
     with pytest.raises(duckdb.IOException):
-        _built(demo)
+        full_build(demo)
     assert started and started[0] is not None
     assert not building_files(live) and not started[0].building.exists()
     assert_same(snapshot(live), before, "the live warehouse after a failed build")
@@ -114,7 +103,7 @@ def test_a_publish_tried_again_after_taking_the_file_loaded_ahead_writes_every_t
     """A publish that failed after taking the file (removed then) and is tried again (the flow
     retries I/O failures) inserts the big tables itself."""
     live = demo.settings.warehouse
-    tables = _built(demo)
+    tables = full_build(demo)
     connection = tables["_loaded"].take()
     connection.close()
     tables["_loaded"].building.unlink()
@@ -132,7 +121,7 @@ def test_the_insert_ahead_takes_one_core_when_ordered_and_every_core_when_not(de
     left to the build; an unordered one (from ``_UNORDERED_ROWS`` rows) runs on every core."""
     if unordered:
         monkeypatch.setattr(warehouse.publish, "_UNORDERED_ROWS", 10)
-    loaded = _built(demo)["_loaded"]
+    loaded = full_build(demo)["_loaded"]
     connection = loaded.take()
     try:
         (threads,) = connection.execute("select current_setting('threads')").fetchone()
@@ -148,7 +137,7 @@ def test_a_build_published_into_another_warehouse_writes_it_whole_and_leaves_no_
     """A build of one warehouse's staged files published into another (the bench's scratch
     warehouse): its file loaded ahead, for the first, is removed; the other is written whole."""
     live = demo.settings.warehouse
-    tables = _built(demo)
+    tables = full_build(demo)
     other = Night.of(demo.study, dataclasses.replace(demo.settings, warehouse=live.with_name("other.duckdb")))
     publish(other, RunSummary.starting(), tables)
     assert not building_files(live) and not building_files(other.settings.warehouse)

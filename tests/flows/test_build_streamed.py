@@ -23,6 +23,7 @@ from surveyhouse import build, responses_file
 from surveyhouse.night import Night, build_dir, publish, run_night
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import load_settings
+from tests.flows.builds import full_build
 from transforms.responses import (
     FILE_RECENCY,
     RANKED_RECENCY,
@@ -66,24 +67,12 @@ def _whole_frame_responses(night: Night) -> pl.DataFrame:
     )
 
 
-def _built(night):
-    """Every table the build makes from the night's staged files (not published)."""
-    return build.build_tables(
-        night.study,
-        night.settings,
-        RunSummary.starting(),
-        state=night.state,
-        warehouse=night.warehouse,
-        staged_dir=night.state.staged_dir,
-    )
-
-
 def test_streamed_responses_equal_the_whole_frame_screening_and_weighting(weighted_demo):
     night = weighted_demo
     expected = _whole_frame_responses(night)
     assert expected["is_duplicate"].sum() > 0 and expected["is_speeder"].sum() > 0  # the flags are exercised
     assert expected["weight"].null_count() < expected.height
-    tables = _built(night)
+    tables = full_build(night)
     built = tables["responses"].lazy().collect()
     assert_frame_equal(built, expected.select(built.columns), check_exact=True)
     choices = tables["choices"].lazy().collect()
@@ -111,7 +100,7 @@ def test_published_answers_view_equals_the_whole_frame_answers(weighted_demo):
 
 def test_the_build_folder_is_gone_after_the_publish(weighted_demo, tmp_path):
     night = weighted_demo
-    tables = _built(night)
+    tables = full_build(night)
     assert tables["responses"].paths[0].is_file()
     publish(night, RunSummary.starting(), tables)
     assert not build_dir(night.state).exists()
@@ -173,14 +162,7 @@ def test_responses_stay_exact_where_every_hash_collides_and_the_build_goes_a_sli
     monkeypatch.setattr(responses_file, "_SAMPLE_ROWS", 500)  # parts of about a thousand rows
     monkeypatch.setattr(responses_file, "_CANDIDATE_BYTES", 2**20 // 1000)  # a thousand candidates at a time
     settings = dataclasses.replace(night.settings, build_memory_mb=1)
-    tables = build.build_tables(
-        night.study,
-        settings,
-        RunSummary.starting(),
-        state=night.state,
-        warehouse=night.warehouse,
-        staged_dir=night.state.staged_dir,
-    )
+    tables = full_build(night, settings)
     assert len(tables["responses"].paths) > 2
     built = tables["responses"].lazy().collect()
     assert_frame_equal(built, expected.select(built.columns), check_exact=True)
@@ -190,7 +172,7 @@ def test_a_response_key_written_twice_fails_the_validation_of_the_big_tables(wei
     """The unique key of `responses` and `choices` is checked on the rows whose key's hash
     another row shares: a key written twice is still a failure, with its rows named."""
     night = weighted_demo
-    tables = _built(night)
+    tables = full_build(night)
     schemas = warehouse_schemas(night.study.book)
     for name in ("responses", "choices"):
         table = tables[name]
@@ -203,7 +185,7 @@ def test_a_response_key_written_twice_fails_the_validation_of_the_big_tables(wei
 def test_a_full_build_writes_each_responses_multi_select_answers_once(weighted_demo):
     """`choices` of a whole build is read from the responses' own files (which hold the
     multi-select answers, in the table's order): no second file of them."""
-    tables = _built(weighted_demo)
+    tables = full_build(weighted_demo)
     try:
         responses, choices = tables["responses"], tables["choices"]
         assert choices.paths == responses.paths and choices.height == responses.height
