@@ -108,7 +108,11 @@ def _chosen_wave(connection: duckdb.DuckDBPyConnection, wave: int | None) -> int
     """The wave asked for, or the latest; a wave the warehouse lacks is a ReportError."""
     waves = [row[0] for row in run_query(connection, "report_waves").fetchall()]
     if not waves:
-        raise ReportError("the warehouse has no crosstab rows: run `surveyhouse run` on some exports first")
+        raise ReportError(
+            "the warehouse has no crosstab rows: no response has been accepted yet. `surveyhouse files` says "
+            "what became of each export file, `surveyhouse quality` why its rows were set aside; "
+            "land exports and `surveyhouse run`"
+        )
     if wave is None:
         return waves[-1]
     if wave not in waves:

@@ -216,6 +216,20 @@ def test_the_report_command_says_when_there_is_no_warehouse(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("Error: no warehouse at")
 
 
+def test_the_report_command_of_a_warehouse_where_no_file_was_loaded_says_where_to_look(tmp_path, capsys):
+    """Every export rejected: the warehouse exists, with no crosstab; the message names the commands
+    that say why, not "run first" to a user who just ran."""
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "landing" / "notes.csv").write_text("colour,size\nred,3\n", encoding="utf-8")
+    settings = load_settings(inbox=str(tmp_path / "landing"), warehouse=str(tmp_path / "w.duckdb"))
+    run = run_night(load_study(), settings, report=False)
+    assert run.files_failed == 1
+    assert main(["report", "--warehouse", str(tmp_path / "w.duckdb")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Error: the warehouse has no crosstab rows: no response has been accepted yet"), err
+    assert "`surveyhouse files`" in err and "`surveyhouse quality`" in err and err.count("\n") == 1
+
+
 MARKUP = "<script>alert(1)</script> R&D"
 
 
