@@ -269,6 +269,13 @@ class _Checker:
                     f"question {code}: an option's code is read as {option_code.lower()}{_YAML_BOOLEAN}",
                     "write the code in quotes (e.g. `code: 'no'`)",
                 )
+            if "|" in option_code:
+                self.report(
+                    (*where, "code"),
+                    f"question {code}: option code {option_code} holds a `|`, which joins option codes in "
+                    "published_figures.csv and in segment groups",
+                    f"write the code without it (e.g. `code: {option_code.replace('|', '_or_')}`)",
+                )
             self.check_keys(
                 where,
                 option,

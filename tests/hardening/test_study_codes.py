@@ -95,6 +95,27 @@ def test_an_option_code_or_label_written_yes_or_no_is_a_mistake_not_true_or_fals
     ]
 
 
+BAR = """\
+study: survey
+wave: 2024
+languages: [en]
+questions:
+  - code: tools
+    type: single
+    text: {en: "Which tools?"}
+    options:
+      - {code: "chat|image", en: "Chat and image"}
+      - {code: other, en: "Other"}
+"""
+
+
+def test_an_option_code_holding_a_bar_is_a_mistake_not_a_net_of_two_codes_in_the_figures():
+    assert questionnaire_problems(BAR, name="q.yaml") == [
+        "q.yaml, line 9: question tools: option code chat|image holds a `|`, which joins option codes in "
+        "published_figures.csv and in segment groups; write the code without it (e.g. `code: chat_or_image`)"
+    ]
+
+
 TWO_LABELS = """\
 study: umfrage
 wave: 2024
