@@ -6,13 +6,10 @@ from __future__ import annotations
 import pandera.polars as pa
 import pytest
 
-from demo.study import write_demo_study
 from schemas.study import load_study
 from schemas.tables import warehouse_schemas
 from surveyhouse import build
-from surveyhouse.night import Night, run_night
-from surveyhouse.settings import load_settings
-from tests.flows.builds import full_build
+from tests.flows.builds import full_build, published_demo_night
 from warehouse.publish import ParquetTable
 
 
@@ -20,10 +17,7 @@ from warehouse.publish import ParquetTable
 def tables(tmp_path_factory):
     """Every table of a full build of the demo (not published: its file loaded ahead discarded)."""
     root = tmp_path_factory.mktemp("checks")
-    write_demo_study(root / "landing")
-    settings = load_settings(inbox=str(root / "landing"), warehouse=str(root / "w.duckdb"))
-    assert run_night(load_study(), settings, report=False).published
-    night = Night.of(load_study(), settings)
+    night = published_demo_night(root)
     built = full_build(night)
     built.pop("_loaded").discard()
     return built

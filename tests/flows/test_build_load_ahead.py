@@ -13,13 +13,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import warehouse.publish
-from demo.study import write_demo_study
-from schemas.study import load_study
 from surveyhouse import build
-from surveyhouse.night import Night, publish, run_night
+from surveyhouse.night import Night, publish
 from surveyhouse.runlog import RunSummary
-from surveyhouse.settings import load_settings
-from tests.flows.builds import full_build
+from tests.flows.builds import full_build, published_demo_night
 from tests.flows.snapshots import assert_same, snapshot
 from warehouse.publish import building_files
 
@@ -28,10 +25,7 @@ from warehouse.publish import building_files
 def demo(tmp_path_factory):
     """The demo staged and published."""
     root = tmp_path_factory.mktemp("ahead")
-    write_demo_study(root / "landing")
-    settings = load_settings(inbox=str(root / "landing"), warehouse=str(root / "w.duckdb"))
-    assert run_night(load_study(), settings, report=False).published
-    return Night.of(load_study(), settings)
+    return published_demo_night(root)
 
 
 def test_a_full_build_has_responses_and_choices_in_the_new_file_before_its_publish(demo):

@@ -17,10 +17,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from demo.study import write_demo_study
-from schemas.study import load_study
-from surveyhouse.night import Night, run_night
-from surveyhouse.settings import load_settings
+from surveyhouse.night import Night
+from tests.flows.builds import published_demo_night
 
 #: Build and publish a staged warehouse folder in this process; print the peak RSS (MiB).
 CHILD = """
@@ -46,10 +44,7 @@ print(json.dumps({"growth_mib": status()["VmHWM"] - before}))
 @pytest.fixture(scope="module")
 def demo_staged(tmp_path_factory) -> Night:
     root = tmp_path_factory.mktemp("memory")
-    write_demo_study(root / "landing")
-    settings = load_settings(inbox=str(root / "landing"), warehouse=str(root / "w.duckdb"))
-    assert run_night(load_study(), settings, report=False).published
-    return Night.of(load_study(), settings)
+    return published_demo_night(root)
 
 
 def _staged_copies(night: Night, folder: Path, rows: int) -> Path:
