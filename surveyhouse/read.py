@@ -463,6 +463,10 @@ def _raw_frame(
 #: At most this many bytes of a delimited export are parsed at a time (``read_batches``),
 #: however few rows they hold: about 140,000 rows of a Qualtrics export of 100 columns.
 BATCH_BYTES = 64 << 20
+#: A delimited export of at most this many bytes (and at most ``batch_bytes``) is read once: the
+#: first pass keeps its batches, parsed whole, for the checks (``ExportBatches.read_once``). What
+#: that holds is about what the checks of three batches hold at once (``_in_order``, two threads).
+READ_ONCE_BYTES = 48 << 20
 #: The first bytes of a file, what its kind, its delimiter and its first rows are told from.
 _HEAD_BYTES = 800_000
 _BOM = b"\xef\xbb\xbf"
@@ -478,7 +482,10 @@ class ExportBatches:
     ``batches(columns=...)``: ``columns()``, asked before each batch but the first, names the
     raw columns (indices) to read alone, or None for all: a batch then holds only those (and
     ``source_row``), unless one of its rows has none of them filled (then it holds every
-    column, as whether a row is empty is told by all of them). A file read whole has them all."""
+    column, as whether a row is empty is told by all of them). A file read whole has them all.
+
+    ``read_once``: the file is small enough (``READ_ONCE_BYTES``) for its batches, parsed whole,
+    to be kept from a first pass for the next, rather than read and parsed again."""
 
     path: Path
     kind: str
@@ -486,6 +493,7 @@ class ExportBatches:
     delimiter: str | None
     header: list[list[str | None]]
     batches: Callable[..., Iterator[RawExport]]
+    read_once: bool = False
 
 
 def read_batches(
@@ -538,7 +546,8 @@ def read_batches(
     if cut:
         raise UnreadableExport(f"{display_name(path.name)} is truncated: {cut} (was the download or copy interrupted?)")
     batches = _DelimitedBatches(path, opened, skip, delimiter, limits, batch_bytes, batch_rows)
-    return ExportBatches(path, "delimited", batches.encoding, delimiter, batches.header(), batches)
+    once = size <= min(READ_ONCE_BYTES, batch_bytes)
+    return ExportBatches(path, "delimited", batches.encoding, delimiter, batches.header(), batches, read_once=once)
 
 
 def _whole_bytes(path: Path, opened: Callable[[], BinaryIO]) -> bytes:

@@ -575,12 +575,14 @@ class _FirstPass:
     votes: dict[str, tuple[int, int]]  # each date's (month-first, day-first) reads (``date_votes``)
     duplicated: pl.Series  # the source rows whose response id the file holds more than once
     key: bytes  # the deployment's hashing key (for ``Layout.ids_from_personal_data``)
-    only: RawExport | None = None  # the file's rows when they are one batch (not read again)
+    #: The file's batches, parsed whole, when the first pass kept them (one batch, or a file
+    #: ``read_once``): not read again, each let go of as it is given (``batches``).
+    kept: list[RawExport] | None = None
 
     def batches(self, export: ExportBatches) -> Iterator[RawExport]:
         """The file's batches of rows (the whole file at once for a layout that must see every row)."""
-        if self.only is not None:
-            return iter([self.only])
+        if self.kept is not None:
+            return _given(self.kept)
         return export.batches() if self.layout.batched else iter([_joined(export.batches())])
 
     def parsed(self, raw: RawExport) -> ParsedExport:
@@ -591,6 +593,13 @@ class _FirstPass:
             return parsed
         ids = pl.col("response_id").map_batches(partial(keyed_response_ids, key=self.key), return_dtype=pl.Utf8)
         return parsed._replace(meta=parsed.meta.with_columns(ids))
+
+
+def _given(kept: list[RawExport]) -> Iterator[RawExport]:
+    """The batches of ``kept``, in order, each taken out of it as it is given (held no longer than its checks)."""
+    kept.reverse()
+    while kept:
+        yield kept.pop()
 
 
 def _joined(batches: Iterator[RawExport]) -> RawExport:
@@ -640,11 +649,12 @@ def _recognised(
         record["response_ids"] = KEYED_IDS
     zone = (time_zones or {}).get(layout.source_tool, DEFAULT_TIME_ZONE)
     first = _FirstPass(layout, export.header, zone, [], {}, pl.Series("source_row", [], pl.Int64), key)
-    ids, votes, columns, only, names = [], {}, (), None, []
-    # After the first batch, only the columns the pass reads are parsed (decided once a second batch comes).
-    needed = functools.cache(lambda: _first_pass_columns(first, only))
+    ids, votes, columns, kept, names = [], {}, (), [], []
+    # After the first batch, only the columns the pass reads are parsed (decided once a second batch
+    # comes), unless the file is read once: then every batch is parsed whole and kept for the checks.
+    needed = None if export.read_once else functools.cache(lambda: _first_pass_columns(first, kept[0]))
     for raw in export.batches(columns=needed) if layout.batched else first.batches(export):
-        only = raw if not ids else None  # kept while it is the only batch
+        kept = [*kept, raw] if export.read_once or not ids else []  # (else only while it is the only batch)
         names = raw.frame.columns if not ids else names  # the file's columns (a batch may have fewer)
         parsed = first.parsed(_padded(raw, names))
         found = pl.collect_all(_first_pass_plans(parsed, layout))  # one pass over the batch for both
@@ -662,7 +672,7 @@ def _recognised(
     except FileRejected as error:
         raise _NotUsable(error.check, str(error)) from None
     duplicated = _repeated_rows(every)
-    return _FirstPass(layout, export.header, zone, resolved, votes, duplicated, key, only)
+    return _FirstPass(layout, export.header, zone, resolved, votes, duplicated, key, kept or None)
 
 
 def _first_pass_plans(parsed: ParsedExport, layout: Layout) -> list[pl.LazyFrame]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -11,10 +12,15 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.generate import export
+from schemas.codebook import codebook
 from surveyhouse.discover import discover_files
 from surveyhouse.landing import identity
-from surveyhouse.read import _is_utf8_stream, _record_chunks, read_batches, read_export
+from surveyhouse.read import READ_ONCE_BYTES, _is_utf8_stream, _record_chunks, read_batches, read_export
+from surveyhouse.staging import _Options, _processed
 from surveyhouse.state import StateFolder
+from tests.flows.test_cases_exports import KEY
+from tests.flows.test_staging_slices import _same
 
 #: Pieces that put every kind of character (and of broken one) across a block's end.
 _PIECES = st.sampled_from(
@@ -101,3 +107,39 @@ def test_a_byte_is_counted_as_bytes_count_counts_it_whatever_the_window(data, by
         assert read._count(memoryview(data)[1:], byte) == data[1:].count(bytes([byte]))
     finally:
         read._COUNT_WINDOW = kept
+
+
+def _staged_reading(path, *, read_once: bool) -> tuple[tuple, list[int]]:
+    """((record, accepted responses, quarantine) of ``path`` staged 500 rows a batch, the rows of each batch the reader gave)."""
+    given, kept = [], []
+
+    def counted(export):
+        def batches(**options):
+            for raw in export.batches(**options):
+                given.append(raw.frame.height)
+                yield raw
+
+        return dataclasses.replace(export, batches=batches, read_once=read_once)
+
+    options = _Options("test", 1, 2023, codebook(), KEY, None, 0.5, None, slice_rows=500)
+    record, quarantine = _processed(path, lambda: counted(read_batches(path, batch_rows=500)), kept.append, options)
+    return (record, pl.concat(kept), quarantine), given
+
+
+def test_a_small_file_is_read_once(tmp_path):
+    """A file of at most READ_ONCE_BYTES is parsed once, in batches: the first pass keeps them,
+    parsed whole, for the checks (the same result as a file read twice, its first pass projected)."""
+    path = export(tmp_path, "qualtrics_en", 3_000, seed=5)
+    assert path.stat().st_size <= READ_ONCE_BYTES and read_batches(path).read_once
+    once, given = _staged_reading(path, read_once=True)
+    assert len(given) > 2 and sum(given) == read_export(path).frame.height  # every row parsed once
+    twice, given_twice = _staged_reading(path, read_once=False)
+    assert sum(given_twice) == 2 * sum(given)
+    _same(once, twice)
+
+
+def test_a_file_larger_than_a_batch_is_not_held_whole(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"a,b\n" + b"1,2\n" * 100)
+    assert read_batches(path).read_once
+    assert not read_batches(path, batch_bytes=100).read_once  # (what staging's memory tests read at)
