@@ -56,6 +56,7 @@ import tempfile
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -678,6 +679,25 @@ def _count(data: bytes | memoryview, byte: int) -> int:
     return found
 
 
+def _read_ahead(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """``chunks``: the first as it comes, then each made on a thread while the one before is
+    parsed (reading a chunk, looking for its last record's end and copying it are mostly done
+    without Python's lock), so one more is held. Closed early, it waits for the chunk being
+    made (the file is not closed under it). The first is made before any other is asked for:
+    what the others begin with (``prefix``) is known once it is parsed."""
+    first = next(chunks, None)
+    if first is None:
+        return
+    yield first
+    del first
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool:
+        pending = pool.submit(next, chunks, None)
+        while (chunk := pending.result()) is not None:
+            pending = pool.submit(next, chunks, None)
+            yield chunk
+            del chunk
+
+
 def _known_chunks(handle: BinaryIO, lengths: list[int], prefix: Callable[[], bytes] = bytes) -> Iterator[bytes]:
     """The chunks of ``handle`` a pass before cut (``lengths``, in bytes), each after ``prefix()``."""
     for length in lengths:
@@ -726,7 +746,7 @@ class _DelimitedBatches:
                 chunks = _known_chunks(handle, known, prefix)
             else:
                 chunks = _record_chunks(handle, *cut, prefix=prefix)
-            for chunk in chunks:
+            for chunk in chunks if columns is None else _read_ahead(chunks):
                 lengths.append(len(chunk) - len(prefix()))
                 wanted = columns() if columns is not None and width else None
                 frame = self._projected(chunk, width, first_row, wanted) if wanted else None

@@ -388,7 +388,9 @@ def _processed(
     }  # fmt: skip
     try:
         export = read()
-        first = _recognised(export, record, book=book, time_zones=options.time_zones, key=options.key)
+        first = _recognised(
+            export, record, book=book, time_zones=options.time_zones, key=options.key, threads=options.threads
+        )
     except UnreadableExport as error:
         return _failed(record, book=union, check="file_readable", reason=str(error))[::2]
     except _NotUsable as unusable:
@@ -633,11 +635,17 @@ def _repeated_rows(ids: pl.DataFrame) -> pl.Series:
 
 
 def _recognised(
-    export: ExportBatches, record: dict, *, book: Codebook, time_zones: dict[str, str] | None, key: bytes
+    export: ExportBatches,
+    record: dict,
+    *,
+    book: Codebook,
+    time_zones: dict[str, str] | None,
+    key: bytes,
+    threads: int = 1,
 ) -> _FirstPass:
     """The whole-file decisions of a file, from a first pass over its rows that keeps only
-    their response ids and the votes of their dates; the record filled in. _NotUsable when
-    the layout is unknown or it is not this questionnaire."""
+    their response ids and the votes of their dates (``threads`` batches at a time); the record
+    filled in. _NotUsable when the layout is unknown or it is not this questionnaire."""
     record["encoding"] = export.encoding
     try:
         layout = detect_layout(export.header, kind=export.kind)
@@ -653,14 +661,14 @@ def _recognised(
     # After the first batch, only the columns the pass reads are parsed (decided once a second batch
     # comes), unless the file is read once: then every batch is parsed whole and kept for the checks.
     needed = None if export.read_once else functools.cache(lambda: _first_pass_columns(first, kept[0]))
-    for raw in export.batches(columns=needed) if layout.batched else first.batches(export):
-        kept = [*kept, raw] if export.read_once or not ids else []  # (else only while it is the only batch)
-        names = raw.frame.columns if not ids else names  # the file's columns (a batch may have fewer)
-        parsed = first.parsed(_padded(raw, names))
-        found = pl.collect_all(_first_pass_plans(parsed, layout))  # one pass over the batch for both
-        ids.append(found[0])
-        votes = added_votes(votes, votes_of(found[1])) if len(found) > 1 else votes
-        columns = parsed.columns
+    batches = export.batches(columns=needed) if layout.batched else first.batches(export)
+    facts = partial(_first_pass_facts, first=first, names=names)  # (the next batch is read meanwhile)
+    for found, more, batch_columns in _in_order(
+        facts, _kept(batches, kept, names, whole=export.read_once), threads=threads
+    ):
+        ids.append(found)
+        votes = added_votes(votes, more) if more is not None else votes
+        columns = batch_columns
     every = pl.concat(ids, how="vertical", rechunk=False)
     record["rows_read"] = every.height
     resolved, ignored = resolve_columns(columns, book=book)
@@ -673,6 +681,29 @@ def _recognised(
         raise _NotUsable(error.check, str(error)) from None
     duplicated = _repeated_rows(every)
     return _FirstPass(layout, export.header, zone, resolved, votes, duplicated, key, kept or None)
+
+
+def _kept(batches: Iterator[RawExport], kept: list[RawExport], names: list[str], *, whole: bool) -> Iterator[RawExport]:
+    """``batches``; the file's columns (its first batch's: a batch may have fewer) put in
+    ``names`` and the batches in ``kept`` (every one when ``whole``, else the first while it is
+    the only one) before each is given."""
+    for count, raw in enumerate(batches):
+        names.extend([] if count else raw.frame.columns)
+        if whole or not count:
+            kept.append(raw)
+        else:
+            kept.clear()
+        yield raw
+
+
+def _first_pass_facts(
+    raw: RawExport, *, first: _FirstPass, names: list[str]
+) -> tuple[pl.DataFrame, dict | None, tuple[SourceColumn, ...]]:
+    """(source rows and ``_ID_HASHES``, the votes of the dates (None: no dates voted), the file's
+    columns) of a batch of its rows, as the first pass keeps them (``_first_pass_plans``)."""
+    parsed = first.parsed(_padded(raw, names))
+    found = pl.collect_all(_first_pass_plans(parsed, first.layout))  # one pass over the batch for both
+    return found[0], votes_of(found[1]) if len(found) > 1 else None, parsed.columns
 
 
 def _first_pass_plans(parsed: ParsedExport, layout: Layout) -> list[pl.LazyFrame]:
