@@ -11,8 +11,9 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_frame_equal
 
+from schemas.codebook import codebook
 from surveyhouse.read import read_batches
-from surveyhouse.staging import _first_pass_columns, _FirstPass
+from surveyhouse.staging import _first_pass_columns, _FirstPass, _recognised
 from tests.flows.test_cases_exports import CASES
 from tests.flows.test_staging_slices import WHOLE, _same, run
 from transforms.layouts import detect_layout
@@ -83,3 +84,19 @@ def test_a_second_pass_reads_the_chunks_the_first_cut_unless_the_file_changed(tm
     )  # longer: its records are looked for again
     again = pl.concat([raw.frame for raw in export.batches()])
     assert_frame_equal(again, pl.concat([raw.frame for raw in read_batches(path).batches()]))
+
+
+def test_the_first_pass_on_two_threads_takes_the_decisions_of_one(tmp_path):
+    """Batches of a French re-save (dates read day first only from a later row's) with a
+    response id repeated across batches: the same record, votes, repeated rows and columns."""
+    source = CASES / "excel_fr_qualtrics_fr_labels_split.csv"
+    lines = source.read_bytes().decode("cp1252").splitlines(keepends=True)
+    path = tmp_path / "export.csv"
+    path.write_text("".join([*lines, *lines[4:6]]), encoding="utf-8")
+    found = []
+    for threads in (1, 2):
+        export, record = read_batches(path, batch_bytes=300, batch_rows=2), {}
+        first = _recognised(export, record, book=codebook(), time_zones=None, key=b"key", threads=threads)
+        found.append((record, first.votes, first.duplicated.to_list(), first.resolved))
+    assert found[0] == found[1]
+    assert found[0][2] and any(day_first for _, day_first in found[0][1].values())

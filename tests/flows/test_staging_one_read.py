@@ -6,9 +6,11 @@ import dataclasses
 import hashlib
 import io
 import os
+import threading
 import time
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +18,7 @@ from bench.generate import export
 from schemas.codebook import codebook
 from surveyhouse.discover import discover_files
 from surveyhouse.landing import identity
-from surveyhouse.read import READ_ONCE_BYTES, _is_utf8_stream, _record_chunks, read_batches, read_export
+from surveyhouse.read import READ_ONCE_BYTES, _is_utf8_stream, _read_ahead, _record_chunks, read_batches, read_export
 from surveyhouse.staging import _Options, _processed
 from surveyhouse.state import StateFolder
 from tests.flows.test_cases_exports import KEY
@@ -143,3 +145,31 @@ def test_a_file_larger_than_a_batch_is_not_held_whole(tmp_path):
     path.write_bytes(b"a,b\n" + b"1,2\n" * 100)
     assert read_batches(path).read_once
     assert not read_batches(path, batch_bytes=100).read_once  # (what staging's memory tests read at)
+
+
+def test_chunks_read_ahead_are_the_chunks_in_order_and_a_failure_where_it_is_due():
+    def chunks():
+        yield from (b"a", b"b", b"c")
+        raise OSError("the disk went away")
+
+    ahead = _read_ahead(chunks())
+    assert [next(ahead) for _ in range(3)] == [b"a", b"b", b"c"]
+    with pytest.raises(OSError, match="went away"):
+        next(ahead)
+
+
+def test_a_read_ahead_closed_early_waits_for_the_chunk_being_made():
+    made, released = [], threading.Event()
+
+    def chunks():
+        for index in range(10):
+            if index == 2:
+                released.wait(5)
+            made.append(index)
+            yield bytes([index])
+
+    ahead = _read_ahead(chunks())
+    assert next(ahead) == b"\x00" and next(ahead) == b"\x01"  # (the third is being made meanwhile)
+    threading.Timer(0.2, released.set).start()
+    ahead.close()  # returns once the third is made: the file it reads is not closed under it
+    assert made == [0, 1, 2]
