@@ -680,7 +680,28 @@ def _recognised(
     except FileRejected as error:
         raise _NotUsable(error.check, str(error)) from None
     duplicated = _repeated_rows(every)
+    kept = _balanced(kept, parts=threads) if export.read_once and len(kept) > 1 else kept
     return _FirstPass(layout, export.header, zone, resolved, votes, duplicated, key, kept or None)
+
+
+def _balanced(kept: list[RawExport], *, parts: int) -> list[RawExport]:
+    """A file's batches, kept whole, cut again into ``parts`` of as many rows each, each with the
+    reader's problems of its rows: checked ``parts`` at a time, they end together (the reader's
+    first batch is a small one, to size the others on). ``kept`` as it is when its columns differ."""
+    frames = [raw.frame for raw in kept]
+    if any(frame.columns != frames[0].columns for frame in frames):
+        return kept
+    frame, problems = pl.concat(frames, how="vertical"), pl.concat([raw.problems for raw in kept], how="vertical")
+    size, first = max(-(-frame.height // max(parts, 1)), 1), kept[0]
+    del kept[:], frames
+    starts = frame["source_row"].gather_every(size).to_list()
+    balanced = []
+    for index, start in enumerate(starts):
+        rows = pl.col("source_row") >= start if index else pl.lit(True)
+        rows = rows & (pl.col("source_row") < starts[index + 1]) if index + 1 < len(starts) else rows
+        part = frame.slice(index * size, size)
+        balanced.append(RawExport(first.path, part, first.encoding, first.delimiter, first.kind, problems.filter(rows)))
+    return balanced
 
 
 def _kept(batches: Iterator[RawExport], kept: list[RawExport], names: list[str], *, whole: bool) -> Iterator[RawExport]:

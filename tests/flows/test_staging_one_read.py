@@ -19,7 +19,7 @@ from schemas.codebook import codebook
 from surveyhouse.discover import discover_files
 from surveyhouse.landing import identity
 from surveyhouse.read import READ_ONCE_BYTES, _is_utf8_stream, _read_ahead, _record_chunks, read_batches, read_export
-from surveyhouse.staging import _Options, _processed
+from surveyhouse.staging import _Options, _processed, _recognised, process_export
 from surveyhouse.state import StateFolder
 from tests.flows.test_cases_exports import KEY
 from tests.flows.test_staging_slices import _same
@@ -173,3 +173,25 @@ def test_a_read_ahead_closed_early_waits_for_the_chunk_being_made():
     threading.Timer(0.2, released.set).start()
     ahead.close()  # returns once the third is made: the file it reads is not closed under it
     assert made == [0, 1, 2]
+
+
+def test_a_file_read_once_is_checked_in_parts_of_as_many_rows(tmp_path):
+    """The reader's first batch is small (the others are sized on it): a file read once is cut
+    again into as many parts as threads check it, each with the reader's problems of its rows
+    (a row with a cell past the header, in the last), and stages as checked a batch at a time."""
+    path = export(tmp_path, "qualtrics_en", 3_000, seed=5)
+    last = path.read_text(encoding="utf-8").splitlines()[-1]
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(f"{last.replace(last.split(',')[8], 'R_wider')},one cell too many\n")
+    first = _recognised(read_batches(path, batch_rows=500), {}, book=codebook(), time_zones=None, key=KEY, threads=2)
+    heights = [raw.frame.height for raw in first.kept]
+    assert len(heights) == 2 and max(heights) - min(heights) <= 1
+    assert first.kept[1].problems["check"].to_list() == ["more_cells_than_header"]
+    staged = [
+        process_export(
+            path, run_id="t", file_order=1, wave=2023, book=codebook(), key=KEY, slice_rows=500, threads=threads
+        )
+        for threads in (1, 2)
+    ]
+    _same(staged[1], staged[0])
+    assert "more_cells_than_header" in staged[1][2]["check"].to_list()
