@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, TypeVar
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -34,8 +35,13 @@ from surveyhouse.night import run_night
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings, load_settings
 
+if TYPE_CHECKING:
+    from flows.head_start import NightAhead
+
 T = TypeVar("T")
 X = TypeVar("X")
+#: The night this process started ahead of its flow run (``run_nightly``'s ``ahead``), for the flow to take over.
+_night_ahead: ContextVar[NightAhead | None] = ContextVar("night_ahead", default=None)
 IO_RETRIES = 2
 IO_RETRY_DELAY_S = 5
 
@@ -96,10 +102,17 @@ def nightly(
     inbox: str | None = None, warehouse: str | None = None, lake_data: str | None = None, study: str | None = None
 ) -> RunSummary:
     """Ingest every new export of the landing folder and publish the warehouse (of the study
-    folder ``study``; default: $SURVEYHOUSE_STUDY, else the built-in study)."""
-    settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data, study=study)
-    run = RunSummary.starting(flow_run_id=str(flow_run.id) if flow_run.id else None)
+    folder ``study``; default: $SURVEYHOUSE_STUDY, else the built-in study). A night that
+    `surveyhouse run` started while this run's Prefect server started (flows/head_start.py)
+    is taken over: its steps so far shown as task runs, the others run as tasks."""
+    flow_run_id = str(flow_run.id) if flow_run.id else None
+    ahead = _night_ahead.get()
+    run = ahead.run if ahead is not None else RunSummary.starting(flow_run_id=flow_run_id)
     try:
+        if ahead is not None:
+            run.flow_run_id = flow_run_id
+            return ahead.attach(PrefectSteps())
+        settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data, study=study)
         return run_night(load_study(settings.study), settings, runner=PrefectSteps(settings.dask_address), run=run)
     except RunInProgress as busy:
         return Cancelled(message=str(busy), data=run)
@@ -124,11 +137,20 @@ def one_run_settings() -> Iterator[None]:
         yield
 
 
-def run_nightly(settings: Settings) -> RunSummary:
-    """Run the flow once, in this process."""
+@contextmanager
+def _taken_over(ahead: NightAhead | None) -> Iterator[None]:
+    token = _night_ahead.set(ahead)
+    try:
+        yield
+    finally:
+        _night_ahead.reset(token)
+
+
+def run_nightly(settings: Settings, *, ahead: NightAhead | None = None) -> RunSummary:
+    """Run the flow once, in this process (``ahead``: taking over that night, started before the flow)."""
     lake_data = str(settings.lake_data) if settings.lake_data else None
     study = str(settings.study) if settings.study else None
-    with one_run_settings():
+    with one_run_settings(), _taken_over(ahead):
         result = nightly_for(settings)(
             inbox=str(settings.inbox),
             warehouse=str(settings.warehouse),
