@@ -141,16 +141,16 @@ class NightAhead:
             if self._abandoned.is_set():
                 raise NightAbandoned("the flow did not take the night over")
 
-    def start(self, study: Study, settings: Settings, pool: ThreadPoolExecutor) -> None:
-        """Run the night on ``pool``'s thread, with this runner."""
+    def start(self, night: Callable[[NightAhead], RunSummary], pool: ThreadPoolExecutor) -> None:
+        """Run ``night(runner)`` on ``pool``'s thread, with this runner."""
 
-        def night() -> RunSummary:
+        def ends_relaying() -> RunSummary:
             try:
-                return run_night(study, settings, runner=self, run=self.run)
+                return night(self)
             finally:
                 self._requests.put(None)  # the night ended: the flow stops relaying
 
-        self._night = pool.submit(night)
+        self._night = pool.submit(ends_relaying)
 
     def attach(self, runner: Runner) -> RunSummary:
         """The flow takes the night over (call in the flow): the steps run ahead shown as its tasks, the
@@ -161,6 +161,10 @@ class NightAhead:
                 request.serve(runner)
         finally:
             self._abandoned.set()  # interrupted (a timeout, Ctrl-C): the night stops at its next step
+        return self.summary()
+
+    def summary(self) -> RunSummary:
+        """The night's summary, or its error (waits for the night to end)."""
         return self._night.result()
 
     def abandon(self) -> None:
@@ -173,7 +177,7 @@ def night_ahead(study: Study, settings: Settings) -> Iterator[NightAhead]:
     flow took it over, and its thread finished."""
     ahead = NightAhead(RunSummary.starting())
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="night") as pool:
-        ahead.start(study, settings, pool)
+        ahead.start(lambda runner: run_night(study, settings, runner=runner, run=ahead.run), pool)
         try:
             yield ahead
         finally:
