@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 from schemas.study import Study
@@ -182,3 +183,22 @@ def night_ahead(study: Study, settings: Settings) -> Iterator[NightAhead]:
             yield ahead
         finally:
             ahead.abandon()
+
+
+#: The night this process started ahead of the flow run it runs now (``taken_over``).
+_night_ahead: ContextVar[NightAhead | None] = ContextVar("night_ahead", default=None)
+
+
+@contextmanager
+def taken_over(ahead: NightAhead | None) -> Iterator[None]:
+    """Within: the flow run takes ``ahead`` over (``night_to_take_over``)."""
+    token = _night_ahead.set(ahead)
+    try:
+        yield
+    finally:
+        _night_ahead.reset(token)
+
+
+def night_to_take_over() -> NightAhead | None:
+    """The night started ahead of the flow run that asks (in its process and thread), or None."""
+    return _night_ahead.get()

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -28,6 +27,7 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 from prefect.states import Cancelled
 
 from flows.failure import report_failure
+from flows.head_start import NightAhead, night_to_take_over, taken_over
 from schemas.study import load_study
 from surveyhouse.diskspace import says_disk_full
 from surveyhouse.lock import RunInProgress
@@ -35,13 +35,8 @@ from surveyhouse.night import run_night
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings, load_settings
 
-if TYPE_CHECKING:
-    from flows.head_start import NightAhead
-
 T = TypeVar("T")
 X = TypeVar("X")
-#: The night this process started ahead of its flow run (``run_nightly``'s ``ahead``), for the flow to take over.
-_night_ahead: ContextVar[NightAhead | None] = ContextVar("night_ahead", default=None)
 IO_RETRIES = 2
 IO_RETRY_DELAY_S = 5
 
@@ -106,7 +101,7 @@ def nightly(
     `surveyhouse run` started while this run's Prefect server started (flows/head_start.py)
     is taken over: its steps so far shown as task runs, the others run as tasks."""
     flow_run_id = str(flow_run.id) if flow_run.id else None
-    ahead = _night_ahead.get()
+    ahead = night_to_take_over()
     run = ahead.run if ahead is not None else RunSummary.starting(flow_run_id=flow_run_id)
     try:
         if ahead is not None:
@@ -137,20 +132,11 @@ def one_run_settings() -> Iterator[None]:
         yield
 
 
-@contextmanager
-def _taken_over(ahead: NightAhead | None) -> Iterator[None]:
-    token = _night_ahead.set(ahead)
-    try:
-        yield
-    finally:
-        _night_ahead.reset(token)
-
-
 def run_nightly(settings: Settings, *, ahead: NightAhead | None = None) -> RunSummary:
     """Run the flow once, in this process (``ahead``: taking over that night, started before the flow)."""
     lake_data = str(settings.lake_data) if settings.lake_data else None
     study = str(settings.study) if settings.study else None
-    with one_run_settings(), _taken_over(ahead):
+    with one_run_settings(), taken_over(ahead):
         result = nightly_for(settings)(
             inbox=str(settings.inbox),
             warehouse=str(settings.warehouse),
