@@ -105,7 +105,7 @@ def _run_flow(settings, ready=lambda: None, study=None):
 
         _import_on_the_way()
     _log_prefect_to_file(settings)
-    with night_ahead(study or load_study_of(settings), settings) as ahead:
+    with night_ahead(study if study is not None else load_study_of(settings), settings) as ahead:
         ready()
         return run_nightly(settings, ahead=ahead)
 
@@ -303,7 +303,7 @@ def demo_command(inbox: str | None, warehouse: str | None, lake_data: str | None
         for path in written:
             print(f"  {path.relative_to(settings.inbox)}")
         # Its exports were written and closed by this command a moment ago: none is still being copied,
-        # so the landing folder's settle time (SURVEYHOUSE_SETTLE_S) holds none back (the flow reads it).
+        # so the landing folder's settle time (SURVEYHOUSE_SETTLE_S) holds none back (the night reads it).
         os.environ["SURVEYHOUSE_SETTLE_S"] = "0"
         settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data)
         run = _run_flow(settings, ready)

@@ -97,6 +97,7 @@ class NightAhead:
         self._night: Future | None = None
 
     def step(self, name: str, function: Callable[[], T], *, io: bool = False) -> T:
+        self._not_abandoned()
         if name not in AHEAD or self._attached.is_set():
             return self._relayed(lambda runner: runner.step(name, function, io=io))
         outcome = _outcome_of(function)
@@ -104,6 +105,7 @@ class NightAhead:
         return outcome.result() if outcome.exception() is None else self._outcome(shown)
 
     def map(self, name: str, function: Callable[[X], T], items: Sequence[X], *, label: Callable[[X], str]) -> list[T]:
+        self._not_abandoned()
         if name not in AHEAD or self._attached.is_set():
             return self._relayed(lambda runner: runner.map(name, function, items, label=label))
         with ThreadPoolExecutor(max_workers=max(1, len(items)), thread_name_prefix=f"ahead-{name}") as pool:
@@ -133,14 +135,16 @@ class NightAhead:
 
     def _outcome(self, request: _Request) -> T:
         while not wait([request.done], timeout=POLL_S).done:
-            if self._abandoned.is_set():
-                raise NightAbandoned("the flow did not take the night over")
+            self._not_abandoned()
         return request.done.result()
 
     def _until_attached(self) -> None:
         while not self._attached.wait(POLL_S):
-            if self._abandoned.is_set():
-                raise NightAbandoned("the flow did not take the night over")
+            self._not_abandoned()
+
+    def _not_abandoned(self) -> None:
+        if self._abandoned.is_set():
+            raise NightAbandoned("the flow did not take the night over")
 
     def start(self, night: Callable[[NightAhead], RunSummary], pool: ThreadPoolExecutor) -> None:
         """Run ``night(runner)`` on ``pool``'s thread, with this runner."""

@@ -91,15 +91,22 @@ def test_a_failure_in_a_step_run_ahead_surfaces_in_its_task_and_a_retry_runs_the
 
 
 def test_a_night_its_flow_never_takes_over_stops_at_its_next_step_having_built_nothing():
-    built = []
+    done, recovering = [], threading.Event()
+
+    def recover():
+        recovering.set()
+        time.sleep(0.2)  # the server fails meanwhile
+        done.append("recover")
 
     def night(runner):
-        runner.step("recover", lambda: None)
-        return runner.step("build", lambda: built.append(1))
+        runner.step("recover", recover)
+        runner.step("discover", lambda: done.append("discover"))
+        return runner.step("build", lambda: done.append("build"))
 
     ahead, pool = started(night)
     with pool:
+        assert recovering.wait(30)
         ahead.abandon()
     with pytest.raises(NightAbandoned):
         ahead.summary()
-    assert built == []
+    assert done == ["recover"]  # the step under way ends; no other starts
