@@ -105,6 +105,9 @@ def _run_flow(settings, ready=lambda: None, study=None):
 
         _import_on_the_way()
     _log_prefect_to_file(settings)
+    if settings.dask_address:  # its files staged on the Dask cluster: the night starts in the flow
+        ready()
+        return run_nightly(settings)
     with night_ahead(study if study is not None else load_study_of(settings), settings) as ahead:
         ready()
         return run_nightly(settings, ahead=ahead)

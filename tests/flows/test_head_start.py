@@ -3,12 +3,16 @@ what runs before the flow takes over, what the flow is shown, and how a failure 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from demo.study import write_demo_study
 from flows.head_start import NightAbandoned, NightAhead
 from surveyhouse.night import InProcess
 from surveyhouse.runlog import RunSummary
@@ -110,3 +114,19 @@ def test_a_night_its_flow_never_takes_over_stops_at_its_next_step_having_built_n
     with pytest.raises(NightAbandoned):
         ahead.summary()
     assert done == ["recover"]  # the step under way ends; no other starts
+
+
+def test_a_dask_run_starts_no_night_ahead_its_files_are_staged_on_the_cluster(tmp_path):
+    """With $SURVEYHOUSE_DASK_ADDRESS the per-file steps are the cluster's, whichever Prefect server
+    the run reports to: nothing is staged in this process before the flow (here, a flow that cannot
+    begin: its server does not answer)."""
+    write_demo_study(tmp_path / "landing", waves=((2023, 50),))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SURVEYHOUSE_"))} | {
+        "SURVEYHOUSE_SETTLE_S": "0",
+        "SURVEYHOUSE_DASK_ADDRESS": "tcp://127.0.0.1:9",
+        "PREFECT_API_URL": "http://127.0.0.1:9/api",
+    }
+    command = [sys.executable, "-m", "cli.main", "run", "--inbox", "landing", "--warehouse", "w.duckdb"]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 1 and "Failed to reach API at http://127.0.0.1:9/api" in result.stderr
+    assert not list((tmp_path / ".surveyhouse").glob("staged/*/*/file.json"))
