@@ -81,9 +81,11 @@ def _importing() -> Iterator[None]:
         gc.enable()
 
 
-def _run_flow(settings, ready=lambda: None):
+def _run_flow(settings, ready=lambda: None, study=None):
     """Run the nightly flow in this process; ``ready()`` waits for the run's Prefect server
-    (``_prefect_server``), called once the flow's modules, and those it imports on its way, are imported."""
+    (``_prefect_server``), called once the flow's modules, and those it imports on its way, are
+    imported, and the night (of ``study``, else the settings' study) started meanwhile on a thread
+    (flows/head_start.py: recover, discover and the staging of the new files)."""
     from surveyhouse.settings import configure_prefect
 
     configure_prefect(settings)
@@ -98,12 +100,17 @@ def _run_flow(settings, ready=lambda: None):
             _log_prefect_to_file(settings)
             return run_nightly(settings)
     with _importing():
+        from flows.head_start import night_ahead
         from flows.nightly import run_nightly
 
         _import_on_the_way()
     _log_prefect_to_file(settings)
-    ready()
-    return run_nightly(settings)
+    if settings.dask_address:  # its files staged on the Dask cluster: the night starts in the flow
+        ready()
+        return run_nightly(settings)
+    with night_ahead(study if study is not None else load_study_of(settings), settings) as ahead:
+        ready()
+        return run_nightly(settings, ahead=ahead)
 
 
 @contextlib.contextmanager
@@ -243,8 +250,7 @@ def run_command(inbox: str | None, warehouse: str | None, lake_data: str | None,
     with run_lock(settings.lock_file):
         if first_night:
             with _prefect_server(settings) as ready:
-                load_study_of(settings)
-                run = _run_flow(settings, ready)
+                run = _run_flow(settings, ready, load_study_of(settings))
                 print_summary(run, settings, time.perf_counter() - started)
             return verdict(run)
         with _importing():
@@ -269,7 +275,7 @@ def run_command(inbox: str | None, warehouse: str | None, lake_data: str | None,
             print_summary(run, settings, time.perf_counter() - started)
             return verdict(run)
         with _prefect_server(settings) as ready:
-            run = _run_flow(settings, ready)
+            run = _run_flow(settings, ready, loaded)
             print_summary(run, settings, time.perf_counter() - started)
     return verdict(run)
 
@@ -300,8 +306,9 @@ def demo_command(inbox: str | None, warehouse: str | None, lake_data: str | None
         for path in written:
             print(f"  {path.relative_to(settings.inbox)}")
         # Its exports were written and closed by this command a moment ago: none is still being copied,
-        # so the landing folder's settle time (SURVEYHOUSE_SETTLE_S) holds none back (the flow reads it).
+        # so the landing folder's settle time (SURVEYHOUSE_SETTLE_S) holds none back (the night reads it).
         os.environ["SURVEYHOUSE_SETTLE_S"] = "0"
+        settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data)
         run = _run_flow(settings, ready)
         print_summary(run, settings, time.perf_counter() - started)
     return verdict(run)

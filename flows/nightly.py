@@ -27,6 +27,7 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 from prefect.states import Cancelled
 
 from flows.failure import report_failure
+from flows.head_start import NightAhead, night_to_take_over, taken_over
 from schemas.study import load_study
 from surveyhouse.diskspace import says_disk_full
 from surveyhouse.lock import RunInProgress
@@ -96,10 +97,17 @@ def nightly(
     inbox: str | None = None, warehouse: str | None = None, lake_data: str | None = None, study: str | None = None
 ) -> RunSummary:
     """Ingest every new export of the landing folder and publish the warehouse (of the study
-    folder ``study``; default: $SURVEYHOUSE_STUDY, else the built-in study)."""
-    settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data, study=study)
-    run = RunSummary.starting(flow_run_id=str(flow_run.id) if flow_run.id else None)
+    folder ``study``; default: $SURVEYHOUSE_STUDY, else the built-in study). A night that
+    `surveyhouse run` started while this run's Prefect server started (flows/head_start.py)
+    is taken over: its steps so far shown as task runs, the others run as tasks."""
+    flow_run_id = str(flow_run.id) if flow_run.id else None
+    ahead = night_to_take_over()
+    run = ahead.run if ahead is not None else RunSummary.starting(flow_run_id=flow_run_id)
     try:
+        if ahead is not None:
+            run.flow_run_id = flow_run_id
+            return ahead.attach(PrefectSteps())
+        settings = load_settings(inbox=inbox, warehouse=warehouse, lake_data=lake_data, study=study)
         return run_night(load_study(settings.study), settings, runner=PrefectSteps(settings.dask_address), run=run)
     except RunInProgress as busy:
         return Cancelled(message=str(busy), data=run)
@@ -124,11 +132,11 @@ def one_run_settings() -> Iterator[None]:
         yield
 
 
-def run_nightly(settings: Settings) -> RunSummary:
-    """Run the flow once, in this process."""
+def run_nightly(settings: Settings, *, ahead: NightAhead | None = None) -> RunSummary:
+    """Run the flow once, in this process (``ahead``: taking over that night, started before the flow)."""
     lake_data = str(settings.lake_data) if settings.lake_data else None
     study = str(settings.study) if settings.study else None
-    with one_run_settings():
+    with one_run_settings(), taken_over(ahead):
         result = nightly_for(settings)(
             inbox=str(settings.inbox),
             warehouse=str(settings.warehouse),

@@ -51,6 +51,28 @@ def test_demo_runs_the_prefect_flow_offline_on_a_fresh_home_without_warnings(dem
         assert connection.execute("select count(*) from files").fetchone()[0] == 10
 
 
+def _flow_began_at(prefect_home: Path) -> datetime:
+    """When the run's flow began: its "Beginning flow run" line in the run's Prefect log (local time)."""
+    for line in (prefect_home / "runs.log").read_text(encoding="utf-8").splitlines():
+        if "Beginning flow run" in line:
+            return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+    raise AssertionError("the flow never began")
+
+
+def test_a_run_stages_while_its_prefect_server_starts(demo_run):
+    """The night starts while the run's Prefect server starts (flows/head_start.py): the first
+    staged file's record is written before the flow could begin, i.e. before the server answered."""
+    root, result = demo_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = list((root / ".surveyhouse" / "staged").glob("*/*/file.json"))
+    assert len(records) == 10
+    first_staged = datetime.fromtimestamp(min(record.stat().st_mtime for record in records))
+    assert first_staged < _flow_began_at(root / ".surveyhouse" / "prefect")
+    for record in records:  # and the flow shows every file's staging as its task run, completed
+        name = json.loads(record.read_text(encoding="utf-8"))["source_file"]
+        assert f"Task run 'ingest {name}' - Finished in state Completed()" in result.stdout + result.stderr
+
+
 def test_the_flow_writes_the_report_page_beside_the_warehouse_and_the_demo_says_where(demo_run):
     root, result = demo_run
     page = root / "surveyhouse.report.html"
