@@ -341,11 +341,12 @@ def staged_rows(staged: list[StagedFile], *, book: Codebook, first: int = 0) -> 
     """Every loaded file's staged rows, lazily, with ``_row`` (their row in the staged files, in
     order, from ``first``: the row of the first of them among every staged file, ``_first_row``)."""
     loaded = loaded_files(staged)
-    if loaded:
-        rows = pl.scan_parquet([s.responses for s in loaded], glob=False).select(response_columns(book))
-    else:
-        rows = pl.LazyFrame(schema=staged_schema(book))  # nothing loaded yet: an empty warehouse
-    return rows.with_row_index("_row", offset=first)
+    if not loaded:  # nothing loaded yet: an empty warehouse
+        return pl.LazyFrame(schema=staged_schema(book)).with_row_index("_row", offset=first)
+    # The row index before the columns are chosen: a slice of the rows (``incremental.rows_at``) then
+    # reads the row groups that hold it (Polars 2.1 reads every row group when the select comes first).
+    rows = pl.scan_parquet([s.responses for s in loaded], glob=False).with_row_index("_row", offset=first)
+    return rows.select("_row", *response_columns(book))
 
 
 def staged_rows_at(staged: list[StagedFile], at: pl.Series, *, book: Codebook) -> pl.LazyFrame:

@@ -11,6 +11,7 @@ import polars as pl
 
 from schemas.study import load_study
 from surveyhouse.build import _respondents, staged_rows, staged_rows_at
+from surveyhouse.incremental import rows_at
 from surveyhouse.night import Night
 from warehouse.publish import ParquetTable
 
@@ -34,3 +35,25 @@ def test_the_staged_rows_a_night_asks_for_are_read_from_the_files_that_hold_them
     assert str(last.responses) in plan and not any(str(s.responses) in plan for s in staged[:-1])
     assert rows.collect().equals(every.filter(pl.col("_row").is_in(at.implode())))
     assert staged_rows_at(staged, at.clear(), book=book).collect().is_empty()
+
+
+def test_a_slice_of_the_staged_rows_reads_the_row_groups_that_hold_it(demo_night):
+    book = load_study().book
+    staged = Night.of(load_study(), demo_night).state.staged()
+    plan = staged_rows(staged, book=book).slice(100, 3).explain()
+    assert "SLICE:" in plan.split("Parquet SCAN", 1)[1]  # the slice is the scan's, not a step over every row
+
+
+def test_a_few_rows_are_read_in_slices_of_the_rows_that_hold_them_and_many_with_a_filter(tmp_path):
+    path = tmp_path / "rows.parquet"
+    pl.DataFrame({"x": pl.int_range(100_000, eager=True)}).write_parquet(path, row_group_size=20_000)
+    rows = pl.scan_parquet(path).with_row_index("_row")
+    every = rows.collect()
+    few = pl.Series([3, 4, 60_000, 99_999], dtype=pl.UInt32)
+    read = rows_at(rows, few)
+    assert "Parquet SCAN" not in read.explain()  # each stretch read on its own, not the rows whole once for all
+    assert read.collect().equals(every.filter(pl.col("_row").is_in(few.implode())))
+    many = pl.Series(range(0, every.height, 7), dtype=pl.UInt32)
+    assert "Parquet SCAN" in rows_at(rows, many).explain()
+    assert rows_at(rows, many).collect().equals(every.filter(pl.col("_row").is_in(many.implode())))
+    assert rows_at(rows, few.clear()).collect().is_empty()
