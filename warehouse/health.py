@@ -63,7 +63,7 @@ ROW_GROUP_ROWS = 122_880
 class WrittenRows:
     """What a publish wrote of a table it kept from the live file (the rest: the live file's blocks,
     copied byte for byte): the rows from ``start`` on (those it added, and the row group before
-    them), and ``columns`` over every row (those it updated in place, and the key: every row
+    them), and ``columns`` over every row (those it updated in place, and one more: every row
     group's deletions)."""
 
     start: int

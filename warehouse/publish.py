@@ -514,19 +514,19 @@ def _written_rows(
     """What a publish that keeps live rows wrote of each kept table the caller read whole in the live
     file (``KeptRows.read_whole``; the night reads every table whole, the internal ones too):
     the rows it added and the row group before them (from the row id ``ends`` gives, its end in the
-    live file, less a row group), the columns it updated and the key. A table put back in order
-    (``rewritten``) is not among them: written whole."""
+    live file, less a row group), the columns it updated and the key's first (every row group's
+    deletions). A table put back in order (``rewritten``) is not among them: written whole."""
     written = {}
     for name, kept in incremental.items():
         if kept.read_whole and name not in rewritten:
-            updated = () if kept.updated is None else tuple(kept.updated.columns)
-            columns = tuple(dict.fromkeys([*kept.replaced.columns, *updated]))
-            written[name] = WrittenRows(max(0, ends[name] - ROW_GROUP_ROWS), columns)
+            key = kept.replaced.columns
+            updated = [] if kept.updated is None else [column for column in kept.updated.columns if column not in key]
+            written[name] = WrittenRows(max(0, ends[name] - ROW_GROUP_ROWS), (key[0], *updated))
     if all(kept.read_whole for kept in incremental.values()):
         for name, changes in internal.items():
             if isinstance(changes, InternalChanges):
                 table = f"{INTERNAL_SCHEMA}.{name}"
-                written[table] = WrittenRows(max(0, ends[table] - ROW_GROUP_ROWS), tuple(changes.deleted.columns))
+                written[table] = WrittenRows(max(0, ends[table] - ROW_GROUP_ROWS), tuple(changes.deleted.columns[:1]))
     return written
 
 
