@@ -101,7 +101,7 @@ def build_tables(
         # The multi-select answers, one row a response (the `answers` view unnests them with the
         # single-choice columns of `responses`); ``keep_live``: the live choices kept, read above.
         answered, replaced = _responses_to_answer(
-            scanned, versions, rows=staged_rows(staged, book=book), new_orders=keep_live
+            scanned, versions, rows=lambda at: staged_rows_at(staged, at, book=book), new_orders=keep_live
         )
         quarantine = _quarantine(staged, times)
         this_run = _run_row(run, settings, decided=decided, claims=claims, quarantine=quarantine, published=failures)
@@ -111,7 +111,9 @@ def build_tables(
                 responses, answered, every=replaced is None, book=book, path=folder / "choices.parquet"
             ),
             "crosstab": crosstab,
-            "trend": _trend(crosstab, scanned, study, settings, weighted=weighted, respondents=_respondents(responses)),
+            "trend": _trend(
+                crosstab, scanned, study, settings, weighted=weighted, respondents=_respondents(responses, waves=waves)
+            ),
             "column_tests": build_column_tests(
                 crosstab.lazy(), book=book, settings=settings.column_tests, weighted=weighted
             ).collect(),
@@ -129,8 +131,11 @@ def build_tables(
         return validated | {"responses": responses} | kept | ({"_loaded": loaded} if loaded is not None else {})
 
 
-def _respondents(responses: ParquetTable | ChangedResponses) -> pl.LazyFrame:
-    """The wave and email hash of the responses in the bases (of an incremental night, of the whole table)."""
+def _respondents(responses: ParquetTable | ChangedResponses, *, waves: list[int]) -> pl.LazyFrame:
+    """The wave and email hash of the responses in the bases (of an incremental night, of the whole table);
+    none read when the responses are of fewer than two ``waves`` (the trend then compares no wave pair)."""
+    if len(waves) < 2:
+        return pl.LazyFrame(schema={"wave": pl.Int32, "email_hash": pl.Utf8})
     if isinstance(responses, ChangedResponses):
         return responses.respondents
     return responses.lazy().filter(~pl.col("is_excluded")).select("wave", "email_hash")
@@ -336,11 +341,25 @@ def staged_rows(staged: list[StagedFile], *, book: Codebook, first: int = 0) -> 
     """Every loaded file's staged rows, lazily, with ``_row`` (their row in the staged files, in
     order, from ``first``: the row of the first of them among every staged file, ``_first_row``)."""
     loaded = loaded_files(staged)
-    if loaded:
-        rows = pl.scan_parquet([s.responses for s in loaded], glob=False).select(response_columns(book))
-    else:
-        rows = pl.LazyFrame(schema=staged_schema(book))  # nothing loaded yet: an empty warehouse
-    return rows.with_row_index("_row", offset=first)
+    if not loaded:  # nothing loaded yet: an empty warehouse
+        return pl.LazyFrame(schema=staged_schema(book)).with_row_index("_row", offset=first)
+    # The row index before the columns are chosen: a slice of the rows (``incremental.rows_at``) then
+    # reads the row groups that hold it (Polars 2.1 reads every row group when the select comes first).
+    rows = pl.scan_parquet([s.responses for s in loaded], glob=False).with_row_index("_row", offset=first)
+    return rows.select("_row", *response_columns(book))
+
+
+def staged_rows_at(staged: list[StagedFile], at: pl.Series, *, book: Codebook) -> pl.LazyFrame:
+    """The staged rows (``staged_rows``) whose ``_row`` is in ``at``, read from the files that hold
+    them alone (a night's new rows: from its new files, not every staged file)."""
+    wanted, parts, first = at.cast(pl.Int64), [], 0
+    for file in loaded_files(staged):
+        height = pl.scan_parquet(file.responses, glob=False).select(pl.len()).collect().item()
+        if wanted.is_between(first, first + height, closed="left").any():
+            parts.append(staged_rows([file], book=book, first=first))
+        first += height
+    rows = pl.concat(parts) if parts else staged_rows([], book=book)
+    return rows.filter(pl.col("_row").is_in(at.cast(pl.UInt32).implode()))
 
 
 def _first_row(staged: list[StagedFile], files: list[StagedFile]) -> int:
@@ -371,7 +390,7 @@ def _current_versions(
     rows = staged_rows(staged, book=book)
     keys = rows.select("_row", "file_order", _key=version_key()).collect(engine="streaming")
     shared = keys.filter(pl.len().over("_key") > 1)["_row"]
-    candidates = rows.filter(pl.col("_row").is_in(shared.implode())).select(
+    candidates = staged_rows_at(staged, shared, book=book).select(
         "_row", *KEY, "submitted_at", "file_order", "source_row"
     )
     ranks = rank_files(times.lazy().select("file_order", *FILE_RECENCY))
@@ -501,7 +520,11 @@ def _merged_previous(
 
 
 def _responses_to_answer(
-    responses: pl.LazyFrame, versions: pl.DataFrame, *, rows: pl.LazyFrame, new_orders: list[int] | None
+    responses: pl.LazyFrame,
+    versions: pl.DataFrame,
+    *,
+    rows: Callable[[pl.Series], pl.LazyFrame],
+    new_orders: list[int] | None,
 ) -> tuple[pl.LazyFrame, pl.DataFrame | None]:
     """(the responses whose choices this build writes, the keys of the live choices to drop).
 
@@ -509,7 +532,8 @@ def _responses_to_answer(
     from every staged file but this run's (``new_orders``, their file orders), only the
     responses whose current version came in since get theirs built; the publish keeps the
     live table's other rows. ``new_orders`` None: every response's choices, none kept.
-    ``rows``: the staged rows (``staged_rows``), whose exact keys are read for the versions concerned.
+    ``rows``: gives the staged rows of some ``_row`` (``staged_rows_at``), whose exact keys are read
+    for the versions concerned.
     """
     if new_orders is None:
         return responses, None
@@ -520,7 +544,7 @@ def _responses_to_answer(
     # (their keys' hashes matched first, then the keys themselves).
     matched = added.filter(pl.col("_key").is_in(older["_key"].implode()))
     again = older.filter(pl.col("_key").is_in(matched["_key"].implode()))
-    exact = rows.filter(pl.col("_row").is_in(pl.concat([added["_row"], again["_row"]]).implode()))
+    exact = rows(pl.concat([added["_row"], again["_row"]]))
     exact = exact.select("_row", *KEY, is_added=pl.col("_row").is_in(added["_row"].implode())).collect()
     added_keys = exact.filter(pl.col("is_added")).select(KEY)
     replaced = added_keys.join(exact.filter(~pl.col("is_added")).select(KEY), on=KEY, how="semi")

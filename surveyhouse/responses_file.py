@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -265,12 +265,21 @@ _ORDER_KEYS = ("submitted_at", "source_tool", "response_id")
 _CANDIDATE_BYTES = 512
 
 
-def _duplicates(current: pl.LazyFrame, narrow: pl.DataFrame, *, book: Codebook, memory_mb: int) -> pl.DataFrame:
+def _duplicates(
+    current: pl.LazyFrame | None,
+    narrow: pl.DataFrame,
+    *,
+    book: Codebook,
+    memory_mb: int,
+    read: Callable[[pl.Series], pl.LazyFrame] | None = None,
+) -> pl.DataFrame:
     """``_row`` and ``is_duplicate`` (``transforms.screening.duplicate_flag``) of the responses
     whose hashed values another response of their wave shares: the only ones a duplicate can
     be among (two equal values have equal hashes). Compared on their exact values, in their
     order in the wave (``order_in_wave``): among themselves, the order they have among every
-    response. Those sharing an email hash a share of the hashes at a time, as many as ``memory_mb`` holds."""
+    response. Those sharing an email hash a share of the hashes at a time, as many as ``memory_mb`` holds.
+    ``read``: gives the rows of ``current`` of some ``_row`` (default: a filter of every row; given, no ``current``)."""
+    read = read or (lambda at: current.filter(pl.col("_row").is_in(at.implode())))
     # (the keys hashed once more, and ``is_duplicated``: a hash set of integers, not the groups of
     # a window, one at a time: a third of the memory; a hash shared by chance only adds a candidate)
     shared = lambda *keys: pl.col(keys[0]).is_not_null() & pl.struct("wave", *keys).hash().is_duplicated()  # noqa: E731
@@ -283,25 +292,22 @@ def _duplicates(current: pl.LazyFrame, narrow: pl.DataFrame, *, book: Codebook, 
     chunks = max(1, -(-person.height * _CANDIDATE_BYTES // (memory_mb * 2**20)))
     parts = [
         _duplicates_among(
-            current, person.filter(pl.col("email_hash") % chunks == number), exact={"_email_exact": "email_hash"}
+            read, person.filter(pl.col("email_hash") % chunks == number), exact={"_email_exact": "email_hash"}
         )
         for number in range(chunks)
     ]
     machine = candidates.filter("_machine").with_columns(email_hash=None)  # the same machine: IP and answers
-    parts.append(
-        _duplicates_among(current, machine, exact={"_ip_exact": "ip_hash", "_answers_exact": answers_key(book)})
-    )
+    parts.append(_duplicates_among(read, machine, exact={"_ip_exact": "ip_hash", "_answers_exact": answers_key(book)}))
     return pl.concat(parts).group_by("_row").agg(pl.col("is_duplicate").any())
 
 
-def _duplicates_among(current: pl.LazyFrame, candidates: pl.DataFrame, *, exact: dict) -> pl.DataFrame:
+def _duplicates_among(
+    rows: Callable[[pl.Series], pl.LazyFrame], candidates: pl.DataFrame, *, exact: dict
+) -> pl.DataFrame:
     """``_row`` and ``is_duplicate`` of ``candidates`` (``_row``, ``wave`` and the hashed keys, null
-    where not compared), among themselves, with the ``exact`` values of the keys they compare."""
-    read = (
-        current.filter(pl.col("_row").is_in(candidates["_row"].implode()))
-        .select("_row", *_ORDER_KEYS, **exact)
-        .collect(engine="streaming")
-    )
+    where not compared), among themselves, with the ``exact`` values of the keys they compare
+    (``rows``: gives the responses of some ``_row``)."""
+    read = rows(candidates["_row"]).select("_row", *_ORDER_KEYS, **exact).collect(engine="streaming")
     hashed = candidates.sort("_row").select("_row", "wave", *_HASHED)
     # The same rows in the same (staged) order: side by side, without a join's copy of the exact values.
     both = hashed.hstack(read.drop("_row")) if read["_row"].equals(hashed["_row"]) else hashed.join(read, on="_row")

@@ -5,10 +5,15 @@ blocks a query needs: a warehouse with a corrupt block answers ``count(*)`` and 
 queries, and fails only the query that touches that block. Reading every column of every
 row of every table reads every data block, so a corrupt one shows before a publish
 reuses the file's rows or swaps a new file in.
+
+A new file that is the live one's copy with rows added and updated (an incremental night) is
+read where the publish wrote it (``WrittenRows``): the blocks it copied are the live file's,
+read whole at the start of the night, and compared byte for byte with it after the copy.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -49,8 +54,38 @@ def one_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def unreadable_tables(connection: duckdb.DuckDBPyConnection, tables: list[str] | None = None) -> str | None:
-    """None when every row of ``tables`` (default: every table) reads whole, else why not, in one line."""
+#: DuckDB's row group size: rows added after a kept table's last row go into row groups of their own,
+#: or into its last row group, which is then written again.
+ROW_GROUP_ROWS = 122_880
+
+
+@dataclass(frozen=True)
+class WrittenRows:
+    """What a publish wrote of a table it kept from the live file (the rest: the live file's blocks,
+    copied byte for byte): the rows from ``start`` on (those it added, and the row group before
+    them), and ``columns`` over every row (those it updated in place, and one more: every row
+    group's deletions)."""
+
+    start: int
+    columns: tuple[str, ...]
+
+    def queries(self, quoted: str) -> list[str]:
+        """What reads these rows and columns of the table ``quoted``: every block holding them."""
+        columns = ", ".join(f't."{column}"' for column in self.columns)
+        return [
+            f"select bit_xor(hash(t)) from {quoted} as t where rowid >= {int(self.start)}",
+            f"select bit_xor(hash({columns})) from {quoted} as t",
+        ]
+
+
+def unreadable_tables(
+    connection: duckdb.DuckDBPyConnection,
+    tables: list[str] | None = None,
+    *,
+    written: dict[str, WrittenRows] | None = None,
+) -> str | None:
+    """None when every row of ``tables`` (default: every table) reads whole, else why not, in one line;
+    of a table ``written`` names (schema.table outside the main schema), what was written of it."""
     if tables is None:  # those of the main schema by name, the others (a build's own) schema.table
         tables = [
             name if schema == "main" else f"{schema}.{name}"
@@ -63,20 +98,23 @@ def unreadable_tables(connection: duckdb.DuckDBPyConnection, tables: list[str] |
             # hash() of the row reads every column's data and validity blocks; the one
             # aggregate keeps what comes back to Python to one number.
             quoted = ".".join(f'"{part}"' for part in table.split(".", 1))
-            connection.execute(f"select bit_xor(hash(t)) from {quoted} as t").fetchall()
+            of = (written or {}).get(table)
+            for query in of.queries(quoted) if of is not None else [f"select bit_xor(hash(t)) from {quoted} as t"]:
+                connection.execute(query).fetchall()
         except duckdb.Error as error:
             return f"table {table}: {one_line(error)}"
     return None
 
 
-def warehouse_unreadable(path: Path) -> str | None:
-    """None when every table of the warehouse file at ``path`` reads whole, else the reason in one line."""
+def warehouse_unreadable(path: Path, *, written: dict[str, WrittenRows] | None = None) -> str | None:
+    """None when every table of the warehouse file at ``path`` reads whole (of a table ``written``
+    names, what was written of it: ``WrittenRows``), else the reason in one line."""
     try:
         connection = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as error:
         return one_line(error)
     try:
         connection.execute("SET enable_progress_bar = false")
-        return unreadable_tables(connection)
+        return unreadable_tables(connection, written=written)
     finally:
         connection.close()

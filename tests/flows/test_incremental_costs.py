@@ -1,0 +1,59 @@
+"""A night with a few new files on a big warehouse costs what changed, not the whole history
+(issue 18): what it reads of the staged files.
+
+Its results are those of a full build (tests/flows/test_incremental_night.py); these tests pin
+the work it no longer does.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.study import load_study
+from surveyhouse.build import _respondents, staged_rows, staged_rows_at
+from surveyhouse.incremental import rows_at
+from surveyhouse.night import Night
+from warehouse.publish import ParquetTable
+
+
+def test_the_trend_of_responses_of_one_wave_reads_no_email_hash(tmp_path):
+    # a table whose files are gone: any read of them fails
+    gone = ParquetTable((tmp_path / "gone.parquet",), 5, pl.Schema({"wave": pl.Int32, "email_hash": pl.Utf8}))
+    respondents = _respondents(gone, waves=[2024]).collect()
+    assert respondents.is_empty() and respondents.columns == ["wave", "email_hash"]
+
+
+def test_the_staged_rows_a_night_asks_for_are_read_from_the_files_that_hold_them_alone(demo_night):
+    book = load_study().book
+    staged = Night.of(load_study(), demo_night).state.staged()
+    every = staged_rows(staged, book=book).collect()
+    last = staged[-1]
+    first = every.height - pl.scan_parquet(last.responses).select(pl.len()).collect().item()
+    at = pl.Series([first, first + 2, every.height - 1], dtype=pl.UInt32)
+    rows = staged_rows_at(staged, at, book=book)
+    plan = rows.explain()
+    assert str(last.responses) in plan and not any(str(s.responses) in plan for s in staged[:-1])
+    assert rows.collect().equals(every.filter(pl.col("_row").is_in(at.implode())))
+    assert staged_rows_at(staged, at.clear(), book=book).collect().is_empty()
+
+
+def test_a_slice_of_the_staged_rows_reads_the_row_groups_that_hold_it(demo_night):
+    book = load_study().book
+    staged = Night.of(load_study(), demo_night).state.staged()
+    plan = staged_rows(staged, book=book).slice(100, 3).explain()
+    assert "SLICE:" in plan.split("Parquet SCAN", 1)[1]  # the slice is the scan's, not a step over every row
+
+
+def test_a_few_rows_are_read_in_slices_of_the_rows_that_hold_them_and_many_with_a_filter(tmp_path):
+    path = tmp_path / "rows.parquet"
+    pl.DataFrame({"x": pl.int_range(100_000, eager=True)}).write_parquet(path, row_group_size=20_000)
+    rows = pl.scan_parquet(path).with_row_index("_row")
+    every = rows.collect()
+    few = pl.Series([3, 4, 60_000, 99_999], dtype=pl.UInt32)
+    read = rows_at(rows, few)
+    assert "Parquet SCAN" not in read.explain()  # each stretch read on its own, not the rows whole once for all
+    assert read.collect().equals(every.filter(pl.col("_row").is_in(few.implode())))
+    many = pl.Series(range(0, every.height, 7), dtype=pl.UInt32)
+    assert "Parquet SCAN" in rows_at(rows, many).explain()
+    assert rows_at(rows, many).collect().equals(every.filter(pl.col("_row").is_in(many.implode())))
+    assert rows_at(rows, few.clear()).collect().is_empty()
