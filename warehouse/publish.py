@@ -185,19 +185,23 @@ class LiveCopy:
 
 class LoadedAhead:
     """A full build's big tables (``ParquetTable``s: `responses`, `choices`) inserted into the new
-    warehouse file on a thread from the moment their files are written, while the build goes on
-    (DuckDB's ordered insert runs on one core: 1M responses, about 2 s). The file is in the new
-    file's place (``.NAME.building-*``: one left by a killed run is removed by the next publish);
-    a publish takes it once (``take``: ``publish_warehouse``'s ``loaded``) and writes the other
-    tables into it before the checks and the swap; ``discard`` removes it when none did."""
+    warehouse file from the moment their files are written, while the build goes on: each table
+    on its own thread and DuckDB connection (DuckDB's ordered insert runs on one core: 1M
+    responses, about 2 s; `choices`, 0.8 s, beside it). The file is in the new file's place
+    (``.NAME.building-*``: one left by a killed run is removed by the next publish); a publish
+    writes the other tables into it while the rows go in (``writer``), then takes it once
+    (``take``: waits for them; ``publish_warehouse``'s ``loaded``) for the checks and the swap;
+    ``discard`` removes it when none did."""
 
     def __init__(self, path: Path, tables: dict[str, ParquetTable], schemas: dict[str, pa.DataFrameSchema]) -> None:
         self.path = path
         self.tables = dict(tables)
         self.building = path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
         self._connection: duckdb.DuckDBPyConnection | None = None
-        self._error: BaseException | None = None
+        self._errors: list[BaseException] = []
         self._taken = False
+        self._created = threading.Event()  # set when the tables exist, or could not be made (``_ready`` says which)
+        self._ready = False
         schemas = {name: schemas[name] for name in tables}
         self._thread = threading.Thread(target=self._load, args=(schemas,), name="load-ahead")
         self._thread.start()
@@ -212,20 +216,50 @@ class LoadedAhead:
             if all(table.height < _UNORDERED_ROWS for table in self.tables.values()):
                 self._connection.execute("SET threads = 1")
             create_tables(self._connection, schemas)
-            for name, schema in schemas.items():
-                _insert_parquet(self._connection, name, self.tables[name], list(schema.columns))
+            self._ready = True
         except BaseException as error:  # raised again by ``take``
-            self._error = error
+            self._errors.append(error)
+            return
+        finally:
+            self._created.set()
+        inserts = [
+            threading.Thread(target=self._insert, args=(name, list(schema.columns)), name=f"load-ahead-{name}")
+            for name, schema in schemas.items()
+        ]
+        for thread in inserts:
+            thread.start()
+        for thread in inserts:
+            thread.join()
+
+    def _insert(self, name: str, columns: list[str]) -> None:
+        """Table ``name``'s rows inserted on a connection of its own, whose order setting (``_insert_parquet``'s)
+        is its own: a publish writing the other tables meanwhile (``writer``) sets the file's."""
+        try:
+            with self._connection.cursor() as connection:
+                _insert_parquet(connection, name, self.tables[name], columns, scope="SESSION")
+        except BaseException as error:  # raised again by ``take``
+            self._errors.append(error)
+
+    def writer(self) -> duckdb.DuckDBPyConnection | None:
+        """A connection to the new file as soon as its tables exist, while their rows still go in:
+        the publish writes the other tables with it meanwhile, then ``take``s the file; None once taken
+        or discarded. A failure to create the file or its tables is raised (and the file removed)."""
+        self._created.wait()
+        if self._taken:
+            return None
+        if not self._ready:
+            self.take()  # raises the failure
+        return self._connection.cursor()
 
     def take(self) -> duckdb.DuckDBPyConnection | None:
-        """The connection to the new file holding the tables, the first time (its failure raised); None after."""
+        """The connection to the new file holding the tables, every row in, the first time (its failure raised); None after."""
         self._thread.join()
         if self._taken:
             return None
         self._taken = True
-        if self._error is not None:
+        if self._errors:
             self._close()
-            raise self._error
+            raise self._errors[0]
         return self._connection
 
     def discard(self) -> None:
@@ -283,7 +317,7 @@ def publish_warehouse(
     copied = ahead.take() if ahead is not None and incremental else None
     if ahead is not None and copied is None:
         ahead.discard()
-    preloaded = loaded.take() if loaded is not None and not incremental else None
+    preloaded = loaded.writer() if loaded is not None and not incremental else None
     if loaded is not None and preloaded is None:
         loaded.discard()  # of an incremental publish, or taken by an earlier try of this one
     started = loaded.building if preloaded is not None else None
@@ -292,7 +326,7 @@ def publish_warehouse(
             _remove_building(leftover)
     building = copied or started or path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
     try:
-        written = (preloaded, set(loaded.tables)) if preloaded is not None else None
+        written = (preloaded, loaded) if preloaded is not None else None
         _write_warehouse(
             building, path, tables, schemas, views or {}, incremental or {}, internal or {}, copied, written
         )
@@ -303,6 +337,8 @@ def publish_warehouse(
         with open(building, "rb") as handle:
             os.fsync(handle.fileno())
     except BaseException:
+        if preloaded is not None:
+            loaded.discard()  # its inserts finished before the file goes
         _remove_building(building)
         raise
     os.replace(building, path)
@@ -381,13 +417,14 @@ def _write_warehouse(
     incremental: dict[str, pl.DataFrame | KeptRows],
     internal: dict[str, pl.DataFrame | InternalChanges],
     copied: Path | None = None,
-    loaded: tuple[duckdb.DuckDBPyConnection, set[str]] | None = None,
+    loaded: tuple[duckdb.DuckDBPyConnection, LoadedAhead] | None = None,
 ) -> None:
     """The complete new warehouse in ``building`` (with ``incremental``: a copy of the live file,
-    ``copied`` already when given; with ``loaded``: the connection to ``building`` holding the
-    tables named, inserted already: ``LoadedAhead``), checkpointed and closed."""
+    ``copied`` already when given; with ``loaded``: a connection to ``building`` whose tables
+    ``LoadedAhead`` inserts meanwhile (``LoadedAhead.writer``): the others are written while their
+    rows go in, and the file checkpointed once they are in), checkpointed and closed."""
     incremental = {name: kept if isinstance(kept, KeptRows) else KeptRows(kept) for name, kept in incremental.items()}
-    inserted = loaded[1] if loaded is not None else set()
+    inserted = set(loaded[1].tables) if loaded is not None else set()
     if incremental:
         changed = [name for name, table in internal.items() if isinstance(table, InternalChanges)]
         connection = _open_live_copy(building, path, incremental, changed, copied=copied is not None)
@@ -396,8 +433,10 @@ def _write_warehouse(
     else:
         connection = duckdb.connect(str(building), config=_load_settings(tables))
         connection.execute("SET enable_progress_bar = false")
+    threads = "SET threads = 1" if publish_threads(tables) == 1 else "RESET threads"
     try:
-        connection.execute("SET threads = 1" if publish_threads(tables) == 1 else "RESET threads")
+        if loaded is None:  # (the inserts ahead keep theirs until they are done)
+            connection.execute(threads)
         create_tables(connection, {n: schema for n, schema in schemas.items() if n not in {*incremental, *inserted}})
         for name, schema in schemas.items():
             if name in inserted:
@@ -416,6 +455,10 @@ def _write_warehouse(
                 _put_in_order(connection, name, incremental[name])
         _write_internal(connection, internal)
         create_views(connection, views, schemas)
+        if loaded is not None:  # the load's connection, every row in
+            connection.close()
+            connection = loaded[1].take()
+            connection.execute(threads)
         connection.execute("CHECKPOINT")
     finally:
         connection.close()
@@ -583,10 +626,13 @@ def _insert(connection: duckdb.DuckDBPyConnection, name: str, arrow) -> None:
     connection.unregister("incoming")
 
 
-def _insert_parquet(connection: duckdb.DuckDBPyConnection, name: str, table: ParquetTable, columns: list[str]) -> None:
+def _insert_parquet(
+    connection: duckdb.DuckDBPyConnection, name: str, table: ParquetTable, columns: list[str], *, scope: str = "GLOBAL"
+) -> None:
     """The rows of ``table`` inserted from its files by DuckDB, in order below ``_UNORDERED_ROWS``
-    rows, as ``_insert`` does."""
-    connection.execute(f"SET preserve_insertion_order = {'false' if table.height >= _UNORDERED_ROWS else 'true'}")
+    rows, as ``_insert`` does (``scope``: of that setting; ``SESSION``: this connection's alone)."""
+    ordered = "false" if table.height >= _UNORDERED_ROWS else "true"
+    connection.execute(f"SET {scope} preserve_insertion_order = {ordered}")
     connection.read_parquet([str(path) for path in table.paths]).select(
         *[duckdb.ColumnExpression(c) for c in columns]
     ).insert_into(name)

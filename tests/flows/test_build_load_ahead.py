@@ -6,6 +6,8 @@ is left beside the warehouse and the live one stays as it was."""
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 
 import duckdb
 import polars as pl
@@ -136,3 +138,61 @@ def test_a_build_published_into_another_warehouse_writes_it_whole_and_leaves_no_
     publish(other, RunSummary.starting(), tables)
     assert not building_files(live) and not building_files(other.settings.warehouse)
     assert_same(snapshot(other.settings.warehouse), snapshot(live), "published into another warehouse")
+
+
+def _waiting_insert(monkeypatch, *, until: threading.Event, started: dict) -> None:
+    """`responses`' insert ahead held until ``until`` is set (10 s at most, then it goes on),
+    ``started`` noting when each table's insert began and whether `responses` waited in vain."""
+    insert = warehouse.publish._insert_parquet
+
+    def held(connection, name, table, columns, **kwargs):
+        started[name] = time.monotonic()
+        if name == "responses" and threading.current_thread().name.startswith("load-ahead"):
+            started["held_in_vain"] = not until.wait(10)
+        return insert(connection, name, table, columns, **kwargs)
+
+    monkeypatch.setattr(warehouse.publish, "_insert_parquet", held)
+
+
+def test_choices_go_in_while_responses_go_in(demo, monkeypatch):
+    """The two big tables are inserted at once, each on its own thread (one core each)."""
+    choices_started, started = threading.Event(), {}
+    _waiting_insert(monkeypatch, until=choices_started, started=started)
+    create = warehouse.publish._insert_parquet
+
+    def noted(connection, name, table, columns, **kwargs):
+        if name == "choices":
+            choices_started.set()
+        return create(connection, name, table, columns, **kwargs)
+
+    monkeypatch.setattr(warehouse.publish, "_insert_parquet", noted)
+    loaded = full_build(demo)["_loaded"]
+    loaded.discard()
+    assert started.get("held_in_vain") is False, "choices waited for responses"
+
+
+def test_a_publish_writes_the_other_tables_while_the_big_tables_rows_go_in(demo, monkeypatch):
+    """What the publish writes besides `responses` and `choices` (the small tables, the build's
+    own, the views) goes into the new file while their rows go in; the file is checkpointed,
+    read back and swapped in once they are all in, and equals a publish that loaded nothing ahead."""
+    views_written, started = threading.Event(), {}
+    _waiting_insert(monkeypatch, until=views_written, started=started)
+    create_views = warehouse.publish.create_views
+
+    def noted(*args, **kwargs):
+        create_views(*args, **kwargs)
+        views_written.set()
+
+    monkeypatch.setattr(warehouse.publish, "create_views", noted)
+    live = demo.settings.warehouse
+    tables = full_build(demo)
+    publish(demo, RunSummary.starting(), tables)
+    assert started.get("held_in_vain") is False, "the publish waited for the rows loaded ahead"
+    overlapped, stored = snapshot(live), _stored(live)
+    tables = full_build(demo)
+    tables.pop("_loaded").discard()
+    publish(demo, RunSummary.starting(), tables)
+    assert_same(snapshot(live), overlapped, "published without the file loaded ahead")
+    for name, frame in _stored(live).items():  # the rows in the same order
+        assert frame.equals(stored[name]), name
+    assert not building_files(live)
