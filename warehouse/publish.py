@@ -11,8 +11,10 @@ file that the next publish removes).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import queue
 import shutil
 import stat
 import threading
@@ -191,11 +193,31 @@ class LoadedAhead:
     (``.NAME.building-*``: one left by a killed run is removed by the next publish); a publish
     writes the other tables into it while the rows go in (``writer``), then takes it once
     (``take``: waits for them; ``publish_warehouse``'s ``loaded``) for the checks and the swap;
-    ``discard`` removes it when none did."""
+    ``discard`` removes it when none did.
 
-    def __init__(self, path: Path, tables: dict[str, ParquetTable], schemas: dict[str, pa.DataFrameSchema]) -> None:
+    ``coming``: the tables' files are still being written (their ``paths`` the first ones, their
+    ``height`` the whole table's): each goes in as soon as the build gives it (``add``: the rows
+    that follow, in order), until it gives the tables whole (``finish``).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        tables: dict[str, ParquetTable],
+        schemas: dict[str, pa.DataFrameSchema],
+        *,
+        coming: bool = False,
+    ) -> None:
         self.path = path
         self.tables = dict(tables)
+        self._files = {name: queue.SimpleQueue() for name in tables}  # each table's files to insert; None: no more
+        self._aborted = False
+        self._given = {name: len(table.paths) for name, table in tables.items()}  # files given so far
+        for name, table in tables.items():
+            for file in table.paths:
+                self._files[name].put(file)
+        if not coming:
+            self.finish(self.tables)
         self.building = path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
         self._connection: duckdb.DuckDBPyConnection | None = None
         self._errors: list[BaseException] = []
@@ -232,13 +254,32 @@ class LoadedAhead:
             thread.join()
 
     def _insert(self, name: str, columns: list[str]) -> None:
-        """Table ``name``'s rows inserted on a connection of its own, whose order setting (``_insert_parquet``'s)
-        is its own: a publish writing the other tables meanwhile (``writer``) sets the file's."""
+        """Table ``name``'s rows inserted a file at a time, in the order they come, on a connection of
+        its own, whose order setting (``_insert_parquet``'s) is its own: a publish writing the other
+        tables meanwhile (``writer``) sets the file's."""
         try:
             with self._connection.cursor() as connection:
-                _insert_parquet(connection, name, self.tables[name], columns, scope="SESSION")
+                while (path := self._files[name].get()) is not None and not self._aborted:
+                    part = dataclasses.replace(
+                        self.tables[name], paths=(path,)
+                    )  # the order: by the whole table's height
+                    _insert_parquet(connection, name, part, columns, scope="SESSION")
         except BaseException as error:  # raised again by ``take``
             self._errors.append(error)
+
+    def add(self, path: Path) -> None:
+        """The next file of every table (``coming``): the rows that follow those given before."""
+        for name, files in self._files.items():
+            files.put(path)
+            self._given[name] += 1
+
+    def finish(self, tables: dict[str, ParquetTable]) -> None:
+        """The tables whole: their files not given yet (``add``) go in, and no more come."""
+        for name, table in tables.items():
+            for path in table.paths[self._given[name] :]:
+                self._files[name].put(path)
+            self._files[name].put(None)
+        self.tables = dict(tables)
 
     def writer(self) -> duckdb.DuckDBPyConnection | None:
         """A connection to the new file as soon as its tables exist, while their rows still go in:
@@ -263,7 +304,10 @@ class LoadedAhead:
         return self._connection
 
     def discard(self) -> None:
-        """The new file removed, unless a publish took it."""
+        """The new file removed, unless a publish took it (the files still to come not waited for)."""
+        self._aborted = True
+        for files in self._files.values():
+            files.put(None)
         self._thread.join()
         if not self._taken:
             self._taken = True

@@ -15,7 +15,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import warehouse.publish
-from surveyhouse import build
+from surveyhouse import build, responses_file
 from surveyhouse.night import Night, publish
 from surveyhouse.runlog import RunSummary
 from tests.flows.builds import full_build, published_demo_night
@@ -193,6 +193,40 @@ def test_a_publish_writes_the_other_tables_while_the_big_tables_rows_go_in(demo,
     tables.pop("_loaded").discard()
     publish(demo, RunSummary.starting(), tables)
     assert_same(snapshot(live), overlapped, "published without the file loaded ahead")
+    for name, frame in _stored(live).items():  # the rows in the same order
+        assert frame.equals(stored[name]), name
+    assert not building_files(live)
+
+
+def test_the_insert_ahead_starts_with_the_first_part_while_the_next_ones_are_written(demo, monkeypatch):
+    """A table of several parts (``responses_file.write_responses``): its first part goes into the new
+    file while the build writes the next (10 s at most held, then it goes on); published, the same
+    warehouse as a build of one part."""
+    live = demo.settings.warehouse
+    publish(demo, RunSummary.starting(), full_build(demo))
+    one_part, stored = snapshot(live), _stored(live)
+    first_inserted, held = threading.Event(), {}
+    insert = warehouse.publish._insert_parquet
+
+    def noted(connection, name, table, columns, **kwargs):
+        if name == "responses" and any(path.name == "responses-00000.parquet" for path in table.paths):
+            first_inserted.set()
+        return insert(connection, name, table, columns, **kwargs)
+
+    written_privately = responses_file.written_privately
+
+    def holding(path):
+        if path.name == "responses-00002.parquet":
+            held["in_vain"] = not first_inserted.wait(10)
+        return written_privately(path)
+
+    monkeypatch.setattr(warehouse.publish, "_insert_parquet", noted)
+    monkeypatch.setattr(responses_file, "written_privately", holding)
+    monkeypatch.setattr(responses_file, "rows_per_part", lambda current, *, memory_mb: 1_000)
+    tables = full_build(demo)
+    assert len(tables["responses"].paths) > 3 and held.get("in_vain") is False
+    publish(demo, RunSummary.starting(), tables)
+    assert_same(snapshot(live), one_part, "published from parts inserted as they were written")
     for name, frame in _stored(live).items():  # the rows in the same order
         assert frame.equals(stored[name]), name
     assert not building_files(live)
