@@ -230,3 +230,24 @@ def test_the_insert_ahead_starts_with_the_first_part_while_the_next_ones_are_wri
     for name, frame in _stored(live).items():  # the rows in the same order
         assert frame.equals(stored[name]), name
     assert not building_files(live)
+
+
+def test_an_insert_ahead_that_fails_while_the_publish_writes_the_rest_publishes_nothing(demo, monkeypatch):
+    """`choices`' insert fails (a full disk) while the publish writes the other tables into the same
+    file: the publish raises it, removes the file, and the live warehouse stays as it was."""
+    live = demo.settings.warehouse
+    before = snapshot(live)
+    insert = warehouse.publish._insert_parquet
+
+    def failing(connection, name, table, columns, **kwargs):
+        if name == "choices" and threading.current_thread().name.startswith("load-ahead"):
+            time.sleep(0.2)  # while the publish writes
+            raise duckdb.IOException("No space left on device")
+        return insert(connection, name, table, columns, **kwargs)
+
+    monkeypatch.setattr(warehouse.publish, "_insert_parquet", failing)
+    tables = full_build(demo)
+    with pytest.raises(duckdb.IOException, match="No space left"):
+        publish(demo, RunSummary.starting(), tables)
+    assert not building_files(live)
+    assert_same(snapshot(live), before, "the live warehouse after a failed insert ahead")
