@@ -224,6 +224,7 @@ class LoadedAhead:
         self._taken = False
         self._created = threading.Event()  # set when the tables exist, or could not be made (``_ready`` says which)
         self._ready = False
+        self._cursors: dict[str, duckdb.DuckDBPyConnection] = {}  # by table; "": the publish's (``writer``)
         schemas = {name: schemas[name] for name in tables}
         self._thread = threading.Thread(target=self._load, args=(schemas,), name="load-ahead")
         self._thread.start()
@@ -238,6 +239,8 @@ class LoadedAhead:
             if all(table.height < _UNORDERED_ROWS for table in self.tables.values()):
                 self._connection.execute("SET threads = 1")
             create_tables(self._connection, schemas)
+            # one connection each for the inserts and the publish (``writer``), made here, one after the other
+            self._cursors = {name: self._connection.cursor() for name in [*schemas, ""]}
             self._ready = True
         except BaseException as error:  # raised again by ``take``
             self._errors.append(error)
@@ -258,7 +261,7 @@ class LoadedAhead:
         its own, whose order setting (``_insert_parquet``'s) is its own: a publish writing the other
         tables meanwhile (``writer``) sets the file's."""
         try:
-            with self._connection.cursor() as connection:
+            with self._cursors[name] as connection:
                 while (path := self._files[name].get()) is not None and not self._aborted:
                     part = dataclasses.replace(
                         self.tables[name], paths=(path,)
@@ -290,7 +293,7 @@ class LoadedAhead:
             return None
         if not self._ready:
             self.take()  # raises the failure
-        return self._connection.cursor()
+        return self._cursors[""]
 
     def take(self) -> duckdb.DuckDBPyConnection | None:
         """The connection to the new file holding the tables, every row in, the first time (its failure raised); None after."""
@@ -314,9 +317,10 @@ class LoadedAhead:
             self._close()
 
     def _close(self) -> None:
-        if self._connection is not None:
-            with suppress(duckdb.Error):
-                self._connection.close()
+        for connection in [*self._cursors.values(), self._connection]:
+            if connection is not None:
+                with suppress(duckdb.Error):
+                    connection.close()
         _remove_building(self.building)
 
 
