@@ -113,8 +113,9 @@ def test_a_publish_tried_again_after_taking_the_file_loaded_ahead_writes_every_t
 
 @pytest.mark.parametrize("unordered", [False, True])
 def test_the_insert_ahead_takes_one_core_when_ordered_and_every_core_when_not(demo, monkeypatch, unordered):
-    """An ordered insert keeps one core busy whatever it is given: one thread, the other core
-    left to the build; an unordered one (from ``_UNORDERED_ROWS`` rows) runs on every core."""
+    """An ordered insert keeps one core busy whatever it is given: one thread for each table
+    (`choices`' shorter insert beside `responses`'); an unordered one (from ``_UNORDERED_ROWS``
+    rows) runs on every core."""
     if unordered:
         monkeypatch.setattr(warehouse.publish, "_UNORDERED_ROWS", 10)
     loaded = full_build(demo)["_loaded"]
