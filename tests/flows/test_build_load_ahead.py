@@ -168,7 +168,8 @@ def test_choices_go_in_while_responses_go_in(demo, monkeypatch):
 
     monkeypatch.setattr(warehouse.publish, "_insert_parquet", noted)
     loaded = full_build(demo)["_loaded"]
-    loaded.discard()
+    loaded.take().close()  # every row in
+    loaded.building.unlink()
     assert started.get("held_in_vain") is False, "choices waited for responses"
 
 
