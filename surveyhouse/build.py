@@ -141,19 +141,49 @@ def _respondents(responses: ParquetTable | ChangedResponses, *, waves: list[int]
     return responses.lazy().filter(~pl.col("is_excluded")).select("wave", "email_hash")
 
 
-def _load_ahead(warehouse: Warehouse, responses: ParquetTable, *, book: Codebook) -> LoadedAhead | None:
+def _load_ahead(
+    warehouse: Warehouse, responses: ParquetTable, *, book: Codebook, coming: bool = False
+) -> LoadedAhead | None:
     """`responses` and `choices` of a full build (no live choices kept) inserted now into the
-    next publish's new file, on a thread (``Warehouse.load_ahead``)."""
+    next publish's new file, on a thread (``Warehouse.load_ahead``; ``coming``: more of their files to come)."""
     tables = {"responses": responses, "choices": _whole_choices(responses, book=book)}
-    return warehouse.load_ahead(tables, warehouse_schemas(book))
+    return warehouse.load_ahead(tables, warehouse_schemas(book), coming=coming)
+
+
+class _PartsAhead:
+    """A full build's `responses` and `choices` inserted into ``warehouse``'s next file a part at a time,
+    as ``write_responses`` writes them (``written``): the insert starts with the first part."""
+
+    def __init__(self, warehouse: Warehouse, *, book: Codebook) -> None:
+        self.warehouse, self.book = warehouse, book
+        self.loaded: LoadedAhead | None = None
+        self._started = False
+
+    def written(self, responses: ParquetTable) -> None:
+        """``responses``' files written so far (the last one new)."""
+        if not self._started:
+            self._started = True
+            self.loaded = _load_ahead(self.warehouse, responses, book=self.book, coming=True)
+        elif self.loaded is not None:
+            self.loaded.add(responses.paths[-1])
+
+    def finish(self, responses: ParquetTable) -> LoadedAhead | None:
+        """The insert given the whole table (whose files all went); its ``LoadedAhead``."""
+        if not self._started:
+            return _load_ahead(self.warehouse, responses, book=self.book)
+        if self.loaded is not None:
+            self.loaded.finish({"responses": responses, "choices": _whole_choices(responses, book=self.book)})
+        return self.loaded
 
 
 @contextmanager
-def _discarded_on_failure(loaded: LoadedAhead | None) -> Iterator[None]:
+def _discarded_on_failure(loaded: LoadedAhead | _PartsAhead | None) -> Iterator[None]:
     """``loaded``'s new file removed when the build fails (a publish takes it after a build that does not)."""
     try:
         yield
     except BaseException:
+        if isinstance(loaded, _PartsAhead):
+            loaded = loaded.loaded
         if loaded is not None:
             loaded.discard()
         raise
@@ -241,17 +271,20 @@ def _responses_table(
         )
         return changed, decided, changed.sums, None
     targets = settings.weighting_targets()
-    responses, decided = write_responses(
-        current,
-        columns,
-        book=book,
-        policy=settings.screening,
-        targets=targets,
-        folder=folder,
-        memory_mb=settings.build_memory_mb,
-        sorter=_key_sorter(staged, settings, folder),
-    )
-    loaded = _load_ahead(ahead, responses, book=book) if ahead is not None else None
+    parts = _PartsAhead(ahead, book=book) if ahead is not None else None
+    with _discarded_on_failure(parts):
+        responses, decided = write_responses(
+            current,
+            columns,
+            book=book,
+            policy=settings.screening,
+            targets=targets,
+            folder=folder,
+            memory_mb=settings.build_memory_mb,
+            sorter=_key_sorter(staged, settings, folder),
+            written=parts.written if parts is not None else None,
+        )
+        loaded = parts.finish(responses) if parts is not None else None
     if targets:
         return responses, decided, None, loaded
     with _discarded_on_failure(loaded):

@@ -65,6 +65,7 @@ def write_responses(
     folder: Path,
     memory_mb: int,
     sorter: KeySorter | None = None,
+    written: Callable[[ParquetTable], None] | None = None,
 ) -> tuple[ParquetTable, pl.DataFrame]:
     """(the responses table, in ``columns`` order and types, as sorted Parquet parts in
     ``folder``; one row per response: ``_row``, ``_pos``, ``wave``, the flags, ``is_excluded``, ``weight``).
@@ -73,6 +74,8 @@ def write_responses(
     files); ``sorter``: how the table's order is found (default: in memory). Each part holds
     the rows of a range of table positions (as many rows as ``memory_mb`` holds twice): the
     staged rows are read once, each into its part's file, and each part is then sorted in memory.
+    ``written``: called with the table's first part as soon as it is written (its ``height`` the
+    whole table's; the others follow in order; e.g. to insert them while the next ones are written).
     """
     current = current.pipe(with_derived_segments, book=book)
     decided = screened_rows(current, book=book, policy=policy, targets=targets, sorter=sorter, memory_mb=memory_mb)
@@ -87,6 +90,8 @@ def write_responses(
         )
         written_privately(paths[-1])
         del part
+        if written is not None:
+            written(ParquetTable(tuple(paths), decided.height, pl.Schema(columns), memory_mb=memory_mb))
     return ParquetTable(tuple(paths), decided.height, pl.Schema(columns), memory_mb=memory_mb), decided
 
 
@@ -154,10 +159,12 @@ _SAMPLE_ROWS = 10_000
 
 def rows_per_part(current: pl.LazyFrame, *, memory_mb: int) -> int:
     """How many responses half of ``memory_mb`` holds (a part and its sorted copy), from the
-    size of the first ``_SAMPLE_ROWS``."""
+    size of the first ``_SAMPLE_ROWS``; from one row group on, a whole number of row groups
+    (``PARQUET_ROW_GROUP_ROWS``, rounded up): each part's insert writes whole groups but the last's."""
     sample = current.head(_SAMPLE_ROWS).collect()
     row_bytes = max(sample.estimated_size() / max(sample.height, 1), 1.0)
-    return max(_SAMPLE_ROWS, int(memory_mb * 2**20 / 2 / row_bytes))
+    rows = max(_SAMPLE_ROWS, int(memory_mb * 2**20 / 2 / row_bytes))
+    return rows if rows < PARQUET_ROW_GROUP_ROWS else -(-rows // PARQUET_ROW_GROUP_ROWS) * PARQUET_ROW_GROUP_ROWS
 
 
 def screened_rows(

@@ -11,9 +11,11 @@ file that the next publish removes).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
+import queue
 import shutil
 import stat
 import threading
@@ -202,19 +204,44 @@ def same_bytes(one: Path, other: Path, *, chunk: int = 1 << 24) -> bool:
 
 class LoadedAhead:
     """A full build's big tables (``ParquetTable``s: `responses`, `choices`) inserted into the new
-    warehouse file on a thread from the moment their files are written, while the build goes on
-    (DuckDB's ordered insert runs on one core: 1M responses, about 2 s). The file is in the new
-    file's place (``.NAME.building-*``: one left by a killed run is removed by the next publish);
-    a publish takes it once (``take``: ``publish_warehouse``'s ``loaded``) and writes the other
-    tables into it before the checks and the swap; ``discard`` removes it when none did."""
+    warehouse file from the moment their files are written, while the build goes on: each table
+    on its own thread and DuckDB connection (DuckDB's ordered insert runs on one core: 1M
+    responses, about 2 s; `choices`, 0.8 s, beside it). The file is in the new file's place
+    (``.NAME.building-*``: one left by a killed run is removed by the next publish); a publish
+    writes the other tables into it while the rows go in (``writer``), then takes it once
+    (``take``: waits for them; ``publish_warehouse``'s ``loaded``) for the checks and the swap;
+    ``discard`` removes it when none did.
 
-    def __init__(self, path: Path, tables: dict[str, ParquetTable], schemas: dict[str, pa.DataFrameSchema]) -> None:
+    ``coming``: the tables' files are still being written (their ``paths`` the first ones, their
+    ``height`` the whole table's): each goes in as soon as the build gives it (``add``: the rows
+    that follow, in order), until it gives the tables whole (``finish``).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        tables: dict[str, ParquetTable],
+        schemas: dict[str, pa.DataFrameSchema],
+        *,
+        coming: bool = False,
+    ) -> None:
         self.path = path
         self.tables = dict(tables)
+        self._files = {name: queue.SimpleQueue() for name in tables}  # each table's files to insert; None: no more
+        self._aborted = False
+        self._given = {name: len(table.paths) for name, table in tables.items()}  # files given so far
+        for name, table in tables.items():
+            for file in table.paths:
+                self._files[name].put(file)
+        if not coming:
+            self.finish(self.tables)
         self.building = path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
         self._connection: duckdb.DuckDBPyConnection | None = None
-        self._error: BaseException | None = None
+        self._errors: list[BaseException] = []
         self._taken = False
+        self._created = threading.Event()  # set when the tables exist, or could not be made (``_ready`` says which)
+        self._ready = False
+        self._cursors: dict[str, duckdb.DuckDBPyConnection] = {}  # by table; "": the publish's (``writer``)
         schemas = {name: schemas[name] for name in tables}
         self._thread = threading.Thread(target=self._load, args=(schemas,), name="load-ahead")
         self._thread.start()
@@ -229,33 +256,88 @@ class LoadedAhead:
             if all(table.height < _UNORDERED_ROWS for table in self.tables.values()):
                 self._connection.execute("SET threads = 1")
             create_tables(self._connection, schemas)
-            for name, schema in schemas.items():
-                _insert_parquet(self._connection, name, self.tables[name], list(schema.columns))
+            # one connection each for the inserts and the publish (``writer``), made here, one after the other
+            self._cursors = {name: self._connection.cursor() for name in [*schemas, ""]}
+            self._ready = True
         except BaseException as error:  # raised again by ``take``
-            self._error = error
+            self._errors.append(error)
+            return
+        finally:
+            self._created.set()
+        inserts = [
+            threading.Thread(target=self._insert, args=(name, list(schema.columns)), name=f"load-ahead-{name}")
+            for name, schema in schemas.items()
+        ]
+        for thread in inserts:
+            thread.start()
+        for thread in inserts:
+            thread.join()
+
+    def _insert(self, name: str, columns: list[str]) -> None:
+        """Table ``name``'s rows inserted a file at a time, in the order they come, on a connection of
+        its own, whose order setting (``_insert_parquet``'s) is its own: a publish writing the other
+        tables meanwhile (``writer``) sets the file's."""
+        try:
+            with self._cursors[name] as connection:
+                while (path := self._files[name].get()) is not None and not self._aborted:
+                    part = dataclasses.replace(
+                        self.tables[name], paths=(path,)
+                    )  # the order: by the whole table's height
+                    _insert_parquet(connection, name, part, columns, scope="SESSION")
+        except BaseException as error:  # raised again by ``take``
+            self._errors.append(error)
+
+    def add(self, path: Path) -> None:
+        """The next file of every table (``coming``): the rows that follow those given before."""
+        for name, files in self._files.items():
+            files.put(path)
+            self._given[name] += 1
+
+    def finish(self, tables: dict[str, ParquetTable]) -> None:
+        """The tables whole: their files not given yet (``add``) go in, and no more come."""
+        for name, table in tables.items():
+            for path in table.paths[self._given[name] :]:
+                self._files[name].put(path)
+            self._files[name].put(None)
+        self.tables = dict(tables)
+
+    def writer(self) -> duckdb.DuckDBPyConnection | None:
+        """A connection to the new file as soon as its tables exist, while their rows still go in:
+        the publish writes the other tables with it meanwhile, then ``take``s the file; None once taken
+        or discarded. A failure to create the file or its tables is raised (and the file removed)."""
+        self._created.wait()
+        if self._taken:
+            return None
+        if not self._ready:
+            self.take()  # raises the failure
+        return self._cursors[""]
 
     def take(self) -> duckdb.DuckDBPyConnection | None:
-        """The connection to the new file holding the tables, the first time (its failure raised); None after."""
+        """The connection to the new file holding the tables, every row in, the first time (its failure raised); None after."""
         self._thread.join()
         if self._taken:
             return None
         self._taken = True
-        if self._error is not None:
+        if self._errors:
             self._close()
-            raise self._error
+            raise self._errors[0]
         return self._connection
 
     def discard(self) -> None:
-        """The new file removed, unless a publish took it."""
+        """The new file removed, unless a publish took it (the files still to come not waited for)."""
+        self._aborted = True
+        for files in self._files.values():
+            files.put(None)
         self._thread.join()
         if not self._taken:
             self._taken = True
             self._close()
 
     def _close(self) -> None:
-        if self._connection is not None:
-            with suppress(duckdb.Error):
-                self._connection.close()
+        for connection in [*self._cursors.values(), self._connection]:
+            if connection is not None:
+                with suppress(duckdb.Error):
+                    connection.close()
         _remove_building(self.building)
 
 
@@ -300,7 +382,7 @@ def publish_warehouse(
     copied = ahead.take() if ahead is not None and incremental else None
     if ahead is not None and copied is None:
         ahead.discard()
-    preloaded = loaded.take() if loaded is not None and not incremental else None
+    preloaded = loaded.writer() if loaded is not None and not incremental else None
     if loaded is not None and preloaded is None:
         loaded.discard()  # of an incremental publish, or taken by an earlier try of this one
     started = loaded.building if preloaded is not None else None
@@ -309,7 +391,7 @@ def publish_warehouse(
             _remove_building(leftover)
     building = copied or started or path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
     try:
-        written = (preloaded, set(loaded.tables)) if preloaded is not None else None
+        written = (preloaded, loaded) if preloaded is not None else None
         kept = _write_warehouse(
             building, path, tables, schemas, views or {}, incremental or {}, internal or {}, copied, written
         )
@@ -321,6 +403,8 @@ def publish_warehouse(
         with open(building, "rb") as handle:
             os.fsync(handle.fileno())
     except BaseException:
+        if preloaded is not None:
+            loaded.discard()  # its inserts finished before the file goes
         _remove_building(building)
         raise
     os.replace(building, path)
@@ -445,29 +529,25 @@ def _write_warehouse(
     incremental: dict[str, pl.DataFrame | KeptRows],
     internal: dict[str, pl.DataFrame | InternalChanges],
     copied: Path | None = None,
-    loaded: tuple[duckdb.DuckDBPyConnection, set[str]] | None = None,
+    loaded: tuple[duckdb.DuckDBPyConnection, LoadedAhead] | None = None,
 ) -> dict[str, WrittenRows] | None:
     """The complete new warehouse in ``building`` (with ``incremental``: a copy of the live file,
-    ``copied`` already when given; with ``loaded``: the connection to ``building`` holding the
-    tables named, inserted already: ``LoadedAhead``), checkpointed and closed. With ``incremental``,
-    what was written of the kept tables read whole by the caller (``_written_rows``); else None."""
+    ``copied`` already when given; with ``loaded``: a connection to ``building`` whose tables
+    ``LoadedAhead`` inserts meanwhile (``LoadedAhead.writer``): the others are written while their
+    rows go in, and the file checkpointed once they are in), checkpointed and closed. With
+    ``incremental``, what was written of the kept tables read whole by the caller (``_written_rows``);
+    else None."""
     incremental = {name: kept if isinstance(kept, KeptRows) else KeptRows(kept) for name, kept in incremental.items()}
-    inserted = loaded[1] if loaded is not None else set()
+    inserted = set(loaded[1].tables) if loaded is not None else set()
     digest = views_digest(views, schemas) if internal else None  # kept with the build's tables for the next night
-    same_views, ends, rewritten = False, {}, set()
-    if incremental:
-        changed = [name for name, table in internal.items() if isinstance(table, InternalChanges)]
-        connection, same_views = _open_live_copy(
-            building, path, incremental, changed, copied=copied is not None, views=digest
-        )
-        ends = _row_ends(connection, [*incremental, *(f"{INTERNAL_SCHEMA}.{name}" for name in changed)])
-    elif loaded is not None:
-        connection = loaded[0]
-    else:
-        connection = duckdb.connect(str(building), config=_load_settings(tables))
-        connection.execute("SET enable_progress_bar = false")
+    connection, same_views, ends = _building_connection(
+        building, path, tables, incremental, internal, copied, loaded, digest
+    )
+    rewritten = set()
+    threads = "SET threads = 1" if publish_threads(tables) == 1 else "RESET threads"
     try:
-        connection.execute("SET threads = 1" if publish_threads(tables) == 1 else "RESET threads")
+        if loaded is None:  # (the inserts ahead keep theirs until they are done)
+            connection.execute(threads)
         create_tables(connection, {n: schema for n, schema in schemas.items() if n not in {*incremental, *inserted}})
         for name, schema in schemas.items():
             if name in inserted:
@@ -489,10 +569,43 @@ def _write_warehouse(
             create_views(connection, views, schemas)
         if digest is not None:
             _write_views_digest(connection, digest)
+        if loaded is not None:  # the load's connection, every row in
+            connection.close()
+            connection = loaded[1].take()
+            connection.execute(threads)
         connection.execute("CHECKPOINT")
     finally:
         connection.close()
     return _written_rows(incremental, internal, ends, rewritten=rewritten) if incremental else None
+
+
+def _building_connection(
+    building: Path,
+    path: Path,
+    tables: dict[str, pl.DataFrame | Iterable[pl.DataFrame]],
+    incremental: dict[str, KeptRows],
+    internal: dict[str, pl.DataFrame | InternalChanges],
+    copied: Path | None,
+    loaded: tuple[duckdb.DuckDBPyConnection, LoadedAhead] | None,
+    digest: str | None,
+) -> tuple[duckdb.DuckDBPyConnection, bool, dict[str, int]]:
+    """``_write_warehouse``'s connection to ``building``, whether the live views are kept (a copy of
+    the live file whose views are made of the same: ``views_digest``) and the kept tables' row ends."""
+    if incremental:
+        changed = [name for name, table in internal.items() if isinstance(table, InternalChanges)]
+        connection, same_views = _open_live_copy(
+            building, path, incremental, changed, copied=copied is not None, views=digest
+        )
+        return (
+            connection,
+            same_views,
+            _row_ends(connection, [*incremental, *(f"{INTERNAL_SCHEMA}.{n}" for n in changed)]),
+        )
+    if loaded is not None:
+        return loaded[0], False, {}
+    connection = duckdb.connect(str(building), config=_load_settings(tables))
+    connection.execute("SET enable_progress_bar = false")
+    return connection, False, {}
 
 
 def _row_ends(connection: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, int]:
@@ -694,10 +807,13 @@ def _insert(connection: duckdb.DuckDBPyConnection, name: str, arrow) -> None:
     connection.unregister("incoming")
 
 
-def _insert_parquet(connection: duckdb.DuckDBPyConnection, name: str, table: ParquetTable, columns: list[str]) -> None:
+def _insert_parquet(
+    connection: duckdb.DuckDBPyConnection, name: str, table: ParquetTable, columns: list[str], *, scope: str = "GLOBAL"
+) -> None:
     """The rows of ``table`` inserted from its files by DuckDB, in order below ``_UNORDERED_ROWS``
-    rows, as ``_insert`` does."""
-    connection.execute(f"SET preserve_insertion_order = {'false' if table.height >= _UNORDERED_ROWS else 'true'}")
+    rows, as ``_insert`` does (``scope``: of that setting; ``SESSION``: this connection's alone)."""
+    ordered = "false" if table.height >= _UNORDERED_ROWS else "true"
+    connection.execute(f"SET {scope} preserve_insertion_order = {ordered}")
     connection.read_parquet([str(path) for path in table.paths]).select(
         *[duckdb.ColumnExpression(c) for c in columns]
     ).insert_into(name)

@@ -72,9 +72,12 @@ class Warehouse(Protocol):
         """Make ``tables`` and ``views`` the warehouse, at once for every reader; the tables published.
         ``ahead``: ``copy_ahead``'s; ``beside_check``: ``publish_warehouse``'s (a file's; a lake has no new file to read)."""
 
-    def load_ahead(self, tables: dict[str, ParquetTable], schemas: dict[str, pa.DataFrameSchema]) -> LoadedAhead | None:
+    def load_ahead(
+        self, tables: dict[str, ParquetTable], schemas: dict[str, pa.DataFrameSchema], *, coming: bool = False
+    ) -> LoadedAhead | None:
         """A full build's big ``tables`` inserted now into the next publish's new file, on a thread
-        (``LoadedAhead``; the build gives it as its ``_loaded`` entry); None where a publish writes no new file."""
+        (``LoadedAhead``, ``coming``: more of their files to come; the build gives it as its ``_loaded``
+        entry); None where a publish writes no new file."""
 
     def copy_ahead(self) -> LiveCopy | None:
         """The live warehouse's copy, started now for a publish that keeps live rows (``LiveCopy``); None
@@ -147,9 +150,11 @@ class FileWarehouse:
         )
         return tables
 
-    def load_ahead(self, tables: dict[str, ParquetTable], schemas: dict[str, pa.DataFrameSchema]) -> LoadedAhead:
+    def load_ahead(
+        self, tables: dict[str, ParquetTable], schemas: dict[str, pa.DataFrameSchema], *, coming: bool = False
+    ) -> LoadedAhead:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        return LoadedAhead(self.path, tables, schemas)
+        return LoadedAhead(self.path, tables, schemas, coming=coming)
 
     def copy_ahead(self) -> LiveCopy | None:
         return LiveCopy(self.path) if self.path.exists() else None
@@ -254,7 +259,9 @@ class LakeWarehouse:
     def keeps_live_rows(self) -> bool:
         return False  # every snapshot writes its tables whole
 
-    def load_ahead(self, tables: dict[str, ParquetTable], schemas: dict[str, pa.DataFrameSchema]) -> None:
+    def load_ahead(
+        self, tables: dict[str, ParquetTable], schemas: dict[str, pa.DataFrameSchema], *, coming: bool = False
+    ) -> None:
         return None  # a snapshot is written within the publish's transaction
 
     def copy_ahead(self) -> LiveCopy | None:

@@ -6,6 +6,8 @@ is left beside the warehouse and the live one stays as it was."""
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 
 import duckdb
 import polars as pl
@@ -13,7 +15,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import warehouse.publish
-from surveyhouse import build
+from surveyhouse import build, responses_file
 from surveyhouse.night import Night, publish
 from surveyhouse.runlog import RunSummary
 from tests.flows.builds import full_build, published_demo_night
@@ -111,8 +113,9 @@ def test_a_publish_tried_again_after_taking_the_file_loaded_ahead_writes_every_t
 
 @pytest.mark.parametrize("unordered", [False, True])
 def test_the_insert_ahead_takes_one_core_when_ordered_and_every_core_when_not(demo, monkeypatch, unordered):
-    """An ordered insert keeps one core busy whatever it is given: one thread, the other core
-    left to the build; an unordered one (from ``_UNORDERED_ROWS`` rows) runs on every core."""
+    """An ordered insert keeps one core busy whatever it is given: one thread for each table
+    (`choices`' shorter insert beside `responses`'); an unordered one (from ``_UNORDERED_ROWS``
+    rows) runs on every core."""
     if unordered:
         monkeypatch.setattr(warehouse.publish, "_UNORDERED_ROWS", 10)
     loaded = full_build(demo)["_loaded"]
@@ -136,3 +139,117 @@ def test_a_build_published_into_another_warehouse_writes_it_whole_and_leaves_no_
     publish(other, RunSummary.starting(), tables)
     assert not building_files(live) and not building_files(other.settings.warehouse)
     assert_same(snapshot(other.settings.warehouse), snapshot(live), "published into another warehouse")
+
+
+def _waiting_insert(monkeypatch, *, until: threading.Event, started: dict) -> None:
+    """`responses`' insert ahead held until ``until`` is set (10 s at most, then it goes on),
+    ``started`` noting when each table's insert began and whether `responses` waited in vain."""
+    insert = warehouse.publish._insert_parquet
+
+    def held(connection, name, table, columns, **kwargs):
+        started[name] = time.monotonic()
+        if name == "responses" and threading.current_thread().name.startswith("load-ahead"):
+            started["held_in_vain"] = not until.wait(10)
+        return insert(connection, name, table, columns, **kwargs)
+
+    monkeypatch.setattr(warehouse.publish, "_insert_parquet", held)
+
+
+def test_choices_go_in_while_responses_go_in(demo, monkeypatch):
+    """The two big tables are inserted at once, each on its own thread (one core each)."""
+    choices_started, started = threading.Event(), {}
+    _waiting_insert(monkeypatch, until=choices_started, started=started)
+    create = warehouse.publish._insert_parquet
+
+    def noted(connection, name, table, columns, **kwargs):
+        if name == "choices":
+            choices_started.set()
+        return create(connection, name, table, columns, **kwargs)
+
+    monkeypatch.setattr(warehouse.publish, "_insert_parquet", noted)
+    loaded = full_build(demo)["_loaded"]
+    loaded.take().close()  # every row in
+    loaded.building.unlink()
+    assert started.get("held_in_vain") is False, "choices waited for responses"
+
+
+def test_a_publish_writes_the_other_tables_while_the_big_tables_rows_go_in(demo, monkeypatch):
+    """What the publish writes besides `responses` and `choices` (the small tables, the build's
+    own, the views) goes into the new file while their rows go in; the file is checkpointed,
+    read back and swapped in once they are all in, and equals a publish that loaded nothing ahead."""
+    views_written, started = threading.Event(), {}
+    _waiting_insert(monkeypatch, until=views_written, started=started)
+    create_views = warehouse.publish.create_views
+
+    def noted(*args, **kwargs):
+        create_views(*args, **kwargs)
+        views_written.set()
+
+    monkeypatch.setattr(warehouse.publish, "create_views", noted)
+    live = demo.settings.warehouse
+    tables = full_build(demo)
+    publish(demo, RunSummary.starting(), tables)
+    assert started.get("held_in_vain") is False, "the publish waited for the rows loaded ahead"
+    overlapped, stored = snapshot(live), _stored(live)
+    tables = full_build(demo)
+    tables.pop("_loaded").discard()
+    publish(demo, RunSummary.starting(), tables)
+    assert_same(snapshot(live), overlapped, "published without the file loaded ahead")
+    for name, frame in _stored(live).items():  # the rows in the same order
+        assert frame.equals(stored[name]), name
+    assert not building_files(live)
+
+
+def test_the_insert_ahead_starts_with_the_first_part_while_the_next_ones_are_written(demo, monkeypatch):
+    """A table of several parts (``responses_file.write_responses``): its first part goes into the new
+    file while the build writes the next (10 s at most held, then it goes on); published, the same
+    warehouse as a build of one part."""
+    live = demo.settings.warehouse
+    publish(demo, RunSummary.starting(), full_build(demo))
+    one_part, stored = snapshot(live), _stored(live)
+    first_inserted, held = threading.Event(), {}
+    insert = warehouse.publish._insert_parquet
+
+    def noted(connection, name, table, columns, **kwargs):
+        if name == "responses" and any(path.name == "responses-00000.parquet" for path in table.paths):
+            first_inserted.set()
+        return insert(connection, name, table, columns, **kwargs)
+
+    written_privately = responses_file.written_privately
+
+    def holding(path):
+        if path.name == "responses-00002.parquet":
+            held["in_vain"] = not first_inserted.wait(10)
+        return written_privately(path)
+
+    monkeypatch.setattr(warehouse.publish, "_insert_parquet", noted)
+    monkeypatch.setattr(responses_file, "written_privately", holding)
+    monkeypatch.setattr(responses_file, "rows_per_part", lambda current, *, memory_mb: 1_000)
+    tables = full_build(demo)
+    assert len(tables["responses"].paths) > 3 and held.get("in_vain") is False
+    publish(demo, RunSummary.starting(), tables)
+    assert_same(snapshot(live), one_part, "published from parts inserted as they were written")
+    for name, frame in _stored(live).items():  # the rows in the same order
+        assert frame.equals(stored[name]), name
+    assert not building_files(live)
+
+
+def test_an_insert_ahead_that_fails_while_the_publish_writes_the_rest_publishes_nothing(demo, monkeypatch):
+    """`choices`' insert fails (a full disk) while the publish writes the other tables into the same
+    file: the publish raises it, removes the file, and the live warehouse stays as it was."""
+    live = demo.settings.warehouse
+    before = snapshot(live)
+    insert = warehouse.publish._insert_parquet
+
+    def failing(connection, name, table, columns, **kwargs):
+        if name == "choices" and threading.current_thread().name.startswith("load-ahead"):
+            time.sleep(0.2)  # while the publish writes
+            raise duckdb.IOException("No space left on device")
+        return insert(connection, name, table, columns, **kwargs)
+
+    monkeypatch.setattr(warehouse.publish, "_insert_parquet", failing)
+    tables = full_build(demo)
+    with pytest.raises(duckdb.IOException, match="No space left"):
+        publish(demo, RunSummary.starting(), tables)
+    assert not building_files(live)
+    assert_same(snapshot(live), before, "the live warehouse after a failed insert ahead")

@@ -34,3 +34,12 @@ def test_a_table_of_a_few_parts_is_written_without_spread_files(tmp_path):
     first = next(parts)
     assert first.height == HEIGHT // 2 and not (tmp_path / ".spread").exists()
     assert next(parts).height == HEIGHT // 2 and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("memory_mb", [1, 64, 256, 1000])
+def test_each_part_but_the_last_is_whole_row_groups_from_one_row_group_on(memory_mb):
+    """A part's insert then writes whole row groups (the last part's last group aside), so that
+    inserting the parts one after the other leaves no part-filled group between them."""
+    rows = responses_file.rows_per_part(_rows(), memory_mb=memory_mb)
+    group = responses_file.PARQUET_ROW_GROUP_ROWS
+    assert rows % group == 0 if rows >= group else rows >= responses_file._SAMPLE_ROWS
