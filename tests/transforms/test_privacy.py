@@ -143,3 +143,15 @@ def test_keyed_hash_calls_no_python_per_value_so_other_threads_go_on():
 
     few, many = _python_calls(hashed(100)), _python_calls(hashed(20_000))
     assert many - few < 100, f"{many - few} more Python calls for 39,800 more values"
+
+
+def test_the_key_is_in_nothing_polars_prints_while_hashing(capfd):
+    # The native HMAC is told its key inside a Polars expression: Polars' verbose output (POLARS_VERBOSE)
+    # and the text of a failed expression name the plugin, never its arguments.
+    key = "the-deployment-secret-7f3a"
+    with pl.Config(verbose=True):
+        keyed_hash(pl.Series(["ada@example.com", None, "198.51.100.20"] * 1000), key=key.encode())
+        with pytest.raises(pl.exceptions.ComputeError) as failed:
+            pl.DataFrame({"value": [1]}).select(pl.col("value").chash.hmac_sha256(key=key))
+    printed = capfd.readouterr()
+    assert key not in printed.out + printed.err + str(failed.value)
