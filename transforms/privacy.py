@@ -169,25 +169,12 @@ def _hmac_sha256(messages: pl.Series, *, key: bytes) -> pl.Series:
 
 
 def _python_hmac_sha256(messages: pl.Series, *, key: bytes) -> pl.Series:
-    """``_hmac_sha256`` in Python, each distinct message once: the hashes of the padded key are
-    computed once and copied for each message, in one loop whose names are local."""
-    block = hashlib.sha256().block_size
-    if len(key) > block:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(block, b"\0")
-    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
-    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
+    """``_hmac_sha256`` by the standard library, each distinct message once."""
     distinct = messages.drop_nulls().unique()
-    found: list[str] = []
-    keep, inner_copy, outer_copy = found.append, inner.copy, outer.copy
-    for message in distinct.cast(pl.Binary).to_list():
-        inside = inner_copy()
-        inside.update(message)
-        result = outer_copy()
-        result.update(inside.digest())
-        keep(result.hexdigest())
-    hashes = messages.replace_strict(distinct, pl.Series(found, dtype=pl.Utf8), default=None, return_dtype=pl.Utf8)
-    return hashes.alias("hash")
+    found = pl.Series(
+        [hmac.digest(key, message, "sha256").hex() for message in distinct.cast(pl.Binary)], dtype=pl.Utf8
+    )
+    return messages.replace_strict(distinct, found, default=None, return_dtype=pl.Utf8).alias("hash")
 
 
 def masked_text(expr: pl.Expr) -> pl.Expr:

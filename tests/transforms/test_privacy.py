@@ -1,5 +1,5 @@
-"""The hand-written HMAC of ``keyed_hash`` (padded key hashed once) gives the standard
-library's digests, for every kind of value and every length of key."""
+"""The HMAC of ``keyed_hash`` (native code, or Python's under a key that is no UTF-8) gives the
+standard library's digests, for every kind of value and every length of key."""
 
 from __future__ import annotations
 
