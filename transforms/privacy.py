@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import string
-from collections.abc import Callable
 
 import polars as pl
+import polars_hash  # noqa: F401 (the ``chash`` namespace of expressions: HMAC-SHA256 in native code)
 
 from transforms.display import excerpt
 
@@ -107,17 +107,21 @@ def keyed_hash(values: pl.Series, *, key: bytes) -> pl.Series:
     duplicates are still found, but nobody without the deployment's key can test a
     guess against it.
     """
-    uniques = values.drop_nulls().unique().to_frame("value")
-    digests = _hmac_sha256(key)
-    is_ascii = pl.col("value").str.len_bytes() == pl.col("value").str.len_chars()
-    plain, other = uniques.filter(is_ascii), uniques.filter(~is_ascii)
-    # ASCII text (emails and IP addresses, nearly all) trimmed and lower-cased in Polars as Python would;
-    # the rest by Python's own ``strip`` and ``lower`` (Unicode spaces and case).
-    messages = plain.select(pl.col("value").str.strip_chars(_ASCII_SPACE).str.to_lowercase().cast(pl.Binary))
-    hashes = digests(messages.to_series().to_list())
-    hashes += digests([value.strip().lower().encode("utf-8") for value in other["value"].to_list()])
-    table = pl.concat([plain, other]).with_columns(hash=pl.Series(hashes, dtype=pl.Utf8))
-    return values.to_frame("value").join(table, on="value", how="left", maintain_order="left")["hash"]
+    return _hmac_sha256(_normalised(values), key=key)
+
+
+def _normalised(values: pl.Series) -> pl.Series:
+    """Each value as it is hashed, trimmed and lower-cased as Python's ``strip`` and ``lower`` do (null stays null).
+
+    ASCII text (emails and IP addresses, nearly all) in Polars, which does it as Python would;
+    each distinct other text by Python itself (Unicode spaces and case).
+    """
+    value = pl.col("value")
+    is_ascii = value.str.len_bytes() == value.str.len_chars()
+    other = values.to_frame("value").filter(~is_ascii)["value"].unique()
+    others = value.replace(other, [text.strip().lower() for text in other.to_list()]) if len(other) else value
+    messages = pl.when(is_ascii).then(value.str.strip_chars(_ASCII_SPACE).str.to_lowercase()).otherwise(others)
+    return values.to_frame("value").select(messages).to_series()
 
 
 #: The prefix of a response id made from personal data (``Layout.ids_from_personal_data``) before it is keyed, and after.
@@ -148,34 +152,29 @@ def key_fingerprint(key: bytes) -> str:
     return hmac.new(key, _FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()[:12]
 
 
-def _hmac_sha256(key: bytes) -> Callable[[list[bytes]], list[str]]:
-    """HMAC-SHA256 (RFC 2104) under one key, as a function of a list of messages (their hex digests).
+def _hmac_sha256(messages: pl.Series, *, key: bytes) -> pl.Series:
+    """HMAC-SHA256 (RFC 2104, hex) of each message under ``key`` (null stays null): the digests
+    of ``hmac.new(key, message.encode(), hashlib.sha256).hexdigest()``.
 
-    The same digests as ``hmac.new(key, message, hashlib.sha256).hexdigest()``, at
-    twice the speed: the hashes of the padded key are computed once and copied for each
-    message, where ``hmac`` builds them again every time (one call per distinct email
-    and IP address: a million at a million responses), in one loop whose names are local
-    (it holds Python's lock: a call per message would cost as much again).
+    Computed in native code (the ``polars-hash`` plugin), in Polars, which lets go of Python's
+    lock meanwhile: at a million responses, a million and a half emails and IP addresses are
+    hashed while the staging's other threads go on. The plugin takes its key as text: a key
+    that is no UTF-8 (never one of ``Settings.hashing_key``) is hashed in Python instead.
     """
-    block = hashlib.sha256().block_size
-    if len(key) > block:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(block, b"\0")
-    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
-    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
+    try:
+        text_key = key.decode("utf-8")
+    except UnicodeDecodeError:
+        return _python_hmac_sha256(messages, key=key)
+    return messages.to_frame("hash").select(pl.col("hash").chash.hmac_sha256(key=text_key)).to_series()
 
-    def digests(messages: list[bytes]) -> list[str]:
-        found: list[str] = []
-        keep, inner_copy, outer_copy = found.append, inner.copy, outer.copy
-        for message in messages:
-            inside = inner_copy()
-            inside.update(message)
-            result = outer_copy()
-            result.update(inside.digest())
-            keep(result.hexdigest())
-        return found
 
-    return digests
+def _python_hmac_sha256(messages: pl.Series, *, key: bytes) -> pl.Series:
+    """``_hmac_sha256`` by the standard library, each distinct message once."""
+    distinct = messages.drop_nulls().unique()
+    found = pl.Series(
+        [hmac.digest(key, message, "sha256").hex() for message in distinct.cast(pl.Binary)], dtype=pl.Utf8
+    )
+    return messages.replace_strict(distinct, found, default=None, return_dtype=pl.Utf8).alias("hash")
 
 
 def masked_text(expr: pl.Expr) -> pl.Expr:

@@ -1,10 +1,11 @@
-"""The hand-written HMAC of ``keyed_hash`` (padded key hashed once) gives the standard
-library's digests, for every kind of value and every length of key."""
+"""The HMAC of ``keyed_hash`` (native code, or Python's under a key that is no UTF-8) gives the
+standard library's digests, for every kind of value and every length of key."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import sys
 
 import polars as pl
 import pytest
@@ -91,3 +92,66 @@ ASCII_VALUES = [
 def test_keyed_hash_of_ascii_text_trims_and_lower_cases_as_python_does(key):
     values = pl.Series(ASCII_VALUES, dtype=pl.Utf8)
     assert keyed_hash(values, key=key).to_list() == [standard_hmac(v, key) for v in ASCII_VALUES]
+
+
+#: Every kind of value an email or IP address column may hold, each hashed as ``hmac.digest`` hashes it.
+KINDS_OF_VALUE = {
+    "empty": "",
+    "ASCII": "ada@example.com",
+    "non-ASCII, composed (NFC)": "jos\u00e9@example.test",
+    "non-ASCII, decomposed (NFD)": "jose\u0301@example.test",  # not the NFC one's hash: no normalisation, as before
+    "longer than a block (> 64 bytes)": "a" * 70 + "@example.com",
+    "longer than 2 KB": "b" * 2100 + "@example.com",
+    "non-ASCII and long": "\u00e9" * 1500 + "@example.test",
+    "null": None,
+}
+
+
+@pytest.mark.parametrize("key", KEYS.values(), ids=KEYS.keys())
+def test_keyed_hash_is_hmac_digest_for_every_kind_of_value(key):
+    values = list(KINDS_OF_VALUE.values())
+    expected = [None if v is None else hmac.digest(key, v.strip().lower().encode(), "sha256").hex() for v in values]
+    assert keyed_hash(pl.Series(values, dtype=pl.Utf8), key=key).to_list() == expected
+    nfc, nfd = KINDS_OF_VALUE["non-ASCII, composed (NFC)"], KINDS_OF_VALUE["non-ASCII, decomposed (NFD)"]
+    assert keyed_hash(pl.Series([nfc, nfd]), key=key).n_unique() == 2
+
+
+def _python_calls(work) -> int:
+    """How many Python and built-in functions ``work()`` calls (``sys.setprofile``'s events)."""
+    calls = 0
+
+    def count(_frame, event, _arg):
+        nonlocal calls
+        calls += event in ("call", "c_call")
+
+    sys.setprofile(count)
+    try:
+        work()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def test_keyed_hash_calls_no_python_per_value_so_other_threads_go_on():
+    # The hashing of a million and a half emails and IP addresses runs in native code, without
+    # Python's lock: no Python function (nor built-in) is called once per value.
+    def hashed(count: int):
+        values = pl.Series(
+            [f"user{n}@example.com" for n in range(count)] + [f"10.0.{n % 256}.{n // 256}" for n in range(count)]
+        )
+        return lambda: keyed_hash(values, key=b"deploy-1")
+
+    few, many = _python_calls(hashed(100)), _python_calls(hashed(20_000))
+    assert many - few < 100, f"{many - few} more Python calls for 39,800 more values"
+
+
+def test_the_key_is_in_nothing_polars_prints_while_hashing(capfd):
+    # The native HMAC is told its key inside a Polars expression: Polars' verbose output (POLARS_VERBOSE)
+    # and the text of a failed expression name the plugin, never its arguments.
+    key = "the-deployment-secret-7f3a"
+    with pl.Config(verbose=True):
+        keyed_hash(pl.Series(["ada@example.com", None, "198.51.100.20"] * 1000), key=key.encode())
+        with pytest.raises(pl.exceptions.ComputeError) as failed:
+            pl.DataFrame({"value": [1]}).select(pl.col("value").chash.hmac_sha256(key=key))
+    printed = capfd.readouterr()
+    assert key not in printed.out + printed.err + str(failed.value)
