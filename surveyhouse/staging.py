@@ -938,6 +938,11 @@ def _written(staged: StagedFile, sliced: _SlicedResponses, quarantine: pl.DataFr
 #: a time (Polars' default, 262,144 rows, would hold that many staged rows while it writes).
 _ROW_GROUP_ROWS = 20_000
 
+#: How every staged Parquet file is compressed: ZSTD at its cheapest level. The files are
+#: internal, read once by the build; level 1 costs about a third less CPU to write than
+#: Polars' default (3) for a file no larger, and reads the same.
+STAGED_COMPRESSION: dict = {"compression": "zstd", "compression_level": 1}
+
 
 class _SlicedResponses:
     """A file's staged responses as they come, a slice of rows at a time, written meanwhile
@@ -971,7 +976,7 @@ class _SlicedResponses:
         if self.waves - {wave}:
             again = written.with_name("rewaved.parquet")
             pl.scan_parquet(written).with_columns(wave=pl.lit(wave, pl.Int32)).sink_parquet(
-                again, row_group_size=_ROW_GROUP_ROWS
+                again, row_group_size=_ROW_GROUP_ROWS, **STAGED_COMPRESSION
             )
             make_private(again)
             written = again
@@ -1008,7 +1013,7 @@ class _SliceWriter:
 
     def _write(self, source: pl.LazyFrame) -> None:
         try:
-            source.sink_parquet(self.path, row_group_size=_ROW_GROUP_ROWS)
+            source.sink_parquet(self.path, row_group_size=_ROW_GROUP_ROWS, **STAGED_COMPRESSION)
         except BaseException as error:  # noqa: BLE001 (raised on the thread that staged the slices)
             self.error = error
 
@@ -1088,7 +1093,7 @@ def _placed_wave(
 
 def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
     partial = path.with_name(path.name + ".part")
-    frame.write_parquet(partial)
+    frame.write_parquet(partial, **STAGED_COMPRESSION)
     make_private(partial)
     partial.replace(path)
 
