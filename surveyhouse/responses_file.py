@@ -120,9 +120,10 @@ def _by_row(values: pl.DataFrame, rows: pl.Series) -> list[pl.Expr]:
     ]
 
 
-#: Parts up to which each part's rows are read from the staged rows (one pass each), not spread:
-#: 1M responses in 2 parts, 0.70 s of CPU against 1.65-1.76 s through spread files (a pass
-#: costs about a fifth of the spread's write and read back).
+#: Staged rows read per response, up to which each part's rows are read from the staged rows (one
+#: pass of its span each), not spread: 1M responses in 2 parts, 0.70 s of CPU against 1.65-1.76 s
+#: through spread files (a pass costs about a fifth of the spread's write and read back). Parts in
+#: no order: up to this many parts; an export in submission order: any number (each row read about once).
 _FILTERED_PARTS = 4
 
 
@@ -132,14 +133,14 @@ def _parts(
     """The rows (``rows()``: with ``_pos``, 0 to ``height`` - 1; ``rows(span)``: those whose ``_row``
     is in ``span``, read from the staged files' row groups that hold them), those of ``per_part``
     positions at a time (first positions first), each part unsorted; ``spans``: each part's lowest
-    and highest ``_row`` (``_row_spans``). Up to ``_FILTERED_PARTS`` parts: each read in one streaming
-    pass of its span (an export in submission order: each part its own share of the file, not
-    every row group for each part). More: the rows are read once, a batch at a time, each batch's
+    and highest ``_row`` (``_row_spans``). Spans of up to ``_FILTERED_PARTS`` rows a response in all:
+    each part read in one streaming pass of its span (an export in submission order: each part its own
+    share of the file, not every row group for each part). More: the rows are read once, a batch at a time, each batch's
     rows of each part written to a spread file, and each part read back from its spread files."""
     if len(spans) <= 1:
         yield rows().collect(engine="streaming")
         return
-    if len(spans) <= _FILTERED_PARTS:
+    if sum(high - low + 1 for low, high in spans) <= _FILTERED_PARTS * height:
         for number, span in enumerate(spans):
             first = number * per_part
             part = pl.col("_pos").is_between(first, first + per_part, closed="left")

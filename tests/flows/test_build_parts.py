@@ -44,6 +44,14 @@ def test_each_part_holds_exactly_its_positions_whatever_the_number_of_parts(tmp_
     assert not (tmp_path / ".spread").exists()
 
 
+def test_a_table_of_many_parts_in_the_rows_order_is_written_without_spread_files(tmp_path):
+    """Each part's span then holds its own rows alone: the rows are read about once, part by part."""
+    parts = _parts(tmp_path, per_part=HEIGHT // (responses_file._FILTERED_PARTS * 3), in_order=True)
+    assert next(parts).height == HEIGHT // (responses_file._FILTERED_PARTS * 3)
+    assert not (tmp_path / ".spread").exists()
+    assert sum(part.height for part in parts) + HEIGHT // (responses_file._FILTERED_PARTS * 3) == HEIGHT
+
+
 def test_a_table_of_a_few_parts_is_written_without_spread_files(tmp_path):
     parts = _parts(tmp_path, per_part=HEIGHT // 2)
     first = next(parts)
