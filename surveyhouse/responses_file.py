@@ -15,6 +15,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -77,11 +78,17 @@ def write_responses(
     ``written``: called with the table's first part as soon as it is written (its ``height`` the
     whole table's; the others follow in order; e.g. to insert them while the next ones are written).
     """
-    current = current.pipe(with_derived_segments, book=book)
+    staged, current = current, current.pipe(with_derived_segments, book=book)
     decided = screened_rows(current, book=book, policy=policy, targets=targets, sorter=sorter, memory_mb=memory_mb)
     per_part = rows_per_part(current, memory_mb=memory_mb)
-    rows = current.with_columns(_by_row(decided.select("_pos", *FLAGS, "is_excluded", "weight"), decided["_row"]))
-    parts = _parts(rows.select(*columns, "_pos"), folder=folder, height=decided.height, per_part=per_part)
+    lookups = _by_row(decided.select("_pos", *FLAGS, "is_excluded", "weight"), decided["_row"])
+    parts = _parts(
+        partial(rows_in_span, staged, book=book, lookups=lookups, columns=[*columns, "_pos"]),
+        spans=_row_spans(decided["_row"], per_part),
+        folder=folder,
+        height=decided.height,
+        per_part=per_part,
+    )
     paths = []
     for number, part in enumerate(parts):
         paths.append(folder / f"responses-{number:05d}.parquet")
@@ -113,25 +120,33 @@ def _by_row(values: pl.DataFrame, rows: pl.Series) -> list[pl.Expr]:
     ]
 
 
-#: Parts up to which each part's rows are read from the staged rows (one pass each), not spread:
-#: 1M responses in 2 parts, 0.70 s of CPU against 1.65-1.76 s through spread files (a pass
-#: costs about a fifth of the spread's write and read back).
+#: Staged rows read per response, up to which each part's rows are read from the staged rows (one
+#: pass of its span each), not spread: 1M responses in 2 parts, 0.70 s of CPU against 1.65-1.76 s
+#: through spread files (a pass costs about a fifth of the spread's write and read back). Parts in
+#: no order: up to this many parts; an export in submission order: any number (each row read about once).
 _FILTERED_PARTS = 4
 
 
-def _parts(rows: pl.LazyFrame, *, folder: Path, height: int, per_part: int) -> Iterator[pl.DataFrame]:
-    """``rows`` (with ``_pos``, 0 to ``height`` - 1), those of ``per_part`` positions at a time
-    (first positions first), each part unsorted. Up to ``_FILTERED_PARTS`` parts: each read from
-    ``rows`` in one streaming pass. More: the rows are read once, a batch at a time, each batch's
+def _parts(
+    rows: Callable[..., pl.LazyFrame], *, spans: list[tuple[int, int]], folder: Path, height: int, per_part: int
+) -> Iterator[pl.DataFrame]:
+    """The rows (``rows()``: with ``_pos``, 0 to ``height`` - 1; ``rows(span)``: those whose ``_row``
+    is in ``span``, read from the staged files' row groups that hold them), those of ``per_part``
+    positions at a time (first positions first), each part unsorted; ``spans``: each part's lowest
+    and highest ``_row`` (``_row_spans``). Spans of up to ``_FILTERED_PARTS`` rows a response in all:
+    each part read in one streaming pass of its span (an export in submission order: each part its own
+    share of the file, not every row group for each part). More: the rows are read once, a batch at a time, each batch's
     rows of each part written to a spread file, and each part read back from its spread files."""
-    if height <= per_part:
-        yield rows.collect(engine="streaming")
+    if len(spans) <= 1:
+        yield rows().collect(engine="streaming")
         return
-    if -(-height // per_part) <= _FILTERED_PARTS:
-        for first in range(0, height, per_part):
+    if sum(high - low + 1 for low, high in spans) <= _FILTERED_PARTS * height:
+        for number, span in enumerate(spans):
+            first = number * per_part
             part = pl.col("_pos").is_between(first, first + per_part, closed="left")
-            yield rows.filter(part).collect(engine="streaming")
+            yield rows(span).filter(part).collect(engine="streaming")
         return
+    every = rows()
     spread = private_folder(folder / ".spread")
     batches = iter(range(height))
 
@@ -142,15 +157,40 @@ def _parts(rows: pl.LazyFrame, *, folder: Path, height: int, per_part: int) -> I
             rows_of_part.write_parquet(path, compression="uncompressed")
             written_privately(path)
 
-    rows.with_columns(_part=pl.col("_pos") // per_part).sink_batches(
+    every.with_columns(_part=pl.col("_pos") // per_part).sink_batches(
         spread_batch, chunk_size=max(per_part // 4, 1), maintain_order=False, engine="streaming"
     )
     for number in range(-(-height // per_part)):
         files = sorted(spread.glob(f"{number}-*.parquet"))
-        yield pl.read_parquet(files) if files else rows.head(0).collect()
+        yield pl.read_parquet(files) if files else every.head(0).collect()
         for path in files:
             path.unlink()
     shutil.rmtree(spread, ignore_errors=True)
+
+
+def rows_in_span(
+    staged: pl.LazyFrame,
+    span: tuple[int, int] | None = None,
+    *,
+    book: Codebook,
+    lookups: list[pl.Expr],
+    columns: list[str],
+) -> pl.LazyFrame:
+    """The ``columns`` of the ``staged`` rows (with ``_row``) whose ``_row`` is in ``span`` (lowest,
+    highest; None: every row), with the derived segments and the ``lookups`` (``_by_row``). The
+    span is filtered before them: Polars gives it to the staged files' scan, which reads only the
+    row groups that hold it (a literal's ``gather`` stops the filter from going further down)."""
+    kept = staged if span is None else staged.filter(pl.col("_row").is_between(*span))
+    return kept.pipe(with_derived_segments, book=book).with_columns(lookups).select(columns)
+
+
+def _row_spans(rows: pl.Series, per_part: int) -> list[tuple[int, int]]:
+    """The lowest and highest of ``rows`` (the ``_row`` of each table position, in order) of each
+    part of ``per_part`` positions."""
+    return [
+        (rows[first : first + per_part].min(), rows[first : first + per_part].max())
+        for first in range(0, len(rows), per_part)
+    ] or [(0, 0)]
 
 
 #: Rows measured to estimate a response's size in memory.
