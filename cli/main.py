@@ -29,11 +29,14 @@ from surveyhouse.settings import SettingsError
 #: Polars allocates through jemalloc, which by default keeps freed pages for ten seconds
 #: before giving them back. A run frees and allocates frames of hundreds of megabytes in
 #: quick succession (the raw file, its canonical frame, the typed responses): at a million
-#: responses the process peaked at 2.3 GiB for 1.3 GiB in use. Freed pages returned after
-#: 5 ms: 1.9 GiB peak, no measurable time cost (BENCHMARKS.md). Read by jemalloc when
-#: Polars is first imported, so set by the entry point before that; a value already in
-#: the environment wins. prefect.yaml sets the same for deployed workers.
-MALLOC_CONF = "dirty_decay_ms:5,muzzy_decay_ms:0"
+#: responses the process once peaked at 2.3 GiB for 1.3 GiB in use. Freed pages are given
+#: back after a second: a page given back at once (5 ms, the setting until stop 25) is
+#: faulted in again by the next slice, and a 1M night spent 4.5-4.9 s of system time on
+#: 900k page faults; after 1 s, 3.4-3.6 s, the whole `surveyhouse run` 1.0-1.1 s shorter,
+#: for 70 MB more peak (1.07 -> 1.15 GB; 10 s: 1.29-1.41 GB). Read by jemalloc when Polars
+#: is first imported, so set by the entry point before that; a value already in the
+#: environment wins. prefect.yaml sets the same for deployed workers.
+MALLOC_CONF = "dirty_decay_ms:1000,muzzy_decay_ms:0"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

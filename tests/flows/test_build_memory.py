@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from cli.main import MALLOC_CONF
 from surveyhouse.night import Night
 from tests.flows.builds import published_demo_night
 
@@ -67,7 +68,7 @@ def _staged_copies(night: Night, folder: Path, rows: int) -> Path:
 
 def _growth_mib(folder: Path) -> float:
     """How much the build of a staged folder's warehouse raised its process's peak RSS, MiB."""
-    env = dict(os.environ, SURVEYHOUSE_SETTLE_S="0", _RJEM_MALLOC_CONF="dirty_decay_ms:5,muzzy_decay_ms:0")
+    env = dict(os.environ, SURVEYHOUSE_SETTLE_S="0", _RJEM_MALLOC_CONF=MALLOC_CONF)
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(folder)], capture_output=True, text=True, env=env, check=False
     )

@@ -145,7 +145,7 @@ def test_the_entry_point_sets_the_allocator_and_the_package_import_does_not():
     env = {k: v for k, v in _environment().items() if k != "_RJEM_MALLOC_CONF"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=60)
     lines = out.stdout.splitlines()
-    assert lines[0] == "None" and lines[-1] == "dirty_decay_ms:5,muzzy_decay_ms:0"
+    assert lines[0] == "None" and lines[-1] == "dirty_decay_ms:1000,muzzy_decay_ms:0"
 
 
 def test_the_command_line_imports_no_polars_before_it_sets_the_allocator():
