@@ -13,6 +13,11 @@ read whole at the start of the night, and compared byte for byte with it after t
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,3 +123,70 @@ def warehouse_unreadable(path: Path, *, written: dict[str, WrittenRows] | None =
         return unreadable_tables(connection, written=written)
     finally:
         connection.close()
+
+
+#: Bytes of a warehouse file each digest of its verified record covers (``chunk_digests``): a
+#: publish that changes a few blocks hashes again only the chunks that differ from the live file's.
+CHUNK_BYTES = 1 << 20
+
+
+def verified_record(path: Path) -> Path:
+    """Where the digests of the bytes last verified of the warehouse file at ``path`` are kept: a
+    hidden file beside it (``.NAME.verified``), written by the night under the run lock."""
+    return path.with_name(f".{path.name}.verified")
+
+
+def chunk_digests(path: Path, *, like: Path | None = None, known: Sequence[str] = ()) -> list[str]:
+    """The SHA-256 of each ``CHUNK_BYTES`` of the file at ``path`` (hashlib releases the interpreter's
+    lock: 250 MB in about 0.2 s of CPU); of a chunk holding the same bytes as the file ``like`` at the
+    same place, ``known``'s digest of that chunk (not hashed again)."""
+    digests: list[str] = []
+    with open(path, "rb") as handle, open(like or os.devnull, "rb") as other:
+        while chunk := handle.read(CHUNK_BYTES):
+            same = like is not None and len(digests) < len(known) and other.read(CHUNK_BYTES) == chunk
+            digests.append(known[len(digests)] if same else hashlib.sha256(chunk).hexdigest())
+    return digests
+
+
+def recorded_digests(path: Path) -> list[str] | None:
+    """The digests (``chunk_digests``) of the bytes last verified of the warehouse file at ``path``;
+    None when none are kept (or the record cannot be read: the file is then read whole)."""
+    try:
+        record = json.loads(verified_record(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("chunk_bytes") != CHUNK_BYTES:
+        return None
+    digests = record.get("sha256")
+    return digests if isinstance(digests, list) and all(isinstance(d, str) for d in digests) else None
+
+
+def record_digests(path: Path, digests: list[str]) -> None:
+    """``digests`` kept as those of the bytes verified of the warehouse file at ``path`` (read whole, or
+    read back by the publish that wrote them); a record that cannot be written is left out (the next
+    night reads the file whole)."""
+    record = verified_record(path)
+    draft = record.with_name(f"{record.name}-{uuid.uuid4().hex[:8]}")
+    try:
+        draft.write_text(json.dumps({"chunk_bytes": CHUNK_BYTES, "sha256": digests}), encoding="utf-8")
+        os.replace(draft, record)
+    except OSError:
+        draft.unlink(missing_ok=True)
+
+
+def forget_digests(path: Path) -> None:
+    """No verified record of the warehouse file at ``path`` (a publish that did not record one)."""
+    verified_record(path).unlink(missing_ok=True)
+
+
+def live_unreadable(path: Path, *, read_whole: Callable[[Path], str | None] = warehouse_unreadable) -> str | None:
+    """None when the live warehouse file at ``path`` holds the bytes last verified (its digests are
+    those recorded: ``record_digests``) or reads whole (``read_whole``; the digests then recorded),
+    else why it cannot be read whole, in one line."""
+    digests = chunk_digests(path)
+    if digests == recorded_digests(path):
+        return None
+    reason = read_whole(path)
+    if reason is None:
+        record_digests(path, digests)
+    return reason

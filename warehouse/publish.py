@@ -37,7 +37,11 @@ from warehouse.health import (
     LiveWarehouseUnreadable,
     NewWarehouseUnreadable,
     WrittenRows,
+    chunk_digests,
+    forget_digests,
     one_line,
+    record_digests,
+    recorded_digests,
     unreadable_tables,
     warehouse_unreadable,
 )
@@ -399,6 +403,9 @@ def publish_warehouse(
         reason = _read_back(building, beside_check, kept if copied is not None and ahead.identical else None)
         if reason is not None:
             raise NewWarehouseUnreadable(path, reason)
+        # Of a copy of the live file, the digests of what was just read back (a full build's are left
+        # to the next night's whole read: hashing its file would cost the from-scratch run 0.2 s)
+        digests = chunk_digests(building, like=path, known=recorded_digests(path) or ()) if incremental else None
         _take_live_permissions(building, path)
         with open(building, "rb") as handle:
             os.fsync(handle.fileno())
@@ -413,6 +420,10 @@ def publish_warehouse(
         os.fsync(directory)
     finally:
         os.close(directory)
+    if digests is None:
+        forget_digests(path)
+    else:
+        record_digests(path, digests)
 
 
 def _read_back(
