@@ -9,6 +9,12 @@ reuses the file's rows or swaps a new file in.
 A new file that is the live one's copy with rows added and updated (an incremental night) is
 read where the publish wrote it (``WrittenRows``): the blocks it copied are the live file's,
 read whole at the start of the night, and compared byte for byte with it after the copy.
+
+The live file is read whole once: the SHA-256 of each MiB of the bytes verified (read whole by a
+night, or read back by the incremental publish that wrote them) is recorded beside it
+(``record_digests``), and a night whose live file hashes to them (0.1-0.2 s of CPU for 135-250 MB,
+against 0.4 s to read every table) trusts those bytes (``live_unreadable``). No record, a record
+that cannot be read, or any byte changed since: the file is read whole, as before.
 """
 
 from __future__ import annotations
