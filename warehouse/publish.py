@@ -33,7 +33,6 @@ import polars as pl
 
 from warehouse.ddl import create_table_sql
 from warehouse.health import (
-    ROW_GROUP_ROWS,
     LiveWarehouseUnreadable,
     NewWarehouseUnreadable,
     WrittenRows,
@@ -551,7 +550,7 @@ def _write_warehouse(
     incremental = {name: kept if isinstance(kept, KeptRows) else KeptRows(kept) for name, kept in incremental.items()}
     inserted = set(loaded[1].tables) if loaded is not None else set()
     digest = views_digest(views, schemas) if internal else None  # kept with the build's tables for the next night
-    connection, same_views, ends = _building_connection(
+    connection, same_views, starts = _building_connection(
         building, path, tables, incremental, internal, copied, loaded, digest
     )
     rewritten = set()
@@ -587,7 +586,7 @@ def _write_warehouse(
         connection.execute("CHECKPOINT")
     finally:
         connection.close()
-    return _written_rows(incremental, internal, ends, rewritten=rewritten) if incremental else None
+    return _written_rows(incremental, internal, starts, rewritten=rewritten) if incremental else None
 
 
 def _building_connection(
@@ -601,7 +600,7 @@ def _building_connection(
     digest: str | None,
 ) -> tuple[duckdb.DuckDBPyConnection, bool, dict[str, int]]:
     """``_write_warehouse``'s connection to ``building``, whether the live views are kept (a copy of
-    the live file whose views are made of the same: ``views_digest``) and the kept tables' row ends."""
+    the live file whose views are made of the same: ``views_digest``) and where the kept tables' last row groups start (``_last_row_groups``)."""
     if incremental:
         changed = [name for name, table in internal.items() if isinstance(table, InternalChanges)]
         connection, same_views = _open_live_copy(
@@ -610,7 +609,7 @@ def _building_connection(
         return (
             connection,
             same_views,
-            _row_ends(connection, [*incremental, *(f"{INTERNAL_SCHEMA}.{n}" for n in changed)]),
+            _last_row_groups(connection, [*incremental, *(f"{INTERNAL_SCHEMA}.{n}" for n in changed)]),
         )
     if loaded is not None:
         return loaded[0], False, {}
@@ -619,38 +618,40 @@ def _building_connection(
     return connection, False, {}
 
 
-def _row_ends(connection: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, int]:
-    """Of each table (schema.table outside the main schema), the row id after its last row."""
-    ends = {}
-    for table in tables:
-        quoted = ".".join(f'"{part}"' for part in table.split(".", 1))
-        (ends[table],) = connection.execute(f"select coalesce(max(rowid), -1) + 1 from {quoted}").fetchone()
-    return ends
+def _last_row_groups(connection: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, int]:
+    """Of each table (schema.table outside the main schema), the row id its last row group starts at:
+    rows added after its last row go into that row group, which is then written again, and those
+    after it (0 for a table without rows)."""
+    rows_before_last = (
+        "select coalesce(sum(count), 0) from pragma_storage_info(?) as s where s.column_path = '[0]' "
+        "and s.row_group_id < (select max(row_group_id) from pragma_storage_info(?))"
+    )
+    return {table: connection.execute(rows_before_last, [table, table]).fetchone()[0] for table in tables}
 
 
 def _written_rows(
     incremental: dict[str, KeptRows],
     internal: dict[str, pl.DataFrame | InternalChanges],
-    ends: dict[str, int],
+    starts: dict[str, int],
     *,
     rewritten: set[str],
 ) -> dict[str, WrittenRows]:
     """What a publish that keeps live rows wrote of each kept table the caller read whole in the live
     file (``KeptRows.read_whole``; the night reads every table whole, the internal ones too):
-    the rows it added and the row group before them (from the row id ``ends`` gives, its end in the
-    live file, less a row group), the columns it updated and the key's first (every row group's
-    deletions). A table put back in order (``rewritten``) is not among them: written whole."""
+    the rows it added and the live file's last row group, which they went into (from the row id
+    ``starts`` gives: ``_last_row_groups``), the columns it updated and the key's first (every row
+    group's deletions). A table put back in order (``rewritten``) is not among them: written whole."""
     written = {}
     for name, kept in incremental.items():
         if kept.read_whole and name not in rewritten:
             key = kept.replaced.columns
             updated = [] if kept.updated is None else [column for column in kept.updated.columns if column not in key]
-            written[name] = WrittenRows(max(0, ends[name] - ROW_GROUP_ROWS), (key[0], *updated))
+            written[name] = WrittenRows(starts[name], (key[0], *updated))
     if all(kept.read_whole for kept in incremental.values()):
         for name, changes in internal.items():
             if isinstance(changes, InternalChanges):
                 table = f"{INTERNAL_SCHEMA}.{name}"
-                written[table] = WrittenRows(max(0, ends[table] - ROW_GROUP_ROWS), tuple(changes.deleted.columns[:1]))
+                written[table] = WrittenRows(starts[table], tuple(changes.deleted.columns[:1]))
     return written
 
 

@@ -97,3 +97,20 @@ def test_an_incremental_publish_over_a_copy_that_is_not_the_live_files_bytes_rea
         publish_ten_more(live)
     monkeypatch.undo()
     assert live.read_bytes() == before and building_files(live) == []
+
+
+def test_reading_back_rows_added_after_a_part_filled_last_row_group_starts_at_that_group(tmp_path, monkeypatch):
+    path = tmp_path / "w.duckdb"
+    publish_warehouse(path, {"numbers": numbers(0, ROWS + 100)}, SCHEMA)  # three full row groups and 100 rows
+    real, read_back = warehouse.publish._read_back, []
+
+    def recorded(building, beside, written=None):
+        read_back.append(written)
+        return real(building, beside, written)
+
+    monkeypatch.setattr(warehouse.publish, "_read_back", recorded)
+    publish_ten_more(path)
+    # the 100 rows' row group, written again with the ten added; not the full one before it, copied as it was
+    assert read_back == [{"numbers": WrittenRows(ROWS, ("k",))}]
+    with duckdb.connect(str(path), read_only=True) as connection:
+        assert connection.execute("select count(*) from numbers").fetchone() == (ROWS + 110,)
