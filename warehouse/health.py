@@ -188,9 +188,10 @@ def forget_digests(path: Path) -> None:
 def live_unreadable(path: Path, *, read_whole: Callable[[Path], str | None] = warehouse_unreadable) -> str | None:
     """None when the live warehouse file at ``path`` holds the bytes last verified (its digests are
     those recorded: ``record_digests``) or reads whole (``read_whole``; the digests then recorded),
-    else why it cannot be read whole, in one line."""
+    else why it cannot be read whole, in one line. A file with a write-ahead log beside it (left by a
+    connection that wrote to it) is read whole: what DuckDB reads of it is not its bytes alone."""
     digests = chunk_digests(path)
-    if digests == recorded_digests(path):
+    if digests == recorded_digests(path) and not Path(f"{path}.wal").exists():
         return None
     reason = read_whole(path)
     if reason is None:

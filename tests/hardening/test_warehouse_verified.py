@@ -128,3 +128,13 @@ def test_a_night_over_the_bytes_last_verified_reads_no_table_whole_and_records_i
     run = run_night(load_study(), settings, report=False)
     assert run.published and run.files_new == 1 and answered_responses(settings.warehouse) == (14, 14)
     assert whole_reads == [] and recorded_digests(settings.warehouse) == chunk_digests(settings.warehouse)
+
+
+def test_a_live_file_with_a_write_ahead_log_beside_it_is_read_whole(live, whole_reads):
+    assert FileWarehouse(live).unreadable() is None and whole_reads == [live]
+    with duckdb.connect(str(live)) as connection:  # a connection that writes, left without a checkpoint
+        connection.execute("SET checkpoint_threshold = '1GB'")
+        connection.execute("PRAGMA disable_checkpoint_on_shutdown")
+        connection.execute("INSERT INTO numbers VALUES (-1, 'x')")
+    assert (live.parent / f"{live.name}.wal").exists()
+    assert FileWarehouse(live).unreadable() is None and whole_reads == [live, live]
