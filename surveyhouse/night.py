@@ -190,10 +190,10 @@ class LiveAhead:
     first (``unreadable``: ``Warehouse.unreadable``, every block of every table, 0.4 s of CPU at 1M
     responses; a file holding the bytes last verified is hashed instead, 0.08 s), then, when asked
     (``read_for_build``: a night with new files), what its build reads of it (``build.live_reader``:
-    the live files, the kept screening inputs and sums; 0.2-0.3 s at 1M, in one connection). Wait for the check (``unreadable``) before anything is built from
-    the live file or published over it: the run lock keeps the file as it was checked (the copy
-    made ahead is of the same bytes). Until then, a read of it fails on a corrupt block, and what
-    reads it says so (``recover_state``)."""
+    the live files, the kept screening inputs and sums; 0.2-0.3 s at 1M, in one connection). Wait
+    for the check (``unreadable``) before anything is built from the live file or published over it:
+    the run lock keeps the file as it was checked (the copy made ahead is of the same bytes). Until
+    then, a read of it fails on a corrupt block, and what reads it says so (``recover_state``)."""
 
     def __init__(self, night: Night, pool: ThreadPoolExecutor) -> None:
         self._night, self._pool = night, pool
