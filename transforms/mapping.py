@@ -466,9 +466,27 @@ def _combination_keys(data: pl.DataFrame, found: pl.DataFrame, columns: list[Res
     (most) is looked up value by value, the others joined on their columns."""
     on = [_key_name(c) for c in columns]
     if len(columns) == 1 and columns[0].role != "other_text":
-        return data[on[0]].replace_strict(found[on[0]], found["_key"], default=None, return_dtype=pl.Int64)
+        return _value_keys(data[on[0]], found[on[0]], found["_key"])
     keys = data.select([_key_expr(c) for c in columns])
     return keys.join(found.select(*on, "_key"), on=on, how="left", nulls_equal=True, maintain_order="left")["_key"]
+
+
+#: A categorical column's keys are read from a table indexed by its category ids when they are
+#: at most this many times its rows (ids are the process's, shared by every categorical column).
+_KEY_TABLE_ROWS = 4
+
+
+def _value_keys(values: pl.Series, found: pl.Series, keys: pl.Series) -> pl.Series:
+    """Per value of ``values``: the key of that value among ``found`` (``keys``), null where
+    it is not one of them. A categorical column (``compact_wide``) takes its keys from a table
+    indexed by its category ids (a gather, not a lookup of each value by hash)."""
+    if isinstance(values.dtype, pl.Categorical) and values.dtype == found.dtype and len(found):
+        ids, wanted = values.to_physical(), found.to_physical()
+        size = int(max(ids.max() or 0, wanted.max() or 0)) + 1
+        if size <= _KEY_TABLE_ROWS * max(len(values), len(found)) and wanted.null_count() == 0:
+            table = pl.repeat(None, size, dtype=pl.Int64, eager=True).scatter(wanted, keys.cast(pl.Int64))
+            return table.gather(ids).alias(values.name)
+    return values.replace_strict(found, keys, default=None, return_dtype=pl.Int64)
 
 
 def _text_columns(data: pl.DataFrame, by_question: dict[str, list[ResolvedColumn]], *, book: Codebook) -> pl.DataFrame:

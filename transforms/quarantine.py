@@ -34,7 +34,6 @@ def quarantine_rows(failures: pl.DataFrame, canonical: pl.DataFrame, *, run_id: 
     """One row per rejected input row and failed check (the quarantine table's grain)."""
     if failures.is_empty():
         return pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    rows = canonical.select("source_row", "response_id").with_row_index("index")
     check = pl.col("check").replace(PANDERA_CHECKS)
     named = failures.with_columns(check=check, index=pl.col("index").cast(pl.UInt32)).with_columns(
         # A required question left empty fails both "not null" and its own check: say it once.
@@ -49,8 +48,10 @@ def quarantine_rows(failures: pl.DataFrame, canonical: pl.DataFrame, *, run_id: 
         .str.replace("{column}", pl.col("column").fill_null(""), literal=True)
         .str.replace("{value}", pl.col("failure_case").fill_null(""), literal=True)
     )
+    # Each failure's row taken by its index (a gather of the failures' rows, not a join of every row's).
+    rows = canonical.select(pl.col("source_row", "response_id").gather(named["index"]))
     return (
-        named.join(rows, on="index", how="left")
+        pl.concat([named, rows], how="horizontal")
         .select(
             run_id=pl.lit(run_id),
             source_file=pl.lit(source_file),
@@ -69,15 +70,28 @@ def quarantine_rows(failures: pl.DataFrame, canonical: pl.DataFrame, *, run_id: 
 
 def _row_checks_named(failures: pl.DataFrame, canonical: pl.DataFrame) -> pl.DataFrame:
     """``failures`` with each whole-row check's column and failure case taken from the
-    columns it is about (``_ROW_CHECK_COLUMNS``), never the whole row."""
+    columns it is about (``_ROW_CHECK_COLUMNS``), never the whole row. Only the rows that
+    failed a whole-row check have their values written as text (not every row of ``canonical``)."""
     for name, columns in _ROW_CHECK_COLUMNS.items():
-        values = canonical.select(
-            pl.concat_str(
-                [pl.format(f"{column} {{}}", pl.col(column).cast(pl.Utf8).fill_null("(none)")) for column in columns],
-                separator=", ",
-            ).alias("_values")
-        ).with_row_index("index")
         is_row_check = pl.col("check") == name
+        index = pl.col("index").cast(failures.schema["index"])
+        failed = failures.filter(is_row_check).select(index.unique(maintain_order=True))
+        values = (
+            canonical.select(columns)
+            .with_row_index("index")
+            .with_columns(index)
+            .join(failed, on="index", how="semi")
+            .select(
+                "index",
+                pl.concat_str(
+                    [
+                        pl.format(f"{column} {{}}", pl.col(column).cast(pl.Utf8).fill_null("(none)"))
+                        for column in columns
+                    ],
+                    separator=", ",
+                ).alias("_values"),
+            )
+        )
         failures = (
             failures.join(values, on="index", how="left", maintain_order="left")
             .with_columns(

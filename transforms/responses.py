@@ -51,13 +51,15 @@ def with_derived_segments(frame: pl.LazyFrame, *, book: Codebook) -> pl.LazyFram
 
     Each group is looked up by the source answer's position among its options (a value that
     is not one of them: null), an expression the streaming engine runs a batch at a time
-    (``replace_strict`` made it read the whole frame into memory first: 1.5 GB at 5 million)."""
+    (``replace_strict`` made it read the whole frame into memory first: 1.5 GB at 5 million). The
+    source is cast to its question's Enum as it is (a staged column is that Enum already: no
+    text is made of it), a value the Enum does not hold null, as from text."""
     columns = []
     for derived in book.derived_segments:
         mapping = {member: group for group, members in derived.groups.items() for member in members}
         source = book.question(derived.source).dtype
         groups = pl.Series([mapping.get(code) for code in source.categories.to_list()], dtype=pl.Utf8)
-        position = pl.col(derived.source).cast(pl.Utf8).cast(source, strict=False).to_physical()
+        position = pl.col(derived.source).cast(source, strict=False).to_physical()
         columns.append(pl.lit(groups.cast(derived.dtype)).gather(position).alias(derived.code))
     return frame.with_columns(columns)
 
