@@ -93,7 +93,7 @@ def write_responses(
     for number, part in enumerate(parts):
         paths.append(folder / f"responses-{number:05d}.parquet")
         part.sort("_pos").drop("_pos").write_parquet(
-            paths[-1], compression=_COMPRESSION, row_group_size=PARQUET_ROW_GROUP_ROWS
+            paths[-1], compression=_COMPRESSION, row_group_size=PARQUET_ROW_GROUP_ROWS, statistics=False
         )
         written_privately(paths[-1])
         del part
@@ -104,7 +104,9 @@ def write_responses(
 
 #: The compression of the build's files: none. They are read a few times and removed after
 #: the publish (a 500k-row part: written in 0.23 s of CPU uncompressed, 0.33 s with lz4, and read
-#: back in 0.08 s against 0.12 s).
+#: back in 0.08 s against 0.12 s). Nor column statistics: every reader of them reads every row
+#: group (the insert, the sums, the checks), none filters on a column's range (a 614k-row part:
+#: written in 0.24 s of CPU instead of 0.33 s, the min and max of every id and hash not computed).
 _COMPRESSION = "uncompressed"
 
 
