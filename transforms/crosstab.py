@@ -539,10 +539,13 @@ def _answer_cells(book: Codebook) -> tuple[list[tuple[str, str | None, pl.Expr]]
         column = pl.col(question.code)
         if question.type == "multi" and len(question.options) < 63:
             # The options chosen as the bits of one integer: a test per option is then a bitwise and.
+            # Their sum is their bitwise or: a list names each option once (`choices`' check
+            # no_repeated_option fails a build whose lists repeat one), and the sum is native, not
+            # an aggregation per list (1M responses, three questions: 0.30 -> 0.08 s of CPU).
             masks.append(
                 column.cast(pl.List(question.dtype))
-                .list.eval(pl.lit(2, pl.Int64).pow(pl.element().to_physical().cast(pl.Int64)).bitwise_or())
-                .list.first()
+                .list.eval(pl.lit(2, pl.Int64).pow(pl.element().to_physical().cast(pl.Int64)))
+                .list.sum()
                 .alias(f"_mask_{question.code}")
             )
             chosen = pl.col(f"_mask_{question.code}")

@@ -50,10 +50,18 @@ def polars_dtype(column: pa.Column) -> pl.DataType:
     return column.dtype.type
 
 
+def _storage(column: pa.Column) -> str:
+    """The column's ``USING COMPRESSION`` clause (its metadata's ``compression``), or none."""
+    compression = (column.metadata or {}).get("compression")
+    return f" USING COMPRESSION {compression}" if compression else ""
+
+
 def create_table_sql(name: str, schema: pa.DataFrameSchema, *, enums: bool = True) -> list[str]:
-    """CREATE TABLE and COMMENT ON statements for one table (``enums=False``: enums as VARCHAR)."""
+    """CREATE TABLE and COMMENT ON statements for one table (``enums=False``: enums as VARCHAR, a
+    DuckLake's; a warehouse file's columns also get the compression their metadata names, if any)."""
     columns = ",\n  ".join(
         f"{_quote_identifier(col)} {duckdb_type(polars_dtype(spec), enums=enums)}{'' if spec.nullable else ' NOT NULL'}"
+        + (_storage(spec) if enums else "")
         for col, spec in schema.columns.items()
     )
     statements = [f"CREATE TABLE {_quote_identifier(name)} (\n  {columns}\n)"]

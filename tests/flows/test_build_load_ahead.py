@@ -50,6 +50,20 @@ def test_a_full_build_has_responses_and_choices_in_the_new_file_before_its_publi
     assert_same(snapshot(live), before, "the live warehouse while a build loads ahead")
 
 
+def test_the_builds_responses_files_are_written_without_column_statistics_no_reader_uses(demo):
+    """Every reader of the build's files reads every row group: the min, max and null count of each
+    column of each row group (every id and hash compared) are not computed."""
+    tables = full_build(demo)
+    tables.pop("_loaded").discard()
+    paths = [str(path) for path in tables["responses"].paths]
+    statistics = duckdb.execute(
+        "select count(*), count(stats_min_value), count(stats_max_value), count(stats_null_count)"
+        " from parquet_metadata(?)",
+        [paths],
+    ).fetchone()
+    assert statistics[0] > 30 and statistics[1:] == (0, 0, 0)
+
+
 def test_a_publish_of_a_build_that_loaded_ahead_equals_one_that_did_not(demo, tmp_path):
     live = demo.settings.warehouse
     publish(demo, RunSummary.starting(), full_build(demo))

@@ -197,3 +197,26 @@ def test_a_full_build_writes_each_responses_multi_select_answers_once(weighted_d
         ]
     finally:
         shutil.rmtree(build_dir(weighted_demo.state), ignore_errors=True)
+
+
+def test_the_exact_values_of_every_duplicate_candidate_are_read_in_one_pass_of_the_rows(weighted_demo, monkeypatch):
+    """A person's and a machine's candidates (mostly the same rows) have their exact values read in
+    one pass of the staged rows when they fit in the build's memory: the same flags as when they are
+    read a kind (and a share of the emails) at a time."""
+    book = weighted_demo.study.book
+    staged = weighted_demo.state.staged()
+    current, _ = build._current_versions(staged, build.file_versions(staged), book=book)
+    narrow = responses_file.screening_inputs(current, book=book).collect()
+    reads = []
+
+    def read(at: pl.Series) -> pl.LazyFrame:
+        reads.append(at.len())
+        return current.filter(pl.col("_row").is_in(at.implode()))
+
+    once = responses_file._duplicates(None, narrow, book=book, memory_mb=256, read=read)
+    assert len(reads) == 1 and once["is_duplicate"].sum() > 0
+    monkeypatch.setattr(responses_file, "_CANDIDATE_BYTES", 2**20 // 4)  # four candidates a share
+    reads.clear()
+    in_shares = responses_file._duplicates(None, narrow, book=book, memory_mb=1, read=read)
+    assert len(reads) >= 3  # two shares of the emails at least, then the machines
+    assert_frame_equal(once.sort("_row"), in_shares.sort("_row"))

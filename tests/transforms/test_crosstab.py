@@ -11,6 +11,7 @@ from transforms.crosstab import (
     build_crosstab,
     build_crosstab_pair,
     build_crosstab_pair_from_sums,
+    crosstab_cells,
     crosstab_sums,
 )
 from transforms.responses import build_answers, with_derived_segments
@@ -195,3 +196,27 @@ def test_the_pair_from_the_sums_equals_the_pair_from_the_responses(book):
     from_sums = pl.collect_all(build_crosstab_pair_from_sums(sums, book=book, settings=options))
     for expected, got in zip(from_responses, from_sums, strict=True):
         assert_frame_equal(got, expected)
+
+
+def test_crosstab_sums_count_each_multi_select_option_and_net_among_null_empty_and_full_lists(book):
+    """The sums of a multi-select's options and NETs (read from the options' bits, ``_answer_cells``)
+    are the responses whose list names the option (a NET: any of its members): a null or empty
+    list counts in none, a list of every option in each."""
+    responses = random_responses(book, 400, seed=3, excluded_share=0.0)
+    question = book.multi[0]
+    every = [code for code in question.option_codes if code not in question.exclusive_codes]
+    lists = [None, [], every, [every[-1]], [every[0], every[-1]]]
+    responses = responses.with_columns(
+        pl.Series(question.code, [lists[i % len(lists)] for i in range(responses.height)], dtype=pl.List(pl.Utf8)).cast(
+            pl.List(question.dtype)
+        )
+    )
+    sums = crosstab_sums(responses.lazy(), book=book)
+    cells = crosstab_cells(book).filter(pl.col("question") == question.code, pl.col("answer").is_not_null())
+    chosen = responses[question.code].to_list()
+    members = {code: [code] for code in question.option_codes} | {
+        name: list(codes) for name, codes in question.nets.items()
+    }
+    for cell, answer in cells.select("cell", "answer").iter_rows():
+        expected = sum(1 for picked in chosen if picked and set(picked) & set(members[answer]))
+        assert sums[cell].sum() == expected, answer

@@ -5,12 +5,14 @@ import pandera.polars as pa
 import polars as pl
 import pytest
 
+from schemas.tables import warehouse_schemas
 from warehouse.ddl import create_table_sql
 from warehouse.publish import (
     SMALL_PUBLISH_ROWS,
     ParquetTable,
     building_files,
     connect_read_only,
+    create_tables,
     publish_threads,
     publish_warehouse,
 )
@@ -121,3 +123,27 @@ def test_a_small_study_is_published_on_one_duckdb_thread_and_a_big_one_on_duckdb
     big = small | {"c": ParquetTable((tmp_path / "c.parquet",), SMALL_PUBLISH_ROWS, pl.Schema())}
     assert publish_threads(big) is None
     assert publish_threads(small | {"slices": iter([pl.DataFrame({"x": [1]})])}) is None
+
+
+def test_ids_and_digests_are_stored_as_fsst_without_a_dictionary_tried_first(tmp_path, book):
+    """`responses`' ids and keyed hashes and `choices`' ids (values nearly all different) are stored
+    with FSST whatever their values: DuckDB does not analyse a dictionary of them first (even of
+    ids it would have stored as one, here three values repeated); the other text columns keep DuckDB's choice."""
+    schemas = warehouse_schemas(book)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
+        create_tables(connection, {"choices": schemas["choices"]})
+        connection.execute(
+            "insert into choices select 2024, 'qualtrics', 'R' || (i % 3), null, null, null from range(5000) t(i)"
+        )
+        connection.execute("CHECKPOINT")
+        stored = connection.execute(
+            "select column_name, list(distinct compression) from pragma_storage_info('choices')"
+            " where segment_type = 'VARCHAR' group by all order by all"
+        ).fetchall()
+    assert stored == [("response_id", ["FSST"]), ("source_tool", ["Dictionary"])]
+    ddl = create_table_sql("responses", schemas["responses"])[0]
+    assert [line.split()[0] for line in ddl.splitlines() if "USING COMPRESSION fsst" in line] == [
+        '"response_id"',
+        '"email_hash"',
+        '"ip_hash"',
+    ]
