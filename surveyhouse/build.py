@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from surveyhouse.incremental import (
     screening_rules,
     write_changed_responses,
 )
+from surveyhouse.private import make_private
 from surveyhouse.responses_file import KeySorter, build_folder, write_responses, written_privately
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
@@ -421,8 +423,8 @@ def _current_versions(
     one of its response; the exact keys and times are read for the others alone
     (``transforms.responses.mark_superseded``), so no column of text is held per version."""
     rows = staged_rows(staged, book=book)
-    keys = rows.select("_row", "file_order", _key=version_key()).collect(engine="streaming")
-    shared = keys.filter(pl.len().over("_key") > 1)["_row"]
+    keys = staged_version_keys(staged)
+    shared = keys.filter(pl.col("_key").is_duplicated())["_row"]
     candidates = staged_rows_at(staged, shared, book=book).select(
         "_row", *KEY, "submitted_at", "file_order", "source_row"
     )
@@ -439,6 +441,54 @@ def _current_versions(
 def version_key() -> pl.Expr:
     """A response's ``KEY`` as one 64-bit hash: equal keys, equal hashes."""
     return pl.struct(KEY).hash()
+
+
+def staged_version_keys(staged: list[StagedFile]) -> pl.DataFrame:
+    """One row per staged row of the loaded files (``staged_rows``): ``_row``, ``file_order`` and
+    ``_key`` (``version_key``), each file's keys as a build kept them beside it (``_kept_version_keys``):
+    a night hashes the keys of its new files alone (1M staged rows: 0.06 s of CPU and their ids' text read)."""
+    parts, first = [], 0
+    for file in loaded_files(staged):
+        keys = _kept_version_keys(file)
+        parts.append(
+            keys.select(pl.int_range(first, first + keys.height, dtype=pl.UInt32).alias("_row"), "file_order", "_key")
+        )
+        first += keys.height
+    return (
+        pl.concat(parts)
+        if parts
+        else pl.DataFrame(schema={"_row": pl.UInt32, "file_order": pl.Int64, "_key": pl.UInt64})
+    )
+
+
+#: A staged file's version keys (``_kept_version_keys``), kept in its folder under a tag of what they were made from.
+_VERSION_KEYS = "version_keys-{}.parquet"
+
+
+def _kept_version_keys(file: StagedFile) -> pl.DataFrame:
+    """``file_order`` and ``_key`` (``version_key``) of each of ``file``'s staged rows, in order: read from the file
+    kept in its folder when made from these responses (their size and time: a file keyed again since
+    is another) with this hash (the expression and Polars' version); else made, and kept (0600,
+    moved in place whole; any other version of it removed; kept nowhere when the folder cannot be written)."""
+    info, expression = file.responses.stat(), version_key()
+    made_of = f"{pl.__version__}\n{expression.meta.serialize(format='json')}\n{info.st_size} {info.st_mtime_ns}"
+    path = file.folder / _VERSION_KEYS.format(hashlib.sha256(made_of.encode()).hexdigest()[:16])
+    try:
+        return pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError):
+        pass
+    keys = pl.scan_parquet(file.responses, glob=False).select("file_order", _key=expression).collect(engine="streaming")
+    partial = path.with_name(path.name + ".part")
+    try:
+        keys.write_parquet(partial, compression="lz4")
+        make_private(partial)
+        partial.replace(path)
+        for other in file.folder.glob(_VERSION_KEYS.format("*") + "*"):
+            if other.name != path.name:
+                other.unlink(missing_ok=True)
+    except OSError:
+        partial.unlink(missing_ok=True)
+    return keys
 
 
 def _crosstab_and_claims(

@@ -10,9 +10,10 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.study import load_study
-from surveyhouse.build import _respondents, staged_rows, staged_rows_at
-from surveyhouse.incremental import rows_at
+from surveyhouse.build import _respondents, staged_rows, staged_rows_at, staged_version_keys, version_key
+from surveyhouse.incremental import ChangedResponses, rows_at
 from surveyhouse.night import Night
+from tests.flows.test_incremental_night import cumulative_reexport, night_on_demo
 from warehouse.publish import ParquetTable
 
 
@@ -57,3 +58,24 @@ def test_a_few_rows_are_read_in_slices_of_the_rows_that_hold_them_and_many_with_
     assert "Parquet SCAN" in rows_at(rows, many).explain()
     assert rows_at(rows, many).collect().equals(every.filter(pl.col("_row").is_in(many.implode())))
     assert rows_at(rows, few.clear()).collect().is_empty()
+
+
+def test_a_night_hashes_the_version_keys_of_its_new_files_alone(demo_night, tmp_path):
+    """Each staged file's version keys are kept beside it by the first build that reads them: a
+    night reads the old files' kept keys (not their ids' text again), makes its new file's, and
+    they are the staged rows' keys; a staged file written again (keyed ids) has its keys made anew."""
+    book = load_study().book
+    kept = lambda staged: {p.parent.name: (p.name, p.stat().st_mtime_ns) for p in staged.glob("*/version_keys-*")}  # noqa: E731
+    before = kept(Night.of(load_study(), demo_night).state.staged_dir)
+    run, settings, _ = night_on_demo(demo_night, tmp_path / "night", cumulative_reexport)
+    assert isinstance(run.tables["responses"], ChangedResponses)
+    state = Night.of(load_study(), settings).state
+    after, staged = kept(state.staged_dir), state.staged()
+    assert before and {name: after[name] for name in before} == before  # read, not made again
+    assert set(after) == {s.sha256 for s in staged if s.record["status"] == "loaded"}
+    hashed = staged_rows(staged, book=book).select("_row", "file_order", _key=version_key()).collect()
+    assert staged_version_keys(staged).equals(hashed)
+    last = staged[-1].responses  # written again, other ids: other keys, the old ones removed
+    pl.read_parquet(last).with_columns(pl.col("response_id") + "-k").write_parquet(last)
+    hashed = staged_rows(staged, book=book).select("_row", "file_order", _key=version_key()).collect()
+    assert staged_version_keys(staged).equals(hashed) and len(list(staged[-1].folder.glob("version_keys-*"))) == 1
