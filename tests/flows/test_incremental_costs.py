@@ -8,9 +8,18 @@ the work it no longer does.
 from __future__ import annotations
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas.study import load_study
-from surveyhouse.build import _respondents, staged_rows, staged_rows_at, staged_version_keys, version_key
+from surveyhouse.build import (
+    _respondents,
+    repeated_values,
+    staged_rows,
+    staged_rows_at,
+    staged_version_keys,
+    version_key,
+)
 from surveyhouse.incremental import ChangedResponses, rows_at
 from surveyhouse.night import Night
 from tests.flows.test_incremental_night import cumulative_reexport, night_on_demo
@@ -79,3 +88,11 @@ def test_a_night_hashes_the_version_keys_of_its_new_files_alone(demo_night, tmp_
     pl.read_parquet(last).with_columns(pl.col("response_id") + "-k").write_parquet(last)
     hashed = staged_rows(staged, book=book).select("_row", "file_order", _key=version_key()).collect()
     assert staged_version_keys(staged).equals(hashed) and len(list(staged[-1].folder.glob("version_keys-*"))) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.sampled_from([0, 1, 7, 2**63, 2**64 - 1]) | st.integers(0, 2**64 - 1), max_size=30))
+def test_the_repeated_version_keys_are_the_hashes_held_more_than_once(values):
+    hashes = pl.Series("_key", values, dtype=pl.UInt64)
+    expected = hashes.filter(hashes.is_duplicated()).unique().sort()
+    assert repeated_values(hashes).sort().equals(expected)
