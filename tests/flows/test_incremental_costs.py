@@ -20,7 +20,7 @@ from surveyhouse.build import (
     staged_version_keys,
     version_key,
 )
-from surveyhouse.incremental import ChangedResponses, rows_at
+from surveyhouse.incremental import _GROUPS, ChangedResponses, _regrouped, rows_at
 from surveyhouse.night import Night
 from tests.flows.test_incremental_night import cumulative_reexport, night_on_demo
 from warehouse.publish import ParquetTable
@@ -96,3 +96,45 @@ def test_the_repeated_version_keys_are_the_hashes_held_more_than_once(values):
     hashes = pl.Series("_key", values, dtype=pl.UInt64)
     expected = hashes.filter(hashes.is_duplicated()).unique().sort()
     assert repeated_values(hashes).sort().equals(expected)
+
+
+def _regrouped_by_joins(narrow: pl.DataFrame, moving: pl.DataFrame) -> set[tuple[int, bool]]:
+    """What ``_regrouped`` gives, by joins on the exact keys of each group (its way before the groups' hashes)."""
+
+    def members(of: pl.DataFrame) -> set[int]:
+        found = set()
+        for keys in _GROUPS:
+            wanted = of.filter(pl.col(keys[1]).is_not_null()).select(keys).unique()
+            found |= set(narrow.join(wanted, on=list(keys), how="semi", nulls_equal=True)["_row"])
+        return found
+
+    regrouped = members(moving)
+    every = members(narrow.filter(pl.col("_row").is_in(list(regrouped))))
+    return {(row, row in regrouped) for row in every}
+
+
+_KEY = st.none() | st.integers(0, 3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(1, 2), _KEY, _KEY, _KEY), max_size=25),
+    moving=st.lists(st.tuples(st.integers(1, 2), _KEY, _KEY, _KEY), max_size=5),
+    gone=st.lists(st.tuples(st.integers(1, 2), _KEY, _KEY, _KEY), max_size=3),
+)
+def test_the_responses_decided_anew_are_every_one_sharing_a_group_with_one_that_moves(rows, moving, gone):
+    """Looked up by each group's keys hashed as one (``_group_hashes``): the responses of ``narrow``
+    in a group (same wave and email; same wave, IP and answers; no group without the first) of one
+    that comes in or goes out, and the others of their groups, as joins on the exact keys find them."""
+    schema = {
+        "_row": pl.UInt32,
+        "wave": pl.Int32,
+        "email_hash": pl.UInt64,
+        "ip_hash": pl.UInt64,
+        "_answers_key": pl.UInt64,
+    }
+    narrow = pl.DataFrame([(n, *r) for n, r in enumerate(rows)], schema=schema, orient="row")
+    came = pl.DataFrame([(100 + n, *r) for n, r in enumerate(moving)], schema=schema, orient="row")
+    went = pl.DataFrame([(200 + n, *r) for n, r in enumerate(gone)], schema=schema, orient="row")  # (not current)
+    found = _regrouped(pl.concat([narrow, came]), pl.concat([came, went]))
+    assert set(found.iter_rows()) == _regrouped_by_joins(pl.concat([narrow, came]), pl.concat([came, went]))
