@@ -633,9 +633,9 @@ def _responses_to_answer(
     added = versions.filter(~pl.col("is_superseded") & is_new)
     older = versions.filter(~is_new)
     # The live choices to drop: those of responses a new file brings a newer version of
-    # (their keys' hashes matched first, then the keys themselves).
-    matched = added.filter(pl.col("_key").is_in(older["_key"].implode()))
-    again = older.filter(pl.col("_key").is_in(matched["_key"].implode()))
+    # (their keys' hashes matched first, the older versions looked up among the few added keys,
+    # not the added among a hash table of every older version's; then the keys themselves).
+    again = older.filter(pl.col("_key").is_in(added["_key"].implode()))
     exact = rows(pl.concat([added["_row"], again["_row"]]))
     exact = exact.select("_row", *KEY, is_added=pl.col("_row").is_in(added["_row"].implode())).collect()
     added_keys = exact.filter(pl.col("is_added")).select(KEY)
