@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +26,7 @@ from surveyhouse.incremental import (
     screening_rules,
     write_changed_responses,
 )
-from surveyhouse.private import make_private
+from surveyhouse.private import write_private
 from surveyhouse.responses_file import KeySorter, build_folder, write_responses, written_privately
 from surveyhouse.runlog import RunSummary
 from surveyhouse.settings import Settings
@@ -487,16 +488,15 @@ def _kept_version_keys(file: StagedFile) -> pl.DataFrame:
     except (OSError, pl.exceptions.PolarsError):
         pass
     keys = pl.scan_parquet(file.responses, glob=False).select("file_order", _key=expression).collect(engine="streaming")
-    partial = path.with_name(path.name + ".part")
+    written = io.BytesIO()
+    keys.write_parquet(written, compression="lz4")
     try:
-        keys.write_parquet(partial, compression="lz4")
-        make_private(partial)
-        partial.replace(path)
+        write_private(path, written.getvalue())
         for other in file.folder.glob(_VERSION_KEYS.format("*") + "*"):
             if other.name != path.name:
                 other.unlink(missing_ok=True)
     except OSError:
-        partial.unlink(missing_ok=True)
+        pass
     return keys
 
 

@@ -82,6 +82,7 @@ def test_a_night_hashes_the_version_keys_of_its_new_files_alone(demo_night, tmp_
     after, staged = kept(state.staged_dir), state.staged()
     assert before and {name: after[name] for name in before} == before  # read, not made again
     assert set(after) == {s.sha256 for s in staged if s.record["status"] == "loaded"}
+    assert {p.stat().st_mode & 0o777 for p in state.staged_dir.glob("*/version_keys-*")} == {0o600}
     hashed = staged_rows(staged, book=book).select("_row", "file_order", _key=version_key()).collect()
     assert staged_version_keys(staged).equals(hashed)
     last = staged[-1].responses  # written again, other ids: other keys, the old ones removed
