@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.study import load_study
+from surveyhouse import incremental
 from surveyhouse.build import (
     _respondents,
     repeated_values,
@@ -22,7 +23,7 @@ from surveyhouse.build import (
 )
 from surveyhouse.incremental import _GROUPS, ChangedResponses, _regrouped, rows_at
 from surveyhouse.night import Night
-from tests.flows.test_incremental_night import cumulative_reexport, night_on_demo
+from tests.flows.test_incremental_night import cumulative_reexport, earlier_duplicates, night_on_demo
 from warehouse.publish import ParquetTable
 
 
@@ -139,3 +140,25 @@ def test_the_responses_decided_anew_are_every_one_sharing_a_group_with_one_that_
     went = pl.DataFrame([(200 + n, *r) for n, r in enumerate(gone)], schema=schema, orient="row")  # (not current)
     found = _regrouped(pl.concat([narrow, came]), pl.concat([came, went]))
     assert set(found.iter_rows()) == _regrouped_by_joins(pl.concat([narrow, came]), pl.concat([came, went]))
+
+
+def test_a_night_reads_the_staged_rows_of_its_duplicate_candidates_once(demo_night, tmp_path, monkeypatch):
+    """The duplicates compare their candidates' exact values by email, then by IP and answers: the
+    candidates' staged rows are read in one pass (``incremental._read_once``), not once for each;
+    the other read is of the live rows whose flags move (``_live_rows``)."""
+    reads, read = [], incremental.rows_at
+    monkeypatch.setattr(incremental, "rows_at", lambda rows, at: reads.append(at.len()) or read(rows, at))
+    run, _, _ = night_on_demo(demo_night, tmp_path / "night", earlier_duplicates)
+    assert isinstance(run.tables["responses"], ChangedResponses)
+    assert len(reads) == 2 and reads[0] > 0, reads
+
+
+def test_duplicate_candidates_more_than_the_builds_memory_holds_are_read_as_asked():
+    rows = pl.LazyFrame({"_row": pl.Series(range(1_000), dtype=pl.UInt32), "x": range(1_000)})
+    staged_at = lambda at: rows.filter(pl.col("_row").is_in(at.implode()))  # noqa: E731
+    assert (
+        incremental._read_once(staged_at, rows.collect()["_row"], memory_mb=1) is staged_at
+    )  # (1,000 x 2 KB > 256 KB)
+    held = incremental._read_once(staged_at, rows.collect()["_row"].head(100), memory_mb=1)
+    at = pl.Series([3, 50], dtype=pl.UInt32)
+    assert held is not staged_at and held(at).collect().equals(staged_at(at).collect())
