@@ -217,3 +217,19 @@ def test_a_small_file_is_checked_in_one_part_on_the_calling_thread(tmp_path, mon
     monkeypatch.setattr(staging, "MIN_PART_ROWS", 1_000)  # parts of at least 1,000 rows: two, on two threads
     process_export(path, run_id="t", file_order=1, wave=2023, book=codebook(), key=KEY, threads=2)
     assert len(checked_on) == 2 and all(name.startswith("staging") for name in checked_on)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ids=st.lists(st.sampled_from(["R_1", "R_2", "R_3", "x", "", None]) | st.text(max_size=3), max_size=40))
+def test_the_repeated_ids_of_a_small_file_are_found_in_one_pass_as_in_sixteen_shares(ids):
+    """A file of at most ``_ONE_SHARE_ROWS`` rows has its repeated ids looked for in one pass (16
+    passes of a small file's ids were a fixed cost): the rows a file repeats the id of, nulls alike."""
+    frame = pl.DataFrame(
+        {"source_row": range(len(ids)), "response_id": ids}, schema={"source_row": pl.Int64, "response_id": pl.Utf8}
+    )
+    hashed = frame.with_columns(staging._ID_HASHES)
+    expected = frame.filter(pl.col("response_id").is_duplicated())["source_row"]
+    assert staging._repeated_rows(hashed).equals(expected)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(staging, "_ONE_SHARE_ROWS", 0)  # (in sixteen shares, as a big file's)
+        assert staging._repeated_rows(hashed).equals(expected)
