@@ -8,11 +8,22 @@ the work it no longer does.
 from __future__ import annotations
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas.study import load_study
-from surveyhouse.build import _respondents, staged_rows, staged_rows_at
-from surveyhouse.incremental import rows_at
+from surveyhouse import incremental
+from surveyhouse.build import (
+    _respondents,
+    repeated_values,
+    staged_rows,
+    staged_rows_at,
+    staged_version_keys,
+    version_key,
+)
+from surveyhouse.incremental import _GROUPS, ChangedResponses, _regrouped, rows_at
 from surveyhouse.night import Night
+from tests.flows.test_incremental_night import cumulative_reexport, earlier_duplicates, night_on_demo
 from warehouse.publish import ParquetTable
 
 
@@ -57,3 +68,97 @@ def test_a_few_rows_are_read_in_slices_of_the_rows_that_hold_them_and_many_with_
     assert "Parquet SCAN" in rows_at(rows, many).explain()
     assert rows_at(rows, many).collect().equals(every.filter(pl.col("_row").is_in(many.implode())))
     assert rows_at(rows, few.clear()).collect().is_empty()
+
+
+def test_a_night_hashes_the_version_keys_of_its_new_files_alone(demo_night, tmp_path):
+    """Each staged file's version keys are kept beside it by the first build that reads them: a
+    night reads the old files' kept keys (not their ids' text again), makes its new file's, and
+    they are the staged rows' keys; a staged file written again (keyed ids) has its keys made anew."""
+    book = load_study().book
+    kept = lambda staged: {p.parent.name: (p.name, p.stat().st_mtime_ns) for p in staged.glob("*/version_keys-*")}  # noqa: E731
+    before = kept(Night.of(load_study(), demo_night).state.staged_dir)
+    run, settings, _ = night_on_demo(demo_night, tmp_path / "night", cumulative_reexport)
+    assert isinstance(run.tables["responses"], ChangedResponses)
+    state = Night.of(load_study(), settings).state
+    after, staged = kept(state.staged_dir), state.staged()
+    assert before and {name: after[name] for name in before} == before  # read, not made again
+    assert set(after) == {s.sha256 for s in staged if s.record["status"] == "loaded"}
+    assert {p.stat().st_mode & 0o777 for p in state.staged_dir.glob("*/version_keys-*")} == {0o600}
+    hashed = staged_rows(staged, book=book).select("_row", "file_order", _key=version_key()).collect()
+    assert staged_version_keys(staged).equals(hashed)
+    last = staged[-1].responses  # written again, other ids: other keys, the old ones removed
+    pl.read_parquet(last).with_columns(pl.col("response_id") + "-k").write_parquet(last)
+    hashed = staged_rows(staged, book=book).select("_row", "file_order", _key=version_key()).collect()
+    assert staged_version_keys(staged).equals(hashed) and len(list(staged[-1].folder.glob("version_keys-*"))) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.sampled_from([0, 1, 7, 2**63, 2**64 - 1]) | st.integers(0, 2**64 - 1), max_size=30))
+def test_the_repeated_version_keys_are_the_hashes_held_more_than_once(values):
+    hashes = pl.Series("_key", values, dtype=pl.UInt64)
+    expected = hashes.filter(hashes.is_duplicated()).unique().sort()
+    assert repeated_values(hashes).sort().equals(expected)
+
+
+def _regrouped_by_joins(narrow: pl.DataFrame, moving: pl.DataFrame) -> set[tuple[int, bool]]:
+    """What ``_regrouped`` gives, by joins on the exact keys of each group (its way before the groups' hashes)."""
+
+    def members(of: pl.DataFrame) -> set[int]:
+        found = set()
+        for keys in _GROUPS:
+            wanted = of.filter(pl.col(keys[1]).is_not_null()).select(keys).unique()
+            found |= set(narrow.join(wanted, on=list(keys), how="semi", nulls_equal=True)["_row"])
+        return found
+
+    regrouped = members(moving)
+    every = members(narrow.filter(pl.col("_row").is_in(list(regrouped))))
+    return {(row, row in regrouped) for row in every}
+
+
+_KEY = st.none() | st.integers(0, 3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(1, 2), _KEY, _KEY, _KEY), max_size=25),
+    moving=st.lists(st.tuples(st.integers(1, 2), _KEY, _KEY, _KEY), max_size=5),
+    gone=st.lists(st.tuples(st.integers(1, 2), _KEY, _KEY, _KEY), max_size=3),
+)
+def test_the_responses_decided_anew_are_every_one_sharing_a_group_with_one_that_moves(rows, moving, gone):
+    """Looked up by each group's keys hashed as one (``_group_hashes``): the responses of ``narrow``
+    in a group (same wave and email; same wave, IP and answers; no group without the first) of one
+    that comes in or goes out, and the others of their groups, as joins on the exact keys find them."""
+    schema = {
+        "_row": pl.UInt32,
+        "wave": pl.Int32,
+        "email_hash": pl.UInt64,
+        "ip_hash": pl.UInt64,
+        "_answers_key": pl.UInt64,
+    }
+    narrow = pl.DataFrame([(n, *r) for n, r in enumerate(rows)], schema=schema, orient="row")
+    came = pl.DataFrame([(100 + n, *r) for n, r in enumerate(moving)], schema=schema, orient="row")
+    went = pl.DataFrame([(200 + n, *r) for n, r in enumerate(gone)], schema=schema, orient="row")  # (not current)
+    found = _regrouped(pl.concat([narrow, came]), pl.concat([came, went]))
+    assert set(found.iter_rows()) == _regrouped_by_joins(pl.concat([narrow, came]), pl.concat([came, went]))
+
+
+def test_a_night_reads_the_staged_rows_of_its_duplicate_candidates_once(demo_night, tmp_path, monkeypatch):
+    """The duplicates compare their candidates' exact values by email, then by IP and answers: the
+    candidates' staged rows are read in one pass (``incremental._read_once``), not once for each;
+    the other read is of the live rows whose flags move (``_live_rows``)."""
+    reads, read = [], incremental.rows_at
+    monkeypatch.setattr(incremental, "rows_at", lambda rows, at: reads.append(at.len()) or read(rows, at))
+    run, _, _ = night_on_demo(demo_night, tmp_path / "night", earlier_duplicates)
+    assert isinstance(run.tables["responses"], ChangedResponses)
+    assert len(reads) == 2 and reads[0] > 0, reads
+
+
+def test_duplicate_candidates_more_than_the_builds_memory_holds_are_read_as_asked():
+    rows = pl.LazyFrame({"_row": pl.Series(range(1_000), dtype=pl.UInt32), "x": range(1_000)})
+    staged_at = lambda at: rows.filter(pl.col("_row").is_in(at.implode()))  # noqa: E731
+    assert (
+        incremental._read_once(staged_at, rows.collect()["_row"], memory_mb=1) is staged_at
+    )  # (1,000 x 2 KB > 256 KB)
+    held = incremental._read_once(staged_at, rows.collect()["_row"].head(100), memory_mb=1)
+    at = pl.Series([3, 50], dtype=pl.UInt32)
+    assert held is not staged_at and held(at).collect().equals(staged_at(at).collect())

@@ -328,3 +328,19 @@ def test_kept_screening_inputs_of_other_rows_than_the_staged_ones_make_the_night
     assert not isinstance(run.tables["responses"], ChangedResponses)
     assert "built whole: the live warehouse's screening inputs are not those of the staged files" in caplog.text
     assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))
+
+
+def test_kept_screening_inputs_stored_in_any_order_are_read_in_staged_row_order(demo_night, tmp_path, caplog):
+    # the kept inputs stored last row first (the table as a night's deletes and inserts can leave it)
+    reversed_night = altered_copy(
+        demo_night,
+        tmp_path / "reversed",
+        "CREATE TABLE _build.reversed AS SELECT * FROM _build.screening ORDER BY _row DESC",
+        "DELETE FROM _build.screening",
+        "INSERT INTO _build.screening SELECT * FROM _build.reversed",
+        "DROP TABLE _build.reversed",
+    )
+    with caplog.at_level(logging.INFO, logger="surveyhouse.incremental"):
+        run, settings, _ = night_on_demo(reversed_night, tmp_path / "night", earlier_duplicates)
+    assert isinstance(run.tables["responses"], ChangedResponses) and "built whole" not in caplog.text
+    assert_published_alike(published(settings.warehouse), rebuilt(settings, tmp_path / "full"))

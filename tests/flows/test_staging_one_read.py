@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from bench.generate import export
 from schemas.codebook import codebook
+from surveyhouse import staging
 from surveyhouse.discover import discover_files
 from surveyhouse.landing import identity
 from surveyhouse.read import READ_ONCE_BYTES, _is_utf8_stream, _read_ahead, _record_chunks, read_batches, read_export
@@ -175,10 +176,11 @@ def test_a_read_ahead_closed_early_waits_for_the_chunk_being_made():
     assert made == [0, 1, 2]
 
 
-def test_a_file_read_once_is_checked_in_parts_of_as_many_rows(tmp_path):
+def test_a_file_read_once_is_checked_in_parts_of_as_many_rows(tmp_path, monkeypatch):
     """The reader's first batch is small (the others are sized on it): a file read once is cut
     again into as many parts as threads check it, each with the reader's problems of its rows
     (a row with a cell past the header, in the last), and stages as checked a batch at a time."""
+    monkeypatch.setattr(staging, "MIN_PART_ROWS", 1_000)  # (parts of at least 1,000 rows: two of 1,500)
     path = export(tmp_path, "qualtrics_en", 3_000, seed=5)
     last = path.read_text(encoding="utf-8").splitlines()[-1]
     with path.open("a", encoding="utf-8") as handle:
@@ -195,3 +197,39 @@ def test_a_file_read_once_is_checked_in_parts_of_as_many_rows(tmp_path):
     ]
     _same(staged[1], staged[0])
     assert "more_cells_than_header" in staged[1][2]["check"].to_list()
+
+
+def test_a_small_file_is_checked_in_one_part_on_the_calling_thread(tmp_path, monkeypatch):
+    """A file of fewer rows than two parts of ``MIN_PART_ROWS`` is checked in one part, with no
+    thread started for it (a part's checks have a fixed cost), and stages the same bytes."""
+    path = export(tmp_path, "qualtrics_en", 3_000, seed=5)
+    checked_on, validate = [], staging._validate
+
+    def validated(*args, **kwargs):
+        checked_on.append(threading.current_thread().name)
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(staging, "_validate", validated)
+    two = process_export(path, run_id="t", file_order=1, wave=2023, book=codebook(), key=KEY, threads=2)
+    assert checked_on == ["MainThread"]  # one part, on this thread
+    _same(two, process_export(path, run_id="t", file_order=1, wave=2023, book=codebook(), key=KEY, threads=1))
+    checked_on.clear()
+    monkeypatch.setattr(staging, "MIN_PART_ROWS", 1_000)  # parts of at least 1,000 rows: two, on two threads
+    process_export(path, run_id="t", file_order=1, wave=2023, book=codebook(), key=KEY, threads=2)
+    assert len(checked_on) == 2 and all(name.startswith("staging") for name in checked_on)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ids=st.lists(st.sampled_from(["R_1", "R_2", "R_3", "x", "", None]) | st.text(max_size=3), max_size=40))
+def test_the_repeated_ids_of_a_small_file_are_found_in_one_pass_as_in_sixteen_shares(ids):
+    """A file of at most ``_ONE_SHARE_ROWS`` rows has its repeated ids looked for in one pass (16
+    passes of a small file's ids were a fixed cost): the rows a file repeats the id of, nulls alike."""
+    frame = pl.DataFrame(
+        {"source_row": range(len(ids)), "response_id": ids}, schema={"source_row": pl.Int64, "response_id": pl.Utf8}
+    )
+    hashed = frame.with_columns(staging._ID_HASHES)
+    expected = frame.filter(pl.col("response_id").is_duplicated())["source_row"]
+    assert staging._repeated_rows(hashed).equals(expected)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(staging, "_ONE_SHARE_ROWS", 0)  # (in sixteen shares, as a big file's)
+        assert staging._repeated_rows(hashed).equals(expected)
