@@ -12,7 +12,6 @@ first imported.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 
@@ -38,27 +37,6 @@ from surveyhouse.settings import SettingsError
 #: is first imported, so set by the entry point before that; a value already in the
 #: environment wins. prefect.yaml sets the same for deployed workers.
 MALLOC_CONF = "dirty_decay_ms:1000,muzzy_decay_ms:0"
-
-#: Python's own buffers (a landed file read a chunk of tens of megabytes at a time, twice, and
-#: checked as UTF-8 16 MB at a time) come from the C library's malloc, which gives a freed block
-#: of this size back to the kernel at once (its own mmap, or the heap trimmed): the next chunk
-#: faulted every page in again (a 1M staging: 620-710k page faults, 1.8-2.0 s of system time).
-#: Blocks up to 32 MB (glibc's largest setting) come from the heap, whose top is given back only
-#: past 256 MB free: 340-380k faults, 1.2-1.5 s, no higher peak (``keep_freed_heap``).
-GLIBC_MMAP_THRESHOLD, GLIBC_TRIM_THRESHOLD = 32 << 20, 256 << 20
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameters (malloc.h)
-
-
-def keep_freed_heap() -> None:
-    """glibc's malloc set to keep freed blocks for the next (``GLIBC_MMAP_THRESHOLD``,
-    ``GLIBC_TRIM_THRESHOLD``); nothing where the C library is not glibc (no ``mallopt``)."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    mallopt(_M_TRIM_THRESHOLD, GLIBC_TRIM_THRESHOLD)
-    mallopt(_M_MMAP_THRESHOLD, GLIBC_MMAP_THRESHOLD)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -144,7 +122,6 @@ def main(argv: list[str] | None = None) -> int:
     """The console script ``surveyhouse``; returns the exit status (called with ``argv``, as the
     tests do), or ends the process with it (the console script: ``end_process``)."""
     os.environ.setdefault("_RJEM_MALLOC_CONF", MALLOC_CONF)
-    keep_freed_heap()
     polars_threads()
     status, _ = _invoke(sys.argv[1:] if argv is None else list(argv))
     if argv is None:
