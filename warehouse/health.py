@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,9 +169,10 @@ def recorded_digests(path: Path) -> list[str] | None:
 def record_digests(path: Path, digests: list[str]) -> None:
     """``digests`` kept as those of the bytes verified of the warehouse file at ``path`` (read whole, or
     read back by the publish that wrote them); a record that cannot be written is left out (the next
-    night reads the file whole)."""
+    night reads the file whole). The draft has one name (the record is written under the run lock):
+    a night killed while writing it leaves one file, which the next record replaces."""
     record = verified_record(path)
-    draft = record.with_name(f"{record.name}-{uuid.uuid4().hex[:8]}")
+    draft = record.with_name(f"{record.name}-draft")
     try:
         draft.write_text(json.dumps({"chunk_bytes": CHUNK_BYTES, "sha256": digests}), encoding="utf-8")
         os.replace(draft, record)

@@ -138,3 +138,16 @@ def test_a_live_file_with_a_write_ahead_log_beside_it_is_read_whole(live, whole_
         connection.execute("INSERT INTO numbers VALUES (-1, 'x')")
     assert (live.parent / f"{live.name}.wal").exists()
     assert FileWarehouse(live).unreadable() is None and whole_reads == [live, live]
+
+
+def test_a_record_left_half_written_by_a_kill_is_replaced_by_the_next_not_piled_up(live):
+    from warehouse.health import record_digests
+
+    draft = verified_record(live).with_name(f"{verified_record(live).name}-draft")
+    draft.write_text('{"chunk_bytes": 10', encoding="utf-8")  # what a kill mid-write leaves
+    record_digests(live, chunk_digests(live))
+    record_digests(live, chunk_digests(live))
+    assert sorted(p.name for p in live.parent.iterdir() if p.name.startswith(f".{live.name}")) == [
+        verified_record(live).name
+    ]
+    assert recorded_digests(live) == chunk_digests(live)
