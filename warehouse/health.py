@@ -19,6 +19,7 @@ that cannot be read, or any byte changed since: the file is read whole, as befor
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -119,7 +120,8 @@ def unreadable_tables(
             if (reason := _unread(connection, table, [every_block_query(columns.get(table, []), quoted)])) is not None:
                 return reason
     finally:
-        connection.execute("RESET disabled_optimizers")
+        with contextlib.suppress(duckdb.Error):  # a connection a failed read left unusable: the reason stands
+            connection.execute("RESET disabled_optimizers")
     return None
 
 
