@@ -19,6 +19,7 @@ that cannot be read, or any byte changed since: the file is read whole, as befor
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -103,17 +104,54 @@ def unreadable_tables(
                 "select schema_name, table_name from duckdb_tables() order by schema_name <> 'main', 1, 2"
             ).fetchall()
         ]
-    for table in tables:
-        try:
-            # hash() of the row reads every column's data and validity blocks; the one
-            # aggregate keeps what comes back to Python to one number.
+    written = written or {}
+    for table in (table for table in tables if table in written):
+        quoted = ".".join(f'"{part}"' for part in table.split(".", 1))
+        if (reason := _unread(connection, table, written[table].queries(quoted))) is not None:
+            return reason
+    # Every table's columns, asked before statistics propagation is off (duckdb_columns() then takes
+    # 0.24 s of CPU at 1M); with it, DuckDB answers the count of a column its statistics say has no
+    # NULL from those statistics alone, reading none of its blocks.
+    columns = table_columns(connection)
+    connection.execute("SET disabled_optimizers = 'statistics_propagation'")
+    try:
+        for table in (table for table in tables if table not in written):
             quoted = ".".join(f'"{part}"' for part in table.split(".", 1))
-            of = (written or {}).get(table)
-            for query in of.queries(quoted) if of is not None else [f"select bit_xor(hash(t)) from {quoted} as t"]:
-                connection.execute(query).fetchall()
-        except duckdb.Error as error:
-            return f"table {table}: {one_line(error)}"
+            if (reason := _unread(connection, table, [every_block_query(columns.get(table, []), quoted)])) is not None:
+                return reason
+    finally:
+        with contextlib.suppress(duckdb.Error):  # a connection a failed read left unusable: the reason stands
+            connection.execute("RESET disabled_optimizers")
     return None
+
+
+def _unread(connection: duckdb.DuckDBPyConnection, table: str, queries: list[str]) -> str | None:
+    """None when these queries of ``table`` run, else why not, in one line."""
+    try:
+        for query in queries:
+            connection.execute(query).fetchall()
+    except duckdb.Error as error:
+        return f"table {table}: {one_line(error)}"
+    return None
+
+
+def table_columns(connection: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """The columns of every table, in order, by the table's name (schema.table outside the main schema)."""
+    columns: dict[str, list[str]] = {}
+    for schema, table, column in connection.execute(
+        "select schema_name, table_name, column_name from duckdb_columns() order by schema_name, table_name, column_index"
+    ).fetchall():
+        columns.setdefault(table if schema == "main" else f"{schema}.{table}", []).append(column)
+    return columns
+
+
+def every_block_query(columns: list[str], quoted: str) -> str:
+    """What reads every data and validity block of these ``columns`` of the table ``quoted`` (as SQL):
+    the count of each column, a scan of its every vector (DuckDB checks a block's checksum when it
+    reads it), for about 80% of the CPU of hashing every row (with ``statistics_propagation`` off:
+    ``unreadable_tables``)."""
+    counts = ", ".join('count("{}")'.format(column.replace('"', '""')) for column in columns)
+    return f"select {counts or 'count(*)'} from {quoted}"
 
 
 def warehouse_unreadable(path: Path, *, written: dict[str, WrittenRows] | None = None) -> str | None:
