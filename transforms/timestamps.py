@@ -161,8 +161,10 @@ def unread_times(
         written = value.is_not_null()  # (a raw cell left empty is null)
         # Only the values the plain form does not read go through the formats' cascade: on a
         # tool's own export, none (the cascade's thirty-odd formats are read on those alone).
+        # No cache of the texts read: times are mostly distinct, and hashing each costs more than reading it.
+        plain = value.str.strptime(_NAIVE, _PLAIN_FORMAT, strict=False, cache=False)
         odd = (
-            dates.filter(written & value.str.strptime(_NAIVE, _PLAIN_FORMAT, strict=False).is_null())
+            dates.filter(written & plain.is_null())
             .select(value.str.strip_chars().alias("_text"))
             .filter(pl.col("_text") != "")
         )

@@ -297,7 +297,8 @@ def with_timestamps(
         plain.append(
             pl.when(stripped.str.contains(_PLAIN_TIME))
             .then(stripped)
-            .str.strptime(_NAIVE, "%Y-%m-%d %H:%M:%S", strict=False)
+            # (no cache of the texts read: times are mostly distinct, and hashing each costs more than reading it)
+            .str.strptime(_NAIVE, "%Y-%m-%d %H:%M:%S", strict=False, cache=False)
             .dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
             .dt.convert_time_zone("UTC")
             .alias(f"_{name}_plain")
