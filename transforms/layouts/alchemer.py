@@ -93,7 +93,9 @@ def _question_columns(columns: tuple[SourceColumn, ...]) -> tuple[SourceColumn, 
 
 def _timestamp_text(text: pl.Expr) -> pl.Expr:
     """Alchemer's ``May 1, 2018 5:17:19 AM`` as ``2018-05-01 05:17:19``; other texts as they are."""
-    written = text.str.strptime(pl.Datetime("us"), _ALCHEMER_DATE, strict=False).dt.strftime("%Y-%m-%d %H:%M:%S")
+    # (no cache of the texts read: hashing each costs more than reading it)
+    written = text.str.strptime(pl.Datetime("us"), _ALCHEMER_DATE, strict=False, cache=False)
+    written = written.dt.strftime("%Y-%m-%d %H:%M:%S")
     return pl.coalesce(written, text)
 
 
