@@ -82,6 +82,11 @@ TEMPORARY_SERVER_START = (
 MIGRATED_MARK = "temporary-server.migrated"
 
 
+def _prefect_database_home(prefect_home: Path) -> Path:
+    """The folder of Prefect's database (and of ``MIGRATED_MARK``): $PREFECT_HOME, else ``prefect_home``."""
+    return Path(os.environ.get("PREFECT_HOME") or prefect_home)
+
+
 def _database_mark(prefect_home: Path) -> str | None:
     """What ``MIGRATED_MARK`` holds once this Prefect migrated the database of its home ($PREFECT_HOME,
     else ``prefect_home``): its version and the database file's inode; or None: a database elsewhere
@@ -91,7 +96,7 @@ def _database_mark(prefect_home: Path) -> str | None:
     ):
         return None
     try:
-        inode = (Path(os.environ.get("PREFECT_HOME") or prefect_home) / "prefect.db").stat().st_ino
+        inode = (_prefect_database_home(prefect_home) / "prefect.db").stat().st_ino
     except OSError:
         return None
     return f"prefect {importlib.metadata.version('prefect')} database inode {inode}"
@@ -100,7 +105,8 @@ def _database_mark(prefect_home: Path) -> str | None:
 def _migrated(prefect_home: Path) -> bool:
     mark = _database_mark(prefect_home)
     try:
-        return mark is not None and (prefect_home / MIGRATED_MARK).read_text(encoding="utf-8") == mark
+        marked = (_prefect_database_home(prefect_home) / MIGRATED_MARK).read_text(encoding="utf-8")
+        return mark is not None and marked == mark
     except OSError:
         return False
 
@@ -110,7 +116,7 @@ def _mark_migrated(prefect_home: Path) -> None:
     mark = _database_mark(prefect_home)
     migrating = os.environ.get("PREFECT_API_DATABASE_MIGRATE_ON_START", "true").lower() not in {"false", "0"}
     if mark is not None and migrating and not _migrated(prefect_home):
-        (prefect_home / MIGRATED_MARK).write_text(mark, encoding="utf-8")
+        (_prefect_database_home(prefect_home) / MIGRATED_MARK).write_text(mark, encoding="utf-8")
 
 
 def _server_environment(prefect_home: Path) -> dict[str, str]:
