@@ -97,10 +97,12 @@ def test_the_temporary_server_answers_without_importing_prefects_command_line(tm
 @pytest.mark.parametrize("own_prefect_home", [False, True], ids=["project's Prefect home", "PREFECT_HOME set"])
 def test_a_later_runs_server_does_not_migrate_the_prefect_database_again(tmp_path, own_prefect_home):
     """The first run's server creates and migrates the Prefect database; a later run's server (same
-    Prefect, same database file) does not import alembic to find it up to date, and still answers."""
+    Prefect, same database file; with $PREFECT_HOME set, of another project folder) does not import
+    alembic to find it up to date, and still answers."""
     prefect_home = tmp_path / "prefect-home" if own_prefect_home else None
     first, log = _start_and_stop(tmp_path, prefect_home)
     assert "alembic" in first, log[-2000:]
-    later, log = _start_and_stop(tmp_path, prefect_home)
+    (tmp_path / "other").mkdir()
+    later, log = _start_and_stop(tmp_path / "other" if own_prefect_home else tmp_path, prefect_home)
     assert "prefect.server.api.server" in later, log[-2000:]
     assert "alembic" not in later
