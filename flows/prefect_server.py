@@ -3,9 +3,10 @@
 Without ``PREFECT_API_URL`` a flow run needs a Prefect server, and Prefect starts a
 temporary one when the flow starts: it imports the whole server application in the
 flow's process (seconds) only to launch it in a child process, then waits for it (7-12 s
-on this project's machines) before the first task. Here the same kind of server
-(``prefect server start --no-ui --no-services`` on loopback, Prefect's public command:
-SQLite in the project's Prefect home) is launched before anything heavy is imported, so
+on this project's machines) before the first task. Here the same kind of server (what
+``prefect server start --no-ui --no-services`` serves on loopback: Prefect's API
+application under uvicorn, SQLite in the project's Prefect home, ``TEMPORARY_SERVER_START``;
+a database already migrated is not migrated again, ``MIGRATED_MARK``) is launched before anything heavy is imported, so
 its start-up overlaps the command's own imports and checks; the flow then finds
 ``PREFECT_API_URL`` set and waits only for what is left. The server runs in its own
 process group, dies with this process (Linux: parent-death signal) and is stopped when
