@@ -3,9 +3,10 @@
 Without ``PREFECT_API_URL`` a flow run needs a Prefect server, and Prefect starts a
 temporary one when the flow starts: it imports the whole server application in the
 flow's process (seconds) only to launch it in a child process, then waits for it (7-12 s
-on this project's machines) before the first task. Here the same kind of server
-(``prefect server start --no-ui --no-services`` on loopback, Prefect's public command:
-SQLite in the project's Prefect home) is launched before anything heavy is imported, so
+on this project's machines) before the first task. Here the same kind of server (what
+``prefect server start --no-ui --no-services`` serves on loopback: Prefect's API
+application under uvicorn, SQLite in the project's Prefect home, ``TEMPORARY_SERVER_START``;
+a database already migrated is not migrated again, ``MIGRATED_MARK``) is launched before anything heavy is imported, so
 its start-up overlaps the command's own imports and checks; the flow then finds
 ``PREFECT_API_URL`` set and waits only for what is left. The server runs in its own
 process group, dies with this process (Linux: parent-death signal) and is stopped when
@@ -19,23 +20,17 @@ imported, after `configure_prefect` and after the API URL is known.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flows.serve import (
-    _die_with_parent,
-    _tail,
-    free_port,
-    is_healthy,
-    served_prefect_api,
-    server_command,
-    stop_process_group,
-)
+from flows.serve import _die_with_parent, _tail, free_port, is_healthy, served_prefect_api, stop_process_group
 from surveyhouse.settings import Settings, configure_prefect
 
 
@@ -61,13 +56,92 @@ TEMPORARY_SERVER_SETTINGS = {
 TEMPORARY_SERVER_STOP = ((signal.SIGKILL, 10.0),)
 
 
+#: The temporary server's program: Prefect's API application served by uvicorn, as ``prefect server
+#: start --no-ui --no-services`` serves it, without Prefect's command line (its parser, its console,
+#: its settings applied once more: 0.05-0.1 s of CPU before the first answer). The server's modules
+#: are imported with Python's garbage collector off, then frozen (``flows.serve.PREFECT_FAST_START``).
+#: Its settings come from the environment (``_server_environment``).
+TEMPORARY_SERVER_START = (
+    "import gc, sys\n"
+    "gc.disable()\n"
+    "import uvicorn\n"
+    "import prefect.server.api.server as server\n"
+    "from prefect.settings import get_current_settings\n"
+    "gc.freeze()\n"
+    "gc.enable()\n"
+    "api = get_current_settings().server.api\n"
+    "uvicorn.run(\n"
+    "    app=server.create_app(final=True, webserver_only=True), host='127.0.0.1', port=int(sys.argv[1]),\n"
+    "    timeout_keep_alive=api.keepalive_timeout, ws_ping_interval=api.websocket_ping_interval,\n"
+    "    ws_ping_timeout=api.websocket_ping_timeout, log_level='error',\n"
+    ")\n"
+)
+
+#: The file that says which Prefect database a temporary server of this Prefect version migrated
+#: (in the Prefect home): a later run's server does not migrate it again (alembic, Mako and
+#: Pygments imported and every migration's revision read: 0.1-0.2 s of CPU before the first answer).
+MIGRATED_MARK = "temporary-server.migrated"
+
+
+def _prefect_database_home(prefect_home: Path) -> Path:
+    """The folder of Prefect's database (and of ``MIGRATED_MARK``): $PREFECT_HOME, else ``prefect_home``."""
+    return Path(os.environ.get("PREFECT_HOME") or prefect_home)
+
+
+def _database_mark(prefect_home: Path) -> str | None:
+    """What ``MIGRATED_MARK`` holds once this Prefect migrated the database of its home ($PREFECT_HOME,
+    else ``prefect_home``): its version and the database file's inode; or None: a database elsewhere
+    (a connection URL set), or no file yet."""
+    if os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL") or os.environ.get(
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL"
+    ):
+        return None
+    try:
+        inode = (_prefect_database_home(prefect_home) / "prefect.db").stat().st_ino
+    except OSError:
+        return None
+    return f"prefect {importlib.metadata.version('prefect')} database inode {inode}"
+
+
+def _migrated(prefect_home: Path) -> bool:
+    mark = _database_mark(prefect_home)
+    try:
+        marked = (_prefect_database_home(prefect_home) / MIGRATED_MARK).read_text(encoding="utf-8")
+        return mark is not None and marked == mark
+    except OSError:
+        return False
+
+
+def _mark_migrated(prefect_home: Path) -> None:
+    """Record that the home's database is migrated (call once a server that migrated it answered)."""
+    mark = _database_mark(prefect_home)
+    migrating = os.environ.get("PREFECT_API_DATABASE_MIGRATE_ON_START", "true").lower() not in {"false", "0"}
+    if mark is not None and migrating and not _migrated(prefect_home):
+        (_prefect_database_home(prefect_home) / MIGRATED_MARK).write_text(mark, encoding="utf-8")
+
+
+def _server_environment(prefect_home: Path) -> dict[str, str]:
+    """The temporary server's environment: ``TEMPORARY_SERVER_SETTINGS``, the settings the command
+    line gives an API-only server, no migration of a database already migrated (``MIGRATED_MARK``);
+    a value set in the environment wins."""
+    settings = TEMPORARY_SERVER_SETTINGS | {
+        "PREFECT_SERVER_UI_ENABLED": "false",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_LOGGING_LEVEL": "ERROR",
+    }
+    if _migrated(prefect_home):
+        settings["PREFECT_API_DATABASE_MIGRATE_ON_START"] = "false"
+    return settings | {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+
+
 def _launch(port: int, log_path: Path) -> subprocess.Popen:
-    """``prefect server start`` on loopback, API only: no UI, no background services."""
-    env = TEMPORARY_SERVER_SETTINGS | {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    """Prefect's API on loopback (``TEMPORARY_SERVER_START``): no UI, no background services."""
+    env = _server_environment(log_path.parent)
     with open(log_path, "ab") as log:
         return subprocess.Popen(
-            server_command(port, services=False), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            env=env, preexec_fn=_die_with_parent,  # noqa: PLW1509 - called before Prefect (and its threads) is imported
+            [sys.executable, "-c", TEMPORARY_SERVER_START, str(port)], stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, env=env,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - called before Prefect (and its threads) is imported
         )  # fmt: skip
 
 
@@ -128,6 +202,7 @@ def early_prefect_server(settings: Settings) -> Iterator[Callable[[], None]]:
                     f"the temporary Prefect server {what}. Its log ({log_path}) ends with:\n{_tail(log_path)}"
                 )
             time.sleep(0.05)
+        _mark_migrated(settings.prefect_home)
 
     start()
     try:
