@@ -30,7 +30,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flows.serve import _die_with_parent, _tail, free_port, is_healthy, served_prefect_api, stop_process_group
+from flows.serve import (
+    _die_with_parent,
+    _tail,
+    free_port,
+    imported_uncollected,
+    is_healthy,
+    served_prefect_api,
+    stop_process_group,
+)
 from surveyhouse.settings import Settings, configure_prefect
 
 
@@ -59,16 +67,13 @@ TEMPORARY_SERVER_STOP = ((signal.SIGKILL, 10.0),)
 #: The temporary server's program: Prefect's API application served by uvicorn, as ``prefect server
 #: start --no-ui --no-services`` serves it, without Prefect's command line (its parser, its console,
 #: its settings applied once more: 0.05-0.1 s of CPU before the first answer). The server's modules
-#: are imported with Python's garbage collector off, then frozen (``flows.serve.PREFECT_FAST_START``).
+#: are imported with Python's garbage collector off, then frozen (``flows.serve.imported_uncollected``).
 #: Its settings come from the environment (``_server_environment``).
-TEMPORARY_SERVER_START = (
-    "import gc, sys\n"
-    "gc.disable()\n"
-    "import uvicorn\n"
-    "import prefect.server.api.server as server\n"
-    "from prefect.settings import get_current_settings\n"
-    "gc.freeze()\n"
-    "gc.enable()\n"
+TEMPORARY_SERVER_START = imported_uncollected(
+    "import uvicorn",
+    "import prefect.server.api.server as server",
+    "from prefect.settings import get_current_settings",
+) + (
     "api = get_current_settings().server.api\n"
     "uvicorn.run(\n"
     "    app=server.create_app(final=True, webserver_only=True), host='127.0.0.1', port=int(sys.argv[1]),\n"

@@ -94,18 +94,21 @@ def _tail(path: Path, lines: int = 30) -> str:
         return ""
 
 
-#: ``python -m prefect`` with the server's modules imported first with Python's garbage collector
-#: off, then frozen (never scanned again): the import makes millions of objects and frees almost
-#: none, and collecting during it was a fifth of the server's start (2.7-3.1 s of CPU to its first
-#: answer; 2.0-2.3 s so). The collector is on again before the server runs.
-PREFECT_FAST_START = (
-    "import gc, runpy, sys\n"
-    "gc.disable()\n"
-    "import prefect.server.api.server\n"
-    "gc.freeze()\n"
-    "gc.enable()\n"
-    "sys.argv[0] = 'prefect'\n"
-    "runpy.run_module('prefect', run_name='__main__', alter_sys=True)\n"
+def imported_uncollected(*imports: str) -> str:
+    """The start of a server's program (``python -c``): ``imports`` run with Python's garbage
+    collector off, and what they made frozen after (never scanned again): the server's import makes
+    millions of objects and frees almost none, and collecting during it was a fifth of the server's
+    start (2.7-3.1 s of CPU to its first answer; 2.0-2.3 s so). The collector is on again after."""
+    return (
+        "import gc, runpy, sys\ngc.disable()\n"
+        + "".join(f"{line}\n" for line in imports)
+        + "gc.freeze()\ngc.enable()\n"
+    )
+
+
+#: ``python -m prefect`` with the server's modules imported first, uncollected (``imported_uncollected``).
+PREFECT_FAST_START = imported_uncollected("import prefect.server.api.server") + (
+    "sys.argv[0] = 'prefect'\nrunpy.run_module('prefect', run_name='__main__', alter_sys=True)\n"
 )
 
 

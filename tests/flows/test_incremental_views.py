@@ -26,16 +26,19 @@ def test_an_incremental_night_keeps_the_live_views_when_they_are_made_of_the_sam
     assert view_comment(settings.warehouse, "headline") == "the live view"  # not dropped and made again
 
 
-def test_an_incremental_night_makes_the_views_again_when_they_are_made_of_other_sql_or_tables(demo_night, tmp_path):
-    older = altered_copy(
-        demo_night,
-        tmp_path / "older",
-        "COMMENT ON VIEW headline IS 'the live view'",
-        f'UPDATE "{INTERNAL_SCHEMA}"."{VIEWS_DIGEST}" SET digest = \'of other views\'',
-    )
+def incremental_night_after(demo_night, tmp_path, statement: str):
+    """An incremental night on a copy of the demo's warehouse whose `headline` view is marked and
+    altered by ``statement``; returns the night's settings, once its views are checked made again."""
+    older = altered_copy(demo_night, tmp_path / "older", "COMMENT ON VIEW headline IS 'the live view'", statement)
     run, settings, _ = night_on_demo(older, tmp_path / "night", long_responses)
     assert isinstance(run.tables["responses"], ChangedResponses)
     assert view_comment(settings.warehouse, "headline") == view_purpose(view_sql()["headline"])
+    return settings
+
+
+def test_an_incremental_night_makes_the_views_again_when_they_are_made_of_other_sql_or_tables(demo_night, tmp_path):
+    statement = f'UPDATE "{INTERNAL_SCHEMA}"."{VIEWS_DIGEST}" SET digest = \'of other views\''
+    settings = incremental_night_after(demo_night, tmp_path, statement)
     with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
         (digest,) = connection.execute(f'select digest from "{INTERNAL_SCHEMA}"."{VIEWS_DIGEST}"').fetchone()
     with duckdb.connect(str(demo_night.warehouse), read_only=True) as connection:
@@ -43,12 +46,4 @@ def test_an_incremental_night_makes_the_views_again_when_they_are_made_of_other_
 
 
 def test_a_night_on_a_warehouse_published_without_a_views_digest_makes_the_views_again(demo_night, tmp_path):
-    older = altered_copy(
-        demo_night,
-        tmp_path / "older",
-        "COMMENT ON VIEW headline IS 'the live view'",
-        f'DROP TABLE "{INTERNAL_SCHEMA}"."{VIEWS_DIGEST}"',
-    )
-    run, settings, _ = night_on_demo(older, tmp_path / "night", long_responses)
-    assert isinstance(run.tables["responses"], ChangedResponses)
-    assert view_comment(settings.warehouse, "headline") == view_purpose(view_sql()["headline"])
+    incremental_night_after(demo_night, tmp_path, f'DROP TABLE "{INTERNAL_SCHEMA}"."{VIEWS_DIGEST}"')
