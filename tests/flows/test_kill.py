@@ -161,18 +161,23 @@ def check_and_complete(study, warehouse: Path, context: str) -> str:
 
 
 def test_a_run_killed_at_any_point_leaves_the_warehouse_whole_and_the_next_run_completes_it(study):
-    # Calibration: one uninterrupted run in a process gives the duration (and the same result).
-    calibration = Killable(study["full"], scenario(study, "calibration"))
-    started = calibration.go()
-    calibration.finish()
-    duration = time.perf_counter() - started
-    check_and_complete(study, study["root"] / "calibration" / "w.duckdb", "uninterrupted process")
+    # Calibration: two uninterrupted runs in a process give the duration (and the same result);
+    # the shorter, so that a first run slowed by cold caches or a busy machine does not push the
+    # kills past the publish.
+    durations = []
+    for name in ("calibration-1", "calibration-2"):
+        calibration = Killable(study["full"], scenario(study, name))
+        started = calibration.go()
+        calibration.finish()
+        durations.append(time.perf_counter() - started)
+        check_and_complete(study, study["root"] / name / "w.duckdb", "uninterrupted process")
+    duration = min(durations)
 
     outcomes = []
     waiting = Killable(study["full"], scenario(study, "kill-1"))
     for k in range(1, KILL_POINTS + 1):
         current, warehouse = waiting, study["root"] / f"kill-{k}" / "w.duckdb"
-        delay = 0.95 * duration * (k - 0.5) / KILL_POINTS  # the first (calibration) run is the slowest
+        delay = 0.95 * duration * (k - 0.5) / KILL_POINTS
         started = current.go()
         time.sleep(max(0.0, started + delay - time.perf_counter()))
         finished = current.kill()
