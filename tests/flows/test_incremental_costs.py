@@ -179,3 +179,13 @@ def test_a_night_takes_the_live_screening_as_the_table_keeps_it_without_sorting_
     assert incremental._of_rows(screening, old_rows)
     assert not incremental._of_rows(pl.concat([screening, screening.head(1)]), old_rows)  # a row twice
     assert not incremental._of_rows(screening.tail(-1), old_rows)  # a current version missing
+
+
+def test_the_decisions_of_the_new_files_rows_are_taken_by_their_place_not_looked_up():
+    """The new files' rows come last (``build._old_rows``): their decisions are the rows of ``decided``
+    from the first of them on, as a join on their rows finds them; no current version, none."""
+    decided = pl.DataFrame({"_row": pl.Series([5, 0, 3, 1, 7, 8, 9], dtype=pl.UInt32), "is_speeder": [True] * 7})
+    new_rows = pl.Series("_row", [7, 9], dtype=pl.UInt32)  # (8 superseded by 9, say: not a current version)
+    joined = decided.join(new_rows.to_frame(), on="_row", how="semi")
+    assert incremental.of_new_files(decided.filter(pl.col("_row") != 8), new_rows).equals(joined)
+    assert incremental.of_new_files(decided, new_rows.clear()).is_empty()
