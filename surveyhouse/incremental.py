@@ -338,11 +338,16 @@ def _decided(
     the staged rows of some ``_row`` (``rows_at``), whose exact values the duplicates compare."""
     live = base.screening  # in the order the table keeps it
     came = screening_inputs(new, book=book).collect(engine="streaming").sort("_row")
-    size = int(pl.concat([live["_row"].cast(pl.Int64), current["_row"].cast(pl.Int64)]).max() or 0) + 1
+    size = max(int(live["_row"].max() or 0), int(current["_row"].max() or 0)) + 1
     still = _marked(current["_row"], size).gather(live["_row"])
+    everyone = bool(still.all())  # no live response superseded: no copy of a million rows to filter none out
     was = {flag: f"_was_{flag}" for flag in ("is_speeder", "is_duplicate", "is_excluded")}
-    kept = live.filter(still).rename(was).cast({column: came.schema[column] for column in came.columns})
-    gone = live.filter(~still)
+    kept = (
+        (live if everyone else live.filter(still))
+        .rename(was)
+        .cast({column: came.schema[column] for column in came.columns})
+    )
+    gone = live.clear() if everyone else live.filter(~still)
     narrow = pl.concat([kept, came], how="diagonal")  # the new files' rows last
     grouping = ["_row", "wave", *_HASHED]
     moving = pl.concat([came.select(grouping), gone.select(grouping).cast(dict(came.select(grouping).schema))])
@@ -359,7 +364,7 @@ def _decided(
         .otherwise(pl.col("_was_is_duplicate")),
         is_speeder=speeder_flag(policy),
     ).with_columns(is_excluded=excluded_flag(policy), weight=pl.lit(None, pl.Float64))
-    differs = pl.any_horizontal(pl.col(flag) != pl.col(old) for flag, old in was.items())
+    differs = decided.select(pl.any_horizontal(pl.col(flag) != pl.col(old) for flag, old in was.items())).to_series()
     moved = decided.filter(differs.fill_null(False))  # (a new response's old flags are null)
     changes = InternalChanges(
         added=decided.filter(differs.fill_null(True)).select(SCREENING),
