@@ -83,7 +83,8 @@ def screening_rules(book: Codebook) -> pl.DataFrame:
 class LiveBase:
     """What an incremental night starts from: the live warehouse's file orders it lacks
     (``new_orders``), the kept screening inputs and flags of every live response
-    (``screening``: ``SCREENING`` columns, in row order) and the live crosstab's sums (``sums``)."""
+    (``screening``: ``SCREENING`` columns, in the order the table keeps them, not the staged rows')
+    and the live crosstab's sums (``sums``)."""
 
     new_orders: list[int]
     screening: pl.DataFrame
@@ -128,14 +129,16 @@ def live_base(
 
 
 def _of_rows(screening: pl.DataFrame, old_rows: pl.DataFrame) -> bool:
-    """Whether the kept ``screening`` (in row order) is of ``old_rows``: one row per version of them
+    """Whether the kept ``screening`` (in any order) is of ``old_rows``: one row per version of them
     still current, and of no other row but versions a new file supersedes (the old files' rows are the first)."""
     rows = screening["_row"].cast(pl.Int64)
     if rows.is_empty():
         return bool(old_rows["is_superseded"].all())
-    unique = rows.len() < 2 or bool(rows.diff().drop_nulls().min() > 0)
+    if rows.null_count() or rows.min() < 0 or rows.max() >= old_rows.height:
+        return False
+    marked = _marked(rows, old_rows.height)
     still = old_rows.filter(~pl.col("is_superseded"))["_row"].cast(pl.Int64)
-    return unique and rows.max() < old_rows.height and bool(_marked(rows, old_rows.height).gather(still).all())
+    return marked.sum() == rows.len() and bool(marked.gather(still).all())  # (as many marks as rows: no row twice)
 
 
 @dataclass(frozen=True)
@@ -202,7 +205,7 @@ def _live_screening_and_sums(
             return None
         try:
             rules = run_query(connection, "live_screening_rules").pl()
-            screening = _in_row_order(run_query(connection, "live_screening"))
+            screening = _as_kept(run_query(connection, "live_screening"))
         except duckdb.CatalogException:  # a warehouse published before they were kept
             return None, sums
     except (duckdb.Error, OSError):
@@ -212,11 +215,11 @@ def _live_screening_and_sums(
     return screening, sums
 
 
-def _in_row_order(result: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """The rows of ``live_screening`` (as the table keeps them) in staged row order, sorted by Polars
-    on their row alone (1M rows: 0.09 s of CPU with their read, against 0.115 s sorted by DuckDB,
-    which sorts every column; on the thread the night's build waits for)."""
-    return pl.from_arrow(result.to_arrow_table()).sort("_row")  # a table: its schema even with no rows
+def _as_kept(result: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The rows of ``live_screening`` as the table keeps them, unsorted: the night matches them by
+    staged row (``_marked``, a lookup by position), never by their place (1M rows: a sort by ``_row``
+    cost 0.06 s of CPU and a copy of every column, 40 MB, on the thread the night's build waits for)."""
+    return pl.from_arrow(result.to_arrow_table())  # a table: its schema even with no rows
 
 
 @dataclass(frozen=True)
@@ -259,10 +262,11 @@ def write_changed_responses(
     memory_mb: int = 256,
 ) -> tuple[ChangedResponses, pl.DataFrame]:
     """(the night's responses, one row per response: ``SCREENING`` and ``weight``), as
-    ``responses_file.write_responses`` gives for an unweighted study (but in staged order), with
+    ``responses_file.write_responses`` gives for an unweighted study (the kept responses in the order
+    the live table keeps them, then the new files'), with
     only the rows of the new versions written (``columns``, in ``folder``). ``staged``: every
     staged row (``build.staged_rows``); ``new``: those of the new files; ``versions``: one row
-    per staged version with ``_row`` and ``is_superseded``; ``memory_mb``: ``screened_rows``'s."""
+    per staged version with ``_row``, ``file_order`` and ``is_superseded``; ``memory_mb``: ``screened_rows``'s."""
     raw = staged
 
     def staged_at(rows: pl.Series) -> pl.LazyFrame:  # the segments derived after the slices (they stop them)
@@ -270,14 +274,16 @@ def write_changed_responses(
 
     staged, new = (rows.pipe(with_derived_segments, book=book) for rows in (staged, new))
     current = versions.filter(~pl.col("is_superseded")).select("_row")
-    new = new.join(current.lazy(), on="_row", how="semi")
+    new_rows = versions.filter(~pl.col("is_superseded") & pl.col("file_order").is_in(base.new_orders))["_row"]
+    new = new.join(new_rows.to_frame().lazy(), on="_row", how="semi")
     decided, moved, gone, screening = _decided(
         staged_at, new, base=base, current=current, book=book, policy=policy, memory_mb=memory_mb
     )
+    came = of_new_files(decided, new_rows)
     path = folder / "responses-changed.parquet"
     (
         new.drop(DECIDED, strict=False)
-        .join(decided.lazy().select("_row", *DECIDED), on="_row")
+        .join(came.lazy().select("_row", *DECIDED), on="_row")
         .select(*columns)
         .collect(engine="streaming")
         .sort(TABLE_ORDER)
@@ -304,6 +310,14 @@ def write_changed_responses(
     return ChangedResponses(rows, replaced, updated, decided.height, sums, respondents, screening), decided
 
 
+def of_new_files(decided: pl.DataFrame, new_rows: pl.Series) -> pl.DataFrame:
+    """The rows of ``decided`` (``_row`` first) of the new files' current versions (``new_rows``), taken
+    by their place: the new files' rows come after every other (``build._old_rows``), so no row is
+    looked up among every response's (at 1M, the night's two joins with a million rows: 0.02 s of CPU)."""
+    first = new_rows.min()  # None: the new files bring no current version
+    return decided.filter(pl.col("_row") >= first) if first is not None else decided.clear()
+
+
 def _decided(
     staged_at: Callable[[pl.Series], pl.LazyFrame],
     new: pl.LazyFrame,
@@ -314,21 +328,27 @@ def _decided(
     policy: ScreeningPolicy,
     memory_mb: int,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, InternalChanges]:
-    """(one row per current response, ``SCREENING`` and ``weight``, by staged row; the live
+    """(one row per current response, ``SCREENING`` and ``weight``: the kept ones in the order of
+    ``base.screening``, then the new files' by staged row; the live
     responses whose flags moved, ``_row`` and their new ``DECIDED``; the live responses no longer
     current, ``SCREENING``; the changes to the kept ``SCREENING`` rows). The speeders and
     exclusions over every response; the duplicates of the responses whose groups one comes into
     or goes out of (``_regrouped``), the others' kept. Rows matched by their staged row number
     (a lookup by position, no join: the new files' rows come after the others). ``staged_at``: gives
     the staged rows of some ``_row`` (``rows_at``), whose exact values the duplicates compare."""
-    live = base.screening  # in row order
+    live = base.screening  # in the order the table keeps it
     came = screening_inputs(new, book=book).collect(engine="streaming").sort("_row")
-    size = int(pl.concat([live["_row"].cast(pl.Int64), current["_row"].cast(pl.Int64)]).max() or 0) + 1
+    size = max(int(live["_row"].max() or 0), int(current["_row"].max() or 0)) + 1
     still = _marked(current["_row"], size).gather(live["_row"])
+    everyone = bool(still.all())  # no live response superseded: no copy of a million rows to filter none out
     was = {flag: f"_was_{flag}" for flag in ("is_speeder", "is_duplicate", "is_excluded")}
-    kept = live.filter(still).rename(was).cast({column: came.schema[column] for column in came.columns})
-    gone = live.filter(~still)
-    narrow = pl.concat([kept, came], how="diagonal")  # in staged order: the new files' rows last
+    kept = (
+        (live if everyone else live.filter(still))
+        .rename(was)
+        .cast({column: came.schema[column] for column in came.columns})
+    )
+    gone = live.clear() if everyone else live.filter(~still)
+    narrow = pl.concat([kept, came], how="diagonal")  # the new files' rows last
     grouping = ["_row", "wave", *_HASHED]
     moving = pl.concat([came.select(grouping), gone.select(grouping).cast(dict(came.select(grouping).schema))])
     among = _regrouped(narrow.select(grouping), moving)
@@ -344,7 +364,7 @@ def _decided(
         .otherwise(pl.col("_was_is_duplicate")),
         is_speeder=speeder_flag(policy),
     ).with_columns(is_excluded=excluded_flag(policy), weight=pl.lit(None, pl.Float64))
-    differs = pl.any_horizontal(pl.col(flag) != pl.col(old) for flag, old in was.items())
+    differs = decided.select(pl.any_horizontal(pl.col(flag) != pl.col(old) for flag, old in was.items())).to_series()
     moved = decided.filter(differs.fill_null(False))  # (a new response's old flags are null)
     changes = InternalChanges(
         added=decided.filter(differs.fill_null(True)).select(SCREENING),
@@ -387,16 +407,17 @@ def _regrouped(narrow: pl.DataFrame, moving: pl.DataFrame) -> pl.DataFrame:
     is_regrouped), and every response of their groups (the flag of a response is decided
     among its groups' responses). Groups by hashes: equal values, equal hashes (a hash shared by chance only adds a response):
     each group's keys as one hash (``_group_hashes``), looked up among the few of ``moving`` (1M responses:
-    26 ms of CPU, against 61 ms for joins on the keys)."""
+    26 ms of CPU, against 61 ms for joins on the keys); the groups of those found, from their hashes as
+    found (no third pass over every response to find them again by row)."""
     hashes = _group_hashes(narrow)
 
-    def members(of: pl.DataFrame) -> pl.Series:
+    def members(of: pl.DataFrame) -> pl.DataFrame:
         inside = [pl.col(group).is_in(of[group].drop_nulls().unique().implode()) for group in of.columns[1:]]
-        return hashes.filter(pl.any_horizontal(inside))["_row"]
+        return hashes.filter(pl.any_horizontal(inside))
 
     regrouped = members(_group_hashes(moving))
-    every = members(hashes.filter(pl.col("_row").is_in(regrouped.implode())))
-    return pl.DataFrame({"_row": every}).with_columns(is_regrouped=pl.col("_row").is_in(regrouped.implode()))
+    every = members(regrouped)["_row"]
+    return pl.DataFrame({"_row": every}).with_columns(is_regrouped=pl.col("_row").is_in(regrouped["_row"].implode()))
 
 
 def _group_hashes(frame: pl.DataFrame) -> pl.DataFrame:
