@@ -10,8 +10,11 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandera.polars as pa
 import polars as pl
+from pandera.config import ValidationDepth, config_context
 
+from schemas.checks import every_value_passes
 from schemas.codebook import Codebook
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
@@ -811,7 +814,7 @@ def _validated(
     which this adds them to), and its other checks a column at a time
     (``_every_row_passes``), pandera reading it a slice at a time only to name what fails."""
     if isinstance(table, pl.DataFrame):
-        return schema.validate(_conform(table, schema), lazy=True)
+        return _validated_frame(_conform(table, schema), schema)
     unique = schema.unique if isinstance(schema.unique, list) else [schema.unique] if schema.unique else []
     if unique and (table.paths, frozenset(unique)) not in (checked or set()):
         schema.select_columns(unique).validate(_sharing_hashes(table.lazy().select(unique)), lazy=True)
@@ -824,6 +827,18 @@ def _validated(
     for frame in table.slices(list(schema.columns)):
         each.validate(frame, lazy=True)
     return table
+
+
+def _validated_frame(frame: pl.DataFrame, schema) -> pl.DataFrame:
+    """What pandera's ``schema.validate(frame, lazy=True)`` returns (or raises): pandera checks the
+    columns and their types, the values are checked in one pass (``every_value_passes``), and
+    pandera runs in full, naming every failure, when either finds one."""
+    try:
+        with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
+            validated = schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors:
+        return schema.validate(frame, lazy=True)
+    return validated if every_value_passes(validated, schema) else schema.validate(frame, lazy=True)
 
 
 def _every_row_passes(table: ParquetTable, schema) -> bool:
