@@ -8,6 +8,7 @@ import pandera.polars as pa
 import polars as pl
 import pytest
 
+from surveyhouse import build
 from surveyhouse.build import _validated
 from warehouse.publish import ParquetTable
 
@@ -51,3 +52,21 @@ def test_every_failure_of_a_big_table_is_named(tmp_path):
     failures = raised.value.failure_cases
     assert sorted(set(failures["column"].to_list())) == ["chosen", "k", "share"]
     assert set(failures["check"].to_list()) >= {"not_nullable", "short"}
+
+
+def test_a_key_repeated_once_among_distinct_keys_is_found_and_none_when_none_repeats():
+    keys = pl.LazyFrame(
+        {"tool": ["a"] * 5000 + ["b"] * 5000 + [None, None], "id": [str(i) for i in range(10_000)] + [None, None]}
+    )
+    assert build._sharing_hashes(keys.head(10_000)).height == 0
+    assert build._sharing_hashes(keys.head(10_000)).schema == keys.collect_schema()
+    assert build._sharing_hashes(keys).rows() == [(None, None), (None, None)]
+    again = pl.concat([keys.head(10_000), keys.slice(4321, 1)])
+    assert build._sharing_hashes(again).rows() == [("a", "4321"), ("a", "4321")]
+
+
+def test_a_big_table_whose_key_repeats_across_its_files_fails(tmp_path):
+    table = _table(tmp_path, {"k": [1, 2, 3, 1], "share": [0.1, None, 1.0, 0.0], "chosen": [["a"], None, [], ["b"]]})
+    with pytest.raises(pandera.errors.SchemaErrors) as raised:
+        _validated(table, SCHEMA)
+    assert raised.value.failure_cases.select("check", "failure_case").rows() == [("multiple_fields_uniqueness", "1")] * 2
