@@ -49,7 +49,7 @@ def check_expression(check: pa.Check, column: str) -> pl.Expr | None:
     if len(exprs) != 1 or not isinstance(exprs[0], pl.Expr):
         return None
     result = exprs[0]
-    return (result | result.is_null()) if check.ignore_na else result.fill_null(False)
+    return result.fill_null(check.ignore_na)  # a boolean: `result | result.is_null()` with ignore_na, as pandera
 
 
 def value_checks(schema: pa.DataFrameSchema, types: pl.Schema) -> tuple[list[pl.Expr], list[tuple[str, pa.Check]]]:
@@ -68,16 +68,20 @@ def value_checks(schema: pa.DataFrameSchema, types: pl.Schema) -> tuple[list[pl.
             passing.append(present.all())
         if column.unique:
             passing.append(~value.is_duplicated().any())
-        for check in column.checks:
-            expression = check_expression(check, name)
-            if expression is None:
-                untranslated.append((name, check))
-            else:
-                passing.append(expression.all())
+        translated, others = column_checks(column, name)
+        passing += translated
+        untranslated += [(name, check) for check in others]
     for columns in _unique_sets(schema):
         present = [c for c in columns if c in types]
         passing.append(~pl.struct(present).is_duplicated().any())
     return passing, untranslated
+
+
+def column_checks(column: pa.Column, name: str) -> tuple[list[pl.Expr], list[pa.Check]]:
+    """The checks of ``column`` (named ``name``) of its own: one expression for each, true when
+    every row passes it (``check_expression``), and those no expression stands for."""
+    translated = [(check, check_expression(check, name)) for check in column.checks]
+    return [e.all() for _, e in translated if e is not None], [check for check, e in translated if e is None]
 
 
 def _unique_sets(schema: pa.DataFrameSchema) -> list[list[str]]:
