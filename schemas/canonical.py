@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import pandera.polars as pa
 import polars as pl
 
+# Imported for what importing it does: pandera's Polars backends registered now, not at the first validation.
+import schemas.checks  # noqa: F401
 from schemas.codebook import Codebook, Question, once_per_codebook
 
 #: Plain-language messages by check name; `{column}` and `{value}` are filled in.

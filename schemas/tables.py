@@ -10,6 +10,8 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
+# Imported for what importing it does: pandera's Polars backends registered now, not at the first validation.
+import schemas.checks  # noqa: F401
 from schemas.codebook import Codebook, once_per_codebook
 
 UTC = pl.Datetime("us", "UTC")
