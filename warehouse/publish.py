@@ -20,6 +20,7 @@ import errno
 import fcntl
 import hashlib
 import logging
+import mmap
 import os
 import queue
 import shutil
@@ -278,39 +279,54 @@ def _open_here_elsewhere(handle: int, info: os.stat_result) -> bool:
     return False
 
 
-#: The bytes ``_patch_to`` reads of each file at a time, and the blocks it compares and writes (DuckDB's are 256 KiB).
+#: The bytes of each file ``_patch_to`` maps at a time, and the blocks it compares and writes (DuckDB's are 256 KiB).
 PATCH_CHUNK = 1 << 24
 PATCH_BLOCK = 1 << 16
 
 
 def _patch_to(handle: int, path: Path) -> None:
-    """The file open as ``handle`` made ``path``'s bytes: both read a chunk at a time, the blocks
-    that differ written, then cut (or extended) to its size."""
-    live, spare = bytearray(PATCH_CHUNK), bytearray(PATCH_CHUNK)
+    """The file open as ``handle`` made ``path``'s bytes: cut (or extended) to its size, then both
+    compared a chunk at a time, the blocks that differ written. Both are mapped rather than read (the
+    kernel copies nothing: 245 MB compared in 0.06-0.08 s of CPU against 0.25-0.3 s read), a chunk at
+    a time (the process's resident memory grows by two chunks at most)."""
     source = os.open(path, os.O_RDONLY)
     try:
-        offset = 0
-        while read := os.preadv(source, [live], offset):
-            had = os.preadv(handle, [spare], offset)
-            if had != read or live[:read] != spare[:read]:
-                _write_differing(handle, live, spare, read, offset, had=had)
-            offset += read
-        os.ftruncate(handle, offset)
+        size = os.fstat(source).st_size
+        os.ftruncate(handle, size)  # (an extension reads as zeros: compared as any other bytes)
+        for offset in range(0, size, PATCH_CHUNK):
+            length = min(PATCH_CHUNK, size - offset)
+            live, spare = _mapped(source, offset, length), _mapped(handle, offset, length)
+            try:
+                _write_differing(handle, live, spare, offset)
+            finally:
+                for window in (live, spare):
+                    with suppress(BufferError):  # (a view an exception keeps: then closed when collected)
+                        window.close()
     finally:
         os.close(source)
 
 
-def _write_differing(handle: int, live: bytearray, spare: bytearray, size: int, offset: int, *, had: int) -> None:
-    """The blocks (``PATCH_BLOCK``) of ``live``'s first ``size`` bytes that ``spare`` (the ``had`` bytes
-    of the file at the same offset) does not hold, written at ``offset`` on, neighbours in one write."""
+def _mapped(handle: int, offset: int, length: int) -> mmap.mmap:
+    """``length`` bytes of the file open as ``handle`` from ``offset`` on, mapped read-only, in memory already."""
+    flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+    return mmap.mmap(handle, length, flags=flags, prot=mmap.PROT_READ, offset=offset)
+
+
+def _write_differing(handle: int, live: mmap.mmap, spare: mmap.mmap, offset: int) -> None:
+    """The blocks (``PATCH_BLOCK``) of ``live`` that ``spare`` (as long, the bytes of the file open as
+    ``handle`` at ``offset``) does not hold, written there, neighbours in one write."""
+    import numpy as np  # (not imported by `surveyhouse sql`)
+
+    live, spare = np.frombuffer(live, np.uint8), np.frombuffer(spare, np.uint8)
+    if np.array_equal(live, spare):
+        return
     start = None
-    for at in range(0, size + PATCH_BLOCK, PATCH_BLOCK):
-        end = min(at + PATCH_BLOCK, size)
-        differs = at < size and (end > had or live[at:end] != spare[at:end])
+    for at in range(0, len(live) + PATCH_BLOCK, PATCH_BLOCK):
+        differs = at < len(live) and not np.array_equal(live[at : at + PATCH_BLOCK], spare[at : at + PATCH_BLOCK])
         if differs and start is None:
             start = at
         elif not differs and start is not None:
-            _write_all(handle, memoryview(live)[start : min(at, size)], offset + start)
+            _write_all(handle, memoryview(live[start:at]), offset + start)
             start = None
 
 
