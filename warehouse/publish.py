@@ -20,7 +20,6 @@ import errno
 import fcntl
 import hashlib
 import logging
-import mmap
 import os
 import queue
 import shutil
@@ -208,14 +207,17 @@ class LiveCopy:
             _remove_building(self.building)
 
 
-def same_bytes(one: Path, other: Path, *, chunk: int = 1 << 24) -> bool:
-    """Whether two files hold the same bytes (read again: 150 MB in about 0.1 s from the page cache)."""
-    with open(one, "rb") as first, open(other, "rb") as second:
+def same_bytes(one: Path, other: Path) -> bool:
+    """Whether two files hold the same bytes (read again, ``PATCH_BLOCK`` at a time)."""
+    first, second = bytearray(PATCH_BLOCK), bytearray(PATCH_BLOCK)
+    with open(one, "rb", buffering=0) as left, open(other, "rb", buffering=0) as right:
         while True:
-            block = first.read(chunk)
-            if block != second.read(chunk):
+            read = left.readinto(first)
+            if right.readinto(second) != read or (
+                first != second if read == PATCH_BLOCK else first[:read] != second[:read]
+            ):
                 return False
-            if not block:
+            if not read:
                 return True
 
 
@@ -279,55 +281,26 @@ def _open_here_elsewhere(handle: int, info: os.stat_result) -> bool:
     return False
 
 
-#: The bytes of each file ``_patch_to`` maps at a time, and the blocks it compares and writes (DuckDB's are 256 KiB).
-PATCH_CHUNK = 1 << 24
+#: The bytes ``_patch_to`` and ``same_bytes`` read of each file at a time, into buffers used again
+#: (245 MB compared in 0.03 s of CPU from the page cache; 16 MiB at a time, 0.06-0.3 s).
 PATCH_BLOCK = 1 << 16
 
 
 def _patch_to(handle: int, path: Path) -> None:
-    """The file open as ``handle`` made ``path``'s bytes: cut (or extended) to its size, then both
-    compared a chunk at a time, the blocks that differ written. Both are mapped rather than read (the
-    kernel copies nothing: 245 MB compared in 0.06-0.08 s of CPU against 0.25-0.3 s read), a chunk at
-    a time (the process's resident memory grows by two chunks at most)."""
+    """The file open as ``handle`` made ``path``'s bytes: cut (or extended, with zeros) to its size,
+    then both read a block (``PATCH_BLOCK``) at a time, and the blocks that differ written."""
+    live, spare = bytearray(PATCH_BLOCK), bytearray(PATCH_BLOCK)
     source = os.open(path, os.O_RDONLY)
     try:
-        size = os.fstat(source).st_size
-        os.ftruncate(handle, size)  # (an extension reads as zeros: compared as any other bytes)
-        for offset in range(0, size, PATCH_CHUNK):
-            length = min(PATCH_CHUNK, size - offset)
-            live, spare = _mapped(source, offset, length), _mapped(handle, offset, length)
-            try:
-                _write_differing(handle, live, spare, offset)
-            finally:
-                for window in (live, spare):
-                    with suppress(BufferError):  # (a view an exception keeps: then closed when collected)
-                        window.close()
+        os.ftruncate(handle, os.fstat(source).st_size)
+        offset = 0
+        while read := os.preadv(source, [live], offset):
+            had = os.preadv(handle, [spare], offset)
+            if had != read or (live != spare if read == PATCH_BLOCK else live[:read] != spare[:read]):
+                _write_all(handle, memoryview(live)[:read], offset)
+            offset += read
     finally:
         os.close(source)
-
-
-def _mapped(handle: int, offset: int, length: int) -> mmap.mmap:
-    """``length`` bytes of the file open as ``handle`` from ``offset`` on, mapped read-only, in memory already."""
-    flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
-    return mmap.mmap(handle, length, flags=flags, prot=mmap.PROT_READ, offset=offset)
-
-
-def _write_differing(handle: int, live: mmap.mmap, spare: mmap.mmap, offset: int) -> None:
-    """The blocks (``PATCH_BLOCK``) of ``live`` that ``spare`` (as long, the bytes of the file open as
-    ``handle`` at ``offset``) does not hold, written there, neighbours in one write."""
-    import numpy as np  # (not imported by `surveyhouse sql`)
-
-    live, spare = np.frombuffer(live, np.uint8), np.frombuffer(spare, np.uint8)
-    if np.array_equal(live, spare):
-        return
-    start = None
-    for at in range(0, len(live) + PATCH_BLOCK, PATCH_BLOCK):
-        differs = at < len(live) and not np.array_equal(live[at : at + PATCH_BLOCK], spare[at : at + PATCH_BLOCK])
-        if differs and start is None:
-            start = at
-        elif not differs and start is not None:
-            _write_all(handle, memoryview(live[start:at]), offset + start)
-            start = None
 
 
 def _write_all(handle: int, data: memoryview, offset: int) -> None:
