@@ -603,12 +603,16 @@ def _open_live_copy(
         connection.close()
         raise LiveWarehouseUnreadable(path, reason)
     same_views = views is not None and _live_views_digest(connection) == views
-    if not same_views:
-        for (view,) in connection.execute("select view_name from duckdb_views() where not internal").fetchall():
+    dropped = (
+        [] if same_views else connection.execute("select view_name from duckdb_views() where not internal").fetchall()
+    )
+    tables = connection.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+    with _transaction(connection):  # one commit (each drop on its own: one, and a write-ahead log entry, each)
+        for (view,) in dropped:
             connection.execute(f'DROP VIEW "{view}"')
-    for schema, table in connection.execute("select schema_name, table_name from duckdb_tables()").fetchall():
-        if not (schema == "main" and table in kept or schema == INTERNAL_SCHEMA and table in internal):
-            connection.execute(f'DROP TABLE "{schema}"."{table}"')
+        for schema, table in tables:
+            if not (schema == "main" and table in kept or schema == INTERNAL_SCHEMA and table in internal):
+                connection.execute(f'DROP TABLE "{schema}"."{table}"')
     return connection, same_views
 
 
@@ -739,11 +743,11 @@ def _last_row_groups(connection: duckdb.DuckDBPyConnection, tables: list[str]) -
     """Of each table (schema.table outside the main schema), the row id its last row group starts at:
     rows added after its last row go into that row group, which is then written again, and those
     after it (0 for a table without rows)."""
-    rows_before_last = (
-        "select coalesce(sum(count), 0) from pragma_storage_info(?) as s where s.column_path = '[0]' "
-        "and s.row_group_id < (select max(row_group_id) from pragma_storage_info(?))"
+    rows_before_last = (  # (the storage information listed once: every row group holds the first column)
+        "select coalesce(sum(count) filter (where row_group_id < last), 0) from (select row_group_id, count, "
+        "max(row_group_id) over () as last from pragma_storage_info(?) where column_path = '[0]')"
     )
-    return {table: connection.execute(rows_before_last, [table, table]).fetchone()[0] for table in tables}
+    return {table: connection.execute(rows_before_last, [table]).fetchone()[0] for table in tables}
 
 
 def _written_rows(
