@@ -169,3 +169,35 @@ def test_a_spare_made_ready_after_a_full_build_is_patched_by_the_next_publish(li
     assert spare_file(live).stat().st_mode & 0o777 == 0o640
     copy = publish_more(live, ROWS)
     assert copy.patched and keys(live) == list(range(ROWS + 10)) and warehouse_unreadable(live) is None
+
+
+PATCHER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import warehouse.publish as publish
+    write = publish._write_all
+    def slow_write(handle, data, offset):  # each block written, said, then a pause for the kill
+        write(handle, data, offset)
+        print("wrote", flush=True)
+        time.sleep(0.2)
+    publish._write_all = slow_write
+    publish.LiveCopy(Path(sys.argv[1])).take()
+    """
+)
+
+
+def test_a_night_killed_while_patching_the_spare_leaves_the_live_file_as_it_was_and_the_next_one_correct(live):
+    publish_more(live, ROWS)
+    with open(spare_file(live), "r+b") as handle:  # many blocks to write back
+        handle.write(os.urandom(1 << 20))
+    before = digest(live)
+    patcher = subprocess.Popen([sys.executable, "-c", PATCHER, str(live)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert patcher.stdout.readline().strip() == "wrote"
+    finally:
+        patcher.kill()
+        patcher.wait()
+    assert digest(live) == before and spare_file(live).exists(), "killed while patching: the spare stays a spare"
+    copy = publish_more(live, ROWS + 10)
+    assert copy.patched and keys(live) == list(range(ROWS + 20)) and warehouse_unreadable(live) is None
