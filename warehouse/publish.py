@@ -7,11 +7,17 @@ the new one. The new file is read back whole before the swap (DuckDB checks ever
 block's checksum), so a corrupt file never goes live. A publish that fails removes its
 new file; one killed at any moment leaves the live file untouched (and a ``.building``
 file that the next publish removes).
+
+A publish that keeps live rows starts from a copy of the live file: the file the publish before
+it replaced, kept as ``.NAME.spare`` and patched to the live file's bytes where no reader can
+still hold it (``patched_spare``), else a whole copy.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
+import fcntl
 import hashlib
 import logging
 import os
@@ -155,23 +161,30 @@ class InternalChanges:
 class LiveCopy:
     """A copy of the live warehouse file made ahead of a publish that keeps live rows (on a thread,
     while the night stages and builds: the run lock keeps the live file as it is), into the new
-    file's place (``.NAME.building-*``: a copy left by a killed run is removed by the next publish).
-    A publish takes it once (``take``); ``discard`` removes it when none did."""
+    file's place (``.NAME.building-*``: a copy left by a killed run is removed by the next publish):
+    the kept spare (``spare_file``) brought to the live file's bytes where it can be (``patched_spare``:
+    only the blocks that differ written), else a whole copy. A publish takes it once (``take``);
+    ``discard`` removes it when none did."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.building = path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
         self._error: BaseException | None = None
         self._taken = False
-        #: Whether the copy was read again and is the live file byte for byte (its blocks need no read-back).
+        #: Whether the copy is the live file byte for byte (its blocks need no read-back): a spare
+        #: patched to its bytes, or a whole copy read again.
         self.identical = False
+        #: Whether the copy is the kept spare, patched (``patched_spare``), rather than a whole copy.
+        self.patched = False
         self._thread = threading.Thread(target=self._copy, name="live-copy", daemon=True)
         self._thread.start()
 
     def _copy(self) -> None:
         try:
-            shutil.copyfile(self.path, self.building)
-            self.identical = same_bytes(self.path, self.building)
+            self.patched = patched_spare(self.path, self.building)
+            if not self.patched:
+                shutil.copyfile(self.path, self.building)
+            self.identical = self.patched or same_bytes(self.path, self.building)
         except BaseException as error:  # raised again by ``take``
             self._error = error
 
@@ -194,15 +207,120 @@ class LiveCopy:
             _remove_building(self.building)
 
 
-def same_bytes(one: Path, other: Path, *, chunk: int = 1 << 24) -> bool:
-    """Whether two files hold the same bytes (read again: 150 MB in about 0.1 s from the page cache)."""
-    with open(one, "rb") as first, open(other, "rb") as second:
+def same_bytes(one: Path, other: Path) -> bool:
+    """Whether two files hold the same bytes (read again, ``PATCH_BLOCK`` at a time)."""
+    first, second = bytearray(PATCH_BLOCK), bytearray(PATCH_BLOCK)
+    with open(one, "rb", buffering=0) as left, open(other, "rb", buffering=0) as right:
         while True:
-            block = first.read(chunk)
-            if block != second.read(chunk):
+            read = left.readinto(first)
+            if right.readinto(second) != read or (
+                first != second if read == PATCH_BLOCK else first[:read] != second[:read]
+            ):
                 return False
-            if not block:
+            if not read:
                 return True
+
+
+def spare_file(path: Path) -> Path:
+    """Where a publish that keeps live rows keeps the live file it replaced (``.NAME.spare``): the next
+    such publish patches it into its new file (``patched_spare``) instead of copying the live file whole."""
+    return path.with_name(f".{path.name}.spare")
+
+
+def keep_spare_ready(path: Path) -> bool:
+    """Whether a spare (``spare_file``) of the live warehouse file at ``path`` was made now, a copy of
+    it, where none is kept (the first night after a full build): for a night with nothing to publish,
+    under the run lock, so that the next publish that keeps live rows patches it instead of copying
+    the live file whole. Never trusted without the compare (``patched_spare``): a copy cut short by a
+    kill is patched like any other spare."""
+    spare = spare_file(path)
+    if spare.exists() or not path.exists():
+        return False
+    shutil.copyfile(path, spare)
+    _take_live_permissions(spare, path)
+    return True
+
+
+def patched_spare(path: Path, building: Path) -> bool:
+    """Whether the kept spare of ``path`` (``spare_file``) was brought to the live file's bytes (only
+    the blocks that differ written: ``_patch_to``) and renamed ``building``. Never trusted without the
+    compare: one left half patched by a kill is patched again. One that a reader may still hold (a
+    shared lock of another process's DuckDB, or open in this process) or that is the live file itself
+    (a kill between its link and the swap) is removed instead (a reader keeps its inode): False."""
+    spare = spare_file(path)
+    try:
+        handle = os.open(spare, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        usable = _spare_unshared(handle)
+        if usable:
+            _patch_to(handle, path)
+            os.rename(spare, building)  # still under the lock
+    finally:
+        os.close(handle)  # (the lock goes with it)
+    if not usable:
+        spare.unlink(missing_ok=True)
+    return usable
+
+
+def _spare_unshared(handle: int) -> bool:
+    """Whether the file open as ``handle`` is this process's alone to write: one name only (not also
+    the live file's), open on no other descriptor of this process, and locked exclusively (taken at
+    once or not at all: a reader's DuckDB holds a shared lock on the file it reads)."""
+    info = os.fstat(handle)
+    if info.st_nlink != 1 or _open_here_elsewhere(handle, info):
+        return False
+    try:
+        fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        if error.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+    return True
+
+
+def _open_here_elsewhere(handle: int, info: os.stat_result) -> bool:
+    """Whether this process has the file open as ``handle`` open on another descriptor too (a process's
+    fcntl locks never stop itself); True where that cannot be seen."""
+    try:
+        descriptors = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        return True
+    for descriptor in descriptors:
+        with suppress(OSError):
+            other = os.stat(f"/proc/self/fd/{descriptor}")
+            if descriptor != handle and (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino):
+                return True
+    return False
+
+
+#: The bytes ``_patch_to`` and ``same_bytes`` read of each file at a time, into buffers used again
+#: (245 MB compared in 0.03 s of CPU from the page cache; 16 MiB at a time, 0.06-0.3 s).
+PATCH_BLOCK = 1 << 16
+
+
+def _patch_to(handle: int, path: Path) -> None:
+    """The file open as ``handle`` made ``path``'s bytes: cut (or extended, with zeros) to its size,
+    then both read a block (``PATCH_BLOCK``) at a time, and the blocks that differ written."""
+    live, spare = bytearray(PATCH_BLOCK), bytearray(PATCH_BLOCK)
+    source = os.open(path, os.O_RDONLY)
+    try:
+        os.ftruncate(handle, os.fstat(source).st_size)
+        offset = 0
+        while read := os.preadv(source, [live], offset):
+            had = os.preadv(handle, [spare], offset)
+            if had != read or (live != spare if read == PATCH_BLOCK else live[:read] != spare[:read]):
+                _write_all(handle, memoryview(live)[:read], offset)
+            offset += read
+    finally:
+        os.close(source)
+
+
+def _write_all(handle: int, data: memoryview, offset: int) -> None:
+    while data:
+        done = os.pwrite(handle, data, offset)
+        data, offset = data[done:], offset + done
 
 
 class LoadedAhead:
@@ -413,6 +531,7 @@ def publish_warehouse(
             loaded.discard()  # its inserts finished before the file goes
         _remove_building(building)
         raise
+    _keep_spare(path, bool(incremental))
     os.replace(building, path)
     directory = os.open(path.parent, os.O_RDONLY)
     try:
@@ -437,6 +556,17 @@ def _read_back(
         reason = warehouse_unreadable(building, written=written)
         done.result()
     return reason
+
+
+def _keep_spare(path: Path, kept_rows: bool) -> None:
+    """Just before a publish swaps its new file in: the live file it replaces kept as the spare
+    (``spare_file``, another name of its inode) when the publish kept live rows (the next one's new
+    file differs from it in the blocks written since); after a full build, whose file differs from it
+    everywhere, no spare (an older one removed)."""
+    spare = spare_file(path)
+    spare.unlink(missing_ok=True)
+    if kept_rows and path.exists():
+        os.link(path, spare)
 
 
 def _remove_building(building: Path) -> None:
@@ -487,12 +617,16 @@ def _open_live_copy(
         connection.close()
         raise LiveWarehouseUnreadable(path, reason)
     same_views = views is not None and _live_views_digest(connection) == views
-    if not same_views:
-        for (view,) in connection.execute("select view_name from duckdb_views() where not internal").fetchall():
+    dropped = (
+        [] if same_views else connection.execute("select view_name from duckdb_views() where not internal").fetchall()
+    )
+    tables = connection.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+    with _transaction(connection):  # one commit (each drop on its own: one, and a write-ahead log entry, each)
+        for (view,) in dropped:
             connection.execute(f'DROP VIEW "{view}"')
-    for schema, table in connection.execute("select schema_name, table_name from duckdb_tables()").fetchall():
-        if not (schema == "main" and table in kept or schema == INTERNAL_SCHEMA and table in internal):
-            connection.execute(f'DROP TABLE "{schema}"."{table}"')
+        for schema, table in tables:
+            if not (schema == "main" and table in kept or schema == INTERNAL_SCHEMA and table in internal):
+                connection.execute(f'DROP TABLE "{schema}"."{table}"')
     return connection, same_views
 
 
@@ -623,11 +757,11 @@ def _last_row_groups(connection: duckdb.DuckDBPyConnection, tables: list[str]) -
     """Of each table (schema.table outside the main schema), the row id its last row group starts at:
     rows added after its last row go into that row group, which is then written again, and those
     after it (0 for a table without rows)."""
-    rows_before_last = (
-        "select coalesce(sum(count), 0) from pragma_storage_info(?) as s where s.column_path = '[0]' "
-        "and s.row_group_id < (select max(row_group_id) from pragma_storage_info(?))"
+    rows_before_last = (  # (the storage information listed once: every row group holds the first column)
+        "select coalesce(sum(count) filter (where row_group_id < last), 0) from (select row_group_id, count, "
+        "max(row_group_id) over () as last from pragma_storage_info(?) where column_path = '[0]')"
     )
-    return {table: connection.execute(rows_before_last, [table, table]).fetchone()[0] for table in tables}
+    return {table: connection.execute(rows_before_last, [table]).fetchone()[0] for table in tables}
 
 
 def _written_rows(

@@ -24,7 +24,15 @@ import polars as pl
 from warehouse import lake as lakes
 from warehouse import spec
 from warehouse.health import live_unreadable, warehouse_unreadable
-from warehouse.publish import LiveCopy, LoadedAhead, ParquetTable, building_files, connect_read_only, publish_warehouse
+from warehouse.publish import (
+    LiveCopy,
+    LoadedAhead,
+    ParquetTable,
+    building_files,
+    connect_read_only,
+    publish_warehouse,
+    spare_file,
+)
 from warehouse.queries import run_query
 
 if TYPE_CHECKING:  # pandera (and the pandas it imports) would cost `surveyhouse sql` most of a second
@@ -184,6 +192,7 @@ class FileWarehouse:
         for building in building_files(self.path):
             building.unlink(missing_ok=True)
             Path(str(building) + ".wal").unlink(missing_ok=True)
+        spare_file(self.path).unlink(missing_ok=True)  # (its space; the next night copies the live file whole)
 
     def default_state_dir(self) -> Path:
         return spec.default_state_dir(self.path, None)
