@@ -289,7 +289,7 @@ def canonical_from_wide(
 ) -> pl.LazyFrame:
     """One row per source row: the tool's metadata, the language, and every question's answer.
 
-    Single-choice questions hold the option code, or the text as written where it is
+    Single-choice questions hold (as a category) the option code, or the text as written where it is
     not a valid option (several different answers are joined with " | "); multi-select
     questions hold the list of option codes and unmatched texts; free-text fields hold
     the text. Language: the one the answer labels are written in, else the tool's, else
@@ -432,10 +432,13 @@ def _answer_columns(
     "Other" text; per language, the votes of the response's answers)."""
     parts: list[pl.DataFrame] = [data.select("source_row")]
     votes_of: dict[str, pl.Series | None] = dict.fromkeys(languages)
+    # A single choice as a category: its few distinct values are checked and typed once each
+    # (``schemas.canonical``, ``transforms.quarantine.typed_responses``), not once per response.
+    per_key = per_key.with_columns(pl.col("single").cast(pl.Categorical))
     for question in book.closed:
         code = question.code
         if code not in combos:
-            empty = pl.lit(None, pl.Utf8) if question.type == "single" else pl.lit(None, pl.List(pl.Utf8))
+            empty = pl.lit(None, pl.Categorical) if question.type == "single" else pl.lit(None, pl.List(pl.Utf8))
             absent = [empty.alias(code)] + (
                 [pl.lit(None, pl.Utf8).alias(f"{code}_other")] if question.other_option else []
             )
