@@ -523,11 +523,6 @@ def _most_voted_language(languages: list[str]) -> pl.Expr:
     return best
 
 
-def _columns(data: pl.DataFrame, exprs: list[pl.Expr]) -> pl.DataFrame:
-    """``exprs`` as columns of ``data``'s height (literals included)."""
-    return data.with_columns(exprs).select([expr.meta.output_name() for expr in exprs])
-
-
 def _distinct_texts(
     frame: pl.DataFrame, strings: list[str], *, key_list: str | None = None, key_joined: str | None = None
 ) -> pl.Series:
