@@ -73,7 +73,10 @@ def _expr_check(name: str, build) -> pa.Check:
 def _question_field(question: Question) -> _Field:
     codes = question.option_codes
     if question.type == "single":
-        return _Field(pl.Utf8, not question.required, (("valid_option", lambda col: col.is_null() | col.is_in(codes)),))
+        # A category (``transforms.mapping``): its values are checked once per distinct value.
+        return _Field(
+            pl.Categorical, not question.required, (("valid_option", lambda col: col.is_null() | col.is_in(codes)),)
+        )
     rules: list[Rule] = [("valid_option", lambda col: col.list.eval(pl.element().is_in(codes)).list.all())]
     if question.required:
         rules.append(("required_answered", lambda col: col.list.len() > 0))

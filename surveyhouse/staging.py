@@ -82,7 +82,7 @@ from transforms.mapping import (
 )
 from transforms.privacy import hash_personal_data, keyed_response_ids, masked, masked_file_name, masked_texts
 from transforms.quarantine import QUARANTINE_SCHEMA, quarantine_rows, typed_responses
-from transforms.timestamps import unread_times
+from transforms.timestamps import read_times_unread, unread_times
 from transforms.verdicts import (
     MAX_QUARANTINED_SHARE,
     FileRejected,
@@ -216,12 +216,20 @@ def _schema_failures(canonical: pl.DataFrame, book: Codebook) -> pl.DataFrame:
     failures). Columns it finds missing or of another type: it checks every value itself."""
     schema = canonical_schema(book)
     try:
-        with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
-            schema.validate(canonical, lazy=True)
+        if not has_contract_types(canonical, schema):  # (else pandera would find nothing: ~5 ms a slice, under the GIL)
+            with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
+                schema.validate(canonical, lazy=True)
     except pa.errors.SchemaErrors:
         return _pandera_failures(schema, canonical)
     failures = contract_failures(canonical, book)
     return pl.DataFrame() if failures.is_empty() else failures
+
+
+def has_contract_types(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> bool:
+    """Every column of ``schema`` is in ``frame``, of exactly its type: then pandera's checks of
+    the columns and their types (its ``SCHEMA_ONLY`` depth) pass, and need not be run."""
+    types = frame.schema
+    return all(name in types and types[name] == column.dtype.type for name, column in schema.columns.items())
 
 
 def _pandera_failures(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:
@@ -432,9 +440,7 @@ def _checked_batch(
     no format reads: ``unread_times``) of one batch of a file's rows: parsed with the file's
     decisions, each slice mapped, validated, typed."""
     parsed = first.parsed(raw)
-    dates = pl.LazyFrame() if parsed.dates is None else parsed.dates
-    # Together, so that the rows both read from the batch are worked out once.
-    meta, times = pl.collect_all([parsed.meta, unread_times(dates, time_zone=first.time_zone, votes=first.votes)])
+    meta, times = pl.collect_all([parsed.meta, _unread_plan(parsed, first)])
     record = mapping.record
     unread = _reader_quarantine(
         raw.problems, meta, parsed.columns, run_id=record["run_id"], source_file=record["source_file"]
@@ -445,6 +451,17 @@ def _checked_batch(
     staged: list[pl.DataFrame] = []
     checked = _checked_slices(wide, meta, mapping, unread["source_row"], staged.append, slice_rows=slice_rows)
     return unread, checked, staged, times
+
+
+def _unread_plan(parsed: ParsedExport, first: _FirstPass) -> pl.LazyFrame:
+    """The plan of what no format reads of a batch's times (``unread_times``), collected with its
+    ``meta`` (the rows both read worked out once): from the layout's own reading of its dates where
+    it gives it (``ParsedExport.date_reads``, the plan ``meta`` comes from: each date read once, in
+    the zone the layout read it in), else from a reading of the dates' texts in the file's zone."""
+    if parsed.date_reads is not None:
+        return read_times_unread(parsed.date_reads)
+    dates = pl.LazyFrame() if parsed.dates is None else parsed.dates
+    return unread_times(dates, time_zone=first.time_zone, votes=first.votes)
 
 
 #: The dates that are a response's submission time, as ``unread_times`` names them (by layout).

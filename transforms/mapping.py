@@ -289,7 +289,7 @@ def canonical_from_wide(
 ) -> pl.LazyFrame:
     """One row per source row: the tool's metadata, the language, and every question's answer.
 
-    Single-choice questions hold the option code, or the text as written where it is
+    Single-choice questions hold (as a category) the option code, or the text as written where it is
     not a valid option (several different answers are joined with " | "); multi-select
     questions hold the list of option codes and unmatched texts; free-text fields hold
     the text. Language: the one the answer labels are written in, else the tool's, else
@@ -316,10 +316,8 @@ def canonical_from_wide(
         book=book,
         other_in_place=other_in_place,
     )
-    parts, votes_of = _answer_columns(data, combos, by_question, per_key, languages=languages, book=book)
+    parts = [_answer_columns(data, combos, by_question, per_key, languages=languages, book=book)]
     parts.append(_text_columns(data, by_question, book=book))
-    parts.append(pl.DataFrame([(votes if votes is not None else pl.repeat(0, data.height, dtype=pl.UInt32, eager=True)).alias(f"_votes_{lang}")
-                               for lang, votes in votes_of.items()]))  # fmt: skip
     answered = (
         pl.concat([part for part in parts if part.width], how="horizontal")
         .lazy()
@@ -426,38 +424,50 @@ def _answer_columns(
     *,
     languages: list[str],
     book: Codebook,
-) -> tuple[list[pl.DataFrame], dict[str, pl.Series | None]]:
+) -> pl.DataFrame:
     """Each response takes its combination's results, question by question (row order
-    kept): (the columns, ``source_row`` first, then each closed question's answer and
-    "Other" text; per language, the votes of the response's answers)."""
-    parts: list[pl.DataFrame] = [data.select("source_row")]
-    votes_of: dict[str, pl.Series | None] = dict.fromkeys(languages)
+    kept): ``source_row``, then each closed question's answer and "Other" text, and per
+    language the votes of the response's answers (``_votes_<language>``).
+
+    The combinations' results are taken by key (gathers, not joins) in one ``select``: a
+    slice's few dozen columns are one call into Polars, not several per question."""
+    # A single choice as a category: its few distinct values are checked and typed once each
+    # (``schemas.canonical``, ``transforms.quarantine.typed_responses``), not once per response.
+    per_key = per_key.with_columns(pl.col("single").cast(pl.Categorical))
+    keys = [_combination_keys(data, found, by_question[code]).alias(f"_key_{code}") for code, found in combos.items()]
+
+    def taken(column: str, code: str) -> pl.Expr:
+        return pl.lit(per_key[column]).gather(pl.col(f"_key_{code}"))
+
+    columns: list[pl.Expr] = []
     for question in book.closed:
-        code = question.code
+        code, other = question.code, question.other_option is not None
         if code not in combos:
-            empty = pl.lit(None, pl.Utf8) if question.type == "single" else pl.lit(None, pl.List(pl.Utf8))
-            absent = [empty.alias(code)] + (
-                [pl.lit(None, pl.Utf8).alias(f"{code}_other")] if question.other_option else []
-            )
-            parts.append(_columns(data, absent))
+            empty = pl.lit(None, pl.Categorical) if question.type == "single" else pl.lit(None, pl.List(pl.Utf8))
+            columns += [empty.alias(code)] + ([pl.lit(None, pl.Utf8).alias(f"{code}_other")] if other else [])
             continue
-        columns = by_question[code]
-        boxes = [str(c.index) for c in columns if c.role == "other_text"]
-        wanted = ["single" if question.type == "single" else "multi", *[f"_{lang}" for lang in languages]]
-        wanted += ["_texts", "_joined"] if question.other_option is not None else []
-        # The combination's results taken by its key, a row of ``per_key`` (a gather, not a join).
-        joined = per_key.select(wanted).select(pl.all().gather(_combination_keys(data, combos[code], columns)))
-        kept = joined.select(pl.col(wanted[0]).alias(code))
-        if question.other_option is not None:
-            # The field's texts: the boxes' own (file order), then what the answers left over.
-            joined = pl.concat([data.select(boxes), joined], how="horizontal")
-            field = _distinct_texts(joined, boxes, key_list="_texts", key_joined="_joined")
-            kept = kept.with_columns(field.alias(f"{code}_other"))
-        parts.append(kept)
-        for lang in languages:  # summed as the questions come (one column per language, not per question)
-            mine = joined[f"_{lang}"].fill_null(0)
-            votes_of[lang] = mine if votes_of[lang] is None else votes_of[lang] + mine
-    return parts, votes_of
+        columns.append(taken("single" if question.type == "single" else "multi", code).alias(code))
+        # The field's texts: the boxes' own (file order), then what the answers left over (``_other_field``).
+        columns += [taken("_joined", code).alias(f"_joined_{code}"), taken("_texts", code).alias(f"_texts_{code}")] if other else []  # fmt: skip
+    zero = pl.lit(0, pl.UInt32)
+    for lang in languages:  # summed over the questions (one column per language, not per question)
+        votes = [taken(f"_{lang}", code).fill_null(0) for code in combos]
+        columns.append((pl.sum_horizontal(votes) if votes else zero).cast(pl.UInt32).alias(f"_votes_{lang}"))
+    answered = data.select("source_row").with_columns(keys).select("source_row", *columns)
+    fields = [
+        _other_field(data, answered, question.code, by_question[question.code]).alias(f"{question.code}_other")
+        for question in book.closed
+        if question.other_option is not None and question.code in combos
+    ]
+    return answered.with_columns(fields).drop([c for c in answered.columns if c.startswith(("_joined_", "_texts_"))])
+
+
+def _other_field(data: pl.DataFrame, answered: pl.DataFrame, code: str, columns: list[ResolvedColumn]) -> pl.Series:
+    """A closed question's "Other" text per row: the distinct texts of its boxes (file order),
+    then those its answers left over (``answered``'s ``_texts_<code>`` and ``_joined_<code>``)."""
+    boxes = [str(c.index) for c in columns if c.role == "other_text"]
+    joined = pl.concat([data.select(boxes), answered.select(f"_texts_{code}", f"_joined_{code}")], how="horizontal")
+    return _distinct_texts(joined, boxes, key_list=f"_texts_{code}", key_joined=f"_joined_{code}")
 
 
 def _combination_keys(data: pl.DataFrame, found: pl.DataFrame, columns: list[ResolvedColumn]) -> pl.Series:
@@ -511,11 +521,6 @@ def _most_voted_language(languages: list[str]) -> pl.Expr:
         beats += [counts[lang] > counts[other] for other in languages if other > lang]
         best = pl.when(pl.all_horizontal([counts[lang] > 0, *beats])).then(pl.lit(lang)).otherwise(best)
     return best
-
-
-def _columns(data: pl.DataFrame, exprs: list[pl.Expr]) -> pl.DataFrame:
-    """``exprs`` as columns of ``data``'s height (literals included)."""
-    return data.with_columns(exprs).select([expr.meta.output_name() for expr in exprs])
 
 
 def _distinct_texts(

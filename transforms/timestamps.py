@@ -149,6 +149,46 @@ def time_form(text: pl.Expr) -> pl.Expr:
     return text.cast(pl.Utf8).str.strip_chars().str.replace_all(r"\d", "9")
 
 
+#: The columns of ``unread_times``.
+UNREAD_SCHEMA = {"name": pl.Utf8, "written": pl.Int64, "unread": pl.Int64, "forms": pl.List(pl.Utf8)}
+
+
+def read_name(name: str) -> str:
+    """The column of ``transforms.layouts.date_reads`` that holds the time a layout read from the date ``name``."""
+    return f"{name}:read"
+
+
+def read_times_unread(reads: pl.LazyFrame, *, forms: int = 3) -> pl.LazyFrame:
+    """``unread_times`` of the dates as a layout read them (``transforms.layouts.date_reads``:
+    each date's text, and the time read from it under ``read_name(date)``): a written time is
+    unread where that read gave none, each in the zone and day/month order the layout read it
+    in (no second reading of the dates), all in one pass over the rows."""
+    columns = reads.collect_schema().names()
+    names = [name for name in columns if read_name(name) in columns]
+    if not names:
+        return pl.LazyFrame(schema=UNREAD_SCHEMA)
+    counted = []
+    for number, name in enumerate(names):
+        text = pl.col(name)
+        stripped = text.str.strip_chars()
+        unread = text.is_not_null() & pl.col(read_name(name)).is_null() & (stripped != "")
+        counted += [
+            text.is_not_null().sum().cast(pl.Int64).alias(f"written{number}"),
+            unread.sum().cast(pl.Int64).alias(f"unread{number}"),
+            time_form(stripped.filter(unread))
+            .unique(maintain_order=True)
+            .head(forms)
+            .implode()
+            .alias(f"forms{number}"),
+        ]
+    # One row of every date's counts, then a row per date (a list of structs, exploded).
+    rows = [
+        pl.struct(pl.lit(name.lstrip("_")).alias("name"), *[pl.col(f"{part}{number}").alias(part) for part in ("written", "unread", "forms")])
+        for number, name in enumerate(names)
+    ]  # fmt: skip
+    return reads.select(counted).select(pl.concat_list(rows).alias("_date")).explode("_date").unnest("_date")
+
+
 def unread_times(
     dates: pl.LazyFrame, *, time_zone: str, votes: dict[str, tuple[int, int]] | None = None, forms: int = 3
 ) -> pl.LazyFrame:

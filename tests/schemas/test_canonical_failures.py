@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 import pandera.polars as pa
 import polars as pl
+from pandera.config import ValidationDepth, config_context
 from polars.testing import assert_frame_equal
 
 from schemas.canonical import canonical_schema, contract_failures
 from schemas.codebook import codebook
-from surveyhouse.staging import _schema_failures
+from surveyhouse.staging import _schema_failures, has_contract_types
 
 BOOK = codebook()
 START = datetime(2024, 11, 2, 9, 0, tzinfo=UTC)
@@ -74,3 +75,45 @@ def test_a_column_of_another_type_is_reported_by_pandera_itself():
     frame = _hostile_frame().with_columns(pl.col("duration_s").cast(pl.Utf8))
     assert_frame_equal(_schema_failures(frame, BOOK), _pandera_failures(frame))
     assert "dtype('Float64')" in _schema_failures(frame, BOOK)["check"].to_list()
+
+
+def _pandera_finds_the_columns_and_types_right(frame: pl.DataFrame) -> bool:
+    try:
+        with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
+            canonical_schema(BOOK).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors:
+        return False
+    return True
+
+
+def test_the_contracts_columns_and_types_are_told_right_as_pandera_tells_them():
+    frame = _hostile_frame()
+    single = next(q.code for q in BOOK.closed if q.type == "single")
+    multi = next(q.code for q in BOOK.closed if q.type == "multi")
+    frames = [
+        frame,
+        frame.drop("duration_s"),
+        frame.with_columns(pl.col(single).cast(pl.Utf8)),
+        frame.with_columns(pl.col(multi).cast(pl.List(pl.Categorical))),
+        frame.with_columns(pl.col("started_at").dt.replace_time_zone(None)),
+        frame.with_columns(pl.col("source_row").cast(pl.Int32)),
+    ]
+    told = [has_contract_types(one, canonical_schema(BOOK)) for one in frames]
+    assert told == [_pandera_finds_the_columns_and_types_right(one) for one in frames]
+    assert told == [True, False, False, False, False, False]
+
+
+def test_a_slice_of_the_contracts_columns_and_types_is_checked_without_pandera(monkeypatch):
+    calls = []
+    validate = pa.DataFrameSchema.validate
+
+    def counted(self, *args, **kwargs):  # (pandera still runs: only counted)
+        calls.append(self.name)
+        return validate(self, *args, **kwargs)
+
+    monkeypatch.setattr(pa.DataFrameSchema, "validate", counted)
+    failures = _schema_failures(_hostile_frame(), BOOK)
+    assert calls == [] and not failures.is_empty()
+    # A frame whose types pandera must see: pandera says what is wrong, as before.
+    wrong = _schema_failures(_hostile_frame().with_columns(pl.col("source_row").cast(pl.Int32)), BOOK)
+    assert calls and "dtype('Int64')" in wrong["check"].to_list()

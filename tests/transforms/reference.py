@@ -112,7 +112,8 @@ def canonical_responses(
 
     spoken = _most_voted(_language_votes(answers))
     return _finish(meta.join(wide, on="source_row", how="left").join(text_wide, on="source_row", how="left")
-                   .join(spoken, on="source_row", how="left"), book=book, header_language=header_language)  # fmt: skip
+                   .join(spoken, on="source_row", how="left"), book=book, header_language=header_language
+                   ).with_columns(pl.col(q.code).cast(pl.Categorical) for q in book.single)  # (singles are categories)  # fmt: skip
 
 
 #: How a split column (one per option) says "chosen" and "not chosen" besides the option's label.

@@ -103,3 +103,29 @@ def test_the_other_text_of_a_joined_cell_is_only_what_is_left_after_known_labels
     frame = _map(book, [SourceColumn(0, USES)], {2: {0: "Scheduling, Hashtag research"}}, other_in_place=True)
     assert frame["ai_uses"].to_list() == [["scheduling", "other"]]
     assert frame["ai_uses_other"].to_list() == ["Hashtag research"]
+
+
+def test_single_answers_come_as_categories_checked_and_typed_once_per_distinct_value(book):
+    from schemas.canonical import contract_failures
+    from transforms.layouts import META_SCHEMA
+    from transforms.quarantine import typed_responses
+
+    column = SourceColumn(0, "What is your current role level?")
+    resolved, _ = resolve_columns((column,), book=book)
+    answers = ["Manager", "Astronaut", None, "Manager"]
+    wide = pl.LazyFrame({"source_row": [2, 3, 4, 5], "0": answers}, schema={"source_row": pl.Int64, "0": pl.Utf8})
+    meta = pl.LazyFrame({"source_row": [2, 3, 4, 5], "response_id": ["a", "b", "c", "d"]}, schema={"source_row": pl.Int64, "response_id": pl.Utf8})  # fmt: skip
+    meta = meta.with_columns(pl.lit(None).cast(dtype).alias(name) for name, dtype in META_SCHEMA.items() if name not in ("source_row", "response_id"))  # fmt: skip
+    frame = canonical_from_wide(meta, wide, resolved, book=book, other_in_place=False, header_language=None).collect()
+    # A category: its few distinct values are what the checks and the typing look at, not every row's text.
+    assert frame.schema["role"] == pl.Categorical
+    assert frame["role"].cast(pl.Utf8).to_list() == ["manager", "Astronaut", None, "manager"]
+    failed = contract_failures(frame, book).filter(pl.col("column") == "role")
+    # (a required question: the empty answer fails too)
+    assert failed.select("check", "failure_case", "index").rows() == [
+        ("not_nullable", None, 2),
+        ("valid_option", "Astronaut", 1),
+    ]
+    typed = typed_responses(frame.filter(pl.col("source_row") != 3).lazy(), book=book).collect()
+    assert typed.schema["role"] == book.question("role").dtype
+    assert typed["role"].to_list() == ["manager", None, "manager"]

@@ -59,7 +59,7 @@ from typing import NamedTuple, Protocol
 import polars as pl
 
 from transforms.display import excerpt
-from transforms.timestamps import parse_timestamp, reads_day_first, slash_votes
+from transforms.timestamps import parse_timestamp, read_name, reads_day_first, slash_votes
 
 META_SCHEMA = {
     "source_row": pl.Int64,
@@ -120,6 +120,9 @@ class ParsedExport(NamedTuple):
     cells: pl.LazyFrame
     wide: pl.LazyFrame
     dates: pl.LazyFrame | None = None
+    #: The dates as the layout read them (``date_reads``): each date's text and the time read from
+    #: it, from the plan ``meta`` is made from (collected together, each date is read once).
+    date_reads: pl.LazyFrame | None = None
 
 
 #: A file's dates: name -> (month-first, day-first) reads of its slash dates (``date_votes``).
@@ -228,6 +231,16 @@ _NAIVE = pl.Datetime("us")
 def date_texts(frame: pl.LazyFrame, texts: dict[str, tuple[pl.Expr, str]]) -> pl.LazyFrame:
     """The ``dates`` of a ParsedExport: the text of each date of ``texts`` (name -> (text, time zone))."""
     return frame.select([text.cast(pl.Utf8).alias(name) for name, (text, _) in texts.items()])
+
+
+def date_reads(timed: pl.LazyFrame, texts: dict[str, tuple[pl.Expr, str]]) -> pl.LazyFrame:
+    """The ``date_reads`` of a ParsedExport, from ``timed`` (``with_timestamps(frame, texts)``): per
+    date, its text (as ``date_texts`` gives it) and the time read (``read_name``; null where the
+    layout's formats read nothing, or the time does not exist in the zone it was read in)."""
+    return timed.select(
+        *[text.cast(pl.Utf8).alias(name) for name, (text, _) in texts.items()],
+        *[pl.col(name).alias(read_name(name)) for name in texts],
+    )
 
 
 def date_votes(dates: pl.LazyFrame) -> pl.LazyFrame:

@@ -37,8 +37,8 @@ from transforms.layouts.one_header import (
     header_name,
     language_code,
     meta_dates,
-    meta_frame,
     meta_text,
+    read_meta,
     split_header,
 )
 
@@ -109,7 +109,7 @@ def parse(
     frame_with_start = frame
     if "started_at" in index:
         frame_with_start = frame.with_columns(started.alias(f"c{index['started_at']}"))
-    meta = meta_frame(
+    meta, reads = read_meta(
         frame_with_start,
         index,
         time_zone=time_zone,
@@ -119,7 +119,7 @@ def parse(
         votes=votes,
     )
     dates = meta_dates(frame_with_start, index, submitted_text=_timestamp_text(meta_text(meta_index, "submitted_at")))
-    return parsed_cells(meta, columns, frame, data_from_row=2)._replace(dates=dates)
+    return parsed_cells(meta, columns, frame, data_from_row=2)._replace(dates=dates, date_reads=reads)
 
 
 LAYOUTS = (Layout(name="alchemer", source_tool="alchemer", detect=detect, parse=parse, batched=True),)

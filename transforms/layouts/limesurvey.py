@@ -49,8 +49,8 @@ from transforms.layouts.one_header import (
     header_name,
     language_code,
     meta_dates,
-    meta_frame,
     meta_text,
+    read_meta,
     replaced_cells,
     split_header,
 )
@@ -177,7 +177,7 @@ def parse(
 ) -> ParsedExport:
     meta_index, columns = split_header(_names(header[0]), _FIELDS, is_system=lambda key: bool(_SYSTEM.match(key)))
     submitted_text = meta_text(meta_index, "submitted_at")
-    meta = meta_frame(
+    meta, reads = read_meta(
         frame,
         meta_index,
         time_zone=time_zone,
@@ -189,7 +189,9 @@ def parse(
     dates = meta_dates(frame, meta_index, submitted_text=pl.when(submitted_text != _PLACEHOLDER).then(submitted_text))
     wide = wide_from_columns(frame, columns, data_from_row=DATA_FROM_ROW)
     wide = _without_other_words(replaced_cells(wide, columns, _CELLS), columns)
-    return ParsedExport(meta=meta, columns=columns, cells=cells_from_wide(wide), wide=wide, dates=dates)
+    return ParsedExport(
+        meta=meta, columns=columns, cells=cells_from_wide(wide), wide=wide, dates=dates, date_reads=reads
+    )
 
 
 LAYOUTS = (Layout(name="limesurvey", source_tool="limesurvey", detect=detect, parse=parse, batched=True),)

@@ -36,8 +36,8 @@ from transforms.layouts.one_header import (
     DATA_FROM_ROW,
     header_name,
     meta_dates,
-    meta_frame,
     meta_text,
+    read_meta,
     split_header,
 )
 
@@ -76,7 +76,7 @@ def parse(
 ) -> ParsedExport:
     meta_index, columns = split_header(header[0], _FIELDS, is_system=lambda key: bool(_QUIZ.match(key)))
     email = meta_text(meta_index, "email")
-    meta = meta_frame(
+    meta, reads = read_meta(
         frame,
         meta_index,
         time_zone=time_zone,
@@ -85,7 +85,8 @@ def parse(
         email=pl.when(email.str.to_lowercase() != _ANONYMOUS).then(email),
         votes=votes,
     )
-    return parsed_cells(meta, columns, frame, data_from_row=DATA_FROM_ROW)._replace(dates=meta_dates(frame, meta_index))
+    dates = meta_dates(frame, meta_index)
+    return parsed_cells(meta, columns, frame, data_from_row=DATA_FROM_ROW)._replace(dates=dates, date_reads=reads)
 
 
 LAYOUTS = (

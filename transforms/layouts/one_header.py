@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from transforms.layouts import META_SCHEMA, SourceColumn, Votes, date_texts, with_timestamps
+from transforms.layouts import META_SCHEMA, SourceColumn, Votes, date_reads, date_texts, with_timestamps
 
 DATA_FROM_ROW = 2
 
@@ -55,7 +55,7 @@ def meta_text(meta_index: dict[str, int], field: str) -> pl.Expr:
 def meta_dates(
     frame: pl.LazyFrame, meta_index: dict[str, int], *, submitted_text: pl.Expr | None = None
 ) -> pl.LazyFrame:
-    """The ``dates`` of the data rows (``ParsedExport.dates``): the texts ``meta_frame`` reads as times."""
+    """The ``dates`` of the data rows (``ParsedExport.dates``): the texts ``read_meta`` reads as times."""
     return date_texts(frame.filter(pl.col("source_row") >= DATA_FROM_ROW), _times(meta_index, submitted_text, "UTC"))
 
 
@@ -64,7 +64,7 @@ def _times(meta_index: dict[str, int], submitted_text: pl.Expr | None, time_zone
     return {"started_at": (meta_text(meta_index, "started_at"), time_zone), "submitted_at": (submitted, time_zone)}
 
 
-def meta_frame(
+def read_meta(
     frame: pl.LazyFrame,
     meta_index: dict[str, int],
     *,
@@ -74,14 +74,16 @@ def meta_frame(
     email: pl.Expr | None = None,
     submitted_text: pl.Expr | None = None,
     votes: Votes | None = None,
-) -> pl.LazyFrame:
-    """The ``meta`` contract of the data rows: ids from ``response_id`` (the spreadsheet row
-    where the file has none), times in ``time_zone`` (the tools write local times without a
-    zone), the duration from the two times; ``votes``: the whole file's, for a slice of it."""
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(the ``meta`` contract of the data rows, the dates as it read them: ``ParsedExport.date_reads``),
+    from one plan: ids from ``response_id`` (the spreadsheet row where the file has none), times in
+    ``time_zone`` (the tools write local times without a zone), the duration from the two times;
+    ``votes``: the whole file's, for a slice of it."""
     data = frame.filter(pl.col("source_row") >= DATA_FROM_ROW)
-    timed = with_timestamps(data, _times(meta_index, submitted_text, time_zone), one_date_order=True, votes=votes)
+    texts = _times(meta_index, submitted_text, time_zone)
+    timed = with_timestamps(data, texts, one_date_order=True, votes=votes)
     response_id = meta_text(meta_index, "response_id")
-    return (
+    meta = (
         timed.select(
             pl.col("source_row").cast(pl.Int64),
             pl.coalesce(response_id, pl.col("source_row").cast(pl.Utf8)).alias("response_id"),
@@ -96,6 +98,7 @@ def meta_frame(
         .select(list(META_SCHEMA))
         .cast(META_SCHEMA)
     )
+    return meta, date_reads(timed, texts)
 
 
 #: Language names some tools write instead of codes (Alchemer writes ``English``, ``French``).

@@ -61,6 +61,7 @@ from transforms.layouts import (
     ParsedExport,
     SourceColumn,
     Votes,
+    date_reads,
     date_texts,
     parsed_cells,
     with_timestamps,
@@ -170,17 +171,11 @@ def _date_texts(by_field: dict[str, list[_Column]], *, time_zone: str) -> dict[s
     return {f"_{field}": (_text(column), column.time_zone or time_zone) for field, column in dated.items()}
 
 
-def _meta(
-    data: pl.LazyFrame, by_field: dict[str, list[_Column]], *, time_zone: str, votes: Votes | None = None
-) -> pl.LazyFrame:
+def _meta(timed: pl.LazyFrame, by_field: dict[str, list[_Column]], *, dated: set[str]) -> pl.LazyFrame:
+    """The ``meta`` contract from ``timed``, the data rows with the file's dates read (``dated``: their fields)."""
+
     def first(field: str) -> _Column | None:
         return by_field.get(field, [None])[0]
-
-    # An Excel re-save writes every date of the file in one order: a date column that
-    # reads only day-first (13/10/2023) settles the others (02/10/2023) too.
-    texts = _date_texts(by_field, time_zone=time_zone)
-    dated = {name[1:] for name in texts}
-    timed = with_timestamps(data, texts, one_date_order=True, votes=votes)
 
     def timestamp(field: str) -> pl.Expr:
         return pl.col(f"_{field}") if field in dated else pl.lit(None, dtype=META_SCHEMA["started_at"])
@@ -288,9 +283,13 @@ def parse_qualtrics(
     else:
         sources = tuple(SourceColumn(c.index, c.label) for c in answers)
     data = frame.filter(pl.col("source_row") > rows)
-    meta = _meta(data, by_field, time_zone=time_zone, votes=votes)
+    # An Excel re-save writes every date of the file in one order: a date column that
+    # reads only day-first (13/10/2023) settles the others (02/10/2023) too.
+    texts = _date_texts(by_field, time_zone=time_zone)
+    timed = with_timestamps(data, texts, one_date_order=True, votes=votes)
+    meta = _meta(timed, by_field, dated={name[1:] for name in texts})
     parsed = parsed_cells(meta, sources, frame, data_from_row=rows + 1, unanswered=(SEEN_UNANSWERED,))
-    return parsed._replace(dates=date_texts(data, _date_texts(by_field, time_zone=time_zone)))
+    return parsed._replace(dates=date_texts(data, texts), date_reads=date_reads(timed, texts))
 
 
 def _import_id_share(row: list[str | None], *, quote: str) -> bool:

@@ -28,6 +28,7 @@ from transforms.layouts import (
     ParsedExport,
     SourceColumn,
     Votes,
+    date_reads,
     date_texts,
     parsed_cells,
     with_timestamps,
@@ -126,7 +127,7 @@ def parse(
         .cast(META_SCHEMA)
     )
     parsed = parsed_cells(meta, columns, frame, data_from_row=_DATA_FROM_ROW)
-    return parsed._replace(dates=date_texts(data, texts))
+    return parsed._replace(dates=date_texts(data, texts), date_reads=date_reads(timed, texts))
 
 
 LAYOUTS = (Layout(name="typeform", source_tool="typeform", detect=detect, parse=parse, batched=True),)
