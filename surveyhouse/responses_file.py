@@ -251,7 +251,8 @@ SCREENING_INPUTS = ("duration_s", *_HASHED)
 def screening_inputs(current: pl.LazyFrame, *, book: Codebook, margins: list[str] | tuple = ()) -> pl.LazyFrame:
     """One row per response of ``current``: ``_row``, ``wave``, ``duration_s``, the raking
     ``margins``, the hashed keys (``hashed_keys``) and the flags its own answers decide (``row_flags``)."""
-    return current.select("_row", "wave", "duration_s", *margins, **hashed_keys(book), **row_flags(book))
+    flags = row_flags(book, types=current.collect_schema())
+    return current.select("_row", "wave", "duration_s", *margins, **hashed_keys(book), **flags)
 
 
 def hashed_keys(book: Codebook) -> dict[str, pl.Expr]:

@@ -232,24 +232,29 @@ def build_crosstab_pair_from_sums(
     """The two tables of ``build_crosstab_pair`` (unweighted), from the responses' ``crosstab_sums``."""
     segments = [*book.segments, *EXTRA_SEGMENTS]
     cells, _ = _answer_cells(book)
+    columns = [f"n:{i}" for i in range(len(cells))]
     # Summed per segment value straight from the combinations' sums: never one row per combination
-    # and cell (41,280 combinations x 110 cells at the 1M mix: 4.5M rows, the build's peak).
-    wide = sums.lazy()
-    kept = wide.filter(~pl.col("is_excluded"))
-    screened = _from_totals(*_totals_from_sums(kept, cells=cells, segments=segments), book=book, settings=settings)
-    everyone = _from_totals(*_totals_from_sums(wide, cells=cells, segments=segments), book=book, settings=settings)
+    # and cell (41,280 combinations x 110 cells at the 1M mix: 4.5M rows, the build's peak). One pass
+    # over them, split by ``is_excluded``: the screened totals are the kept half, everyone's the two
+    # halves added (integer counts: the same sums as everyone's summed at once).
+    split = _segment_totals(sums.lazy(), ["wave", "is_excluded"], segments, sums=columns).collect().lazy()
+    kept = split.filter(~pl.col("is_excluded")).drop("is_excluded")
+    every = split.group_by("wave", "segment", "segment_value").agg(pl.col(columns).sum())
+    screened = _from_totals(*_totals_from_sums(kept, cells=cells), book=book, settings=settings)
+    everyone = _from_totals(*_totals_from_sums(every, cells=cells), book=book, settings=settings)
     return screened, everyone
 
 
 def _totals_from_sums(
-    wide: pl.LazyFrame, *, cells: list[tuple[str, str | None, pl.Expr]], segments: list[str]
+    totals: pl.LazyFrame, *, cells: list[tuple[str, str | None, pl.Expr]]
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(bases, counts) as ``_segment_totals`` makes them from the cubes, from ``crosstab_sums``
-    rows: each segment's values summed over the combinations first, then one row per cell."""
+    """(bases, counts) as ``_segment_totals`` makes them from the cubes, from ``crosstab_sums``'
+    ``totals`` (``_segment_totals`` of their rows: each segment's values summed over the
+    combinations), one row per cell."""
     sums = [f"n:{i}" for i in range(len(cells))]
     catalog = _cell_catalog(cells, prefix="n:")
     long = (
-        _segment_totals(wide, ["wave"], segments, sums=sums)
+        totals.select("wave", "segment", "segment_value", *sums)
         .unpivot(index=["wave", "segment", "segment_value"], on=sums, variable_name="cell", value_name="n")
         .filter(pl.col("n") > 0)  # as the cubes hold no combination that counts no one
         .join(catalog, on="cell")
