@@ -227,20 +227,6 @@ def spare_file(path: Path) -> Path:
     return path.with_name(f".{path.name}.spare")
 
 
-def keep_spare_ready(path: Path) -> bool:
-    """Whether a spare (``spare_file``) of the live warehouse file at ``path`` was made now, a copy of
-    it, where none is kept (the first night after a full build): for a night with nothing to publish,
-    under the run lock, so that the next publish that keeps live rows patches it instead of copying
-    the live file whole. Never trusted without the compare (``patched_spare``): a copy cut short by a
-    kill is patched like any other spare."""
-    spare = spare_file(path)
-    if spare.exists() or not path.exists():
-        return False
-    shutil.copyfile(path, spare)
-    _take_live_permissions(spare, path)
-    return True
-
-
 def patched_spare(path: Path, building: Path) -> bool:
     """Whether the kept spare of ``path`` (``spare_file``) was brought to the live file's bytes (only
     the blocks that differ written: ``_patch_to``) and renamed ``building``. Never trusted without the

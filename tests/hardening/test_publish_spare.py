@@ -18,7 +18,7 @@ import pytest
 
 from tests.hardening.test_warehouse_corrupt import SCHEMA, numbers
 from warehouse.health import warehouse_unreadable
-from warehouse.publish import KeptRows, LiveCopy, building_files, keep_spare_ready, publish_warehouse, spare_file
+from warehouse.publish import KeptRows, LiveCopy, building_files, publish_warehouse, spare_file
 from warehouse.store import FileWarehouse
 
 ROWS = 50_000
@@ -161,14 +161,6 @@ def test_a_full_disk_removes_the_spare_with_the_partial_files(live):
     publish_more(live, ROWS)
     FileWarehouse(live).discard_partial()
     assert not spare_file(live).exists() and keys(live) == list(range(ROWS + 10))
-
-
-def test_a_spare_made_ready_after_a_full_build_is_patched_by_the_next_publish(live):
-    live.chmod(0o640)
-    assert keep_spare_ready(live) and not keep_spare_ready(live), "made once, where none is kept"
-    assert spare_file(live).stat().st_mode & 0o777 == 0o640
-    copy = publish_more(live, ROWS)
-    assert copy.patched and keys(live) == list(range(ROWS + 10)) and warehouse_unreadable(live) is None
 
 
 PATCHER = textwrap.dedent(
