@@ -172,9 +172,11 @@ def landed_bytes(path: Path, *, inbox: Path | None = None) -> tuple[bytes, list[
     return content[0], found
 
 
-def landed_copy(path: Path, target: Path, *, inbox: Path | None = None) -> list[int]:
+def landed_copy(path: Path, target: Path, *, inbox: Path | None = None, read_again: bool = False) -> list[int]:
     """The identity of a landed file copied to ``target`` (0600), by the kernel: none of its
-    bytes held here. FileNotTaken if it was written while it was copied."""
+    bytes held here; a big one around the page cache unless the copy is ``read_again`` next
+    (``_copied_direct``: it would be read back from the disk). FileNotTaken if it was written
+    while it was copied."""
 
     def copy(handle) -> None:
         try:
@@ -183,7 +185,7 @@ def landed_copy(path: Path, target: Path, *, inbox: Path | None = None) -> list[
             raise _CopyNotWritten(error) from error
         try:
             os.fchmod(fd, 0o600)  # a leftover of a killed run may have had another mode
-            _copied(handle, fd)
+            _copied(handle, fd, direct=not read_again)
         except OSError as error:
             if error.errno in _WRITE_ERRORS:
                 raise _CopyNotWritten(error) from error
@@ -207,10 +209,10 @@ class _CopyNotWritten(Exception):
         self.error = error
 
 
-def _copied(handle, fd: int) -> None:
-    """``handle``'s bytes written to ``fd``: around the page cache when big (``_copied_direct``), else
-    by the kernel (``sendfile``), else a block at a time."""
-    if _copied_direct(handle, fd):
+def _copied(handle, fd: int, *, direct: bool) -> None:
+    """``handle``'s bytes written to ``fd``: around the page cache when ``direct`` and big
+    (``_copied_direct``), else by the kernel (``sendfile``), else a block at a time."""
+    if direct and _copied_direct(handle, fd):
         return
     offset = 0
     try:

@@ -1240,11 +1240,12 @@ class _LandedReads:
 
 def _landed_part(path: Path, *, inbox: Path | None, archive_dir: Path, sha256: str | None) -> tuple[list[int], Path]:
     """(identity, copy) of a landed file copied into the archive as a ``.part`` (0600, by the
-    kernel); FileNotTaken (nothing left) when the file was written while it was copied."""
+    kernel); FileNotTaken (nothing left) when the file was written while it was copied. Without
+    ``sha256`` (a rebuild's), the copy is hashed and parsed next: kept in the page cache."""
     folder, suffix = private_folder(archive_dir), path.suffix.lower()
     part = folder / f"{sha256 or secrets.token_hex(16)}{suffix}.part"
     try:
-        return landed_copy(path, part, inbox=inbox), part
+        return landed_copy(path, part, inbox=inbox, read_again=sha256 is None), part
     except BaseException:
         part.unlink(missing_ok=True)
         raise

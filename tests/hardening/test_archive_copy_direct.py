@@ -77,3 +77,17 @@ def test_a_file_system_refusing_direct_writes_gets_the_copy_as_before(tmp_path, 
     target = tmp_path / "copy.part"
     landed_copy(source, target)
     assert target.read_bytes() == source.read_bytes()
+
+
+@pytest.mark.parametrize("read_again", [False, True])
+def test_a_copy_read_again_next_stays_in_the_page_cache(direct_folder, monkeypatch, read_again):
+    """A rebuild hashes and parses its copy right after: copied through the page cache, not read back from the disk."""
+    monkeypatch.setattr(landing, "DIRECT_COPY_BYTES", 1 << 20)
+    taken = []
+    direct = landing._copied_direct
+    monkeypatch.setattr(landing, "_copied_direct", lambda handle, fd: taken.append(direct(handle, fd)) or taken[-1])
+    source = _export(direct_folder, (2 << 20) + 99)
+    target = direct_folder / "copy.part"
+    landed_copy(source, target, read_again=read_again)
+    assert target.read_bytes() == source.read_bytes()
+    assert taken == ([] if read_again else [True])
