@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from schemas.names import RESERVED_CODES
 from schemas.waves import check_waves
 
 #: ISO 639-1 language codes (two lower-case letters), the values `languages:` accepts.
@@ -206,9 +207,7 @@ class _Checker:
 
     def check_reserved(self, path: Where, code: str, what: str) -> None:
         """A code that is no column name (letters of any script, digits and ``_``, a letter first)
-        or that names a column the warehouse keeps for itself (schemas.tables.RESERVED_CODES)."""
-        from schemas.tables import RESERVED_CODES  # here: it needs polars, which `sql` never imports
-
+        or that names a column the warehouse keeps for itself (``RESERVED_CODES``)."""
         if not _COLUMN_NAME.fullmatch(code):
             self.report(
                 path,

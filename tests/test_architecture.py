@@ -82,6 +82,20 @@ def test_the_sql_command_does_not_import_pandera_or_pandas():
     assert out.stdout.splitlines()[-1] == "[]"
 
 
+def test_checking_a_study_does_not_import_pandera_or_prefect():
+    """`surveyhouse study check` (and every command's loading of the study) reads the warehouse's
+    reserved names from schemas/names.py, not from the pandera schemas: 0.5 s instead of 1.0-1.5 s."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cli.main; status = cli.main.main(['study', 'check']); "
+        "print(status, sorted(m for m in ('pandera', 'pandas', 'prefect') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.splitlines()[-1] == "0 []"
+
+
 #: Packages of the source checkout left out of the wheel on purpose (tests/test_wheel.py builds it).
 CHECKOUT_ONLY = {"demo"}
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from schemas.tables import RESERVED_CODES
+from schemas.names import RESERVED_CODES
 from transforms.headers import column_text, header_key
 from transforms.layouts import CHOSEN_WORDS, NOT_CHOSEN_WORDS, WHOLE_ANSWER, SourceColumn
 from transforms.privacy import masked_texts

@@ -9,8 +9,9 @@ import pytest
 
 from cli.main import main
 from schemas.codebook import codebook
+from schemas.names import OWN_RESPONSE_COLUMNS
 from schemas.questionnaire_checks import questionnaire_problems
-from schemas.tables import OWN_RESPONSE_COLUMNS, responses_schema
+from schemas.tables import responses_schema
 
 QUESTIONNAIRE = """\
 study: prueba
