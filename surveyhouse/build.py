@@ -14,7 +14,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.config import ValidationDepth, config_context
 
-from schemas.checks import column_checks, every_value_passes
+from schemas.checks import all_pass, column_checks, every_value_passes
 from schemas.codebook import Codebook
 from schemas.study import Study
 from schemas.tables import warehouse_schemas
@@ -857,9 +857,7 @@ def _every_row_passes(table: ParquetTable, schema) -> bool:
     for name, column in schema.columns.items():
         passing, others = column_checks(column, name)
         for frame in table.slices([name]) if column.checks else ():
-            if passing and not all(frame.select(e.alias(str(i)) for i, e in enumerate(passing)).row(0)):
-                return False
-            if not all(check(frame.lazy(), name).check_passed.collect().item() for check in others):
+            if not all_pass(frame, passing, [(name, check) for check in others]):
                 return False
     return True
 

@@ -225,7 +225,5 @@ def unread_times(
             )
         )
     if not parts:
-        return pl.LazyFrame(
-            schema={"name": pl.Utf8, "written": pl.Int64, "unread": pl.Int64, "forms": pl.List(pl.Utf8)}
-        )
+        return pl.LazyFrame(schema=UNREAD_SCHEMA)
     return pl.concat(parts, how="vertical")

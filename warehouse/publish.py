@@ -213,9 +213,7 @@ def same_bytes(one: Path, other: Path) -> bool:
     with open(one, "rb", buffering=0) as left, open(other, "rb", buffering=0) as right:
         while True:
             read = left.readinto(first)
-            if right.readinto(second) != read or (
-                first != second if read == PATCH_BLOCK else first[:read] != second[:read]
-            ):
+            if not _same_block(first, read, second, right.readinto(second)):
                 return False
             if not read:
                 return True
@@ -295,12 +293,17 @@ def _patch_to(handle: int, path: Path) -> None:
         os.ftruncate(handle, os.fstat(source).st_size)
         offset = 0
         while read := os.preadv(source, [live], offset):
-            had = os.preadv(handle, [spare], offset)
-            if had != read or (live != spare if read == PATCH_BLOCK else live[:read] != spare[:read]):
+            if not _same_block(live, read, spare, os.preadv(handle, [spare], offset)):
                 _write_all(handle, memoryview(live)[:read], offset)
             offset += read
     finally:
         os.close(source)
+
+
+def _same_block(one: bytearray, read: int, other: bytearray, had: int) -> bool:
+    """Whether two buffers filled by reads of ``read`` and ``had`` bytes hold the same bytes (whole
+    buffers compared as they are: no copy of a full block)."""
+    return had == read and (one == other if read == len(one) else one[:read] == other[:read])
 
 
 def _write_all(handle: int, data: memoryview, offset: int) -> None:
